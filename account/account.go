@@ -1,0 +1,303 @@
+// Package account signs users in: one-time SMS login codes, opaque bearer
+// sessions stored only as hashes, and the viewer each request acts as.
+package account
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/logincode"
+	"veil/ent/session"
+	"veil/ent/user"
+	"veil/fault"
+)
+
+// Login-code and session limits.
+const (
+	CodeTTL          = 5 * time.Minute
+	CodeInterval     = time.Minute // between two codes for one number
+	CodesPerHour     = 5           // per number
+	MaxCodeAttempts  = 5           // wrong guesses before a code is burned
+	SessionTTL       = 30 * 24 * time.Hour
+	tokenPrefix      = "veil_"
+	tokenRandomBytes = 32
+	loginCodeDigits  = 6
+)
+
+// Service issues login codes and sessions.
+type Service struct {
+	Client *ent.Client
+	// SMS delivers login codes.
+	SMS Sender
+	// CodeKey keys the hash of stored login codes. Processes that share a
+	// store must share the key, or codes sent by one fail on another.
+	CodeKey []byte
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// CodeTicket tells the client what happened to a code request.
+type CodeTicket struct {
+	ExpiresIn  time.Duration
+	RetryAfter time.Duration
+}
+
+// RequestCode sends a new login code to phone, subject to the per-number
+// limits. The code goes only to the SMS sender: never to a log or response.
+func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket, error) {
+	phone, ok := NormalizePhone(rawPhone)
+	if !ok {
+		return CodeTicket{}, fault.Invalid("phone", "must be a mainland China mobile number, e.g. 13812345678")
+	}
+	now := s.now()
+	recent, err := s.Client.LoginCode.Query().
+		Where(logincode.Phone(phone), logincode.CreatedAtGT(now.Add(-time.Hour))).
+		Order(ent.Desc(logincode.FieldCreatedAt)).
+		All(ctx)
+	if err != nil {
+		return CodeTicket{}, err
+	}
+	if len(recent) > 0 {
+		if wait := recent[0].CreatedAt.Add(CodeInterval).Sub(now); wait > 0 {
+			return CodeTicket{}, fault.Limited("a code was sent to this number moments ago", seconds(wait))
+		}
+	}
+	if len(recent) >= CodesPerHour {
+		wait := recent[len(recent)-1].CreatedAt.Add(time.Hour).Sub(now)
+		return CodeTicket{}, fault.Limited("too many codes requested for this number", seconds(wait))
+	}
+	code, err := randomDigits(loginCodeDigits)
+	if err != nil {
+		return CodeTicket{}, err
+	}
+	if _, err := s.Client.LoginCode.Create().
+		SetPhone(phone).
+		SetCodeHash(s.codeHash(phone, code)).
+		SetCreatedAt(now).
+		SetExpiresAt(now.Add(CodeTTL)).
+		Save(ctx); err != nil {
+		return CodeTicket{}, err
+	}
+	if err := s.SMS.SendLoginCode(ctx, phone, code); err != nil {
+		return CodeTicket{}, fmt.Errorf("account: send login code: %w", err)
+	}
+	return CodeTicket{ExpiresIn: CodeTTL, RetryAfter: CodeInterval}, nil
+}
+
+// Login checks code against the newest live code for phone and, if it
+// matches, opens a session, creating the account on first login.
+func (s *Service) Login(ctx context.Context, rawPhone, code string) (token string, sess *ent.Session, err error) {
+	phone, ok := NormalizePhone(rawPhone)
+	if !ok {
+		return "", nil, fault.Invalid("phone", "must be a mainland China mobile number, e.g. 13812345678")
+	}
+	code = strings.TrimSpace(code)
+	if len(code) != loginCodeDigits || strings.Trim(code, "0123456789") != "" {
+		return "", nil, fault.Invalid("code", fmt.Sprintf("must be the %d-digit code sent by SMS", loginCodeDigits))
+	}
+	now := s.now()
+	badCode := fault.New(fault.Unauthenticated, "the code is wrong or has expired; request a new one")
+	lc, err := s.Client.LoginCode.Query().
+		Where(logincode.Phone(phone), logincode.UsedAtIsNil(), logincode.ExpiresAtGT(now)).
+		Order(ent.Desc(logincode.FieldCreatedAt)).
+		First(ctx)
+	if ent.IsNotFound(err) {
+		return "", nil, badCode
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if lc.Attempts >= MaxCodeAttempts {
+		return "", nil, badCode
+	}
+	if subtle.ConstantTimeCompare(lc.CodeHash, s.codeHash(phone, code)) != 1 {
+		if err := s.Client.LoginCode.UpdateOne(lc).AddAttempts(1).Exec(ctx); err != nil {
+			return "", nil, err
+		}
+		return "", nil, badCode
+	}
+	err = WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+		// Mark the code used only if no other login used it first.
+		n, err := tx.LoginCode.Update().
+			Where(logincode.ID(lc.ID), logincode.UsedAtIsNil()).
+			SetUsedAt(now).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return badCode
+		}
+		u, err := tx.User.Query().Where(user.Phone(phone)).Only(ctx)
+		switch {
+		case ent.IsNotFound(err):
+			u, err = tx.User.Create().SetPhone(phone).SetCreatedAt(now).Save(ctx)
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case u.Status == user.StatusCANCELLED:
+			return fault.ErrAccountCancelled
+		}
+		token, sess, err = issue(ctx, tx.Client(), u.ID, now)
+		return err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// IssueSession opens a session for userID without a login code. It is for
+// seeding and tests; clients sign in with Login.
+func (s *Service) IssueSession(ctx context.Context, userID int) (string, error) {
+	token, _, err := issue(ctx, s.Client, userID, s.now())
+	return token, err
+}
+
+func issue(ctx context.Context, c *ent.Client, userID int, now time.Time) (string, *ent.Session, error) {
+	buf := make([]byte, tokenRandomBytes)
+	if _, err := rand.Read(buf); err != nil {
+		return "", nil, err
+	}
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(buf)
+	sess, err := c.Session.Create().
+		SetUserID(userID).
+		SetTokenHash(TokenHash(token)).
+		SetCreatedAt(now).
+		SetExpiresAt(now.Add(SessionTTL)).
+		Save(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// Authenticate returns the viewer a bearer token acts as. The purpose is
+// the raw X-Access-Purpose header: only staff may declare one, and only a
+// purpose their role allows.
+func (s *Service) Authenticate(ctx context.Context, token, purposeHeader string) (classification.Viewer, error) {
+	purpose, err := classification.ParsePurpose(purposeHeader)
+	if err != nil {
+		return classification.Anonymous, fault.Invalid("X-Access-Purpose", "unknown access purpose; one of after_sales, dispute, fraud_investigation, minor_protection, audit, legal_hold")
+	}
+	if token == "" {
+		if purpose != classification.NoPurpose {
+			return classification.Anonymous, fault.New(fault.Forbidden, "only staff may declare an access purpose")
+		}
+		return classification.Anonymous, nil
+	}
+	invalid := fault.New(fault.Unauthenticated, "the bearer token is unknown, expired or revoked; sign in again")
+	if !strings.HasPrefix(token, tokenPrefix) {
+		return classification.Anonymous, invalid
+	}
+	sess, err := s.Client.Session.Query().
+		Where(session.TokenHash(TokenHash(token))).
+		WithUser().
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return classification.Anonymous, invalid
+	}
+	if err != nil {
+		return classification.Anonymous, err
+	}
+	now := s.now()
+	switch {
+	case sess.RevokedAt != nil, !sess.ExpiresAt.After(now):
+		return classification.Anonymous, invalid
+	case sess.Edges.User == nil:
+		return classification.Anonymous, invalid
+	case sess.Edges.User.Status == user.StatusCANCELLED:
+		return classification.Anonymous, fault.ErrAccountCancelled
+	}
+	v := classification.Viewer{
+		UserID:    sess.UserID,
+		SessionID: sess.ID,
+		Role:      classification.Role(sess.Edges.User.Role),
+		Purpose:   purpose,
+	}
+	if purpose != classification.NoPurpose && !v.Role.MayDeclare(purpose) {
+		return classification.Anonymous, fault.New(fault.Forbidden, fmt.Sprintf("role %s may not declare access purpose %s", v.Role, purpose))
+	}
+	return v, nil
+}
+
+// Revoke ends a session at once.
+func (s *Service) Revoke(ctx context.Context, sessionID int) error {
+	return s.Client.Session.UpdateOneID(sessionID).SetRevokedAt(s.now()).Exec(ctx)
+}
+
+// TokenHash is how a bearer token is stored: its SHA-256. Tokens carry 256
+// random bits, so an unkeyed hash is enough.
+func TokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func (s *Service) codeHash(phone, code string) []byte {
+	m := hmac.New(sha256.New, s.CodeKey)
+	m.Write([]byte(phone))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+func randomDigits(n int) (string, error) {
+	var b strings.Builder
+	for range n {
+		d, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			return "", err
+		}
+		b.WriteByte(byte('0' + d.Int64()))
+	}
+	return b.String(), nil
+}
+
+func seconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		return 1
+	}
+	return s
+}
+
+// WithTx runs fn in a transaction, committing if it returns nil and rolling
+// back otherwise, so a failure half way changes nothing.
+func WithTx(ctx context.Context, c *ent.Client, fn func(tx *ent.Tx) error) error {
+	tx, err := c.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return fmt.Errorf("%w (rollback: %v)", err, rerr)
+		}
+		return err
+	}
+	return tx.Commit()
+}

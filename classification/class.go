@@ -1,0 +1,248 @@
+package classification
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Class is a sensitivity class with its whole policy. Every field Veil
+// stores or serves carries exactly one. Classes are declared once, below,
+// and compared by pointer.
+type Class struct {
+	// Name identifies the class in schemas, the GraphQL @classified
+	// directive, response extensions and the generated inventories.
+	Name string
+	// Description says, for the inventories, what the class holds.
+	Description string
+	// Level is the class's protection level.
+	Level Level
+	// Mask is how a viewer without raw access sees a string value. A nil
+	// Mask shows nothing (null); non-string values are never masked, only
+	// shown raw or withheld.
+	Mask Masker
+	// Consent is the consent purpose that must be active to collect the
+	// class; empty when Basis is not BasisConsent.
+	Consent ConsentPurpose
+	// Basis is the lawful basis for collecting the class.
+	Basis LawfulBasis
+	// StaffPurposes are the declared purposes that let staff read the class
+	// raw; every such read is audited.
+	StaffPurposes []Purpose
+	// SubjectSeesMasked makes the subject see their own value masked in
+	// ordinary reads (it is raw in their export).
+	SubjectSeesMasked bool
+	// SharedWithCounterparty makes the class raw to the other party of an
+	// order that carries it (POLICY.md P1.5).
+	SharedWithCounterparty bool
+	// Retention says how long the class is kept, and from what event.
+	Retention Retention
+	// EncryptedAtRest marks classes stored encrypted.
+	EncryptedAtRest bool
+	// NeverStored marks classes whose raw value must never be persisted.
+	NeverStored bool
+	// Exported marks classes included in the data-subject export.
+	Exported bool
+	// Policy cites the clauses of POLICY.md the class implements.
+	Policy []string
+}
+
+// Retention is how long values of a class are kept.
+type Retention struct {
+	// Months after From; zero means as long as From has not happened.
+	Months int
+	// From is the event the period runs from.
+	From string
+}
+
+// String renders the retention for the inventories.
+func (r Retention) String() string {
+	if r.Months == 0 {
+		return "until " + r.From
+	}
+	return fmt.Sprintf("%d months after %s", r.Months, r.From)
+}
+
+// AllowsPurpose reports whether staff declaring p may read the class raw.
+func (c *Class) AllowsPurpose(p Purpose) bool {
+	if p == NoPurpose {
+		return false
+	}
+	for _, q := range c.StaffPurposes {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// The retention events.
+const (
+	untilCancellation = "account cancellation"
+	untilCompletion   = "transaction completion"
+	untilRecorded     = "recording"
+)
+
+var (
+	forAccountLife = Retention{From: untilCancellation}
+	anyStaff       = []Purpose{AfterSales, Dispute, FraudInvestigation, MinorProtection, Audit, LegalHold}
+)
+
+// The classes. Names are stable identifiers: renaming one is a schema change.
+var (
+	PublicData = declare(&Class{
+		Name: "public", Description: "identifiers and listing data anyone may see",
+		Level: Public, Basis: BasisPublic, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P1.1"},
+	})
+	PublicProfile = declare(&Class{
+		Name: "public_profile", Description: "nickname and avatar",
+		Level: Public, Basis: BasisContract, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P1.1", "P1.2"},
+	})
+	Contact = declare(&Class{
+		Name: "contact", Description: "mobile phone number and other contact details",
+		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
+		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P1.2", "P1.6"},
+	})
+	RealName = declare(&Class{
+		Name: "real_name", Description: "legal name from real-name verification",
+		Level: Personal, Mask: MaskName, Consent: ConsentRealName, Basis: BasisConsent,
+		StaffPurposes: []Purpose{Dispute, FraudInvestigation, MinorProtection, LegalHold},
+		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
+		Policy: []string{"P1.3"},
+	})
+	GovernmentID = declare(&Class{
+		Name: "government_id", Description: "ID-card number and ID photo",
+		Level: Sensitive, Mask: MaskIDNumber, Consent: ConsentRealName, Basis: BasisConsent,
+		StaffPurposes:     []Purpose{FraudInvestigation, MinorProtection, LegalHold},
+		SubjectSeesMasked: true, Retention: forAccountLife, EncryptedAtRest: true, Exported: true,
+		Policy: []string{"P1.3"},
+	})
+	BirthDate = declare(&Class{
+		Name: "birth_date", Description: "date of birth and the age group derived from it",
+		Level: Personal, Mask: MaskBirthDate, Consent: ConsentRealName, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, MinorProtection, LegalHold},
+		Retention:     forAccountLife, Exported: true,
+		Policy: []string{"P1.3", "P6"},
+	})
+	Face = declare(&Class{
+		Name: "face", Description: "face images and biometric templates",
+		Level: Sensitive, Consent: ConsentFace, Basis: BasisConsent,
+		Retention: Retention{From: "the verification call returns"}, NeverStored: true,
+		Policy: []string{"P1.3a"},
+	})
+	AddressBook = declare(&Class{
+		Name: "address_book", Description: "address-book contacts",
+		Level: Sensitive, Consent: ConsentContacts, Basis: BasisConsent,
+		StaffPurposes: []Purpose{MinorProtection, LegalHold},
+		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
+		Policy: []string{"P1.4", "P1.11"},
+	})
+	CallLog = declare(&Class{
+		Name: "call_log", Description: "call-log entries",
+		Level: Sensitive, Consent: ConsentCallLog, Basis: BasisConsent,
+		StaffPurposes: []Purpose{MinorProtection, LegalHold},
+		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
+		Policy: []string{"P1.4"},
+	})
+	Location = declare(&Class{
+		Name: "location", Description: "precise location and whereabouts",
+		Level: Sensitive, Mask: MaskAddress, Consent: ConsentLocation, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
+		Retention:     Retention{Months: 6, From: untilRecorded}, EncryptedAtRest: true, Exported: true,
+		Policy: []string{"P1.4", "P4.2"},
+	})
+	DeviceID = declare(&Class{
+		Name: "device_id", Description: "device identifiers (IMEI, IDFA, OAID, MAC)",
+		Level: Personal, Mask: MaskDeviceID, Consent: ConsentDevice, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
+		Retention:     forAccountLife, Exported: true,
+		Policy: []string{"P1.4", "P8"},
+	})
+	DeviceInfo = declare(&Class{
+		Name: "device_info", Description: "device model, OS, resolution, app list",
+		Level: Personal, Consent: ConsentDevice, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
+		Retention:     forAccountLife, Exported: true,
+		Policy: []string{"P1.4"},
+	})
+	Behaviour = declare(&Class{
+		Name: "behaviour", Description: "activity logs: searches, IP, pages, push opens, stay time, posts, favourites, shares",
+		Level: Personal, Consent: ConsentActivity, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
+		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
+		Policy: []string{"P1.4", "P1.9"},
+	})
+	Transaction = declare(&Class{
+		Name: "transaction", Description: "orders and payments: order number, amount, status, times",
+		Level: Sensitive, Basis: BasisLegalObligation,
+		StaffPurposes:          []Purpose{AfterSales, Dispute, FraudInvestigation, Audit, LegalHold},
+		SharedWithCounterparty: true,
+		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
+		Policy: []string{"P1.5", "P4.1"},
+	})
+	OrderContact = declare(&Class{
+		Name: "order_contact", Description: "recipient phone of an order, shared with the seller for delivery",
+		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
+		StaffPurposes:          []Purpose{AfterSales, Dispute, LegalHold},
+		SharedWithCounterparty: true,
+		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
+		Policy: []string{"P1.5", "P3.1"},
+	})
+	ThirdPartyAccount = declare(&Class{
+		Name: "third_party_account", Description: "bound WeChat, QQ or Alipay account: open id, username, avatar",
+		Level: Personal, Mask: MaskDeviceID, Consent: ConsentThirdPartyAccount, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
+		Retention:     forAccountLife, Exported: true,
+		Policy: []string{"P1.7"},
+	})
+	Support = declare(&Class{
+		Name: "support", Description: "customer-service conversations and handling records",
+		Level: Personal, Basis: BasisContract,
+		StaffPurposes: []Purpose{AfterSales, Dispute, Audit, LegalHold},
+		Retention:     Retention{Months: 36, From: "ticket closure"}, Exported: true,
+		Policy: []string{"P1.6", "P9"},
+	})
+	Internal = declare(&Class{
+		Name: "internal", Description: "account state kept to run the service: status, role, consents, timestamps",
+		Level: Personal, Basis: BasisContract,
+		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P1.9", "P1.12"},
+	})
+	SecretData = declare(&Class{
+		Name: "secret", Description: "password, login-code and token hashes, keys",
+		Level: Secret, Basis: BasisSecurity, Retention: Retention{From: "expiry"},
+		Policy: []string{"P4.3"},
+	})
+)
+
+var byName = map[string]*Class{}
+
+// All lists every class, in declaration order.
+var All []*Class
+
+func declare(c *Class) *Class {
+	if _, dup := byName[c.Name]; dup {
+		panic("classification: class declared twice: " + c.Name)
+	}
+	byName[c.Name] = c
+	All = append(All, c)
+	return c
+}
+
+// Lookup returns the class named name.
+func Lookup(name string) (*Class, bool) {
+	c, ok := byName[name]
+	return c, ok
+}
+
+// Names returns every class name, sorted.
+func Names() []string {
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,163 @@
+// Package codegen turns the privacy classes on Ent schemas into generated
+// code: it fails generation when a field or edge has no class, keeps
+// non-public fields out of GraphQL filters and ordering, and writes each
+// field's class into the generated GraphQL schema as @classified, where the
+// classification engine finds it at run time. It is used only by ent/entc.go.
+package codegen
+
+import (
+	"errors"
+	"fmt"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/entc/gen"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"veil/classification"
+)
+
+var camel = gen.Funcs["camel"].(func(string) string)
+
+// Hook checks every field and edge of every Ent type before generation and
+// keeps non-public ones out of the generated WhereInput types, so that no
+// viewer can probe a withheld value through a filter.
+func Hook() gen.Hook {
+	return func(next gen.Generator) gen.Generator {
+		return gen.GenerateFunc(func(g *gen.Graph) error {
+			var problems []error
+			for _, t := range g.Nodes {
+				for _, f := range t.Fields {
+					if err := checkField(t, f); err != nil {
+						problems = append(problems, err)
+					}
+				}
+				for _, e := range t.Edges {
+					if err := checkEdge(t, e); err != nil {
+						problems = append(problems, err)
+					}
+				}
+			}
+			if err := errors.Join(problems...); err != nil {
+				return err
+			}
+			return next.Generate(g)
+		})
+	}
+}
+
+func checkField(t *gen.Type, f *gen.Field) error {
+	c, err := classification.ClassOf(f.Annotations)
+	if err != nil {
+		return fmt.Errorf("%s.%s: %w: tag it with classification.Tag", t.Name, f.Name, err)
+	}
+	ant, err := gqlAnnotation(f.Annotations)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.NeverStored:
+		return fmt.Errorf("%s.%s: class %s must never be persisted", t.Name, f.Name, c.Name)
+	case c.Level == classification.Secret && !f.Sensitive() && !ant.Skip.Is(entgql.SkipType):
+		return fmt.Errorf("%s.%s: secret field must be Sensitive() or skipped from GraphQL", t.Name, f.Name)
+	case c.Level != classification.Public && ant.OrderField != "":
+		return fmt.Errorf("%s.%s: class %s is not public and cannot be an order field", t.Name, f.Name, c.Name)
+	}
+	if c.Level != classification.Public {
+		ant.Skip |= entgql.SkipWhereInput
+		f.Annotations[ant.Name()] = ant
+	}
+	return nil
+}
+
+func checkEdge(t *gen.Type, e *gen.Edge) error {
+	c, err := classification.ClassOf(e.Annotations)
+	if err != nil {
+		return fmt.Errorf("%s.%s (edge): %w: tag it with classification.Tag", t.Name, e.Name, err)
+	}
+	if c.Level == classification.Public {
+		return nil
+	}
+	ant, err := gqlAnnotation(e.Annotations)
+	if err != nil {
+		return err
+	}
+	ant.Skip |= entgql.SkipWhereInput
+	if e.Annotations == nil {
+		e.Annotations = gen.Annotations{}
+	}
+	e.Annotations[ant.Name()] = ant
+	return nil
+}
+
+func gqlAnnotation(ants gen.Annotations) (*entgql.Annotation, error) {
+	ant := &entgql.Annotation{}
+	if raw, ok := ants[ant.Name()]; ok && raw != nil {
+		if err := ant.Decode(raw); err != nil {
+			return nil, err
+		}
+	}
+	return ant, nil
+}
+
+// SchemaHook writes @classified(class: ...) on every GraphQL field generated
+// from an Ent field or edge (the Relay id is public), and makes non-public
+// fields nullable so that a withheld value can be served as null.
+func SchemaHook(g *gen.Graph, s *ast.Schema) error {
+	s.Directives[classification.DirectiveName] = &ast.DirectiveDefinition{
+		Name:        classification.DirectiveName,
+		Description: "The privacy class of a field; the server masks or withholds it per viewer.",
+		Arguments: ast.ArgumentDefinitionList{{
+			Name: "class", Type: ast.NonNullNamedType("String", nil),
+		}},
+		Locations: []ast.DirectiveLocation{ast.LocationFieldDefinition},
+	}
+	for _, t := range g.Nodes {
+		def := s.Types[t.Name]
+		if def == nil {
+			continue
+		}
+		classify(def, "id", classification.PublicData)
+		for _, f := range t.Fields {
+			c, err := classification.ClassOf(f.Annotations)
+			if err != nil {
+				return err
+			}
+			ant, err := gqlAnnotation(f.Annotations)
+			if err != nil {
+				return err
+			}
+			names := ant.Mapping
+			if len(names) == 0 {
+				names = []string{camel(f.Name)}
+			}
+			for _, n := range names {
+				classify(def, n, c)
+			}
+		}
+		for _, e := range t.Edges {
+			c, err := classification.ClassOf(e.Annotations)
+			if err != nil {
+				return err
+			}
+			classify(def, camel(e.Name), c)
+		}
+	}
+	return nil
+}
+
+func classify(def *ast.Definition, field string, c *classification.Class) {
+	fd := def.Fields.ForName(field)
+	if fd == nil {
+		return
+	}
+	fd.Directives = append(fd.Directives, &ast.Directive{
+		Name: classification.DirectiveName,
+		Arguments: ast.ArgumentList{{
+			Name:  "class",
+			Value: &ast.Value{Kind: ast.StringValue, Raw: c.Name},
+		}},
+	})
+	if c.Level != classification.Public {
+		fd.Type.NonNull = false
+	}
+}

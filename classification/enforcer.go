@@ -1,0 +1,264 @@
+package classification
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// DirectiveName is the GraphQL directive that carries a field's class:
+//
+//	directive @classified(class: String!) on FIELD_DEFINITION
+const DirectiveName = "classified"
+
+// ExtensionKey is the response extension that lists withheld values.
+const ExtensionKey = "withheld"
+
+// Withheld reports one value a viewer did not get raw, so a client can tell
+// "withheld" from "empty". It names the class, never the value.
+type Withheld struct {
+	Path     ast.Path `json:"path"`
+	Class    string   `json:"class"`
+	Decision string   `json:"decision"`
+}
+
+// Access is one audited raw read: a class of a subject's data.
+type Access struct {
+	SubjectID int
+	Class     string
+}
+
+// SubjectFunc tells the enforcer whom a parent object is about.
+type SubjectFunc func(ctx context.Context, obj any) (Subject, error)
+
+// AccessRecorder writes audited accesses; the request fails if it fails.
+type AccessRecorder interface {
+	RecordAccesses(ctx context.Context, v Viewer, accesses []Access) error
+}
+
+// ErrUnclassified is returned for a field whose class is unknown: the
+// field is withheld rather than served unchecked.
+var ErrUnclassified = errors.New("classification: field has no known class")
+
+// Enforcer applies decisions to every @classified field. It is a gqlgen
+// handler extension (it reports withheld values and flushes audited
+// accesses once per response) and provides the directive implementation.
+type Enforcer struct {
+	// Subject resolves the subject of a parent object.
+	Subject SubjectFunc
+	// Recorder, when set, receives the audited accesses of each response.
+	Recorder AccessRecorder
+}
+
+var (
+	_ graphql.HandlerExtension    = (*Enforcer)(nil)
+	_ graphql.ResponseInterceptor = (*Enforcer)(nil)
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (e *Enforcer) ExtensionName() string { return "Classification" }
+
+// Validate implements graphql.HandlerExtension: the server refuses to start
+// when a field of an object type has no class or names an unknown one.
+func (e *Enforcer) Validate(es graphql.ExecutableSchema) error {
+	if e.Subject == nil {
+		return errors.New("classification: Enforcer.Subject is not set")
+	}
+	return CheckSchema(es.Schema())
+}
+
+// CheckSchema returns an error naming every field of a data type that lacks
+// a known class. Root operation types, connections, edges, payloads and
+// introspection types are structural and need none.
+func CheckSchema(s *ast.Schema) error {
+	var problems []error
+	for _, def := range s.Types {
+		if !IsDataType(s, def) {
+			continue
+		}
+		for _, f := range def.Fields {
+			if _, err := FieldClass(f); err != nil {
+				problems = append(problems, fmt.Errorf("%s.%s: %w", def.Name, f.Name, err))
+			}
+		}
+	}
+	sort.Slice(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
+	return errors.Join(problems...)
+}
+
+// IsDataType reports whether def is an object type that carries data about
+// someone, as opposed to a structural type.
+func IsDataType(s *ast.Schema, def *ast.Definition) bool {
+	if def.Kind != ast.Object || def.BuiltIn || len(def.Name) > 1 && def.Name[:2] == "__" {
+		return false
+	}
+	if def == s.Query || def == s.Mutation || def == s.Subscription || def.Name == "PageInfo" {
+		return false
+	}
+	for _, suffix := range []string{"Connection", "Edge", "Payload"} {
+		if len(def.Name) > len(suffix) && def.Name[len(def.Name)-len(suffix):] == suffix {
+			return false
+		}
+	}
+	return true
+}
+
+// FieldClass returns the class named by a field's @classified directive.
+func FieldClass(f *ast.FieldDefinition) (*Class, error) {
+	d := f.Directives.ForName(DirectiveName)
+	if d == nil {
+		return nil, errors.New("no @classified directive")
+	}
+	arg := d.Arguments.ForName("class")
+	if arg == nil || arg.Value == nil {
+		return nil, errors.New("@classified without a class")
+	}
+	c, ok := Lookup(arg.Value.Raw)
+	if !ok {
+		return nil, fmt.Errorf("unknown class %q", arg.Value.Raw)
+	}
+	return c, nil
+}
+
+// InterceptResponse implements graphql.ResponseInterceptor.
+func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	st := &requestState{}
+	resp := next(context.WithValue(ctx, stateKey{}, st))
+	if resp == nil {
+		return resp
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.accesses) > 0 && e.Recorder != nil {
+		accesses := make([]Access, 0, len(st.accesses))
+		for a := range st.accesses {
+			accesses = append(accesses, a)
+		}
+		sort.Slice(accesses, func(i, j int) bool {
+			if accesses[i].SubjectID != accesses[j].SubjectID {
+				return accesses[i].SubjectID < accesses[j].SubjectID
+			}
+			return accesses[i].Class < accesses[j].Class
+		})
+		if err := e.Recorder.RecordAccesses(ctx, FromContext(ctx), accesses); err != nil {
+			// Fail closed: data whose access could not be audited is not served.
+			return graphql.ErrorResponse(ctx, "the access could not be audited; try again")
+		}
+	}
+	if len(st.withheld) > 0 {
+		sort.Slice(st.withheld, func(i, j int) bool { return st.withheld[i].Path.String() < st.withheld[j].Path.String() })
+		if resp.Extensions == nil {
+			resp.Extensions = map[string]any{}
+		}
+		resp.Extensions[ExtensionKey] = st.withheld
+	}
+	return resp
+}
+
+// Directive is the implementation of @classified. It decides before the
+// field resolver runs, so a withheld value is never even loaded.
+func (e *Enforcer) Directive(ctx context.Context, obj any, next graphql.Resolver, class string) (any, error) {
+	c, ok := Lookup(class)
+	if !ok {
+		return nil, ErrUnclassified
+	}
+	if c.Level == Public {
+		return next(ctx)
+	}
+	s, err := e.Subject(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	d := Decide(FromContext(ctx), s, c)
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	fc := graphql.GetFieldContext(ctx)
+	if d.Action == Mask && (c.Mask == nil || !isString(fc)) {
+		d.Action = Withhold
+	}
+	switch d.Action {
+	case Raw:
+		if d.Audited && st != nil {
+			st.access(Access{SubjectID: s.UserID, Class: c.Name})
+		}
+		return next(ctx)
+	case Mask:
+		res, err := next(ctx)
+		if err != nil || res == nil {
+			return res, err
+		}
+		masked, shown := maskValue(res, c.Mask)
+		if st != nil {
+			action := Mask
+			if !shown {
+				action = Withhold
+			}
+			st.withhold(fc, c, action)
+		}
+		return masked, nil
+	default:
+		if st != nil {
+			st.withhold(fc, c, Withhold)
+		}
+		return nil, nil
+	}
+}
+
+func isString(fc *graphql.FieldContext) bool {
+	if fc == nil || fc.Field.Definition == nil {
+		return false
+	}
+	t := fc.Field.Definition.Type
+	return t.Elem == nil && t.NamedType == "String"
+}
+
+// maskValue masks a string or *string resolver result, keeping its Go type.
+func maskValue(res any, m Masker) (any, bool) {
+	switch v := res.(type) {
+	case string:
+		if s, ok := m(v); ok {
+			return s, true
+		}
+	case *string:
+		if v == nil {
+			return v, true
+		}
+		if s, ok := m(*v); ok {
+			return &s, true
+		}
+	}
+	return nil, false
+}
+
+type stateKey struct{}
+
+// requestState collects, for one response, what was withheld and what
+// must be audited.
+type requestState struct {
+	mu       sync.Mutex
+	withheld []Withheld
+	accesses map[Access]struct{}
+}
+
+func (st *requestState) withhold(fc *graphql.FieldContext, c *Class, a Action) {
+	var path ast.Path
+	if fc != nil {
+		path = fc.Path()
+	}
+	st.mu.Lock()
+	st.withheld = append(st.withheld, Withheld{Path: path, Class: c.Name, Decision: a.String()})
+	st.mu.Unlock()
+}
+
+func (st *requestState) access(a Access) {
+	st.mu.Lock()
+	if st.accesses == nil {
+		st.accesses = map[Access]struct{}{}
+	}
+	st.accesses[a] = struct{}{}
+	st.mu.Unlock()
+}

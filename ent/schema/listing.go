@@ -1,0 +1,52 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+
+	"veil/classification"
+)
+
+// Listing is an item a seller offers; listings are public.
+type Listing struct {
+	ent.Schema
+}
+
+// Fields of the Listing.
+func (Listing) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("title").
+			NotEmpty().MaxLen(120).
+			Annotations(classification.Tag(classification.PublicData), entgql.OrderField("TITLE")),
+		field.Int64("price_fen").
+			NonNegative().
+			Annotations(classification.Tag(classification.PublicData), entgql.OrderField("PRICE")),
+		field.Int("seller_id").
+			Annotations(classification.Tag(classification.PublicData)),
+		field.Time("created_at").
+			Default(time.Now).
+			Immutable().
+			Annotations(classification.Tag(classification.PublicData), entgql.OrderField("CREATED_AT")),
+	}
+}
+
+// Edges of the Listing.
+func (Listing) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("seller", User.Type).
+			Ref("listings").
+			Field("seller_id").
+			Unique().Required().
+			Annotations(classification.Tag(classification.PublicData)),
+	}
+}
+
+// Annotations of the Listing.
+func (Listing) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+}

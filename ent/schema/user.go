@@ -1,0 +1,104 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"veil/classification"
+)
+
+// User is an account: a consumer, a guardian, or a staff member.
+type User struct {
+	ent.Schema
+}
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("phone").
+			NotEmpty().
+			Comment("Mainland mobile number, the login identity (P1.2).").
+			Annotations(classification.Tag(classification.Contact)),
+		field.String("nickname").
+			Default("").
+			MaxLen(32).
+			Annotations(classification.Tag(classification.PublicProfile), entgql.OrderField("NICKNAME")),
+		field.String("avatar_url").
+			Default("").
+			MaxLen(512).
+			Annotations(classification.Tag(classification.PublicProfile)),
+		field.String("real_name").
+			Optional().Nillable().
+			Annotations(classification.Tag(classification.RealName)),
+		field.String("id_number").
+			Optional().Nillable().
+			Comment("GB 11643-1999 citizen identity number, 18 characters.").
+			Annotations(classification.Tag(classification.GovernmentID)),
+		field.String("birth_date").
+			Optional().Nillable().
+			Comment("YYYY-MM-DD, taken from the verified ID number.").
+			Annotations(classification.Tag(classification.BirthDate)),
+		field.Time("real_name_verified_at").
+			Optional().Nillable().
+			Annotations(classification.Tag(classification.RealName)),
+		field.Enum("status").
+			Values("ACTIVE", "CANCELLED").
+			Default("ACTIVE").
+			Annotations(classification.Tag(classification.Internal), entgql.Type("AccountStatus")),
+		field.Enum("role").
+			Values("user", "support", "risk", "admin", "auditor").
+			Default("user").
+			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
+		field.Int("guardian_id").
+			Optional().Nillable().
+			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
+		field.Time("created_at").
+			Default(time.Now).
+			Immutable().
+			Annotations(classification.Tag(classification.Internal)),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("wards", User.Type).
+			Comment("Children under 14 this user is the verified guardian of.").
+			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)).
+			From("guardian").
+			Unique().
+			Field("guardian_id").
+			Annotations(classification.Tag(classification.Internal)),
+		edge.To("orders", Order.Type).
+			Comment("Orders the user placed as buyer.").
+			Annotations(classification.Tag(classification.Transaction), entgql.RelayConnection()),
+		edge.To("listings", Listing.Type).
+			Comment("Listings the user sells.").
+			Annotations(classification.Tag(classification.PublicData), entgql.RelayConnection()),
+		edge.To("consents", Consent.Type).
+			Annotations(classification.Tag(classification.Internal)),
+		edge.To("sessions", Session.Type).
+			Annotations(classification.Tag(classification.SecretData), entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+// Indexes of the User.
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("phone").Unique(),
+	}
+}
+
+// Annotations of the User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+	}
+}

@@ -1,0 +1,76 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"veil/ent"
+	"veil/fault"
+)
+
+// presentError maps every error to a contract code, in this one place. A
+// fault.Error keeps its message; Ent validation and constraint errors
+// become VALIDATION_FAILED without echoing values; GraphQL parse and
+// validation errors become VALIDATION_FAILED; anything else is logged
+// (message only) and shown as INTERNAL with no detail.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	var fe *fault.Error
+	var ve *ent.ValidationError
+	switch {
+	case errors.As(err, &fe):
+		gqlErr.Message = fe.Message
+		setCode(gqlErr, fe.Code)
+		if fe.Field != "" {
+			gqlErr.Extensions["field"] = fe.Field
+		}
+		if fe.RetryAfterSeconds > 0 {
+			gqlErr.Extensions["retryAfterSeconds"] = fe.RetryAfterSeconds
+		}
+	case errors.As(err, &ve):
+		gqlErr.Message = ve.Name + ": invalid value"
+		setCode(gqlErr, fault.ValidationFailed)
+		gqlErr.Extensions["field"] = ve.Name
+	case ent.IsConstraintError(err):
+		// SECURITY: never echo the driver's message: it names the value.
+		gqlErr.Message = "the change conflicts with existing data"
+		setCode(gqlErr, fault.ValidationFailed)
+	case isGraphQLRequestError(gqlErr):
+		setCode(gqlErr, fault.ValidationFailed)
+	default:
+		slog.ErrorContext(ctx, "internal error", "path", graphql.GetPath(ctx).String(), "error", err.Error())
+		gqlErr.Message = fault.ErrInternal.Message
+		gqlErr.Err = nil
+		setCode(gqlErr, fault.Internal)
+	}
+	return gqlErr
+}
+
+// isGraphQLRequestError reports whether gqlgen flagged the error as a
+// problem with the request document or its variables.
+func isGraphQLRequestError(e *gqlerror.Error) bool {
+	if e.Extensions == nil {
+		return false
+	}
+	code, _ := e.Extensions["code"].(string)
+	return code == errcode.ValidationFailed || code == errcode.ParseFailed
+}
+
+func setCode(e *gqlerror.Error, c fault.Code) {
+	if e.Extensions == nil {
+		e.Extensions = map[string]any{}
+	}
+	e.Extensions["code"] = string(c)
+}
+
+// recoverPanic turns a resolver panic into a bare INTERNAL error; the
+// panic value is logged, never sent.
+func recoverPanic(ctx context.Context, v any) error {
+	slog.ErrorContext(ctx, "panic in resolver", "path", graphql.GetPath(ctx).String(), "panic", v)
+	return fault.ErrInternal
+}

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"veil/classification"
+)
+
+// Options configures NewServer.
+type Options struct {
+	// Recorder receives audited staff accesses; nil records none.
+	Recorder classification.AccessRecorder
+	// WithoutClassification serves every field raw. It exists only as the
+	// baseline that tests and benchmarks compare the engine against; the
+	// server binary never sets it.
+	WithoutClassification bool
+}
+
+// NewServer returns the GraphQL handler: POST and GET (queries only)
+// transports, the classification engine, per-request subject loading, and
+// the error presenter. Introspection is for admin tokens only.
+func NewServer(r *Resolver, opts Options) *handler.Server {
+	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: opts.Recorder}
+	cfg := Config{Resolvers: r}
+	cfg.Directives.Classified = enforcer.Directive
+	if opts.WithoutClassification {
+		cfg.Directives.Classified = func(ctx context.Context, _ any, next graphql.Resolver, _ string) (any, error) {
+			return next(ctx)
+		}
+	}
+	srv := handler.New(NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(adminIntrospection{})
+	if !opts.WithoutClassification {
+		srv.Use(enforcer)
+	}
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(r.withPeople(ctx))
+	})
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(recoverPanic)
+	return srv
+}
+
+// adminIntrospection allows schema introspection only to admin tokens.
+type adminIntrospection struct{}
+
+var (
+	_ graphql.HandlerExtension        = adminIntrospection{}
+	_ graphql.OperationContextMutator = adminIntrospection{}
+)
+
+func (adminIntrospection) ExtensionName() string                   { return "AdminIntrospection" }
+func (adminIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+func (adminIntrospection) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	v := classification.FromContext(ctx)
+	oc.DisableIntrospection = !(v.SignedIn() && v.Role == classification.RoleAdmin)
+	return nil
+}

@@ -1,0 +1,28 @@
+// Package graph holds Veil's GraphQL resolvers and the gqlgen-generated
+// execution code (generated.go, model/). Resolvers stay thin: they call
+// domain packages, and never mask a value by hand — the @classified
+// directive, implemented by classification.Enforcer, does that.
+package graph
+
+import (
+	"time"
+
+	"veil/account"
+	"veil/ent"
+)
+
+// Resolver is the root resolver; its fields are the dependencies.
+type Resolver struct {
+	Client   *ent.Client
+	Accounts *account.Service
+	// Now is the request clock (age groups are derived from it); time.Now
+	// when nil.
+	Now func() time.Time
+}
+
+func (r *Resolver) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,92 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"veil/account"
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/order"
+)
+
+// Personas are the demo accounts, in the order of DESIGN.md.
+var Personas = []string{"adult", "teen", "child", "guardian", "unverified", "support", "risk", "admin", "auditor"}
+
+// Demo seeds the demo personas and their data, then opens one session per
+// persona and returns persona -> bearer token. Running it again reuses the
+// data and issues fresh tokens.
+func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now time.Time) (map[string]string, error) {
+	users := map[string]*ent.User{}
+	people := []struct {
+		persona string
+		p       Person
+	}{
+		{"adult", Person{Phone: "13800000001", Nickname: "阿伟", RealName: "张伟", Birth: YearsAgo(now, 34, 40), Seq: 1}},
+		{"teen", Person{Phone: "13800000002", Nickname: "小雨", RealName: "李雨涵", Birth: YearsAgo(now, 16, 30), Seq: 2}},
+		{"guardian", Person{Phone: "13800000004", Nickname: "王妈妈", RealName: "王芳", Birth: YearsAgo(now, 41, 100), Seq: 4}},
+		{"unverified", Person{Phone: "13800000005", Nickname: "新用户"}},
+		{"support", Person{Phone: "13900000001", Nickname: "客服小张", Role: classification.RoleSupport}},
+		{"risk", Person{Phone: "13900000002", Nickname: "风控老李", Role: classification.RoleRisk}},
+		{"admin", Person{Phone: "13900000003", Nickname: "管理员", Role: classification.RoleAdmin}},
+		{"auditor", Person{Phone: "13900000004", Nickname: "审计员", Role: classification.RoleAuditor}},
+	}
+	for _, pp := range people {
+		u, err := EnsureUser(ctx, c, pp.p, now)
+		if err != nil {
+			return nil, fmt.Errorf("seed %s: %w", pp.persona, err)
+		}
+		users[pp.persona] = u
+	}
+	guardian := users["guardian"]
+	child, err := EnsureUser(ctx, c, Person{
+		Phone: "13800000003", Nickname: "小明", RealName: "王小明",
+		Birth: YearsAgo(now, 12, 60), GuardianID: guardian.ID, Seq: 3,
+	}, now)
+	if err != nil {
+		return nil, fmt.Errorf("seed child: %w", err)
+	}
+	users["child"] = child
+
+	for _, persona := range []string{"adult", "teen", "guardian", "unverified"} {
+		if err := EnsureConsent(ctx, c, users[persona].ID, classification.ConsentAccount, 0, now); err != nil {
+			return nil, err
+		}
+	}
+	for _, persona := range []string{"adult", "teen", "guardian"} {
+		if err := EnsureConsent(ctx, c, users[persona].ID, classification.ConsentRealName, 0, now); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName} {
+		if err := EnsureConsent(ctx, c, child.ID, p, guardian.ID, now); err != nil {
+			return nil, err
+		}
+	}
+
+	bike, err := EnsureListing(ctx, c, guardian.ID, "二手山地自行车", 45000, now)
+	if err != nil {
+		return nil, err
+	}
+	books, err := EnsureListing(ctx, c, guardian.ID, "高中数学教辅一套", 3000, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := EnsureOrder(ctx, c, "DEMO-0001", users["adult"], bike, order.StatusPAID, now); err != nil {
+		return nil, err
+	}
+	if _, err := EnsureOrder(ctx, c, "DEMO-0002", users["adult"], books, order.StatusCOMPLETED, now); err != nil {
+		return nil, err
+	}
+
+	tokens := make(map[string]string, len(Personas))
+	for _, persona := range Personas {
+		token, err := accounts.IssueSession(ctx, users[persona].ID)
+		if err != nil {
+			return nil, err
+		}
+		tokens[persona] = token
+	}
+	return tokens, nil
+}

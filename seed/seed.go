@@ -1,0 +1,121 @@
+// Package seed builds data the same way for the demo command and for
+// tests. Every helper is idempotent: it finds what exists (by a natural
+// key) before it creates, so seeding twice duplicates nothing.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/consent"
+	"veil/ent/listing"
+	"veil/ent/order"
+	"veil/ent/user"
+	"veil/idcard"
+)
+
+// PolicyVersion is the privacy-policy version seeded consents refer to.
+const PolicyVersion = "2021-08-20"
+
+// Person describes a user to seed.
+type Person struct {
+	Phone    string
+	Nickname string
+	// RealName and Birth, when set, make the user real-name verified with
+	// a valid ID number for that birth date.
+	RealName string
+	Birth    time.Time
+	Role     classification.Role
+	// GuardianID links a child to their guardian.
+	GuardianID int
+	// Seq makes ID numbers of people born the same day differ.
+	Seq int
+}
+
+// EnsureUser returns the user with p.Phone, creating it from p if needed.
+func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*ent.User, error) {
+	u, err := c.User.Query().Where(user.Phone(p.Phone)).Only(ctx)
+	if err == nil || !ent.IsNotFound(err) {
+		return u, err
+	}
+	role := p.Role
+	if role == "" {
+		role = classification.RoleUser
+	}
+	create := c.User.Create().
+		SetPhone(p.Phone).
+		SetNickname(p.Nickname).
+		SetAvatarURL(fmt.Sprintf("https://img.example.com/avatar/%s.png", p.Phone[7:])).
+		SetRole(user.Role(role)).
+		SetCreatedAt(now)
+	if p.RealName != "" {
+		create.SetRealName(p.RealName).
+			SetIDNumber(idcard.Make("110105", p.Birth, 100+p.Seq)).
+			SetBirthDate(p.Birth.Format(classification.BirthDateLayout)).
+			SetRealNameVerifiedAt(now)
+	}
+	if p.GuardianID != 0 {
+		create.SetGuardianID(p.GuardianID)
+	}
+	return create.Save(ctx)
+}
+
+// EnsureListing returns the seller's listing titled title, creating it.
+func EnsureListing(ctx context.Context, c *ent.Client, sellerID int, title string, priceFen int64, now time.Time) (*ent.Listing, error) {
+	l, err := c.Listing.Query().Where(listing.SellerID(sellerID), listing.Title(title)).First(ctx)
+	if err == nil || !ent.IsNotFound(err) {
+		return l, err
+	}
+	return c.Listing.Create().SetSellerID(sellerID).SetTitle(title).SetPriceFen(priceFen).SetCreatedAt(now).Save(ctx)
+}
+
+// EnsureOrder returns the order numbered orderNo, creating it as a
+// purchase of l by buyer.
+func EnsureOrder(ctx context.Context, c *ent.Client, orderNo string, buyer *ent.User, l *ent.Listing, status order.Status, now time.Time) (*ent.Order, error) {
+	o, err := c.Order.Query().Where(order.OrderNo(orderNo)).Only(ctx)
+	if err == nil || !ent.IsNotFound(err) {
+		return o, err
+	}
+	create := c.Order.Create().
+		SetOrderNo(orderNo).
+		SetAmountFen(l.PriceFen).
+		SetStatus(status).
+		SetRecipientPhone(buyer.Phone).
+		SetBuyerID(buyer.ID).
+		SetSellerID(l.SellerID).
+		SetListingID(l.ID).
+		SetCreatedAt(now)
+	if status == order.StatusCOMPLETED {
+		create.SetCompletedAt(now)
+	}
+	return create.Save(ctx)
+}
+
+// EnsureConsent grants purpose to userID under PolicyVersion unless an
+// active grant exists. grantedBy is the consenting guardian, or 0.
+func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose classification.ConsentPurpose, grantedBy int, now time.Time) error {
+	exists, err := c.Consent.Query().
+		Where(consent.UserID(userID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
+		Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	create := c.Consent.Create().
+		SetUserID(userID).
+		SetPurpose(consent.Purpose(purpose)).
+		SetPolicyVersion(PolicyVersion).
+		SetGrantedAt(now)
+	if grantedBy != 0 {
+		create.SetGrantedBy(grantedBy)
+	}
+	return create.Exec(ctx)
+}
+
+// YearsAgo returns the calendar date years before now, minus days days.
+func YearsAgo(now time.Time, years, days int) time.Time {
+	y, m, d := now.Date()
+	return time.Date(y-years, m, d-days, 0, 0, 0, 0, time.UTC)
+}

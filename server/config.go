@@ -1,0 +1,72 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+// config is everything the server reads from flags and the environment.
+// Flags win over environment variables.
+type config struct {
+	Addr        string
+	DatabaseURL string
+	Env         string // "development" (default) or "production"
+	SMSOutbox   string
+	SMSGateway  string
+	CodeKey     []byte
+	ShutdownIn  time.Duration
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// parseConfig reads the serve command's configuration.
+func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
+	var c config
+	fs.StringVar(&c.Addr, "addr", envOr("VEIL_ADDR", "127.0.0.1:8080"), "listen address (VEIL_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "store URL: sqlite:PATH or postgres://... (DATABASE_URL; default sqlite:veil.db)")
+	fs.StringVar(&c.Env, "env", envOr("VEIL_ENV", "development"), "development or production (VEIL_ENV)")
+	fs.StringVar(&c.SMSOutbox, "sms-outbox", envOr("VEIL_SMS_OUTBOX", "sms-outbox.txt"), "development SMS outbox file (VEIL_SMS_OUTBOX)")
+	fs.StringVar(&c.SMSGateway, "sms-gateway", envOr("VEIL_SMS_GATEWAY", ""), "SMS gateway URL (VEIL_SMS_GATEWAY); required in production")
+	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.ShutdownIn = 15 * time.Second
+	switch c.Env {
+	case "development", "production":
+	default:
+		return c, fmt.Errorf("VEIL_ENV must be development or production, not %q", c.Env)
+	}
+	if *secret != "" {
+		key, err := hex.DecodeString(*secret)
+		if err != nil || len(key) < 32 {
+			return c, errors.New("VEIL_SECRET must be at least 32 bytes, hex-encoded")
+		}
+		c.CodeKey = key
+	}
+	if c.Env == "production" {
+		if c.SMSGateway == "" {
+			return c, errors.New("production needs a real SMS gateway (VEIL_SMS_GATEWAY); the development outbox is refused")
+		}
+		if c.CodeKey == nil {
+			return c, errors.New("production needs VEIL_SECRET")
+		}
+	}
+	if c.CodeKey == nil {
+		c.CodeKey = make([]byte, 32)
+		if _, err := rand.Read(c.CodeKey); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"veil/account"
+	"veil/classification"
+	"veil/fault"
+)
+
+// maxBodyBytes bounds a GraphQL request body.
+const maxBodyBytes = 1 << 20
+
+// newMux wires the HTTP routes.
+func newMux(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", checkBody(authenticate(accounts, graphqlHandler)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r); err != nil {
+			http.Error(w, "store unreachable\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// authenticate puts the request's viewer in its context. A request without
+// credentials is anonymous; bad credentials are refused before GraphQL.
+func authenticate(accounts *account.Service, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if h := r.Header.Get("Authorization"); h != "" {
+			scheme, rest, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(rest) == "" {
+				writeError(w, fault.New(fault.Unauthenticated, "the Authorization header must be 'Bearer <token>'"))
+				return
+			}
+			token = strings.TrimSpace(rest)
+		}
+		v, err := accounts.Authenticate(r.Context(), token, r.Header.Get("X-Access-Purpose"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(classification.NewContext(r.Context(), v)))
+	})
+}
+
+// checkBody bounds POST bodies and refuses ones that are not a GraphQL
+// request object, with a coded error rather than the transport's bare one.
+func checkBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeErrorStatus(w, http.StatusRequestEntityTooLarge, fault.Invalid("body", "larger than 1 MiB"))
+				return
+			}
+			writeErrorStatus(w, http.StatusBadRequest, fault.Invalid("body", "could not be read"))
+			return
+		}
+		var req struct {
+			Query *string `json:"query"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			writeErrorStatus(w, http.StatusBadRequest, fault.Invalid("body", "must be a JSON object {\"query\": ..., \"variables\": {...}}"))
+			return
+		}
+		if req.Query == nil {
+			// Persisted-query requests carry a hash instead of a query.
+			var apq struct {
+				Extensions struct {
+					PersistedQuery json.RawMessage `json:"persistedQuery"`
+				} `json:"extensions"`
+			}
+			if json.Unmarshal(body, &apq); apq.Extensions.PersistedQuery == nil {
+				writeErrorStatus(w, http.StatusBadRequest, fault.Invalid("query", "is required"))
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeError writes err as a GraphQL response with no data and the HTTP
+// status that fits its code.
+func writeError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fault.Unauthenticated, fault.AccountCancelled:
+			status = http.StatusUnauthorized
+		case fault.Forbidden:
+			status = http.StatusForbidden
+		case fault.ValidationFailed:
+			status = http.StatusBadRequest
+		case fault.RateLimited:
+			status = http.StatusTooManyRequests
+		}
+	}
+	writeErrorStatus(w, status, err)
+}
+
+func writeErrorStatus(w http.ResponseWriter, status int, err error) {
+	var fe *fault.Error
+	if !errors.As(err, &fe) {
+		fe = fault.ErrInternal
+	}
+	ext := map[string]any{"code": fe.Code}
+	if fe.Field != "" {
+		ext["field"] = fe.Field
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="veil"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": fe.Message, "extensions": ext}},
+	})
+}

@@ -1,0 +1,110 @@
+// Command server runs Veil: the GraphQL API, and its maintenance commands.
+//
+//	go run ./server                    serve GraphQL at http://127.0.0.1:8080/graphql
+//	go run ./server demo -tokens FILE  seed the demo personas, write persona -> token JSON
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"veil/account"
+	"veil/graph"
+	"veil/store"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "veil:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args)
+	case "demo":
+		return demo(ctx, args)
+	default:
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo", cmd)
+	}
+}
+
+// app is the server's dependency graph, built once from config.
+type app struct {
+	cfg      config
+	store    *store.Store
+	accounts *account.Service
+	handler  http.Handler
+}
+
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	accounts := &account.Service{
+		Client:  st.Client,
+		SMS:     &account.Outbox{Path: cfg.SMSOutbox},
+		CodeKey: cfg.CodeKey,
+	}
+	resolver := &graph.Resolver{Client: st.Client, Accounts: accounts}
+	gql := graph.NewServer(resolver, graph.Options{})
+	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
+	return &app{cfg: cfg, store: st, accounts: accounts, handler: newMux(gql, accounts, ready)}, nil
+}
+
+// serve runs the HTTP server until ctx ends, then drains it.
+func serve(ctx context.Context, args []string) error {
+	cfg, err := parseConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if cfg.SMSGateway == "" {
+		slog.Warn("no SMS gateway configured: login codes go to the development outbox", "file", cfg.SMSOutbox)
+	}
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	slog.Info("serving GraphQL", "url", "http://"+cfg.Addr+"/graphql", "store", a.store.Dialect)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownIn)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

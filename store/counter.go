@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"sync/atomic"
+
+	"entgo.io/ent/dialect"
+)
+
+// Counter is a dialect.Driver that counts the statements run through it,
+// in and out of transactions. It never sees, keeps or logs arguments, so it
+// is safe where dialect.Debug (which logs them) is not.
+type Counter struct {
+	dialect.Driver
+	n atomic.Int64
+}
+
+// Statements returns how many statements have run so far.
+func (c *Counter) Statements() int64 { return c.n.Load() }
+
+// Exec implements dialect.ExecQuerier.
+func (c *Counter) Exec(ctx context.Context, query string, args, v any) error {
+	c.n.Add(1)
+	return c.Driver.Exec(ctx, query, args, v)
+}
+
+// Query implements dialect.ExecQuerier.
+func (c *Counter) Query(ctx context.Context, query string, args, v any) error {
+	c.n.Add(1)
+	return c.Driver.Query(ctx, query, args, v)
+}
+
+// Tx implements dialect.Driver.
+func (c *Counter) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := c.Driver.Tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{Tx: tx, n: &c.n}, nil
+}
+
+type countingTx struct {
+	dialect.Tx
+	n *atomic.Int64
+}
+
+func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
+	t.n.Add(1)
+	return t.Tx.Exec(ctx, query, args, v)
+}
+
+func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
+	t.n.Add(1)
+	return t.Tx.Query(ctx, query, args, v)
+}

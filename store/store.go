@@ -1,0 +1,91 @@
+// Package store opens Veil's database — SQLite (embedded default) or
+// PostgreSQL (through lib/pq) — migrates it, and counts the SQL statements
+// it runs without ever logging their arguments.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // PostgreSQL driver, registered as "postgres".
+	_ "modernc.org/sqlite" // Pure-Go SQLite driver, registered as "sqlite".
+
+	"veil/ent"
+	"veil/ent/migrate"
+)
+
+// DefaultURL is the store used when DATABASE_URL is unset: an SQLite file
+// in the working directory.
+const DefaultURL = "sqlite:veil.db"
+
+// Store is an open, migrated database.
+type Store struct {
+	Client *ent.Client
+	// DB is the underlying pool, for health checks.
+	DB *sql.DB
+	// Dialect is dialect.SQLite or dialect.Postgres.
+	Dialect string
+	// Counter counts every statement the client runs.
+	Counter *Counter
+}
+
+// Open connects to url (see ParseURL), migrates the schema and returns the
+// store. The caller closes it.
+func Open(ctx context.Context, url string) (*Store, error) {
+	driverName, dsn, dia, err := ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if dia == dialect.SQLite {
+		// One writer at a time; concurrent writers would get SQLITE_BUSY.
+		db.SetMaxOpenConns(1)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: cannot reach the database: %w", err)
+	}
+	counter := &Counter{Driver: entsql.OpenDB(dia, db)}
+	client := ent.NewClient(ent.Driver(counter))
+	if err := client.Schema.Create(ctx, migrate.WithGlobalUniqueID(true)); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	return &Store{Client: client, DB: db, Dialect: dia, Counter: counter}, nil
+}
+
+// Close closes the client and its pool.
+func (s *Store) Close() error { return s.Client.Close() }
+
+// ParseURL maps a DATABASE_URL to a database/sql driver, DSN and Ent
+// dialect. Accepted forms: empty (DefaultURL); "sqlite:PATH[?query]" or
+// "file:PATH[?query]"; "postgres://..." or "postgresql://...".
+func ParseURL(url string) (driverName, dsn, dia string, err error) {
+	if url == "" {
+		url = DefaultURL
+	}
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return "postgres", url, dialect.Postgres, nil
+	case strings.HasPrefix(url, "sqlite:"), strings.HasPrefix(url, "file:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:")
+		if path == "" || strings.HasPrefix(path, "?") {
+			return "", "", "", errors.New("store: an sqlite URL needs a path, e.g. sqlite:veil.db")
+		}
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		return "sqlite", "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)", dialect.SQLite, nil
+	default:
+		return "", "", "", errors.New("store: DATABASE_URL must start with sqlite:, file:, postgres:// or postgresql://")
+	}
+}
