@@ -14,10 +14,21 @@ import (
 // Personas are the demo accounts, in the order of DESIGN.md.
 var Personas = []string{"adult", "teen", "child", "guardian", "unverified", "support", "risk", "admin", "auditor"}
 
+// World is what Demo seeded.
+type World struct {
+	// Users maps each persona to its account.
+	Users map[string]*ent.User
+	// Tokens maps each persona to a fresh bearer token.
+	Tokens map[string]string
+	// Orders are the adult's purchases from the guardian's listings.
+	Orders []*ent.Order
+	// Listings are the guardian's listings.
+	Listings []*ent.Listing
+}
+
 // Demo seeds the demo personas and their data, then opens one session per
-// persona and returns persona -> bearer token. Running it again reuses the
-// data and issues fresh tokens.
-func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now time.Time) (map[string]string, error) {
+// persona. Running it again reuses the data and issues fresh tokens.
+func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now time.Time) (*World, error) {
 	users := map[string]*ent.User{}
 	people := []struct {
 		persona string
@@ -73,10 +84,12 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err != nil {
 		return nil, err
 	}
-	if _, err := EnsureOrder(ctx, c, "DEMO-0001", users["adult"], bike, order.StatusPAID, now); err != nil {
+	paid, err := EnsureOrder(ctx, c, "DEMO-0001", users["adult"], bike, order.StatusPAID, now)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := EnsureOrder(ctx, c, "DEMO-0002", users["adult"], books, order.StatusCOMPLETED, now); err != nil {
+	completed, err := EnsureOrder(ctx, c, "DEMO-0002", users["adult"], books, order.StatusCOMPLETED, now)
+	if err != nil {
 		return nil, err
 	}
 
@@ -88,5 +101,10 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 		}
 		tokens[persona] = token
 	}
-	return tokens, nil
+	return &World{
+		Users:    users,
+		Tokens:   tokens,
+		Orders:   []*ent.Order{paid, completed},
+		Listings: []*ent.Listing{bike, books},
+	}, nil
 }

@@ -29,17 +29,17 @@ func demo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	tokens, err := seed.Demo(ctx, a.store.Client, a.accounts, time.Now())
+	world, err := seed.Demo(ctx, a.store.Client, a.accounts, time.Now())
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	buf, err := json.MarshalIndent(tokens, "", "  ")
+	buf, err := json.MarshalIndent(world.Tokens, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(*tokensPath, append(buf, '\n'), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "seeded %d personas; tokens written to %s\n", len(tokens), *tokensPath)
+	fmt.Fprintf(os.Stderr, "seeded %d personas; tokens written to %s\n", len(world.Tokens), *tokensPath)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"veil/account"
 	"veil/graph"
+	"veil/httpapi"
 	"veil/store"
 )
 
@@ -69,7 +70,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	resolver := &graph.Resolver{Client: st.Client, Accounts: accounts}
 	gql := graph.NewServer(resolver, graph.Options{})
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	return &app{cfg: cfg, store: st, accounts: accounts, handler: newMux(gql, accounts, ready)}, nil
+	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready)}, nil
 }
 
 // serve runs the HTTP server until ctx ends, then drains it.

@@ -1,10 +1,14 @@
-package main
+// Package httpapi is Veil's HTTP surface: the /graphql endpoint behind
+// bearer authentication and body checks, and the health probes. The server
+// command and the tests use the same handler.
+package httpapi
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -16,8 +20,10 @@ import (
 // maxBodyBytes bounds a GraphQL request body.
 const maxBodyBytes = 1 << 20
 
-// newMux wires the HTTP routes.
-func newMux(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error) *http.ServeMux {
+// New returns the HTTP handler: /graphql (the GraphQL server behind
+// authentication and body checks), /healthz and /readyz (ready reports
+// whether the store answers).
+func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", checkBody(authenticate(accounts, graphqlHandler)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -48,6 +54,10 @@ func authenticate(accounts *account.Service, next http.Handler) http.Handler {
 		}
 		v, err := accounts.Authenticate(r.Context(), token, r.Header.Get("X-Access-Purpose"))
 		if err != nil {
+			var fe *fault.Error
+			if !errors.As(err, &fe) {
+				slog.ErrorContext(r.Context(), "authentication failed", "error", err.Error())
+			}
 			writeError(w, err)
 			return
 		}

@@ -1,0 +1,258 @@
+// Package veiltest runs Veil the way clients see it, for tests: a fresh
+// store per test (SQLite always; PostgreSQL when VEIL_TEST_POSTGRES_URL is
+// set), the real HTTP handler on a loopback server, real GraphQL documents.
+package veiltest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"veil/account"
+	"veil/graph"
+	"veil/httpapi"
+	"veil/store"
+)
+
+// PostgresEnv names the variable holding the PostgreSQL URL for tests.
+const PostgresEnv = "VEIL_TEST_POSTGRES_URL"
+
+// Now is the fixed clock of every test environment: noon in Beijing on
+// 15 June 2026.
+var Now = time.Date(2026, 6, 15, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// Env is one running Veil for one test.
+type Env struct {
+	T        testing.TB
+	Store    *store.Store
+	Accounts *account.Service
+	// Server serves the real handler; Baseline serves the same schema with
+	// the classification engine removed (every field raw), for comparison.
+	Server   *httptest.Server
+	Baseline *httptest.Server
+	// Outbox is the development SMS outbox file.
+	Outbox string
+	// Clock is the time the environment runs at; tests may move it.
+	Clock time.Time
+}
+
+// EachStore runs fn as a subtest on a fresh SQLite store and, when
+// VEIL_TEST_POSTGRES_URL is set, on a fresh PostgreSQL schema.
+func EachStore(t *testing.T, fn func(t *testing.T, env *Env)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, New(t, "sqlite:"+filepath.Join(t.TempDir(), "veil.db")))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv(PostgresEnv)
+		if base == "" {
+			t.Skipf("%s is not set: set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run this test on PostgreSQL", PostgresEnv)
+		}
+		fn(t, New(t, freshPostgresSchema(t, base)))
+	})
+}
+
+// freshPostgresSchema creates an empty schema, dropped when the test ends,
+// and returns a URL whose connections use it.
+func freshPostgresSchema(t testing.TB, base string) string {
+	t.Helper()
+	buf := make([]byte, 6)
+	rand.Read(buf)
+	name := "veiltest_" + hex.EncodeToString(buf)
+	db, err := sql.Open("postgres", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE SCHEMA " + name); err != nil {
+		db.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Exec("DROP SCHEMA " + name + " CASCADE")
+		db.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// New starts Veil on the store at databaseURL.
+func New(t testing.TB, databaseURL string) *Env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	env := &Env{T: t, Store: st, Outbox: filepath.Join(t.TempDir(), "sms-outbox.txt"), Clock: Now}
+	env.Accounts = &account.Service{
+		Client:  st.Client,
+		SMS:     &account.Outbox{Path: env.Outbox},
+		CodeKey: []byte("veiltest code key, 32 bytes long"),
+		Now:     env.now,
+	}
+	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
+	resolver := &graph.Resolver{Client: st.Client, Accounts: env.Accounts, Now: env.now}
+	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready))
+	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready))
+	t.Cleanup(env.Server.Close)
+	t.Cleanup(env.Baseline.Close)
+	return env
+}
+
+func (e *Env) now() time.Time { return e.Clock }
+
+// Response is a decoded GraphQL response.
+type Response struct {
+	Status     int
+	Data       map[string]any
+	Errors     []Error
+	Extensions map[string]any
+	Raw        string
+}
+
+// Error is one entry of a response's errors.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code returns the extensions.code of the first error, or "".
+func (r Response) Code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// Request is one GraphQL request.
+type Request struct {
+	Token     string
+	Purpose   string
+	Query     string
+	Variables map[string]any
+}
+
+// Do posts req to the real handler.
+func (e *Env) Do(req Request) Response { return e.post(e.Server.URL, req) }
+
+// DoBaseline posts req to the handler without the classification engine.
+func (e *Env) DoBaseline(req Request) Response { return e.post(e.Baseline.URL, req) }
+
+func (e *Env) post(base string, req Request) Response {
+	e.T.Helper()
+	body, err := json.Marshal(map[string]any{"query": req.Query, "variables": req.Variables})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return e.PostRaw(base, req.Token, req.Purpose, "application/json", body)
+}
+
+// PostRaw posts an arbitrary body to base+"/graphql".
+func (e *Env) PostRaw(base, token, purpose, contentType string, body []byte) Response {
+	e.T.Helper()
+	hr, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	hr.Header.Set("Content-Type", contentType)
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
+	}
+	if purpose != "" {
+		hr.Header.Set("X-Access-Purpose", purpose)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	var out struct {
+		Data       map[string]any `json:"data"`
+		Errors     []Error        `json:"errors"`
+		Extensions map[string]any `json:"extensions"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		e.T.Fatalf("response is not JSON (status %d): %s", resp.StatusCode, raw)
+	}
+	return Response{Status: resp.StatusCode, Data: out.Data, Errors: out.Errors, Extensions: out.Extensions, Raw: string(raw)}
+}
+
+// MustDo is Do that fails the test on any GraphQL error.
+func (e *Env) MustDo(req Request) Response {
+	e.T.Helper()
+	r := e.Do(req)
+	if len(r.Errors) > 0 {
+		e.T.Fatalf("unexpected errors: %s", r.Raw)
+	}
+	return r
+}
+
+// LastCode returns the newest login code sent to phone, from the outbox.
+func (e *Env) LastCode(phone string) string {
+	e.T.Helper()
+	buf, err := os.ReadFile(e.Outbox)
+	if err != nil {
+		e.T.Fatalf("read outbox: %v", err)
+	}
+	code := ""
+	for _, line := range strings.Split(string(buf), "\n") {
+		if p, c, ok := strings.Cut(line, "\t"); ok && p == phone {
+			code = c
+		}
+	}
+	if code == "" {
+		e.T.Fatalf("no code for %s in the outbox", phone)
+	}
+	return code
+}
+
+// Token opens a session for userID and returns its bearer token.
+func (e *Env) Token(userID int) string {
+	e.T.Helper()
+	tok, err := e.Accounts.IssueSession(context.Background(), userID)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return tok
+}
+
+// Dig returns the value at a dotted path in v ("node.orders.totalCount").
+func Dig(v any, path string) any {
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// ID returns a GraphQL ID as the string clients send back.
+func ID(id int) string { return fmt.Sprint(id) }
