@@ -47,7 +47,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 		srv.Use(enforcer)
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(r.withPeople(ctx))
+		return next(r.withLoaders(ctx))
 	})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,28 +10,44 @@ import (
 
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/consent"
+	"veil/ent/order"
 	"veil/ent/user"
 )
 
 // subjectOf tells the classification engine whom a GraphQL object is about.
 // Every object type with a non-public field must have a case here; the
 // schema-driven tests fail for one that does not.
+//
+// SECURITY: only the object's ID is trusted. GraphQL field collection
+// loads just the columns a query selects, so a subject column (a birth
+// date, a buyer) may be absent from the object; the facts are loaded by ID
+// instead, batched and cached per request.
 func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subject, error) {
+	l := loadersFrom(ctx)
+	if l == nil {
+		l = r.newLoaders()
+	}
 	switch o := obj.(type) {
 	case *ent.User:
-		p := personOf(o, r.now())
-		if l := peopleFrom(ctx); l != nil {
-			l.Prime(o.ID, p)
-		}
-		return p, nil
+		return l.people.Load(ctx, o.ID)
 	case *ent.Order:
-		p, err := r.person(ctx, o.BuyerID)
-		p.CounterpartyID = o.SellerID
-		return p, err
+		parties, err := l.orders.Load(ctx, o.ID)
+		if err != nil {
+			return classification.Subject{}, err
+		}
+		s, err := l.people.Load(ctx, parties.buyer)
+		s.CounterpartyID = parties.seller
+		return s, err
 	case *ent.Consent:
-		return r.person(ctx, o.UserID)
+		owner, err := l.consents.Load(ctx, o.ID)
+		if err != nil {
+			return classification.Subject{}, err
+		}
+		return l.people.Load(ctx, owner)
 	case *ent.Listing:
-		return r.person(ctx, o.SellerID)
+		// Listings are public; a listing is about its seller.
+		return l.people.Load(ctx, o.SellerID)
 	default:
 		return classification.Subject{}, fmt.Errorf("graph: no subject rule for %T", obj)
 	}
@@ -47,49 +64,83 @@ func personOf(u *ent.User, now time.Time) classification.Subject {
 	return s
 }
 
-// person loads the subject facts of a user, batched and cached per request.
-func (r *Resolver) person(ctx context.Context, id int) (classification.Subject, error) {
-	if l := peopleFrom(ctx); l != nil {
-		return l.Load(ctx, id)
-	}
-	u, err := r.Client.User.Query().Where(user.ID(id)).Select(user.FieldBirthDate, user.FieldGuardianID).Only(ctx)
-	if err != nil {
-		return classification.Subject{}, err
-	}
-	return personOf(u, r.now()), nil
+type parties struct{ buyer, seller int }
+
+// loaders are one request's batched, cached look-ups of subject facts.
+type loaders struct {
+	people   *dataloadgen.Loader[int, classification.Subject]
+	orders   *dataloadgen.Loader[int, parties]
+	consents *dataloadgen.Loader[int, int]
 }
 
-type peopleKey struct{}
+// errNoSubject is returned when an object's row has gone: its fields are
+// not served rather than decided for nobody.
+var errNoSubject = errors.New("graph: the object's subject could not be found")
 
-type peopleLoader = dataloadgen.Loader[int, classification.Subject]
+func (r *Resolver) newLoaders() *loaders {
+	now := r.now()
+	return &loaders{
+		people: newLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
+			users, err := r.Client.User.Query().Where(user.IDIn(ids...)).
+				Select(user.FieldBirthDate, user.FieldGuardianID).All(ctx)
+			out := make(map[int]classification.Subject, len(users))
+			for _, u := range users {
+				out[u.ID] = personOf(u, now)
+			}
+			return out, err
+		}),
+		orders: newLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
+			orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).
+				Select(order.FieldBuyerID, order.FieldSellerID).All(ctx)
+			out := make(map[int]parties, len(orders))
+			for _, o := range orders {
+				out[o.ID] = parties{buyer: o.BuyerID, seller: o.SellerID}
+			}
+			return out, err
+		}),
+		consents: newLoader(func(ctx context.Context, ids []int) (map[int]int, error) {
+			consents, err := r.Client.Consent.Query().Where(consent.IDIn(ids...)).
+				Select(consent.FieldUserID).All(ctx)
+			out := make(map[int]int, len(consents))
+			for _, c := range consents {
+				out[c.ID] = c.UserID
+			}
+			return out, err
+		}),
+	}
+}
 
-func peopleFrom(ctx context.Context) *peopleLoader {
-	l, _ := ctx.Value(peopleKey{}).(*peopleLoader)
+// newLoader batches look-ups made within a millisecond of each other (the
+// fields of a list resolve concurrently) and reports a missing row as
+// errNoSubject.
+func newLoader[V any](fetch func(ctx context.Context, ids []int) (map[int]V, error)) *dataloadgen.Loader[int, V] {
+	return dataloadgen.NewLoader(func(ctx context.Context, ids []int) ([]V, []error) {
+		found, err := fetch(ctx, ids)
+		values := make([]V, len(ids))
+		errs := make([]error, len(ids))
+		for i, id := range ids {
+			v, ok := found[id]
+			switch {
+			case err != nil:
+				errs[i] = err
+			case !ok:
+				errs[i] = errNoSubject
+			default:
+				values[i] = v
+			}
+		}
+		return values, errs
+	}, dataloadgen.WithWait(time.Millisecond))
+}
+
+type loadersKey struct{}
+
+func loadersFrom(ctx context.Context) *loaders {
+	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	return l
 }
 
-// withPeople gives a request its own batched, cached loader of subjects.
-func (r *Resolver) withPeople(ctx context.Context) context.Context {
-	now := r.now()
-	l := dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
-		users, err := r.Client.User.Query().
-			Where(user.IDIn(ids...)).
-			Select(user.FieldBirthDate, user.FieldGuardianID).
-			All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[int]classification.Subject, len(users))
-		for _, u := range users {
-			out[u.ID] = personOf(u, now)
-		}
-		for _, id := range ids {
-			if _, ok := out[id]; !ok {
-				// A user who no longer exists is nobody: fail closed.
-				out[id] = classification.Subject{UserID: id, AgeGroup: classification.AgeUnknown}
-			}
-		}
-		return out, nil
-	}, dataloadgen.WithWait(time.Millisecond))
-	return context.WithValue(ctx, peopleKey{}, l)
+// withLoaders gives a request its own subject loaders.
+func (r *Resolver) withLoaders(ctx context.Context) context.Context {
+	return context.WithValue(ctx, loadersKey{}, r.newLoaders())
 }
