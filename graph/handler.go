@@ -36,6 +36,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 			return next(ctx)
 		}
 	}
+	r.Client.Intercept(announceSubjects())
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
-
-	"github.com/vikstrous/dataloadgen"
 
 	"veil/classification"
 	"veil/ent"
@@ -66,11 +65,11 @@ func personOf(u *ent.User, now time.Time) classification.Subject {
 
 type parties struct{ buyer, seller int }
 
-// loaders are one request's batched, cached look-ups of subject facts.
+// loaders are one request's cached look-ups of subject facts.
 type loaders struct {
-	people   *dataloadgen.Loader[int, classification.Subject]
-	orders   *dataloadgen.Loader[int, parties]
-	consents *dataloadgen.Loader[int, int]
+	people   *batchLoader[classification.Subject]
+	orders   *batchLoader[parties]
+	consents *batchLoader[int]
 }
 
 // errNoSubject is returned when an object's row has gone: its fields are
@@ -80,7 +79,7 @@ var errNoSubject = errors.New("graph: the object's subject could not be found")
 func (r *Resolver) newLoaders() *loaders {
 	now := r.now()
 	return &loaders{
-		people: newLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
+		people: newBatchLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
 			users, err := r.Client.User.Query().Where(user.IDIn(ids...)).
 				Select(user.FieldBirthDate, user.FieldGuardianID).All(ctx)
 			out := make(map[int]classification.Subject, len(users))
@@ -89,7 +88,7 @@ func (r *Resolver) newLoaders() *loaders {
 			}
 			return out, err
 		}),
-		orders: newLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
+		orders: newBatchLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
 			orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).
 				Select(order.FieldBuyerID, order.FieldSellerID).All(ctx)
 			out := make(map[int]parties, len(orders))
@@ -98,7 +97,7 @@ func (r *Resolver) newLoaders() *loaders {
 			}
 			return out, err
 		}),
-		consents: newLoader(func(ctx context.Context, ids []int) (map[int]int, error) {
+		consents: newBatchLoader(func(ctx context.Context, ids []int) (map[int]int, error) {
 			consents, err := r.Client.Consent.Query().Where(consent.IDIn(ids...)).
 				Select(consent.FieldUserID).All(ctx)
 			out := make(map[int]int, len(consents))
@@ -110,27 +109,92 @@ func (r *Resolver) newLoaders() *loaders {
 	}
 }
 
-// newLoader batches look-ups made within a millisecond of each other (the
-// fields of a list resolve concurrently) and reports a missing row as
-// errNoSubject.
-func newLoader[V any](fetch func(ctx context.Context, ids []int) (map[int]V, error)) *dataloadgen.Loader[int, V] {
-	return dataloadgen.NewLoader(func(ctx context.Context, ids []int) ([]V, []error) {
-		found, err := fetch(ctx, ids)
-		values := make([]V, len(ids))
-		errs := make([]error, len(ids))
-		for i, id := range ids {
-			v, ok := found[id]
-			switch {
-			case err != nil:
-				errs[i] = err
-			case !ok:
-				errs[i] = errNoSubject
-			default:
-				values[i] = v
-			}
+// batchLoader loads facts by ID with one statement per wave of objects:
+// every object a query returns is announced with expect (see
+// announceSubjects), and the first Load fetches all announced IDs at once.
+// Batching is thus decided by what was loaded, not by timing.
+type batchLoader[V any] struct {
+	fetch   func(ctx context.Context, ids []int) (map[int]V, error)
+	mu      sync.Mutex
+	cache   map[int]V
+	pending map[int]struct{}
+}
+
+func newBatchLoader[V any](fetch func(ctx context.Context, ids []int) (map[int]V, error)) *batchLoader[V] {
+	return &batchLoader[V]{fetch: fetch, cache: map[int]V{}, pending: map[int]struct{}{}}
+}
+
+func (l *batchLoader[V]) expect(ids []int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := l.cache[id]; !ok {
+			l.pending[id] = struct{}{}
 		}
-		return values, errs
-	}, dataloadgen.WithWait(time.Millisecond))
+	}
+}
+
+// Load returns the facts for id, fetching every pending ID with it.
+func (l *batchLoader[V]) Load(ctx context.Context, id int) (V, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if v, ok := l.cache[id]; ok {
+		return v, nil
+	}
+	ids := make([]int, 0, len(l.pending)+1)
+	ids = append(ids, id)
+	for p := range l.pending {
+		if p != id {
+			ids = append(ids, p)
+		}
+	}
+	clear(l.pending)
+	// The fetch's own results are not announced again.
+	found, err := l.fetch(context.WithValue(ctx, loadersKey{}, (*loaders)(nil)), ids)
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	for k, v := range found {
+		l.cache[k] = v
+	}
+	v, ok := found[id]
+	if !ok {
+		return v, errNoSubject
+	}
+	return v, nil
+}
+
+// announceSubjects is an Ent interceptor that tells the request's loaders
+// about every User, Order and Consent a query returns, so that their
+// subject facts load in one statement per query, whatever the list size.
+func announceSubjects() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			v, err := next.Query(ctx, q)
+			l := loadersFrom(ctx)
+			if err != nil || l == nil {
+				return v, err
+			}
+			switch rows := v.(type) {
+			case []*ent.User:
+				l.people.expect(ids(rows, func(u *ent.User) int { return u.ID }))
+			case []*ent.Order:
+				l.orders.expect(ids(rows, func(o *ent.Order) int { return o.ID }))
+			case []*ent.Consent:
+				l.consents.expect(ids(rows, func(c *ent.Consent) int { return c.ID }))
+			}
+			return v, err
+		})
+	})
+}
+
+func ids[T any](rows []T, id func(T) int) []int {
+	out := make([]int, len(rows))
+	for i, r := range rows {
+		out[i] = id(r)
+	}
+	return out
 }
 
 type loadersKey struct{}
