@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"veil/classification"
+	"veil/fault"
 )
 
 // Options configures NewServer.
@@ -55,7 +56,8 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	return srv
 }
 
-// adminIntrospection allows schema introspection only to admin tokens.
+// adminIntrospection allows schema introspection only to admin tokens;
+// anyone else asking for __schema or __type gets FORBIDDEN.
 type adminIntrospection struct{}
 
 var (
@@ -65,8 +67,35 @@ var (
 
 func (adminIntrospection) ExtensionName() string                   { return "AdminIntrospection" }
 func (adminIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+
 func (adminIntrospection) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	v := classification.FromContext(ctx)
 	oc.DisableIntrospection = !(v.SignedIn() && v.Role == classification.RoleAdmin)
+	if oc.DisableIntrospection && introspects(oc.Operation.SelectionSet) {
+		msg := "introspection is available to admin tokens only"
+		return &gqlerror.Error{Message: msg, Err: fault.New(fault.Forbidden, msg)}
+	}
 	return nil
+}
+
+// introspects reports whether a root selection set asks for __schema or
+// __type, directly or through fragments.
+func introspects(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				return true
+			}
+		case *ast.InlineFragment:
+			if introspects(s.SelectionSet) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && introspects(s.Definition.SelectionSet) {
+				return true
+			}
+		}
+	}
+	return false
 }
