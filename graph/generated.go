@@ -1171,10 +1171,6 @@ type Query {
     where: UserWhereInput
   ): UserConnection!
 }
-"""
-The builtin Time type
-"""
-scalar Time
 type User implements Node {
   id: ID! @classified(class: "public")
   """
@@ -1360,6 +1356,9 @@ input UserWhereInput {
 	{Name: "../schema.graphql", Input: `# Hand-written GraphQL. The Ent-generated half, with every field's
 # @classified class, is ent.graphql beside this file.
 
+"An RFC 3339 date-time. Declared here so that ent.graphql never redeclares it."
+scalar Time
+
 """
 A person's legal age bracket, derived from the verified birth date at
 request time: ADULT (18+), MINOR (14-17), CHILD (under 14), UNKNOWN (no
@@ -1405,6 +1404,11 @@ type LoginPayload {
   "The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once."
   token: String!
   expiresAt: Time!
+  """
+  The account signed in to. This request was made without the new token,
+  so its fields are shown as to an anonymous viewer; query 'me' with the
+  token for the rest.
+  """
   user: User!
 }
 `, BuiltIn: false},

@@ -11,7 +11,10 @@ type LoginPayload struct {
 	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once.
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
-	User      *ent.User `json:"user"`
+	// The account signed in to. This request was made without the new token,
+	// so its fields are shown as to an anonymous viewer; query 'me' with the
+	// token for the rest.
+	User *ent.User `json:"user"`
 }
 
 type RequestLoginCodePayload struct {
