@@ -89,146 +89,150 @@ var (
 
 // The classes. Names are stable identifiers: renaming one is a schema change.
 var (
-	PublicData = declare(&Class{
+	PublicData = &Class{
 		Name: "public", Description: "identifiers and listing data anyone may see",
 		Level: Public, Basis: BasisPublic, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.1"},
-	})
-	PublicProfile = declare(&Class{
+	}
+	PublicProfile = &Class{
 		Name: "public_profile", Description: "nickname and avatar",
 		Level: Public, Basis: BasisContract, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.1", "P1.2"},
-	})
-	Contact = declare(&Class{
+	}
+	Contact = &Class{
 		Name: "contact", Description: "mobile phone number and other contact details",
 		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.2", "P1.6"},
-	})
-	RealName = declare(&Class{
+	}
+	RealName = &Class{
 		Name: "real_name", Description: "legal name from real-name verification",
 		Level: Personal, Mask: MaskName, Consent: ConsentRealName, Basis: BasisConsent,
 		StaffPurposes: []Purpose{Dispute, FraudInvestigation, MinorProtection, LegalHold},
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.3"},
-	})
-	GovernmentID = declare(&Class{
+	}
+	GovernmentID = &Class{
 		Name: "government_id", Description: "ID-card number and ID photo",
 		Level: Sensitive, Mask: MaskIDNumber, Consent: ConsentRealName, Basis: BasisConsent,
 		StaffPurposes:     []Purpose{FraudInvestigation, MinorProtection, LegalHold},
 		SubjectSeesMasked: true, Retention: forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.3"},
-	})
-	BirthDate = declare(&Class{
+	}
+	BirthDate = &Class{
 		Name: "birth_date", Description: "date of birth and the age group derived from it",
 		Level: Personal, Mask: MaskBirthDate, Consent: ConsentRealName, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, MinorProtection, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.3", "P6"},
-	})
-	Face = declare(&Class{
+	}
+	Face = &Class{
 		Name: "face", Description: "face images and biometric templates",
 		Level: Sensitive, Consent: ConsentFace, Basis: BasisConsent,
 		Retention: Retention{From: "the verification call returns"}, NeverStored: true,
 		Policy: []string{"P1.3a"},
-	})
-	AddressBook = declare(&Class{
+	}
+	AddressBook = &Class{
 		Name: "address_book", Description: "address-book contacts",
 		Level: Sensitive, Consent: ConsentContacts, Basis: BasisConsent,
 		StaffPurposes: []Purpose{MinorProtection, LegalHold},
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4", "P1.11"},
-	})
-	CallLog = declare(&Class{
+	}
+	CallLog = &Class{
 		Name: "call_log", Description: "call-log entries",
 		Level: Sensitive, Consent: ConsentCallLog, Basis: BasisConsent,
 		StaffPurposes: []Purpose{MinorProtection, LegalHold},
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4"},
-	})
-	Location = declare(&Class{
+	}
+	Location = &Class{
 		Name: "location", Description: "precise location and whereabouts",
 		Level: Sensitive, Mask: MaskAddress, Consent: ConsentLocation, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4", "P4.2"},
-	})
-	DeviceID = declare(&Class{
+	}
+	DeviceID = &Class{
 		Name: "device_id", Description: "device identifiers (IMEI, IDFA, OAID, MAC)",
 		Level: Personal, Mask: MaskDeviceID, Consent: ConsentDevice, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.4", "P8"},
-	})
-	DeviceInfo = declare(&Class{
+	}
+	DeviceInfo = &Class{
 		Name: "device_info", Description: "device model, OS, resolution, app list",
 		Level: Personal, Consent: ConsentDevice, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.4"},
-	})
-	Behaviour = declare(&Class{
+	}
+	Behaviour = &Class{
 		Name: "behaviour", Description: "activity logs: searches, IP, pages, push opens, stay time, posts, favourites, shares",
 		Level: Personal, Consent: ConsentActivity, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
 		Policy: []string{"P1.4", "P1.9"},
-	})
-	Transaction = declare(&Class{
+	}
+	Transaction = &Class{
 		Name: "transaction", Description: "orders and payments: order number, amount, status, times",
 		Level: Sensitive, Basis: BasisLegalObligation,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, FraudInvestigation, Audit, LegalHold},
 		SharedWithCounterparty: true,
 		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
 		Policy: []string{"P1.5", "P4.1"},
-	})
-	OrderContact = declare(&Class{
+	}
+	OrderContact = &Class{
 		Name: "order_contact", Description: "recipient phone of an order, shared with the seller for delivery",
 		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, LegalHold},
 		SharedWithCounterparty: true,
 		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
 		Policy: []string{"P1.5", "P3.1"},
-	})
-	ThirdPartyAccount = declare(&Class{
+	}
+	ThirdPartyAccount = &Class{
 		Name: "third_party_account", Description: "bound WeChat, QQ or Alipay account: open id, username, avatar",
 		Level: Personal, Mask: MaskDeviceID, Consent: ConsentThirdPartyAccount, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.7"},
-	})
-	Support = declare(&Class{
+	}
+	Support = &Class{
 		Name: "support", Description: "customer-service conversations and handling records",
 		Level: Personal, Basis: BasisContract,
 		StaffPurposes: []Purpose{AfterSales, Dispute, Audit, LegalHold},
 		Retention:     Retention{Months: 36, From: "ticket closure"}, Exported: true,
 		Policy: []string{"P1.6", "P9"},
-	})
-	Internal = declare(&Class{
+	}
+	Internal = &Class{
 		Name: "internal", Description: "account state kept to run the service: status, role, consents, timestamps",
 		Level: Personal, Basis: BasisContract,
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.9", "P1.12"},
-	})
-	SecretData = declare(&Class{
+	}
+	SecretData = &Class{
 		Name: "secret", Description: "password, login-code and token hashes, keys",
 		Level: Secret, Basis: BasisSecurity, Retention: Retention{From: "expiry"},
 		Policy: []string{"P4.3"},
-	})
+	}
 )
+
+// All lists every class, in the order of the declarations above.
+var All = []*Class{
+	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
+	Face, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
+	Behaviour, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, SecretData,
+}
 
 var byName = map[string]*Class{}
 
-// All lists every class, in declaration order.
-var All []*Class
-
-func declare(c *Class) *Class {
-	if _, dup := byName[c.Name]; dup {
-		panic("classification: class declared twice: " + c.Name)
+func init() {
+	for _, c := range All {
+		if _, dup := byName[c.Name]; dup {
+			panic("classification: class declared twice: " + c.Name)
+		}
+		byName[c.Name] = c
 	}
-	byName[c.Name] = c
-	All = append(All, c)
-	return c
 }
 
 // Lookup returns the class named name.
