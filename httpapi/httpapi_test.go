@@ -285,3 +285,35 @@ func TestBadInputChangesNothing(t *testing.T) {
 		})
 	})
 }
+
+// TestInternalErrorsRevealNothing breaks the store under a running server:
+// clients get INTERNAL with no detail, and the log gets the cause.
+func TestInternalErrorsRevealNothing(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := captureLog(t)
+		env.Store.DB.Close()
+		for name, req := range map[string]veiltest.Request{
+			"anonymous query": {Query: "{ listings { totalCount } }"},
+			"signed-in query": {Token: w.Tokens["adult"], Query: "{ me { id } }"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				r := env.Do(req)
+				if r.Code() != "INTERNAL" || r.Errors[0].Message != "internal error" {
+					t.Errorf("got %s", r.Raw)
+				}
+				for _, leak := range []string{"sql", "SELECT", "closed", "goroutine", ".go:"} {
+					if strings.Contains(r.Raw, leak) {
+						t.Errorf("response reveals %q: %s", leak, r.Raw)
+					}
+				}
+			})
+		}
+		if !strings.Contains(logs.String(), "database is closed") {
+			t.Errorf("the cause was not logged:\n%s", logs.String())
+		}
+	})
+}
