@@ -9,8 +9,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"veil/account"
 	"veil/classification"
@@ -65,12 +69,38 @@ func authenticate(accounts *account.Service, next http.Handler) http.Handler {
 	})
 }
 
-// checkBody bounds POST bodies and refuses ones that are not a GraphQL
-// request object, with a coded error rather than the transport's bare one.
+// checkBody refuses, with a coded error rather than the transport's bare
+// one, what the GraphQL transports would reject: other methods, mutations
+// over GET, POST bodies that are not JSON, too large, or not a request.
 func checkBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
+		switch r.Method {
+		case http.MethodPost:
+		case http.MethodGet:
+			// GET carries queries only (GraphQL over HTTP): a mutation
+			// must not run from a link or an <img> tag.
+			if doc, err := parser.ParseQuery(&ast.Source{Input: r.URL.Query().Get("query")}); err == nil {
+				for _, op := range doc.Operations {
+					if op.Operation != ast.Query {
+						w.Header().Set("Allow", http.MethodPost)
+						writeErrorStatus(w, http.StatusMethodNotAllowed, fault.Invalid("query", "GET requests may only run queries; send mutations with POST"))
+						return
+					}
+				}
+			}
 			next.ServeHTTP(w, r)
+			return
+		case http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeErrorStatus(w, http.StatusMethodNotAllowed, fault.Invalid("method", "use POST (or GET for queries)"))
+			return
+		}
+		// Only JSON bodies: an HTML form cannot post one cross-site.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeErrorStatus(w, http.StatusUnsupportedMediaType, fault.Invalid("Content-Type", "must be application/json"))
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))

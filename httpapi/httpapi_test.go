@@ -205,9 +205,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"unknown token", func() veiltest.Response {
 				return env.Do(veiltest.Request{Token: "veil_unknown", Query: "{ me { id } }"})
 			}, "UNAUTHENTICATED", http.StatusUnauthorized, ""},
-			{"token without the bearer scheme", func() veiltest.Response {
-				return env.PostRaw(env.Server.URL, "", "", "application/json", []byte(`{"query":"{ me { id } }"}`))
-			}, "", http.StatusOK, ""},
+			{"credentials in another scheme", func() veiltest.Response {
+				return env.Do(veiltest.Request{Authorization: "Basic YWRtaW46YWRtaW4=", Query: "{ me { id } }"})
+			}, "UNAUTHENTICATED", http.StatusUnauthorized, ""},
+			{"an empty bearer token", func() veiltest.Response {
+				return env.Do(veiltest.Request{Authorization: "Bearer ", Query: "{ me { id } }"})
+			}, "UNAUTHENTICATED", http.StatusUnauthorized, ""},
 			{"garbage JSON body", func() veiltest.Response {
 				return env.PostRaw(env.Server.URL, "", "", "application/json", []byte(`{"query": `))
 			}, "VALIDATION_FAILED", http.StatusBadRequest, "body"},
@@ -217,6 +220,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"oversized body", func() veiltest.Response {
 				return env.PostRaw(env.Server.URL, "", "", "application/json", []byte(`{"query":"`+strings.Repeat(" ", 2<<20)+`{me{id}}"}`))
 			}, "VALIDATION_FAILED", http.StatusRequestEntityTooLarge, "body"},
+			{"a form post", func() veiltest.Response {
+				return env.PostRaw(env.Server.URL, "", "", "application/x-www-form-urlencoded", []byte(`query=mutation+%7Blogout%7D`))
+			}, "VALIDATION_FAILED", http.StatusUnsupportedMediaType, "Content-Type"},
+			{"a mutation over GET", func() veiltest.Response {
+				return env.Get(`mutation { requestLoginCode(phone: "13800000001") { expiresInSeconds } }`)
+			}, "VALIDATION_FAILED", http.StatusMethodNotAllowed, "query"},
 			{"syntax error", func() veiltest.Response {
 				return env.Do(veiltest.Request{Query: "{ me { id "})
 			}, "VALIDATION_FAILED", http.StatusUnprocessableEntity, ""},
@@ -268,6 +277,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 				}
 			})
 		}
+		t.Run("a query over GET works", func(t *testing.T) {
+			r := env.Get("{ listings { totalCount } }")
+			if r.Status != http.StatusOK || veiltest.Dig(r.Data, "listings.totalCount") != float64(2) {
+				t.Errorf("got %d %s", r.Status, r.Raw)
+			}
+		})
 		t.Run("admins may introspect", func(t *testing.T) {
 			r := env.MustDo(veiltest.Request{Token: w.Tokens["admin"], Query: "{ __schema { queryType { name } } }"})
 			if veiltest.Dig(r.Data, "__schema.queryType.name") != "Query" {

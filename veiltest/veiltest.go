@@ -148,7 +148,10 @@ func (r Response) Code() string {
 
 // Request is one GraphQL request.
 type Request struct {
-	Token     string
+	Token string
+	// Authorization, when set, is sent as the header as it is, instead of
+	// "Bearer " + Token.
+	Authorization string
 	Purpose   string
 	Query     string
 	Variables map[string]any
@@ -166,7 +169,25 @@ func (e *Env) post(base string, req Request) Response {
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	return e.PostRaw(base, req.Token, req.Purpose, "application/json", body)
+	hr, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	if req.Authorization != "" {
+		hr.Header.Set("Authorization", req.Authorization)
+	}
+	return e.send(hr, req.Token, req.Purpose)
+}
+
+// Get sends query anonymously over GET to the real handler.
+func (e *Env) Get(query string) Response {
+	e.T.Helper()
+	hr, err := http.NewRequest(http.MethodGet, e.Server.URL+"/graphql?query="+url.QueryEscape(query), nil)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return e.send(hr, "", "")
 }
 
 // PostRaw posts an arbitrary body to base+"/graphql".
@@ -177,6 +198,11 @@ func (e *Env) PostRaw(base, token, purpose, contentType string, body []byte) Res
 		e.T.Fatal(err)
 	}
 	hr.Header.Set("Content-Type", contentType)
+	return e.send(hr, token, purpose)
+}
+
+func (e *Env) send(hr *http.Request, token, purpose string) Response {
+	e.T.Helper()
 	if token != "" {
 		hr.Header.Set("Authorization", "Bearer "+token)
 	}
