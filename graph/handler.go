@@ -27,7 +27,9 @@ type Options struct {
 
 // NewServer returns the GraphQL handler: POST and GET (queries only)
 // transports, the classification engine, per-request subject loading, and
-// the error presenter. Introspection is for admin tokens only.
+// the error presenter. Introspection is for admin tokens only. It also
+// registers on r.Client the interceptor that announces loaded objects to
+// the request's subject loaders (a no-op outside GraphQL requests).
 func NewServer(r *Resolver, opts Options) *handler.Server {
 	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: opts.Recorder}
 	cfg := Config{Resolvers: r}
