@@ -152,9 +152,9 @@ type Request struct {
 	// Authorization, when set, is sent as the header as it is, instead of
 	// "Bearer " + Token.
 	Authorization string
-	Purpose   string
-	Query     string
-	Variables map[string]any
+	Purpose       string
+	Query         string
+	Variables     map[string]any
 }
 
 // Do posts req to the real handler.
