@@ -146,6 +146,20 @@ var (
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4"},
 	}
+	IPAddress = &Class{
+		Name: "ip_address", Description: "IP addresses recorded in activity logs",
+		Level: Personal, Mask: MaskIP, Consent: ConsentActivity, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
+		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
+		Policy: []string{"P1.4", "P1.9"},
+	}
+	FaceResult = &Class{
+		Name: "face_result", Description: "outcome, provider and time of a face verification (never the image)",
+		Level: Sensitive, Consent: ConsentFace, Basis: BasisConsent,
+		StaffPurposes: []Purpose{FraudInvestigation, MinorProtection, LegalHold},
+		Retention:     forAccountLife, Exported: true,
+		Policy: []string{"P1.3a"},
+	}
 	Location = &Class{
 		Name: "location", Description: "precise location and whereabouts",
 		Level: Sensitive, Mask: MaskAddress, Consent: ConsentLocation, Basis: BasisConsent,
@@ -220,8 +234,8 @@ var (
 // All lists every class, in the order of the declarations above.
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
-	Face, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, SecretData,
+	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
+	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, SecretData,
 }
 
 var byName = map[string]*Class{}

@@ -188,7 +188,8 @@ func (e *Enforcer) Directive(ctx context.Context, obj any, next graphql.Resolver
 		return next(ctx)
 	case Mask:
 		res, err := next(ctx)
-		if err != nil || res == nil {
+		if err != nil || isNil(res) {
+			// An absent value reads as absent: there is nothing to hide.
 			return res, err
 		}
 		masked, shown := maskValue(res, c.Mask)
@@ -216,17 +217,20 @@ func isString(fc *graphql.FieldContext) bool {
 	return t.Elem == nil && t.NamedType == "String"
 }
 
-// maskValue masks a string or *string resolver result, keeping its Go type.
-func maskValue(res any, m Masker) (any, bool) {
+func isNil(res any) bool {
+	p, ok := res.(*string)
+	return res == nil || ok && p == nil
+}
+
+// maskValue masks a string or non-nil *string resolver result, keeping its
+// Go type; shown is false when the masker shows nothing (null).
+func maskValue(res any, m Masker) (masked any, shown bool) {
 	switch v := res.(type) {
 	case string:
 		if s, ok := m(v); ok {
 			return s, true
 		}
 	case *string:
-		if v == nil {
-			return v, true
-		}
 		if s, ok := m(*v); ok {
 			return &s, true
 		}

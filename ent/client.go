@@ -11,11 +11,23 @@ import (
 
 	"veil/ent/migrate"
 
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/logincode"
 	"veil/ent/order"
+	"veil/ent/policyversion"
+	"veil/ent/realnameverification"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 
 	"entgo.io/ent"
@@ -29,16 +41,40 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// ActivityLog is the client for interacting with the ActivityLog builders.
+	ActivityLog *ActivityLogClient
+	// CallLogEntry is the client for interacting with the CallLogEntry builders.
+	CallLogEntry *CallLogEntryClient
 	// Consent is the client for interacting with the Consent builders.
 	Consent *ConsentClient
+	// Contact is the client for interacting with the Contact builders.
+	Contact *ContactClient
+	// Device is the client for interacting with the Device builders.
+	Device *DeviceClient
+	// FaceVerification is the client for interacting with the FaceVerification builders.
+	FaceVerification *FaceVerificationClient
 	// Listing is the client for interacting with the Listing builders.
 	Listing *ListingClient
+	// Location is the client for interacting with the Location builders.
+	Location *LocationClient
 	// LoginCode is the client for interacting with the LoginCode builders.
 	LoginCode *LoginCodeClient
 	// Order is the client for interacting with the Order builders.
 	Order *OrderClient
+	// PolicyVersion is the client for interacting with the PolicyVersion builders.
+	PolicyVersion *PolicyVersionClient
+	// RealNameVerification is the client for interacting with the RealNameVerification builders.
+	RealNameVerification *RealNameVerificationClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// SharingRecord is the client for interacting with the SharingRecord builders.
+	SharingRecord *SharingRecordClient
+	// SupportTicket is the client for interacting with the SupportTicket builders.
+	SupportTicket *SupportTicketClient
+	// ThirdPartyBinding is the client for interacting with the ThirdPartyBinding builders.
+	ThirdPartyBinding *ThirdPartyBindingClient
+	// ThirdPartySDK is the client for interacting with the ThirdPartySDK builders.
+	ThirdPartySDK *ThirdPartySDKClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// additional fields for node api
@@ -54,11 +90,23 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.ActivityLog = NewActivityLogClient(c.config)
+	c.CallLogEntry = NewCallLogEntryClient(c.config)
 	c.Consent = NewConsentClient(c.config)
+	c.Contact = NewContactClient(c.config)
+	c.Device = NewDeviceClient(c.config)
+	c.FaceVerification = NewFaceVerificationClient(c.config)
 	c.Listing = NewListingClient(c.config)
+	c.Location = NewLocationClient(c.config)
 	c.LoginCode = NewLoginCodeClient(c.config)
 	c.Order = NewOrderClient(c.config)
+	c.PolicyVersion = NewPolicyVersionClient(c.config)
+	c.RealNameVerification = NewRealNameVerificationClient(c.config)
 	c.Session = NewSessionClient(c.config)
+	c.SharingRecord = NewSharingRecordClient(c.config)
+	c.SupportTicket = NewSupportTicketClient(c.config)
+	c.ThirdPartyBinding = NewThirdPartyBindingClient(c.config)
+	c.ThirdPartySDK = NewThirdPartySDKClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -150,14 +198,26 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:       ctx,
-		config:    cfg,
-		Consent:   NewConsentClient(cfg),
-		Listing:   NewListingClient(cfg),
-		LoginCode: NewLoginCodeClient(cfg),
-		Order:     NewOrderClient(cfg),
-		Session:   NewSessionClient(cfg),
-		User:      NewUserClient(cfg),
+		ctx:                  ctx,
+		config:               cfg,
+		ActivityLog:          NewActivityLogClient(cfg),
+		CallLogEntry:         NewCallLogEntryClient(cfg),
+		Consent:              NewConsentClient(cfg),
+		Contact:              NewContactClient(cfg),
+		Device:               NewDeviceClient(cfg),
+		FaceVerification:     NewFaceVerificationClient(cfg),
+		Listing:              NewListingClient(cfg),
+		Location:             NewLocationClient(cfg),
+		LoginCode:            NewLoginCodeClient(cfg),
+		Order:                NewOrderClient(cfg),
+		PolicyVersion:        NewPolicyVersionClient(cfg),
+		RealNameVerification: NewRealNameVerificationClient(cfg),
+		Session:              NewSessionClient(cfg),
+		SharingRecord:        NewSharingRecordClient(cfg),
+		SupportTicket:        NewSupportTicketClient(cfg),
+		ThirdPartyBinding:    NewThirdPartyBindingClient(cfg),
+		ThirdPartySDK:        NewThirdPartySDKClient(cfg),
+		User:                 NewUserClient(cfg),
 	}, nil
 }
 
@@ -175,21 +235,33 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:       ctx,
-		config:    cfg,
-		Consent:   NewConsentClient(cfg),
-		Listing:   NewListingClient(cfg),
-		LoginCode: NewLoginCodeClient(cfg),
-		Order:     NewOrderClient(cfg),
-		Session:   NewSessionClient(cfg),
-		User:      NewUserClient(cfg),
+		ctx:                  ctx,
+		config:               cfg,
+		ActivityLog:          NewActivityLogClient(cfg),
+		CallLogEntry:         NewCallLogEntryClient(cfg),
+		Consent:              NewConsentClient(cfg),
+		Contact:              NewContactClient(cfg),
+		Device:               NewDeviceClient(cfg),
+		FaceVerification:     NewFaceVerificationClient(cfg),
+		Listing:              NewListingClient(cfg),
+		Location:             NewLocationClient(cfg),
+		LoginCode:            NewLoginCodeClient(cfg),
+		Order:                NewOrderClient(cfg),
+		PolicyVersion:        NewPolicyVersionClient(cfg),
+		RealNameVerification: NewRealNameVerificationClient(cfg),
+		Session:              NewSessionClient(cfg),
+		SharingRecord:        NewSharingRecordClient(cfg),
+		SupportTicket:        NewSupportTicketClient(cfg),
+		ThirdPartyBinding:    NewThirdPartyBindingClient(cfg),
+		ThirdPartySDK:        NewThirdPartySDKClient(cfg),
+		User:                 NewUserClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Consent.
+//		ActivityLog.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -212,7 +284,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Consent, c.Listing, c.LoginCode, c.Order, c.Session, c.User,
+		c.ActivityLog, c.CallLogEntry, c.Consent, c.Contact, c.Device,
+		c.FaceVerification, c.Listing, c.Location, c.LoginCode, c.Order,
+		c.PolicyVersion, c.RealNameVerification, c.Session, c.SharingRecord,
+		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -222,7 +297,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Consent, c.Listing, c.LoginCode, c.Order, c.Session, c.User,
+		c.ActivityLog, c.CallLogEntry, c.Consent, c.Contact, c.Device,
+		c.FaceVerification, c.Listing, c.Location, c.LoginCode, c.Order,
+		c.PolicyVersion, c.RealNameVerification, c.Session, c.SharingRecord,
+		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -231,20 +309,342 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *ActivityLogMutation:
+		return c.ActivityLog.mutate(ctx, m)
+	case *CallLogEntryMutation:
+		return c.CallLogEntry.mutate(ctx, m)
 	case *ConsentMutation:
 		return c.Consent.mutate(ctx, m)
+	case *ContactMutation:
+		return c.Contact.mutate(ctx, m)
+	case *DeviceMutation:
+		return c.Device.mutate(ctx, m)
+	case *FaceVerificationMutation:
+		return c.FaceVerification.mutate(ctx, m)
 	case *ListingMutation:
 		return c.Listing.mutate(ctx, m)
+	case *LocationMutation:
+		return c.Location.mutate(ctx, m)
 	case *LoginCodeMutation:
 		return c.LoginCode.mutate(ctx, m)
 	case *OrderMutation:
 		return c.Order.mutate(ctx, m)
+	case *PolicyVersionMutation:
+		return c.PolicyVersion.mutate(ctx, m)
+	case *RealNameVerificationMutation:
+		return c.RealNameVerification.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
+	case *SharingRecordMutation:
+		return c.SharingRecord.mutate(ctx, m)
+	case *SupportTicketMutation:
+		return c.SupportTicket.mutate(ctx, m)
+	case *ThirdPartyBindingMutation:
+		return c.ThirdPartyBinding.mutate(ctx, m)
+	case *ThirdPartySDKMutation:
+		return c.ThirdPartySDK.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// ActivityLogClient is a client for the ActivityLog schema.
+type ActivityLogClient struct {
+	config
+}
+
+// NewActivityLogClient returns a client for the ActivityLog from the given config.
+func NewActivityLogClient(c config) *ActivityLogClient {
+	return &ActivityLogClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `activitylog.Hooks(f(g(h())))`.
+func (c *ActivityLogClient) Use(hooks ...Hook) {
+	c.hooks.ActivityLog = append(c.hooks.ActivityLog, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `activitylog.Intercept(f(g(h())))`.
+func (c *ActivityLogClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ActivityLog = append(c.inters.ActivityLog, interceptors...)
+}
+
+// Create returns a builder for creating a ActivityLog entity.
+func (c *ActivityLogClient) Create() *ActivityLogCreate {
+	mutation := newActivityLogMutation(c.config, OpCreate)
+	return &ActivityLogCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ActivityLog entities.
+func (c *ActivityLogClient) CreateBulk(builders ...*ActivityLogCreate) *ActivityLogCreateBulk {
+	return &ActivityLogCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ActivityLogClient) MapCreateBulk(slice any, setFunc func(*ActivityLogCreate, int)) *ActivityLogCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ActivityLogCreateBulk{err: fmt.Errorf("calling to ActivityLogClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ActivityLogCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ActivityLogCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ActivityLog.
+func (c *ActivityLogClient) Update() *ActivityLogUpdate {
+	mutation := newActivityLogMutation(c.config, OpUpdate)
+	return &ActivityLogUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ActivityLogClient) UpdateOne(_m *ActivityLog) *ActivityLogUpdateOne {
+	mutation := newActivityLogMutation(c.config, OpUpdateOne, withActivityLog(_m))
+	return &ActivityLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ActivityLogClient) UpdateOneID(id int) *ActivityLogUpdateOne {
+	mutation := newActivityLogMutation(c.config, OpUpdateOne, withActivityLogID(id))
+	return &ActivityLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ActivityLog.
+func (c *ActivityLogClient) Delete() *ActivityLogDelete {
+	mutation := newActivityLogMutation(c.config, OpDelete)
+	return &ActivityLogDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ActivityLogClient) DeleteOne(_m *ActivityLog) *ActivityLogDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ActivityLogClient) DeleteOneID(id int) *ActivityLogDeleteOne {
+	builder := c.Delete().Where(activitylog.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ActivityLogDeleteOne{builder}
+}
+
+// Query returns a query builder for ActivityLog.
+func (c *ActivityLogClient) Query() *ActivityLogQuery {
+	return &ActivityLogQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeActivityLog},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ActivityLog entity by its id.
+func (c *ActivityLogClient) Get(ctx context.Context, id int) (*ActivityLog, error) {
+	return c.Query().Where(activitylog.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ActivityLogClient) GetX(ctx context.Context, id int) *ActivityLog {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a ActivityLog.
+func (c *ActivityLogClient) QueryUser(_m *ActivityLog) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(activitylog.Table, activitylog.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, activitylog.UserTable, activitylog.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ActivityLogClient) Hooks() []Hook {
+	return c.hooks.ActivityLog
+}
+
+// Interceptors returns the client interceptors.
+func (c *ActivityLogClient) Interceptors() []Interceptor {
+	return c.inters.ActivityLog
+}
+
+func (c *ActivityLogClient) mutate(ctx context.Context, m *ActivityLogMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ActivityLogCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ActivityLogUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ActivityLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ActivityLogDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ActivityLog mutation op: %q", m.Op())
+	}
+}
+
+// CallLogEntryClient is a client for the CallLogEntry schema.
+type CallLogEntryClient struct {
+	config
+}
+
+// NewCallLogEntryClient returns a client for the CallLogEntry from the given config.
+func NewCallLogEntryClient(c config) *CallLogEntryClient {
+	return &CallLogEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `calllogentry.Hooks(f(g(h())))`.
+func (c *CallLogEntryClient) Use(hooks ...Hook) {
+	c.hooks.CallLogEntry = append(c.hooks.CallLogEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `calllogentry.Intercept(f(g(h())))`.
+func (c *CallLogEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CallLogEntry = append(c.inters.CallLogEntry, interceptors...)
+}
+
+// Create returns a builder for creating a CallLogEntry entity.
+func (c *CallLogEntryClient) Create() *CallLogEntryCreate {
+	mutation := newCallLogEntryMutation(c.config, OpCreate)
+	return &CallLogEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CallLogEntry entities.
+func (c *CallLogEntryClient) CreateBulk(builders ...*CallLogEntryCreate) *CallLogEntryCreateBulk {
+	return &CallLogEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CallLogEntryClient) MapCreateBulk(slice any, setFunc func(*CallLogEntryCreate, int)) *CallLogEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CallLogEntryCreateBulk{err: fmt.Errorf("calling to CallLogEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CallLogEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CallLogEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CallLogEntry.
+func (c *CallLogEntryClient) Update() *CallLogEntryUpdate {
+	mutation := newCallLogEntryMutation(c.config, OpUpdate)
+	return &CallLogEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CallLogEntryClient) UpdateOne(_m *CallLogEntry) *CallLogEntryUpdateOne {
+	mutation := newCallLogEntryMutation(c.config, OpUpdateOne, withCallLogEntry(_m))
+	return &CallLogEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CallLogEntryClient) UpdateOneID(id int) *CallLogEntryUpdateOne {
+	mutation := newCallLogEntryMutation(c.config, OpUpdateOne, withCallLogEntryID(id))
+	return &CallLogEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CallLogEntry.
+func (c *CallLogEntryClient) Delete() *CallLogEntryDelete {
+	mutation := newCallLogEntryMutation(c.config, OpDelete)
+	return &CallLogEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CallLogEntryClient) DeleteOne(_m *CallLogEntry) *CallLogEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CallLogEntryClient) DeleteOneID(id int) *CallLogEntryDeleteOne {
+	builder := c.Delete().Where(calllogentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CallLogEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for CallLogEntry.
+func (c *CallLogEntryClient) Query() *CallLogEntryQuery {
+	return &CallLogEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCallLogEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CallLogEntry entity by its id.
+func (c *CallLogEntryClient) Get(ctx context.Context, id int) (*CallLogEntry, error) {
+	return c.Query().Where(calllogentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CallLogEntryClient) GetX(ctx context.Context, id int) *CallLogEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a CallLogEntry.
+func (c *CallLogEntryClient) QueryUser(_m *CallLogEntry) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(calllogentry.Table, calllogentry.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, calllogentry.UserTable, calllogentry.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CallLogEntryClient) Hooks() []Hook {
+	return c.hooks.CallLogEntry
+}
+
+// Interceptors returns the client interceptors.
+func (c *CallLogEntryClient) Interceptors() []Interceptor {
+	return c.inters.CallLogEntry
+}
+
+func (c *CallLogEntryClient) mutate(ctx context.Context, m *CallLogEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CallLogEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CallLogEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CallLogEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CallLogEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CallLogEntry mutation op: %q", m.Op())
 	}
 }
 
@@ -397,6 +797,453 @@ func (c *ConsentClient) mutate(ctx context.Context, m *ConsentMutation) (Value, 
 	}
 }
 
+// ContactClient is a client for the Contact schema.
+type ContactClient struct {
+	config
+}
+
+// NewContactClient returns a client for the Contact from the given config.
+func NewContactClient(c config) *ContactClient {
+	return &ContactClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `contact.Hooks(f(g(h())))`.
+func (c *ContactClient) Use(hooks ...Hook) {
+	c.hooks.Contact = append(c.hooks.Contact, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `contact.Intercept(f(g(h())))`.
+func (c *ContactClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Contact = append(c.inters.Contact, interceptors...)
+}
+
+// Create returns a builder for creating a Contact entity.
+func (c *ContactClient) Create() *ContactCreate {
+	mutation := newContactMutation(c.config, OpCreate)
+	return &ContactCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Contact entities.
+func (c *ContactClient) CreateBulk(builders ...*ContactCreate) *ContactCreateBulk {
+	return &ContactCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ContactClient) MapCreateBulk(slice any, setFunc func(*ContactCreate, int)) *ContactCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ContactCreateBulk{err: fmt.Errorf("calling to ContactClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ContactCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ContactCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Contact.
+func (c *ContactClient) Update() *ContactUpdate {
+	mutation := newContactMutation(c.config, OpUpdate)
+	return &ContactUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ContactClient) UpdateOne(_m *Contact) *ContactUpdateOne {
+	mutation := newContactMutation(c.config, OpUpdateOne, withContact(_m))
+	return &ContactUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ContactClient) UpdateOneID(id int) *ContactUpdateOne {
+	mutation := newContactMutation(c.config, OpUpdateOne, withContactID(id))
+	return &ContactUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Contact.
+func (c *ContactClient) Delete() *ContactDelete {
+	mutation := newContactMutation(c.config, OpDelete)
+	return &ContactDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ContactClient) DeleteOne(_m *Contact) *ContactDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ContactClient) DeleteOneID(id int) *ContactDeleteOne {
+	builder := c.Delete().Where(contact.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ContactDeleteOne{builder}
+}
+
+// Query returns a query builder for Contact.
+func (c *ContactClient) Query() *ContactQuery {
+	return &ContactQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeContact},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Contact entity by its id.
+func (c *ContactClient) Get(ctx context.Context, id int) (*Contact, error) {
+	return c.Query().Where(contact.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ContactClient) GetX(ctx context.Context, id int) *Contact {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Contact.
+func (c *ContactClient) QueryUser(_m *Contact) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, contact.UserTable, contact.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ContactClient) Hooks() []Hook {
+	return c.hooks.Contact
+}
+
+// Interceptors returns the client interceptors.
+func (c *ContactClient) Interceptors() []Interceptor {
+	return c.inters.Contact
+}
+
+func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ContactCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ContactUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ContactUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// DeviceClient is a client for the Device schema.
+type DeviceClient struct {
+	config
+}
+
+// NewDeviceClient returns a client for the Device from the given config.
+func NewDeviceClient(c config) *DeviceClient {
+	return &DeviceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `device.Hooks(f(g(h())))`.
+func (c *DeviceClient) Use(hooks ...Hook) {
+	c.hooks.Device = append(c.hooks.Device, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `device.Intercept(f(g(h())))`.
+func (c *DeviceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Device = append(c.inters.Device, interceptors...)
+}
+
+// Create returns a builder for creating a Device entity.
+func (c *DeviceClient) Create() *DeviceCreate {
+	mutation := newDeviceMutation(c.config, OpCreate)
+	return &DeviceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Device entities.
+func (c *DeviceClient) CreateBulk(builders ...*DeviceCreate) *DeviceCreateBulk {
+	return &DeviceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeviceClient) MapCreateBulk(slice any, setFunc func(*DeviceCreate, int)) *DeviceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeviceCreateBulk{err: fmt.Errorf("calling to DeviceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeviceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeviceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Device.
+func (c *DeviceClient) Update() *DeviceUpdate {
+	mutation := newDeviceMutation(c.config, OpUpdate)
+	return &DeviceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeviceClient) UpdateOne(_m *Device) *DeviceUpdateOne {
+	mutation := newDeviceMutation(c.config, OpUpdateOne, withDevice(_m))
+	return &DeviceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeviceClient) UpdateOneID(id int) *DeviceUpdateOne {
+	mutation := newDeviceMutation(c.config, OpUpdateOne, withDeviceID(id))
+	return &DeviceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Device.
+func (c *DeviceClient) Delete() *DeviceDelete {
+	mutation := newDeviceMutation(c.config, OpDelete)
+	return &DeviceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeviceClient) DeleteOne(_m *Device) *DeviceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeviceClient) DeleteOneID(id int) *DeviceDeleteOne {
+	builder := c.Delete().Where(device.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeviceDeleteOne{builder}
+}
+
+// Query returns a query builder for Device.
+func (c *DeviceClient) Query() *DeviceQuery {
+	return &DeviceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDevice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Device entity by its id.
+func (c *DeviceClient) Get(ctx context.Context, id int) (*Device, error) {
+	return c.Query().Where(device.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeviceClient) GetX(ctx context.Context, id int) *Device {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Device.
+func (c *DeviceClient) QueryUser(_m *Device) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(device.Table, device.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, device.UserTable, device.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DeviceClient) Hooks() []Hook {
+	return c.hooks.Device
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeviceClient) Interceptors() []Interceptor {
+	return c.inters.Device
+}
+
+func (c *DeviceClient) mutate(ctx context.Context, m *DeviceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeviceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeviceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeviceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeviceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Device mutation op: %q", m.Op())
+	}
+}
+
+// FaceVerificationClient is a client for the FaceVerification schema.
+type FaceVerificationClient struct {
+	config
+}
+
+// NewFaceVerificationClient returns a client for the FaceVerification from the given config.
+func NewFaceVerificationClient(c config) *FaceVerificationClient {
+	return &FaceVerificationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `faceverification.Hooks(f(g(h())))`.
+func (c *FaceVerificationClient) Use(hooks ...Hook) {
+	c.hooks.FaceVerification = append(c.hooks.FaceVerification, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `faceverification.Intercept(f(g(h())))`.
+func (c *FaceVerificationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FaceVerification = append(c.inters.FaceVerification, interceptors...)
+}
+
+// Create returns a builder for creating a FaceVerification entity.
+func (c *FaceVerificationClient) Create() *FaceVerificationCreate {
+	mutation := newFaceVerificationMutation(c.config, OpCreate)
+	return &FaceVerificationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FaceVerification entities.
+func (c *FaceVerificationClient) CreateBulk(builders ...*FaceVerificationCreate) *FaceVerificationCreateBulk {
+	return &FaceVerificationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FaceVerificationClient) MapCreateBulk(slice any, setFunc func(*FaceVerificationCreate, int)) *FaceVerificationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FaceVerificationCreateBulk{err: fmt.Errorf("calling to FaceVerificationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FaceVerificationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FaceVerificationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FaceVerification.
+func (c *FaceVerificationClient) Update() *FaceVerificationUpdate {
+	mutation := newFaceVerificationMutation(c.config, OpUpdate)
+	return &FaceVerificationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FaceVerificationClient) UpdateOne(_m *FaceVerification) *FaceVerificationUpdateOne {
+	mutation := newFaceVerificationMutation(c.config, OpUpdateOne, withFaceVerification(_m))
+	return &FaceVerificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FaceVerificationClient) UpdateOneID(id int) *FaceVerificationUpdateOne {
+	mutation := newFaceVerificationMutation(c.config, OpUpdateOne, withFaceVerificationID(id))
+	return &FaceVerificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FaceVerification.
+func (c *FaceVerificationClient) Delete() *FaceVerificationDelete {
+	mutation := newFaceVerificationMutation(c.config, OpDelete)
+	return &FaceVerificationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FaceVerificationClient) DeleteOne(_m *FaceVerification) *FaceVerificationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FaceVerificationClient) DeleteOneID(id int) *FaceVerificationDeleteOne {
+	builder := c.Delete().Where(faceverification.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FaceVerificationDeleteOne{builder}
+}
+
+// Query returns a query builder for FaceVerification.
+func (c *FaceVerificationClient) Query() *FaceVerificationQuery {
+	return &FaceVerificationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFaceVerification},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FaceVerification entity by its id.
+func (c *FaceVerificationClient) Get(ctx context.Context, id int) (*FaceVerification, error) {
+	return c.Query().Where(faceverification.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FaceVerificationClient) GetX(ctx context.Context, id int) *FaceVerification {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a FaceVerification.
+func (c *FaceVerificationClient) QueryUser(_m *FaceVerification) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(faceverification.Table, faceverification.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, faceverification.UserTable, faceverification.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FaceVerificationClient) Hooks() []Hook {
+	return c.hooks.FaceVerification
+}
+
+// Interceptors returns the client interceptors.
+func (c *FaceVerificationClient) Interceptors() []Interceptor {
+	return c.inters.FaceVerification
+}
+
+func (c *FaceVerificationClient) mutate(ctx context.Context, m *FaceVerificationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FaceVerificationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FaceVerificationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FaceVerificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FaceVerificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FaceVerification mutation op: %q", m.Op())
+	}
+}
+
 // ListingClient is a client for the Listing schema.
 type ListingClient struct {
 	config
@@ -543,6 +1390,155 @@ func (c *ListingClient) mutate(ctx context.Context, m *ListingMutation) (Value, 
 		return (&ListingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Listing mutation op: %q", m.Op())
+	}
+}
+
+// LocationClient is a client for the Location schema.
+type LocationClient struct {
+	config
+}
+
+// NewLocationClient returns a client for the Location from the given config.
+func NewLocationClient(c config) *LocationClient {
+	return &LocationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `location.Hooks(f(g(h())))`.
+func (c *LocationClient) Use(hooks ...Hook) {
+	c.hooks.Location = append(c.hooks.Location, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `location.Intercept(f(g(h())))`.
+func (c *LocationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Location = append(c.inters.Location, interceptors...)
+}
+
+// Create returns a builder for creating a Location entity.
+func (c *LocationClient) Create() *LocationCreate {
+	mutation := newLocationMutation(c.config, OpCreate)
+	return &LocationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Location entities.
+func (c *LocationClient) CreateBulk(builders ...*LocationCreate) *LocationCreateBulk {
+	return &LocationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LocationClient) MapCreateBulk(slice any, setFunc func(*LocationCreate, int)) *LocationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LocationCreateBulk{err: fmt.Errorf("calling to LocationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LocationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LocationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Location.
+func (c *LocationClient) Update() *LocationUpdate {
+	mutation := newLocationMutation(c.config, OpUpdate)
+	return &LocationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LocationClient) UpdateOne(_m *Location) *LocationUpdateOne {
+	mutation := newLocationMutation(c.config, OpUpdateOne, withLocation(_m))
+	return &LocationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LocationClient) UpdateOneID(id int) *LocationUpdateOne {
+	mutation := newLocationMutation(c.config, OpUpdateOne, withLocationID(id))
+	return &LocationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Location.
+func (c *LocationClient) Delete() *LocationDelete {
+	mutation := newLocationMutation(c.config, OpDelete)
+	return &LocationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LocationClient) DeleteOne(_m *Location) *LocationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LocationClient) DeleteOneID(id int) *LocationDeleteOne {
+	builder := c.Delete().Where(location.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LocationDeleteOne{builder}
+}
+
+// Query returns a query builder for Location.
+func (c *LocationClient) Query() *LocationQuery {
+	return &LocationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLocation},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Location entity by its id.
+func (c *LocationClient) Get(ctx context.Context, id int) (*Location, error) {
+	return c.Query().Where(location.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LocationClient) GetX(ctx context.Context, id int) *Location {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Location.
+func (c *LocationClient) QueryUser(_m *Location) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(location.Table, location.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, location.UserTable, location.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LocationClient) Hooks() []Hook {
+	return c.hooks.Location
+}
+
+// Interceptors returns the client interceptors.
+func (c *LocationClient) Interceptors() []Interceptor {
+	return c.inters.Location
+}
+
+func (c *LocationClient) mutate(ctx context.Context, m *LocationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LocationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LocationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LocationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LocationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Location mutation op: %q", m.Op())
 	}
 }
 
@@ -860,6 +1856,288 @@ func (c *OrderClient) mutate(ctx context.Context, m *OrderMutation) (Value, erro
 	}
 }
 
+// PolicyVersionClient is a client for the PolicyVersion schema.
+type PolicyVersionClient struct {
+	config
+}
+
+// NewPolicyVersionClient returns a client for the PolicyVersion from the given config.
+func NewPolicyVersionClient(c config) *PolicyVersionClient {
+	return &PolicyVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `policyversion.Hooks(f(g(h())))`.
+func (c *PolicyVersionClient) Use(hooks ...Hook) {
+	c.hooks.PolicyVersion = append(c.hooks.PolicyVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `policyversion.Intercept(f(g(h())))`.
+func (c *PolicyVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PolicyVersion = append(c.inters.PolicyVersion, interceptors...)
+}
+
+// Create returns a builder for creating a PolicyVersion entity.
+func (c *PolicyVersionClient) Create() *PolicyVersionCreate {
+	mutation := newPolicyVersionMutation(c.config, OpCreate)
+	return &PolicyVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PolicyVersion entities.
+func (c *PolicyVersionClient) CreateBulk(builders ...*PolicyVersionCreate) *PolicyVersionCreateBulk {
+	return &PolicyVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PolicyVersionClient) MapCreateBulk(slice any, setFunc func(*PolicyVersionCreate, int)) *PolicyVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PolicyVersionCreateBulk{err: fmt.Errorf("calling to PolicyVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PolicyVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PolicyVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PolicyVersion.
+func (c *PolicyVersionClient) Update() *PolicyVersionUpdate {
+	mutation := newPolicyVersionMutation(c.config, OpUpdate)
+	return &PolicyVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PolicyVersionClient) UpdateOne(_m *PolicyVersion) *PolicyVersionUpdateOne {
+	mutation := newPolicyVersionMutation(c.config, OpUpdateOne, withPolicyVersion(_m))
+	return &PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PolicyVersionClient) UpdateOneID(id int) *PolicyVersionUpdateOne {
+	mutation := newPolicyVersionMutation(c.config, OpUpdateOne, withPolicyVersionID(id))
+	return &PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PolicyVersion.
+func (c *PolicyVersionClient) Delete() *PolicyVersionDelete {
+	mutation := newPolicyVersionMutation(c.config, OpDelete)
+	return &PolicyVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PolicyVersionClient) DeleteOne(_m *PolicyVersion) *PolicyVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PolicyVersionClient) DeleteOneID(id int) *PolicyVersionDeleteOne {
+	builder := c.Delete().Where(policyversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PolicyVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for PolicyVersion.
+func (c *PolicyVersionClient) Query() *PolicyVersionQuery {
+	return &PolicyVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePolicyVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PolicyVersion entity by its id.
+func (c *PolicyVersionClient) Get(ctx context.Context, id int) (*PolicyVersion, error) {
+	return c.Query().Where(policyversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PolicyVersionClient) GetX(ctx context.Context, id int) *PolicyVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PolicyVersionClient) Hooks() []Hook {
+	return c.hooks.PolicyVersion
+}
+
+// Interceptors returns the client interceptors.
+func (c *PolicyVersionClient) Interceptors() []Interceptor {
+	return c.inters.PolicyVersion
+}
+
+func (c *PolicyVersionClient) mutate(ctx context.Context, m *PolicyVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PolicyVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PolicyVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PolicyVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PolicyVersion mutation op: %q", m.Op())
+	}
+}
+
+// RealNameVerificationClient is a client for the RealNameVerification schema.
+type RealNameVerificationClient struct {
+	config
+}
+
+// NewRealNameVerificationClient returns a client for the RealNameVerification from the given config.
+func NewRealNameVerificationClient(c config) *RealNameVerificationClient {
+	return &RealNameVerificationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `realnameverification.Hooks(f(g(h())))`.
+func (c *RealNameVerificationClient) Use(hooks ...Hook) {
+	c.hooks.RealNameVerification = append(c.hooks.RealNameVerification, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `realnameverification.Intercept(f(g(h())))`.
+func (c *RealNameVerificationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RealNameVerification = append(c.inters.RealNameVerification, interceptors...)
+}
+
+// Create returns a builder for creating a RealNameVerification entity.
+func (c *RealNameVerificationClient) Create() *RealNameVerificationCreate {
+	mutation := newRealNameVerificationMutation(c.config, OpCreate)
+	return &RealNameVerificationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RealNameVerification entities.
+func (c *RealNameVerificationClient) CreateBulk(builders ...*RealNameVerificationCreate) *RealNameVerificationCreateBulk {
+	return &RealNameVerificationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RealNameVerificationClient) MapCreateBulk(slice any, setFunc func(*RealNameVerificationCreate, int)) *RealNameVerificationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RealNameVerificationCreateBulk{err: fmt.Errorf("calling to RealNameVerificationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RealNameVerificationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RealNameVerificationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RealNameVerification.
+func (c *RealNameVerificationClient) Update() *RealNameVerificationUpdate {
+	mutation := newRealNameVerificationMutation(c.config, OpUpdate)
+	return &RealNameVerificationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RealNameVerificationClient) UpdateOne(_m *RealNameVerification) *RealNameVerificationUpdateOne {
+	mutation := newRealNameVerificationMutation(c.config, OpUpdateOne, withRealNameVerification(_m))
+	return &RealNameVerificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RealNameVerificationClient) UpdateOneID(id int) *RealNameVerificationUpdateOne {
+	mutation := newRealNameVerificationMutation(c.config, OpUpdateOne, withRealNameVerificationID(id))
+	return &RealNameVerificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RealNameVerification.
+func (c *RealNameVerificationClient) Delete() *RealNameVerificationDelete {
+	mutation := newRealNameVerificationMutation(c.config, OpDelete)
+	return &RealNameVerificationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RealNameVerificationClient) DeleteOne(_m *RealNameVerification) *RealNameVerificationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RealNameVerificationClient) DeleteOneID(id int) *RealNameVerificationDeleteOne {
+	builder := c.Delete().Where(realnameverification.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RealNameVerificationDeleteOne{builder}
+}
+
+// Query returns a query builder for RealNameVerification.
+func (c *RealNameVerificationClient) Query() *RealNameVerificationQuery {
+	return &RealNameVerificationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRealNameVerification},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RealNameVerification entity by its id.
+func (c *RealNameVerificationClient) Get(ctx context.Context, id int) (*RealNameVerification, error) {
+	return c.Query().Where(realnameverification.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RealNameVerificationClient) GetX(ctx context.Context, id int) *RealNameVerification {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a RealNameVerification.
+func (c *RealNameVerificationClient) QueryUser(_m *RealNameVerification) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(realnameverification.Table, realnameverification.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, realnameverification.UserTable, realnameverification.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RealNameVerificationClient) Hooks() []Hook {
+	return c.hooks.RealNameVerification
+}
+
+// Interceptors returns the client interceptors.
+func (c *RealNameVerificationClient) Interceptors() []Interceptor {
+	return c.inters.RealNameVerification
+}
+
+func (c *RealNameVerificationClient) mutate(ctx context.Context, m *RealNameVerificationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RealNameVerificationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RealNameVerificationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RealNameVerificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RealNameVerificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RealNameVerification mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -1006,6 +2284,586 @@ func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, 
 		return (&SessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Session mutation op: %q", m.Op())
+	}
+}
+
+// SharingRecordClient is a client for the SharingRecord schema.
+type SharingRecordClient struct {
+	config
+}
+
+// NewSharingRecordClient returns a client for the SharingRecord from the given config.
+func NewSharingRecordClient(c config) *SharingRecordClient {
+	return &SharingRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `sharingrecord.Hooks(f(g(h())))`.
+func (c *SharingRecordClient) Use(hooks ...Hook) {
+	c.hooks.SharingRecord = append(c.hooks.SharingRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `sharingrecord.Intercept(f(g(h())))`.
+func (c *SharingRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SharingRecord = append(c.inters.SharingRecord, interceptors...)
+}
+
+// Create returns a builder for creating a SharingRecord entity.
+func (c *SharingRecordClient) Create() *SharingRecordCreate {
+	mutation := newSharingRecordMutation(c.config, OpCreate)
+	return &SharingRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SharingRecord entities.
+func (c *SharingRecordClient) CreateBulk(builders ...*SharingRecordCreate) *SharingRecordCreateBulk {
+	return &SharingRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SharingRecordClient) MapCreateBulk(slice any, setFunc func(*SharingRecordCreate, int)) *SharingRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SharingRecordCreateBulk{err: fmt.Errorf("calling to SharingRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SharingRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SharingRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SharingRecord.
+func (c *SharingRecordClient) Update() *SharingRecordUpdate {
+	mutation := newSharingRecordMutation(c.config, OpUpdate)
+	return &SharingRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SharingRecordClient) UpdateOne(_m *SharingRecord) *SharingRecordUpdateOne {
+	mutation := newSharingRecordMutation(c.config, OpUpdateOne, withSharingRecord(_m))
+	return &SharingRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SharingRecordClient) UpdateOneID(id int) *SharingRecordUpdateOne {
+	mutation := newSharingRecordMutation(c.config, OpUpdateOne, withSharingRecordID(id))
+	return &SharingRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SharingRecord.
+func (c *SharingRecordClient) Delete() *SharingRecordDelete {
+	mutation := newSharingRecordMutation(c.config, OpDelete)
+	return &SharingRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SharingRecordClient) DeleteOne(_m *SharingRecord) *SharingRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SharingRecordClient) DeleteOneID(id int) *SharingRecordDeleteOne {
+	builder := c.Delete().Where(sharingrecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SharingRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for SharingRecord.
+func (c *SharingRecordClient) Query() *SharingRecordQuery {
+	return &SharingRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSharingRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SharingRecord entity by its id.
+func (c *SharingRecordClient) Get(ctx context.Context, id int) (*SharingRecord, error) {
+	return c.Query().Where(sharingrecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SharingRecordClient) GetX(ctx context.Context, id int) *SharingRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a SharingRecord.
+func (c *SharingRecordClient) QueryUser(_m *SharingRecord) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(sharingrecord.Table, sharingrecord.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, sharingrecord.UserTable, sharingrecord.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SharingRecordClient) Hooks() []Hook {
+	return c.hooks.SharingRecord
+}
+
+// Interceptors returns the client interceptors.
+func (c *SharingRecordClient) Interceptors() []Interceptor {
+	return c.inters.SharingRecord
+}
+
+func (c *SharingRecordClient) mutate(ctx context.Context, m *SharingRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SharingRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SharingRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SharingRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SharingRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SharingRecord mutation op: %q", m.Op())
+	}
+}
+
+// SupportTicketClient is a client for the SupportTicket schema.
+type SupportTicketClient struct {
+	config
+}
+
+// NewSupportTicketClient returns a client for the SupportTicket from the given config.
+func NewSupportTicketClient(c config) *SupportTicketClient {
+	return &SupportTicketClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `supportticket.Hooks(f(g(h())))`.
+func (c *SupportTicketClient) Use(hooks ...Hook) {
+	c.hooks.SupportTicket = append(c.hooks.SupportTicket, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `supportticket.Intercept(f(g(h())))`.
+func (c *SupportTicketClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SupportTicket = append(c.inters.SupportTicket, interceptors...)
+}
+
+// Create returns a builder for creating a SupportTicket entity.
+func (c *SupportTicketClient) Create() *SupportTicketCreate {
+	mutation := newSupportTicketMutation(c.config, OpCreate)
+	return &SupportTicketCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SupportTicket entities.
+func (c *SupportTicketClient) CreateBulk(builders ...*SupportTicketCreate) *SupportTicketCreateBulk {
+	return &SupportTicketCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SupportTicketClient) MapCreateBulk(slice any, setFunc func(*SupportTicketCreate, int)) *SupportTicketCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SupportTicketCreateBulk{err: fmt.Errorf("calling to SupportTicketClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SupportTicketCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SupportTicketCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SupportTicket.
+func (c *SupportTicketClient) Update() *SupportTicketUpdate {
+	mutation := newSupportTicketMutation(c.config, OpUpdate)
+	return &SupportTicketUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SupportTicketClient) UpdateOne(_m *SupportTicket) *SupportTicketUpdateOne {
+	mutation := newSupportTicketMutation(c.config, OpUpdateOne, withSupportTicket(_m))
+	return &SupportTicketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SupportTicketClient) UpdateOneID(id int) *SupportTicketUpdateOne {
+	mutation := newSupportTicketMutation(c.config, OpUpdateOne, withSupportTicketID(id))
+	return &SupportTicketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SupportTicket.
+func (c *SupportTicketClient) Delete() *SupportTicketDelete {
+	mutation := newSupportTicketMutation(c.config, OpDelete)
+	return &SupportTicketDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SupportTicketClient) DeleteOne(_m *SupportTicket) *SupportTicketDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SupportTicketClient) DeleteOneID(id int) *SupportTicketDeleteOne {
+	builder := c.Delete().Where(supportticket.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SupportTicketDeleteOne{builder}
+}
+
+// Query returns a query builder for SupportTicket.
+func (c *SupportTicketClient) Query() *SupportTicketQuery {
+	return &SupportTicketQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSupportTicket},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SupportTicket entity by its id.
+func (c *SupportTicketClient) Get(ctx context.Context, id int) (*SupportTicket, error) {
+	return c.Query().Where(supportticket.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SupportTicketClient) GetX(ctx context.Context, id int) *SupportTicket {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a SupportTicket.
+func (c *SupportTicketClient) QueryUser(_m *SupportTicket) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(supportticket.Table, supportticket.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, supportticket.UserTable, supportticket.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SupportTicketClient) Hooks() []Hook {
+	return c.hooks.SupportTicket
+}
+
+// Interceptors returns the client interceptors.
+func (c *SupportTicketClient) Interceptors() []Interceptor {
+	return c.inters.SupportTicket
+}
+
+func (c *SupportTicketClient) mutate(ctx context.Context, m *SupportTicketMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SupportTicketCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SupportTicketUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SupportTicketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SupportTicketDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SupportTicket mutation op: %q", m.Op())
+	}
+}
+
+// ThirdPartyBindingClient is a client for the ThirdPartyBinding schema.
+type ThirdPartyBindingClient struct {
+	config
+}
+
+// NewThirdPartyBindingClient returns a client for the ThirdPartyBinding from the given config.
+func NewThirdPartyBindingClient(c config) *ThirdPartyBindingClient {
+	return &ThirdPartyBindingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `thirdpartybinding.Hooks(f(g(h())))`.
+func (c *ThirdPartyBindingClient) Use(hooks ...Hook) {
+	c.hooks.ThirdPartyBinding = append(c.hooks.ThirdPartyBinding, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `thirdpartybinding.Intercept(f(g(h())))`.
+func (c *ThirdPartyBindingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ThirdPartyBinding = append(c.inters.ThirdPartyBinding, interceptors...)
+}
+
+// Create returns a builder for creating a ThirdPartyBinding entity.
+func (c *ThirdPartyBindingClient) Create() *ThirdPartyBindingCreate {
+	mutation := newThirdPartyBindingMutation(c.config, OpCreate)
+	return &ThirdPartyBindingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ThirdPartyBinding entities.
+func (c *ThirdPartyBindingClient) CreateBulk(builders ...*ThirdPartyBindingCreate) *ThirdPartyBindingCreateBulk {
+	return &ThirdPartyBindingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ThirdPartyBindingClient) MapCreateBulk(slice any, setFunc func(*ThirdPartyBindingCreate, int)) *ThirdPartyBindingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ThirdPartyBindingCreateBulk{err: fmt.Errorf("calling to ThirdPartyBindingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ThirdPartyBindingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ThirdPartyBindingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ThirdPartyBinding.
+func (c *ThirdPartyBindingClient) Update() *ThirdPartyBindingUpdate {
+	mutation := newThirdPartyBindingMutation(c.config, OpUpdate)
+	return &ThirdPartyBindingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ThirdPartyBindingClient) UpdateOne(_m *ThirdPartyBinding) *ThirdPartyBindingUpdateOne {
+	mutation := newThirdPartyBindingMutation(c.config, OpUpdateOne, withThirdPartyBinding(_m))
+	return &ThirdPartyBindingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ThirdPartyBindingClient) UpdateOneID(id int) *ThirdPartyBindingUpdateOne {
+	mutation := newThirdPartyBindingMutation(c.config, OpUpdateOne, withThirdPartyBindingID(id))
+	return &ThirdPartyBindingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ThirdPartyBinding.
+func (c *ThirdPartyBindingClient) Delete() *ThirdPartyBindingDelete {
+	mutation := newThirdPartyBindingMutation(c.config, OpDelete)
+	return &ThirdPartyBindingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ThirdPartyBindingClient) DeleteOne(_m *ThirdPartyBinding) *ThirdPartyBindingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ThirdPartyBindingClient) DeleteOneID(id int) *ThirdPartyBindingDeleteOne {
+	builder := c.Delete().Where(thirdpartybinding.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ThirdPartyBindingDeleteOne{builder}
+}
+
+// Query returns a query builder for ThirdPartyBinding.
+func (c *ThirdPartyBindingClient) Query() *ThirdPartyBindingQuery {
+	return &ThirdPartyBindingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeThirdPartyBinding},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ThirdPartyBinding entity by its id.
+func (c *ThirdPartyBindingClient) Get(ctx context.Context, id int) (*ThirdPartyBinding, error) {
+	return c.Query().Where(thirdpartybinding.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ThirdPartyBindingClient) GetX(ctx context.Context, id int) *ThirdPartyBinding {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a ThirdPartyBinding.
+func (c *ThirdPartyBindingClient) QueryUser(_m *ThirdPartyBinding) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(thirdpartybinding.Table, thirdpartybinding.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, thirdpartybinding.UserTable, thirdpartybinding.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ThirdPartyBindingClient) Hooks() []Hook {
+	return c.hooks.ThirdPartyBinding
+}
+
+// Interceptors returns the client interceptors.
+func (c *ThirdPartyBindingClient) Interceptors() []Interceptor {
+	return c.inters.ThirdPartyBinding
+}
+
+func (c *ThirdPartyBindingClient) mutate(ctx context.Context, m *ThirdPartyBindingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ThirdPartyBindingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ThirdPartyBindingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ThirdPartyBindingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ThirdPartyBindingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ThirdPartyBinding mutation op: %q", m.Op())
+	}
+}
+
+// ThirdPartySDKClient is a client for the ThirdPartySDK schema.
+type ThirdPartySDKClient struct {
+	config
+}
+
+// NewThirdPartySDKClient returns a client for the ThirdPartySDK from the given config.
+func NewThirdPartySDKClient(c config) *ThirdPartySDKClient {
+	return &ThirdPartySDKClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `thirdpartysdk.Hooks(f(g(h())))`.
+func (c *ThirdPartySDKClient) Use(hooks ...Hook) {
+	c.hooks.ThirdPartySDK = append(c.hooks.ThirdPartySDK, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `thirdpartysdk.Intercept(f(g(h())))`.
+func (c *ThirdPartySDKClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ThirdPartySDK = append(c.inters.ThirdPartySDK, interceptors...)
+}
+
+// Create returns a builder for creating a ThirdPartySDK entity.
+func (c *ThirdPartySDKClient) Create() *ThirdPartySDKCreate {
+	mutation := newThirdPartySDKMutation(c.config, OpCreate)
+	return &ThirdPartySDKCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ThirdPartySDK entities.
+func (c *ThirdPartySDKClient) CreateBulk(builders ...*ThirdPartySDKCreate) *ThirdPartySDKCreateBulk {
+	return &ThirdPartySDKCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ThirdPartySDKClient) MapCreateBulk(slice any, setFunc func(*ThirdPartySDKCreate, int)) *ThirdPartySDKCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ThirdPartySDKCreateBulk{err: fmt.Errorf("calling to ThirdPartySDKClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ThirdPartySDKCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ThirdPartySDKCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ThirdPartySDK.
+func (c *ThirdPartySDKClient) Update() *ThirdPartySDKUpdate {
+	mutation := newThirdPartySDKMutation(c.config, OpUpdate)
+	return &ThirdPartySDKUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ThirdPartySDKClient) UpdateOne(_m *ThirdPartySDK) *ThirdPartySDKUpdateOne {
+	mutation := newThirdPartySDKMutation(c.config, OpUpdateOne, withThirdPartySDK(_m))
+	return &ThirdPartySDKUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ThirdPartySDKClient) UpdateOneID(id int) *ThirdPartySDKUpdateOne {
+	mutation := newThirdPartySDKMutation(c.config, OpUpdateOne, withThirdPartySDKID(id))
+	return &ThirdPartySDKUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ThirdPartySDK.
+func (c *ThirdPartySDKClient) Delete() *ThirdPartySDKDelete {
+	mutation := newThirdPartySDKMutation(c.config, OpDelete)
+	return &ThirdPartySDKDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ThirdPartySDKClient) DeleteOne(_m *ThirdPartySDK) *ThirdPartySDKDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ThirdPartySDKClient) DeleteOneID(id int) *ThirdPartySDKDeleteOne {
+	builder := c.Delete().Where(thirdpartysdk.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ThirdPartySDKDeleteOne{builder}
+}
+
+// Query returns a query builder for ThirdPartySDK.
+func (c *ThirdPartySDKClient) Query() *ThirdPartySDKQuery {
+	return &ThirdPartySDKQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeThirdPartySDK},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ThirdPartySDK entity by its id.
+func (c *ThirdPartySDKClient) Get(ctx context.Context, id int) (*ThirdPartySDK, error) {
+	return c.Query().Where(thirdpartysdk.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ThirdPartySDKClient) GetX(ctx context.Context, id int) *ThirdPartySDK {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ThirdPartySDKClient) Hooks() []Hook {
+	return c.hooks.ThirdPartySDK
+}
+
+// Interceptors returns the client interceptors.
+func (c *ThirdPartySDKClient) Interceptors() []Interceptor {
+	return c.inters.ThirdPartySDK
+}
+
+func (c *ThirdPartySDKClient) mutate(ctx context.Context, m *ThirdPartySDKMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ThirdPartySDKCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ThirdPartySDKUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ThirdPartySDKUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ThirdPartySDKDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ThirdPartySDK mutation op: %q", m.Op())
 	}
 }
 
@@ -1197,6 +3055,166 @@ func (c *UserClient) QueryConsents(_m *User) *ConsentQuery {
 	return query
 }
 
+// QueryDevices queries the devices edge of a User.
+func (c *UserClient) QueryDevices(_m *User) *DeviceQuery {
+	query := (&DeviceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(device.Table, device.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.DevicesTable, user.DevicesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryActivities queries the activities edge of a User.
+func (c *UserClient) QueryActivities(_m *User) *ActivityLogQuery {
+	query := (&ActivityLogClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(activitylog.Table, activitylog.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ActivitiesTable, user.ActivitiesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryContacts queries the contacts edge of a User.
+func (c *UserClient) QueryContacts(_m *User) *ContactQuery {
+	query := (&ContactClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ContactsTable, user.ContactsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCallLogs queries the call_logs edge of a User.
+func (c *UserClient) QueryCallLogs(_m *User) *CallLogEntryQuery {
+	query := (&CallLogEntryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(calllogentry.Table, calllogentry.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.CallLogsTable, user.CallLogsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLocations queries the locations edge of a User.
+func (c *UserClient) QueryLocations(_m *User) *LocationQuery {
+	query := (&LocationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(location.Table, location.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.LocationsTable, user.LocationsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryThirdPartyBindings queries the third_party_bindings edge of a User.
+func (c *UserClient) QueryThirdPartyBindings(_m *User) *ThirdPartyBindingQuery {
+	query := (&ThirdPartyBindingClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(thirdpartybinding.Table, thirdpartybinding.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ThirdPartyBindingsTable, user.ThirdPartyBindingsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySupportTickets queries the support_tickets edge of a User.
+func (c *UserClient) QuerySupportTickets(_m *User) *SupportTicketQuery {
+	query := (&SupportTicketClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(supportticket.Table, supportticket.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SupportTicketsTable, user.SupportTicketsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRealNameVerifications queries the real_name_verifications edge of a User.
+func (c *UserClient) QueryRealNameVerifications(_m *User) *RealNameVerificationQuery {
+	query := (&RealNameVerificationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(realnameverification.Table, realnameverification.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.RealNameVerificationsTable, user.RealNameVerificationsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryFaceVerifications queries the face_verifications edge of a User.
+func (c *UserClient) QueryFaceVerifications(_m *User) *FaceVerificationQuery {
+	query := (&FaceVerificationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(faceverification.Table, faceverification.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.FaceVerificationsTable, user.FaceVerificationsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySharingRecords queries the sharing_records edge of a User.
+func (c *UserClient) QuerySharingRecords(_m *User) *SharingRecordQuery {
+	query := (&SharingRecordClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(sharingrecord.Table, sharingrecord.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SharingRecordsTable, user.SharingRecordsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QuerySessions queries the sessions edge of a User.
 func (c *UserClient) QuerySessions(_m *User) *SessionQuery {
 	query := (&SessionClient{config: c.config}).Query()
@@ -1241,9 +3259,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Consent, Listing, LoginCode, Order, Session, User []ent.Hook
+		ActivityLog, CallLogEntry, Consent, Contact, Device, FaceVerification, Listing,
+		Location, LoginCode, Order, PolicyVersion, RealNameVerification, Session,
+		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
 	}
 	inters struct {
-		Consent, Listing, LoginCode, Order, Session, User []ent.Interceptor
+		ActivityLog, CallLogEntry, Consent, Contact, Device, FaceVerification, Listing,
+		Location, LoginCode, Order, PolicyVersion, RealNameVerification, Session,
+		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
+		User []ent.Interceptor
 	}
 )

@@ -8,11 +8,23 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/logincode"
 	"veil/ent/order"
+	"veil/ent/policyversion"
+	"veil/ent/realnameverification"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 
 	"entgo.io/ent"
@@ -78,12 +90,24 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			consent.Table:   consent.ValidColumn,
-			listing.Table:   listing.ValidColumn,
-			logincode.Table: logincode.ValidColumn,
-			order.Table:     order.ValidColumn,
-			session.Table:   session.ValidColumn,
-			user.Table:      user.ValidColumn,
+			activitylog.Table:          activitylog.ValidColumn,
+			calllogentry.Table:         calllogentry.ValidColumn,
+			consent.Table:              consent.ValidColumn,
+			contact.Table:              contact.ValidColumn,
+			device.Table:               device.ValidColumn,
+			faceverification.Table:     faceverification.ValidColumn,
+			listing.Table:              listing.ValidColumn,
+			location.Table:             location.ValidColumn,
+			logincode.Table:            logincode.ValidColumn,
+			order.Table:                order.ValidColumn,
+			policyversion.Table:        policyversion.ValidColumn,
+			realnameverification.Table: realnameverification.ValidColumn,
+			session.Table:              session.ValidColumn,
+			sharingrecord.Table:        sharingrecord.ValidColumn,
+			supportticket.Table:        supportticket.ValidColumn,
+			thirdpartybinding.Table:    thirdpartybinding.ValidColumn,
+			thirdpartysdk.Table:        thirdpartysdk.ValidColumn,
+			user.Table:                 user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -28,7 +28,7 @@ func main() {
 	err = entc.Generate("./schema", &gen.Config{
 		Features: []gen.Feature{gen.FeatureUpsert, gen.FeatureLock},
 		Hooks:    []gen.Hook{codegen.Hook()},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), entc.TemplateFiles("template/classes.tmpl"))
 	if err != nil {
 		log.Fatalf("entc: %v", err)
 	}

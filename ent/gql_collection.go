@@ -6,15 +6,231 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
+	"veil/ent/policyversion"
+	"veil/ent/realnameverification"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 )
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ActivityLogQuery) CollectFields(ctx context.Context, satisfies ...string) (*ActivityLogQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ActivityLogQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(activitylog.Columns))
+		selectedFields = []string{activitylog.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "kind":
+			if _, ok := fieldSeen[activitylog.FieldKind]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldKind)
+				fieldSeen[activitylog.FieldKind] = struct{}{}
+			}
+		case "loginAccount":
+			if _, ok := fieldSeen[activitylog.FieldLoginAccount]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldLoginAccount)
+				fieldSeen[activitylog.FieldLoginAccount] = struct{}{}
+			}
+		case "searchQuery":
+			if _, ok := fieldSeen[activitylog.FieldSearchQuery]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldSearchQuery)
+				fieldSeen[activitylog.FieldSearchQuery] = struct{}{}
+			}
+		case "ip":
+			if _, ok := fieldSeen[activitylog.FieldIP]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldIP)
+				fieldSeen[activitylog.FieldIP] = struct{}{}
+			}
+		case "browser":
+			if _, ok := fieldSeen[activitylog.FieldBrowser]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldBrowser)
+				fieldSeen[activitylog.FieldBrowser] = struct{}{}
+			}
+		case "carrier":
+			if _, ok := fieldSeen[activitylog.FieldCarrier]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldCarrier)
+				fieldSeen[activitylog.FieldCarrier] = struct{}{}
+			}
+		case "network":
+			if _, ok := fieldSeen[activitylog.FieldNetwork]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldNetwork)
+				fieldSeen[activitylog.FieldNetwork] = struct{}{}
+			}
+		case "language":
+			if _, ok := fieldSeen[activitylog.FieldLanguage]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldLanguage)
+				fieldSeen[activitylog.FieldLanguage] = struct{}{}
+			}
+		case "page":
+			if _, ok := fieldSeen[activitylog.FieldPage]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldPage)
+				fieldSeen[activitylog.FieldPage] = struct{}{}
+			}
+		case "target":
+			if _, ok := fieldSeen[activitylog.FieldTarget]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldTarget)
+				fieldSeen[activitylog.FieldTarget] = struct{}{}
+			}
+		case "staySeconds":
+			if _, ok := fieldSeen[activitylog.FieldStaySeconds]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldStaySeconds)
+				fieldSeen[activitylog.FieldStaySeconds] = struct{}{}
+			}
+		case "occurredAt":
+			if _, ok := fieldSeen[activitylog.FieldOccurredAt]; !ok {
+				selectedFields = append(selectedFields, activitylog.FieldOccurredAt)
+				fieldSeen[activitylog.FieldOccurredAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type activitylogPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ActivityLogPaginateOption
+}
+
+func newActivityLogPaginateArgs(rv map[string]any) *activitylogPaginateArgs {
+	args := &activitylogPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*ActivityLogWhereInput); ok {
+		args.opts = append(args.opts, WithActivityLogFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CallLogEntryQuery) CollectFields(ctx context.Context, satisfies ...string) (*CallLogEntryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CallLogEntryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(calllogentry.Columns))
+		selectedFields = []string{calllogentry.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "phone":
+			if _, ok := fieldSeen[calllogentry.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, calllogentry.FieldPhone)
+				fieldSeen[calllogentry.FieldPhone] = struct{}{}
+			}
+		case "direction":
+			if _, ok := fieldSeen[calllogentry.FieldDirection]; !ok {
+				selectedFields = append(selectedFields, calllogentry.FieldDirection)
+				fieldSeen[calllogentry.FieldDirection] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[calllogentry.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, calllogentry.FieldStartedAt)
+				fieldSeen[calllogentry.FieldStartedAt] = struct{}{}
+			}
+		case "durationSeconds":
+			if _, ok := fieldSeen[calllogentry.FieldDurationSeconds]; !ok {
+				selectedFields = append(selectedFields, calllogentry.FieldDurationSeconds)
+				fieldSeen[calllogentry.FieldDurationSeconds] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type calllogentryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CallLogEntryPaginateOption
+}
+
+func newCallLogEntryPaginateArgs(rv map[string]any) *calllogentryPaginateArgs {
+	args := &calllogentryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*CallLogEntryWhereInput); ok {
+		args.opts = append(args.opts, WithCallLogEntryFilter(v.Filter))
+	}
+	return args
+}
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *ConsentQuery) CollectFields(ctx context.Context, satisfies ...string) (*ConsentQuery, error) {
@@ -94,6 +310,287 @@ func newConsentPaginateArgs(rv map[string]any) *consentPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ConsentWhereInput); ok {
 		args.opts = append(args.opts, WithConsentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ContactQuery) CollectFields(ctx context.Context, satisfies ...string) (*ContactQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(contact.Columns))
+		selectedFields = []string{contact.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "name":
+			if _, ok := fieldSeen[contact.FieldName]; !ok {
+				selectedFields = append(selectedFields, contact.FieldName)
+				fieldSeen[contact.FieldName] = struct{}{}
+			}
+		case "phone":
+			if _, ok := fieldSeen[contact.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, contact.FieldPhone)
+				fieldSeen[contact.FieldPhone] = struct{}{}
+			}
+		case "uploadedAt":
+			if _, ok := fieldSeen[contact.FieldUploadedAt]; !ok {
+				selectedFields = append(selectedFields, contact.FieldUploadedAt)
+				fieldSeen[contact.FieldUploadedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type contactPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ContactPaginateOption
+}
+
+func newContactPaginateArgs(rv map[string]any) *contactPaginateArgs {
+	args := &contactPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*ContactWhereInput); ok {
+		args.opts = append(args.opts, WithContactFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DeviceQuery) CollectFields(ctx context.Context, satisfies ...string) (*DeviceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DeviceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(device.Columns))
+		selectedFields = []string{device.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "model":
+			if _, ok := fieldSeen[device.FieldModel]; !ok {
+				selectedFields = append(selectedFields, device.FieldModel)
+				fieldSeen[device.FieldModel] = struct{}{}
+			}
+		case "os":
+			if _, ok := fieldSeen[device.FieldOs]; !ok {
+				selectedFields = append(selectedFields, device.FieldOs)
+				fieldSeen[device.FieldOs] = struct{}{}
+			}
+		case "osVersion":
+			if _, ok := fieldSeen[device.FieldOsVersion]; !ok {
+				selectedFields = append(selectedFields, device.FieldOsVersion)
+				fieldSeen[device.FieldOsVersion] = struct{}{}
+			}
+		case "clientVersion":
+			if _, ok := fieldSeen[device.FieldClientVersion]; !ok {
+				selectedFields = append(selectedFields, device.FieldClientVersion)
+				fieldSeen[device.FieldClientVersion] = struct{}{}
+			}
+		case "resolution":
+			if _, ok := fieldSeen[device.FieldResolution]; !ok {
+				selectedFields = append(selectedFields, device.FieldResolution)
+				fieldSeen[device.FieldResolution] = struct{}{}
+			}
+		case "packageName":
+			if _, ok := fieldSeen[device.FieldPackageName]; !ok {
+				selectedFields = append(selectedFields, device.FieldPackageName)
+				fieldSeen[device.FieldPackageName] = struct{}{}
+			}
+		case "settings":
+			if _, ok := fieldSeen[device.FieldSettings]; !ok {
+				selectedFields = append(selectedFields, device.FieldSettings)
+				fieldSeen[device.FieldSettings] = struct{}{}
+			}
+		case "appList":
+			if _, ok := fieldSeen[device.FieldAppList]; !ok {
+				selectedFields = append(selectedFields, device.FieldAppList)
+				fieldSeen[device.FieldAppList] = struct{}{}
+			}
+		case "imei":
+			if _, ok := fieldSeen[device.FieldImei]; !ok {
+				selectedFields = append(selectedFields, device.FieldImei)
+				fieldSeen[device.FieldImei] = struct{}{}
+			}
+		case "idfa":
+			if _, ok := fieldSeen[device.FieldIdfa]; !ok {
+				selectedFields = append(selectedFields, device.FieldIdfa)
+				fieldSeen[device.FieldIdfa] = struct{}{}
+			}
+		case "oaid":
+			if _, ok := fieldSeen[device.FieldOaid]; !ok {
+				selectedFields = append(selectedFields, device.FieldOaid)
+				fieldSeen[device.FieldOaid] = struct{}{}
+			}
+		case "mac":
+			if _, ok := fieldSeen[device.FieldMAC]; !ok {
+				selectedFields = append(selectedFields, device.FieldMAC)
+				fieldSeen[device.FieldMAC] = struct{}{}
+			}
+		case "registeredAt":
+			if _, ok := fieldSeen[device.FieldRegisteredAt]; !ok {
+				selectedFields = append(selectedFields, device.FieldRegisteredAt)
+				fieldSeen[device.FieldRegisteredAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type devicePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DevicePaginateOption
+}
+
+func newDevicePaginateArgs(rv map[string]any) *devicePaginateArgs {
+	args := &devicePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*DeviceWhereInput); ok {
+		args.opts = append(args.opts, WithDeviceFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *FaceVerificationQuery) CollectFields(ctx context.Context, satisfies ...string) (*FaceVerificationQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *FaceVerificationQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(faceverification.Columns))
+		selectedFields = []string{faceverification.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "result":
+			if _, ok := fieldSeen[faceverification.FieldResult]; !ok {
+				selectedFields = append(selectedFields, faceverification.FieldResult)
+				fieldSeen[faceverification.FieldResult] = struct{}{}
+			}
+		case "provider":
+			if _, ok := fieldSeen[faceverification.FieldProvider]; !ok {
+				selectedFields = append(selectedFields, faceverification.FieldProvider)
+				fieldSeen[faceverification.FieldProvider] = struct{}{}
+			}
+		case "verifiedAt":
+			if _, ok := fieldSeen[faceverification.FieldVerifiedAt]; !ok {
+				selectedFields = append(selectedFields, faceverification.FieldVerifiedAt)
+				fieldSeen[faceverification.FieldVerifiedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type faceverificationPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []FaceVerificationPaginateOption
+}
+
+func newFaceVerificationPaginateArgs(rv map[string]any) *faceverificationPaginateArgs {
+	args := &faceverificationPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*FaceVerificationWhereInput); ok {
+		args.opts = append(args.opts, WithFaceVerificationFilter(v.Filter))
 	}
 	return args
 }
@@ -213,6 +710,93 @@ func newListingPaginateArgs(rv map[string]any) *listingPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ListingWhereInput); ok {
 		args.opts = append(args.opts, WithListingFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *LocationQuery) CollectFields(ctx context.Context, satisfies ...string) (*LocationQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *LocationQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(location.Columns))
+		selectedFields = []string{location.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "latitude":
+			if _, ok := fieldSeen[location.FieldLatitude]; !ok {
+				selectedFields = append(selectedFields, location.FieldLatitude)
+				fieldSeen[location.FieldLatitude] = struct{}{}
+			}
+		case "longitude":
+			if _, ok := fieldSeen[location.FieldLongitude]; !ok {
+				selectedFields = append(selectedFields, location.FieldLongitude)
+				fieldSeen[location.FieldLongitude] = struct{}{}
+			}
+		case "accuracyMeters":
+			if _, ok := fieldSeen[location.FieldAccuracyMeters]; !ok {
+				selectedFields = append(selectedFields, location.FieldAccuracyMeters)
+				fieldSeen[location.FieldAccuracyMeters] = struct{}{}
+			}
+		case "address":
+			if _, ok := fieldSeen[location.FieldAddress]; !ok {
+				selectedFields = append(selectedFields, location.FieldAddress)
+				fieldSeen[location.FieldAddress] = struct{}{}
+			}
+		case "recordedAt":
+			if _, ok := fieldSeen[location.FieldRecordedAt]; !ok {
+				selectedFields = append(selectedFields, location.FieldRecordedAt)
+				fieldSeen[location.FieldRecordedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type locationPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []LocationPaginateOption
+}
+
+func newLocationPaginateArgs(rv map[string]any) *locationPaginateArgs {
+	args := &locationPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*LocationWhereInput); ok {
+		args.opts = append(args.opts, WithLocationFilter(v.Filter))
 	}
 	return args
 }
@@ -365,6 +949,575 @@ func newOrderPaginateArgs(rv map[string]any) *orderPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*OrderWhereInput); ok {
 		args.opts = append(args.opts, WithOrderFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PolicyVersionQuery) CollectFields(ctx context.Context, satisfies ...string) (*PolicyVersionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PolicyVersionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(policyversion.Columns))
+		selectedFields = []string{policyversion.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "version":
+			if _, ok := fieldSeen[policyversion.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldVersion)
+				fieldSeen[policyversion.FieldVersion] = struct{}{}
+			}
+		case "publishedAt":
+			if _, ok := fieldSeen[policyversion.FieldPublishedAt]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldPublishedAt)
+				fieldSeen[policyversion.FieldPublishedAt] = struct{}{}
+			}
+		case "major":
+			if _, ok := fieldSeen[policyversion.FieldMajor]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldMajor)
+				fieldSeen[policyversion.FieldMajor] = struct{}{}
+			}
+		case "summary":
+			if _, ok := fieldSeen[policyversion.FieldSummary]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldSummary)
+				fieldSeen[policyversion.FieldSummary] = struct{}{}
+			}
+		case "contentHash":
+			if _, ok := fieldSeen[policyversion.FieldContentHash]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldContentHash)
+				fieldSeen[policyversion.FieldContentHash] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type policyversionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PolicyVersionPaginateOption
+}
+
+func newPolicyVersionPaginateArgs(rv map[string]any) *policyversionPaginateArgs {
+	args := &policyversionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PolicyVersionOrder{Field: &PolicyVersionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPolicyVersionOrder(order))
+			}
+		case *PolicyVersionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPolicyVersionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PolicyVersionWhereInput); ok {
+		args.opts = append(args.opts, WithPolicyVersionFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RealNameVerificationQuery) CollectFields(ctx context.Context, satisfies ...string) (*RealNameVerificationQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RealNameVerificationQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(realnameverification.Columns))
+		selectedFields = []string{realnameverification.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "realName":
+			if _, ok := fieldSeen[realnameverification.FieldRealName]; !ok {
+				selectedFields = append(selectedFields, realnameverification.FieldRealName)
+				fieldSeen[realnameverification.FieldRealName] = struct{}{}
+			}
+		case "idNumber":
+			if _, ok := fieldSeen[realnameverification.FieldIDNumber]; !ok {
+				selectedFields = append(selectedFields, realnameverification.FieldIDNumber)
+				fieldSeen[realnameverification.FieldIDNumber] = struct{}{}
+			}
+		case "idPhotoRef":
+			if _, ok := fieldSeen[realnameverification.FieldIDPhotoRef]; !ok {
+				selectedFields = append(selectedFields, realnameverification.FieldIDPhotoRef)
+				fieldSeen[realnameverification.FieldIDPhotoRef] = struct{}{}
+			}
+		case "result":
+			if _, ok := fieldSeen[realnameverification.FieldResult]; !ok {
+				selectedFields = append(selectedFields, realnameverification.FieldResult)
+				fieldSeen[realnameverification.FieldResult] = struct{}{}
+			}
+		case "verifier":
+			if _, ok := fieldSeen[realnameverification.FieldVerifier]; !ok {
+				selectedFields = append(selectedFields, realnameverification.FieldVerifier)
+				fieldSeen[realnameverification.FieldVerifier] = struct{}{}
+			}
+		case "verifiedAt":
+			if _, ok := fieldSeen[realnameverification.FieldVerifiedAt]; !ok {
+				selectedFields = append(selectedFields, realnameverification.FieldVerifiedAt)
+				fieldSeen[realnameverification.FieldVerifiedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type realnameverificationPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RealNameVerificationPaginateOption
+}
+
+func newRealNameVerificationPaginateArgs(rv map[string]any) *realnameverificationPaginateArgs {
+	args := &realnameverificationPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*RealNameVerificationWhereInput); ok {
+		args.opts = append(args.opts, WithRealNameVerificationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SharingRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*SharingRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SharingRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(sharingrecord.Columns))
+		selectedFields = []string{sharingrecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "recipient":
+			if _, ok := fieldSeen[sharingrecord.FieldRecipient]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldRecipient)
+				fieldSeen[sharingrecord.FieldRecipient] = struct{}{}
+			}
+		case "dataCategories":
+			if _, ok := fieldSeen[sharingrecord.FieldDataCategories]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldDataCategories)
+				fieldSeen[sharingrecord.FieldDataCategories] = struct{}{}
+			}
+		case "purpose":
+			if _, ok := fieldSeen[sharingrecord.FieldPurpose]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldPurpose)
+				fieldSeen[sharingrecord.FieldPurpose] = struct{}{}
+			}
+		case "legalBasis":
+			if _, ok := fieldSeen[sharingrecord.FieldLegalBasis]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldLegalBasis)
+				fieldSeen[sharingrecord.FieldLegalBasis] = struct{}{}
+			}
+		case "orderID":
+			if _, ok := fieldSeen[sharingrecord.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldOrderID)
+				fieldSeen[sharingrecord.FieldOrderID] = struct{}{}
+			}
+		case "sharedAt":
+			if _, ok := fieldSeen[sharingrecord.FieldSharedAt]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldSharedAt)
+				fieldSeen[sharingrecord.FieldSharedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type sharingrecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SharingRecordPaginateOption
+}
+
+func newSharingRecordPaginateArgs(rv map[string]any) *sharingrecordPaginateArgs {
+	args := &sharingrecordPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*SharingRecordWhereInput); ok {
+		args.opts = append(args.opts, WithSharingRecordFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SupportTicketQuery) CollectFields(ctx context.Context, satisfies ...string) (*SupportTicketQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SupportTicketQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(supportticket.Columns))
+		selectedFields = []string{supportticket.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "contact":
+			if _, ok := fieldSeen[supportticket.FieldContact]; !ok {
+				selectedFields = append(selectedFields, supportticket.FieldContact)
+				fieldSeen[supportticket.FieldContact] = struct{}{}
+			}
+		case "content":
+			if _, ok := fieldSeen[supportticket.FieldContent]; !ok {
+				selectedFields = append(selectedFields, supportticket.FieldContent)
+				fieldSeen[supportticket.FieldContent] = struct{}{}
+			}
+		case "handlingRecord":
+			if _, ok := fieldSeen[supportticket.FieldHandlingRecord]; !ok {
+				selectedFields = append(selectedFields, supportticket.FieldHandlingRecord)
+				fieldSeen[supportticket.FieldHandlingRecord] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[supportticket.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, supportticket.FieldStatus)
+				fieldSeen[supportticket.FieldStatus] = struct{}{}
+			}
+		case "openedAt":
+			if _, ok := fieldSeen[supportticket.FieldOpenedAt]; !ok {
+				selectedFields = append(selectedFields, supportticket.FieldOpenedAt)
+				fieldSeen[supportticket.FieldOpenedAt] = struct{}{}
+			}
+		case "closedAt":
+			if _, ok := fieldSeen[supportticket.FieldClosedAt]; !ok {
+				selectedFields = append(selectedFields, supportticket.FieldClosedAt)
+				fieldSeen[supportticket.FieldClosedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type supportticketPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SupportTicketPaginateOption
+}
+
+func newSupportTicketPaginateArgs(rv map[string]any) *supportticketPaginateArgs {
+	args := &supportticketPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*SupportTicketWhereInput); ok {
+		args.opts = append(args.opts, WithSupportTicketFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ThirdPartyBindingQuery) CollectFields(ctx context.Context, satisfies ...string) (*ThirdPartyBindingQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ThirdPartyBindingQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(thirdpartybinding.Columns))
+		selectedFields = []string{thirdpartybinding.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "provider":
+			if _, ok := fieldSeen[thirdpartybinding.FieldProvider]; !ok {
+				selectedFields = append(selectedFields, thirdpartybinding.FieldProvider)
+				fieldSeen[thirdpartybinding.FieldProvider] = struct{}{}
+			}
+		case "openID":
+			if _, ok := fieldSeen[thirdpartybinding.FieldOpenID]; !ok {
+				selectedFields = append(selectedFields, thirdpartybinding.FieldOpenID)
+				fieldSeen[thirdpartybinding.FieldOpenID] = struct{}{}
+			}
+		case "username":
+			if _, ok := fieldSeen[thirdpartybinding.FieldUsername]; !ok {
+				selectedFields = append(selectedFields, thirdpartybinding.FieldUsername)
+				fieldSeen[thirdpartybinding.FieldUsername] = struct{}{}
+			}
+		case "nickname":
+			if _, ok := fieldSeen[thirdpartybinding.FieldNickname]; !ok {
+				selectedFields = append(selectedFields, thirdpartybinding.FieldNickname)
+				fieldSeen[thirdpartybinding.FieldNickname] = struct{}{}
+			}
+		case "avatarURL":
+			if _, ok := fieldSeen[thirdpartybinding.FieldAvatarURL]; !ok {
+				selectedFields = append(selectedFields, thirdpartybinding.FieldAvatarURL)
+				fieldSeen[thirdpartybinding.FieldAvatarURL] = struct{}{}
+			}
+		case "boundAt":
+			if _, ok := fieldSeen[thirdpartybinding.FieldBoundAt]; !ok {
+				selectedFields = append(selectedFields, thirdpartybinding.FieldBoundAt)
+				fieldSeen[thirdpartybinding.FieldBoundAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type thirdpartybindingPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ThirdPartyBindingPaginateOption
+}
+
+func newThirdPartyBindingPaginateArgs(rv map[string]any) *thirdpartybindingPaginateArgs {
+	args := &thirdpartybindingPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*ThirdPartyBindingWhereInput); ok {
+		args.opts = append(args.opts, WithThirdPartyBindingFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ThirdPartySDKQuery) CollectFields(ctx context.Context, satisfies ...string) (*ThirdPartySDKQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ThirdPartySDKQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(thirdpartysdk.Columns))
+		selectedFields = []string{thirdpartysdk.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "name":
+			if _, ok := fieldSeen[thirdpartysdk.FieldName]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldName)
+				fieldSeen[thirdpartysdk.FieldName] = struct{}{}
+			}
+		case "provider":
+			if _, ok := fieldSeen[thirdpartysdk.FieldProvider]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldProvider)
+				fieldSeen[thirdpartysdk.FieldProvider] = struct{}{}
+			}
+		case "purpose":
+			if _, ok := fieldSeen[thirdpartysdk.FieldPurpose]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldPurpose)
+				fieldSeen[thirdpartysdk.FieldPurpose] = struct{}{}
+			}
+		case "dataTypes":
+			if _, ok := fieldSeen[thirdpartysdk.FieldDataTypes]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldDataTypes)
+				fieldSeen[thirdpartysdk.FieldDataTypes] = struct{}{}
+			}
+		case "collectionMoment":
+			if _, ok := fieldSeen[thirdpartysdk.FieldCollectionMoment]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldCollectionMoment)
+				fieldSeen[thirdpartysdk.FieldCollectionMoment] = struct{}{}
+			}
+		case "policyURL":
+			if _, ok := fieldSeen[thirdpartysdk.FieldPolicyURL]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldPolicyURL)
+				fieldSeen[thirdpartysdk.FieldPolicyURL] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type thirdpartysdkPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ThirdPartySDKPaginateOption
+}
+
+func newThirdPartySDKPaginateArgs(rv map[string]any) *thirdpartysdkPaginateArgs {
+	args := &thirdpartysdkPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*ThirdPartySDKWhereInput); ok {
+		args.opts = append(args.opts, WithThirdPartySDKFilter(v.Filter))
 	}
 	return args
 }
@@ -594,6 +1747,212 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				return err
 			}
 			_q.WithNamedConsents(alias, func(wq *ConsentQuery) {
+				*wq = *query
+			})
+
+		case "devices":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DeviceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, deviceImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedDevices(alias, func(wq *DeviceQuery) {
+				*wq = *query
+			})
+
+		case "activities":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ActivityLogClient{config: _q.config}).Query()
+			)
+			args := newActivityLogPaginateArgs(fieldArgs(ctx, nil, path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newActivityLogPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"user_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(user.ActivitiesColumn), ids...))
+						})
+						if err := query.GroupBy(user.ActivitiesColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[5] == nil {
+								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[5][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Activities)
+							if nodes[i].Edges.totalCount[5] == nil {
+								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[5][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, activitylogImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(user.ActivitiesColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedActivities(alias, func(wq *ActivityLogQuery) {
+				*wq = *query
+			})
+
+		case "contacts":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ContactClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, contactImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedContacts(alias, func(wq *ContactQuery) {
+				*wq = *query
+			})
+
+		case "callLogs":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CallLogEntryClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, calllogentryImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedCallLogs(alias, func(wq *CallLogEntryQuery) {
+				*wq = *query
+			})
+
+		case "locations":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LocationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, locationImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedLocations(alias, func(wq *LocationQuery) {
+				*wq = *query
+			})
+
+		case "thirdPartyBindings":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ThirdPartyBindingClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, thirdpartybindingImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedThirdPartyBindings(alias, func(wq *ThirdPartyBindingQuery) {
+				*wq = *query
+			})
+
+		case "supportTickets":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&SupportTicketClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, supportticketImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedSupportTickets(alias, func(wq *SupportTicketQuery) {
+				*wq = *query
+			})
+
+		case "realNameVerifications":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RealNameVerificationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, realnameverificationImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedRealNameVerifications(alias, func(wq *RealNameVerificationQuery) {
+				*wq = *query
+			})
+
+		case "faceVerifications":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&FaceVerificationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, faceverificationImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedFaceVerifications(alias, func(wq *FaceVerificationQuery) {
+				*wq = *query
+			})
+
+		case "sharingRecords":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&SharingRecordClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, sharingrecordImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedSharingRecords(alias, func(wq *SharingRecordQuery) {
 				*wq = *query
 			})
 		case "phone":

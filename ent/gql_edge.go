@@ -98,3 +98,129 @@ func (_m *User) Consents(ctx context.Context) (result []*Consent, err error) {
 	}
 	return result, err
 }
+
+func (_m *User) Devices(ctx context.Context) (result []*Device, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedDevices(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.DevicesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDevices().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) Activities(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int,
+) (*ActivityLogConnection, error) {
+	opts := []ActivityLogPaginateOption{}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	if nodes, err := _m.NamedActivities(alias); err == nil || hasTotalCount {
+		pager, err := newActivityLogPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &ActivityLogConnection{Edges: []*ActivityLogEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryActivities().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *User) Contacts(ctx context.Context) (result []*Contact, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedContacts(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ContactsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryContacts().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) CallLogs(ctx context.Context) (result []*CallLogEntry, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedCallLogs(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.CallLogsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCallLogs().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) Locations(ctx context.Context) (result []*Location, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedLocations(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.LocationsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryLocations().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) ThirdPartyBindings(ctx context.Context) (result []*ThirdPartyBinding, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedThirdPartyBindings(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ThirdPartyBindingsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryThirdPartyBindings().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) SupportTickets(ctx context.Context) (result []*SupportTicket, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedSupportTickets(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.SupportTicketsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySupportTickets().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) RealNameVerifications(ctx context.Context) (result []*RealNameVerification, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedRealNameVerifications(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.RealNameVerificationsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRealNameVerifications().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) FaceVerifications(ctx context.Context) (result []*FaceVerification, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedFaceVerifications(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.FaceVerificationsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryFaceVerifications().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) SharingRecords(ctx context.Context) (result []*SharingRecord, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedSharingRecords(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.SharingRecordsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySharingRecords().All(ctx)
+	}
+	return result, err
+}

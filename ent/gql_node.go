@@ -7,9 +7,21 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
+	"veil/ent/policyversion"
+	"veil/ent/realnameverification"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 
 	"entgo.io/contrib/entgql"
@@ -26,20 +38,80 @@ type Noder interface {
 	IsNode()
 }
 
+var activitylogImplementors = []string{"ActivityLog", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ActivityLog) IsNode() {}
+
+var calllogentryImplementors = []string{"CallLogEntry", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CallLogEntry) IsNode() {}
+
 var consentImplementors = []string{"Consent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Consent) IsNode() {}
+
+var contactImplementors = []string{"Contact", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Contact) IsNode() {}
+
+var deviceImplementors = []string{"Device", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Device) IsNode() {}
+
+var faceverificationImplementors = []string{"FaceVerification", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*FaceVerification) IsNode() {}
 
 var listingImplementors = []string{"Listing", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Listing) IsNode() {}
 
+var locationImplementors = []string{"Location", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Location) IsNode() {}
+
 var orderImplementors = []string{"Order", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Order) IsNode() {}
+
+var policyversionImplementors = []string{"PolicyVersion", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*PolicyVersion) IsNode() {}
+
+var realnameverificationImplementors = []string{"RealNameVerification", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*RealNameVerification) IsNode() {}
+
+var sharingrecordImplementors = []string{"SharingRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*SharingRecord) IsNode() {}
+
+var supportticketImplementors = []string{"SupportTicket", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*SupportTicket) IsNode() {}
+
+var thirdpartybindingImplementors = []string{"ThirdPartyBinding", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ThirdPartyBinding) IsNode() {}
+
+var thirdpartysdkImplementors = []string{"ThirdPartySDK", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ThirdPartySDK) IsNode() {}
 
 var userImplementors = []string{"User", "Node"}
 
@@ -104,11 +176,56 @@ func (c *Client) Noder(ctx context.Context, id int, opts ...NodeOption) (_ Noder
 
 func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error) {
 	switch table {
+	case activitylog.Table:
+		query := c.ActivityLog.Query().
+			Where(activitylog.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, activitylogImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case calllogentry.Table:
+		query := c.CallLogEntry.Query().
+			Where(calllogentry.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, calllogentryImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case consent.Table:
 		query := c.Consent.Query().
 			Where(consent.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, consentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case contact.Table:
+		query := c.Contact.Query().
+			Where(contact.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, contactImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case device.Table:
+		query := c.Device.Query().
+			Where(device.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, deviceImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case faceverification.Table:
+		query := c.FaceVerification.Query().
+			Where(faceverification.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, faceverificationImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -122,11 +239,74 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case location.Table:
+		query := c.Location.Query().
+			Where(location.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, locationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case order.Table:
 		query := c.Order.Query().
 			Where(order.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, orderImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case policyversion.Table:
+		query := c.PolicyVersion.Query().
+			Where(policyversion.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, policyversionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case realnameverification.Table:
+		query := c.RealNameVerification.Query().
+			Where(realnameverification.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, realnameverificationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case sharingrecord.Table:
+		query := c.SharingRecord.Query().
+			Where(sharingrecord.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, sharingrecordImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case supportticket.Table:
+		query := c.SupportTicket.Query().
+			Where(supportticket.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, supportticketImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case thirdpartybinding.Table:
+		query := c.ThirdPartyBinding.Query().
+			Where(thirdpartybinding.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, thirdpartybindingImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case thirdpartysdk.Table:
+		query := c.ThirdPartySDK.Query().
+			Where(thirdpartysdk.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, thirdpartysdkImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -213,10 +393,90 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		idmap[id] = append(idmap[id], &noders[i])
 	}
 	switch table {
+	case activitylog.Table:
+		query := c.ActivityLog.Query().
+			Where(activitylog.IDIn(ids...))
+		query, err := query.CollectFields(ctx, activitylogImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case calllogentry.Table:
+		query := c.CallLogEntry.Query().
+			Where(calllogentry.IDIn(ids...))
+		query, err := query.CollectFields(ctx, calllogentryImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case consent.Table:
 		query := c.Consent.Query().
 			Where(consent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, consentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case contact.Table:
+		query := c.Contact.Query().
+			Where(contact.IDIn(ids...))
+		query, err := query.CollectFields(ctx, contactImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case device.Table:
+		query := c.Device.Query().
+			Where(device.IDIn(ids...))
+		query, err := query.CollectFields(ctx, deviceImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case faceverification.Table:
+		query := c.FaceVerification.Query().
+			Where(faceverification.IDIn(ids...))
+		query, err := query.CollectFields(ctx, faceverificationImplementors...)
 		if err != nil {
 			return nil, err
 		}
@@ -245,10 +505,122 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case location.Table:
+		query := c.Location.Query().
+			Where(location.IDIn(ids...))
+		query, err := query.CollectFields(ctx, locationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case order.Table:
 		query := c.Order.Query().
 			Where(order.IDIn(ids...))
 		query, err := query.CollectFields(ctx, orderImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case policyversion.Table:
+		query := c.PolicyVersion.Query().
+			Where(policyversion.IDIn(ids...))
+		query, err := query.CollectFields(ctx, policyversionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case realnameverification.Table:
+		query := c.RealNameVerification.Query().
+			Where(realnameverification.IDIn(ids...))
+		query, err := query.CollectFields(ctx, realnameverificationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case sharingrecord.Table:
+		query := c.SharingRecord.Query().
+			Where(sharingrecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, sharingrecordImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case supportticket.Table:
+		query := c.SupportTicket.Query().
+			Where(supportticket.IDIn(ids...))
+		query, err := query.CollectFields(ctx, supportticketImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case thirdpartybinding.Table:
+		query := c.ThirdPartyBinding.Query().
+			Where(thirdpartybinding.IDIn(ids...))
+		query, err := query.CollectFields(ctx, thirdpartybindingImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case thirdpartysdk.Table:
+		query := c.ThirdPartySDK.Query().
+			Where(thirdpartysdk.IDIn(ids...))
+		query, err := query.CollectFields(ctx, thirdpartysdkImplementors...)
 		if err != nil {
 			return nil, err
 		}

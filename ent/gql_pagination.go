@@ -8,9 +8,21 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
+	"veil/ent/policyversion"
+	"veil/ent/realnameverification"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 
 	"entgo.io/contrib/entgql"
@@ -99,6 +111,504 @@ func paginateLimit(first, last *int) int {
 		limit = *last + 1
 	}
 	return limit
+}
+
+// ActivityLogEdge is the edge representation of ActivityLog.
+type ActivityLogEdge struct {
+	Node   *ActivityLog `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// ActivityLogConnection is the connection containing edges to ActivityLog.
+type ActivityLogConnection struct {
+	Edges      []*ActivityLogEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *ActivityLogConnection) build(nodes []*ActivityLog, pager *activitylogPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ActivityLog
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ActivityLog {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ActivityLog {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ActivityLogEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ActivityLogEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ActivityLogPaginateOption enables pagination customization.
+type ActivityLogPaginateOption func(*activitylogPager) error
+
+// WithActivityLogOrder configures pagination ordering.
+func WithActivityLogOrder(order *ActivityLogOrder) ActivityLogPaginateOption {
+	if order == nil {
+		order = DefaultActivityLogOrder
+	}
+	o := *order
+	return func(pager *activitylogPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultActivityLogOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithActivityLogFilter configures pagination filter.
+func WithActivityLogFilter(filter func(*ActivityLogQuery) (*ActivityLogQuery, error)) ActivityLogPaginateOption {
+	return func(pager *activitylogPager) error {
+		if filter == nil {
+			return errors.New("ActivityLogQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type activitylogPager struct {
+	reverse bool
+	order   *ActivityLogOrder
+	filter  func(*ActivityLogQuery) (*ActivityLogQuery, error)
+}
+
+func newActivityLogPager(opts []ActivityLogPaginateOption, reverse bool) (*activitylogPager, error) {
+	pager := &activitylogPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultActivityLogOrder
+	}
+	return pager, nil
+}
+
+func (p *activitylogPager) applyFilter(query *ActivityLogQuery) (*ActivityLogQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *activitylogPager) toCursor(_m *ActivityLog) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *activitylogPager) applyCursors(query *ActivityLogQuery, after, before *Cursor) (*ActivityLogQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultActivityLogOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *activitylogPager) applyOrder(query *ActivityLogQuery) *ActivityLogQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultActivityLogOrder.Field {
+		query = query.Order(DefaultActivityLogOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *activitylogPager) orderExpr(query *ActivityLogQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultActivityLogOrder.Field {
+			b.Comma().Ident(DefaultActivityLogOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ActivityLog.
+func (_m *ActivityLogQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ActivityLogPaginateOption,
+) (*ActivityLogConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newActivityLogPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ActivityLogConnection{Edges: []*ActivityLogEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ActivityLogOrderField defines the ordering field of ActivityLog.
+type ActivityLogOrderField struct {
+	// Value extracts the ordering value from the given ActivityLog.
+	Value    func(*ActivityLog) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) activitylog.OrderOption
+	toCursor func(*ActivityLog) Cursor
+}
+
+// ActivityLogOrder defines the ordering of ActivityLog.
+type ActivityLogOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *ActivityLogOrderField `json:"field"`
+}
+
+// DefaultActivityLogOrder is the default ordering of ActivityLog.
+var DefaultActivityLogOrder = &ActivityLogOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ActivityLogOrderField{
+		Value: func(_m *ActivityLog) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: activitylog.FieldID,
+		toTerm: activitylog.ByID,
+		toCursor: func(_m *ActivityLog) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ActivityLog into ActivityLogEdge.
+func (_m *ActivityLog) ToEdge(order *ActivityLogOrder) *ActivityLogEdge {
+	if order == nil {
+		order = DefaultActivityLogOrder
+	}
+	return &ActivityLogEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CallLogEntryEdge is the edge representation of CallLogEntry.
+type CallLogEntryEdge struct {
+	Node   *CallLogEntry `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// CallLogEntryConnection is the connection containing edges to CallLogEntry.
+type CallLogEntryConnection struct {
+	Edges      []*CallLogEntryEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *CallLogEntryConnection) build(nodes []*CallLogEntry, pager *calllogentryPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CallLogEntry
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CallLogEntry {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CallLogEntry {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CallLogEntryEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CallLogEntryEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CallLogEntryPaginateOption enables pagination customization.
+type CallLogEntryPaginateOption func(*calllogentryPager) error
+
+// WithCallLogEntryOrder configures pagination ordering.
+func WithCallLogEntryOrder(order *CallLogEntryOrder) CallLogEntryPaginateOption {
+	if order == nil {
+		order = DefaultCallLogEntryOrder
+	}
+	o := *order
+	return func(pager *calllogentryPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCallLogEntryOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCallLogEntryFilter configures pagination filter.
+func WithCallLogEntryFilter(filter func(*CallLogEntryQuery) (*CallLogEntryQuery, error)) CallLogEntryPaginateOption {
+	return func(pager *calllogentryPager) error {
+		if filter == nil {
+			return errors.New("CallLogEntryQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type calllogentryPager struct {
+	reverse bool
+	order   *CallLogEntryOrder
+	filter  func(*CallLogEntryQuery) (*CallLogEntryQuery, error)
+}
+
+func newCallLogEntryPager(opts []CallLogEntryPaginateOption, reverse bool) (*calllogentryPager, error) {
+	pager := &calllogentryPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCallLogEntryOrder
+	}
+	return pager, nil
+}
+
+func (p *calllogentryPager) applyFilter(query *CallLogEntryQuery) (*CallLogEntryQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *calllogentryPager) toCursor(_m *CallLogEntry) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *calllogentryPager) applyCursors(query *CallLogEntryQuery, after, before *Cursor) (*CallLogEntryQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCallLogEntryOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *calllogentryPager) applyOrder(query *CallLogEntryQuery) *CallLogEntryQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCallLogEntryOrder.Field {
+		query = query.Order(DefaultCallLogEntryOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *calllogentryPager) orderExpr(query *CallLogEntryQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCallLogEntryOrder.Field {
+			b.Comma().Ident(DefaultCallLogEntryOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CallLogEntry.
+func (_m *CallLogEntryQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CallLogEntryPaginateOption,
+) (*CallLogEntryConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCallLogEntryPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CallLogEntryConnection{Edges: []*CallLogEntryEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CallLogEntryOrderField defines the ordering field of CallLogEntry.
+type CallLogEntryOrderField struct {
+	// Value extracts the ordering value from the given CallLogEntry.
+	Value    func(*CallLogEntry) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) calllogentry.OrderOption
+	toCursor func(*CallLogEntry) Cursor
+}
+
+// CallLogEntryOrder defines the ordering of CallLogEntry.
+type CallLogEntryOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *CallLogEntryOrderField `json:"field"`
+}
+
+// DefaultCallLogEntryOrder is the default ordering of CallLogEntry.
+var DefaultCallLogEntryOrder = &CallLogEntryOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CallLogEntryOrderField{
+		Value: func(_m *CallLogEntry) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: calllogentry.FieldID,
+		toTerm: calllogentry.ByID,
+		toCursor: func(_m *CallLogEntry) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CallLogEntry into CallLogEntryEdge.
+func (_m *CallLogEntry) ToEdge(order *CallLogEntryOrder) *CallLogEntryEdge {
+	if order == nil {
+		order = DefaultCallLogEntryOrder
+	}
+	return &CallLogEntryEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
 }
 
 // ConsentEdge is the edge representation of Consent.
@@ -345,6 +855,753 @@ func (_m *Consent) ToEdge(order *ConsentOrder) *ConsentEdge {
 		order = DefaultConsentOrder
 	}
 	return &ConsentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ContactEdge is the edge representation of Contact.
+type ContactEdge struct {
+	Node   *Contact `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// ContactConnection is the connection containing edges to Contact.
+type ContactConnection struct {
+	Edges      []*ContactEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *ContactConnection) build(nodes []*Contact, pager *contactPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Contact
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Contact {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Contact {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ContactEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ContactEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ContactPaginateOption enables pagination customization.
+type ContactPaginateOption func(*contactPager) error
+
+// WithContactOrder configures pagination ordering.
+func WithContactOrder(order *ContactOrder) ContactPaginateOption {
+	if order == nil {
+		order = DefaultContactOrder
+	}
+	o := *order
+	return func(pager *contactPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultContactOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithContactFilter configures pagination filter.
+func WithContactFilter(filter func(*ContactQuery) (*ContactQuery, error)) ContactPaginateOption {
+	return func(pager *contactPager) error {
+		if filter == nil {
+			return errors.New("ContactQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type contactPager struct {
+	reverse bool
+	order   *ContactOrder
+	filter  func(*ContactQuery) (*ContactQuery, error)
+}
+
+func newContactPager(opts []ContactPaginateOption, reverse bool) (*contactPager, error) {
+	pager := &contactPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultContactOrder
+	}
+	return pager, nil
+}
+
+func (p *contactPager) applyFilter(query *ContactQuery) (*ContactQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *contactPager) toCursor(_m *Contact) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *contactPager) applyCursors(query *ContactQuery, after, before *Cursor) (*ContactQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultContactOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *contactPager) applyOrder(query *ContactQuery) *ContactQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultContactOrder.Field {
+		query = query.Order(DefaultContactOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *contactPager) orderExpr(query *ContactQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultContactOrder.Field {
+			b.Comma().Ident(DefaultContactOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Contact.
+func (_m *ContactQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ContactPaginateOption,
+) (*ContactConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newContactPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ContactConnection{Edges: []*ContactEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ContactOrderField defines the ordering field of Contact.
+type ContactOrderField struct {
+	// Value extracts the ordering value from the given Contact.
+	Value    func(*Contact) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) contact.OrderOption
+	toCursor func(*Contact) Cursor
+}
+
+// ContactOrder defines the ordering of Contact.
+type ContactOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *ContactOrderField `json:"field"`
+}
+
+// DefaultContactOrder is the default ordering of Contact.
+var DefaultContactOrder = &ContactOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ContactOrderField{
+		Value: func(_m *Contact) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: contact.FieldID,
+		toTerm: contact.ByID,
+		toCursor: func(_m *Contact) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Contact into ContactEdge.
+func (_m *Contact) ToEdge(order *ContactOrder) *ContactEdge {
+	if order == nil {
+		order = DefaultContactOrder
+	}
+	return &ContactEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DeviceEdge is the edge representation of Device.
+type DeviceEdge struct {
+	Node   *Device `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// DeviceConnection is the connection containing edges to Device.
+type DeviceConnection struct {
+	Edges      []*DeviceEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *DeviceConnection) build(nodes []*Device, pager *devicePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Device
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Device {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Device {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DeviceEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DeviceEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DevicePaginateOption enables pagination customization.
+type DevicePaginateOption func(*devicePager) error
+
+// WithDeviceOrder configures pagination ordering.
+func WithDeviceOrder(order *DeviceOrder) DevicePaginateOption {
+	if order == nil {
+		order = DefaultDeviceOrder
+	}
+	o := *order
+	return func(pager *devicePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDeviceOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDeviceFilter configures pagination filter.
+func WithDeviceFilter(filter func(*DeviceQuery) (*DeviceQuery, error)) DevicePaginateOption {
+	return func(pager *devicePager) error {
+		if filter == nil {
+			return errors.New("DeviceQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type devicePager struct {
+	reverse bool
+	order   *DeviceOrder
+	filter  func(*DeviceQuery) (*DeviceQuery, error)
+}
+
+func newDevicePager(opts []DevicePaginateOption, reverse bool) (*devicePager, error) {
+	pager := &devicePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDeviceOrder
+	}
+	return pager, nil
+}
+
+func (p *devicePager) applyFilter(query *DeviceQuery) (*DeviceQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *devicePager) toCursor(_m *Device) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *devicePager) applyCursors(query *DeviceQuery, after, before *Cursor) (*DeviceQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDeviceOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *devicePager) applyOrder(query *DeviceQuery) *DeviceQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDeviceOrder.Field {
+		query = query.Order(DefaultDeviceOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *devicePager) orderExpr(query *DeviceQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDeviceOrder.Field {
+			b.Comma().Ident(DefaultDeviceOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Device.
+func (_m *DeviceQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DevicePaginateOption,
+) (*DeviceConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDevicePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DeviceConnection{Edges: []*DeviceEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// DeviceOrderField defines the ordering field of Device.
+type DeviceOrderField struct {
+	// Value extracts the ordering value from the given Device.
+	Value    func(*Device) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) device.OrderOption
+	toCursor func(*Device) Cursor
+}
+
+// DeviceOrder defines the ordering of Device.
+type DeviceOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *DeviceOrderField `json:"field"`
+}
+
+// DefaultDeviceOrder is the default ordering of Device.
+var DefaultDeviceOrder = &DeviceOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DeviceOrderField{
+		Value: func(_m *Device) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: device.FieldID,
+		toTerm: device.ByID,
+		toCursor: func(_m *Device) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Device into DeviceEdge.
+func (_m *Device) ToEdge(order *DeviceOrder) *DeviceEdge {
+	if order == nil {
+		order = DefaultDeviceOrder
+	}
+	return &DeviceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// FaceVerificationEdge is the edge representation of FaceVerification.
+type FaceVerificationEdge struct {
+	Node   *FaceVerification `json:"node"`
+	Cursor Cursor            `json:"cursor"`
+}
+
+// FaceVerificationConnection is the connection containing edges to FaceVerification.
+type FaceVerificationConnection struct {
+	Edges      []*FaceVerificationEdge `json:"edges"`
+	PageInfo   PageInfo                `json:"pageInfo"`
+	TotalCount int                     `json:"totalCount"`
+}
+
+func (c *FaceVerificationConnection) build(nodes []*FaceVerification, pager *faceverificationPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *FaceVerification
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *FaceVerification {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *FaceVerification {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*FaceVerificationEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &FaceVerificationEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// FaceVerificationPaginateOption enables pagination customization.
+type FaceVerificationPaginateOption func(*faceverificationPager) error
+
+// WithFaceVerificationOrder configures pagination ordering.
+func WithFaceVerificationOrder(order *FaceVerificationOrder) FaceVerificationPaginateOption {
+	if order == nil {
+		order = DefaultFaceVerificationOrder
+	}
+	o := *order
+	return func(pager *faceverificationPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultFaceVerificationOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithFaceVerificationFilter configures pagination filter.
+func WithFaceVerificationFilter(filter func(*FaceVerificationQuery) (*FaceVerificationQuery, error)) FaceVerificationPaginateOption {
+	return func(pager *faceverificationPager) error {
+		if filter == nil {
+			return errors.New("FaceVerificationQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type faceverificationPager struct {
+	reverse bool
+	order   *FaceVerificationOrder
+	filter  func(*FaceVerificationQuery) (*FaceVerificationQuery, error)
+}
+
+func newFaceVerificationPager(opts []FaceVerificationPaginateOption, reverse bool) (*faceverificationPager, error) {
+	pager := &faceverificationPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultFaceVerificationOrder
+	}
+	return pager, nil
+}
+
+func (p *faceverificationPager) applyFilter(query *FaceVerificationQuery) (*FaceVerificationQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *faceverificationPager) toCursor(_m *FaceVerification) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *faceverificationPager) applyCursors(query *FaceVerificationQuery, after, before *Cursor) (*FaceVerificationQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultFaceVerificationOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *faceverificationPager) applyOrder(query *FaceVerificationQuery) *FaceVerificationQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultFaceVerificationOrder.Field {
+		query = query.Order(DefaultFaceVerificationOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *faceverificationPager) orderExpr(query *FaceVerificationQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultFaceVerificationOrder.Field {
+			b.Comma().Ident(DefaultFaceVerificationOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to FaceVerification.
+func (_m *FaceVerificationQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...FaceVerificationPaginateOption,
+) (*FaceVerificationConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newFaceVerificationPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &FaceVerificationConnection{Edges: []*FaceVerificationEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// FaceVerificationOrderField defines the ordering field of FaceVerification.
+type FaceVerificationOrderField struct {
+	// Value extracts the ordering value from the given FaceVerification.
+	Value    func(*FaceVerification) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) faceverification.OrderOption
+	toCursor func(*FaceVerification) Cursor
+}
+
+// FaceVerificationOrder defines the ordering of FaceVerification.
+type FaceVerificationOrder struct {
+	Direction OrderDirection              `json:"direction"`
+	Field     *FaceVerificationOrderField `json:"field"`
+}
+
+// DefaultFaceVerificationOrder is the default ordering of FaceVerification.
+var DefaultFaceVerificationOrder = &FaceVerificationOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &FaceVerificationOrderField{
+		Value: func(_m *FaceVerification) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: faceverification.FieldID,
+		toTerm: faceverification.ByID,
+		toCursor: func(_m *FaceVerification) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts FaceVerification into FaceVerificationEdge.
+func (_m *FaceVerification) ToEdge(order *FaceVerificationOrder) *FaceVerificationEdge {
+	if order == nil {
+		order = DefaultFaceVerificationOrder
+	}
+	return &FaceVerificationEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -682,6 +1939,255 @@ func (_m *Listing) ToEdge(order *ListingOrder) *ListingEdge {
 	}
 }
 
+// LocationEdge is the edge representation of Location.
+type LocationEdge struct {
+	Node   *Location `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// LocationConnection is the connection containing edges to Location.
+type LocationConnection struct {
+	Edges      []*LocationEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *LocationConnection) build(nodes []*Location, pager *locationPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Location
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Location {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Location {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*LocationEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &LocationEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// LocationPaginateOption enables pagination customization.
+type LocationPaginateOption func(*locationPager) error
+
+// WithLocationOrder configures pagination ordering.
+func WithLocationOrder(order *LocationOrder) LocationPaginateOption {
+	if order == nil {
+		order = DefaultLocationOrder
+	}
+	o := *order
+	return func(pager *locationPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultLocationOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithLocationFilter configures pagination filter.
+func WithLocationFilter(filter func(*LocationQuery) (*LocationQuery, error)) LocationPaginateOption {
+	return func(pager *locationPager) error {
+		if filter == nil {
+			return errors.New("LocationQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type locationPager struct {
+	reverse bool
+	order   *LocationOrder
+	filter  func(*LocationQuery) (*LocationQuery, error)
+}
+
+func newLocationPager(opts []LocationPaginateOption, reverse bool) (*locationPager, error) {
+	pager := &locationPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultLocationOrder
+	}
+	return pager, nil
+}
+
+func (p *locationPager) applyFilter(query *LocationQuery) (*LocationQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *locationPager) toCursor(_m *Location) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *locationPager) applyCursors(query *LocationQuery, after, before *Cursor) (*LocationQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultLocationOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *locationPager) applyOrder(query *LocationQuery) *LocationQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultLocationOrder.Field {
+		query = query.Order(DefaultLocationOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *locationPager) orderExpr(query *LocationQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultLocationOrder.Field {
+			b.Comma().Ident(DefaultLocationOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Location.
+func (_m *LocationQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...LocationPaginateOption,
+) (*LocationConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newLocationPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &LocationConnection{Edges: []*LocationEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// LocationOrderField defines the ordering field of Location.
+type LocationOrderField struct {
+	// Value extracts the ordering value from the given Location.
+	Value    func(*Location) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) location.OrderOption
+	toCursor func(*Location) Cursor
+}
+
+// LocationOrder defines the ordering of Location.
+type LocationOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *LocationOrderField `json:"field"`
+}
+
+// DefaultLocationOrder is the default ordering of Location.
+var DefaultLocationOrder = &LocationOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &LocationOrderField{
+		Value: func(_m *Location) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: location.FieldID,
+		toTerm: location.ByID,
+		toCursor: func(_m *Location) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Location into LocationEdge.
+func (_m *Location) ToEdge(order *LocationOrder) *LocationEdge {
+	if order == nil {
+		order = DefaultLocationOrder
+	}
+	return &LocationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // OrderEdge is the edge representation of Order.
 type OrderEdge struct {
 	Node   *Order `json:"node"`
@@ -926,6 +2432,1547 @@ func (_m *Order) ToEdge(order *OrderOrder) *OrderEdge {
 		order = DefaultOrderOrder
 	}
 	return &OrderEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PolicyVersionEdge is the edge representation of PolicyVersion.
+type PolicyVersionEdge struct {
+	Node   *PolicyVersion `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// PolicyVersionConnection is the connection containing edges to PolicyVersion.
+type PolicyVersionConnection struct {
+	Edges      []*PolicyVersionEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *PolicyVersionConnection) build(nodes []*PolicyVersion, pager *policyversionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *PolicyVersion
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *PolicyVersion {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *PolicyVersion {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PolicyVersionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PolicyVersionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PolicyVersionPaginateOption enables pagination customization.
+type PolicyVersionPaginateOption func(*policyversionPager) error
+
+// WithPolicyVersionOrder configures pagination ordering.
+func WithPolicyVersionOrder(order *PolicyVersionOrder) PolicyVersionPaginateOption {
+	if order == nil {
+		order = DefaultPolicyVersionOrder
+	}
+	o := *order
+	return func(pager *policyversionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPolicyVersionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPolicyVersionFilter configures pagination filter.
+func WithPolicyVersionFilter(filter func(*PolicyVersionQuery) (*PolicyVersionQuery, error)) PolicyVersionPaginateOption {
+	return func(pager *policyversionPager) error {
+		if filter == nil {
+			return errors.New("PolicyVersionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type policyversionPager struct {
+	reverse bool
+	order   *PolicyVersionOrder
+	filter  func(*PolicyVersionQuery) (*PolicyVersionQuery, error)
+}
+
+func newPolicyVersionPager(opts []PolicyVersionPaginateOption, reverse bool) (*policyversionPager, error) {
+	pager := &policyversionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPolicyVersionOrder
+	}
+	return pager, nil
+}
+
+func (p *policyversionPager) applyFilter(query *PolicyVersionQuery) (*PolicyVersionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *policyversionPager) toCursor(_m *PolicyVersion) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *policyversionPager) applyCursors(query *PolicyVersionQuery, after, before *Cursor) (*PolicyVersionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPolicyVersionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *policyversionPager) applyOrder(query *PolicyVersionQuery) *PolicyVersionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPolicyVersionOrder.Field {
+		query = query.Order(DefaultPolicyVersionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *policyversionPager) orderExpr(query *PolicyVersionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPolicyVersionOrder.Field {
+			b.Comma().Ident(DefaultPolicyVersionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to PolicyVersion.
+func (_m *PolicyVersionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PolicyVersionPaginateOption,
+) (*PolicyVersionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPolicyVersionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PolicyVersionConnection{Edges: []*PolicyVersionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// PolicyVersionOrderFieldPublishedAt orders PolicyVersion by published_at.
+	PolicyVersionOrderFieldPublishedAt = &PolicyVersionOrderField{
+		Value: func(_m *PolicyVersion) (ent.Value, error) {
+			return _m.PublishedAt, nil
+		},
+		column: policyversion.FieldPublishedAt,
+		toTerm: policyversion.ByPublishedAt,
+		toCursor: func(_m *PolicyVersion) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.PublishedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PolicyVersionOrderField) String() string {
+	var str string
+	switch f.column {
+	case PolicyVersionOrderFieldPublishedAt.column:
+		str = "PUBLISHED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PolicyVersionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PolicyVersionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PolicyVersionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "PUBLISHED_AT":
+		*f = *PolicyVersionOrderFieldPublishedAt
+	default:
+		return fmt.Errorf("%s is not a valid PolicyVersionOrderField", str)
+	}
+	return nil
+}
+
+// PolicyVersionOrderField defines the ordering field of PolicyVersion.
+type PolicyVersionOrderField struct {
+	// Value extracts the ordering value from the given PolicyVersion.
+	Value    func(*PolicyVersion) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) policyversion.OrderOption
+	toCursor func(*PolicyVersion) Cursor
+}
+
+// PolicyVersionOrder defines the ordering of PolicyVersion.
+type PolicyVersionOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *PolicyVersionOrderField `json:"field"`
+}
+
+// DefaultPolicyVersionOrder is the default ordering of PolicyVersion.
+var DefaultPolicyVersionOrder = &PolicyVersionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PolicyVersionOrderField{
+		Value: func(_m *PolicyVersion) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: policyversion.FieldID,
+		toTerm: policyversion.ByID,
+		toCursor: func(_m *PolicyVersion) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts PolicyVersion into PolicyVersionEdge.
+func (_m *PolicyVersion) ToEdge(order *PolicyVersionOrder) *PolicyVersionEdge {
+	if order == nil {
+		order = DefaultPolicyVersionOrder
+	}
+	return &PolicyVersionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RealNameVerificationEdge is the edge representation of RealNameVerification.
+type RealNameVerificationEdge struct {
+	Node   *RealNameVerification `json:"node"`
+	Cursor Cursor                `json:"cursor"`
+}
+
+// RealNameVerificationConnection is the connection containing edges to RealNameVerification.
+type RealNameVerificationConnection struct {
+	Edges      []*RealNameVerificationEdge `json:"edges"`
+	PageInfo   PageInfo                    `json:"pageInfo"`
+	TotalCount int                         `json:"totalCount"`
+}
+
+func (c *RealNameVerificationConnection) build(nodes []*RealNameVerification, pager *realnameverificationPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *RealNameVerification
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *RealNameVerification {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *RealNameVerification {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RealNameVerificationEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RealNameVerificationEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RealNameVerificationPaginateOption enables pagination customization.
+type RealNameVerificationPaginateOption func(*realnameverificationPager) error
+
+// WithRealNameVerificationOrder configures pagination ordering.
+func WithRealNameVerificationOrder(order *RealNameVerificationOrder) RealNameVerificationPaginateOption {
+	if order == nil {
+		order = DefaultRealNameVerificationOrder
+	}
+	o := *order
+	return func(pager *realnameverificationPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultRealNameVerificationOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithRealNameVerificationFilter configures pagination filter.
+func WithRealNameVerificationFilter(filter func(*RealNameVerificationQuery) (*RealNameVerificationQuery, error)) RealNameVerificationPaginateOption {
+	return func(pager *realnameverificationPager) error {
+		if filter == nil {
+			return errors.New("RealNameVerificationQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type realnameverificationPager struct {
+	reverse bool
+	order   *RealNameVerificationOrder
+	filter  func(*RealNameVerificationQuery) (*RealNameVerificationQuery, error)
+}
+
+func newRealNameVerificationPager(opts []RealNameVerificationPaginateOption, reverse bool) (*realnameverificationPager, error) {
+	pager := &realnameverificationPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultRealNameVerificationOrder
+	}
+	return pager, nil
+}
+
+func (p *realnameverificationPager) applyFilter(query *RealNameVerificationQuery) (*RealNameVerificationQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *realnameverificationPager) toCursor(_m *RealNameVerification) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *realnameverificationPager) applyCursors(query *RealNameVerificationQuery, after, before *Cursor) (*RealNameVerificationQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultRealNameVerificationOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *realnameverificationPager) applyOrder(query *RealNameVerificationQuery) *RealNameVerificationQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultRealNameVerificationOrder.Field {
+		query = query.Order(DefaultRealNameVerificationOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *realnameverificationPager) orderExpr(query *RealNameVerificationQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultRealNameVerificationOrder.Field {
+			b.Comma().Ident(DefaultRealNameVerificationOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to RealNameVerification.
+func (_m *RealNameVerificationQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RealNameVerificationPaginateOption,
+) (*RealNameVerificationConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRealNameVerificationPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RealNameVerificationConnection{Edges: []*RealNameVerificationEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// RealNameVerificationOrderField defines the ordering field of RealNameVerification.
+type RealNameVerificationOrderField struct {
+	// Value extracts the ordering value from the given RealNameVerification.
+	Value    func(*RealNameVerification) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) realnameverification.OrderOption
+	toCursor func(*RealNameVerification) Cursor
+}
+
+// RealNameVerificationOrder defines the ordering of RealNameVerification.
+type RealNameVerificationOrder struct {
+	Direction OrderDirection                  `json:"direction"`
+	Field     *RealNameVerificationOrderField `json:"field"`
+}
+
+// DefaultRealNameVerificationOrder is the default ordering of RealNameVerification.
+var DefaultRealNameVerificationOrder = &RealNameVerificationOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RealNameVerificationOrderField{
+		Value: func(_m *RealNameVerification) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: realnameverification.FieldID,
+		toTerm: realnameverification.ByID,
+		toCursor: func(_m *RealNameVerification) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts RealNameVerification into RealNameVerificationEdge.
+func (_m *RealNameVerification) ToEdge(order *RealNameVerificationOrder) *RealNameVerificationEdge {
+	if order == nil {
+		order = DefaultRealNameVerificationOrder
+	}
+	return &RealNameVerificationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SharingRecordEdge is the edge representation of SharingRecord.
+type SharingRecordEdge struct {
+	Node   *SharingRecord `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// SharingRecordConnection is the connection containing edges to SharingRecord.
+type SharingRecordConnection struct {
+	Edges      []*SharingRecordEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *SharingRecordConnection) build(nodes []*SharingRecord, pager *sharingrecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *SharingRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *SharingRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *SharingRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SharingRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SharingRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SharingRecordPaginateOption enables pagination customization.
+type SharingRecordPaginateOption func(*sharingrecordPager) error
+
+// WithSharingRecordOrder configures pagination ordering.
+func WithSharingRecordOrder(order *SharingRecordOrder) SharingRecordPaginateOption {
+	if order == nil {
+		order = DefaultSharingRecordOrder
+	}
+	o := *order
+	return func(pager *sharingrecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSharingRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSharingRecordFilter configures pagination filter.
+func WithSharingRecordFilter(filter func(*SharingRecordQuery) (*SharingRecordQuery, error)) SharingRecordPaginateOption {
+	return func(pager *sharingrecordPager) error {
+		if filter == nil {
+			return errors.New("SharingRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type sharingrecordPager struct {
+	reverse bool
+	order   *SharingRecordOrder
+	filter  func(*SharingRecordQuery) (*SharingRecordQuery, error)
+}
+
+func newSharingRecordPager(opts []SharingRecordPaginateOption, reverse bool) (*sharingrecordPager, error) {
+	pager := &sharingrecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSharingRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *sharingrecordPager) applyFilter(query *SharingRecordQuery) (*SharingRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *sharingrecordPager) toCursor(_m *SharingRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *sharingrecordPager) applyCursors(query *SharingRecordQuery, after, before *Cursor) (*SharingRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSharingRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *sharingrecordPager) applyOrder(query *SharingRecordQuery) *SharingRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSharingRecordOrder.Field {
+		query = query.Order(DefaultSharingRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *sharingrecordPager) orderExpr(query *SharingRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSharingRecordOrder.Field {
+			b.Comma().Ident(DefaultSharingRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to SharingRecord.
+func (_m *SharingRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SharingRecordPaginateOption,
+) (*SharingRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSharingRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SharingRecordConnection{Edges: []*SharingRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// SharingRecordOrderField defines the ordering field of SharingRecord.
+type SharingRecordOrderField struct {
+	// Value extracts the ordering value from the given SharingRecord.
+	Value    func(*SharingRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) sharingrecord.OrderOption
+	toCursor func(*SharingRecord) Cursor
+}
+
+// SharingRecordOrder defines the ordering of SharingRecord.
+type SharingRecordOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *SharingRecordOrderField `json:"field"`
+}
+
+// DefaultSharingRecordOrder is the default ordering of SharingRecord.
+var DefaultSharingRecordOrder = &SharingRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SharingRecordOrderField{
+		Value: func(_m *SharingRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: sharingrecord.FieldID,
+		toTerm: sharingrecord.ByID,
+		toCursor: func(_m *SharingRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts SharingRecord into SharingRecordEdge.
+func (_m *SharingRecord) ToEdge(order *SharingRecordOrder) *SharingRecordEdge {
+	if order == nil {
+		order = DefaultSharingRecordOrder
+	}
+	return &SharingRecordEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SupportTicketEdge is the edge representation of SupportTicket.
+type SupportTicketEdge struct {
+	Node   *SupportTicket `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// SupportTicketConnection is the connection containing edges to SupportTicket.
+type SupportTicketConnection struct {
+	Edges      []*SupportTicketEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *SupportTicketConnection) build(nodes []*SupportTicket, pager *supportticketPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *SupportTicket
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *SupportTicket {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *SupportTicket {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SupportTicketEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SupportTicketEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SupportTicketPaginateOption enables pagination customization.
+type SupportTicketPaginateOption func(*supportticketPager) error
+
+// WithSupportTicketOrder configures pagination ordering.
+func WithSupportTicketOrder(order *SupportTicketOrder) SupportTicketPaginateOption {
+	if order == nil {
+		order = DefaultSupportTicketOrder
+	}
+	o := *order
+	return func(pager *supportticketPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSupportTicketOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSupportTicketFilter configures pagination filter.
+func WithSupportTicketFilter(filter func(*SupportTicketQuery) (*SupportTicketQuery, error)) SupportTicketPaginateOption {
+	return func(pager *supportticketPager) error {
+		if filter == nil {
+			return errors.New("SupportTicketQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type supportticketPager struct {
+	reverse bool
+	order   *SupportTicketOrder
+	filter  func(*SupportTicketQuery) (*SupportTicketQuery, error)
+}
+
+func newSupportTicketPager(opts []SupportTicketPaginateOption, reverse bool) (*supportticketPager, error) {
+	pager := &supportticketPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSupportTicketOrder
+	}
+	return pager, nil
+}
+
+func (p *supportticketPager) applyFilter(query *SupportTicketQuery) (*SupportTicketQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *supportticketPager) toCursor(_m *SupportTicket) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *supportticketPager) applyCursors(query *SupportTicketQuery, after, before *Cursor) (*SupportTicketQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSupportTicketOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *supportticketPager) applyOrder(query *SupportTicketQuery) *SupportTicketQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSupportTicketOrder.Field {
+		query = query.Order(DefaultSupportTicketOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *supportticketPager) orderExpr(query *SupportTicketQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSupportTicketOrder.Field {
+			b.Comma().Ident(DefaultSupportTicketOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to SupportTicket.
+func (_m *SupportTicketQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SupportTicketPaginateOption,
+) (*SupportTicketConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSupportTicketPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SupportTicketConnection{Edges: []*SupportTicketEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// SupportTicketOrderField defines the ordering field of SupportTicket.
+type SupportTicketOrderField struct {
+	// Value extracts the ordering value from the given SupportTicket.
+	Value    func(*SupportTicket) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) supportticket.OrderOption
+	toCursor func(*SupportTicket) Cursor
+}
+
+// SupportTicketOrder defines the ordering of SupportTicket.
+type SupportTicketOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *SupportTicketOrderField `json:"field"`
+}
+
+// DefaultSupportTicketOrder is the default ordering of SupportTicket.
+var DefaultSupportTicketOrder = &SupportTicketOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SupportTicketOrderField{
+		Value: func(_m *SupportTicket) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: supportticket.FieldID,
+		toTerm: supportticket.ByID,
+		toCursor: func(_m *SupportTicket) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts SupportTicket into SupportTicketEdge.
+func (_m *SupportTicket) ToEdge(order *SupportTicketOrder) *SupportTicketEdge {
+	if order == nil {
+		order = DefaultSupportTicketOrder
+	}
+	return &SupportTicketEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ThirdPartyBindingEdge is the edge representation of ThirdPartyBinding.
+type ThirdPartyBindingEdge struct {
+	Node   *ThirdPartyBinding `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// ThirdPartyBindingConnection is the connection containing edges to ThirdPartyBinding.
+type ThirdPartyBindingConnection struct {
+	Edges      []*ThirdPartyBindingEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *ThirdPartyBindingConnection) build(nodes []*ThirdPartyBinding, pager *thirdpartybindingPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ThirdPartyBinding
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ThirdPartyBinding {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ThirdPartyBinding {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ThirdPartyBindingEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ThirdPartyBindingEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ThirdPartyBindingPaginateOption enables pagination customization.
+type ThirdPartyBindingPaginateOption func(*thirdpartybindingPager) error
+
+// WithThirdPartyBindingOrder configures pagination ordering.
+func WithThirdPartyBindingOrder(order *ThirdPartyBindingOrder) ThirdPartyBindingPaginateOption {
+	if order == nil {
+		order = DefaultThirdPartyBindingOrder
+	}
+	o := *order
+	return func(pager *thirdpartybindingPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultThirdPartyBindingOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithThirdPartyBindingFilter configures pagination filter.
+func WithThirdPartyBindingFilter(filter func(*ThirdPartyBindingQuery) (*ThirdPartyBindingQuery, error)) ThirdPartyBindingPaginateOption {
+	return func(pager *thirdpartybindingPager) error {
+		if filter == nil {
+			return errors.New("ThirdPartyBindingQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type thirdpartybindingPager struct {
+	reverse bool
+	order   *ThirdPartyBindingOrder
+	filter  func(*ThirdPartyBindingQuery) (*ThirdPartyBindingQuery, error)
+}
+
+func newThirdPartyBindingPager(opts []ThirdPartyBindingPaginateOption, reverse bool) (*thirdpartybindingPager, error) {
+	pager := &thirdpartybindingPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultThirdPartyBindingOrder
+	}
+	return pager, nil
+}
+
+func (p *thirdpartybindingPager) applyFilter(query *ThirdPartyBindingQuery) (*ThirdPartyBindingQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *thirdpartybindingPager) toCursor(_m *ThirdPartyBinding) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *thirdpartybindingPager) applyCursors(query *ThirdPartyBindingQuery, after, before *Cursor) (*ThirdPartyBindingQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultThirdPartyBindingOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *thirdpartybindingPager) applyOrder(query *ThirdPartyBindingQuery) *ThirdPartyBindingQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultThirdPartyBindingOrder.Field {
+		query = query.Order(DefaultThirdPartyBindingOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *thirdpartybindingPager) orderExpr(query *ThirdPartyBindingQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultThirdPartyBindingOrder.Field {
+			b.Comma().Ident(DefaultThirdPartyBindingOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ThirdPartyBinding.
+func (_m *ThirdPartyBindingQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ThirdPartyBindingPaginateOption,
+) (*ThirdPartyBindingConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newThirdPartyBindingPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ThirdPartyBindingConnection{Edges: []*ThirdPartyBindingEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ThirdPartyBindingOrderField defines the ordering field of ThirdPartyBinding.
+type ThirdPartyBindingOrderField struct {
+	// Value extracts the ordering value from the given ThirdPartyBinding.
+	Value    func(*ThirdPartyBinding) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) thirdpartybinding.OrderOption
+	toCursor func(*ThirdPartyBinding) Cursor
+}
+
+// ThirdPartyBindingOrder defines the ordering of ThirdPartyBinding.
+type ThirdPartyBindingOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *ThirdPartyBindingOrderField `json:"field"`
+}
+
+// DefaultThirdPartyBindingOrder is the default ordering of ThirdPartyBinding.
+var DefaultThirdPartyBindingOrder = &ThirdPartyBindingOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ThirdPartyBindingOrderField{
+		Value: func(_m *ThirdPartyBinding) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: thirdpartybinding.FieldID,
+		toTerm: thirdpartybinding.ByID,
+		toCursor: func(_m *ThirdPartyBinding) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ThirdPartyBinding into ThirdPartyBindingEdge.
+func (_m *ThirdPartyBinding) ToEdge(order *ThirdPartyBindingOrder) *ThirdPartyBindingEdge {
+	if order == nil {
+		order = DefaultThirdPartyBindingOrder
+	}
+	return &ThirdPartyBindingEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ThirdPartySDKEdge is the edge representation of ThirdPartySDK.
+type ThirdPartySDKEdge struct {
+	Node   *ThirdPartySDK `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// ThirdPartySDKConnection is the connection containing edges to ThirdPartySDK.
+type ThirdPartySDKConnection struct {
+	Edges      []*ThirdPartySDKEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *ThirdPartySDKConnection) build(nodes []*ThirdPartySDK, pager *thirdpartysdkPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ThirdPartySDK
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ThirdPartySDK {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ThirdPartySDK {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ThirdPartySDKEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ThirdPartySDKEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ThirdPartySDKPaginateOption enables pagination customization.
+type ThirdPartySDKPaginateOption func(*thirdpartysdkPager) error
+
+// WithThirdPartySDKOrder configures pagination ordering.
+func WithThirdPartySDKOrder(order *ThirdPartySDKOrder) ThirdPartySDKPaginateOption {
+	if order == nil {
+		order = DefaultThirdPartySDKOrder
+	}
+	o := *order
+	return func(pager *thirdpartysdkPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultThirdPartySDKOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithThirdPartySDKFilter configures pagination filter.
+func WithThirdPartySDKFilter(filter func(*ThirdPartySDKQuery) (*ThirdPartySDKQuery, error)) ThirdPartySDKPaginateOption {
+	return func(pager *thirdpartysdkPager) error {
+		if filter == nil {
+			return errors.New("ThirdPartySDKQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type thirdpartysdkPager struct {
+	reverse bool
+	order   *ThirdPartySDKOrder
+	filter  func(*ThirdPartySDKQuery) (*ThirdPartySDKQuery, error)
+}
+
+func newThirdPartySDKPager(opts []ThirdPartySDKPaginateOption, reverse bool) (*thirdpartysdkPager, error) {
+	pager := &thirdpartysdkPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultThirdPartySDKOrder
+	}
+	return pager, nil
+}
+
+func (p *thirdpartysdkPager) applyFilter(query *ThirdPartySDKQuery) (*ThirdPartySDKQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *thirdpartysdkPager) toCursor(_m *ThirdPartySDK) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *thirdpartysdkPager) applyCursors(query *ThirdPartySDKQuery, after, before *Cursor) (*ThirdPartySDKQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultThirdPartySDKOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *thirdpartysdkPager) applyOrder(query *ThirdPartySDKQuery) *ThirdPartySDKQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultThirdPartySDKOrder.Field {
+		query = query.Order(DefaultThirdPartySDKOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *thirdpartysdkPager) orderExpr(query *ThirdPartySDKQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultThirdPartySDKOrder.Field {
+			b.Comma().Ident(DefaultThirdPartySDKOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ThirdPartySDK.
+func (_m *ThirdPartySDKQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ThirdPartySDKPaginateOption,
+) (*ThirdPartySDKConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newThirdPartySDKPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ThirdPartySDKConnection{Edges: []*ThirdPartySDKEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ThirdPartySDKOrderField defines the ordering field of ThirdPartySDK.
+type ThirdPartySDKOrderField struct {
+	// Value extracts the ordering value from the given ThirdPartySDK.
+	Value    func(*ThirdPartySDK) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) thirdpartysdk.OrderOption
+	toCursor func(*ThirdPartySDK) Cursor
+}
+
+// ThirdPartySDKOrder defines the ordering of ThirdPartySDK.
+type ThirdPartySDKOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *ThirdPartySDKOrderField `json:"field"`
+}
+
+// DefaultThirdPartySDKOrder is the default ordering of ThirdPartySDK.
+var DefaultThirdPartySDKOrder = &ThirdPartySDKOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ThirdPartySDKOrderField{
+		Value: func(_m *ThirdPartySDK) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: thirdpartysdk.FieldID,
+		toTerm: thirdpartysdk.ByID,
+		toCursor: func(_m *ThirdPartySDK) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ThirdPartySDK into ThirdPartySDKEdge.
+func (_m *ThirdPartySDK) ToEdge(order *ThirdPartySDKOrder) *ThirdPartySDKEdge {
+	if order == nil {
+		order = DefaultThirdPartySDKOrder
+	}
+	return &ThirdPartySDKEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

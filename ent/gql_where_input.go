@@ -6,12 +6,272 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
+	"veil/ent/policyversion"
 	"veil/ent/predicate"
+	"veil/ent/realnameverification"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 )
+
+// ActivityLogWhereInput represents a where input for filtering ActivityLog queries.
+type ActivityLogWhereInput struct {
+	Predicates []predicate.ActivityLog  `json:"-"`
+	Not        *ActivityLogWhereInput   `json:"not,omitempty"`
+	Or         []*ActivityLogWhereInput `json:"or,omitempty"`
+	And        []*ActivityLogWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ActivityLogWhereInput) AddPredicates(predicates ...predicate.ActivityLog) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ActivityLogWhereInput filter on the ActivityLogQuery builder.
+func (i *ActivityLogWhereInput) Filter(q *ActivityLogQuery) (*ActivityLogQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyActivityLogWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyActivityLogWhereInput is returned in case the ActivityLogWhereInput is empty.
+var ErrEmptyActivityLogWhereInput = errors.New("ent: empty predicate ActivityLogWhereInput")
+
+// P returns a predicate for filtering activitylogs.
+// An error is returned if the input is empty or invalid.
+func (i *ActivityLogWhereInput) P() (predicate.ActivityLog, error) {
+	var predicates []predicate.ActivityLog
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, activitylog.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ActivityLog, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, activitylog.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ActivityLog, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, activitylog.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, activitylog.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, activitylog.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, activitylog.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, activitylog.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, activitylog.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, activitylog.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, activitylog.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, activitylog.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyActivityLogWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return activitylog.And(predicates...), nil
+	}
+}
+
+// CallLogEntryWhereInput represents a where input for filtering CallLogEntry queries.
+type CallLogEntryWhereInput struct {
+	Predicates []predicate.CallLogEntry  `json:"-"`
+	Not        *CallLogEntryWhereInput   `json:"not,omitempty"`
+	Or         []*CallLogEntryWhereInput `json:"or,omitempty"`
+	And        []*CallLogEntryWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CallLogEntryWhereInput) AddPredicates(predicates ...predicate.CallLogEntry) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CallLogEntryWhereInput filter on the CallLogEntryQuery builder.
+func (i *CallLogEntryWhereInput) Filter(q *CallLogEntryQuery) (*CallLogEntryQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCallLogEntryWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCallLogEntryWhereInput is returned in case the CallLogEntryWhereInput is empty.
+var ErrEmptyCallLogEntryWhereInput = errors.New("ent: empty predicate CallLogEntryWhereInput")
+
+// P returns a predicate for filtering calllogentries.
+// An error is returned if the input is empty or invalid.
+func (i *CallLogEntryWhereInput) P() (predicate.CallLogEntry, error) {
+	var predicates []predicate.CallLogEntry
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, calllogentry.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CallLogEntry, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, calllogentry.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CallLogEntry, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, calllogentry.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, calllogentry.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, calllogentry.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, calllogentry.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, calllogentry.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, calllogentry.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, calllogentry.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, calllogentry.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, calllogentry.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCallLogEntryWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return calllogentry.And(predicates...), nil
+	}
+}
 
 // ConsentWhereInput represents a where input for filtering Consent queries.
 type ConsentWhereInput struct {
@@ -134,6 +394,378 @@ func (i *ConsentWhereInput) P() (predicate.Consent, error) {
 		return predicates[0], nil
 	default:
 		return consent.And(predicates...), nil
+	}
+}
+
+// ContactWhereInput represents a where input for filtering Contact queries.
+type ContactWhereInput struct {
+	Predicates []predicate.Contact  `json:"-"`
+	Not        *ContactWhereInput   `json:"not,omitempty"`
+	Or         []*ContactWhereInput `json:"or,omitempty"`
+	And        []*ContactWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ContactWhereInput) AddPredicates(predicates ...predicate.Contact) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ContactWhereInput filter on the ContactQuery builder.
+func (i *ContactWhereInput) Filter(q *ContactQuery) (*ContactQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyContactWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyContactWhereInput is returned in case the ContactWhereInput is empty.
+var ErrEmptyContactWhereInput = errors.New("ent: empty predicate ContactWhereInput")
+
+// P returns a predicate for filtering contacts.
+// An error is returned if the input is empty or invalid.
+func (i *ContactWhereInput) P() (predicate.Contact, error) {
+	var predicates []predicate.Contact
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, contact.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Contact, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, contact.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Contact, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, contact.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, contact.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, contact.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, contact.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, contact.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, contact.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, contact.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, contact.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, contact.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyContactWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return contact.And(predicates...), nil
+	}
+}
+
+// DeviceWhereInput represents a where input for filtering Device queries.
+type DeviceWhereInput struct {
+	Predicates []predicate.Device  `json:"-"`
+	Not        *DeviceWhereInput   `json:"not,omitempty"`
+	Or         []*DeviceWhereInput `json:"or,omitempty"`
+	And        []*DeviceWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *DeviceWhereInput) AddPredicates(predicates ...predicate.Device) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the DeviceWhereInput filter on the DeviceQuery builder.
+func (i *DeviceWhereInput) Filter(q *DeviceQuery) (*DeviceQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyDeviceWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyDeviceWhereInput is returned in case the DeviceWhereInput is empty.
+var ErrEmptyDeviceWhereInput = errors.New("ent: empty predicate DeviceWhereInput")
+
+// P returns a predicate for filtering devices.
+// An error is returned if the input is empty or invalid.
+func (i *DeviceWhereInput) P() (predicate.Device, error) {
+	var predicates []predicate.Device
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, device.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Device, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, device.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Device, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, device.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, device.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, device.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, device.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, device.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, device.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, device.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, device.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, device.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyDeviceWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return device.And(predicates...), nil
+	}
+}
+
+// FaceVerificationWhereInput represents a where input for filtering FaceVerification queries.
+type FaceVerificationWhereInput struct {
+	Predicates []predicate.FaceVerification  `json:"-"`
+	Not        *FaceVerificationWhereInput   `json:"not,omitempty"`
+	Or         []*FaceVerificationWhereInput `json:"or,omitempty"`
+	And        []*FaceVerificationWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *FaceVerificationWhereInput) AddPredicates(predicates ...predicate.FaceVerification) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the FaceVerificationWhereInput filter on the FaceVerificationQuery builder.
+func (i *FaceVerificationWhereInput) Filter(q *FaceVerificationQuery) (*FaceVerificationQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyFaceVerificationWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyFaceVerificationWhereInput is returned in case the FaceVerificationWhereInput is empty.
+var ErrEmptyFaceVerificationWhereInput = errors.New("ent: empty predicate FaceVerificationWhereInput")
+
+// P returns a predicate for filtering faceverifications.
+// An error is returned if the input is empty or invalid.
+func (i *FaceVerificationWhereInput) P() (predicate.FaceVerification, error) {
+	var predicates []predicate.FaceVerification
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, faceverification.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.FaceVerification, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, faceverification.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.FaceVerification, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, faceverification.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, faceverification.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, faceverification.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, faceverification.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, faceverification.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, faceverification.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, faceverification.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, faceverification.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, faceverification.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyFaceVerificationWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return faceverification.And(predicates...), nil
 	}
 }
 
@@ -423,6 +1055,130 @@ func (i *ListingWhereInput) P() (predicate.Listing, error) {
 	}
 }
 
+// LocationWhereInput represents a where input for filtering Location queries.
+type LocationWhereInput struct {
+	Predicates []predicate.Location  `json:"-"`
+	Not        *LocationWhereInput   `json:"not,omitempty"`
+	Or         []*LocationWhereInput `json:"or,omitempty"`
+	And        []*LocationWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *LocationWhereInput) AddPredicates(predicates ...predicate.Location) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the LocationWhereInput filter on the LocationQuery builder.
+func (i *LocationWhereInput) Filter(q *LocationQuery) (*LocationQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyLocationWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyLocationWhereInput is returned in case the LocationWhereInput is empty.
+var ErrEmptyLocationWhereInput = errors.New("ent: empty predicate LocationWhereInput")
+
+// P returns a predicate for filtering locations.
+// An error is returned if the input is empty or invalid.
+func (i *LocationWhereInput) P() (predicate.Location, error) {
+	var predicates []predicate.Location
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, location.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Location, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, location.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Location, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, location.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, location.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, location.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, location.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, location.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, location.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, location.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, location.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, location.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyLocationWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return location.And(predicates...), nil
+	}
+}
+
 // OrderWhereInput represents a where input for filtering Order queries.
 type OrderWhereInput struct {
 	Predicates []predicate.Order  `json:"-"`
@@ -544,6 +1300,1226 @@ func (i *OrderWhereInput) P() (predicate.Order, error) {
 		return predicates[0], nil
 	default:
 		return order.And(predicates...), nil
+	}
+}
+
+// PolicyVersionWhereInput represents a where input for filtering PolicyVersion queries.
+type PolicyVersionWhereInput struct {
+	Predicates []predicate.PolicyVersion  `json:"-"`
+	Not        *PolicyVersionWhereInput   `json:"not,omitempty"`
+	Or         []*PolicyVersionWhereInput `json:"or,omitempty"`
+	And        []*PolicyVersionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "version" field predicates.
+	Version             *string  `json:"version,omitempty"`
+	VersionNEQ          *string  `json:"versionNEQ,omitempty"`
+	VersionIn           []string `json:"versionIn,omitempty"`
+	VersionNotIn        []string `json:"versionNotIn,omitempty"`
+	VersionGT           *string  `json:"versionGT,omitempty"`
+	VersionGTE          *string  `json:"versionGTE,omitempty"`
+	VersionLT           *string  `json:"versionLT,omitempty"`
+	VersionLTE          *string  `json:"versionLTE,omitempty"`
+	VersionContains     *string  `json:"versionContains,omitempty"`
+	VersionHasPrefix    *string  `json:"versionHasPrefix,omitempty"`
+	VersionHasSuffix    *string  `json:"versionHasSuffix,omitempty"`
+	VersionEqualFold    *string  `json:"versionEqualFold,omitempty"`
+	VersionContainsFold *string  `json:"versionContainsFold,omitempty"`
+
+	// "published_at" field predicates.
+	PublishedAt      *time.Time  `json:"publishedAt,omitempty"`
+	PublishedAtNEQ   *time.Time  `json:"publishedAtNEQ,omitempty"`
+	PublishedAtIn    []time.Time `json:"publishedAtIn,omitempty"`
+	PublishedAtNotIn []time.Time `json:"publishedAtNotIn,omitempty"`
+	PublishedAtGT    *time.Time  `json:"publishedAtGT,omitempty"`
+	PublishedAtGTE   *time.Time  `json:"publishedAtGTE,omitempty"`
+	PublishedAtLT    *time.Time  `json:"publishedAtLT,omitempty"`
+	PublishedAtLTE   *time.Time  `json:"publishedAtLTE,omitempty"`
+
+	// "major" field predicates.
+	Major    *bool `json:"major,omitempty"`
+	MajorNEQ *bool `json:"majorNEQ,omitempty"`
+
+	// "summary" field predicates.
+	Summary             *string  `json:"summary,omitempty"`
+	SummaryNEQ          *string  `json:"summaryNEQ,omitempty"`
+	SummaryIn           []string `json:"summaryIn,omitempty"`
+	SummaryNotIn        []string `json:"summaryNotIn,omitempty"`
+	SummaryGT           *string  `json:"summaryGT,omitempty"`
+	SummaryGTE          *string  `json:"summaryGTE,omitempty"`
+	SummaryLT           *string  `json:"summaryLT,omitempty"`
+	SummaryLTE          *string  `json:"summaryLTE,omitempty"`
+	SummaryContains     *string  `json:"summaryContains,omitempty"`
+	SummaryHasPrefix    *string  `json:"summaryHasPrefix,omitempty"`
+	SummaryHasSuffix    *string  `json:"summaryHasSuffix,omitempty"`
+	SummaryEqualFold    *string  `json:"summaryEqualFold,omitempty"`
+	SummaryContainsFold *string  `json:"summaryContainsFold,omitempty"`
+
+	// "content_hash" field predicates.
+	ContentHash             *string  `json:"contentHash,omitempty"`
+	ContentHashNEQ          *string  `json:"contentHashNEQ,omitempty"`
+	ContentHashIn           []string `json:"contentHashIn,omitempty"`
+	ContentHashNotIn        []string `json:"contentHashNotIn,omitempty"`
+	ContentHashGT           *string  `json:"contentHashGT,omitempty"`
+	ContentHashGTE          *string  `json:"contentHashGTE,omitempty"`
+	ContentHashLT           *string  `json:"contentHashLT,omitempty"`
+	ContentHashLTE          *string  `json:"contentHashLTE,omitempty"`
+	ContentHashContains     *string  `json:"contentHashContains,omitempty"`
+	ContentHashHasPrefix    *string  `json:"contentHashHasPrefix,omitempty"`
+	ContentHashHasSuffix    *string  `json:"contentHashHasSuffix,omitempty"`
+	ContentHashEqualFold    *string  `json:"contentHashEqualFold,omitempty"`
+	ContentHashContainsFold *string  `json:"contentHashContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PolicyVersionWhereInput) AddPredicates(predicates ...predicate.PolicyVersion) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PolicyVersionWhereInput filter on the PolicyVersionQuery builder.
+func (i *PolicyVersionWhereInput) Filter(q *PolicyVersionQuery) (*PolicyVersionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPolicyVersionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPolicyVersionWhereInput is returned in case the PolicyVersionWhereInput is empty.
+var ErrEmptyPolicyVersionWhereInput = errors.New("ent: empty predicate PolicyVersionWhereInput")
+
+// P returns a predicate for filtering policyversions.
+// An error is returned if the input is empty or invalid.
+func (i *PolicyVersionWhereInput) P() (predicate.PolicyVersion, error) {
+	var predicates []predicate.PolicyVersion
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, policyversion.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.PolicyVersion, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, policyversion.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.PolicyVersion, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, policyversion.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, policyversion.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, policyversion.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, policyversion.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, policyversion.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, policyversion.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, policyversion.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, policyversion.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, policyversion.IDLTE(*i.IDLTE))
+	}
+	if i.Version != nil {
+		predicates = append(predicates, policyversion.VersionEQ(*i.Version))
+	}
+	if i.VersionNEQ != nil {
+		predicates = append(predicates, policyversion.VersionNEQ(*i.VersionNEQ))
+	}
+	if len(i.VersionIn) > 0 {
+		predicates = append(predicates, policyversion.VersionIn(i.VersionIn...))
+	}
+	if len(i.VersionNotIn) > 0 {
+		predicates = append(predicates, policyversion.VersionNotIn(i.VersionNotIn...))
+	}
+	if i.VersionGT != nil {
+		predicates = append(predicates, policyversion.VersionGT(*i.VersionGT))
+	}
+	if i.VersionGTE != nil {
+		predicates = append(predicates, policyversion.VersionGTE(*i.VersionGTE))
+	}
+	if i.VersionLT != nil {
+		predicates = append(predicates, policyversion.VersionLT(*i.VersionLT))
+	}
+	if i.VersionLTE != nil {
+		predicates = append(predicates, policyversion.VersionLTE(*i.VersionLTE))
+	}
+	if i.VersionContains != nil {
+		predicates = append(predicates, policyversion.VersionContains(*i.VersionContains))
+	}
+	if i.VersionHasPrefix != nil {
+		predicates = append(predicates, policyversion.VersionHasPrefix(*i.VersionHasPrefix))
+	}
+	if i.VersionHasSuffix != nil {
+		predicates = append(predicates, policyversion.VersionHasSuffix(*i.VersionHasSuffix))
+	}
+	if i.VersionEqualFold != nil {
+		predicates = append(predicates, policyversion.VersionEqualFold(*i.VersionEqualFold))
+	}
+	if i.VersionContainsFold != nil {
+		predicates = append(predicates, policyversion.VersionContainsFold(*i.VersionContainsFold))
+	}
+	if i.PublishedAt != nil {
+		predicates = append(predicates, policyversion.PublishedAtEQ(*i.PublishedAt))
+	}
+	if i.PublishedAtNEQ != nil {
+		predicates = append(predicates, policyversion.PublishedAtNEQ(*i.PublishedAtNEQ))
+	}
+	if len(i.PublishedAtIn) > 0 {
+		predicates = append(predicates, policyversion.PublishedAtIn(i.PublishedAtIn...))
+	}
+	if len(i.PublishedAtNotIn) > 0 {
+		predicates = append(predicates, policyversion.PublishedAtNotIn(i.PublishedAtNotIn...))
+	}
+	if i.PublishedAtGT != nil {
+		predicates = append(predicates, policyversion.PublishedAtGT(*i.PublishedAtGT))
+	}
+	if i.PublishedAtGTE != nil {
+		predicates = append(predicates, policyversion.PublishedAtGTE(*i.PublishedAtGTE))
+	}
+	if i.PublishedAtLT != nil {
+		predicates = append(predicates, policyversion.PublishedAtLT(*i.PublishedAtLT))
+	}
+	if i.PublishedAtLTE != nil {
+		predicates = append(predicates, policyversion.PublishedAtLTE(*i.PublishedAtLTE))
+	}
+	if i.Major != nil {
+		predicates = append(predicates, policyversion.MajorEQ(*i.Major))
+	}
+	if i.MajorNEQ != nil {
+		predicates = append(predicates, policyversion.MajorNEQ(*i.MajorNEQ))
+	}
+	if i.Summary != nil {
+		predicates = append(predicates, policyversion.SummaryEQ(*i.Summary))
+	}
+	if i.SummaryNEQ != nil {
+		predicates = append(predicates, policyversion.SummaryNEQ(*i.SummaryNEQ))
+	}
+	if len(i.SummaryIn) > 0 {
+		predicates = append(predicates, policyversion.SummaryIn(i.SummaryIn...))
+	}
+	if len(i.SummaryNotIn) > 0 {
+		predicates = append(predicates, policyversion.SummaryNotIn(i.SummaryNotIn...))
+	}
+	if i.SummaryGT != nil {
+		predicates = append(predicates, policyversion.SummaryGT(*i.SummaryGT))
+	}
+	if i.SummaryGTE != nil {
+		predicates = append(predicates, policyversion.SummaryGTE(*i.SummaryGTE))
+	}
+	if i.SummaryLT != nil {
+		predicates = append(predicates, policyversion.SummaryLT(*i.SummaryLT))
+	}
+	if i.SummaryLTE != nil {
+		predicates = append(predicates, policyversion.SummaryLTE(*i.SummaryLTE))
+	}
+	if i.SummaryContains != nil {
+		predicates = append(predicates, policyversion.SummaryContains(*i.SummaryContains))
+	}
+	if i.SummaryHasPrefix != nil {
+		predicates = append(predicates, policyversion.SummaryHasPrefix(*i.SummaryHasPrefix))
+	}
+	if i.SummaryHasSuffix != nil {
+		predicates = append(predicates, policyversion.SummaryHasSuffix(*i.SummaryHasSuffix))
+	}
+	if i.SummaryEqualFold != nil {
+		predicates = append(predicates, policyversion.SummaryEqualFold(*i.SummaryEqualFold))
+	}
+	if i.SummaryContainsFold != nil {
+		predicates = append(predicates, policyversion.SummaryContainsFold(*i.SummaryContainsFold))
+	}
+	if i.ContentHash != nil {
+		predicates = append(predicates, policyversion.ContentHashEQ(*i.ContentHash))
+	}
+	if i.ContentHashNEQ != nil {
+		predicates = append(predicates, policyversion.ContentHashNEQ(*i.ContentHashNEQ))
+	}
+	if len(i.ContentHashIn) > 0 {
+		predicates = append(predicates, policyversion.ContentHashIn(i.ContentHashIn...))
+	}
+	if len(i.ContentHashNotIn) > 0 {
+		predicates = append(predicates, policyversion.ContentHashNotIn(i.ContentHashNotIn...))
+	}
+	if i.ContentHashGT != nil {
+		predicates = append(predicates, policyversion.ContentHashGT(*i.ContentHashGT))
+	}
+	if i.ContentHashGTE != nil {
+		predicates = append(predicates, policyversion.ContentHashGTE(*i.ContentHashGTE))
+	}
+	if i.ContentHashLT != nil {
+		predicates = append(predicates, policyversion.ContentHashLT(*i.ContentHashLT))
+	}
+	if i.ContentHashLTE != nil {
+		predicates = append(predicates, policyversion.ContentHashLTE(*i.ContentHashLTE))
+	}
+	if i.ContentHashContains != nil {
+		predicates = append(predicates, policyversion.ContentHashContains(*i.ContentHashContains))
+	}
+	if i.ContentHashHasPrefix != nil {
+		predicates = append(predicates, policyversion.ContentHashHasPrefix(*i.ContentHashHasPrefix))
+	}
+	if i.ContentHashHasSuffix != nil {
+		predicates = append(predicates, policyversion.ContentHashHasSuffix(*i.ContentHashHasSuffix))
+	}
+	if i.ContentHashEqualFold != nil {
+		predicates = append(predicates, policyversion.ContentHashEqualFold(*i.ContentHashEqualFold))
+	}
+	if i.ContentHashContainsFold != nil {
+		predicates = append(predicates, policyversion.ContentHashContainsFold(*i.ContentHashContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPolicyVersionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return policyversion.And(predicates...), nil
+	}
+}
+
+// RealNameVerificationWhereInput represents a where input for filtering RealNameVerification queries.
+type RealNameVerificationWhereInput struct {
+	Predicates []predicate.RealNameVerification  `json:"-"`
+	Not        *RealNameVerificationWhereInput   `json:"not,omitempty"`
+	Or         []*RealNameVerificationWhereInput `json:"or,omitempty"`
+	And        []*RealNameVerificationWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RealNameVerificationWhereInput) AddPredicates(predicates ...predicate.RealNameVerification) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RealNameVerificationWhereInput filter on the RealNameVerificationQuery builder.
+func (i *RealNameVerificationWhereInput) Filter(q *RealNameVerificationQuery) (*RealNameVerificationQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRealNameVerificationWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRealNameVerificationWhereInput is returned in case the RealNameVerificationWhereInput is empty.
+var ErrEmptyRealNameVerificationWhereInput = errors.New("ent: empty predicate RealNameVerificationWhereInput")
+
+// P returns a predicate for filtering realnameverifications.
+// An error is returned if the input is empty or invalid.
+func (i *RealNameVerificationWhereInput) P() (predicate.RealNameVerification, error) {
+	var predicates []predicate.RealNameVerification
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, realnameverification.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.RealNameVerification, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, realnameverification.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.RealNameVerification, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, realnameverification.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, realnameverification.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, realnameverification.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, realnameverification.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, realnameverification.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, realnameverification.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, realnameverification.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, realnameverification.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, realnameverification.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRealNameVerificationWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return realnameverification.And(predicates...), nil
+	}
+}
+
+// SharingRecordWhereInput represents a where input for filtering SharingRecord queries.
+type SharingRecordWhereInput struct {
+	Predicates []predicate.SharingRecord  `json:"-"`
+	Not        *SharingRecordWhereInput   `json:"not,omitempty"`
+	Or         []*SharingRecordWhereInput `json:"or,omitempty"`
+	And        []*SharingRecordWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *SharingRecordWhereInput) AddPredicates(predicates ...predicate.SharingRecord) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the SharingRecordWhereInput filter on the SharingRecordQuery builder.
+func (i *SharingRecordWhereInput) Filter(q *SharingRecordQuery) (*SharingRecordQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptySharingRecordWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptySharingRecordWhereInput is returned in case the SharingRecordWhereInput is empty.
+var ErrEmptySharingRecordWhereInput = errors.New("ent: empty predicate SharingRecordWhereInput")
+
+// P returns a predicate for filtering sharingrecords.
+// An error is returned if the input is empty or invalid.
+func (i *SharingRecordWhereInput) P() (predicate.SharingRecord, error) {
+	var predicates []predicate.SharingRecord
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, sharingrecord.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.SharingRecord, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, sharingrecord.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.SharingRecord, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, sharingrecord.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, sharingrecord.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, sharingrecord.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, sharingrecord.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, sharingrecord.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, sharingrecord.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, sharingrecord.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, sharingrecord.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, sharingrecord.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptySharingRecordWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return sharingrecord.And(predicates...), nil
+	}
+}
+
+// SupportTicketWhereInput represents a where input for filtering SupportTicket queries.
+type SupportTicketWhereInput struct {
+	Predicates []predicate.SupportTicket  `json:"-"`
+	Not        *SupportTicketWhereInput   `json:"not,omitempty"`
+	Or         []*SupportTicketWhereInput `json:"or,omitempty"`
+	And        []*SupportTicketWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *SupportTicketWhereInput) AddPredicates(predicates ...predicate.SupportTicket) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the SupportTicketWhereInput filter on the SupportTicketQuery builder.
+func (i *SupportTicketWhereInput) Filter(q *SupportTicketQuery) (*SupportTicketQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptySupportTicketWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptySupportTicketWhereInput is returned in case the SupportTicketWhereInput is empty.
+var ErrEmptySupportTicketWhereInput = errors.New("ent: empty predicate SupportTicketWhereInput")
+
+// P returns a predicate for filtering supporttickets.
+// An error is returned if the input is empty or invalid.
+func (i *SupportTicketWhereInput) P() (predicate.SupportTicket, error) {
+	var predicates []predicate.SupportTicket
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, supportticket.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.SupportTicket, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, supportticket.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.SupportTicket, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, supportticket.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, supportticket.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, supportticket.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, supportticket.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, supportticket.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, supportticket.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, supportticket.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, supportticket.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, supportticket.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptySupportTicketWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return supportticket.And(predicates...), nil
+	}
+}
+
+// ThirdPartyBindingWhereInput represents a where input for filtering ThirdPartyBinding queries.
+type ThirdPartyBindingWhereInput struct {
+	Predicates []predicate.ThirdPartyBinding  `json:"-"`
+	Not        *ThirdPartyBindingWhereInput   `json:"not,omitempty"`
+	Or         []*ThirdPartyBindingWhereInput `json:"or,omitempty"`
+	And        []*ThirdPartyBindingWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ThirdPartyBindingWhereInput) AddPredicates(predicates ...predicate.ThirdPartyBinding) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ThirdPartyBindingWhereInput filter on the ThirdPartyBindingQuery builder.
+func (i *ThirdPartyBindingWhereInput) Filter(q *ThirdPartyBindingQuery) (*ThirdPartyBindingQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyThirdPartyBindingWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyThirdPartyBindingWhereInput is returned in case the ThirdPartyBindingWhereInput is empty.
+var ErrEmptyThirdPartyBindingWhereInput = errors.New("ent: empty predicate ThirdPartyBindingWhereInput")
+
+// P returns a predicate for filtering thirdpartybindings.
+// An error is returned if the input is empty or invalid.
+func (i *ThirdPartyBindingWhereInput) P() (predicate.ThirdPartyBinding, error) {
+	var predicates []predicate.ThirdPartyBinding
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, thirdpartybinding.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ThirdPartyBinding, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, thirdpartybinding.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ThirdPartyBinding, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, thirdpartybinding.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, thirdpartybinding.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, thirdpartybinding.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, thirdpartybinding.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, thirdpartybinding.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, thirdpartybinding.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, thirdpartybinding.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, thirdpartybinding.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, thirdpartybinding.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyThirdPartyBindingWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return thirdpartybinding.And(predicates...), nil
+	}
+}
+
+// ThirdPartySDKWhereInput represents a where input for filtering ThirdPartySDK queries.
+type ThirdPartySDKWhereInput struct {
+	Predicates []predicate.ThirdPartySDK  `json:"-"`
+	Not        *ThirdPartySDKWhereInput   `json:"not,omitempty"`
+	Or         []*ThirdPartySDKWhereInput `json:"or,omitempty"`
+	And        []*ThirdPartySDKWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "provider" field predicates.
+	Provider             *string  `json:"provider,omitempty"`
+	ProviderNEQ          *string  `json:"providerNEQ,omitempty"`
+	ProviderIn           []string `json:"providerIn,omitempty"`
+	ProviderNotIn        []string `json:"providerNotIn,omitempty"`
+	ProviderGT           *string  `json:"providerGT,omitempty"`
+	ProviderGTE          *string  `json:"providerGTE,omitempty"`
+	ProviderLT           *string  `json:"providerLT,omitempty"`
+	ProviderLTE          *string  `json:"providerLTE,omitempty"`
+	ProviderContains     *string  `json:"providerContains,omitempty"`
+	ProviderHasPrefix    *string  `json:"providerHasPrefix,omitempty"`
+	ProviderHasSuffix    *string  `json:"providerHasSuffix,omitempty"`
+	ProviderEqualFold    *string  `json:"providerEqualFold,omitempty"`
+	ProviderContainsFold *string  `json:"providerContainsFold,omitempty"`
+
+	// "purpose" field predicates.
+	Purpose             *string  `json:"purpose,omitempty"`
+	PurposeNEQ          *string  `json:"purposeNEQ,omitempty"`
+	PurposeIn           []string `json:"purposeIn,omitempty"`
+	PurposeNotIn        []string `json:"purposeNotIn,omitempty"`
+	PurposeGT           *string  `json:"purposeGT,omitempty"`
+	PurposeGTE          *string  `json:"purposeGTE,omitempty"`
+	PurposeLT           *string  `json:"purposeLT,omitempty"`
+	PurposeLTE          *string  `json:"purposeLTE,omitempty"`
+	PurposeContains     *string  `json:"purposeContains,omitempty"`
+	PurposeHasPrefix    *string  `json:"purposeHasPrefix,omitempty"`
+	PurposeHasSuffix    *string  `json:"purposeHasSuffix,omitempty"`
+	PurposeEqualFold    *string  `json:"purposeEqualFold,omitempty"`
+	PurposeContainsFold *string  `json:"purposeContainsFold,omitempty"`
+
+	// "collection_moment" field predicates.
+	CollectionMoment             *string  `json:"collectionMoment,omitempty"`
+	CollectionMomentNEQ          *string  `json:"collectionMomentNEQ,omitempty"`
+	CollectionMomentIn           []string `json:"collectionMomentIn,omitempty"`
+	CollectionMomentNotIn        []string `json:"collectionMomentNotIn,omitempty"`
+	CollectionMomentGT           *string  `json:"collectionMomentGT,omitempty"`
+	CollectionMomentGTE          *string  `json:"collectionMomentGTE,omitempty"`
+	CollectionMomentLT           *string  `json:"collectionMomentLT,omitempty"`
+	CollectionMomentLTE          *string  `json:"collectionMomentLTE,omitempty"`
+	CollectionMomentContains     *string  `json:"collectionMomentContains,omitempty"`
+	CollectionMomentHasPrefix    *string  `json:"collectionMomentHasPrefix,omitempty"`
+	CollectionMomentHasSuffix    *string  `json:"collectionMomentHasSuffix,omitempty"`
+	CollectionMomentEqualFold    *string  `json:"collectionMomentEqualFold,omitempty"`
+	CollectionMomentContainsFold *string  `json:"collectionMomentContainsFold,omitempty"`
+
+	// "policy_url" field predicates.
+	PolicyURL             *string  `json:"policyURL,omitempty"`
+	PolicyURLNEQ          *string  `json:"policyURLNEQ,omitempty"`
+	PolicyURLIn           []string `json:"policyURLIn,omitempty"`
+	PolicyURLNotIn        []string `json:"policyURLNotIn,omitempty"`
+	PolicyURLGT           *string  `json:"policyURLGT,omitempty"`
+	PolicyURLGTE          *string  `json:"policyURLGTE,omitempty"`
+	PolicyURLLT           *string  `json:"policyURLLT,omitempty"`
+	PolicyURLLTE          *string  `json:"policyURLLTE,omitempty"`
+	PolicyURLContains     *string  `json:"policyURLContains,omitempty"`
+	PolicyURLHasPrefix    *string  `json:"policyURLHasPrefix,omitempty"`
+	PolicyURLHasSuffix    *string  `json:"policyURLHasSuffix,omitempty"`
+	PolicyURLEqualFold    *string  `json:"policyURLEqualFold,omitempty"`
+	PolicyURLContainsFold *string  `json:"policyURLContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ThirdPartySDKWhereInput) AddPredicates(predicates ...predicate.ThirdPartySDK) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ThirdPartySDKWhereInput filter on the ThirdPartySDKQuery builder.
+func (i *ThirdPartySDKWhereInput) Filter(q *ThirdPartySDKQuery) (*ThirdPartySDKQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyThirdPartySDKWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyThirdPartySDKWhereInput is returned in case the ThirdPartySDKWhereInput is empty.
+var ErrEmptyThirdPartySDKWhereInput = errors.New("ent: empty predicate ThirdPartySDKWhereInput")
+
+// P returns a predicate for filtering thirdpartysdks.
+// An error is returned if the input is empty or invalid.
+func (i *ThirdPartySDKWhereInput) P() (predicate.ThirdPartySDK, error) {
+	var predicates []predicate.ThirdPartySDK
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, thirdpartysdk.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ThirdPartySDK, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, thirdpartysdk.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ThirdPartySDK, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, thirdpartysdk.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, thirdpartysdk.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, thirdpartysdk.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, thirdpartysdk.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, thirdpartysdk.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, thirdpartysdk.IDLTE(*i.IDLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, thirdpartysdk.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, thirdpartysdk.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, thirdpartysdk.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, thirdpartysdk.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, thirdpartysdk.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, thirdpartysdk.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, thirdpartysdk.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, thirdpartysdk.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, thirdpartysdk.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, thirdpartysdk.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Provider != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderEQ(*i.Provider))
+	}
+	if i.ProviderNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderNEQ(*i.ProviderNEQ))
+	}
+	if len(i.ProviderIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.ProviderIn(i.ProviderIn...))
+	}
+	if len(i.ProviderNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.ProviderNotIn(i.ProviderNotIn...))
+	}
+	if i.ProviderGT != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderGT(*i.ProviderGT))
+	}
+	if i.ProviderGTE != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderGTE(*i.ProviderGTE))
+	}
+	if i.ProviderLT != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderLT(*i.ProviderLT))
+	}
+	if i.ProviderLTE != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderLTE(*i.ProviderLTE))
+	}
+	if i.ProviderContains != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderContains(*i.ProviderContains))
+	}
+	if i.ProviderHasPrefix != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderHasPrefix(*i.ProviderHasPrefix))
+	}
+	if i.ProviderHasSuffix != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderHasSuffix(*i.ProviderHasSuffix))
+	}
+	if i.ProviderEqualFold != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderEqualFold(*i.ProviderEqualFold))
+	}
+	if i.ProviderContainsFold != nil {
+		predicates = append(predicates, thirdpartysdk.ProviderContainsFold(*i.ProviderContainsFold))
+	}
+	if i.Purpose != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeEQ(*i.Purpose))
+	}
+	if i.PurposeNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeNEQ(*i.PurposeNEQ))
+	}
+	if len(i.PurposeIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.PurposeIn(i.PurposeIn...))
+	}
+	if len(i.PurposeNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.PurposeNotIn(i.PurposeNotIn...))
+	}
+	if i.PurposeGT != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeGT(*i.PurposeGT))
+	}
+	if i.PurposeGTE != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeGTE(*i.PurposeGTE))
+	}
+	if i.PurposeLT != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeLT(*i.PurposeLT))
+	}
+	if i.PurposeLTE != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeLTE(*i.PurposeLTE))
+	}
+	if i.PurposeContains != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeContains(*i.PurposeContains))
+	}
+	if i.PurposeHasPrefix != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeHasPrefix(*i.PurposeHasPrefix))
+	}
+	if i.PurposeHasSuffix != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeHasSuffix(*i.PurposeHasSuffix))
+	}
+	if i.PurposeEqualFold != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeEqualFold(*i.PurposeEqualFold))
+	}
+	if i.PurposeContainsFold != nil {
+		predicates = append(predicates, thirdpartysdk.PurposeContainsFold(*i.PurposeContainsFold))
+	}
+	if i.CollectionMoment != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentEQ(*i.CollectionMoment))
+	}
+	if i.CollectionMomentNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentNEQ(*i.CollectionMomentNEQ))
+	}
+	if len(i.CollectionMomentIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentIn(i.CollectionMomentIn...))
+	}
+	if len(i.CollectionMomentNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentNotIn(i.CollectionMomentNotIn...))
+	}
+	if i.CollectionMomentGT != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentGT(*i.CollectionMomentGT))
+	}
+	if i.CollectionMomentGTE != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentGTE(*i.CollectionMomentGTE))
+	}
+	if i.CollectionMomentLT != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentLT(*i.CollectionMomentLT))
+	}
+	if i.CollectionMomentLTE != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentLTE(*i.CollectionMomentLTE))
+	}
+	if i.CollectionMomentContains != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentContains(*i.CollectionMomentContains))
+	}
+	if i.CollectionMomentHasPrefix != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentHasPrefix(*i.CollectionMomentHasPrefix))
+	}
+	if i.CollectionMomentHasSuffix != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentHasSuffix(*i.CollectionMomentHasSuffix))
+	}
+	if i.CollectionMomentEqualFold != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentEqualFold(*i.CollectionMomentEqualFold))
+	}
+	if i.CollectionMomentContainsFold != nil {
+		predicates = append(predicates, thirdpartysdk.CollectionMomentContainsFold(*i.CollectionMomentContainsFold))
+	}
+	if i.PolicyURL != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLEQ(*i.PolicyURL))
+	}
+	if i.PolicyURLNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLNEQ(*i.PolicyURLNEQ))
+	}
+	if len(i.PolicyURLIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.PolicyURLIn(i.PolicyURLIn...))
+	}
+	if len(i.PolicyURLNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.PolicyURLNotIn(i.PolicyURLNotIn...))
+	}
+	if i.PolicyURLGT != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLGT(*i.PolicyURLGT))
+	}
+	if i.PolicyURLGTE != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLGTE(*i.PolicyURLGTE))
+	}
+	if i.PolicyURLLT != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLLT(*i.PolicyURLLT))
+	}
+	if i.PolicyURLLTE != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLLTE(*i.PolicyURLLTE))
+	}
+	if i.PolicyURLContains != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLContains(*i.PolicyURLContains))
+	}
+	if i.PolicyURLHasPrefix != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLHasPrefix(*i.PolicyURLHasPrefix))
+	}
+	if i.PolicyURLHasSuffix != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLHasSuffix(*i.PolicyURLHasSuffix))
+	}
+	if i.PolicyURLEqualFold != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLEqualFold(*i.PolicyURLEqualFold))
+	}
+	if i.PolicyURLContainsFold != nil {
+		predicates = append(predicates, thirdpartysdk.PolicyURLContainsFold(*i.PolicyURLContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyThirdPartySDKWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return thirdpartysdk.And(predicates...), nil
 	}
 }
 

@@ -8,12 +8,24 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/logincode"
 	"veil/ent/order"
+	"veil/ent/policyversion"
 	"veil/ent/predicate"
+	"veil/ent/realnameverification"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 
 	"entgo.io/ent"
@@ -29,13 +41,1915 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeConsent   = "Consent"
-	TypeListing   = "Listing"
-	TypeLoginCode = "LoginCode"
-	TypeOrder     = "Order"
-	TypeSession   = "Session"
-	TypeUser      = "User"
+	TypeActivityLog          = "ActivityLog"
+	TypeCallLogEntry         = "CallLogEntry"
+	TypeConsent              = "Consent"
+	TypeContact              = "Contact"
+	TypeDevice               = "Device"
+	TypeFaceVerification     = "FaceVerification"
+	TypeListing              = "Listing"
+	TypeLocation             = "Location"
+	TypeLoginCode            = "LoginCode"
+	TypeOrder                = "Order"
+	TypePolicyVersion        = "PolicyVersion"
+	TypeRealNameVerification = "RealNameVerification"
+	TypeSession              = "Session"
+	TypeSharingRecord        = "SharingRecord"
+	TypeSupportTicket        = "SupportTicket"
+	TypeThirdPartyBinding    = "ThirdPartyBinding"
+	TypeThirdPartySDK        = "ThirdPartySDK"
+	TypeUser                 = "User"
 )
+
+// ActivityLogMutation represents an operation that mutates the ActivityLog nodes in the graph.
+type ActivityLogMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	kind            *activitylog.Kind
+	login_account   *string
+	search_query    *string
+	ip              *string
+	browser         *string
+	carrier         *string
+	network         *string
+	language        *string
+	page            *string
+	target          *string
+	stay_seconds    *int
+	addstay_seconds *int
+	occurred_at     *time.Time
+	clearedFields   map[string]struct{}
+	user            *int
+	cleareduser     bool
+	done            bool
+	oldValue        func(context.Context) (*ActivityLog, error)
+	predicates      []predicate.ActivityLog
+}
+
+var _ ent.Mutation = (*ActivityLogMutation)(nil)
+
+// activitylogOption allows management of the mutation configuration using functional options.
+type activitylogOption func(*ActivityLogMutation)
+
+// newActivityLogMutation creates new mutation for the ActivityLog entity.
+func newActivityLogMutation(c config, op Op, opts ...activitylogOption) *ActivityLogMutation {
+	m := &ActivityLogMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeActivityLog,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withActivityLogID sets the ID field of the mutation.
+func withActivityLogID(id int) activitylogOption {
+	return func(m *ActivityLogMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ActivityLog
+		)
+		m.oldValue = func(ctx context.Context) (*ActivityLog, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ActivityLog.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withActivityLog sets the old ActivityLog of the mutation.
+func withActivityLog(node *ActivityLog) activitylogOption {
+	return func(m *ActivityLogMutation) {
+		m.oldValue = func(context.Context) (*ActivityLog, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ActivityLogMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ActivityLogMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ActivityLogMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ActivityLogMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ActivityLog.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ActivityLogMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ActivityLogMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ActivityLogMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *ActivityLogMutation) SetKind(a activitylog.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ActivityLogMutation) Kind() (r activitylog.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldKind(ctx context.Context) (v activitylog.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ActivityLogMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetLoginAccount sets the "login_account" field.
+func (m *ActivityLogMutation) SetLoginAccount(s string) {
+	m.login_account = &s
+}
+
+// LoginAccount returns the value of the "login_account" field in the mutation.
+func (m *ActivityLogMutation) LoginAccount() (r string, exists bool) {
+	v := m.login_account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLoginAccount returns the old "login_account" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldLoginAccount(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLoginAccount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLoginAccount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLoginAccount: %w", err)
+	}
+	return oldValue.LoginAccount, nil
+}
+
+// ClearLoginAccount clears the value of the "login_account" field.
+func (m *ActivityLogMutation) ClearLoginAccount() {
+	m.login_account = nil
+	m.clearedFields[activitylog.FieldLoginAccount] = struct{}{}
+}
+
+// LoginAccountCleared returns if the "login_account" field was cleared in this mutation.
+func (m *ActivityLogMutation) LoginAccountCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldLoginAccount]
+	return ok
+}
+
+// ResetLoginAccount resets all changes to the "login_account" field.
+func (m *ActivityLogMutation) ResetLoginAccount() {
+	m.login_account = nil
+	delete(m.clearedFields, activitylog.FieldLoginAccount)
+}
+
+// SetSearchQuery sets the "search_query" field.
+func (m *ActivityLogMutation) SetSearchQuery(s string) {
+	m.search_query = &s
+}
+
+// SearchQuery returns the value of the "search_query" field in the mutation.
+func (m *ActivityLogMutation) SearchQuery() (r string, exists bool) {
+	v := m.search_query
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSearchQuery returns the old "search_query" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldSearchQuery(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSearchQuery is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSearchQuery requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSearchQuery: %w", err)
+	}
+	return oldValue.SearchQuery, nil
+}
+
+// ClearSearchQuery clears the value of the "search_query" field.
+func (m *ActivityLogMutation) ClearSearchQuery() {
+	m.search_query = nil
+	m.clearedFields[activitylog.FieldSearchQuery] = struct{}{}
+}
+
+// SearchQueryCleared returns if the "search_query" field was cleared in this mutation.
+func (m *ActivityLogMutation) SearchQueryCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldSearchQuery]
+	return ok
+}
+
+// ResetSearchQuery resets all changes to the "search_query" field.
+func (m *ActivityLogMutation) ResetSearchQuery() {
+	m.search_query = nil
+	delete(m.clearedFields, activitylog.FieldSearchQuery)
+}
+
+// SetIP sets the "ip" field.
+func (m *ActivityLogMutation) SetIP(s string) {
+	m.ip = &s
+}
+
+// IP returns the value of the "ip" field in the mutation.
+func (m *ActivityLogMutation) IP() (r string, exists bool) {
+	v := m.ip
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIP returns the old "ip" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldIP(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIP is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIP requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIP: %w", err)
+	}
+	return oldValue.IP, nil
+}
+
+// ClearIP clears the value of the "ip" field.
+func (m *ActivityLogMutation) ClearIP() {
+	m.ip = nil
+	m.clearedFields[activitylog.FieldIP] = struct{}{}
+}
+
+// IPCleared returns if the "ip" field was cleared in this mutation.
+func (m *ActivityLogMutation) IPCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldIP]
+	return ok
+}
+
+// ResetIP resets all changes to the "ip" field.
+func (m *ActivityLogMutation) ResetIP() {
+	m.ip = nil
+	delete(m.clearedFields, activitylog.FieldIP)
+}
+
+// SetBrowser sets the "browser" field.
+func (m *ActivityLogMutation) SetBrowser(s string) {
+	m.browser = &s
+}
+
+// Browser returns the value of the "browser" field in the mutation.
+func (m *ActivityLogMutation) Browser() (r string, exists bool) {
+	v := m.browser
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBrowser returns the old "browser" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldBrowser(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBrowser is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBrowser requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBrowser: %w", err)
+	}
+	return oldValue.Browser, nil
+}
+
+// ClearBrowser clears the value of the "browser" field.
+func (m *ActivityLogMutation) ClearBrowser() {
+	m.browser = nil
+	m.clearedFields[activitylog.FieldBrowser] = struct{}{}
+}
+
+// BrowserCleared returns if the "browser" field was cleared in this mutation.
+func (m *ActivityLogMutation) BrowserCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldBrowser]
+	return ok
+}
+
+// ResetBrowser resets all changes to the "browser" field.
+func (m *ActivityLogMutation) ResetBrowser() {
+	m.browser = nil
+	delete(m.clearedFields, activitylog.FieldBrowser)
+}
+
+// SetCarrier sets the "carrier" field.
+func (m *ActivityLogMutation) SetCarrier(s string) {
+	m.carrier = &s
+}
+
+// Carrier returns the value of the "carrier" field in the mutation.
+func (m *ActivityLogMutation) Carrier() (r string, exists bool) {
+	v := m.carrier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCarrier returns the old "carrier" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldCarrier(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCarrier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCarrier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCarrier: %w", err)
+	}
+	return oldValue.Carrier, nil
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (m *ActivityLogMutation) ClearCarrier() {
+	m.carrier = nil
+	m.clearedFields[activitylog.FieldCarrier] = struct{}{}
+}
+
+// CarrierCleared returns if the "carrier" field was cleared in this mutation.
+func (m *ActivityLogMutation) CarrierCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldCarrier]
+	return ok
+}
+
+// ResetCarrier resets all changes to the "carrier" field.
+func (m *ActivityLogMutation) ResetCarrier() {
+	m.carrier = nil
+	delete(m.clearedFields, activitylog.FieldCarrier)
+}
+
+// SetNetwork sets the "network" field.
+func (m *ActivityLogMutation) SetNetwork(s string) {
+	m.network = &s
+}
+
+// Network returns the value of the "network" field in the mutation.
+func (m *ActivityLogMutation) Network() (r string, exists bool) {
+	v := m.network
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNetwork returns the old "network" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldNetwork(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNetwork is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNetwork requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNetwork: %w", err)
+	}
+	return oldValue.Network, nil
+}
+
+// ClearNetwork clears the value of the "network" field.
+func (m *ActivityLogMutation) ClearNetwork() {
+	m.network = nil
+	m.clearedFields[activitylog.FieldNetwork] = struct{}{}
+}
+
+// NetworkCleared returns if the "network" field was cleared in this mutation.
+func (m *ActivityLogMutation) NetworkCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldNetwork]
+	return ok
+}
+
+// ResetNetwork resets all changes to the "network" field.
+func (m *ActivityLogMutation) ResetNetwork() {
+	m.network = nil
+	delete(m.clearedFields, activitylog.FieldNetwork)
+}
+
+// SetLanguage sets the "language" field.
+func (m *ActivityLogMutation) SetLanguage(s string) {
+	m.language = &s
+}
+
+// Language returns the value of the "language" field in the mutation.
+func (m *ActivityLogMutation) Language() (r string, exists bool) {
+	v := m.language
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLanguage returns the old "language" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldLanguage(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLanguage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLanguage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLanguage: %w", err)
+	}
+	return oldValue.Language, nil
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (m *ActivityLogMutation) ClearLanguage() {
+	m.language = nil
+	m.clearedFields[activitylog.FieldLanguage] = struct{}{}
+}
+
+// LanguageCleared returns if the "language" field was cleared in this mutation.
+func (m *ActivityLogMutation) LanguageCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldLanguage]
+	return ok
+}
+
+// ResetLanguage resets all changes to the "language" field.
+func (m *ActivityLogMutation) ResetLanguage() {
+	m.language = nil
+	delete(m.clearedFields, activitylog.FieldLanguage)
+}
+
+// SetPage sets the "page" field.
+func (m *ActivityLogMutation) SetPage(s string) {
+	m.page = &s
+}
+
+// Page returns the value of the "page" field in the mutation.
+func (m *ActivityLogMutation) Page() (r string, exists bool) {
+	v := m.page
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPage returns the old "page" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldPage(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPage: %w", err)
+	}
+	return oldValue.Page, nil
+}
+
+// ClearPage clears the value of the "page" field.
+func (m *ActivityLogMutation) ClearPage() {
+	m.page = nil
+	m.clearedFields[activitylog.FieldPage] = struct{}{}
+}
+
+// PageCleared returns if the "page" field was cleared in this mutation.
+func (m *ActivityLogMutation) PageCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldPage]
+	return ok
+}
+
+// ResetPage resets all changes to the "page" field.
+func (m *ActivityLogMutation) ResetPage() {
+	m.page = nil
+	delete(m.clearedFields, activitylog.FieldPage)
+}
+
+// SetTarget sets the "target" field.
+func (m *ActivityLogMutation) SetTarget(s string) {
+	m.target = &s
+}
+
+// Target returns the value of the "target" field in the mutation.
+func (m *ActivityLogMutation) Target() (r string, exists bool) {
+	v := m.target
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTarget returns the old "target" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldTarget(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTarget is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTarget requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTarget: %w", err)
+	}
+	return oldValue.Target, nil
+}
+
+// ClearTarget clears the value of the "target" field.
+func (m *ActivityLogMutation) ClearTarget() {
+	m.target = nil
+	m.clearedFields[activitylog.FieldTarget] = struct{}{}
+}
+
+// TargetCleared returns if the "target" field was cleared in this mutation.
+func (m *ActivityLogMutation) TargetCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldTarget]
+	return ok
+}
+
+// ResetTarget resets all changes to the "target" field.
+func (m *ActivityLogMutation) ResetTarget() {
+	m.target = nil
+	delete(m.clearedFields, activitylog.FieldTarget)
+}
+
+// SetStaySeconds sets the "stay_seconds" field.
+func (m *ActivityLogMutation) SetStaySeconds(i int) {
+	m.stay_seconds = &i
+	m.addstay_seconds = nil
+}
+
+// StaySeconds returns the value of the "stay_seconds" field in the mutation.
+func (m *ActivityLogMutation) StaySeconds() (r int, exists bool) {
+	v := m.stay_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStaySeconds returns the old "stay_seconds" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldStaySeconds(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStaySeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStaySeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStaySeconds: %w", err)
+	}
+	return oldValue.StaySeconds, nil
+}
+
+// AddStaySeconds adds i to the "stay_seconds" field.
+func (m *ActivityLogMutation) AddStaySeconds(i int) {
+	if m.addstay_seconds != nil {
+		*m.addstay_seconds += i
+	} else {
+		m.addstay_seconds = &i
+	}
+}
+
+// AddedStaySeconds returns the value that was added to the "stay_seconds" field in this mutation.
+func (m *ActivityLogMutation) AddedStaySeconds() (r int, exists bool) {
+	v := m.addstay_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearStaySeconds clears the value of the "stay_seconds" field.
+func (m *ActivityLogMutation) ClearStaySeconds() {
+	m.stay_seconds = nil
+	m.addstay_seconds = nil
+	m.clearedFields[activitylog.FieldStaySeconds] = struct{}{}
+}
+
+// StaySecondsCleared returns if the "stay_seconds" field was cleared in this mutation.
+func (m *ActivityLogMutation) StaySecondsCleared() bool {
+	_, ok := m.clearedFields[activitylog.FieldStaySeconds]
+	return ok
+}
+
+// ResetStaySeconds resets all changes to the "stay_seconds" field.
+func (m *ActivityLogMutation) ResetStaySeconds() {
+	m.stay_seconds = nil
+	m.addstay_seconds = nil
+	delete(m.clearedFields, activitylog.FieldStaySeconds)
+}
+
+// SetOccurredAt sets the "occurred_at" field.
+func (m *ActivityLogMutation) SetOccurredAt(t time.Time) {
+	m.occurred_at = &t
+}
+
+// OccurredAt returns the value of the "occurred_at" field in the mutation.
+func (m *ActivityLogMutation) OccurredAt() (r time.Time, exists bool) {
+	v := m.occurred_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOccurredAt returns the old "occurred_at" field's value of the ActivityLog entity.
+// If the ActivityLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ActivityLogMutation) OldOccurredAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOccurredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOccurredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOccurredAt: %w", err)
+	}
+	return oldValue.OccurredAt, nil
+}
+
+// ResetOccurredAt resets all changes to the "occurred_at" field.
+func (m *ActivityLogMutation) ResetOccurredAt() {
+	m.occurred_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *ActivityLogMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[activitylog.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *ActivityLogMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *ActivityLogMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *ActivityLogMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the ActivityLogMutation builder.
+func (m *ActivityLogMutation) Where(ps ...predicate.ActivityLog) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ActivityLogMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ActivityLogMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ActivityLog, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ActivityLogMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ActivityLogMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ActivityLog).
+func (m *ActivityLogMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ActivityLogMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.user != nil {
+		fields = append(fields, activitylog.FieldUserID)
+	}
+	if m.kind != nil {
+		fields = append(fields, activitylog.FieldKind)
+	}
+	if m.login_account != nil {
+		fields = append(fields, activitylog.FieldLoginAccount)
+	}
+	if m.search_query != nil {
+		fields = append(fields, activitylog.FieldSearchQuery)
+	}
+	if m.ip != nil {
+		fields = append(fields, activitylog.FieldIP)
+	}
+	if m.browser != nil {
+		fields = append(fields, activitylog.FieldBrowser)
+	}
+	if m.carrier != nil {
+		fields = append(fields, activitylog.FieldCarrier)
+	}
+	if m.network != nil {
+		fields = append(fields, activitylog.FieldNetwork)
+	}
+	if m.language != nil {
+		fields = append(fields, activitylog.FieldLanguage)
+	}
+	if m.page != nil {
+		fields = append(fields, activitylog.FieldPage)
+	}
+	if m.target != nil {
+		fields = append(fields, activitylog.FieldTarget)
+	}
+	if m.stay_seconds != nil {
+		fields = append(fields, activitylog.FieldStaySeconds)
+	}
+	if m.occurred_at != nil {
+		fields = append(fields, activitylog.FieldOccurredAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ActivityLogMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case activitylog.FieldUserID:
+		return m.UserID()
+	case activitylog.FieldKind:
+		return m.Kind()
+	case activitylog.FieldLoginAccount:
+		return m.LoginAccount()
+	case activitylog.FieldSearchQuery:
+		return m.SearchQuery()
+	case activitylog.FieldIP:
+		return m.IP()
+	case activitylog.FieldBrowser:
+		return m.Browser()
+	case activitylog.FieldCarrier:
+		return m.Carrier()
+	case activitylog.FieldNetwork:
+		return m.Network()
+	case activitylog.FieldLanguage:
+		return m.Language()
+	case activitylog.FieldPage:
+		return m.Page()
+	case activitylog.FieldTarget:
+		return m.Target()
+	case activitylog.FieldStaySeconds:
+		return m.StaySeconds()
+	case activitylog.FieldOccurredAt:
+		return m.OccurredAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ActivityLogMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case activitylog.FieldUserID:
+		return m.OldUserID(ctx)
+	case activitylog.FieldKind:
+		return m.OldKind(ctx)
+	case activitylog.FieldLoginAccount:
+		return m.OldLoginAccount(ctx)
+	case activitylog.FieldSearchQuery:
+		return m.OldSearchQuery(ctx)
+	case activitylog.FieldIP:
+		return m.OldIP(ctx)
+	case activitylog.FieldBrowser:
+		return m.OldBrowser(ctx)
+	case activitylog.FieldCarrier:
+		return m.OldCarrier(ctx)
+	case activitylog.FieldNetwork:
+		return m.OldNetwork(ctx)
+	case activitylog.FieldLanguage:
+		return m.OldLanguage(ctx)
+	case activitylog.FieldPage:
+		return m.OldPage(ctx)
+	case activitylog.FieldTarget:
+		return m.OldTarget(ctx)
+	case activitylog.FieldStaySeconds:
+		return m.OldStaySeconds(ctx)
+	case activitylog.FieldOccurredAt:
+		return m.OldOccurredAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ActivityLog field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ActivityLogMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case activitylog.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case activitylog.FieldKind:
+		v, ok := value.(activitylog.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case activitylog.FieldLoginAccount:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLoginAccount(v)
+		return nil
+	case activitylog.FieldSearchQuery:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSearchQuery(v)
+		return nil
+	case activitylog.FieldIP:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIP(v)
+		return nil
+	case activitylog.FieldBrowser:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBrowser(v)
+		return nil
+	case activitylog.FieldCarrier:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCarrier(v)
+		return nil
+	case activitylog.FieldNetwork:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNetwork(v)
+		return nil
+	case activitylog.FieldLanguage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLanguage(v)
+		return nil
+	case activitylog.FieldPage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPage(v)
+		return nil
+	case activitylog.FieldTarget:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTarget(v)
+		return nil
+	case activitylog.FieldStaySeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStaySeconds(v)
+		return nil
+	case activitylog.FieldOccurredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOccurredAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ActivityLog field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ActivityLogMutation) AddedFields() []string {
+	var fields []string
+	if m.addstay_seconds != nil {
+		fields = append(fields, activitylog.FieldStaySeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ActivityLogMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case activitylog.FieldStaySeconds:
+		return m.AddedStaySeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ActivityLogMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case activitylog.FieldStaySeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStaySeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ActivityLog numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ActivityLogMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(activitylog.FieldLoginAccount) {
+		fields = append(fields, activitylog.FieldLoginAccount)
+	}
+	if m.FieldCleared(activitylog.FieldSearchQuery) {
+		fields = append(fields, activitylog.FieldSearchQuery)
+	}
+	if m.FieldCleared(activitylog.FieldIP) {
+		fields = append(fields, activitylog.FieldIP)
+	}
+	if m.FieldCleared(activitylog.FieldBrowser) {
+		fields = append(fields, activitylog.FieldBrowser)
+	}
+	if m.FieldCleared(activitylog.FieldCarrier) {
+		fields = append(fields, activitylog.FieldCarrier)
+	}
+	if m.FieldCleared(activitylog.FieldNetwork) {
+		fields = append(fields, activitylog.FieldNetwork)
+	}
+	if m.FieldCleared(activitylog.FieldLanguage) {
+		fields = append(fields, activitylog.FieldLanguage)
+	}
+	if m.FieldCleared(activitylog.FieldPage) {
+		fields = append(fields, activitylog.FieldPage)
+	}
+	if m.FieldCleared(activitylog.FieldTarget) {
+		fields = append(fields, activitylog.FieldTarget)
+	}
+	if m.FieldCleared(activitylog.FieldStaySeconds) {
+		fields = append(fields, activitylog.FieldStaySeconds)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ActivityLogMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ActivityLogMutation) ClearField(name string) error {
+	switch name {
+	case activitylog.FieldLoginAccount:
+		m.ClearLoginAccount()
+		return nil
+	case activitylog.FieldSearchQuery:
+		m.ClearSearchQuery()
+		return nil
+	case activitylog.FieldIP:
+		m.ClearIP()
+		return nil
+	case activitylog.FieldBrowser:
+		m.ClearBrowser()
+		return nil
+	case activitylog.FieldCarrier:
+		m.ClearCarrier()
+		return nil
+	case activitylog.FieldNetwork:
+		m.ClearNetwork()
+		return nil
+	case activitylog.FieldLanguage:
+		m.ClearLanguage()
+		return nil
+	case activitylog.FieldPage:
+		m.ClearPage()
+		return nil
+	case activitylog.FieldTarget:
+		m.ClearTarget()
+		return nil
+	case activitylog.FieldStaySeconds:
+		m.ClearStaySeconds()
+		return nil
+	}
+	return fmt.Errorf("unknown ActivityLog nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ActivityLogMutation) ResetField(name string) error {
+	switch name {
+	case activitylog.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case activitylog.FieldKind:
+		m.ResetKind()
+		return nil
+	case activitylog.FieldLoginAccount:
+		m.ResetLoginAccount()
+		return nil
+	case activitylog.FieldSearchQuery:
+		m.ResetSearchQuery()
+		return nil
+	case activitylog.FieldIP:
+		m.ResetIP()
+		return nil
+	case activitylog.FieldBrowser:
+		m.ResetBrowser()
+		return nil
+	case activitylog.FieldCarrier:
+		m.ResetCarrier()
+		return nil
+	case activitylog.FieldNetwork:
+		m.ResetNetwork()
+		return nil
+	case activitylog.FieldLanguage:
+		m.ResetLanguage()
+		return nil
+	case activitylog.FieldPage:
+		m.ResetPage()
+		return nil
+	case activitylog.FieldTarget:
+		m.ResetTarget()
+		return nil
+	case activitylog.FieldStaySeconds:
+		m.ResetStaySeconds()
+		return nil
+	case activitylog.FieldOccurredAt:
+		m.ResetOccurredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ActivityLog field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ActivityLogMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, activitylog.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ActivityLogMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case activitylog.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ActivityLogMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ActivityLogMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ActivityLogMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, activitylog.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ActivityLogMutation) EdgeCleared(name string) bool {
+	switch name {
+	case activitylog.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ActivityLogMutation) ClearEdge(name string) error {
+	switch name {
+	case activitylog.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ActivityLog unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ActivityLogMutation) ResetEdge(name string) error {
+	switch name {
+	case activitylog.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ActivityLog edge %s", name)
+}
+
+// CallLogEntryMutation represents an operation that mutates the CallLogEntry nodes in the graph.
+type CallLogEntryMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	phone               *string
+	direction           *calllogentry.Direction
+	started_at          *time.Time
+	duration_seconds    *int
+	addduration_seconds *int
+	clearedFields       map[string]struct{}
+	user                *int
+	cleareduser         bool
+	done                bool
+	oldValue            func(context.Context) (*CallLogEntry, error)
+	predicates          []predicate.CallLogEntry
+}
+
+var _ ent.Mutation = (*CallLogEntryMutation)(nil)
+
+// calllogentryOption allows management of the mutation configuration using functional options.
+type calllogentryOption func(*CallLogEntryMutation)
+
+// newCallLogEntryMutation creates new mutation for the CallLogEntry entity.
+func newCallLogEntryMutation(c config, op Op, opts ...calllogentryOption) *CallLogEntryMutation {
+	m := &CallLogEntryMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCallLogEntry,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCallLogEntryID sets the ID field of the mutation.
+func withCallLogEntryID(id int) calllogentryOption {
+	return func(m *CallLogEntryMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CallLogEntry
+		)
+		m.oldValue = func(ctx context.Context) (*CallLogEntry, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CallLogEntry.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCallLogEntry sets the old CallLogEntry of the mutation.
+func withCallLogEntry(node *CallLogEntry) calllogentryOption {
+	return func(m *CallLogEntryMutation) {
+		m.oldValue = func(context.Context) (*CallLogEntry, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CallLogEntryMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CallLogEntryMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CallLogEntryMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CallLogEntryMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CallLogEntry.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *CallLogEntryMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *CallLogEntryMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the CallLogEntry entity.
+// If the CallLogEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallLogEntryMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *CallLogEntryMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetPhone sets the "phone" field.
+func (m *CallLogEntryMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *CallLogEntryMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the CallLogEntry entity.
+// If the CallLogEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallLogEntryMutation) OldPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *CallLogEntryMutation) ResetPhone() {
+	m.phone = nil
+}
+
+// SetDirection sets the "direction" field.
+func (m *CallLogEntryMutation) SetDirection(c calllogentry.Direction) {
+	m.direction = &c
+}
+
+// Direction returns the value of the "direction" field in the mutation.
+func (m *CallLogEntryMutation) Direction() (r calllogentry.Direction, exists bool) {
+	v := m.direction
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDirection returns the old "direction" field's value of the CallLogEntry entity.
+// If the CallLogEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallLogEntryMutation) OldDirection(ctx context.Context) (v calllogentry.Direction, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDirection is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDirection requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDirection: %w", err)
+	}
+	return oldValue.Direction, nil
+}
+
+// ResetDirection resets all changes to the "direction" field.
+func (m *CallLogEntryMutation) ResetDirection() {
+	m.direction = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *CallLogEntryMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *CallLogEntryMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the CallLogEntry entity.
+// If the CallLogEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallLogEntryMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *CallLogEntryMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetDurationSeconds sets the "duration_seconds" field.
+func (m *CallLogEntryMutation) SetDurationSeconds(i int) {
+	m.duration_seconds = &i
+	m.addduration_seconds = nil
+}
+
+// DurationSeconds returns the value of the "duration_seconds" field in the mutation.
+func (m *CallLogEntryMutation) DurationSeconds() (r int, exists bool) {
+	v := m.duration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationSeconds returns the old "duration_seconds" field's value of the CallLogEntry entity.
+// If the CallLogEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallLogEntryMutation) OldDurationSeconds(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationSeconds: %w", err)
+	}
+	return oldValue.DurationSeconds, nil
+}
+
+// AddDurationSeconds adds i to the "duration_seconds" field.
+func (m *CallLogEntryMutation) AddDurationSeconds(i int) {
+	if m.addduration_seconds != nil {
+		*m.addduration_seconds += i
+	} else {
+		m.addduration_seconds = &i
+	}
+}
+
+// AddedDurationSeconds returns the value that was added to the "duration_seconds" field in this mutation.
+func (m *CallLogEntryMutation) AddedDurationSeconds() (r int, exists bool) {
+	v := m.addduration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationSeconds resets all changes to the "duration_seconds" field.
+func (m *CallLogEntryMutation) ResetDurationSeconds() {
+	m.duration_seconds = nil
+	m.addduration_seconds = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *CallLogEntryMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[calllogentry.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *CallLogEntryMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *CallLogEntryMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *CallLogEntryMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the CallLogEntryMutation builder.
+func (m *CallLogEntryMutation) Where(ps ...predicate.CallLogEntry) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CallLogEntryMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CallLogEntryMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CallLogEntry, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CallLogEntryMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CallLogEntryMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CallLogEntry).
+func (m *CallLogEntryMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CallLogEntryMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.user != nil {
+		fields = append(fields, calllogentry.FieldUserID)
+	}
+	if m.phone != nil {
+		fields = append(fields, calllogentry.FieldPhone)
+	}
+	if m.direction != nil {
+		fields = append(fields, calllogentry.FieldDirection)
+	}
+	if m.started_at != nil {
+		fields = append(fields, calllogentry.FieldStartedAt)
+	}
+	if m.duration_seconds != nil {
+		fields = append(fields, calllogentry.FieldDurationSeconds)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CallLogEntryMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case calllogentry.FieldUserID:
+		return m.UserID()
+	case calllogentry.FieldPhone:
+		return m.Phone()
+	case calllogentry.FieldDirection:
+		return m.Direction()
+	case calllogentry.FieldStartedAt:
+		return m.StartedAt()
+	case calllogentry.FieldDurationSeconds:
+		return m.DurationSeconds()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CallLogEntryMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case calllogentry.FieldUserID:
+		return m.OldUserID(ctx)
+	case calllogentry.FieldPhone:
+		return m.OldPhone(ctx)
+	case calllogentry.FieldDirection:
+		return m.OldDirection(ctx)
+	case calllogentry.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case calllogentry.FieldDurationSeconds:
+		return m.OldDurationSeconds(ctx)
+	}
+	return nil, fmt.Errorf("unknown CallLogEntry field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallLogEntryMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case calllogentry.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case calllogentry.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case calllogentry.FieldDirection:
+		v, ok := value.(calllogentry.Direction)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDirection(v)
+		return nil
+	case calllogentry.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case calllogentry.FieldDurationSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallLogEntry field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CallLogEntryMutation) AddedFields() []string {
+	var fields []string
+	if m.addduration_seconds != nil {
+		fields = append(fields, calllogentry.FieldDurationSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CallLogEntryMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case calllogentry.FieldDurationSeconds:
+		return m.AddedDurationSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallLogEntryMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case calllogentry.FieldDurationSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallLogEntry numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CallLogEntryMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CallLogEntryMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CallLogEntryMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CallLogEntry nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CallLogEntryMutation) ResetField(name string) error {
+	switch name {
+	case calllogentry.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case calllogentry.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case calllogentry.FieldDirection:
+		m.ResetDirection()
+		return nil
+	case calllogentry.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case calllogentry.FieldDurationSeconds:
+		m.ResetDurationSeconds()
+		return nil
+	}
+	return fmt.Errorf("unknown CallLogEntry field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CallLogEntryMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, calllogentry.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CallLogEntryMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case calllogentry.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CallLogEntryMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CallLogEntryMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CallLogEntryMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, calllogentry.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CallLogEntryMutation) EdgeCleared(name string) bool {
+	switch name {
+	case calllogentry.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CallLogEntryMutation) ClearEdge(name string) error {
+	switch name {
+	case calllogentry.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown CallLogEntry unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CallLogEntryMutation) ResetEdge(name string) error {
+	switch name {
+	case calllogentry.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown CallLogEntry edge %s", name)
+}
 
 // ConsentMutation represents an operation that mutates the Consent nodes in the graph.
 type ConsentMutation struct {
@@ -765,6 +2679,2296 @@ func (m *ConsentMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Consent edge %s", name)
 }
 
+// ContactMutation represents an operation that mutates the Contact nodes in the graph.
+type ContactMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	name          *string
+	phone         *string
+	uploaded_at   *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*Contact, error)
+	predicates    []predicate.Contact
+}
+
+var _ ent.Mutation = (*ContactMutation)(nil)
+
+// contactOption allows management of the mutation configuration using functional options.
+type contactOption func(*ContactMutation)
+
+// newContactMutation creates new mutation for the Contact entity.
+func newContactMutation(c config, op Op, opts ...contactOption) *ContactMutation {
+	m := &ContactMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeContact,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withContactID sets the ID field of the mutation.
+func withContactID(id int) contactOption {
+	return func(m *ContactMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Contact
+		)
+		m.oldValue = func(ctx context.Context) (*Contact, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Contact.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withContact sets the old Contact of the mutation.
+func withContact(node *Contact) contactOption {
+	return func(m *ContactMutation) {
+		m.oldValue = func(context.Context) (*Contact, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ContactMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ContactMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ContactMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ContactMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Contact.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ContactMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ContactMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ContactMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetName sets the "name" field.
+func (m *ContactMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ContactMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ContactMutation) ResetName() {
+	m.name = nil
+}
+
+// SetPhone sets the "phone" field.
+func (m *ContactMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *ContactMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *ContactMutation) ResetPhone() {
+	m.phone = nil
+}
+
+// SetUploadedAt sets the "uploaded_at" field.
+func (m *ContactMutation) SetUploadedAt(t time.Time) {
+	m.uploaded_at = &t
+}
+
+// UploadedAt returns the value of the "uploaded_at" field in the mutation.
+func (m *ContactMutation) UploadedAt() (r time.Time, exists bool) {
+	v := m.uploaded_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUploadedAt returns the old "uploaded_at" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldUploadedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUploadedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUploadedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUploadedAt: %w", err)
+	}
+	return oldValue.UploadedAt, nil
+}
+
+// ResetUploadedAt resets all changes to the "uploaded_at" field.
+func (m *ContactMutation) ResetUploadedAt() {
+	m.uploaded_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *ContactMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[contact.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *ContactMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *ContactMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *ContactMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the ContactMutation builder.
+func (m *ContactMutation) Where(ps ...predicate.Contact) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ContactMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ContactMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Contact, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ContactMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ContactMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Contact).
+func (m *ContactMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ContactMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.user != nil {
+		fields = append(fields, contact.FieldUserID)
+	}
+	if m.name != nil {
+		fields = append(fields, contact.FieldName)
+	}
+	if m.phone != nil {
+		fields = append(fields, contact.FieldPhone)
+	}
+	if m.uploaded_at != nil {
+		fields = append(fields, contact.FieldUploadedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ContactMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case contact.FieldUserID:
+		return m.UserID()
+	case contact.FieldName:
+		return m.Name()
+	case contact.FieldPhone:
+		return m.Phone()
+	case contact.FieldUploadedAt:
+		return m.UploadedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ContactMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case contact.FieldUserID:
+		return m.OldUserID(ctx)
+	case contact.FieldName:
+		return m.OldName(ctx)
+	case contact.FieldPhone:
+		return m.OldPhone(ctx)
+	case contact.FieldUploadedAt:
+		return m.OldUploadedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Contact field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ContactMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case contact.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case contact.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case contact.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case contact.FieldUploadedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUploadedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Contact field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ContactMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ContactMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ContactMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Contact numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ContactMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ContactMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ContactMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Contact nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ContactMutation) ResetField(name string) error {
+	switch name {
+	case contact.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case contact.FieldName:
+		m.ResetName()
+		return nil
+	case contact.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case contact.FieldUploadedAt:
+		m.ResetUploadedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Contact field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ContactMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, contact.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ContactMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case contact.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ContactMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ContactMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, contact.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ContactMutation) EdgeCleared(name string) bool {
+	switch name {
+	case contact.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ContactMutation) ClearEdge(name string) error {
+	switch name {
+	case contact.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Contact unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ContactMutation) ResetEdge(name string) error {
+	switch name {
+	case contact.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Contact edge %s", name)
+}
+
+// DeviceMutation represents an operation that mutates the Device nodes in the graph.
+type DeviceMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	model          *string
+	os             *string
+	os_version     *string
+	client_version *string
+	resolution     *string
+	package_name   *string
+	settings       *string
+	app_list       *[]string
+	appendapp_list []string
+	imei           *string
+	idfa           *string
+	oaid           *string
+	mac            *string
+	registered_at  *time.Time
+	clearedFields  map[string]struct{}
+	user           *int
+	cleareduser    bool
+	done           bool
+	oldValue       func(context.Context) (*Device, error)
+	predicates     []predicate.Device
+}
+
+var _ ent.Mutation = (*DeviceMutation)(nil)
+
+// deviceOption allows management of the mutation configuration using functional options.
+type deviceOption func(*DeviceMutation)
+
+// newDeviceMutation creates new mutation for the Device entity.
+func newDeviceMutation(c config, op Op, opts ...deviceOption) *DeviceMutation {
+	m := &DeviceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDevice,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeviceID sets the ID field of the mutation.
+func withDeviceID(id int) deviceOption {
+	return func(m *DeviceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Device
+		)
+		m.oldValue = func(ctx context.Context) (*Device, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Device.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDevice sets the old Device of the mutation.
+func withDevice(node *Device) deviceOption {
+	return func(m *DeviceMutation) {
+		m.oldValue = func(context.Context) (*Device, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeviceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeviceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeviceMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeviceMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Device.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *DeviceMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *DeviceMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *DeviceMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetModel sets the "model" field.
+func (m *DeviceMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *DeviceMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *DeviceMutation) ResetModel() {
+	m.model = nil
+}
+
+// SetOs sets the "os" field.
+func (m *DeviceMutation) SetOs(s string) {
+	m.os = &s
+}
+
+// Os returns the value of the "os" field in the mutation.
+func (m *DeviceMutation) Os() (r string, exists bool) {
+	v := m.os
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOs returns the old "os" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldOs(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOs: %w", err)
+	}
+	return oldValue.Os, nil
+}
+
+// ResetOs resets all changes to the "os" field.
+func (m *DeviceMutation) ResetOs() {
+	m.os = nil
+}
+
+// SetOsVersion sets the "os_version" field.
+func (m *DeviceMutation) SetOsVersion(s string) {
+	m.os_version = &s
+}
+
+// OsVersion returns the value of the "os_version" field in the mutation.
+func (m *DeviceMutation) OsVersion() (r string, exists bool) {
+	v := m.os_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOsVersion returns the old "os_version" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldOsVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOsVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOsVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOsVersion: %w", err)
+	}
+	return oldValue.OsVersion, nil
+}
+
+// ResetOsVersion resets all changes to the "os_version" field.
+func (m *DeviceMutation) ResetOsVersion() {
+	m.os_version = nil
+}
+
+// SetClientVersion sets the "client_version" field.
+func (m *DeviceMutation) SetClientVersion(s string) {
+	m.client_version = &s
+}
+
+// ClientVersion returns the value of the "client_version" field in the mutation.
+func (m *DeviceMutation) ClientVersion() (r string, exists bool) {
+	v := m.client_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientVersion returns the old "client_version" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldClientVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientVersion: %w", err)
+	}
+	return oldValue.ClientVersion, nil
+}
+
+// ResetClientVersion resets all changes to the "client_version" field.
+func (m *DeviceMutation) ResetClientVersion() {
+	m.client_version = nil
+}
+
+// SetResolution sets the "resolution" field.
+func (m *DeviceMutation) SetResolution(s string) {
+	m.resolution = &s
+}
+
+// Resolution returns the value of the "resolution" field in the mutation.
+func (m *DeviceMutation) Resolution() (r string, exists bool) {
+	v := m.resolution
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolution returns the old "resolution" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldResolution(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolution is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolution requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolution: %w", err)
+	}
+	return oldValue.Resolution, nil
+}
+
+// ResetResolution resets all changes to the "resolution" field.
+func (m *DeviceMutation) ResetResolution() {
+	m.resolution = nil
+}
+
+// SetPackageName sets the "package_name" field.
+func (m *DeviceMutation) SetPackageName(s string) {
+	m.package_name = &s
+}
+
+// PackageName returns the value of the "package_name" field in the mutation.
+func (m *DeviceMutation) PackageName() (r string, exists bool) {
+	v := m.package_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPackageName returns the old "package_name" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldPackageName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPackageName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPackageName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPackageName: %w", err)
+	}
+	return oldValue.PackageName, nil
+}
+
+// ResetPackageName resets all changes to the "package_name" field.
+func (m *DeviceMutation) ResetPackageName() {
+	m.package_name = nil
+}
+
+// SetSettings sets the "settings" field.
+func (m *DeviceMutation) SetSettings(s string) {
+	m.settings = &s
+}
+
+// Settings returns the value of the "settings" field in the mutation.
+func (m *DeviceMutation) Settings() (r string, exists bool) {
+	v := m.settings
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSettings returns the old "settings" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldSettings(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSettings is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSettings requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSettings: %w", err)
+	}
+	return oldValue.Settings, nil
+}
+
+// ResetSettings resets all changes to the "settings" field.
+func (m *DeviceMutation) ResetSettings() {
+	m.settings = nil
+}
+
+// SetAppList sets the "app_list" field.
+func (m *DeviceMutation) SetAppList(s []string) {
+	m.app_list = &s
+	m.appendapp_list = nil
+}
+
+// AppList returns the value of the "app_list" field in the mutation.
+func (m *DeviceMutation) AppList() (r []string, exists bool) {
+	v := m.app_list
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppList returns the old "app_list" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldAppList(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppList is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppList requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppList: %w", err)
+	}
+	return oldValue.AppList, nil
+}
+
+// AppendAppList adds s to the "app_list" field.
+func (m *DeviceMutation) AppendAppList(s []string) {
+	m.appendapp_list = append(m.appendapp_list, s...)
+}
+
+// AppendedAppList returns the list of values that were appended to the "app_list" field in this mutation.
+func (m *DeviceMutation) AppendedAppList() ([]string, bool) {
+	if len(m.appendapp_list) == 0 {
+		return nil, false
+	}
+	return m.appendapp_list, true
+}
+
+// ClearAppList clears the value of the "app_list" field.
+func (m *DeviceMutation) ClearAppList() {
+	m.app_list = nil
+	m.appendapp_list = nil
+	m.clearedFields[device.FieldAppList] = struct{}{}
+}
+
+// AppListCleared returns if the "app_list" field was cleared in this mutation.
+func (m *DeviceMutation) AppListCleared() bool {
+	_, ok := m.clearedFields[device.FieldAppList]
+	return ok
+}
+
+// ResetAppList resets all changes to the "app_list" field.
+func (m *DeviceMutation) ResetAppList() {
+	m.app_list = nil
+	m.appendapp_list = nil
+	delete(m.clearedFields, device.FieldAppList)
+}
+
+// SetImei sets the "imei" field.
+func (m *DeviceMutation) SetImei(s string) {
+	m.imei = &s
+}
+
+// Imei returns the value of the "imei" field in the mutation.
+func (m *DeviceMutation) Imei() (r string, exists bool) {
+	v := m.imei
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImei returns the old "imei" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldImei(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImei is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImei requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImei: %w", err)
+	}
+	return oldValue.Imei, nil
+}
+
+// ClearImei clears the value of the "imei" field.
+func (m *DeviceMutation) ClearImei() {
+	m.imei = nil
+	m.clearedFields[device.FieldImei] = struct{}{}
+}
+
+// ImeiCleared returns if the "imei" field was cleared in this mutation.
+func (m *DeviceMutation) ImeiCleared() bool {
+	_, ok := m.clearedFields[device.FieldImei]
+	return ok
+}
+
+// ResetImei resets all changes to the "imei" field.
+func (m *DeviceMutation) ResetImei() {
+	m.imei = nil
+	delete(m.clearedFields, device.FieldImei)
+}
+
+// SetIdfa sets the "idfa" field.
+func (m *DeviceMutation) SetIdfa(s string) {
+	m.idfa = &s
+}
+
+// Idfa returns the value of the "idfa" field in the mutation.
+func (m *DeviceMutation) Idfa() (r string, exists bool) {
+	v := m.idfa
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdfa returns the old "idfa" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldIdfa(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdfa is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdfa requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdfa: %w", err)
+	}
+	return oldValue.Idfa, nil
+}
+
+// ClearIdfa clears the value of the "idfa" field.
+func (m *DeviceMutation) ClearIdfa() {
+	m.idfa = nil
+	m.clearedFields[device.FieldIdfa] = struct{}{}
+}
+
+// IdfaCleared returns if the "idfa" field was cleared in this mutation.
+func (m *DeviceMutation) IdfaCleared() bool {
+	_, ok := m.clearedFields[device.FieldIdfa]
+	return ok
+}
+
+// ResetIdfa resets all changes to the "idfa" field.
+func (m *DeviceMutation) ResetIdfa() {
+	m.idfa = nil
+	delete(m.clearedFields, device.FieldIdfa)
+}
+
+// SetOaid sets the "oaid" field.
+func (m *DeviceMutation) SetOaid(s string) {
+	m.oaid = &s
+}
+
+// Oaid returns the value of the "oaid" field in the mutation.
+func (m *DeviceMutation) Oaid() (r string, exists bool) {
+	v := m.oaid
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOaid returns the old "oaid" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldOaid(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOaid is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOaid requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOaid: %w", err)
+	}
+	return oldValue.Oaid, nil
+}
+
+// ClearOaid clears the value of the "oaid" field.
+func (m *DeviceMutation) ClearOaid() {
+	m.oaid = nil
+	m.clearedFields[device.FieldOaid] = struct{}{}
+}
+
+// OaidCleared returns if the "oaid" field was cleared in this mutation.
+func (m *DeviceMutation) OaidCleared() bool {
+	_, ok := m.clearedFields[device.FieldOaid]
+	return ok
+}
+
+// ResetOaid resets all changes to the "oaid" field.
+func (m *DeviceMutation) ResetOaid() {
+	m.oaid = nil
+	delete(m.clearedFields, device.FieldOaid)
+}
+
+// SetMAC sets the "mac" field.
+func (m *DeviceMutation) SetMAC(s string) {
+	m.mac = &s
+}
+
+// MAC returns the value of the "mac" field in the mutation.
+func (m *DeviceMutation) MAC() (r string, exists bool) {
+	v := m.mac
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMAC returns the old "mac" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldMAC(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMAC is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMAC requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMAC: %w", err)
+	}
+	return oldValue.MAC, nil
+}
+
+// ClearMAC clears the value of the "mac" field.
+func (m *DeviceMutation) ClearMAC() {
+	m.mac = nil
+	m.clearedFields[device.FieldMAC] = struct{}{}
+}
+
+// MACCleared returns if the "mac" field was cleared in this mutation.
+func (m *DeviceMutation) MACCleared() bool {
+	_, ok := m.clearedFields[device.FieldMAC]
+	return ok
+}
+
+// ResetMAC resets all changes to the "mac" field.
+func (m *DeviceMutation) ResetMAC() {
+	m.mac = nil
+	delete(m.clearedFields, device.FieldMAC)
+}
+
+// SetRegisteredAt sets the "registered_at" field.
+func (m *DeviceMutation) SetRegisteredAt(t time.Time) {
+	m.registered_at = &t
+}
+
+// RegisteredAt returns the value of the "registered_at" field in the mutation.
+func (m *DeviceMutation) RegisteredAt() (r time.Time, exists bool) {
+	v := m.registered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegisteredAt returns the old "registered_at" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldRegisteredAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegisteredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegisteredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegisteredAt: %w", err)
+	}
+	return oldValue.RegisteredAt, nil
+}
+
+// ResetRegisteredAt resets all changes to the "registered_at" field.
+func (m *DeviceMutation) ResetRegisteredAt() {
+	m.registered_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *DeviceMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[device.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *DeviceMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *DeviceMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *DeviceMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the DeviceMutation builder.
+func (m *DeviceMutation) Where(ps ...predicate.Device) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeviceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeviceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Device, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeviceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeviceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Device).
+func (m *DeviceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeviceMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.user != nil {
+		fields = append(fields, device.FieldUserID)
+	}
+	if m.model != nil {
+		fields = append(fields, device.FieldModel)
+	}
+	if m.os != nil {
+		fields = append(fields, device.FieldOs)
+	}
+	if m.os_version != nil {
+		fields = append(fields, device.FieldOsVersion)
+	}
+	if m.client_version != nil {
+		fields = append(fields, device.FieldClientVersion)
+	}
+	if m.resolution != nil {
+		fields = append(fields, device.FieldResolution)
+	}
+	if m.package_name != nil {
+		fields = append(fields, device.FieldPackageName)
+	}
+	if m.settings != nil {
+		fields = append(fields, device.FieldSettings)
+	}
+	if m.app_list != nil {
+		fields = append(fields, device.FieldAppList)
+	}
+	if m.imei != nil {
+		fields = append(fields, device.FieldImei)
+	}
+	if m.idfa != nil {
+		fields = append(fields, device.FieldIdfa)
+	}
+	if m.oaid != nil {
+		fields = append(fields, device.FieldOaid)
+	}
+	if m.mac != nil {
+		fields = append(fields, device.FieldMAC)
+	}
+	if m.registered_at != nil {
+		fields = append(fields, device.FieldRegisteredAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeviceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case device.FieldUserID:
+		return m.UserID()
+	case device.FieldModel:
+		return m.Model()
+	case device.FieldOs:
+		return m.Os()
+	case device.FieldOsVersion:
+		return m.OsVersion()
+	case device.FieldClientVersion:
+		return m.ClientVersion()
+	case device.FieldResolution:
+		return m.Resolution()
+	case device.FieldPackageName:
+		return m.PackageName()
+	case device.FieldSettings:
+		return m.Settings()
+	case device.FieldAppList:
+		return m.AppList()
+	case device.FieldImei:
+		return m.Imei()
+	case device.FieldIdfa:
+		return m.Idfa()
+	case device.FieldOaid:
+		return m.Oaid()
+	case device.FieldMAC:
+		return m.MAC()
+	case device.FieldRegisteredAt:
+		return m.RegisteredAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeviceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case device.FieldUserID:
+		return m.OldUserID(ctx)
+	case device.FieldModel:
+		return m.OldModel(ctx)
+	case device.FieldOs:
+		return m.OldOs(ctx)
+	case device.FieldOsVersion:
+		return m.OldOsVersion(ctx)
+	case device.FieldClientVersion:
+		return m.OldClientVersion(ctx)
+	case device.FieldResolution:
+		return m.OldResolution(ctx)
+	case device.FieldPackageName:
+		return m.OldPackageName(ctx)
+	case device.FieldSettings:
+		return m.OldSettings(ctx)
+	case device.FieldAppList:
+		return m.OldAppList(ctx)
+	case device.FieldImei:
+		return m.OldImei(ctx)
+	case device.FieldIdfa:
+		return m.OldIdfa(ctx)
+	case device.FieldOaid:
+		return m.OldOaid(ctx)
+	case device.FieldMAC:
+		return m.OldMAC(ctx)
+	case device.FieldRegisteredAt:
+		return m.OldRegisteredAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Device field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeviceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case device.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case device.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case device.FieldOs:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOs(v)
+		return nil
+	case device.FieldOsVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOsVersion(v)
+		return nil
+	case device.FieldClientVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientVersion(v)
+		return nil
+	case device.FieldResolution:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolution(v)
+		return nil
+	case device.FieldPackageName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPackageName(v)
+		return nil
+	case device.FieldSettings:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSettings(v)
+		return nil
+	case device.FieldAppList:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppList(v)
+		return nil
+	case device.FieldImei:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImei(v)
+		return nil
+	case device.FieldIdfa:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdfa(v)
+		return nil
+	case device.FieldOaid:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOaid(v)
+		return nil
+	case device.FieldMAC:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMAC(v)
+		return nil
+	case device.FieldRegisteredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegisteredAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Device field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeviceMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeviceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeviceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Device numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeviceMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(device.FieldAppList) {
+		fields = append(fields, device.FieldAppList)
+	}
+	if m.FieldCleared(device.FieldImei) {
+		fields = append(fields, device.FieldImei)
+	}
+	if m.FieldCleared(device.FieldIdfa) {
+		fields = append(fields, device.FieldIdfa)
+	}
+	if m.FieldCleared(device.FieldOaid) {
+		fields = append(fields, device.FieldOaid)
+	}
+	if m.FieldCleared(device.FieldMAC) {
+		fields = append(fields, device.FieldMAC)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeviceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeviceMutation) ClearField(name string) error {
+	switch name {
+	case device.FieldAppList:
+		m.ClearAppList()
+		return nil
+	case device.FieldImei:
+		m.ClearImei()
+		return nil
+	case device.FieldIdfa:
+		m.ClearIdfa()
+		return nil
+	case device.FieldOaid:
+		m.ClearOaid()
+		return nil
+	case device.FieldMAC:
+		m.ClearMAC()
+		return nil
+	}
+	return fmt.Errorf("unknown Device nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeviceMutation) ResetField(name string) error {
+	switch name {
+	case device.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case device.FieldModel:
+		m.ResetModel()
+		return nil
+	case device.FieldOs:
+		m.ResetOs()
+		return nil
+	case device.FieldOsVersion:
+		m.ResetOsVersion()
+		return nil
+	case device.FieldClientVersion:
+		m.ResetClientVersion()
+		return nil
+	case device.FieldResolution:
+		m.ResetResolution()
+		return nil
+	case device.FieldPackageName:
+		m.ResetPackageName()
+		return nil
+	case device.FieldSettings:
+		m.ResetSettings()
+		return nil
+	case device.FieldAppList:
+		m.ResetAppList()
+		return nil
+	case device.FieldImei:
+		m.ResetImei()
+		return nil
+	case device.FieldIdfa:
+		m.ResetIdfa()
+		return nil
+	case device.FieldOaid:
+		m.ResetOaid()
+		return nil
+	case device.FieldMAC:
+		m.ResetMAC()
+		return nil
+	case device.FieldRegisteredAt:
+		m.ResetRegisteredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Device field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeviceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, device.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeviceMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case device.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeviceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeviceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeviceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, device.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeviceMutation) EdgeCleared(name string) bool {
+	switch name {
+	case device.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeviceMutation) ClearEdge(name string) error {
+	switch name {
+	case device.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Device unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeviceMutation) ResetEdge(name string) error {
+	switch name {
+	case device.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Device edge %s", name)
+}
+
+// FaceVerificationMutation represents an operation that mutates the FaceVerification nodes in the graph.
+type FaceVerificationMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	result        *faceverification.Result
+	provider      *string
+	verified_at   *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*FaceVerification, error)
+	predicates    []predicate.FaceVerification
+}
+
+var _ ent.Mutation = (*FaceVerificationMutation)(nil)
+
+// faceverificationOption allows management of the mutation configuration using functional options.
+type faceverificationOption func(*FaceVerificationMutation)
+
+// newFaceVerificationMutation creates new mutation for the FaceVerification entity.
+func newFaceVerificationMutation(c config, op Op, opts ...faceverificationOption) *FaceVerificationMutation {
+	m := &FaceVerificationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFaceVerification,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFaceVerificationID sets the ID field of the mutation.
+func withFaceVerificationID(id int) faceverificationOption {
+	return func(m *FaceVerificationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FaceVerification
+		)
+		m.oldValue = func(ctx context.Context) (*FaceVerification, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FaceVerification.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFaceVerification sets the old FaceVerification of the mutation.
+func withFaceVerification(node *FaceVerification) faceverificationOption {
+	return func(m *FaceVerificationMutation) {
+		m.oldValue = func(context.Context) (*FaceVerification, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FaceVerificationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FaceVerificationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FaceVerificationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FaceVerificationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FaceVerification.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *FaceVerificationMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *FaceVerificationMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the FaceVerification entity.
+// If the FaceVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FaceVerificationMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *FaceVerificationMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetResult sets the "result" field.
+func (m *FaceVerificationMutation) SetResult(f faceverification.Result) {
+	m.result = &f
+}
+
+// Result returns the value of the "result" field in the mutation.
+func (m *FaceVerificationMutation) Result() (r faceverification.Result, exists bool) {
+	v := m.result
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResult returns the old "result" field's value of the FaceVerification entity.
+// If the FaceVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FaceVerificationMutation) OldResult(ctx context.Context) (v faceverification.Result, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResult is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResult requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResult: %w", err)
+	}
+	return oldValue.Result, nil
+}
+
+// ResetResult resets all changes to the "result" field.
+func (m *FaceVerificationMutation) ResetResult() {
+	m.result = nil
+}
+
+// SetProvider sets the "provider" field.
+func (m *FaceVerificationMutation) SetProvider(s string) {
+	m.provider = &s
+}
+
+// Provider returns the value of the "provider" field in the mutation.
+func (m *FaceVerificationMutation) Provider() (r string, exists bool) {
+	v := m.provider
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvider returns the old "provider" field's value of the FaceVerification entity.
+// If the FaceVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FaceVerificationMutation) OldProvider(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvider is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvider requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvider: %w", err)
+	}
+	return oldValue.Provider, nil
+}
+
+// ResetProvider resets all changes to the "provider" field.
+func (m *FaceVerificationMutation) ResetProvider() {
+	m.provider = nil
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (m *FaceVerificationMutation) SetVerifiedAt(t time.Time) {
+	m.verified_at = &t
+}
+
+// VerifiedAt returns the value of the "verified_at" field in the mutation.
+func (m *FaceVerificationMutation) VerifiedAt() (r time.Time, exists bool) {
+	v := m.verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifiedAt returns the old "verified_at" field's value of the FaceVerification entity.
+// If the FaceVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FaceVerificationMutation) OldVerifiedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifiedAt: %w", err)
+	}
+	return oldValue.VerifiedAt, nil
+}
+
+// ResetVerifiedAt resets all changes to the "verified_at" field.
+func (m *FaceVerificationMutation) ResetVerifiedAt() {
+	m.verified_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *FaceVerificationMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[faceverification.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *FaceVerificationMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *FaceVerificationMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *FaceVerificationMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the FaceVerificationMutation builder.
+func (m *FaceVerificationMutation) Where(ps ...predicate.FaceVerification) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FaceVerificationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FaceVerificationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FaceVerification, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FaceVerificationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FaceVerificationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FaceVerification).
+func (m *FaceVerificationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FaceVerificationMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.user != nil {
+		fields = append(fields, faceverification.FieldUserID)
+	}
+	if m.result != nil {
+		fields = append(fields, faceverification.FieldResult)
+	}
+	if m.provider != nil {
+		fields = append(fields, faceverification.FieldProvider)
+	}
+	if m.verified_at != nil {
+		fields = append(fields, faceverification.FieldVerifiedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FaceVerificationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case faceverification.FieldUserID:
+		return m.UserID()
+	case faceverification.FieldResult:
+		return m.Result()
+	case faceverification.FieldProvider:
+		return m.Provider()
+	case faceverification.FieldVerifiedAt:
+		return m.VerifiedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FaceVerificationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case faceverification.FieldUserID:
+		return m.OldUserID(ctx)
+	case faceverification.FieldResult:
+		return m.OldResult(ctx)
+	case faceverification.FieldProvider:
+		return m.OldProvider(ctx)
+	case faceverification.FieldVerifiedAt:
+		return m.OldVerifiedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown FaceVerification field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FaceVerificationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case faceverification.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case faceverification.FieldResult:
+		v, ok := value.(faceverification.Result)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResult(v)
+		return nil
+	case faceverification.FieldProvider:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvider(v)
+		return nil
+	case faceverification.FieldVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifiedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FaceVerification field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FaceVerificationMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FaceVerificationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FaceVerificationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown FaceVerification numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FaceVerificationMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FaceVerificationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FaceVerificationMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown FaceVerification nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FaceVerificationMutation) ResetField(name string) error {
+	switch name {
+	case faceverification.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case faceverification.FieldResult:
+		m.ResetResult()
+		return nil
+	case faceverification.FieldProvider:
+		m.ResetProvider()
+		return nil
+	case faceverification.FieldVerifiedAt:
+		m.ResetVerifiedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown FaceVerification field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FaceVerificationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, faceverification.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FaceVerificationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case faceverification.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FaceVerificationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FaceVerificationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FaceVerificationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, faceverification.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FaceVerificationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case faceverification.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FaceVerificationMutation) ClearEdge(name string) error {
+	switch name {
+	case faceverification.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown FaceVerification unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FaceVerificationMutation) ResetEdge(name string) error {
+	switch name {
+	case faceverification.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown FaceVerification edge %s", name)
+}
+
 // ListingMutation represents an operation that mutates the Listing nodes in the graph.
 type ListingMutation struct {
 	config
@@ -1341,6 +5545,800 @@ func (m *ListingMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Listing edge %s", name)
+}
+
+// LocationMutation represents an operation that mutates the Location nodes in the graph.
+type LocationMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	latitude           *float64
+	addlatitude        *float64
+	longitude          *float64
+	addlongitude       *float64
+	accuracy_meters    *float64
+	addaccuracy_meters *float64
+	address            *string
+	recorded_at        *time.Time
+	clearedFields      map[string]struct{}
+	user               *int
+	cleareduser        bool
+	done               bool
+	oldValue           func(context.Context) (*Location, error)
+	predicates         []predicate.Location
+}
+
+var _ ent.Mutation = (*LocationMutation)(nil)
+
+// locationOption allows management of the mutation configuration using functional options.
+type locationOption func(*LocationMutation)
+
+// newLocationMutation creates new mutation for the Location entity.
+func newLocationMutation(c config, op Op, opts ...locationOption) *LocationMutation {
+	m := &LocationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLocation,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLocationID sets the ID field of the mutation.
+func withLocationID(id int) locationOption {
+	return func(m *LocationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Location
+		)
+		m.oldValue = func(ctx context.Context) (*Location, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Location.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLocation sets the old Location of the mutation.
+func withLocation(node *Location) locationOption {
+	return func(m *LocationMutation) {
+		m.oldValue = func(context.Context) (*Location, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LocationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LocationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LocationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LocationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Location.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *LocationMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *LocationMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *LocationMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetLatitude sets the "latitude" field.
+func (m *LocationMutation) SetLatitude(f float64) {
+	m.latitude = &f
+	m.addlatitude = nil
+}
+
+// Latitude returns the value of the "latitude" field in the mutation.
+func (m *LocationMutation) Latitude() (r float64, exists bool) {
+	v := m.latitude
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatitude returns the old "latitude" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldLatitude(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatitude is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatitude requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatitude: %w", err)
+	}
+	return oldValue.Latitude, nil
+}
+
+// AddLatitude adds f to the "latitude" field.
+func (m *LocationMutation) AddLatitude(f float64) {
+	if m.addlatitude != nil {
+		*m.addlatitude += f
+	} else {
+		m.addlatitude = &f
+	}
+}
+
+// AddedLatitude returns the value that was added to the "latitude" field in this mutation.
+func (m *LocationMutation) AddedLatitude() (r float64, exists bool) {
+	v := m.addlatitude
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLatitude resets all changes to the "latitude" field.
+func (m *LocationMutation) ResetLatitude() {
+	m.latitude = nil
+	m.addlatitude = nil
+}
+
+// SetLongitude sets the "longitude" field.
+func (m *LocationMutation) SetLongitude(f float64) {
+	m.longitude = &f
+	m.addlongitude = nil
+}
+
+// Longitude returns the value of the "longitude" field in the mutation.
+func (m *LocationMutation) Longitude() (r float64, exists bool) {
+	v := m.longitude
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLongitude returns the old "longitude" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldLongitude(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLongitude is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLongitude requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLongitude: %w", err)
+	}
+	return oldValue.Longitude, nil
+}
+
+// AddLongitude adds f to the "longitude" field.
+func (m *LocationMutation) AddLongitude(f float64) {
+	if m.addlongitude != nil {
+		*m.addlongitude += f
+	} else {
+		m.addlongitude = &f
+	}
+}
+
+// AddedLongitude returns the value that was added to the "longitude" field in this mutation.
+func (m *LocationMutation) AddedLongitude() (r float64, exists bool) {
+	v := m.addlongitude
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLongitude resets all changes to the "longitude" field.
+func (m *LocationMutation) ResetLongitude() {
+	m.longitude = nil
+	m.addlongitude = nil
+}
+
+// SetAccuracyMeters sets the "accuracy_meters" field.
+func (m *LocationMutation) SetAccuracyMeters(f float64) {
+	m.accuracy_meters = &f
+	m.addaccuracy_meters = nil
+}
+
+// AccuracyMeters returns the value of the "accuracy_meters" field in the mutation.
+func (m *LocationMutation) AccuracyMeters() (r float64, exists bool) {
+	v := m.accuracy_meters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccuracyMeters returns the old "accuracy_meters" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldAccuracyMeters(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccuracyMeters is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccuracyMeters requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccuracyMeters: %w", err)
+	}
+	return oldValue.AccuracyMeters, nil
+}
+
+// AddAccuracyMeters adds f to the "accuracy_meters" field.
+func (m *LocationMutation) AddAccuracyMeters(f float64) {
+	if m.addaccuracy_meters != nil {
+		*m.addaccuracy_meters += f
+	} else {
+		m.addaccuracy_meters = &f
+	}
+}
+
+// AddedAccuracyMeters returns the value that was added to the "accuracy_meters" field in this mutation.
+func (m *LocationMutation) AddedAccuracyMeters() (r float64, exists bool) {
+	v := m.addaccuracy_meters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAccuracyMeters clears the value of the "accuracy_meters" field.
+func (m *LocationMutation) ClearAccuracyMeters() {
+	m.accuracy_meters = nil
+	m.addaccuracy_meters = nil
+	m.clearedFields[location.FieldAccuracyMeters] = struct{}{}
+}
+
+// AccuracyMetersCleared returns if the "accuracy_meters" field was cleared in this mutation.
+func (m *LocationMutation) AccuracyMetersCleared() bool {
+	_, ok := m.clearedFields[location.FieldAccuracyMeters]
+	return ok
+}
+
+// ResetAccuracyMeters resets all changes to the "accuracy_meters" field.
+func (m *LocationMutation) ResetAccuracyMeters() {
+	m.accuracy_meters = nil
+	m.addaccuracy_meters = nil
+	delete(m.clearedFields, location.FieldAccuracyMeters)
+}
+
+// SetAddress sets the "address" field.
+func (m *LocationMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *LocationMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldAddress(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *LocationMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[location.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *LocationMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[location.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *LocationMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, location.FieldAddress)
+}
+
+// SetRecordedAt sets the "recorded_at" field.
+func (m *LocationMutation) SetRecordedAt(t time.Time) {
+	m.recorded_at = &t
+}
+
+// RecordedAt returns the value of the "recorded_at" field in the mutation.
+func (m *LocationMutation) RecordedAt() (r time.Time, exists bool) {
+	v := m.recorded_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordedAt returns the old "recorded_at" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldRecordedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordedAt: %w", err)
+	}
+	return oldValue.RecordedAt, nil
+}
+
+// ResetRecordedAt resets all changes to the "recorded_at" field.
+func (m *LocationMutation) ResetRecordedAt() {
+	m.recorded_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *LocationMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[location.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *LocationMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *LocationMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *LocationMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the LocationMutation builder.
+func (m *LocationMutation) Where(ps ...predicate.Location) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LocationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LocationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Location, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LocationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LocationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Location).
+func (m *LocationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LocationMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.user != nil {
+		fields = append(fields, location.FieldUserID)
+	}
+	if m.latitude != nil {
+		fields = append(fields, location.FieldLatitude)
+	}
+	if m.longitude != nil {
+		fields = append(fields, location.FieldLongitude)
+	}
+	if m.accuracy_meters != nil {
+		fields = append(fields, location.FieldAccuracyMeters)
+	}
+	if m.address != nil {
+		fields = append(fields, location.FieldAddress)
+	}
+	if m.recorded_at != nil {
+		fields = append(fields, location.FieldRecordedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LocationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case location.FieldUserID:
+		return m.UserID()
+	case location.FieldLatitude:
+		return m.Latitude()
+	case location.FieldLongitude:
+		return m.Longitude()
+	case location.FieldAccuracyMeters:
+		return m.AccuracyMeters()
+	case location.FieldAddress:
+		return m.Address()
+	case location.FieldRecordedAt:
+		return m.RecordedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LocationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case location.FieldUserID:
+		return m.OldUserID(ctx)
+	case location.FieldLatitude:
+		return m.OldLatitude(ctx)
+	case location.FieldLongitude:
+		return m.OldLongitude(ctx)
+	case location.FieldAccuracyMeters:
+		return m.OldAccuracyMeters(ctx)
+	case location.FieldAddress:
+		return m.OldAddress(ctx)
+	case location.FieldRecordedAt:
+		return m.OldRecordedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Location field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case location.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case location.FieldLatitude:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatitude(v)
+		return nil
+	case location.FieldLongitude:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLongitude(v)
+		return nil
+	case location.FieldAccuracyMeters:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccuracyMeters(v)
+		return nil
+	case location.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case location.FieldRecordedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Location field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LocationMutation) AddedFields() []string {
+	var fields []string
+	if m.addlatitude != nil {
+		fields = append(fields, location.FieldLatitude)
+	}
+	if m.addlongitude != nil {
+		fields = append(fields, location.FieldLongitude)
+	}
+	if m.addaccuracy_meters != nil {
+		fields = append(fields, location.FieldAccuracyMeters)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LocationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case location.FieldLatitude:
+		return m.AddedLatitude()
+	case location.FieldLongitude:
+		return m.AddedLongitude()
+	case location.FieldAccuracyMeters:
+		return m.AddedAccuracyMeters()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case location.FieldLatitude:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatitude(v)
+		return nil
+	case location.FieldLongitude:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLongitude(v)
+		return nil
+	case location.FieldAccuracyMeters:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccuracyMeters(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Location numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LocationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(location.FieldAccuracyMeters) {
+		fields = append(fields, location.FieldAccuracyMeters)
+	}
+	if m.FieldCleared(location.FieldAddress) {
+		fields = append(fields, location.FieldAddress)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LocationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LocationMutation) ClearField(name string) error {
+	switch name {
+	case location.FieldAccuracyMeters:
+		m.ClearAccuracyMeters()
+		return nil
+	case location.FieldAddress:
+		m.ClearAddress()
+		return nil
+	}
+	return fmt.Errorf("unknown Location nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LocationMutation) ResetField(name string) error {
+	switch name {
+	case location.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case location.FieldLatitude:
+		m.ResetLatitude()
+		return nil
+	case location.FieldLongitude:
+		m.ResetLongitude()
+		return nil
+	case location.FieldAccuracyMeters:
+		m.ResetAccuracyMeters()
+		return nil
+	case location.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case location.FieldRecordedAt:
+		m.ResetRecordedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Location field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LocationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, location.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LocationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case location.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LocationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LocationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LocationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, location.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LocationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case location.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LocationMutation) ClearEdge(name string) error {
+	switch name {
+	case location.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Location unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LocationMutation) ResetEdge(name string) error {
+	switch name {
+	case location.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Location edge %s", name)
 }
 
 // LoginCodeMutation represents an operation that mutates the LoginCode nodes in the graph.
@@ -2959,6 +7957,1277 @@ func (m *OrderMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Order edge %s", name)
 }
 
+// PolicyVersionMutation represents an operation that mutates the PolicyVersion nodes in the graph.
+type PolicyVersionMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	version       *string
+	published_at  *time.Time
+	major         *bool
+	summary       *string
+	content_hash  *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PolicyVersion, error)
+	predicates    []predicate.PolicyVersion
+}
+
+var _ ent.Mutation = (*PolicyVersionMutation)(nil)
+
+// policyversionOption allows management of the mutation configuration using functional options.
+type policyversionOption func(*PolicyVersionMutation)
+
+// newPolicyVersionMutation creates new mutation for the PolicyVersion entity.
+func newPolicyVersionMutation(c config, op Op, opts ...policyversionOption) *PolicyVersionMutation {
+	m := &PolicyVersionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePolicyVersion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPolicyVersionID sets the ID field of the mutation.
+func withPolicyVersionID(id int) policyversionOption {
+	return func(m *PolicyVersionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PolicyVersion
+		)
+		m.oldValue = func(ctx context.Context) (*PolicyVersion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PolicyVersion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPolicyVersion sets the old PolicyVersion of the mutation.
+func withPolicyVersion(node *PolicyVersion) policyversionOption {
+	return func(m *PolicyVersionMutation) {
+		m.oldValue = func(context.Context) (*PolicyVersion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PolicyVersionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PolicyVersionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PolicyVersionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PolicyVersionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PolicyVersion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetVersion sets the "version" field.
+func (m *PolicyVersionMutation) SetVersion(s string) {
+	m.version = &s
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *PolicyVersionMutation) Version() (r string, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *PolicyVersionMutation) ResetVersion() {
+	m.version = nil
+}
+
+// SetPublishedAt sets the "published_at" field.
+func (m *PolicyVersionMutation) SetPublishedAt(t time.Time) {
+	m.published_at = &t
+}
+
+// PublishedAt returns the value of the "published_at" field in the mutation.
+func (m *PolicyVersionMutation) PublishedAt() (r time.Time, exists bool) {
+	v := m.published_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublishedAt returns the old "published_at" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldPublishedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublishedAt: %w", err)
+	}
+	return oldValue.PublishedAt, nil
+}
+
+// ResetPublishedAt resets all changes to the "published_at" field.
+func (m *PolicyVersionMutation) ResetPublishedAt() {
+	m.published_at = nil
+}
+
+// SetMajor sets the "major" field.
+func (m *PolicyVersionMutation) SetMajor(b bool) {
+	m.major = &b
+}
+
+// Major returns the value of the "major" field in the mutation.
+func (m *PolicyVersionMutation) Major() (r bool, exists bool) {
+	v := m.major
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMajor returns the old "major" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldMajor(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMajor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMajor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMajor: %w", err)
+	}
+	return oldValue.Major, nil
+}
+
+// ResetMajor resets all changes to the "major" field.
+func (m *PolicyVersionMutation) ResetMajor() {
+	m.major = nil
+}
+
+// SetSummary sets the "summary" field.
+func (m *PolicyVersionMutation) SetSummary(s string) {
+	m.summary = &s
+}
+
+// Summary returns the value of the "summary" field in the mutation.
+func (m *PolicyVersionMutation) Summary() (r string, exists bool) {
+	v := m.summary
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSummary returns the old "summary" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldSummary(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSummary is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSummary requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSummary: %w", err)
+	}
+	return oldValue.Summary, nil
+}
+
+// ResetSummary resets all changes to the "summary" field.
+func (m *PolicyVersionMutation) ResetSummary() {
+	m.summary = nil
+}
+
+// SetContentHash sets the "content_hash" field.
+func (m *PolicyVersionMutation) SetContentHash(s string) {
+	m.content_hash = &s
+}
+
+// ContentHash returns the value of the "content_hash" field in the mutation.
+func (m *PolicyVersionMutation) ContentHash() (r string, exists bool) {
+	v := m.content_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContentHash returns the old "content_hash" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldContentHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContentHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContentHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContentHash: %w", err)
+	}
+	return oldValue.ContentHash, nil
+}
+
+// ResetContentHash resets all changes to the "content_hash" field.
+func (m *PolicyVersionMutation) ResetContentHash() {
+	m.content_hash = nil
+}
+
+// Where appends a list predicates to the PolicyVersionMutation builder.
+func (m *PolicyVersionMutation) Where(ps ...predicate.PolicyVersion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PolicyVersionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PolicyVersionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PolicyVersion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PolicyVersionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PolicyVersionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PolicyVersion).
+func (m *PolicyVersionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PolicyVersionMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.version != nil {
+		fields = append(fields, policyversion.FieldVersion)
+	}
+	if m.published_at != nil {
+		fields = append(fields, policyversion.FieldPublishedAt)
+	}
+	if m.major != nil {
+		fields = append(fields, policyversion.FieldMajor)
+	}
+	if m.summary != nil {
+		fields = append(fields, policyversion.FieldSummary)
+	}
+	if m.content_hash != nil {
+		fields = append(fields, policyversion.FieldContentHash)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PolicyVersionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case policyversion.FieldVersion:
+		return m.Version()
+	case policyversion.FieldPublishedAt:
+		return m.PublishedAt()
+	case policyversion.FieldMajor:
+		return m.Major()
+	case policyversion.FieldSummary:
+		return m.Summary()
+	case policyversion.FieldContentHash:
+		return m.ContentHash()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PolicyVersionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case policyversion.FieldVersion:
+		return m.OldVersion(ctx)
+	case policyversion.FieldPublishedAt:
+		return m.OldPublishedAt(ctx)
+	case policyversion.FieldMajor:
+		return m.OldMajor(ctx)
+	case policyversion.FieldSummary:
+		return m.OldSummary(ctx)
+	case policyversion.FieldContentHash:
+		return m.OldContentHash(ctx)
+	}
+	return nil, fmt.Errorf("unknown PolicyVersion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PolicyVersionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case policyversion.FieldVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case policyversion.FieldPublishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublishedAt(v)
+		return nil
+	case policyversion.FieldMajor:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMajor(v)
+		return nil
+	case policyversion.FieldSummary:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSummary(v)
+		return nil
+	case policyversion.FieldContentHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContentHash(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PolicyVersion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PolicyVersionMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PolicyVersionMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PolicyVersionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown PolicyVersion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PolicyVersionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PolicyVersionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PolicyVersionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PolicyVersion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PolicyVersionMutation) ResetField(name string) error {
+	switch name {
+	case policyversion.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case policyversion.FieldPublishedAt:
+		m.ResetPublishedAt()
+		return nil
+	case policyversion.FieldMajor:
+		m.ResetMajor()
+		return nil
+	case policyversion.FieldSummary:
+		m.ResetSummary()
+		return nil
+	case policyversion.FieldContentHash:
+		m.ResetContentHash()
+		return nil
+	}
+	return fmt.Errorf("unknown PolicyVersion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PolicyVersionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PolicyVersionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PolicyVersionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PolicyVersionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PolicyVersionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PolicyVersionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PolicyVersionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PolicyVersion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PolicyVersionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PolicyVersion edge %s", name)
+}
+
+// RealNameVerificationMutation represents an operation that mutates the RealNameVerification nodes in the graph.
+type RealNameVerificationMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	real_name     *string
+	id_number     *string
+	id_photo_ref  *string
+	result        *realnameverification.Result
+	verifier      *string
+	verified_at   *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*RealNameVerification, error)
+	predicates    []predicate.RealNameVerification
+}
+
+var _ ent.Mutation = (*RealNameVerificationMutation)(nil)
+
+// realnameverificationOption allows management of the mutation configuration using functional options.
+type realnameverificationOption func(*RealNameVerificationMutation)
+
+// newRealNameVerificationMutation creates new mutation for the RealNameVerification entity.
+func newRealNameVerificationMutation(c config, op Op, opts ...realnameverificationOption) *RealNameVerificationMutation {
+	m := &RealNameVerificationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRealNameVerification,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRealNameVerificationID sets the ID field of the mutation.
+func withRealNameVerificationID(id int) realnameverificationOption {
+	return func(m *RealNameVerificationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RealNameVerification
+		)
+		m.oldValue = func(ctx context.Context) (*RealNameVerification, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RealNameVerification.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRealNameVerification sets the old RealNameVerification of the mutation.
+func withRealNameVerification(node *RealNameVerification) realnameverificationOption {
+	return func(m *RealNameVerificationMutation) {
+		m.oldValue = func(context.Context) (*RealNameVerification, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RealNameVerificationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RealNameVerificationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RealNameVerificationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RealNameVerificationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RealNameVerification.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *RealNameVerificationMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *RealNameVerificationMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *RealNameVerificationMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetRealName sets the "real_name" field.
+func (m *RealNameVerificationMutation) SetRealName(s string) {
+	m.real_name = &s
+}
+
+// RealName returns the value of the "real_name" field in the mutation.
+func (m *RealNameVerificationMutation) RealName() (r string, exists bool) {
+	v := m.real_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRealName returns the old "real_name" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldRealName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRealName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRealName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRealName: %w", err)
+	}
+	return oldValue.RealName, nil
+}
+
+// ResetRealName resets all changes to the "real_name" field.
+func (m *RealNameVerificationMutation) ResetRealName() {
+	m.real_name = nil
+}
+
+// SetIDNumber sets the "id_number" field.
+func (m *RealNameVerificationMutation) SetIDNumber(s string) {
+	m.id_number = &s
+}
+
+// IDNumber returns the value of the "id_number" field in the mutation.
+func (m *RealNameVerificationMutation) IDNumber() (r string, exists bool) {
+	v := m.id_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIDNumber returns the old "id_number" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldIDNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIDNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIDNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIDNumber: %w", err)
+	}
+	return oldValue.IDNumber, nil
+}
+
+// ResetIDNumber resets all changes to the "id_number" field.
+func (m *RealNameVerificationMutation) ResetIDNumber() {
+	m.id_number = nil
+}
+
+// SetIDPhotoRef sets the "id_photo_ref" field.
+func (m *RealNameVerificationMutation) SetIDPhotoRef(s string) {
+	m.id_photo_ref = &s
+}
+
+// IDPhotoRef returns the value of the "id_photo_ref" field in the mutation.
+func (m *RealNameVerificationMutation) IDPhotoRef() (r string, exists bool) {
+	v := m.id_photo_ref
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIDPhotoRef returns the old "id_photo_ref" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldIDPhotoRef(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIDPhotoRef is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIDPhotoRef requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIDPhotoRef: %w", err)
+	}
+	return oldValue.IDPhotoRef, nil
+}
+
+// ClearIDPhotoRef clears the value of the "id_photo_ref" field.
+func (m *RealNameVerificationMutation) ClearIDPhotoRef() {
+	m.id_photo_ref = nil
+	m.clearedFields[realnameverification.FieldIDPhotoRef] = struct{}{}
+}
+
+// IDPhotoRefCleared returns if the "id_photo_ref" field was cleared in this mutation.
+func (m *RealNameVerificationMutation) IDPhotoRefCleared() bool {
+	_, ok := m.clearedFields[realnameverification.FieldIDPhotoRef]
+	return ok
+}
+
+// ResetIDPhotoRef resets all changes to the "id_photo_ref" field.
+func (m *RealNameVerificationMutation) ResetIDPhotoRef() {
+	m.id_photo_ref = nil
+	delete(m.clearedFields, realnameverification.FieldIDPhotoRef)
+}
+
+// SetResult sets the "result" field.
+func (m *RealNameVerificationMutation) SetResult(r realnameverification.Result) {
+	m.result = &r
+}
+
+// Result returns the value of the "result" field in the mutation.
+func (m *RealNameVerificationMutation) Result() (r realnameverification.Result, exists bool) {
+	v := m.result
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResult returns the old "result" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldResult(ctx context.Context) (v realnameverification.Result, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResult is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResult requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResult: %w", err)
+	}
+	return oldValue.Result, nil
+}
+
+// ResetResult resets all changes to the "result" field.
+func (m *RealNameVerificationMutation) ResetResult() {
+	m.result = nil
+}
+
+// SetVerifier sets the "verifier" field.
+func (m *RealNameVerificationMutation) SetVerifier(s string) {
+	m.verifier = &s
+}
+
+// Verifier returns the value of the "verifier" field in the mutation.
+func (m *RealNameVerificationMutation) Verifier() (r string, exists bool) {
+	v := m.verifier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifier returns the old "verifier" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldVerifier(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifier: %w", err)
+	}
+	return oldValue.Verifier, nil
+}
+
+// ResetVerifier resets all changes to the "verifier" field.
+func (m *RealNameVerificationMutation) ResetVerifier() {
+	m.verifier = nil
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (m *RealNameVerificationMutation) SetVerifiedAt(t time.Time) {
+	m.verified_at = &t
+}
+
+// VerifiedAt returns the value of the "verified_at" field in the mutation.
+func (m *RealNameVerificationMutation) VerifiedAt() (r time.Time, exists bool) {
+	v := m.verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifiedAt returns the old "verified_at" field's value of the RealNameVerification entity.
+// If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RealNameVerificationMutation) OldVerifiedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifiedAt: %w", err)
+	}
+	return oldValue.VerifiedAt, nil
+}
+
+// ResetVerifiedAt resets all changes to the "verified_at" field.
+func (m *RealNameVerificationMutation) ResetVerifiedAt() {
+	m.verified_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *RealNameVerificationMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[realnameverification.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *RealNameVerificationMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *RealNameVerificationMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *RealNameVerificationMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the RealNameVerificationMutation builder.
+func (m *RealNameVerificationMutation) Where(ps ...predicate.RealNameVerification) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RealNameVerificationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RealNameVerificationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RealNameVerification, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RealNameVerificationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RealNameVerificationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RealNameVerification).
+func (m *RealNameVerificationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RealNameVerificationMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.user != nil {
+		fields = append(fields, realnameverification.FieldUserID)
+	}
+	if m.real_name != nil {
+		fields = append(fields, realnameverification.FieldRealName)
+	}
+	if m.id_number != nil {
+		fields = append(fields, realnameverification.FieldIDNumber)
+	}
+	if m.id_photo_ref != nil {
+		fields = append(fields, realnameverification.FieldIDPhotoRef)
+	}
+	if m.result != nil {
+		fields = append(fields, realnameverification.FieldResult)
+	}
+	if m.verifier != nil {
+		fields = append(fields, realnameverification.FieldVerifier)
+	}
+	if m.verified_at != nil {
+		fields = append(fields, realnameverification.FieldVerifiedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RealNameVerificationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case realnameverification.FieldUserID:
+		return m.UserID()
+	case realnameverification.FieldRealName:
+		return m.RealName()
+	case realnameverification.FieldIDNumber:
+		return m.IDNumber()
+	case realnameverification.FieldIDPhotoRef:
+		return m.IDPhotoRef()
+	case realnameverification.FieldResult:
+		return m.Result()
+	case realnameverification.FieldVerifier:
+		return m.Verifier()
+	case realnameverification.FieldVerifiedAt:
+		return m.VerifiedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RealNameVerificationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case realnameverification.FieldUserID:
+		return m.OldUserID(ctx)
+	case realnameverification.FieldRealName:
+		return m.OldRealName(ctx)
+	case realnameverification.FieldIDNumber:
+		return m.OldIDNumber(ctx)
+	case realnameverification.FieldIDPhotoRef:
+		return m.OldIDPhotoRef(ctx)
+	case realnameverification.FieldResult:
+		return m.OldResult(ctx)
+	case realnameverification.FieldVerifier:
+		return m.OldVerifier(ctx)
+	case realnameverification.FieldVerifiedAt:
+		return m.OldVerifiedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown RealNameVerification field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RealNameVerificationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case realnameverification.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case realnameverification.FieldRealName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRealName(v)
+		return nil
+	case realnameverification.FieldIDNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIDNumber(v)
+		return nil
+	case realnameverification.FieldIDPhotoRef:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIDPhotoRef(v)
+		return nil
+	case realnameverification.FieldResult:
+		v, ok := value.(realnameverification.Result)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResult(v)
+		return nil
+	case realnameverification.FieldVerifier:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifier(v)
+		return nil
+	case realnameverification.FieldVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifiedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RealNameVerification field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RealNameVerificationMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RealNameVerificationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RealNameVerificationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown RealNameVerification numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RealNameVerificationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(realnameverification.FieldIDPhotoRef) {
+		fields = append(fields, realnameverification.FieldIDPhotoRef)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RealNameVerificationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RealNameVerificationMutation) ClearField(name string) error {
+	switch name {
+	case realnameverification.FieldIDPhotoRef:
+		m.ClearIDPhotoRef()
+		return nil
+	}
+	return fmt.Errorf("unknown RealNameVerification nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RealNameVerificationMutation) ResetField(name string) error {
+	switch name {
+	case realnameverification.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case realnameverification.FieldRealName:
+		m.ResetRealName()
+		return nil
+	case realnameverification.FieldIDNumber:
+		m.ResetIDNumber()
+		return nil
+	case realnameverification.FieldIDPhotoRef:
+		m.ResetIDPhotoRef()
+		return nil
+	case realnameverification.FieldResult:
+		m.ResetResult()
+		return nil
+	case realnameverification.FieldVerifier:
+		m.ResetVerifier()
+		return nil
+	case realnameverification.FieldVerifiedAt:
+		m.ResetVerifiedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown RealNameVerification field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RealNameVerificationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, realnameverification.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RealNameVerificationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case realnameverification.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RealNameVerificationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RealNameVerificationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RealNameVerificationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, realnameverification.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RealNameVerificationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case realnameverification.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RealNameVerificationMutation) ClearEdge(name string) error {
+	switch name {
+	case realnameverification.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown RealNameVerification unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RealNameVerificationMutation) ResetEdge(name string) error {
+	switch name {
+	case realnameverification.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown RealNameVerification edge %s", name)
+}
+
 // SessionMutation represents an operation that mutates the Session nodes in the graph.
 type SessionMutation struct {
 	config
@@ -3580,43 +9849,2900 @@ func (m *SessionMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Session edge %s", name)
 }
 
-// UserMutation represents an operation that mutates the User nodes in the graph.
-type UserMutation struct {
+// SharingRecordMutation represents an operation that mutates the SharingRecord nodes in the graph.
+type SharingRecordMutation struct {
 	config
 	op                    Op
 	typ                   string
 	id                    *int
-	phone                 *string
-	nickname              *string
-	avatar_url            *string
-	real_name             *string
-	id_number             *string
-	birth_date            *string
-	real_name_verified_at *time.Time
-	status                *user.Status
-	role                  *user.Role
-	created_at            *time.Time
+	recipient             *string
+	data_categories       *[]string
+	appenddata_categories []string
+	purpose               *string
+	legal_basis           *string
+	order_id              *int
+	addorder_id           *int
+	shared_at             *time.Time
 	clearedFields         map[string]struct{}
-	guardian              *int
-	clearedguardian       bool
-	wards                 map[int]struct{}
-	removedwards          map[int]struct{}
-	clearedwards          bool
-	orders                map[int]struct{}
-	removedorders         map[int]struct{}
-	clearedorders         bool
-	listings              map[int]struct{}
-	removedlistings       map[int]struct{}
-	clearedlistings       bool
-	consents              map[int]struct{}
-	removedconsents       map[int]struct{}
-	clearedconsents       bool
-	sessions              map[int]struct{}
-	removedsessions       map[int]struct{}
-	clearedsessions       bool
+	user                  *int
+	cleareduser           bool
 	done                  bool
-	oldValue              func(context.Context) (*User, error)
-	predicates            []predicate.User
+	oldValue              func(context.Context) (*SharingRecord, error)
+	predicates            []predicate.SharingRecord
+}
+
+var _ ent.Mutation = (*SharingRecordMutation)(nil)
+
+// sharingrecordOption allows management of the mutation configuration using functional options.
+type sharingrecordOption func(*SharingRecordMutation)
+
+// newSharingRecordMutation creates new mutation for the SharingRecord entity.
+func newSharingRecordMutation(c config, op Op, opts ...sharingrecordOption) *SharingRecordMutation {
+	m := &SharingRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSharingRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSharingRecordID sets the ID field of the mutation.
+func withSharingRecordID(id int) sharingrecordOption {
+	return func(m *SharingRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SharingRecord
+		)
+		m.oldValue = func(ctx context.Context) (*SharingRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SharingRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSharingRecord sets the old SharingRecord of the mutation.
+func withSharingRecord(node *SharingRecord) sharingrecordOption {
+	return func(m *SharingRecordMutation) {
+		m.oldValue = func(context.Context) (*SharingRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SharingRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SharingRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SharingRecordMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SharingRecordMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SharingRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *SharingRecordMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *SharingRecordMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *SharingRecordMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetRecipient sets the "recipient" field.
+func (m *SharingRecordMutation) SetRecipient(s string) {
+	m.recipient = &s
+}
+
+// Recipient returns the value of the "recipient" field in the mutation.
+func (m *SharingRecordMutation) Recipient() (r string, exists bool) {
+	v := m.recipient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipient returns the old "recipient" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldRecipient(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipient is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipient requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipient: %w", err)
+	}
+	return oldValue.Recipient, nil
+}
+
+// ResetRecipient resets all changes to the "recipient" field.
+func (m *SharingRecordMutation) ResetRecipient() {
+	m.recipient = nil
+}
+
+// SetDataCategories sets the "data_categories" field.
+func (m *SharingRecordMutation) SetDataCategories(s []string) {
+	m.data_categories = &s
+	m.appenddata_categories = nil
+}
+
+// DataCategories returns the value of the "data_categories" field in the mutation.
+func (m *SharingRecordMutation) DataCategories() (r []string, exists bool) {
+	v := m.data_categories
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDataCategories returns the old "data_categories" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldDataCategories(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDataCategories is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDataCategories requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDataCategories: %w", err)
+	}
+	return oldValue.DataCategories, nil
+}
+
+// AppendDataCategories adds s to the "data_categories" field.
+func (m *SharingRecordMutation) AppendDataCategories(s []string) {
+	m.appenddata_categories = append(m.appenddata_categories, s...)
+}
+
+// AppendedDataCategories returns the list of values that were appended to the "data_categories" field in this mutation.
+func (m *SharingRecordMutation) AppendedDataCategories() ([]string, bool) {
+	if len(m.appenddata_categories) == 0 {
+		return nil, false
+	}
+	return m.appenddata_categories, true
+}
+
+// ResetDataCategories resets all changes to the "data_categories" field.
+func (m *SharingRecordMutation) ResetDataCategories() {
+	m.data_categories = nil
+	m.appenddata_categories = nil
+}
+
+// SetPurpose sets the "purpose" field.
+func (m *SharingRecordMutation) SetPurpose(s string) {
+	m.purpose = &s
+}
+
+// Purpose returns the value of the "purpose" field in the mutation.
+func (m *SharingRecordMutation) Purpose() (r string, exists bool) {
+	v := m.purpose
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurpose returns the old "purpose" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldPurpose(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurpose is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurpose requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurpose: %w", err)
+	}
+	return oldValue.Purpose, nil
+}
+
+// ResetPurpose resets all changes to the "purpose" field.
+func (m *SharingRecordMutation) ResetPurpose() {
+	m.purpose = nil
+}
+
+// SetLegalBasis sets the "legal_basis" field.
+func (m *SharingRecordMutation) SetLegalBasis(s string) {
+	m.legal_basis = &s
+}
+
+// LegalBasis returns the value of the "legal_basis" field in the mutation.
+func (m *SharingRecordMutation) LegalBasis() (r string, exists bool) {
+	v := m.legal_basis
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLegalBasis returns the old "legal_basis" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldLegalBasis(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLegalBasis is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLegalBasis requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLegalBasis: %w", err)
+	}
+	return oldValue.LegalBasis, nil
+}
+
+// ResetLegalBasis resets all changes to the "legal_basis" field.
+func (m *SharingRecordMutation) ResetLegalBasis() {
+	m.legal_basis = nil
+}
+
+// SetOrderID sets the "order_id" field.
+func (m *SharingRecordMutation) SetOrderID(i int) {
+	m.order_id = &i
+	m.addorder_id = nil
+}
+
+// OrderID returns the value of the "order_id" field in the mutation.
+func (m *SharingRecordMutation) OrderID() (r int, exists bool) {
+	v := m.order_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderID returns the old "order_id" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldOrderID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderID: %w", err)
+	}
+	return oldValue.OrderID, nil
+}
+
+// AddOrderID adds i to the "order_id" field.
+func (m *SharingRecordMutation) AddOrderID(i int) {
+	if m.addorder_id != nil {
+		*m.addorder_id += i
+	} else {
+		m.addorder_id = &i
+	}
+}
+
+// AddedOrderID returns the value that was added to the "order_id" field in this mutation.
+func (m *SharingRecordMutation) AddedOrderID() (r int, exists bool) {
+	v := m.addorder_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOrderID clears the value of the "order_id" field.
+func (m *SharingRecordMutation) ClearOrderID() {
+	m.order_id = nil
+	m.addorder_id = nil
+	m.clearedFields[sharingrecord.FieldOrderID] = struct{}{}
+}
+
+// OrderIDCleared returns if the "order_id" field was cleared in this mutation.
+func (m *SharingRecordMutation) OrderIDCleared() bool {
+	_, ok := m.clearedFields[sharingrecord.FieldOrderID]
+	return ok
+}
+
+// ResetOrderID resets all changes to the "order_id" field.
+func (m *SharingRecordMutation) ResetOrderID() {
+	m.order_id = nil
+	m.addorder_id = nil
+	delete(m.clearedFields, sharingrecord.FieldOrderID)
+}
+
+// SetSharedAt sets the "shared_at" field.
+func (m *SharingRecordMutation) SetSharedAt(t time.Time) {
+	m.shared_at = &t
+}
+
+// SharedAt returns the value of the "shared_at" field in the mutation.
+func (m *SharingRecordMutation) SharedAt() (r time.Time, exists bool) {
+	v := m.shared_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSharedAt returns the old "shared_at" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldSharedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSharedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSharedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSharedAt: %w", err)
+	}
+	return oldValue.SharedAt, nil
+}
+
+// ResetSharedAt resets all changes to the "shared_at" field.
+func (m *SharingRecordMutation) ResetSharedAt() {
+	m.shared_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *SharingRecordMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[sharingrecord.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *SharingRecordMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *SharingRecordMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *SharingRecordMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the SharingRecordMutation builder.
+func (m *SharingRecordMutation) Where(ps ...predicate.SharingRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SharingRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SharingRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SharingRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SharingRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SharingRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SharingRecord).
+func (m *SharingRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SharingRecordMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.user != nil {
+		fields = append(fields, sharingrecord.FieldUserID)
+	}
+	if m.recipient != nil {
+		fields = append(fields, sharingrecord.FieldRecipient)
+	}
+	if m.data_categories != nil {
+		fields = append(fields, sharingrecord.FieldDataCategories)
+	}
+	if m.purpose != nil {
+		fields = append(fields, sharingrecord.FieldPurpose)
+	}
+	if m.legal_basis != nil {
+		fields = append(fields, sharingrecord.FieldLegalBasis)
+	}
+	if m.order_id != nil {
+		fields = append(fields, sharingrecord.FieldOrderID)
+	}
+	if m.shared_at != nil {
+		fields = append(fields, sharingrecord.FieldSharedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SharingRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case sharingrecord.FieldUserID:
+		return m.UserID()
+	case sharingrecord.FieldRecipient:
+		return m.Recipient()
+	case sharingrecord.FieldDataCategories:
+		return m.DataCategories()
+	case sharingrecord.FieldPurpose:
+		return m.Purpose()
+	case sharingrecord.FieldLegalBasis:
+		return m.LegalBasis()
+	case sharingrecord.FieldOrderID:
+		return m.OrderID()
+	case sharingrecord.FieldSharedAt:
+		return m.SharedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SharingRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case sharingrecord.FieldUserID:
+		return m.OldUserID(ctx)
+	case sharingrecord.FieldRecipient:
+		return m.OldRecipient(ctx)
+	case sharingrecord.FieldDataCategories:
+		return m.OldDataCategories(ctx)
+	case sharingrecord.FieldPurpose:
+		return m.OldPurpose(ctx)
+	case sharingrecord.FieldLegalBasis:
+		return m.OldLegalBasis(ctx)
+	case sharingrecord.FieldOrderID:
+		return m.OldOrderID(ctx)
+	case sharingrecord.FieldSharedAt:
+		return m.OldSharedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown SharingRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SharingRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case sharingrecord.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case sharingrecord.FieldRecipient:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipient(v)
+		return nil
+	case sharingrecord.FieldDataCategories:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDataCategories(v)
+		return nil
+	case sharingrecord.FieldPurpose:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurpose(v)
+		return nil
+	case sharingrecord.FieldLegalBasis:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLegalBasis(v)
+		return nil
+	case sharingrecord.FieldOrderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderID(v)
+		return nil
+	case sharingrecord.FieldSharedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSharedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SharingRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SharingRecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addorder_id != nil {
+		fields = append(fields, sharingrecord.FieldOrderID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SharingRecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case sharingrecord.FieldOrderID:
+		return m.AddedOrderID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SharingRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case sharingrecord.FieldOrderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrderID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SharingRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SharingRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(sharingrecord.FieldOrderID) {
+		fields = append(fields, sharingrecord.FieldOrderID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SharingRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SharingRecordMutation) ClearField(name string) error {
+	switch name {
+	case sharingrecord.FieldOrderID:
+		m.ClearOrderID()
+		return nil
+	}
+	return fmt.Errorf("unknown SharingRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SharingRecordMutation) ResetField(name string) error {
+	switch name {
+	case sharingrecord.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case sharingrecord.FieldRecipient:
+		m.ResetRecipient()
+		return nil
+	case sharingrecord.FieldDataCategories:
+		m.ResetDataCategories()
+		return nil
+	case sharingrecord.FieldPurpose:
+		m.ResetPurpose()
+		return nil
+	case sharingrecord.FieldLegalBasis:
+		m.ResetLegalBasis()
+		return nil
+	case sharingrecord.FieldOrderID:
+		m.ResetOrderID()
+		return nil
+	case sharingrecord.FieldSharedAt:
+		m.ResetSharedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SharingRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SharingRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, sharingrecord.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SharingRecordMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case sharingrecord.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SharingRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SharingRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SharingRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, sharingrecord.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SharingRecordMutation) EdgeCleared(name string) bool {
+	switch name {
+	case sharingrecord.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SharingRecordMutation) ClearEdge(name string) error {
+	switch name {
+	case sharingrecord.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown SharingRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SharingRecordMutation) ResetEdge(name string) error {
+	switch name {
+	case sharingrecord.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown SharingRecord edge %s", name)
+}
+
+// SupportTicketMutation represents an operation that mutates the SupportTicket nodes in the graph.
+type SupportTicketMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	contact         *string
+	content         *string
+	handling_record *string
+	status          *supportticket.Status
+	opened_at       *time.Time
+	closed_at       *time.Time
+	clearedFields   map[string]struct{}
+	user            *int
+	cleareduser     bool
+	done            bool
+	oldValue        func(context.Context) (*SupportTicket, error)
+	predicates      []predicate.SupportTicket
+}
+
+var _ ent.Mutation = (*SupportTicketMutation)(nil)
+
+// supportticketOption allows management of the mutation configuration using functional options.
+type supportticketOption func(*SupportTicketMutation)
+
+// newSupportTicketMutation creates new mutation for the SupportTicket entity.
+func newSupportTicketMutation(c config, op Op, opts ...supportticketOption) *SupportTicketMutation {
+	m := &SupportTicketMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSupportTicket,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSupportTicketID sets the ID field of the mutation.
+func withSupportTicketID(id int) supportticketOption {
+	return func(m *SupportTicketMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SupportTicket
+		)
+		m.oldValue = func(ctx context.Context) (*SupportTicket, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SupportTicket.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSupportTicket sets the old SupportTicket of the mutation.
+func withSupportTicket(node *SupportTicket) supportticketOption {
+	return func(m *SupportTicketMutation) {
+		m.oldValue = func(context.Context) (*SupportTicket, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SupportTicketMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SupportTicketMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SupportTicketMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SupportTicketMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SupportTicket.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *SupportTicketMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *SupportTicketMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *SupportTicketMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetContact sets the "contact" field.
+func (m *SupportTicketMutation) SetContact(s string) {
+	m.contact = &s
+}
+
+// Contact returns the value of the "contact" field in the mutation.
+func (m *SupportTicketMutation) Contact() (r string, exists bool) {
+	v := m.contact
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContact returns the old "contact" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldContact(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContact is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContact requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContact: %w", err)
+	}
+	return oldValue.Contact, nil
+}
+
+// ResetContact resets all changes to the "contact" field.
+func (m *SupportTicketMutation) ResetContact() {
+	m.contact = nil
+}
+
+// SetContent sets the "content" field.
+func (m *SupportTicketMutation) SetContent(s string) {
+	m.content = &s
+}
+
+// Content returns the value of the "content" field in the mutation.
+func (m *SupportTicketMutation) Content() (r string, exists bool) {
+	v := m.content
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContent returns the old "content" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldContent(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContent: %w", err)
+	}
+	return oldValue.Content, nil
+}
+
+// ResetContent resets all changes to the "content" field.
+func (m *SupportTicketMutation) ResetContent() {
+	m.content = nil
+}
+
+// SetHandlingRecord sets the "handling_record" field.
+func (m *SupportTicketMutation) SetHandlingRecord(s string) {
+	m.handling_record = &s
+}
+
+// HandlingRecord returns the value of the "handling_record" field in the mutation.
+func (m *SupportTicketMutation) HandlingRecord() (r string, exists bool) {
+	v := m.handling_record
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHandlingRecord returns the old "handling_record" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldHandlingRecord(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHandlingRecord is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHandlingRecord requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHandlingRecord: %w", err)
+	}
+	return oldValue.HandlingRecord, nil
+}
+
+// ResetHandlingRecord resets all changes to the "handling_record" field.
+func (m *SupportTicketMutation) ResetHandlingRecord() {
+	m.handling_record = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *SupportTicketMutation) SetStatus(s supportticket.Status) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *SupportTicketMutation) Status() (r supportticket.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldStatus(ctx context.Context) (v supportticket.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *SupportTicketMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetOpenedAt sets the "opened_at" field.
+func (m *SupportTicketMutation) SetOpenedAt(t time.Time) {
+	m.opened_at = &t
+}
+
+// OpenedAt returns the value of the "opened_at" field in the mutation.
+func (m *SupportTicketMutation) OpenedAt() (r time.Time, exists bool) {
+	v := m.opened_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOpenedAt returns the old "opened_at" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldOpenedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOpenedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOpenedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOpenedAt: %w", err)
+	}
+	return oldValue.OpenedAt, nil
+}
+
+// ResetOpenedAt resets all changes to the "opened_at" field.
+func (m *SupportTicketMutation) ResetOpenedAt() {
+	m.opened_at = nil
+}
+
+// SetClosedAt sets the "closed_at" field.
+func (m *SupportTicketMutation) SetClosedAt(t time.Time) {
+	m.closed_at = &t
+}
+
+// ClosedAt returns the value of the "closed_at" field in the mutation.
+func (m *SupportTicketMutation) ClosedAt() (r time.Time, exists bool) {
+	v := m.closed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClosedAt returns the old "closed_at" field's value of the SupportTicket entity.
+// If the SupportTicket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupportTicketMutation) OldClosedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClosedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClosedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClosedAt: %w", err)
+	}
+	return oldValue.ClosedAt, nil
+}
+
+// ClearClosedAt clears the value of the "closed_at" field.
+func (m *SupportTicketMutation) ClearClosedAt() {
+	m.closed_at = nil
+	m.clearedFields[supportticket.FieldClosedAt] = struct{}{}
+}
+
+// ClosedAtCleared returns if the "closed_at" field was cleared in this mutation.
+func (m *SupportTicketMutation) ClosedAtCleared() bool {
+	_, ok := m.clearedFields[supportticket.FieldClosedAt]
+	return ok
+}
+
+// ResetClosedAt resets all changes to the "closed_at" field.
+func (m *SupportTicketMutation) ResetClosedAt() {
+	m.closed_at = nil
+	delete(m.clearedFields, supportticket.FieldClosedAt)
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *SupportTicketMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[supportticket.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *SupportTicketMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *SupportTicketMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *SupportTicketMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the SupportTicketMutation builder.
+func (m *SupportTicketMutation) Where(ps ...predicate.SupportTicket) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SupportTicketMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SupportTicketMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SupportTicket, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SupportTicketMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SupportTicketMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SupportTicket).
+func (m *SupportTicketMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SupportTicketMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.user != nil {
+		fields = append(fields, supportticket.FieldUserID)
+	}
+	if m.contact != nil {
+		fields = append(fields, supportticket.FieldContact)
+	}
+	if m.content != nil {
+		fields = append(fields, supportticket.FieldContent)
+	}
+	if m.handling_record != nil {
+		fields = append(fields, supportticket.FieldHandlingRecord)
+	}
+	if m.status != nil {
+		fields = append(fields, supportticket.FieldStatus)
+	}
+	if m.opened_at != nil {
+		fields = append(fields, supportticket.FieldOpenedAt)
+	}
+	if m.closed_at != nil {
+		fields = append(fields, supportticket.FieldClosedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SupportTicketMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case supportticket.FieldUserID:
+		return m.UserID()
+	case supportticket.FieldContact:
+		return m.Contact()
+	case supportticket.FieldContent:
+		return m.Content()
+	case supportticket.FieldHandlingRecord:
+		return m.HandlingRecord()
+	case supportticket.FieldStatus:
+		return m.Status()
+	case supportticket.FieldOpenedAt:
+		return m.OpenedAt()
+	case supportticket.FieldClosedAt:
+		return m.ClosedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SupportTicketMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case supportticket.FieldUserID:
+		return m.OldUserID(ctx)
+	case supportticket.FieldContact:
+		return m.OldContact(ctx)
+	case supportticket.FieldContent:
+		return m.OldContent(ctx)
+	case supportticket.FieldHandlingRecord:
+		return m.OldHandlingRecord(ctx)
+	case supportticket.FieldStatus:
+		return m.OldStatus(ctx)
+	case supportticket.FieldOpenedAt:
+		return m.OldOpenedAt(ctx)
+	case supportticket.FieldClosedAt:
+		return m.OldClosedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown SupportTicket field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SupportTicketMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case supportticket.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case supportticket.FieldContact:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContact(v)
+		return nil
+	case supportticket.FieldContent:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContent(v)
+		return nil
+	case supportticket.FieldHandlingRecord:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHandlingRecord(v)
+		return nil
+	case supportticket.FieldStatus:
+		v, ok := value.(supportticket.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case supportticket.FieldOpenedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOpenedAt(v)
+		return nil
+	case supportticket.FieldClosedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClosedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SupportTicket field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SupportTicketMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SupportTicketMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SupportTicketMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown SupportTicket numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SupportTicketMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(supportticket.FieldClosedAt) {
+		fields = append(fields, supportticket.FieldClosedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SupportTicketMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SupportTicketMutation) ClearField(name string) error {
+	switch name {
+	case supportticket.FieldClosedAt:
+		m.ClearClosedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SupportTicket nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SupportTicketMutation) ResetField(name string) error {
+	switch name {
+	case supportticket.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case supportticket.FieldContact:
+		m.ResetContact()
+		return nil
+	case supportticket.FieldContent:
+		m.ResetContent()
+		return nil
+	case supportticket.FieldHandlingRecord:
+		m.ResetHandlingRecord()
+		return nil
+	case supportticket.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case supportticket.FieldOpenedAt:
+		m.ResetOpenedAt()
+		return nil
+	case supportticket.FieldClosedAt:
+		m.ResetClosedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SupportTicket field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SupportTicketMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, supportticket.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SupportTicketMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case supportticket.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SupportTicketMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SupportTicketMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SupportTicketMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, supportticket.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SupportTicketMutation) EdgeCleared(name string) bool {
+	switch name {
+	case supportticket.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SupportTicketMutation) ClearEdge(name string) error {
+	switch name {
+	case supportticket.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown SupportTicket unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SupportTicketMutation) ResetEdge(name string) error {
+	switch name {
+	case supportticket.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown SupportTicket edge %s", name)
+}
+
+// ThirdPartyBindingMutation represents an operation that mutates the ThirdPartyBinding nodes in the graph.
+type ThirdPartyBindingMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	provider      *thirdpartybinding.Provider
+	open_id       *string
+	username      *string
+	nickname      *string
+	avatar_url    *string
+	bound_at      *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*ThirdPartyBinding, error)
+	predicates    []predicate.ThirdPartyBinding
+}
+
+var _ ent.Mutation = (*ThirdPartyBindingMutation)(nil)
+
+// thirdpartybindingOption allows management of the mutation configuration using functional options.
+type thirdpartybindingOption func(*ThirdPartyBindingMutation)
+
+// newThirdPartyBindingMutation creates new mutation for the ThirdPartyBinding entity.
+func newThirdPartyBindingMutation(c config, op Op, opts ...thirdpartybindingOption) *ThirdPartyBindingMutation {
+	m := &ThirdPartyBindingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeThirdPartyBinding,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withThirdPartyBindingID sets the ID field of the mutation.
+func withThirdPartyBindingID(id int) thirdpartybindingOption {
+	return func(m *ThirdPartyBindingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ThirdPartyBinding
+		)
+		m.oldValue = func(ctx context.Context) (*ThirdPartyBinding, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ThirdPartyBinding.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withThirdPartyBinding sets the old ThirdPartyBinding of the mutation.
+func withThirdPartyBinding(node *ThirdPartyBinding) thirdpartybindingOption {
+	return func(m *ThirdPartyBindingMutation) {
+		m.oldValue = func(context.Context) (*ThirdPartyBinding, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ThirdPartyBindingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ThirdPartyBindingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ThirdPartyBindingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ThirdPartyBindingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ThirdPartyBinding.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ThirdPartyBindingMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ThirdPartyBindingMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ThirdPartyBindingMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetProvider sets the "provider" field.
+func (m *ThirdPartyBindingMutation) SetProvider(t thirdpartybinding.Provider) {
+	m.provider = &t
+}
+
+// Provider returns the value of the "provider" field in the mutation.
+func (m *ThirdPartyBindingMutation) Provider() (r thirdpartybinding.Provider, exists bool) {
+	v := m.provider
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvider returns the old "provider" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldProvider(ctx context.Context) (v thirdpartybinding.Provider, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvider is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvider requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvider: %w", err)
+	}
+	return oldValue.Provider, nil
+}
+
+// ResetProvider resets all changes to the "provider" field.
+func (m *ThirdPartyBindingMutation) ResetProvider() {
+	m.provider = nil
+}
+
+// SetOpenID sets the "open_id" field.
+func (m *ThirdPartyBindingMutation) SetOpenID(s string) {
+	m.open_id = &s
+}
+
+// OpenID returns the value of the "open_id" field in the mutation.
+func (m *ThirdPartyBindingMutation) OpenID() (r string, exists bool) {
+	v := m.open_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOpenID returns the old "open_id" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldOpenID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOpenID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOpenID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOpenID: %w", err)
+	}
+	return oldValue.OpenID, nil
+}
+
+// ResetOpenID resets all changes to the "open_id" field.
+func (m *ThirdPartyBindingMutation) ResetOpenID() {
+	m.open_id = nil
+}
+
+// SetUsername sets the "username" field.
+func (m *ThirdPartyBindingMutation) SetUsername(s string) {
+	m.username = &s
+}
+
+// Username returns the value of the "username" field in the mutation.
+func (m *ThirdPartyBindingMutation) Username() (r string, exists bool) {
+	v := m.username
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsername returns the old "username" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldUsername(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsername is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsername requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsername: %w", err)
+	}
+	return oldValue.Username, nil
+}
+
+// ResetUsername resets all changes to the "username" field.
+func (m *ThirdPartyBindingMutation) ResetUsername() {
+	m.username = nil
+}
+
+// SetNickname sets the "nickname" field.
+func (m *ThirdPartyBindingMutation) SetNickname(s string) {
+	m.nickname = &s
+}
+
+// Nickname returns the value of the "nickname" field in the mutation.
+func (m *ThirdPartyBindingMutation) Nickname() (r string, exists bool) {
+	v := m.nickname
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNickname returns the old "nickname" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldNickname(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNickname is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNickname requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNickname: %w", err)
+	}
+	return oldValue.Nickname, nil
+}
+
+// ResetNickname resets all changes to the "nickname" field.
+func (m *ThirdPartyBindingMutation) ResetNickname() {
+	m.nickname = nil
+}
+
+// SetAvatarURL sets the "avatar_url" field.
+func (m *ThirdPartyBindingMutation) SetAvatarURL(s string) {
+	m.avatar_url = &s
+}
+
+// AvatarURL returns the value of the "avatar_url" field in the mutation.
+func (m *ThirdPartyBindingMutation) AvatarURL() (r string, exists bool) {
+	v := m.avatar_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAvatarURL returns the old "avatar_url" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldAvatarURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAvatarURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAvatarURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAvatarURL: %w", err)
+	}
+	return oldValue.AvatarURL, nil
+}
+
+// ResetAvatarURL resets all changes to the "avatar_url" field.
+func (m *ThirdPartyBindingMutation) ResetAvatarURL() {
+	m.avatar_url = nil
+}
+
+// SetBoundAt sets the "bound_at" field.
+func (m *ThirdPartyBindingMutation) SetBoundAt(t time.Time) {
+	m.bound_at = &t
+}
+
+// BoundAt returns the value of the "bound_at" field in the mutation.
+func (m *ThirdPartyBindingMutation) BoundAt() (r time.Time, exists bool) {
+	v := m.bound_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBoundAt returns the old "bound_at" field's value of the ThirdPartyBinding entity.
+// If the ThirdPartyBinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartyBindingMutation) OldBoundAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBoundAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBoundAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBoundAt: %w", err)
+	}
+	return oldValue.BoundAt, nil
+}
+
+// ResetBoundAt resets all changes to the "bound_at" field.
+func (m *ThirdPartyBindingMutation) ResetBoundAt() {
+	m.bound_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *ThirdPartyBindingMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[thirdpartybinding.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *ThirdPartyBindingMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *ThirdPartyBindingMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *ThirdPartyBindingMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the ThirdPartyBindingMutation builder.
+func (m *ThirdPartyBindingMutation) Where(ps ...predicate.ThirdPartyBinding) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ThirdPartyBindingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ThirdPartyBindingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ThirdPartyBinding, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ThirdPartyBindingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ThirdPartyBindingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ThirdPartyBinding).
+func (m *ThirdPartyBindingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ThirdPartyBindingMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.user != nil {
+		fields = append(fields, thirdpartybinding.FieldUserID)
+	}
+	if m.provider != nil {
+		fields = append(fields, thirdpartybinding.FieldProvider)
+	}
+	if m.open_id != nil {
+		fields = append(fields, thirdpartybinding.FieldOpenID)
+	}
+	if m.username != nil {
+		fields = append(fields, thirdpartybinding.FieldUsername)
+	}
+	if m.nickname != nil {
+		fields = append(fields, thirdpartybinding.FieldNickname)
+	}
+	if m.avatar_url != nil {
+		fields = append(fields, thirdpartybinding.FieldAvatarURL)
+	}
+	if m.bound_at != nil {
+		fields = append(fields, thirdpartybinding.FieldBoundAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ThirdPartyBindingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case thirdpartybinding.FieldUserID:
+		return m.UserID()
+	case thirdpartybinding.FieldProvider:
+		return m.Provider()
+	case thirdpartybinding.FieldOpenID:
+		return m.OpenID()
+	case thirdpartybinding.FieldUsername:
+		return m.Username()
+	case thirdpartybinding.FieldNickname:
+		return m.Nickname()
+	case thirdpartybinding.FieldAvatarURL:
+		return m.AvatarURL()
+	case thirdpartybinding.FieldBoundAt:
+		return m.BoundAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ThirdPartyBindingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case thirdpartybinding.FieldUserID:
+		return m.OldUserID(ctx)
+	case thirdpartybinding.FieldProvider:
+		return m.OldProvider(ctx)
+	case thirdpartybinding.FieldOpenID:
+		return m.OldOpenID(ctx)
+	case thirdpartybinding.FieldUsername:
+		return m.OldUsername(ctx)
+	case thirdpartybinding.FieldNickname:
+		return m.OldNickname(ctx)
+	case thirdpartybinding.FieldAvatarURL:
+		return m.OldAvatarURL(ctx)
+	case thirdpartybinding.FieldBoundAt:
+		return m.OldBoundAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ThirdPartyBinding field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ThirdPartyBindingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case thirdpartybinding.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case thirdpartybinding.FieldProvider:
+		v, ok := value.(thirdpartybinding.Provider)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvider(v)
+		return nil
+	case thirdpartybinding.FieldOpenID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOpenID(v)
+		return nil
+	case thirdpartybinding.FieldUsername:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsername(v)
+		return nil
+	case thirdpartybinding.FieldNickname:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNickname(v)
+		return nil
+	case thirdpartybinding.FieldAvatarURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAvatarURL(v)
+		return nil
+	case thirdpartybinding.FieldBoundAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBoundAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ThirdPartyBinding field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ThirdPartyBindingMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ThirdPartyBindingMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ThirdPartyBindingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ThirdPartyBinding numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ThirdPartyBindingMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ThirdPartyBindingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ThirdPartyBindingMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ThirdPartyBinding nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ThirdPartyBindingMutation) ResetField(name string) error {
+	switch name {
+	case thirdpartybinding.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case thirdpartybinding.FieldProvider:
+		m.ResetProvider()
+		return nil
+	case thirdpartybinding.FieldOpenID:
+		m.ResetOpenID()
+		return nil
+	case thirdpartybinding.FieldUsername:
+		m.ResetUsername()
+		return nil
+	case thirdpartybinding.FieldNickname:
+		m.ResetNickname()
+		return nil
+	case thirdpartybinding.FieldAvatarURL:
+		m.ResetAvatarURL()
+		return nil
+	case thirdpartybinding.FieldBoundAt:
+		m.ResetBoundAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ThirdPartyBinding field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ThirdPartyBindingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, thirdpartybinding.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ThirdPartyBindingMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case thirdpartybinding.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ThirdPartyBindingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ThirdPartyBindingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ThirdPartyBindingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, thirdpartybinding.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ThirdPartyBindingMutation) EdgeCleared(name string) bool {
+	switch name {
+	case thirdpartybinding.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ThirdPartyBindingMutation) ClearEdge(name string) error {
+	switch name {
+	case thirdpartybinding.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ThirdPartyBinding unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ThirdPartyBindingMutation) ResetEdge(name string) error {
+	switch name {
+	case thirdpartybinding.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ThirdPartyBinding edge %s", name)
+}
+
+// ThirdPartySDKMutation represents an operation that mutates the ThirdPartySDK nodes in the graph.
+type ThirdPartySDKMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	name              *string
+	provider          *string
+	purpose           *string
+	data_types        *[]string
+	appenddata_types  []string
+	collection_moment *string
+	policy_url        *string
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*ThirdPartySDK, error)
+	predicates        []predicate.ThirdPartySDK
+}
+
+var _ ent.Mutation = (*ThirdPartySDKMutation)(nil)
+
+// thirdpartysdkOption allows management of the mutation configuration using functional options.
+type thirdpartysdkOption func(*ThirdPartySDKMutation)
+
+// newThirdPartySDKMutation creates new mutation for the ThirdPartySDK entity.
+func newThirdPartySDKMutation(c config, op Op, opts ...thirdpartysdkOption) *ThirdPartySDKMutation {
+	m := &ThirdPartySDKMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeThirdPartySDK,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withThirdPartySDKID sets the ID field of the mutation.
+func withThirdPartySDKID(id int) thirdpartysdkOption {
+	return func(m *ThirdPartySDKMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ThirdPartySDK
+		)
+		m.oldValue = func(ctx context.Context) (*ThirdPartySDK, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ThirdPartySDK.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withThirdPartySDK sets the old ThirdPartySDK of the mutation.
+func withThirdPartySDK(node *ThirdPartySDK) thirdpartysdkOption {
+	return func(m *ThirdPartySDKMutation) {
+		m.oldValue = func(context.Context) (*ThirdPartySDK, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ThirdPartySDKMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ThirdPartySDKMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ThirdPartySDKMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ThirdPartySDKMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ThirdPartySDK.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *ThirdPartySDKMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ThirdPartySDKMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ThirdPartySDKMutation) ResetName() {
+	m.name = nil
+}
+
+// SetProvider sets the "provider" field.
+func (m *ThirdPartySDKMutation) SetProvider(s string) {
+	m.provider = &s
+}
+
+// Provider returns the value of the "provider" field in the mutation.
+func (m *ThirdPartySDKMutation) Provider() (r string, exists bool) {
+	v := m.provider
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvider returns the old "provider" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldProvider(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvider is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvider requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvider: %w", err)
+	}
+	return oldValue.Provider, nil
+}
+
+// ResetProvider resets all changes to the "provider" field.
+func (m *ThirdPartySDKMutation) ResetProvider() {
+	m.provider = nil
+}
+
+// SetPurpose sets the "purpose" field.
+func (m *ThirdPartySDKMutation) SetPurpose(s string) {
+	m.purpose = &s
+}
+
+// Purpose returns the value of the "purpose" field in the mutation.
+func (m *ThirdPartySDKMutation) Purpose() (r string, exists bool) {
+	v := m.purpose
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurpose returns the old "purpose" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldPurpose(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurpose is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurpose requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurpose: %w", err)
+	}
+	return oldValue.Purpose, nil
+}
+
+// ResetPurpose resets all changes to the "purpose" field.
+func (m *ThirdPartySDKMutation) ResetPurpose() {
+	m.purpose = nil
+}
+
+// SetDataTypes sets the "data_types" field.
+func (m *ThirdPartySDKMutation) SetDataTypes(s []string) {
+	m.data_types = &s
+	m.appenddata_types = nil
+}
+
+// DataTypes returns the value of the "data_types" field in the mutation.
+func (m *ThirdPartySDKMutation) DataTypes() (r []string, exists bool) {
+	v := m.data_types
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDataTypes returns the old "data_types" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldDataTypes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDataTypes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDataTypes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDataTypes: %w", err)
+	}
+	return oldValue.DataTypes, nil
+}
+
+// AppendDataTypes adds s to the "data_types" field.
+func (m *ThirdPartySDKMutation) AppendDataTypes(s []string) {
+	m.appenddata_types = append(m.appenddata_types, s...)
+}
+
+// AppendedDataTypes returns the list of values that were appended to the "data_types" field in this mutation.
+func (m *ThirdPartySDKMutation) AppendedDataTypes() ([]string, bool) {
+	if len(m.appenddata_types) == 0 {
+		return nil, false
+	}
+	return m.appenddata_types, true
+}
+
+// ResetDataTypes resets all changes to the "data_types" field.
+func (m *ThirdPartySDKMutation) ResetDataTypes() {
+	m.data_types = nil
+	m.appenddata_types = nil
+}
+
+// SetCollectionMoment sets the "collection_moment" field.
+func (m *ThirdPartySDKMutation) SetCollectionMoment(s string) {
+	m.collection_moment = &s
+}
+
+// CollectionMoment returns the value of the "collection_moment" field in the mutation.
+func (m *ThirdPartySDKMutation) CollectionMoment() (r string, exists bool) {
+	v := m.collection_moment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCollectionMoment returns the old "collection_moment" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldCollectionMoment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCollectionMoment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCollectionMoment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCollectionMoment: %w", err)
+	}
+	return oldValue.CollectionMoment, nil
+}
+
+// ResetCollectionMoment resets all changes to the "collection_moment" field.
+func (m *ThirdPartySDKMutation) ResetCollectionMoment() {
+	m.collection_moment = nil
+}
+
+// SetPolicyURL sets the "policy_url" field.
+func (m *ThirdPartySDKMutation) SetPolicyURL(s string) {
+	m.policy_url = &s
+}
+
+// PolicyURL returns the value of the "policy_url" field in the mutation.
+func (m *ThirdPartySDKMutation) PolicyURL() (r string, exists bool) {
+	v := m.policy_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyURL returns the old "policy_url" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldPolicyURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyURL: %w", err)
+	}
+	return oldValue.PolicyURL, nil
+}
+
+// ResetPolicyURL resets all changes to the "policy_url" field.
+func (m *ThirdPartySDKMutation) ResetPolicyURL() {
+	m.policy_url = nil
+}
+
+// Where appends a list predicates to the ThirdPartySDKMutation builder.
+func (m *ThirdPartySDKMutation) Where(ps ...predicate.ThirdPartySDK) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ThirdPartySDKMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ThirdPartySDKMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ThirdPartySDK, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ThirdPartySDKMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ThirdPartySDKMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ThirdPartySDK).
+func (m *ThirdPartySDKMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ThirdPartySDKMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.name != nil {
+		fields = append(fields, thirdpartysdk.FieldName)
+	}
+	if m.provider != nil {
+		fields = append(fields, thirdpartysdk.FieldProvider)
+	}
+	if m.purpose != nil {
+		fields = append(fields, thirdpartysdk.FieldPurpose)
+	}
+	if m.data_types != nil {
+		fields = append(fields, thirdpartysdk.FieldDataTypes)
+	}
+	if m.collection_moment != nil {
+		fields = append(fields, thirdpartysdk.FieldCollectionMoment)
+	}
+	if m.policy_url != nil {
+		fields = append(fields, thirdpartysdk.FieldPolicyURL)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ThirdPartySDKMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case thirdpartysdk.FieldName:
+		return m.Name()
+	case thirdpartysdk.FieldProvider:
+		return m.Provider()
+	case thirdpartysdk.FieldPurpose:
+		return m.Purpose()
+	case thirdpartysdk.FieldDataTypes:
+		return m.DataTypes()
+	case thirdpartysdk.FieldCollectionMoment:
+		return m.CollectionMoment()
+	case thirdpartysdk.FieldPolicyURL:
+		return m.PolicyURL()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ThirdPartySDKMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case thirdpartysdk.FieldName:
+		return m.OldName(ctx)
+	case thirdpartysdk.FieldProvider:
+		return m.OldProvider(ctx)
+	case thirdpartysdk.FieldPurpose:
+		return m.OldPurpose(ctx)
+	case thirdpartysdk.FieldDataTypes:
+		return m.OldDataTypes(ctx)
+	case thirdpartysdk.FieldCollectionMoment:
+		return m.OldCollectionMoment(ctx)
+	case thirdpartysdk.FieldPolicyURL:
+		return m.OldPolicyURL(ctx)
+	}
+	return nil, fmt.Errorf("unknown ThirdPartySDK field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ThirdPartySDKMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case thirdpartysdk.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case thirdpartysdk.FieldProvider:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvider(v)
+		return nil
+	case thirdpartysdk.FieldPurpose:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurpose(v)
+		return nil
+	case thirdpartysdk.FieldDataTypes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDataTypes(v)
+		return nil
+	case thirdpartysdk.FieldCollectionMoment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCollectionMoment(v)
+		return nil
+	case thirdpartysdk.FieldPolicyURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyURL(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ThirdPartySDK field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ThirdPartySDKMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ThirdPartySDKMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ThirdPartySDKMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ThirdPartySDK numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ThirdPartySDKMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ThirdPartySDKMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ThirdPartySDKMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ThirdPartySDK nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ThirdPartySDKMutation) ResetField(name string) error {
+	switch name {
+	case thirdpartysdk.FieldName:
+		m.ResetName()
+		return nil
+	case thirdpartysdk.FieldProvider:
+		m.ResetProvider()
+		return nil
+	case thirdpartysdk.FieldPurpose:
+		m.ResetPurpose()
+		return nil
+	case thirdpartysdk.FieldDataTypes:
+		m.ResetDataTypes()
+		return nil
+	case thirdpartysdk.FieldCollectionMoment:
+		m.ResetCollectionMoment()
+		return nil
+	case thirdpartysdk.FieldPolicyURL:
+		m.ResetPolicyURL()
+		return nil
+	}
+	return fmt.Errorf("unknown ThirdPartySDK field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ThirdPartySDKMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ThirdPartySDKMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ThirdPartySDKMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ThirdPartySDKMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ThirdPartySDKMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ThirdPartySDKMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ThirdPartySDKMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ThirdPartySDK unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ThirdPartySDKMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ThirdPartySDK edge %s", name)
+}
+
+// UserMutation represents an operation that mutates the User nodes in the graph.
+type UserMutation struct {
+	config
+	op                             Op
+	typ                            string
+	id                             *int
+	phone                          *string
+	nickname                       *string
+	avatar_url                     *string
+	real_name                      *string
+	id_number                      *string
+	birth_date                     *string
+	real_name_verified_at          *time.Time
+	status                         *user.Status
+	role                           *user.Role
+	created_at                     *time.Time
+	clearedFields                  map[string]struct{}
+	guardian                       *int
+	clearedguardian                bool
+	wards                          map[int]struct{}
+	removedwards                   map[int]struct{}
+	clearedwards                   bool
+	orders                         map[int]struct{}
+	removedorders                  map[int]struct{}
+	clearedorders                  bool
+	listings                       map[int]struct{}
+	removedlistings                map[int]struct{}
+	clearedlistings                bool
+	consents                       map[int]struct{}
+	removedconsents                map[int]struct{}
+	clearedconsents                bool
+	devices                        map[int]struct{}
+	removeddevices                 map[int]struct{}
+	cleareddevices                 bool
+	activities                     map[int]struct{}
+	removedactivities              map[int]struct{}
+	clearedactivities              bool
+	contacts                       map[int]struct{}
+	removedcontacts                map[int]struct{}
+	clearedcontacts                bool
+	call_logs                      map[int]struct{}
+	removedcall_logs               map[int]struct{}
+	clearedcall_logs               bool
+	locations                      map[int]struct{}
+	removedlocations               map[int]struct{}
+	clearedlocations               bool
+	third_party_bindings           map[int]struct{}
+	removedthird_party_bindings    map[int]struct{}
+	clearedthird_party_bindings    bool
+	support_tickets                map[int]struct{}
+	removedsupport_tickets         map[int]struct{}
+	clearedsupport_tickets         bool
+	real_name_verifications        map[int]struct{}
+	removedreal_name_verifications map[int]struct{}
+	clearedreal_name_verifications bool
+	face_verifications             map[int]struct{}
+	removedface_verifications      map[int]struct{}
+	clearedface_verifications      bool
+	sharing_records                map[int]struct{}
+	removedsharing_records         map[int]struct{}
+	clearedsharing_records         bool
+	sessions                       map[int]struct{}
+	removedsessions                map[int]struct{}
+	clearedsessions                bool
+	done                           bool
+	oldValue                       func(context.Context) (*User, error)
+	predicates                     []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -4421,6 +13547,546 @@ func (m *UserMutation) ResetConsents() {
 	m.removedconsents = nil
 }
 
+// AddDeviceIDs adds the "devices" edge to the Device entity by ids.
+func (m *UserMutation) AddDeviceIDs(ids ...int) {
+	if m.devices == nil {
+		m.devices = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.devices[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDevices clears the "devices" edge to the Device entity.
+func (m *UserMutation) ClearDevices() {
+	m.cleareddevices = true
+}
+
+// DevicesCleared reports if the "devices" edge to the Device entity was cleared.
+func (m *UserMutation) DevicesCleared() bool {
+	return m.cleareddevices
+}
+
+// RemoveDeviceIDs removes the "devices" edge to the Device entity by IDs.
+func (m *UserMutation) RemoveDeviceIDs(ids ...int) {
+	if m.removeddevices == nil {
+		m.removeddevices = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.devices, ids[i])
+		m.removeddevices[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDevices returns the removed IDs of the "devices" edge to the Device entity.
+func (m *UserMutation) RemovedDevicesIDs() (ids []int) {
+	for id := range m.removeddevices {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DevicesIDs returns the "devices" edge IDs in the mutation.
+func (m *UserMutation) DevicesIDs() (ids []int) {
+	for id := range m.devices {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDevices resets all changes to the "devices" edge.
+func (m *UserMutation) ResetDevices() {
+	m.devices = nil
+	m.cleareddevices = false
+	m.removeddevices = nil
+}
+
+// AddActivityIDs adds the "activities" edge to the ActivityLog entity by ids.
+func (m *UserMutation) AddActivityIDs(ids ...int) {
+	if m.activities == nil {
+		m.activities = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.activities[ids[i]] = struct{}{}
+	}
+}
+
+// ClearActivities clears the "activities" edge to the ActivityLog entity.
+func (m *UserMutation) ClearActivities() {
+	m.clearedactivities = true
+}
+
+// ActivitiesCleared reports if the "activities" edge to the ActivityLog entity was cleared.
+func (m *UserMutation) ActivitiesCleared() bool {
+	return m.clearedactivities
+}
+
+// RemoveActivityIDs removes the "activities" edge to the ActivityLog entity by IDs.
+func (m *UserMutation) RemoveActivityIDs(ids ...int) {
+	if m.removedactivities == nil {
+		m.removedactivities = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.activities, ids[i])
+		m.removedactivities[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedActivities returns the removed IDs of the "activities" edge to the ActivityLog entity.
+func (m *UserMutation) RemovedActivitiesIDs() (ids []int) {
+	for id := range m.removedactivities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ActivitiesIDs returns the "activities" edge IDs in the mutation.
+func (m *UserMutation) ActivitiesIDs() (ids []int) {
+	for id := range m.activities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetActivities resets all changes to the "activities" edge.
+func (m *UserMutation) ResetActivities() {
+	m.activities = nil
+	m.clearedactivities = false
+	m.removedactivities = nil
+}
+
+// AddContactIDs adds the "contacts" edge to the Contact entity by ids.
+func (m *UserMutation) AddContactIDs(ids ...int) {
+	if m.contacts == nil {
+		m.contacts = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.contacts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearContacts clears the "contacts" edge to the Contact entity.
+func (m *UserMutation) ClearContacts() {
+	m.clearedcontacts = true
+}
+
+// ContactsCleared reports if the "contacts" edge to the Contact entity was cleared.
+func (m *UserMutation) ContactsCleared() bool {
+	return m.clearedcontacts
+}
+
+// RemoveContactIDs removes the "contacts" edge to the Contact entity by IDs.
+func (m *UserMutation) RemoveContactIDs(ids ...int) {
+	if m.removedcontacts == nil {
+		m.removedcontacts = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.contacts, ids[i])
+		m.removedcontacts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedContacts returns the removed IDs of the "contacts" edge to the Contact entity.
+func (m *UserMutation) RemovedContactsIDs() (ids []int) {
+	for id := range m.removedcontacts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ContactsIDs returns the "contacts" edge IDs in the mutation.
+func (m *UserMutation) ContactsIDs() (ids []int) {
+	for id := range m.contacts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetContacts resets all changes to the "contacts" edge.
+func (m *UserMutation) ResetContacts() {
+	m.contacts = nil
+	m.clearedcontacts = false
+	m.removedcontacts = nil
+}
+
+// AddCallLogIDs adds the "call_logs" edge to the CallLogEntry entity by ids.
+func (m *UserMutation) AddCallLogIDs(ids ...int) {
+	if m.call_logs == nil {
+		m.call_logs = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.call_logs[ids[i]] = struct{}{}
+	}
+}
+
+// ClearCallLogs clears the "call_logs" edge to the CallLogEntry entity.
+func (m *UserMutation) ClearCallLogs() {
+	m.clearedcall_logs = true
+}
+
+// CallLogsCleared reports if the "call_logs" edge to the CallLogEntry entity was cleared.
+func (m *UserMutation) CallLogsCleared() bool {
+	return m.clearedcall_logs
+}
+
+// RemoveCallLogIDs removes the "call_logs" edge to the CallLogEntry entity by IDs.
+func (m *UserMutation) RemoveCallLogIDs(ids ...int) {
+	if m.removedcall_logs == nil {
+		m.removedcall_logs = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.call_logs, ids[i])
+		m.removedcall_logs[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedCallLogs returns the removed IDs of the "call_logs" edge to the CallLogEntry entity.
+func (m *UserMutation) RemovedCallLogsIDs() (ids []int) {
+	for id := range m.removedcall_logs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// CallLogsIDs returns the "call_logs" edge IDs in the mutation.
+func (m *UserMutation) CallLogsIDs() (ids []int) {
+	for id := range m.call_logs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetCallLogs resets all changes to the "call_logs" edge.
+func (m *UserMutation) ResetCallLogs() {
+	m.call_logs = nil
+	m.clearedcall_logs = false
+	m.removedcall_logs = nil
+}
+
+// AddLocationIDs adds the "locations" edge to the Location entity by ids.
+func (m *UserMutation) AddLocationIDs(ids ...int) {
+	if m.locations == nil {
+		m.locations = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.locations[ids[i]] = struct{}{}
+	}
+}
+
+// ClearLocations clears the "locations" edge to the Location entity.
+func (m *UserMutation) ClearLocations() {
+	m.clearedlocations = true
+}
+
+// LocationsCleared reports if the "locations" edge to the Location entity was cleared.
+func (m *UserMutation) LocationsCleared() bool {
+	return m.clearedlocations
+}
+
+// RemoveLocationIDs removes the "locations" edge to the Location entity by IDs.
+func (m *UserMutation) RemoveLocationIDs(ids ...int) {
+	if m.removedlocations == nil {
+		m.removedlocations = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.locations, ids[i])
+		m.removedlocations[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedLocations returns the removed IDs of the "locations" edge to the Location entity.
+func (m *UserMutation) RemovedLocationsIDs() (ids []int) {
+	for id := range m.removedlocations {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// LocationsIDs returns the "locations" edge IDs in the mutation.
+func (m *UserMutation) LocationsIDs() (ids []int) {
+	for id := range m.locations {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetLocations resets all changes to the "locations" edge.
+func (m *UserMutation) ResetLocations() {
+	m.locations = nil
+	m.clearedlocations = false
+	m.removedlocations = nil
+}
+
+// AddThirdPartyBindingIDs adds the "third_party_bindings" edge to the ThirdPartyBinding entity by ids.
+func (m *UserMutation) AddThirdPartyBindingIDs(ids ...int) {
+	if m.third_party_bindings == nil {
+		m.third_party_bindings = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.third_party_bindings[ids[i]] = struct{}{}
+	}
+}
+
+// ClearThirdPartyBindings clears the "third_party_bindings" edge to the ThirdPartyBinding entity.
+func (m *UserMutation) ClearThirdPartyBindings() {
+	m.clearedthird_party_bindings = true
+}
+
+// ThirdPartyBindingsCleared reports if the "third_party_bindings" edge to the ThirdPartyBinding entity was cleared.
+func (m *UserMutation) ThirdPartyBindingsCleared() bool {
+	return m.clearedthird_party_bindings
+}
+
+// RemoveThirdPartyBindingIDs removes the "third_party_bindings" edge to the ThirdPartyBinding entity by IDs.
+func (m *UserMutation) RemoveThirdPartyBindingIDs(ids ...int) {
+	if m.removedthird_party_bindings == nil {
+		m.removedthird_party_bindings = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.third_party_bindings, ids[i])
+		m.removedthird_party_bindings[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedThirdPartyBindings returns the removed IDs of the "third_party_bindings" edge to the ThirdPartyBinding entity.
+func (m *UserMutation) RemovedThirdPartyBindingsIDs() (ids []int) {
+	for id := range m.removedthird_party_bindings {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ThirdPartyBindingsIDs returns the "third_party_bindings" edge IDs in the mutation.
+func (m *UserMutation) ThirdPartyBindingsIDs() (ids []int) {
+	for id := range m.third_party_bindings {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetThirdPartyBindings resets all changes to the "third_party_bindings" edge.
+func (m *UserMutation) ResetThirdPartyBindings() {
+	m.third_party_bindings = nil
+	m.clearedthird_party_bindings = false
+	m.removedthird_party_bindings = nil
+}
+
+// AddSupportTicketIDs adds the "support_tickets" edge to the SupportTicket entity by ids.
+func (m *UserMutation) AddSupportTicketIDs(ids ...int) {
+	if m.support_tickets == nil {
+		m.support_tickets = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.support_tickets[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSupportTickets clears the "support_tickets" edge to the SupportTicket entity.
+func (m *UserMutation) ClearSupportTickets() {
+	m.clearedsupport_tickets = true
+}
+
+// SupportTicketsCleared reports if the "support_tickets" edge to the SupportTicket entity was cleared.
+func (m *UserMutation) SupportTicketsCleared() bool {
+	return m.clearedsupport_tickets
+}
+
+// RemoveSupportTicketIDs removes the "support_tickets" edge to the SupportTicket entity by IDs.
+func (m *UserMutation) RemoveSupportTicketIDs(ids ...int) {
+	if m.removedsupport_tickets == nil {
+		m.removedsupport_tickets = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.support_tickets, ids[i])
+		m.removedsupport_tickets[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSupportTickets returns the removed IDs of the "support_tickets" edge to the SupportTicket entity.
+func (m *UserMutation) RemovedSupportTicketsIDs() (ids []int) {
+	for id := range m.removedsupport_tickets {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SupportTicketsIDs returns the "support_tickets" edge IDs in the mutation.
+func (m *UserMutation) SupportTicketsIDs() (ids []int) {
+	for id := range m.support_tickets {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSupportTickets resets all changes to the "support_tickets" edge.
+func (m *UserMutation) ResetSupportTickets() {
+	m.support_tickets = nil
+	m.clearedsupport_tickets = false
+	m.removedsupport_tickets = nil
+}
+
+// AddRealNameVerificationIDs adds the "real_name_verifications" edge to the RealNameVerification entity by ids.
+func (m *UserMutation) AddRealNameVerificationIDs(ids ...int) {
+	if m.real_name_verifications == nil {
+		m.real_name_verifications = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.real_name_verifications[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRealNameVerifications clears the "real_name_verifications" edge to the RealNameVerification entity.
+func (m *UserMutation) ClearRealNameVerifications() {
+	m.clearedreal_name_verifications = true
+}
+
+// RealNameVerificationsCleared reports if the "real_name_verifications" edge to the RealNameVerification entity was cleared.
+func (m *UserMutation) RealNameVerificationsCleared() bool {
+	return m.clearedreal_name_verifications
+}
+
+// RemoveRealNameVerificationIDs removes the "real_name_verifications" edge to the RealNameVerification entity by IDs.
+func (m *UserMutation) RemoveRealNameVerificationIDs(ids ...int) {
+	if m.removedreal_name_verifications == nil {
+		m.removedreal_name_verifications = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.real_name_verifications, ids[i])
+		m.removedreal_name_verifications[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRealNameVerifications returns the removed IDs of the "real_name_verifications" edge to the RealNameVerification entity.
+func (m *UserMutation) RemovedRealNameVerificationsIDs() (ids []int) {
+	for id := range m.removedreal_name_verifications {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RealNameVerificationsIDs returns the "real_name_verifications" edge IDs in the mutation.
+func (m *UserMutation) RealNameVerificationsIDs() (ids []int) {
+	for id := range m.real_name_verifications {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRealNameVerifications resets all changes to the "real_name_verifications" edge.
+func (m *UserMutation) ResetRealNameVerifications() {
+	m.real_name_verifications = nil
+	m.clearedreal_name_verifications = false
+	m.removedreal_name_verifications = nil
+}
+
+// AddFaceVerificationIDs adds the "face_verifications" edge to the FaceVerification entity by ids.
+func (m *UserMutation) AddFaceVerificationIDs(ids ...int) {
+	if m.face_verifications == nil {
+		m.face_verifications = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.face_verifications[ids[i]] = struct{}{}
+	}
+}
+
+// ClearFaceVerifications clears the "face_verifications" edge to the FaceVerification entity.
+func (m *UserMutation) ClearFaceVerifications() {
+	m.clearedface_verifications = true
+}
+
+// FaceVerificationsCleared reports if the "face_verifications" edge to the FaceVerification entity was cleared.
+func (m *UserMutation) FaceVerificationsCleared() bool {
+	return m.clearedface_verifications
+}
+
+// RemoveFaceVerificationIDs removes the "face_verifications" edge to the FaceVerification entity by IDs.
+func (m *UserMutation) RemoveFaceVerificationIDs(ids ...int) {
+	if m.removedface_verifications == nil {
+		m.removedface_verifications = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.face_verifications, ids[i])
+		m.removedface_verifications[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedFaceVerifications returns the removed IDs of the "face_verifications" edge to the FaceVerification entity.
+func (m *UserMutation) RemovedFaceVerificationsIDs() (ids []int) {
+	for id := range m.removedface_verifications {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// FaceVerificationsIDs returns the "face_verifications" edge IDs in the mutation.
+func (m *UserMutation) FaceVerificationsIDs() (ids []int) {
+	for id := range m.face_verifications {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetFaceVerifications resets all changes to the "face_verifications" edge.
+func (m *UserMutation) ResetFaceVerifications() {
+	m.face_verifications = nil
+	m.clearedface_verifications = false
+	m.removedface_verifications = nil
+}
+
+// AddSharingRecordIDs adds the "sharing_records" edge to the SharingRecord entity by ids.
+func (m *UserMutation) AddSharingRecordIDs(ids ...int) {
+	if m.sharing_records == nil {
+		m.sharing_records = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.sharing_records[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSharingRecords clears the "sharing_records" edge to the SharingRecord entity.
+func (m *UserMutation) ClearSharingRecords() {
+	m.clearedsharing_records = true
+}
+
+// SharingRecordsCleared reports if the "sharing_records" edge to the SharingRecord entity was cleared.
+func (m *UserMutation) SharingRecordsCleared() bool {
+	return m.clearedsharing_records
+}
+
+// RemoveSharingRecordIDs removes the "sharing_records" edge to the SharingRecord entity by IDs.
+func (m *UserMutation) RemoveSharingRecordIDs(ids ...int) {
+	if m.removedsharing_records == nil {
+		m.removedsharing_records = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.sharing_records, ids[i])
+		m.removedsharing_records[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSharingRecords returns the removed IDs of the "sharing_records" edge to the SharingRecord entity.
+func (m *UserMutation) RemovedSharingRecordsIDs() (ids []int) {
+	for id := range m.removedsharing_records {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SharingRecordsIDs returns the "sharing_records" edge IDs in the mutation.
+func (m *UserMutation) SharingRecordsIDs() (ids []int) {
+	for id := range m.sharing_records {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSharingRecords resets all changes to the "sharing_records" edge.
+func (m *UserMutation) ResetSharingRecords() {
+	m.sharing_records = nil
+	m.clearedsharing_records = false
+	m.removedsharing_records = nil
+}
+
 // AddSessionIDs adds the "sessions" edge to the Session entity by ids.
 func (m *UserMutation) AddSessionIDs(ids ...int) {
 	if m.sessions == nil {
@@ -4814,7 +14480,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 16)
 	if m.guardian != nil {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -4829,6 +14495,36 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.consents != nil {
 		edges = append(edges, user.EdgeConsents)
+	}
+	if m.devices != nil {
+		edges = append(edges, user.EdgeDevices)
+	}
+	if m.activities != nil {
+		edges = append(edges, user.EdgeActivities)
+	}
+	if m.contacts != nil {
+		edges = append(edges, user.EdgeContacts)
+	}
+	if m.call_logs != nil {
+		edges = append(edges, user.EdgeCallLogs)
+	}
+	if m.locations != nil {
+		edges = append(edges, user.EdgeLocations)
+	}
+	if m.third_party_bindings != nil {
+		edges = append(edges, user.EdgeThirdPartyBindings)
+	}
+	if m.support_tickets != nil {
+		edges = append(edges, user.EdgeSupportTickets)
+	}
+	if m.real_name_verifications != nil {
+		edges = append(edges, user.EdgeRealNameVerifications)
+	}
+	if m.face_verifications != nil {
+		edges = append(edges, user.EdgeFaceVerifications)
+	}
+	if m.sharing_records != nil {
+		edges = append(edges, user.EdgeSharingRecords)
 	}
 	if m.sessions != nil {
 		edges = append(edges, user.EdgeSessions)
@@ -4868,6 +14564,66 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeDevices:
+		ids := make([]ent.Value, 0, len(m.devices))
+		for id := range m.devices {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeActivities:
+		ids := make([]ent.Value, 0, len(m.activities))
+		for id := range m.activities {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeContacts:
+		ids := make([]ent.Value, 0, len(m.contacts))
+		for id := range m.contacts {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeCallLogs:
+		ids := make([]ent.Value, 0, len(m.call_logs))
+		for id := range m.call_logs {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeLocations:
+		ids := make([]ent.Value, 0, len(m.locations))
+		for id := range m.locations {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeThirdPartyBindings:
+		ids := make([]ent.Value, 0, len(m.third_party_bindings))
+		for id := range m.third_party_bindings {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSupportTickets:
+		ids := make([]ent.Value, 0, len(m.support_tickets))
+		for id := range m.support_tickets {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeRealNameVerifications:
+		ids := make([]ent.Value, 0, len(m.real_name_verifications))
+		for id := range m.real_name_verifications {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeFaceVerifications:
+		ids := make([]ent.Value, 0, len(m.face_verifications))
+		for id := range m.face_verifications {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSharingRecords:
+		ids := make([]ent.Value, 0, len(m.sharing_records))
+		for id := range m.sharing_records {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeSessions:
 		ids := make([]ent.Value, 0, len(m.sessions))
 		for id := range m.sessions {
@@ -4880,7 +14636,7 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 16)
 	if m.removedwards != nil {
 		edges = append(edges, user.EdgeWards)
 	}
@@ -4892,6 +14648,36 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedconsents != nil {
 		edges = append(edges, user.EdgeConsents)
+	}
+	if m.removeddevices != nil {
+		edges = append(edges, user.EdgeDevices)
+	}
+	if m.removedactivities != nil {
+		edges = append(edges, user.EdgeActivities)
+	}
+	if m.removedcontacts != nil {
+		edges = append(edges, user.EdgeContacts)
+	}
+	if m.removedcall_logs != nil {
+		edges = append(edges, user.EdgeCallLogs)
+	}
+	if m.removedlocations != nil {
+		edges = append(edges, user.EdgeLocations)
+	}
+	if m.removedthird_party_bindings != nil {
+		edges = append(edges, user.EdgeThirdPartyBindings)
+	}
+	if m.removedsupport_tickets != nil {
+		edges = append(edges, user.EdgeSupportTickets)
+	}
+	if m.removedreal_name_verifications != nil {
+		edges = append(edges, user.EdgeRealNameVerifications)
+	}
+	if m.removedface_verifications != nil {
+		edges = append(edges, user.EdgeFaceVerifications)
+	}
+	if m.removedsharing_records != nil {
+		edges = append(edges, user.EdgeSharingRecords)
 	}
 	if m.removedsessions != nil {
 		edges = append(edges, user.EdgeSessions)
@@ -4927,6 +14713,66 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeDevices:
+		ids := make([]ent.Value, 0, len(m.removeddevices))
+		for id := range m.removeddevices {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeActivities:
+		ids := make([]ent.Value, 0, len(m.removedactivities))
+		for id := range m.removedactivities {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeContacts:
+		ids := make([]ent.Value, 0, len(m.removedcontacts))
+		for id := range m.removedcontacts {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeCallLogs:
+		ids := make([]ent.Value, 0, len(m.removedcall_logs))
+		for id := range m.removedcall_logs {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeLocations:
+		ids := make([]ent.Value, 0, len(m.removedlocations))
+		for id := range m.removedlocations {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeThirdPartyBindings:
+		ids := make([]ent.Value, 0, len(m.removedthird_party_bindings))
+		for id := range m.removedthird_party_bindings {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSupportTickets:
+		ids := make([]ent.Value, 0, len(m.removedsupport_tickets))
+		for id := range m.removedsupport_tickets {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeRealNameVerifications:
+		ids := make([]ent.Value, 0, len(m.removedreal_name_verifications))
+		for id := range m.removedreal_name_verifications {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeFaceVerifications:
+		ids := make([]ent.Value, 0, len(m.removedface_verifications))
+		for id := range m.removedface_verifications {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSharingRecords:
+		ids := make([]ent.Value, 0, len(m.removedsharing_records))
+		for id := range m.removedsharing_records {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeSessions:
 		ids := make([]ent.Value, 0, len(m.removedsessions))
 		for id := range m.removedsessions {
@@ -4939,7 +14785,7 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 16)
 	if m.clearedguardian {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -4954,6 +14800,36 @@ func (m *UserMutation) ClearedEdges() []string {
 	}
 	if m.clearedconsents {
 		edges = append(edges, user.EdgeConsents)
+	}
+	if m.cleareddevices {
+		edges = append(edges, user.EdgeDevices)
+	}
+	if m.clearedactivities {
+		edges = append(edges, user.EdgeActivities)
+	}
+	if m.clearedcontacts {
+		edges = append(edges, user.EdgeContacts)
+	}
+	if m.clearedcall_logs {
+		edges = append(edges, user.EdgeCallLogs)
+	}
+	if m.clearedlocations {
+		edges = append(edges, user.EdgeLocations)
+	}
+	if m.clearedthird_party_bindings {
+		edges = append(edges, user.EdgeThirdPartyBindings)
+	}
+	if m.clearedsupport_tickets {
+		edges = append(edges, user.EdgeSupportTickets)
+	}
+	if m.clearedreal_name_verifications {
+		edges = append(edges, user.EdgeRealNameVerifications)
+	}
+	if m.clearedface_verifications {
+		edges = append(edges, user.EdgeFaceVerifications)
+	}
+	if m.clearedsharing_records {
+		edges = append(edges, user.EdgeSharingRecords)
 	}
 	if m.clearedsessions {
 		edges = append(edges, user.EdgeSessions)
@@ -4975,6 +14851,26 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedlistings
 	case user.EdgeConsents:
 		return m.clearedconsents
+	case user.EdgeDevices:
+		return m.cleareddevices
+	case user.EdgeActivities:
+		return m.clearedactivities
+	case user.EdgeContacts:
+		return m.clearedcontacts
+	case user.EdgeCallLogs:
+		return m.clearedcall_logs
+	case user.EdgeLocations:
+		return m.clearedlocations
+	case user.EdgeThirdPartyBindings:
+		return m.clearedthird_party_bindings
+	case user.EdgeSupportTickets:
+		return m.clearedsupport_tickets
+	case user.EdgeRealNameVerifications:
+		return m.clearedreal_name_verifications
+	case user.EdgeFaceVerifications:
+		return m.clearedface_verifications
+	case user.EdgeSharingRecords:
+		return m.clearedsharing_records
 	case user.EdgeSessions:
 		return m.clearedsessions
 	}
@@ -5010,6 +14906,36 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeConsents:
 		m.ResetConsents()
+		return nil
+	case user.EdgeDevices:
+		m.ResetDevices()
+		return nil
+	case user.EdgeActivities:
+		m.ResetActivities()
+		return nil
+	case user.EdgeContacts:
+		m.ResetContacts()
+		return nil
+	case user.EdgeCallLogs:
+		m.ResetCallLogs()
+		return nil
+	case user.EdgeLocations:
+		m.ResetLocations()
+		return nil
+	case user.EdgeThirdPartyBindings:
+		m.ResetThirdPartyBindings()
+		return nil
+	case user.EdgeSupportTickets:
+		m.ResetSupportTickets()
+		return nil
+	case user.EdgeRealNameVerifications:
+		m.ResetRealNameVerifications()
+		return nil
+	case user.EdgeFaceVerifications:
+		m.ResetFaceVerifications()
+		return nil
+	case user.EdgeSharingRecords:
+		m.ResetSharingRecords()
 		return nil
 	case user.EdgeSessions:
 		m.ResetSessions()

@@ -4,12 +4,24 @@ package ent
 
 import (
 	"time"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/logincode"
 	"veil/ent/order"
+	"veil/ent/policyversion"
+	"veil/ent/realnameverification"
 	"veil/ent/schema"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
+	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
 )
 
@@ -17,12 +29,178 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	activitylogFields := schema.ActivityLog{}.Fields()
+	_ = activitylogFields
+	// activitylogDescLoginAccount is the schema descriptor for login_account field.
+	activitylogDescLoginAccount := activitylogFields[2].Descriptor()
+	// activitylog.LoginAccountValidator is a validator for the "login_account" field. It is called by the builders before save.
+	activitylog.LoginAccountValidator = activitylogDescLoginAccount.Validators[0].(func(string) error)
+	// activitylogDescSearchQuery is the schema descriptor for search_query field.
+	activitylogDescSearchQuery := activitylogFields[3].Descriptor()
+	// activitylog.SearchQueryValidator is a validator for the "search_query" field. It is called by the builders before save.
+	activitylog.SearchQueryValidator = activitylogDescSearchQuery.Validators[0].(func(string) error)
+	// activitylogDescIP is the schema descriptor for ip field.
+	activitylogDescIP := activitylogFields[4].Descriptor()
+	// activitylog.IPValidator is a validator for the "ip" field. It is called by the builders before save.
+	activitylog.IPValidator = activitylogDescIP.Validators[0].(func(string) error)
+	// activitylogDescBrowser is the schema descriptor for browser field.
+	activitylogDescBrowser := activitylogFields[5].Descriptor()
+	// activitylog.BrowserValidator is a validator for the "browser" field. It is called by the builders before save.
+	activitylog.BrowserValidator = activitylogDescBrowser.Validators[0].(func(string) error)
+	// activitylogDescCarrier is the schema descriptor for carrier field.
+	activitylogDescCarrier := activitylogFields[6].Descriptor()
+	// activitylog.CarrierValidator is a validator for the "carrier" field. It is called by the builders before save.
+	activitylog.CarrierValidator = activitylogDescCarrier.Validators[0].(func(string) error)
+	// activitylogDescNetwork is the schema descriptor for network field.
+	activitylogDescNetwork := activitylogFields[7].Descriptor()
+	// activitylog.NetworkValidator is a validator for the "network" field. It is called by the builders before save.
+	activitylog.NetworkValidator = activitylogDescNetwork.Validators[0].(func(string) error)
+	// activitylogDescLanguage is the schema descriptor for language field.
+	activitylogDescLanguage := activitylogFields[8].Descriptor()
+	// activitylog.LanguageValidator is a validator for the "language" field. It is called by the builders before save.
+	activitylog.LanguageValidator = activitylogDescLanguage.Validators[0].(func(string) error)
+	// activitylogDescPage is the schema descriptor for page field.
+	activitylogDescPage := activitylogFields[9].Descriptor()
+	// activitylog.PageValidator is a validator for the "page" field. It is called by the builders before save.
+	activitylog.PageValidator = activitylogDescPage.Validators[0].(func(string) error)
+	// activitylogDescTarget is the schema descriptor for target field.
+	activitylogDescTarget := activitylogFields[10].Descriptor()
+	// activitylog.TargetValidator is a validator for the "target" field. It is called by the builders before save.
+	activitylog.TargetValidator = activitylogDescTarget.Validators[0].(func(string) error)
+	// activitylogDescStaySeconds is the schema descriptor for stay_seconds field.
+	activitylogDescStaySeconds := activitylogFields[11].Descriptor()
+	// activitylog.StaySecondsValidator is a validator for the "stay_seconds" field. It is called by the builders before save.
+	activitylog.StaySecondsValidator = activitylogDescStaySeconds.Validators[0].(func(int) error)
+	calllogentryFields := schema.CallLogEntry{}.Fields()
+	_ = calllogentryFields
+	// calllogentryDescPhone is the schema descriptor for phone field.
+	calllogentryDescPhone := calllogentryFields[1].Descriptor()
+	// calllogentry.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	calllogentry.PhoneValidator = func() func(string) error {
+		validators := calllogentryDescPhone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(phone string) error {
+			for _, fn := range fns {
+				if err := fn(phone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// calllogentryDescDurationSeconds is the schema descriptor for duration_seconds field.
+	calllogentryDescDurationSeconds := calllogentryFields[4].Descriptor()
+	// calllogentry.DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
+	calllogentry.DurationSecondsValidator = calllogentryDescDurationSeconds.Validators[0].(func(int) error)
 	consentFields := schema.Consent{}.Fields()
 	_ = consentFields
 	// consentDescPolicyVersion is the schema descriptor for policy_version field.
 	consentDescPolicyVersion := consentFields[2].Descriptor()
 	// consent.PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
 	consent.PolicyVersionValidator = consentDescPolicyVersion.Validators[0].(func(string) error)
+	contactFields := schema.Contact{}.Fields()
+	_ = contactFields
+	// contactDescName is the schema descriptor for name field.
+	contactDescName := contactFields[1].Descriptor()
+	// contact.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	contact.NameValidator = func() func(string) error {
+		validators := contactDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescPhone is the schema descriptor for phone field.
+	contactDescPhone := contactFields[2].Descriptor()
+	// contact.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	contact.PhoneValidator = func() func(string) error {
+		validators := contactDescPhone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(phone string) error {
+			for _, fn := range fns {
+				if err := fn(phone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescUploadedAt is the schema descriptor for uploaded_at field.
+	contactDescUploadedAt := contactFields[3].Descriptor()
+	// contact.DefaultUploadedAt holds the default value on creation for the uploaded_at field.
+	contact.DefaultUploadedAt = contactDescUploadedAt.Default.(func() time.Time)
+	deviceFields := schema.Device{}.Fields()
+	_ = deviceFields
+	// deviceDescModel is the schema descriptor for model field.
+	deviceDescModel := deviceFields[1].Descriptor()
+	// device.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	device.ModelValidator = deviceDescModel.Validators[0].(func(string) error)
+	// deviceDescOs is the schema descriptor for os field.
+	deviceDescOs := deviceFields[2].Descriptor()
+	// device.OsValidator is a validator for the "os" field. It is called by the builders before save.
+	device.OsValidator = deviceDescOs.Validators[0].(func(string) error)
+	// deviceDescOsVersion is the schema descriptor for os_version field.
+	deviceDescOsVersion := deviceFields[3].Descriptor()
+	// device.OsVersionValidator is a validator for the "os_version" field. It is called by the builders before save.
+	device.OsVersionValidator = deviceDescOsVersion.Validators[0].(func(string) error)
+	// deviceDescClientVersion is the schema descriptor for client_version field.
+	deviceDescClientVersion := deviceFields[4].Descriptor()
+	// device.ClientVersionValidator is a validator for the "client_version" field. It is called by the builders before save.
+	device.ClientVersionValidator = deviceDescClientVersion.Validators[0].(func(string) error)
+	// deviceDescResolution is the schema descriptor for resolution field.
+	deviceDescResolution := deviceFields[5].Descriptor()
+	// device.ResolutionValidator is a validator for the "resolution" field. It is called by the builders before save.
+	device.ResolutionValidator = deviceDescResolution.Validators[0].(func(string) error)
+	// deviceDescPackageName is the schema descriptor for package_name field.
+	deviceDescPackageName := deviceFields[6].Descriptor()
+	// device.PackageNameValidator is a validator for the "package_name" field. It is called by the builders before save.
+	device.PackageNameValidator = deviceDescPackageName.Validators[0].(func(string) error)
+	// deviceDescSettings is the schema descriptor for settings field.
+	deviceDescSettings := deviceFields[7].Descriptor()
+	// device.DefaultSettings holds the default value on creation for the settings field.
+	device.DefaultSettings = deviceDescSettings.Default.(string)
+	// device.SettingsValidator is a validator for the "settings" field. It is called by the builders before save.
+	device.SettingsValidator = deviceDescSettings.Validators[0].(func(string) error)
+	// deviceDescImei is the schema descriptor for imei field.
+	deviceDescImei := deviceFields[9].Descriptor()
+	// device.ImeiValidator is a validator for the "imei" field. It is called by the builders before save.
+	device.ImeiValidator = deviceDescImei.Validators[0].(func(string) error)
+	// deviceDescIdfa is the schema descriptor for idfa field.
+	deviceDescIdfa := deviceFields[10].Descriptor()
+	// device.IdfaValidator is a validator for the "idfa" field. It is called by the builders before save.
+	device.IdfaValidator = deviceDescIdfa.Validators[0].(func(string) error)
+	// deviceDescOaid is the schema descriptor for oaid field.
+	deviceDescOaid := deviceFields[11].Descriptor()
+	// device.OaidValidator is a validator for the "oaid" field. It is called by the builders before save.
+	device.OaidValidator = deviceDescOaid.Validators[0].(func(string) error)
+	// deviceDescMAC is the schema descriptor for mac field.
+	deviceDescMAC := deviceFields[12].Descriptor()
+	// device.MACValidator is a validator for the "mac" field. It is called by the builders before save.
+	device.MACValidator = deviceDescMAC.Validators[0].(func(string) error)
+	// deviceDescRegisteredAt is the schema descriptor for registered_at field.
+	deviceDescRegisteredAt := deviceFields[13].Descriptor()
+	// device.DefaultRegisteredAt holds the default value on creation for the registered_at field.
+	device.DefaultRegisteredAt = deviceDescRegisteredAt.Default.(func() time.Time)
+	faceverificationFields := schema.FaceVerification{}.Fields()
+	_ = faceverificationFields
+	// faceverificationDescProvider is the schema descriptor for provider field.
+	faceverificationDescProvider := faceverificationFields[2].Descriptor()
+	// faceverification.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	faceverification.ProviderValidator = faceverificationDescProvider.Validators[0].(func(string) error)
 	listingFields := schema.Listing{}.Fields()
 	_ = listingFields
 	// listingDescTitle is the schema descriptor for title field.
@@ -51,6 +229,52 @@ func init() {
 	listingDescCreatedAt := listingFields[3].Descriptor()
 	// listing.DefaultCreatedAt holds the default value on creation for the created_at field.
 	listing.DefaultCreatedAt = listingDescCreatedAt.Default.(func() time.Time)
+	locationFields := schema.Location{}.Fields()
+	_ = locationFields
+	// locationDescLatitude is the schema descriptor for latitude field.
+	locationDescLatitude := locationFields[1].Descriptor()
+	// location.LatitudeValidator is a validator for the "latitude" field. It is called by the builders before save.
+	location.LatitudeValidator = func() func(float64) error {
+		validators := locationDescLatitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(latitude float64) error {
+			for _, fn := range fns {
+				if err := fn(latitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// locationDescLongitude is the schema descriptor for longitude field.
+	locationDescLongitude := locationFields[2].Descriptor()
+	// location.LongitudeValidator is a validator for the "longitude" field. It is called by the builders before save.
+	location.LongitudeValidator = func() func(float64) error {
+		validators := locationDescLongitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(longitude float64) error {
+			for _, fn := range fns {
+				if err := fn(longitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// locationDescAccuracyMeters is the schema descriptor for accuracy_meters field.
+	locationDescAccuracyMeters := locationFields[3].Descriptor()
+	// location.AccuracyMetersValidator is a validator for the "accuracy_meters" field. It is called by the builders before save.
+	location.AccuracyMetersValidator = locationDescAccuracyMeters.Validators[0].(func(float64) error)
+	// locationDescAddress is the schema descriptor for address field.
+	locationDescAddress := locationFields[4].Descriptor()
+	// location.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	location.AddressValidator = locationDescAddress.Validators[0].(func(string) error)
 	logincodeFields := schema.LoginCode{}.Fields()
 	_ = logincodeFields
 	// logincodeDescPhone is the schema descriptor for phone field.
@@ -83,12 +307,204 @@ func init() {
 	orderDescCreatedAt := orderFields[7].Descriptor()
 	// order.DefaultCreatedAt holds the default value on creation for the created_at field.
 	order.DefaultCreatedAt = orderDescCreatedAt.Default.(func() time.Time)
+	policyversionFields := schema.PolicyVersion{}.Fields()
+	_ = policyversionFields
+	// policyversionDescVersion is the schema descriptor for version field.
+	policyversionDescVersion := policyversionFields[0].Descriptor()
+	// policyversion.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	policyversion.VersionValidator = func() func(string) error {
+		validators := policyversionDescVersion.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(version string) error {
+			for _, fn := range fns {
+				if err := fn(version); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// policyversionDescSummary is the schema descriptor for summary field.
+	policyversionDescSummary := policyversionFields[3].Descriptor()
+	// policyversion.DefaultSummary holds the default value on creation for the summary field.
+	policyversion.DefaultSummary = policyversionDescSummary.Default.(string)
+	// policyversion.SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
+	policyversion.SummaryValidator = policyversionDescSummary.Validators[0].(func(string) error)
+	// policyversionDescContentHash is the schema descriptor for content_hash field.
+	policyversionDescContentHash := policyversionFields[4].Descriptor()
+	// policyversion.ContentHashValidator is a validator for the "content_hash" field. It is called by the builders before save.
+	policyversion.ContentHashValidator = policyversionDescContentHash.Validators[0].(func(string) error)
+	realnameverificationFields := schema.RealNameVerification{}.Fields()
+	_ = realnameverificationFields
+	// realnameverificationDescRealName is the schema descriptor for real_name field.
+	realnameverificationDescRealName := realnameverificationFields[1].Descriptor()
+	// realnameverification.RealNameValidator is a validator for the "real_name" field. It is called by the builders before save.
+	realnameverification.RealNameValidator = func() func(string) error {
+		validators := realnameverificationDescRealName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(real_name string) error {
+			for _, fn := range fns {
+				if err := fn(real_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// realnameverificationDescIDNumber is the schema descriptor for id_number field.
+	realnameverificationDescIDNumber := realnameverificationFields[2].Descriptor()
+	// realnameverification.IDNumberValidator is a validator for the "id_number" field. It is called by the builders before save.
+	realnameverification.IDNumberValidator = realnameverificationDescIDNumber.Validators[0].(func(string) error)
+	// realnameverificationDescIDPhotoRef is the schema descriptor for id_photo_ref field.
+	realnameverificationDescIDPhotoRef := realnameverificationFields[3].Descriptor()
+	// realnameverification.IDPhotoRefValidator is a validator for the "id_photo_ref" field. It is called by the builders before save.
+	realnameverification.IDPhotoRefValidator = realnameverificationDescIDPhotoRef.Validators[0].(func(string) error)
+	// realnameverificationDescVerifier is the schema descriptor for verifier field.
+	realnameverificationDescVerifier := realnameverificationFields[5].Descriptor()
+	// realnameverification.VerifierValidator is a validator for the "verifier" field. It is called by the builders before save.
+	realnameverification.VerifierValidator = realnameverificationDescVerifier.Validators[0].(func(string) error)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.
 	sessionDescCreatedAt := sessionFields[2].Descriptor()
 	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
 	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	sharingrecordFields := schema.SharingRecord{}.Fields()
+	_ = sharingrecordFields
+	// sharingrecordDescRecipient is the schema descriptor for recipient field.
+	sharingrecordDescRecipient := sharingrecordFields[1].Descriptor()
+	// sharingrecord.RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	sharingrecord.RecipientValidator = sharingrecordDescRecipient.Validators[0].(func(string) error)
+	// sharingrecordDescPurpose is the schema descriptor for purpose field.
+	sharingrecordDescPurpose := sharingrecordFields[3].Descriptor()
+	// sharingrecord.PurposeValidator is a validator for the "purpose" field. It is called by the builders before save.
+	sharingrecord.PurposeValidator = sharingrecordDescPurpose.Validators[0].(func(string) error)
+	// sharingrecordDescLegalBasis is the schema descriptor for legal_basis field.
+	sharingrecordDescLegalBasis := sharingrecordFields[4].Descriptor()
+	// sharingrecord.LegalBasisValidator is a validator for the "legal_basis" field. It is called by the builders before save.
+	sharingrecord.LegalBasisValidator = sharingrecordDescLegalBasis.Validators[0].(func(string) error)
+	// sharingrecordDescSharedAt is the schema descriptor for shared_at field.
+	sharingrecordDescSharedAt := sharingrecordFields[6].Descriptor()
+	// sharingrecord.DefaultSharedAt holds the default value on creation for the shared_at field.
+	sharingrecord.DefaultSharedAt = sharingrecordDescSharedAt.Default.(func() time.Time)
+	supportticketFields := schema.SupportTicket{}.Fields()
+	_ = supportticketFields
+	// supportticketDescContact is the schema descriptor for contact field.
+	supportticketDescContact := supportticketFields[1].Descriptor()
+	// supportticket.ContactValidator is a validator for the "contact" field. It is called by the builders before save.
+	supportticket.ContactValidator = func() func(string) error {
+		validators := supportticketDescContact.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(contact string) error {
+			for _, fn := range fns {
+				if err := fn(contact); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// supportticketDescContent is the schema descriptor for content field.
+	supportticketDescContent := supportticketFields[2].Descriptor()
+	// supportticket.ContentValidator is a validator for the "content" field. It is called by the builders before save.
+	supportticket.ContentValidator = func() func(string) error {
+		validators := supportticketDescContent.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(content string) error {
+			for _, fn := range fns {
+				if err := fn(content); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// supportticketDescHandlingRecord is the schema descriptor for handling_record field.
+	supportticketDescHandlingRecord := supportticketFields[3].Descriptor()
+	// supportticket.DefaultHandlingRecord holds the default value on creation for the handling_record field.
+	supportticket.DefaultHandlingRecord = supportticketDescHandlingRecord.Default.(string)
+	// supportticket.HandlingRecordValidator is a validator for the "handling_record" field. It is called by the builders before save.
+	supportticket.HandlingRecordValidator = supportticketDescHandlingRecord.Validators[0].(func(string) error)
+	// supportticketDescOpenedAt is the schema descriptor for opened_at field.
+	supportticketDescOpenedAt := supportticketFields[5].Descriptor()
+	// supportticket.DefaultOpenedAt holds the default value on creation for the opened_at field.
+	supportticket.DefaultOpenedAt = supportticketDescOpenedAt.Default.(func() time.Time)
+	thirdpartybindingFields := schema.ThirdPartyBinding{}.Fields()
+	_ = thirdpartybindingFields
+	// thirdpartybindingDescOpenID is the schema descriptor for open_id field.
+	thirdpartybindingDescOpenID := thirdpartybindingFields[2].Descriptor()
+	// thirdpartybinding.OpenIDValidator is a validator for the "open_id" field. It is called by the builders before save.
+	thirdpartybinding.OpenIDValidator = func() func(string) error {
+		validators := thirdpartybindingDescOpenID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(open_id string) error {
+			for _, fn := range fns {
+				if err := fn(open_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// thirdpartybindingDescUsername is the schema descriptor for username field.
+	thirdpartybindingDescUsername := thirdpartybindingFields[3].Descriptor()
+	// thirdpartybinding.DefaultUsername holds the default value on creation for the username field.
+	thirdpartybinding.DefaultUsername = thirdpartybindingDescUsername.Default.(string)
+	// thirdpartybinding.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	thirdpartybinding.UsernameValidator = thirdpartybindingDescUsername.Validators[0].(func(string) error)
+	// thirdpartybindingDescNickname is the schema descriptor for nickname field.
+	thirdpartybindingDescNickname := thirdpartybindingFields[4].Descriptor()
+	// thirdpartybinding.DefaultNickname holds the default value on creation for the nickname field.
+	thirdpartybinding.DefaultNickname = thirdpartybindingDescNickname.Default.(string)
+	// thirdpartybinding.NicknameValidator is a validator for the "nickname" field. It is called by the builders before save.
+	thirdpartybinding.NicknameValidator = thirdpartybindingDescNickname.Validators[0].(func(string) error)
+	// thirdpartybindingDescAvatarURL is the schema descriptor for avatar_url field.
+	thirdpartybindingDescAvatarURL := thirdpartybindingFields[5].Descriptor()
+	// thirdpartybinding.DefaultAvatarURL holds the default value on creation for the avatar_url field.
+	thirdpartybinding.DefaultAvatarURL = thirdpartybindingDescAvatarURL.Default.(string)
+	// thirdpartybinding.AvatarURLValidator is a validator for the "avatar_url" field. It is called by the builders before save.
+	thirdpartybinding.AvatarURLValidator = thirdpartybindingDescAvatarURL.Validators[0].(func(string) error)
+	// thirdpartybindingDescBoundAt is the schema descriptor for bound_at field.
+	thirdpartybindingDescBoundAt := thirdpartybindingFields[6].Descriptor()
+	// thirdpartybinding.DefaultBoundAt holds the default value on creation for the bound_at field.
+	thirdpartybinding.DefaultBoundAt = thirdpartybindingDescBoundAt.Default.(func() time.Time)
+	thirdpartysdkFields := schema.ThirdPartySDK{}.Fields()
+	_ = thirdpartysdkFields
+	// thirdpartysdkDescName is the schema descriptor for name field.
+	thirdpartysdkDescName := thirdpartysdkFields[0].Descriptor()
+	// thirdpartysdk.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	thirdpartysdk.NameValidator = thirdpartysdkDescName.Validators[0].(func(string) error)
+	// thirdpartysdkDescProvider is the schema descriptor for provider field.
+	thirdpartysdkDescProvider := thirdpartysdkFields[1].Descriptor()
+	// thirdpartysdk.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	thirdpartysdk.ProviderValidator = thirdpartysdkDescProvider.Validators[0].(func(string) error)
+	// thirdpartysdkDescPurpose is the schema descriptor for purpose field.
+	thirdpartysdkDescPurpose := thirdpartysdkFields[2].Descriptor()
+	// thirdpartysdk.PurposeValidator is a validator for the "purpose" field. It is called by the builders before save.
+	thirdpartysdk.PurposeValidator = thirdpartysdkDescPurpose.Validators[0].(func(string) error)
+	// thirdpartysdkDescCollectionMoment is the schema descriptor for collection_moment field.
+	thirdpartysdkDescCollectionMoment := thirdpartysdkFields[4].Descriptor()
+	// thirdpartysdk.CollectionMomentValidator is a validator for the "collection_moment" field. It is called by the builders before save.
+	thirdpartysdk.CollectionMomentValidator = thirdpartysdkDescCollectionMoment.Validators[0].(func(string) error)
+	// thirdpartysdkDescPolicyURL is the schema descriptor for policy_url field.
+	thirdpartysdkDescPolicyURL := thirdpartysdkFields[5].Descriptor()
+	// thirdpartysdk.PolicyURLValidator is a validator for the "policy_url" field. It is called by the builders before save.
+	thirdpartysdk.PolicyURLValidator = thirdpartysdkDescPolicyURL.Validators[0].(func(string) error)
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescPhone is the schema descriptor for phone field.

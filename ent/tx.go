@@ -12,16 +12,40 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// ActivityLog is the client for interacting with the ActivityLog builders.
+	ActivityLog *ActivityLogClient
+	// CallLogEntry is the client for interacting with the CallLogEntry builders.
+	CallLogEntry *CallLogEntryClient
 	// Consent is the client for interacting with the Consent builders.
 	Consent *ConsentClient
+	// Contact is the client for interacting with the Contact builders.
+	Contact *ContactClient
+	// Device is the client for interacting with the Device builders.
+	Device *DeviceClient
+	// FaceVerification is the client for interacting with the FaceVerification builders.
+	FaceVerification *FaceVerificationClient
 	// Listing is the client for interacting with the Listing builders.
 	Listing *ListingClient
+	// Location is the client for interacting with the Location builders.
+	Location *LocationClient
 	// LoginCode is the client for interacting with the LoginCode builders.
 	LoginCode *LoginCodeClient
 	// Order is the client for interacting with the Order builders.
 	Order *OrderClient
+	// PolicyVersion is the client for interacting with the PolicyVersion builders.
+	PolicyVersion *PolicyVersionClient
+	// RealNameVerification is the client for interacting with the RealNameVerification builders.
+	RealNameVerification *RealNameVerificationClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// SharingRecord is the client for interacting with the SharingRecord builders.
+	SharingRecord *SharingRecordClient
+	// SupportTicket is the client for interacting with the SupportTicket builders.
+	SupportTicket *SupportTicketClient
+	// ThirdPartyBinding is the client for interacting with the ThirdPartyBinding builders.
+	ThirdPartyBinding *ThirdPartyBindingClient
+	// ThirdPartySDK is the client for interacting with the ThirdPartySDK builders.
+	ThirdPartySDK *ThirdPartySDKClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -155,11 +179,23 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.ActivityLog = NewActivityLogClient(tx.config)
+	tx.CallLogEntry = NewCallLogEntryClient(tx.config)
 	tx.Consent = NewConsentClient(tx.config)
+	tx.Contact = NewContactClient(tx.config)
+	tx.Device = NewDeviceClient(tx.config)
+	tx.FaceVerification = NewFaceVerificationClient(tx.config)
 	tx.Listing = NewListingClient(tx.config)
+	tx.Location = NewLocationClient(tx.config)
 	tx.LoginCode = NewLoginCodeClient(tx.config)
 	tx.Order = NewOrderClient(tx.config)
+	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
+	tx.RealNameVerification = NewRealNameVerificationClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
+	tx.SharingRecord = NewSharingRecordClient(tx.config)
+	tx.SupportTicket = NewSupportTicketClient(tx.config)
+	tx.ThirdPartyBinding = NewThirdPartyBindingClient(tx.config)
+	tx.ThirdPartySDK = NewThirdPartySDKClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 
@@ -170,7 +206,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Consent.QueryXXX(), the query will be executed
+// applies a query, for example: ActivityLog.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -57,19 +57,49 @@ type UserEdges struct {
 	Listings []*Listing `json:"listings,omitempty"`
 	// Consents holds the value of the consents edge.
 	Consents []*Consent `json:"consents,omitempty"`
+	// Devices holds the value of the devices edge.
+	Devices []*Device `json:"devices,omitempty"`
+	// Activities holds the value of the activities edge.
+	Activities []*ActivityLog `json:"activities,omitempty"`
+	// Contacts holds the value of the contacts edge.
+	Contacts []*Contact `json:"contacts,omitempty"`
+	// CallLogs holds the value of the call_logs edge.
+	CallLogs []*CallLogEntry `json:"call_logs,omitempty"`
+	// Locations holds the value of the locations edge.
+	Locations []*Location `json:"locations,omitempty"`
+	// ThirdPartyBindings holds the value of the third_party_bindings edge.
+	ThirdPartyBindings []*ThirdPartyBinding `json:"third_party_bindings,omitempty"`
+	// SupportTickets holds the value of the support_tickets edge.
+	SupportTickets []*SupportTicket `json:"support_tickets,omitempty"`
+	// RealNameVerifications holds the value of the real_name_verifications edge.
+	RealNameVerifications []*RealNameVerification `json:"real_name_verifications,omitempty"`
+	// FaceVerifications holds the value of the face_verifications edge.
+	FaceVerifications []*FaceVerification `json:"face_verifications,omitempty"`
+	// SharingRecords holds the value of the sharing_records edge.
+	SharingRecords []*SharingRecord `json:"sharing_records,omitempty"`
 	// Sessions holds the value of the sessions edge.
 	Sessions []*Session `json:"sessions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [16]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [14]map[string]int
 
-	namedWards    map[string][]*User
-	namedOrders   map[string][]*Order
-	namedListings map[string][]*Listing
-	namedConsents map[string][]*Consent
-	namedSessions map[string][]*Session
+	namedWards                 map[string][]*User
+	namedOrders                map[string][]*Order
+	namedListings              map[string][]*Listing
+	namedConsents              map[string][]*Consent
+	namedDevices               map[string][]*Device
+	namedActivities            map[string][]*ActivityLog
+	namedContacts              map[string][]*Contact
+	namedCallLogs              map[string][]*CallLogEntry
+	namedLocations             map[string][]*Location
+	namedThirdPartyBindings    map[string][]*ThirdPartyBinding
+	namedSupportTickets        map[string][]*SupportTicket
+	namedRealNameVerifications map[string][]*RealNameVerification
+	namedFaceVerifications     map[string][]*FaceVerification
+	namedSharingRecords        map[string][]*SharingRecord
+	namedSessions              map[string][]*Session
 }
 
 // GuardianOrErr returns the Guardian value or an error if the edge
@@ -119,10 +149,100 @@ func (e UserEdges) ConsentsOrErr() ([]*Consent, error) {
 	return nil, &NotLoadedError{edge: "consents"}
 }
 
+// DevicesOrErr returns the Devices value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) DevicesOrErr() ([]*Device, error) {
+	if e.loadedTypes[5] {
+		return e.Devices, nil
+	}
+	return nil, &NotLoadedError{edge: "devices"}
+}
+
+// ActivitiesOrErr returns the Activities value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) ActivitiesOrErr() ([]*ActivityLog, error) {
+	if e.loadedTypes[6] {
+		return e.Activities, nil
+	}
+	return nil, &NotLoadedError{edge: "activities"}
+}
+
+// ContactsOrErr returns the Contacts value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) ContactsOrErr() ([]*Contact, error) {
+	if e.loadedTypes[7] {
+		return e.Contacts, nil
+	}
+	return nil, &NotLoadedError{edge: "contacts"}
+}
+
+// CallLogsOrErr returns the CallLogs value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) CallLogsOrErr() ([]*CallLogEntry, error) {
+	if e.loadedTypes[8] {
+		return e.CallLogs, nil
+	}
+	return nil, &NotLoadedError{edge: "call_logs"}
+}
+
+// LocationsOrErr returns the Locations value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) LocationsOrErr() ([]*Location, error) {
+	if e.loadedTypes[9] {
+		return e.Locations, nil
+	}
+	return nil, &NotLoadedError{edge: "locations"}
+}
+
+// ThirdPartyBindingsOrErr returns the ThirdPartyBindings value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) ThirdPartyBindingsOrErr() ([]*ThirdPartyBinding, error) {
+	if e.loadedTypes[10] {
+		return e.ThirdPartyBindings, nil
+	}
+	return nil, &NotLoadedError{edge: "third_party_bindings"}
+}
+
+// SupportTicketsOrErr returns the SupportTickets value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) SupportTicketsOrErr() ([]*SupportTicket, error) {
+	if e.loadedTypes[11] {
+		return e.SupportTickets, nil
+	}
+	return nil, &NotLoadedError{edge: "support_tickets"}
+}
+
+// RealNameVerificationsOrErr returns the RealNameVerifications value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) RealNameVerificationsOrErr() ([]*RealNameVerification, error) {
+	if e.loadedTypes[12] {
+		return e.RealNameVerifications, nil
+	}
+	return nil, &NotLoadedError{edge: "real_name_verifications"}
+}
+
+// FaceVerificationsOrErr returns the FaceVerifications value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) FaceVerificationsOrErr() ([]*FaceVerification, error) {
+	if e.loadedTypes[13] {
+		return e.FaceVerifications, nil
+	}
+	return nil, &NotLoadedError{edge: "face_verifications"}
+}
+
+// SharingRecordsOrErr returns the SharingRecords value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
+	if e.loadedTypes[14] {
+		return e.SharingRecords, nil
+	}
+	return nil, &NotLoadedError{edge: "sharing_records"}
+}
+
 // SessionsOrErr returns the Sessions value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SessionsOrErr() ([]*Session, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[15] {
 		return e.Sessions, nil
 	}
 	return nil, &NotLoadedError{edge: "sessions"}
@@ -267,6 +387,56 @@ func (_m *User) QueryListings() *ListingQuery {
 // QueryConsents queries the "consents" edge of the User entity.
 func (_m *User) QueryConsents() *ConsentQuery {
 	return NewUserClient(_m.config).QueryConsents(_m)
+}
+
+// QueryDevices queries the "devices" edge of the User entity.
+func (_m *User) QueryDevices() *DeviceQuery {
+	return NewUserClient(_m.config).QueryDevices(_m)
+}
+
+// QueryActivities queries the "activities" edge of the User entity.
+func (_m *User) QueryActivities() *ActivityLogQuery {
+	return NewUserClient(_m.config).QueryActivities(_m)
+}
+
+// QueryContacts queries the "contacts" edge of the User entity.
+func (_m *User) QueryContacts() *ContactQuery {
+	return NewUserClient(_m.config).QueryContacts(_m)
+}
+
+// QueryCallLogs queries the "call_logs" edge of the User entity.
+func (_m *User) QueryCallLogs() *CallLogEntryQuery {
+	return NewUserClient(_m.config).QueryCallLogs(_m)
+}
+
+// QueryLocations queries the "locations" edge of the User entity.
+func (_m *User) QueryLocations() *LocationQuery {
+	return NewUserClient(_m.config).QueryLocations(_m)
+}
+
+// QueryThirdPartyBindings queries the "third_party_bindings" edge of the User entity.
+func (_m *User) QueryThirdPartyBindings() *ThirdPartyBindingQuery {
+	return NewUserClient(_m.config).QueryThirdPartyBindings(_m)
+}
+
+// QuerySupportTickets queries the "support_tickets" edge of the User entity.
+func (_m *User) QuerySupportTickets() *SupportTicketQuery {
+	return NewUserClient(_m.config).QuerySupportTickets(_m)
+}
+
+// QueryRealNameVerifications queries the "real_name_verifications" edge of the User entity.
+func (_m *User) QueryRealNameVerifications() *RealNameVerificationQuery {
+	return NewUserClient(_m.config).QueryRealNameVerifications(_m)
+}
+
+// QueryFaceVerifications queries the "face_verifications" edge of the User entity.
+func (_m *User) QueryFaceVerifications() *FaceVerificationQuery {
+	return NewUserClient(_m.config).QueryFaceVerifications(_m)
+}
+
+// QuerySharingRecords queries the "sharing_records" edge of the User entity.
+func (_m *User) QuerySharingRecords() *SharingRecordQuery {
+	return NewUserClient(_m.config).QuerySharingRecords(_m)
 }
 
 // QuerySessions queries the "sessions" edge of the User entity.
@@ -436,6 +606,246 @@ func (_m *User) appendNamedConsents(name string, edges ...*Consent) {
 		_m.Edges.namedConsents[name] = []*Consent{}
 	} else {
 		_m.Edges.namedConsents[name] = append(_m.Edges.namedConsents[name], edges...)
+	}
+}
+
+// NamedDevices returns the Devices named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedDevices(name string) ([]*Device, error) {
+	if _m.Edges.namedDevices == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedDevices[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedDevices(name string, edges ...*Device) {
+	if _m.Edges.namedDevices == nil {
+		_m.Edges.namedDevices = make(map[string][]*Device)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedDevices[name] = []*Device{}
+	} else {
+		_m.Edges.namedDevices[name] = append(_m.Edges.namedDevices[name], edges...)
+	}
+}
+
+// NamedActivities returns the Activities named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedActivities(name string) ([]*ActivityLog, error) {
+	if _m.Edges.namedActivities == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedActivities[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedActivities(name string, edges ...*ActivityLog) {
+	if _m.Edges.namedActivities == nil {
+		_m.Edges.namedActivities = make(map[string][]*ActivityLog)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedActivities[name] = []*ActivityLog{}
+	} else {
+		_m.Edges.namedActivities[name] = append(_m.Edges.namedActivities[name], edges...)
+	}
+}
+
+// NamedContacts returns the Contacts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedContacts(name string) ([]*Contact, error) {
+	if _m.Edges.namedContacts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedContacts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedContacts(name string, edges ...*Contact) {
+	if _m.Edges.namedContacts == nil {
+		_m.Edges.namedContacts = make(map[string][]*Contact)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedContacts[name] = []*Contact{}
+	} else {
+		_m.Edges.namedContacts[name] = append(_m.Edges.namedContacts[name], edges...)
+	}
+}
+
+// NamedCallLogs returns the CallLogs named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedCallLogs(name string) ([]*CallLogEntry, error) {
+	if _m.Edges.namedCallLogs == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedCallLogs[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedCallLogs(name string, edges ...*CallLogEntry) {
+	if _m.Edges.namedCallLogs == nil {
+		_m.Edges.namedCallLogs = make(map[string][]*CallLogEntry)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedCallLogs[name] = []*CallLogEntry{}
+	} else {
+		_m.Edges.namedCallLogs[name] = append(_m.Edges.namedCallLogs[name], edges...)
+	}
+}
+
+// NamedLocations returns the Locations named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedLocations(name string) ([]*Location, error) {
+	if _m.Edges.namedLocations == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedLocations[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedLocations(name string, edges ...*Location) {
+	if _m.Edges.namedLocations == nil {
+		_m.Edges.namedLocations = make(map[string][]*Location)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedLocations[name] = []*Location{}
+	} else {
+		_m.Edges.namedLocations[name] = append(_m.Edges.namedLocations[name], edges...)
+	}
+}
+
+// NamedThirdPartyBindings returns the ThirdPartyBindings named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedThirdPartyBindings(name string) ([]*ThirdPartyBinding, error) {
+	if _m.Edges.namedThirdPartyBindings == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedThirdPartyBindings[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedThirdPartyBindings(name string, edges ...*ThirdPartyBinding) {
+	if _m.Edges.namedThirdPartyBindings == nil {
+		_m.Edges.namedThirdPartyBindings = make(map[string][]*ThirdPartyBinding)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedThirdPartyBindings[name] = []*ThirdPartyBinding{}
+	} else {
+		_m.Edges.namedThirdPartyBindings[name] = append(_m.Edges.namedThirdPartyBindings[name], edges...)
+	}
+}
+
+// NamedSupportTickets returns the SupportTickets named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedSupportTickets(name string) ([]*SupportTicket, error) {
+	if _m.Edges.namedSupportTickets == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSupportTickets[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedSupportTickets(name string, edges ...*SupportTicket) {
+	if _m.Edges.namedSupportTickets == nil {
+		_m.Edges.namedSupportTickets = make(map[string][]*SupportTicket)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSupportTickets[name] = []*SupportTicket{}
+	} else {
+		_m.Edges.namedSupportTickets[name] = append(_m.Edges.namedSupportTickets[name], edges...)
+	}
+}
+
+// NamedRealNameVerifications returns the RealNameVerifications named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedRealNameVerifications(name string) ([]*RealNameVerification, error) {
+	if _m.Edges.namedRealNameVerifications == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedRealNameVerifications[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedRealNameVerifications(name string, edges ...*RealNameVerification) {
+	if _m.Edges.namedRealNameVerifications == nil {
+		_m.Edges.namedRealNameVerifications = make(map[string][]*RealNameVerification)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedRealNameVerifications[name] = []*RealNameVerification{}
+	} else {
+		_m.Edges.namedRealNameVerifications[name] = append(_m.Edges.namedRealNameVerifications[name], edges...)
+	}
+}
+
+// NamedFaceVerifications returns the FaceVerifications named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedFaceVerifications(name string) ([]*FaceVerification, error) {
+	if _m.Edges.namedFaceVerifications == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedFaceVerifications[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedFaceVerifications(name string, edges ...*FaceVerification) {
+	if _m.Edges.namedFaceVerifications == nil {
+		_m.Edges.namedFaceVerifications = make(map[string][]*FaceVerification)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedFaceVerifications[name] = []*FaceVerification{}
+	} else {
+		_m.Edges.namedFaceVerifications[name] = append(_m.Edges.namedFaceVerifications[name], edges...)
+	}
+}
+
+// NamedSharingRecords returns the SharingRecords named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedSharingRecords(name string) ([]*SharingRecord, error) {
+	if _m.Edges.namedSharingRecords == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSharingRecords[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedSharingRecords(name string, edges ...*SharingRecord) {
+	if _m.Edges.namedSharingRecords == nil {
+		_m.Edges.namedSharingRecords = make(map[string][]*SharingRecord)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSharingRecords[name] = []*SharingRecord{}
+	} else {
+		_m.Edges.namedSharingRecords[name] = append(_m.Edges.namedSharingRecords[name], edges...)
 	}
 }
 

@@ -7,10 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
+	"veil/ent/realnameverification"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -235,6 +245,156 @@ func (_c *UserCreate) AddConsents(v ...*Consent) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddConsentIDs(ids...)
+}
+
+// AddDeviceIDs adds the "devices" edge to the Device entity by IDs.
+func (_c *UserCreate) AddDeviceIDs(ids ...int) *UserCreate {
+	_c.mutation.AddDeviceIDs(ids...)
+	return _c
+}
+
+// AddDevices adds the "devices" edges to the Device entity.
+func (_c *UserCreate) AddDevices(v ...*Device) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDeviceIDs(ids...)
+}
+
+// AddActivityIDs adds the "activities" edge to the ActivityLog entity by IDs.
+func (_c *UserCreate) AddActivityIDs(ids ...int) *UserCreate {
+	_c.mutation.AddActivityIDs(ids...)
+	return _c
+}
+
+// AddActivities adds the "activities" edges to the ActivityLog entity.
+func (_c *UserCreate) AddActivities(v ...*ActivityLog) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddActivityIDs(ids...)
+}
+
+// AddContactIDs adds the "contacts" edge to the Contact entity by IDs.
+func (_c *UserCreate) AddContactIDs(ids ...int) *UserCreate {
+	_c.mutation.AddContactIDs(ids...)
+	return _c
+}
+
+// AddContacts adds the "contacts" edges to the Contact entity.
+func (_c *UserCreate) AddContacts(v ...*Contact) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddContactIDs(ids...)
+}
+
+// AddCallLogIDs adds the "call_logs" edge to the CallLogEntry entity by IDs.
+func (_c *UserCreate) AddCallLogIDs(ids ...int) *UserCreate {
+	_c.mutation.AddCallLogIDs(ids...)
+	return _c
+}
+
+// AddCallLogs adds the "call_logs" edges to the CallLogEntry entity.
+func (_c *UserCreate) AddCallLogs(v ...*CallLogEntry) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddCallLogIDs(ids...)
+}
+
+// AddLocationIDs adds the "locations" edge to the Location entity by IDs.
+func (_c *UserCreate) AddLocationIDs(ids ...int) *UserCreate {
+	_c.mutation.AddLocationIDs(ids...)
+	return _c
+}
+
+// AddLocations adds the "locations" edges to the Location entity.
+func (_c *UserCreate) AddLocations(v ...*Location) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddLocationIDs(ids...)
+}
+
+// AddThirdPartyBindingIDs adds the "third_party_bindings" edge to the ThirdPartyBinding entity by IDs.
+func (_c *UserCreate) AddThirdPartyBindingIDs(ids ...int) *UserCreate {
+	_c.mutation.AddThirdPartyBindingIDs(ids...)
+	return _c
+}
+
+// AddThirdPartyBindings adds the "third_party_bindings" edges to the ThirdPartyBinding entity.
+func (_c *UserCreate) AddThirdPartyBindings(v ...*ThirdPartyBinding) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddThirdPartyBindingIDs(ids...)
+}
+
+// AddSupportTicketIDs adds the "support_tickets" edge to the SupportTicket entity by IDs.
+func (_c *UserCreate) AddSupportTicketIDs(ids ...int) *UserCreate {
+	_c.mutation.AddSupportTicketIDs(ids...)
+	return _c
+}
+
+// AddSupportTickets adds the "support_tickets" edges to the SupportTicket entity.
+func (_c *UserCreate) AddSupportTickets(v ...*SupportTicket) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSupportTicketIDs(ids...)
+}
+
+// AddRealNameVerificationIDs adds the "real_name_verifications" edge to the RealNameVerification entity by IDs.
+func (_c *UserCreate) AddRealNameVerificationIDs(ids ...int) *UserCreate {
+	_c.mutation.AddRealNameVerificationIDs(ids...)
+	return _c
+}
+
+// AddRealNameVerifications adds the "real_name_verifications" edges to the RealNameVerification entity.
+func (_c *UserCreate) AddRealNameVerifications(v ...*RealNameVerification) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddRealNameVerificationIDs(ids...)
+}
+
+// AddFaceVerificationIDs adds the "face_verifications" edge to the FaceVerification entity by IDs.
+func (_c *UserCreate) AddFaceVerificationIDs(ids ...int) *UserCreate {
+	_c.mutation.AddFaceVerificationIDs(ids...)
+	return _c
+}
+
+// AddFaceVerifications adds the "face_verifications" edges to the FaceVerification entity.
+func (_c *UserCreate) AddFaceVerifications(v ...*FaceVerification) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddFaceVerificationIDs(ids...)
+}
+
+// AddSharingRecordIDs adds the "sharing_records" edge to the SharingRecord entity by IDs.
+func (_c *UserCreate) AddSharingRecordIDs(ids ...int) *UserCreate {
+	_c.mutation.AddSharingRecordIDs(ids...)
+	return _c
+}
+
+// AddSharingRecords adds the "sharing_records" edges to the SharingRecord entity.
+func (_c *UserCreate) AddSharingRecords(v ...*SharingRecord) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSharingRecordIDs(ids...)
 }
 
 // AddSessionIDs adds the "sessions" edge to the Session entity by IDs.
@@ -495,6 +655,166 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(consent.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DevicesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ActivitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ContactsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.CallLogsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.LocationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ThirdPartyBindingsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SupportTicketsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.RealNameVerificationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.FaceVerificationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SharingRecordsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

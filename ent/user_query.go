@@ -7,11 +7,21 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
 	"veil/ent/predicate"
+	"veil/ent/realnameverification"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 
 	"entgo.io/ent"
@@ -24,23 +34,43 @@ import (
 // UserQuery is the builder for querying User entities.
 type UserQuery struct {
 	config
-	ctx               *QueryContext
-	order             []user.OrderOption
-	inters            []Interceptor
-	predicates        []predicate.User
-	withGuardian      *UserQuery
-	withWards         *UserQuery
-	withOrders        *OrderQuery
-	withListings      *ListingQuery
-	withConsents      *ConsentQuery
-	withSessions      *SessionQuery
-	loadTotal         []func(context.Context, []*User) error
-	modifiers         []func(*sql.Selector)
-	withNamedWards    map[string]*UserQuery
-	withNamedOrders   map[string]*OrderQuery
-	withNamedListings map[string]*ListingQuery
-	withNamedConsents map[string]*ConsentQuery
-	withNamedSessions map[string]*SessionQuery
+	ctx                            *QueryContext
+	order                          []user.OrderOption
+	inters                         []Interceptor
+	predicates                     []predicate.User
+	withGuardian                   *UserQuery
+	withWards                      *UserQuery
+	withOrders                     *OrderQuery
+	withListings                   *ListingQuery
+	withConsents                   *ConsentQuery
+	withDevices                    *DeviceQuery
+	withActivities                 *ActivityLogQuery
+	withContacts                   *ContactQuery
+	withCallLogs                   *CallLogEntryQuery
+	withLocations                  *LocationQuery
+	withThirdPartyBindings         *ThirdPartyBindingQuery
+	withSupportTickets             *SupportTicketQuery
+	withRealNameVerifications      *RealNameVerificationQuery
+	withFaceVerifications          *FaceVerificationQuery
+	withSharingRecords             *SharingRecordQuery
+	withSessions                   *SessionQuery
+	loadTotal                      []func(context.Context, []*User) error
+	modifiers                      []func(*sql.Selector)
+	withNamedWards                 map[string]*UserQuery
+	withNamedOrders                map[string]*OrderQuery
+	withNamedListings              map[string]*ListingQuery
+	withNamedConsents              map[string]*ConsentQuery
+	withNamedDevices               map[string]*DeviceQuery
+	withNamedActivities            map[string]*ActivityLogQuery
+	withNamedContacts              map[string]*ContactQuery
+	withNamedCallLogs              map[string]*CallLogEntryQuery
+	withNamedLocations             map[string]*LocationQuery
+	withNamedThirdPartyBindings    map[string]*ThirdPartyBindingQuery
+	withNamedSupportTickets        map[string]*SupportTicketQuery
+	withNamedRealNameVerifications map[string]*RealNameVerificationQuery
+	withNamedFaceVerifications     map[string]*FaceVerificationQuery
+	withNamedSharingRecords        map[string]*SharingRecordQuery
+	withNamedSessions              map[string]*SessionQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -180,6 +210,226 @@ func (_q *UserQuery) QueryConsents() *ConsentQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(consent.Table, consent.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.ConsentsTable, user.ConsentsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDevices chains the current query on the "devices" edge.
+func (_q *UserQuery) QueryDevices() *DeviceQuery {
+	query := (&DeviceClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(device.Table, device.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.DevicesTable, user.DevicesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryActivities chains the current query on the "activities" edge.
+func (_q *UserQuery) QueryActivities() *ActivityLogQuery {
+	query := (&ActivityLogClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(activitylog.Table, activitylog.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ActivitiesTable, user.ActivitiesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryContacts chains the current query on the "contacts" edge.
+func (_q *UserQuery) QueryContacts() *ContactQuery {
+	query := (&ContactClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ContactsTable, user.ContactsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryCallLogs chains the current query on the "call_logs" edge.
+func (_q *UserQuery) QueryCallLogs() *CallLogEntryQuery {
+	query := (&CallLogEntryClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(calllogentry.Table, calllogentry.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.CallLogsTable, user.CallLogsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryLocations chains the current query on the "locations" edge.
+func (_q *UserQuery) QueryLocations() *LocationQuery {
+	query := (&LocationClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(location.Table, location.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.LocationsTable, user.LocationsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryThirdPartyBindings chains the current query on the "third_party_bindings" edge.
+func (_q *UserQuery) QueryThirdPartyBindings() *ThirdPartyBindingQuery {
+	query := (&ThirdPartyBindingClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(thirdpartybinding.Table, thirdpartybinding.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ThirdPartyBindingsTable, user.ThirdPartyBindingsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySupportTickets chains the current query on the "support_tickets" edge.
+func (_q *UserQuery) QuerySupportTickets() *SupportTicketQuery {
+	query := (&SupportTicketClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(supportticket.Table, supportticket.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SupportTicketsTable, user.SupportTicketsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryRealNameVerifications chains the current query on the "real_name_verifications" edge.
+func (_q *UserQuery) QueryRealNameVerifications() *RealNameVerificationQuery {
+	query := (&RealNameVerificationClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(realnameverification.Table, realnameverification.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.RealNameVerificationsTable, user.RealNameVerificationsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryFaceVerifications chains the current query on the "face_verifications" edge.
+func (_q *UserQuery) QueryFaceVerifications() *FaceVerificationQuery {
+	query := (&FaceVerificationClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(faceverification.Table, faceverification.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.FaceVerificationsTable, user.FaceVerificationsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySharingRecords chains the current query on the "sharing_records" edge.
+func (_q *UserQuery) QuerySharingRecords() *SharingRecordQuery {
+	query := (&SharingRecordClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(sharingrecord.Table, sharingrecord.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SharingRecordsTable, user.SharingRecordsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -396,17 +646,27 @@ func (_q *UserQuery) Clone() *UserQuery {
 		return nil
 	}
 	return &UserQuery{
-		config:       _q.config,
-		ctx:          _q.ctx.Clone(),
-		order:        append([]user.OrderOption{}, _q.order...),
-		inters:       append([]Interceptor{}, _q.inters...),
-		predicates:   append([]predicate.User{}, _q.predicates...),
-		withGuardian: _q.withGuardian.Clone(),
-		withWards:    _q.withWards.Clone(),
-		withOrders:   _q.withOrders.Clone(),
-		withListings: _q.withListings.Clone(),
-		withConsents: _q.withConsents.Clone(),
-		withSessions: _q.withSessions.Clone(),
+		config:                    _q.config,
+		ctx:                       _q.ctx.Clone(),
+		order:                     append([]user.OrderOption{}, _q.order...),
+		inters:                    append([]Interceptor{}, _q.inters...),
+		predicates:                append([]predicate.User{}, _q.predicates...),
+		withGuardian:              _q.withGuardian.Clone(),
+		withWards:                 _q.withWards.Clone(),
+		withOrders:                _q.withOrders.Clone(),
+		withListings:              _q.withListings.Clone(),
+		withConsents:              _q.withConsents.Clone(),
+		withDevices:               _q.withDevices.Clone(),
+		withActivities:            _q.withActivities.Clone(),
+		withContacts:              _q.withContacts.Clone(),
+		withCallLogs:              _q.withCallLogs.Clone(),
+		withLocations:             _q.withLocations.Clone(),
+		withThirdPartyBindings:    _q.withThirdPartyBindings.Clone(),
+		withSupportTickets:        _q.withSupportTickets.Clone(),
+		withRealNameVerifications: _q.withRealNameVerifications.Clone(),
+		withFaceVerifications:     _q.withFaceVerifications.Clone(),
+		withSharingRecords:        _q.withSharingRecords.Clone(),
+		withSessions:              _q.withSessions.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -465,6 +725,116 @@ func (_q *UserQuery) WithConsents(opts ...func(*ConsentQuery)) *UserQuery {
 		opt(query)
 	}
 	_q.withConsents = query
+	return _q
+}
+
+// WithDevices tells the query-builder to eager-load the nodes that are connected to
+// the "devices" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithDevices(opts ...func(*DeviceQuery)) *UserQuery {
+	query := (&DeviceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDevices = query
+	return _q
+}
+
+// WithActivities tells the query-builder to eager-load the nodes that are connected to
+// the "activities" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithActivities(opts ...func(*ActivityLogQuery)) *UserQuery {
+	query := (&ActivityLogClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withActivities = query
+	return _q
+}
+
+// WithContacts tells the query-builder to eager-load the nodes that are connected to
+// the "contacts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithContacts(opts ...func(*ContactQuery)) *UserQuery {
+	query := (&ContactClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withContacts = query
+	return _q
+}
+
+// WithCallLogs tells the query-builder to eager-load the nodes that are connected to
+// the "call_logs" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithCallLogs(opts ...func(*CallLogEntryQuery)) *UserQuery {
+	query := (&CallLogEntryClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withCallLogs = query
+	return _q
+}
+
+// WithLocations tells the query-builder to eager-load the nodes that are connected to
+// the "locations" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithLocations(opts ...func(*LocationQuery)) *UserQuery {
+	query := (&LocationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withLocations = query
+	return _q
+}
+
+// WithThirdPartyBindings tells the query-builder to eager-load the nodes that are connected to
+// the "third_party_bindings" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithThirdPartyBindings(opts ...func(*ThirdPartyBindingQuery)) *UserQuery {
+	query := (&ThirdPartyBindingClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withThirdPartyBindings = query
+	return _q
+}
+
+// WithSupportTickets tells the query-builder to eager-load the nodes that are connected to
+// the "support_tickets" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithSupportTickets(opts ...func(*SupportTicketQuery)) *UserQuery {
+	query := (&SupportTicketClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSupportTickets = query
+	return _q
+}
+
+// WithRealNameVerifications tells the query-builder to eager-load the nodes that are connected to
+// the "real_name_verifications" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithRealNameVerifications(opts ...func(*RealNameVerificationQuery)) *UserQuery {
+	query := (&RealNameVerificationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withRealNameVerifications = query
+	return _q
+}
+
+// WithFaceVerifications tells the query-builder to eager-load the nodes that are connected to
+// the "face_verifications" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithFaceVerifications(opts ...func(*FaceVerificationQuery)) *UserQuery {
+	query := (&FaceVerificationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withFaceVerifications = query
+	return _q
+}
+
+// WithSharingRecords tells the query-builder to eager-load the nodes that are connected to
+// the "sharing_records" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithSharingRecords(opts ...func(*SharingRecordQuery)) *UserQuery {
+	query := (&SharingRecordClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSharingRecords = query
 	return _q
 }
 
@@ -557,12 +927,22 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [16]bool{
 			_q.withGuardian != nil,
 			_q.withWards != nil,
 			_q.withOrders != nil,
 			_q.withListings != nil,
 			_q.withConsents != nil,
+			_q.withDevices != nil,
+			_q.withActivities != nil,
+			_q.withContacts != nil,
+			_q.withCallLogs != nil,
+			_q.withLocations != nil,
+			_q.withThirdPartyBindings != nil,
+			_q.withSupportTickets != nil,
+			_q.withRealNameVerifications != nil,
+			_q.withFaceVerifications != nil,
+			_q.withSharingRecords != nil,
 			_q.withSessions != nil,
 		}
 	)
@@ -621,6 +1001,80 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withDevices; query != nil {
+		if err := _q.loadDevices(ctx, query, nodes,
+			func(n *User) { n.Edges.Devices = []*Device{} },
+			func(n *User, e *Device) { n.Edges.Devices = append(n.Edges.Devices, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withActivities; query != nil {
+		if err := _q.loadActivities(ctx, query, nodes,
+			func(n *User) { n.Edges.Activities = []*ActivityLog{} },
+			func(n *User, e *ActivityLog) { n.Edges.Activities = append(n.Edges.Activities, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withContacts; query != nil {
+		if err := _q.loadContacts(ctx, query, nodes,
+			func(n *User) { n.Edges.Contacts = []*Contact{} },
+			func(n *User, e *Contact) { n.Edges.Contacts = append(n.Edges.Contacts, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withCallLogs; query != nil {
+		if err := _q.loadCallLogs(ctx, query, nodes,
+			func(n *User) { n.Edges.CallLogs = []*CallLogEntry{} },
+			func(n *User, e *CallLogEntry) { n.Edges.CallLogs = append(n.Edges.CallLogs, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withLocations; query != nil {
+		if err := _q.loadLocations(ctx, query, nodes,
+			func(n *User) { n.Edges.Locations = []*Location{} },
+			func(n *User, e *Location) { n.Edges.Locations = append(n.Edges.Locations, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withThirdPartyBindings; query != nil {
+		if err := _q.loadThirdPartyBindings(ctx, query, nodes,
+			func(n *User) { n.Edges.ThirdPartyBindings = []*ThirdPartyBinding{} },
+			func(n *User, e *ThirdPartyBinding) {
+				n.Edges.ThirdPartyBindings = append(n.Edges.ThirdPartyBindings, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSupportTickets; query != nil {
+		if err := _q.loadSupportTickets(ctx, query, nodes,
+			func(n *User) { n.Edges.SupportTickets = []*SupportTicket{} },
+			func(n *User, e *SupportTicket) { n.Edges.SupportTickets = append(n.Edges.SupportTickets, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withRealNameVerifications; query != nil {
+		if err := _q.loadRealNameVerifications(ctx, query, nodes,
+			func(n *User) { n.Edges.RealNameVerifications = []*RealNameVerification{} },
+			func(n *User, e *RealNameVerification) {
+				n.Edges.RealNameVerifications = append(n.Edges.RealNameVerifications, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withFaceVerifications; query != nil {
+		if err := _q.loadFaceVerifications(ctx, query, nodes,
+			func(n *User) { n.Edges.FaceVerifications = []*FaceVerification{} },
+			func(n *User, e *FaceVerification) { n.Edges.FaceVerifications = append(n.Edges.FaceVerifications, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSharingRecords; query != nil {
+		if err := _q.loadSharingRecords(ctx, query, nodes,
+			func(n *User) { n.Edges.SharingRecords = []*SharingRecord{} },
+			func(n *User, e *SharingRecord) { n.Edges.SharingRecords = append(n.Edges.SharingRecords, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withSessions; query != nil {
 		if err := _q.loadSessions(ctx, query, nodes,
 			func(n *User) { n.Edges.Sessions = []*Session{} },
@@ -653,6 +1107,76 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadConsents(ctx, query, nodes,
 			func(n *User) { n.appendNamedConsents(name) },
 			func(n *User, e *Consent) { n.appendNamedConsents(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedDevices {
+		if err := _q.loadDevices(ctx, query, nodes,
+			func(n *User) { n.appendNamedDevices(name) },
+			func(n *User, e *Device) { n.appendNamedDevices(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedActivities {
+		if err := _q.loadActivities(ctx, query, nodes,
+			func(n *User) { n.appendNamedActivities(name) },
+			func(n *User, e *ActivityLog) { n.appendNamedActivities(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedContacts {
+		if err := _q.loadContacts(ctx, query, nodes,
+			func(n *User) { n.appendNamedContacts(name) },
+			func(n *User, e *Contact) { n.appendNamedContacts(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedCallLogs {
+		if err := _q.loadCallLogs(ctx, query, nodes,
+			func(n *User) { n.appendNamedCallLogs(name) },
+			func(n *User, e *CallLogEntry) { n.appendNamedCallLogs(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedLocations {
+		if err := _q.loadLocations(ctx, query, nodes,
+			func(n *User) { n.appendNamedLocations(name) },
+			func(n *User, e *Location) { n.appendNamedLocations(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedThirdPartyBindings {
+		if err := _q.loadThirdPartyBindings(ctx, query, nodes,
+			func(n *User) { n.appendNamedThirdPartyBindings(name) },
+			func(n *User, e *ThirdPartyBinding) { n.appendNamedThirdPartyBindings(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSupportTickets {
+		if err := _q.loadSupportTickets(ctx, query, nodes,
+			func(n *User) { n.appendNamedSupportTickets(name) },
+			func(n *User, e *SupportTicket) { n.appendNamedSupportTickets(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedRealNameVerifications {
+		if err := _q.loadRealNameVerifications(ctx, query, nodes,
+			func(n *User) { n.appendNamedRealNameVerifications(name) },
+			func(n *User, e *RealNameVerification) { n.appendNamedRealNameVerifications(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedFaceVerifications {
+		if err := _q.loadFaceVerifications(ctx, query, nodes,
+			func(n *User) { n.appendNamedFaceVerifications(name) },
+			func(n *User, e *FaceVerification) { n.appendNamedFaceVerifications(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSharingRecords {
+		if err := _q.loadSharingRecords(ctx, query, nodes,
+			func(n *User) { n.appendNamedSharingRecords(name) },
+			func(n *User, e *SharingRecord) { n.appendNamedSharingRecords(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -811,6 +1335,306 @@ func (_q *UserQuery) loadConsents(ctx context.Context, query *ConsentQuery, node
 	}
 	query.Where(predicate.Consent(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(user.ConsentsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadDevices(ctx context.Context, query *DeviceQuery, nodes []*User, init func(*User), assign func(*User, *Device)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(device.FieldUserID)
+	}
+	query.Where(predicate.Device(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.DevicesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadActivities(ctx context.Context, query *ActivityLogQuery, nodes []*User, init func(*User), assign func(*User, *ActivityLog)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(activitylog.FieldUserID)
+	}
+	query.Where(predicate.ActivityLog(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.ActivitiesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadContacts(ctx context.Context, query *ContactQuery, nodes []*User, init func(*User), assign func(*User, *Contact)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(contact.FieldUserID)
+	}
+	query.Where(predicate.Contact(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.ContactsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadCallLogs(ctx context.Context, query *CallLogEntryQuery, nodes []*User, init func(*User), assign func(*User, *CallLogEntry)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(calllogentry.FieldUserID)
+	}
+	query.Where(predicate.CallLogEntry(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.CallLogsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadLocations(ctx context.Context, query *LocationQuery, nodes []*User, init func(*User), assign func(*User, *Location)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(location.FieldUserID)
+	}
+	query.Where(predicate.Location(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.LocationsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadThirdPartyBindings(ctx context.Context, query *ThirdPartyBindingQuery, nodes []*User, init func(*User), assign func(*User, *ThirdPartyBinding)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(thirdpartybinding.FieldUserID)
+	}
+	query.Where(predicate.ThirdPartyBinding(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.ThirdPartyBindingsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadSupportTickets(ctx context.Context, query *SupportTicketQuery, nodes []*User, init func(*User), assign func(*User, *SupportTicket)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(supportticket.FieldUserID)
+	}
+	query.Where(predicate.SupportTicket(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.SupportTicketsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadRealNameVerifications(ctx context.Context, query *RealNameVerificationQuery, nodes []*User, init func(*User), assign func(*User, *RealNameVerification)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(realnameverification.FieldUserID)
+	}
+	query.Where(predicate.RealNameVerification(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.RealNameVerificationsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadFaceVerifications(ctx context.Context, query *FaceVerificationQuery, nodes []*User, init func(*User), assign func(*User, *FaceVerification)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(faceverification.FieldUserID)
+	}
+	query.Where(predicate.FaceVerification(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.FaceVerificationsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadSharingRecords(ctx context.Context, query *SharingRecordQuery, nodes []*User, init func(*User), assign func(*User, *SharingRecord)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(sharingrecord.FieldUserID)
+	}
+	query.Where(predicate.SharingRecord(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.SharingRecordsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -1026,6 +1850,146 @@ func (_q *UserQuery) WithNamedConsents(name string, opts ...func(*ConsentQuery))
 		_q.withNamedConsents = make(map[string]*ConsentQuery)
 	}
 	_q.withNamedConsents[name] = query
+	return _q
+}
+
+// WithNamedDevices tells the query-builder to eager-load the nodes that are connected to the "devices"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedDevices(name string, opts ...func(*DeviceQuery)) *UserQuery {
+	query := (&DeviceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedDevices == nil {
+		_q.withNamedDevices = make(map[string]*DeviceQuery)
+	}
+	_q.withNamedDevices[name] = query
+	return _q
+}
+
+// WithNamedActivities tells the query-builder to eager-load the nodes that are connected to the "activities"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedActivities(name string, opts ...func(*ActivityLogQuery)) *UserQuery {
+	query := (&ActivityLogClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedActivities == nil {
+		_q.withNamedActivities = make(map[string]*ActivityLogQuery)
+	}
+	_q.withNamedActivities[name] = query
+	return _q
+}
+
+// WithNamedContacts tells the query-builder to eager-load the nodes that are connected to the "contacts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedContacts(name string, opts ...func(*ContactQuery)) *UserQuery {
+	query := (&ContactClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedContacts == nil {
+		_q.withNamedContacts = make(map[string]*ContactQuery)
+	}
+	_q.withNamedContacts[name] = query
+	return _q
+}
+
+// WithNamedCallLogs tells the query-builder to eager-load the nodes that are connected to the "call_logs"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedCallLogs(name string, opts ...func(*CallLogEntryQuery)) *UserQuery {
+	query := (&CallLogEntryClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedCallLogs == nil {
+		_q.withNamedCallLogs = make(map[string]*CallLogEntryQuery)
+	}
+	_q.withNamedCallLogs[name] = query
+	return _q
+}
+
+// WithNamedLocations tells the query-builder to eager-load the nodes that are connected to the "locations"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedLocations(name string, opts ...func(*LocationQuery)) *UserQuery {
+	query := (&LocationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedLocations == nil {
+		_q.withNamedLocations = make(map[string]*LocationQuery)
+	}
+	_q.withNamedLocations[name] = query
+	return _q
+}
+
+// WithNamedThirdPartyBindings tells the query-builder to eager-load the nodes that are connected to the "third_party_bindings"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedThirdPartyBindings(name string, opts ...func(*ThirdPartyBindingQuery)) *UserQuery {
+	query := (&ThirdPartyBindingClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedThirdPartyBindings == nil {
+		_q.withNamedThirdPartyBindings = make(map[string]*ThirdPartyBindingQuery)
+	}
+	_q.withNamedThirdPartyBindings[name] = query
+	return _q
+}
+
+// WithNamedSupportTickets tells the query-builder to eager-load the nodes that are connected to the "support_tickets"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedSupportTickets(name string, opts ...func(*SupportTicketQuery)) *UserQuery {
+	query := (&SupportTicketClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSupportTickets == nil {
+		_q.withNamedSupportTickets = make(map[string]*SupportTicketQuery)
+	}
+	_q.withNamedSupportTickets[name] = query
+	return _q
+}
+
+// WithNamedRealNameVerifications tells the query-builder to eager-load the nodes that are connected to the "real_name_verifications"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedRealNameVerifications(name string, opts ...func(*RealNameVerificationQuery)) *UserQuery {
+	query := (&RealNameVerificationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedRealNameVerifications == nil {
+		_q.withNamedRealNameVerifications = make(map[string]*RealNameVerificationQuery)
+	}
+	_q.withNamedRealNameVerifications[name] = query
+	return _q
+}
+
+// WithNamedFaceVerifications tells the query-builder to eager-load the nodes that are connected to the "face_verifications"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedFaceVerifications(name string, opts ...func(*FaceVerificationQuery)) *UserQuery {
+	query := (&FaceVerificationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedFaceVerifications == nil {
+		_q.withNamedFaceVerifications = make(map[string]*FaceVerificationQuery)
+	}
+	_q.withNamedFaceVerifications[name] = query
+	return _q
+}
+
+// WithNamedSharingRecords tells the query-builder to eager-load the nodes that are connected to the "sharing_records"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedSharingRecords(name string, opts ...func(*SharingRecordQuery)) *UserQuery {
+	query := (&SharingRecordClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSharingRecords == nil {
+		_q.withNamedSharingRecords = make(map[string]*SharingRecordQuery)
+	}
+	_q.withNamedSharingRecords[name] = query
 	return _q
 }
 

@@ -7,11 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/contact"
+	"veil/ent/device"
+	"veil/ent/faceverification"
 	"veil/ent/listing"
+	"veil/ent/location"
 	"veil/ent/order"
 	"veil/ent/predicate"
+	"veil/ent/realnameverification"
 	"veil/ent/session"
+	"veil/ent/sharingrecord"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -267,6 +277,156 @@ func (_u *UserUpdate) AddConsents(v ...*Consent) *UserUpdate {
 	return _u.AddConsentIDs(ids...)
 }
 
+// AddDeviceIDs adds the "devices" edge to the Device entity by IDs.
+func (_u *UserUpdate) AddDeviceIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddDeviceIDs(ids...)
+	return _u
+}
+
+// AddDevices adds the "devices" edges to the Device entity.
+func (_u *UserUpdate) AddDevices(v ...*Device) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDeviceIDs(ids...)
+}
+
+// AddActivityIDs adds the "activities" edge to the ActivityLog entity by IDs.
+func (_u *UserUpdate) AddActivityIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddActivityIDs(ids...)
+	return _u
+}
+
+// AddActivities adds the "activities" edges to the ActivityLog entity.
+func (_u *UserUpdate) AddActivities(v ...*ActivityLog) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddActivityIDs(ids...)
+}
+
+// AddContactIDs adds the "contacts" edge to the Contact entity by IDs.
+func (_u *UserUpdate) AddContactIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddContactIDs(ids...)
+	return _u
+}
+
+// AddContacts adds the "contacts" edges to the Contact entity.
+func (_u *UserUpdate) AddContacts(v ...*Contact) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddContactIDs(ids...)
+}
+
+// AddCallLogIDs adds the "call_logs" edge to the CallLogEntry entity by IDs.
+func (_u *UserUpdate) AddCallLogIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddCallLogIDs(ids...)
+	return _u
+}
+
+// AddCallLogs adds the "call_logs" edges to the CallLogEntry entity.
+func (_u *UserUpdate) AddCallLogs(v ...*CallLogEntry) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddCallLogIDs(ids...)
+}
+
+// AddLocationIDs adds the "locations" edge to the Location entity by IDs.
+func (_u *UserUpdate) AddLocationIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddLocationIDs(ids...)
+	return _u
+}
+
+// AddLocations adds the "locations" edges to the Location entity.
+func (_u *UserUpdate) AddLocations(v ...*Location) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddLocationIDs(ids...)
+}
+
+// AddThirdPartyBindingIDs adds the "third_party_bindings" edge to the ThirdPartyBinding entity by IDs.
+func (_u *UserUpdate) AddThirdPartyBindingIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddThirdPartyBindingIDs(ids...)
+	return _u
+}
+
+// AddThirdPartyBindings adds the "third_party_bindings" edges to the ThirdPartyBinding entity.
+func (_u *UserUpdate) AddThirdPartyBindings(v ...*ThirdPartyBinding) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddThirdPartyBindingIDs(ids...)
+}
+
+// AddSupportTicketIDs adds the "support_tickets" edge to the SupportTicket entity by IDs.
+func (_u *UserUpdate) AddSupportTicketIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddSupportTicketIDs(ids...)
+	return _u
+}
+
+// AddSupportTickets adds the "support_tickets" edges to the SupportTicket entity.
+func (_u *UserUpdate) AddSupportTickets(v ...*SupportTicket) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSupportTicketIDs(ids...)
+}
+
+// AddRealNameVerificationIDs adds the "real_name_verifications" edge to the RealNameVerification entity by IDs.
+func (_u *UserUpdate) AddRealNameVerificationIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddRealNameVerificationIDs(ids...)
+	return _u
+}
+
+// AddRealNameVerifications adds the "real_name_verifications" edges to the RealNameVerification entity.
+func (_u *UserUpdate) AddRealNameVerifications(v ...*RealNameVerification) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddRealNameVerificationIDs(ids...)
+}
+
+// AddFaceVerificationIDs adds the "face_verifications" edge to the FaceVerification entity by IDs.
+func (_u *UserUpdate) AddFaceVerificationIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddFaceVerificationIDs(ids...)
+	return _u
+}
+
+// AddFaceVerifications adds the "face_verifications" edges to the FaceVerification entity.
+func (_u *UserUpdate) AddFaceVerifications(v ...*FaceVerification) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddFaceVerificationIDs(ids...)
+}
+
+// AddSharingRecordIDs adds the "sharing_records" edge to the SharingRecord entity by IDs.
+func (_u *UserUpdate) AddSharingRecordIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddSharingRecordIDs(ids...)
+	return _u
+}
+
+// AddSharingRecords adds the "sharing_records" edges to the SharingRecord entity.
+func (_u *UserUpdate) AddSharingRecords(v ...*SharingRecord) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSharingRecordIDs(ids...)
+}
+
 // AddSessionIDs adds the "sessions" edge to the Session entity by IDs.
 func (_u *UserUpdate) AddSessionIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddSessionIDs(ids...)
@@ -375,6 +535,216 @@ func (_u *UserUpdate) RemoveConsents(v ...*Consent) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveConsentIDs(ids...)
+}
+
+// ClearDevices clears all "devices" edges to the Device entity.
+func (_u *UserUpdate) ClearDevices() *UserUpdate {
+	_u.mutation.ClearDevices()
+	return _u
+}
+
+// RemoveDeviceIDs removes the "devices" edge to Device entities by IDs.
+func (_u *UserUpdate) RemoveDeviceIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveDeviceIDs(ids...)
+	return _u
+}
+
+// RemoveDevices removes "devices" edges to Device entities.
+func (_u *UserUpdate) RemoveDevices(v ...*Device) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDeviceIDs(ids...)
+}
+
+// ClearActivities clears all "activities" edges to the ActivityLog entity.
+func (_u *UserUpdate) ClearActivities() *UserUpdate {
+	_u.mutation.ClearActivities()
+	return _u
+}
+
+// RemoveActivityIDs removes the "activities" edge to ActivityLog entities by IDs.
+func (_u *UserUpdate) RemoveActivityIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveActivityIDs(ids...)
+	return _u
+}
+
+// RemoveActivities removes "activities" edges to ActivityLog entities.
+func (_u *UserUpdate) RemoveActivities(v ...*ActivityLog) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveActivityIDs(ids...)
+}
+
+// ClearContacts clears all "contacts" edges to the Contact entity.
+func (_u *UserUpdate) ClearContacts() *UserUpdate {
+	_u.mutation.ClearContacts()
+	return _u
+}
+
+// RemoveContactIDs removes the "contacts" edge to Contact entities by IDs.
+func (_u *UserUpdate) RemoveContactIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveContactIDs(ids...)
+	return _u
+}
+
+// RemoveContacts removes "contacts" edges to Contact entities.
+func (_u *UserUpdate) RemoveContacts(v ...*Contact) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveContactIDs(ids...)
+}
+
+// ClearCallLogs clears all "call_logs" edges to the CallLogEntry entity.
+func (_u *UserUpdate) ClearCallLogs() *UserUpdate {
+	_u.mutation.ClearCallLogs()
+	return _u
+}
+
+// RemoveCallLogIDs removes the "call_logs" edge to CallLogEntry entities by IDs.
+func (_u *UserUpdate) RemoveCallLogIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveCallLogIDs(ids...)
+	return _u
+}
+
+// RemoveCallLogs removes "call_logs" edges to CallLogEntry entities.
+func (_u *UserUpdate) RemoveCallLogs(v ...*CallLogEntry) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveCallLogIDs(ids...)
+}
+
+// ClearLocations clears all "locations" edges to the Location entity.
+func (_u *UserUpdate) ClearLocations() *UserUpdate {
+	_u.mutation.ClearLocations()
+	return _u
+}
+
+// RemoveLocationIDs removes the "locations" edge to Location entities by IDs.
+func (_u *UserUpdate) RemoveLocationIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveLocationIDs(ids...)
+	return _u
+}
+
+// RemoveLocations removes "locations" edges to Location entities.
+func (_u *UserUpdate) RemoveLocations(v ...*Location) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveLocationIDs(ids...)
+}
+
+// ClearThirdPartyBindings clears all "third_party_bindings" edges to the ThirdPartyBinding entity.
+func (_u *UserUpdate) ClearThirdPartyBindings() *UserUpdate {
+	_u.mutation.ClearThirdPartyBindings()
+	return _u
+}
+
+// RemoveThirdPartyBindingIDs removes the "third_party_bindings" edge to ThirdPartyBinding entities by IDs.
+func (_u *UserUpdate) RemoveThirdPartyBindingIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveThirdPartyBindingIDs(ids...)
+	return _u
+}
+
+// RemoveThirdPartyBindings removes "third_party_bindings" edges to ThirdPartyBinding entities.
+func (_u *UserUpdate) RemoveThirdPartyBindings(v ...*ThirdPartyBinding) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveThirdPartyBindingIDs(ids...)
+}
+
+// ClearSupportTickets clears all "support_tickets" edges to the SupportTicket entity.
+func (_u *UserUpdate) ClearSupportTickets() *UserUpdate {
+	_u.mutation.ClearSupportTickets()
+	return _u
+}
+
+// RemoveSupportTicketIDs removes the "support_tickets" edge to SupportTicket entities by IDs.
+func (_u *UserUpdate) RemoveSupportTicketIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveSupportTicketIDs(ids...)
+	return _u
+}
+
+// RemoveSupportTickets removes "support_tickets" edges to SupportTicket entities.
+func (_u *UserUpdate) RemoveSupportTickets(v ...*SupportTicket) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSupportTicketIDs(ids...)
+}
+
+// ClearRealNameVerifications clears all "real_name_verifications" edges to the RealNameVerification entity.
+func (_u *UserUpdate) ClearRealNameVerifications() *UserUpdate {
+	_u.mutation.ClearRealNameVerifications()
+	return _u
+}
+
+// RemoveRealNameVerificationIDs removes the "real_name_verifications" edge to RealNameVerification entities by IDs.
+func (_u *UserUpdate) RemoveRealNameVerificationIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveRealNameVerificationIDs(ids...)
+	return _u
+}
+
+// RemoveRealNameVerifications removes "real_name_verifications" edges to RealNameVerification entities.
+func (_u *UserUpdate) RemoveRealNameVerifications(v ...*RealNameVerification) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveRealNameVerificationIDs(ids...)
+}
+
+// ClearFaceVerifications clears all "face_verifications" edges to the FaceVerification entity.
+func (_u *UserUpdate) ClearFaceVerifications() *UserUpdate {
+	_u.mutation.ClearFaceVerifications()
+	return _u
+}
+
+// RemoveFaceVerificationIDs removes the "face_verifications" edge to FaceVerification entities by IDs.
+func (_u *UserUpdate) RemoveFaceVerificationIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveFaceVerificationIDs(ids...)
+	return _u
+}
+
+// RemoveFaceVerifications removes "face_verifications" edges to FaceVerification entities.
+func (_u *UserUpdate) RemoveFaceVerifications(v ...*FaceVerification) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveFaceVerificationIDs(ids...)
+}
+
+// ClearSharingRecords clears all "sharing_records" edges to the SharingRecord entity.
+func (_u *UserUpdate) ClearSharingRecords() *UserUpdate {
+	_u.mutation.ClearSharingRecords()
+	return _u
+}
+
+// RemoveSharingRecordIDs removes the "sharing_records" edge to SharingRecord entities by IDs.
+func (_u *UserUpdate) RemoveSharingRecordIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveSharingRecordIDs(ids...)
+	return _u
+}
+
+// RemoveSharingRecords removes "sharing_records" edges to SharingRecord entities.
+func (_u *UserUpdate) RemoveSharingRecords(v ...*SharingRecord) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSharingRecordIDs(ids...)
 }
 
 // ClearSessions clears all "sessions" edges to the Session entity.
@@ -715,6 +1085,456 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.DevicesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDevicesIDs(); len(nodes) > 0 && !_u.mutation.DevicesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DevicesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedActivitiesIDs(); len(nodes) > 0 && !_u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ActivitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ContactsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedContactsIDs(); len(nodes) > 0 && !_u.mutation.ContactsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ContactsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.CallLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedCallLogsIDs(); len(nodes) > 0 && !_u.mutation.CallLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.CallLogsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LocationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedLocationsIDs(); len(nodes) > 0 && !_u.mutation.LocationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LocationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ThirdPartyBindingsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedThirdPartyBindingsIDs(); len(nodes) > 0 && !_u.mutation.ThirdPartyBindingsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ThirdPartyBindingsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SupportTicketsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSupportTicketsIDs(); len(nodes) > 0 && !_u.mutation.SupportTicketsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SupportTicketsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RealNameVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRealNameVerificationsIDs(); len(nodes) > 0 && !_u.mutation.RealNameVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RealNameVerificationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.FaceVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedFaceVerificationsIDs(); len(nodes) > 0 && !_u.mutation.FaceVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.FaceVerificationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SharingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSharingRecordsIDs(); len(nodes) > 0 && !_u.mutation.SharingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SharingRecordsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.SessionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1015,6 +1835,156 @@ func (_u *UserUpdateOne) AddConsents(v ...*Consent) *UserUpdateOne {
 	return _u.AddConsentIDs(ids...)
 }
 
+// AddDeviceIDs adds the "devices" edge to the Device entity by IDs.
+func (_u *UserUpdateOne) AddDeviceIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddDeviceIDs(ids...)
+	return _u
+}
+
+// AddDevices adds the "devices" edges to the Device entity.
+func (_u *UserUpdateOne) AddDevices(v ...*Device) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDeviceIDs(ids...)
+}
+
+// AddActivityIDs adds the "activities" edge to the ActivityLog entity by IDs.
+func (_u *UserUpdateOne) AddActivityIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddActivityIDs(ids...)
+	return _u
+}
+
+// AddActivities adds the "activities" edges to the ActivityLog entity.
+func (_u *UserUpdateOne) AddActivities(v ...*ActivityLog) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddActivityIDs(ids...)
+}
+
+// AddContactIDs adds the "contacts" edge to the Contact entity by IDs.
+func (_u *UserUpdateOne) AddContactIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddContactIDs(ids...)
+	return _u
+}
+
+// AddContacts adds the "contacts" edges to the Contact entity.
+func (_u *UserUpdateOne) AddContacts(v ...*Contact) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddContactIDs(ids...)
+}
+
+// AddCallLogIDs adds the "call_logs" edge to the CallLogEntry entity by IDs.
+func (_u *UserUpdateOne) AddCallLogIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddCallLogIDs(ids...)
+	return _u
+}
+
+// AddCallLogs adds the "call_logs" edges to the CallLogEntry entity.
+func (_u *UserUpdateOne) AddCallLogs(v ...*CallLogEntry) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddCallLogIDs(ids...)
+}
+
+// AddLocationIDs adds the "locations" edge to the Location entity by IDs.
+func (_u *UserUpdateOne) AddLocationIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddLocationIDs(ids...)
+	return _u
+}
+
+// AddLocations adds the "locations" edges to the Location entity.
+func (_u *UserUpdateOne) AddLocations(v ...*Location) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddLocationIDs(ids...)
+}
+
+// AddThirdPartyBindingIDs adds the "third_party_bindings" edge to the ThirdPartyBinding entity by IDs.
+func (_u *UserUpdateOne) AddThirdPartyBindingIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddThirdPartyBindingIDs(ids...)
+	return _u
+}
+
+// AddThirdPartyBindings adds the "third_party_bindings" edges to the ThirdPartyBinding entity.
+func (_u *UserUpdateOne) AddThirdPartyBindings(v ...*ThirdPartyBinding) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddThirdPartyBindingIDs(ids...)
+}
+
+// AddSupportTicketIDs adds the "support_tickets" edge to the SupportTicket entity by IDs.
+func (_u *UserUpdateOne) AddSupportTicketIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddSupportTicketIDs(ids...)
+	return _u
+}
+
+// AddSupportTickets adds the "support_tickets" edges to the SupportTicket entity.
+func (_u *UserUpdateOne) AddSupportTickets(v ...*SupportTicket) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSupportTicketIDs(ids...)
+}
+
+// AddRealNameVerificationIDs adds the "real_name_verifications" edge to the RealNameVerification entity by IDs.
+func (_u *UserUpdateOne) AddRealNameVerificationIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddRealNameVerificationIDs(ids...)
+	return _u
+}
+
+// AddRealNameVerifications adds the "real_name_verifications" edges to the RealNameVerification entity.
+func (_u *UserUpdateOne) AddRealNameVerifications(v ...*RealNameVerification) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddRealNameVerificationIDs(ids...)
+}
+
+// AddFaceVerificationIDs adds the "face_verifications" edge to the FaceVerification entity by IDs.
+func (_u *UserUpdateOne) AddFaceVerificationIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddFaceVerificationIDs(ids...)
+	return _u
+}
+
+// AddFaceVerifications adds the "face_verifications" edges to the FaceVerification entity.
+func (_u *UserUpdateOne) AddFaceVerifications(v ...*FaceVerification) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddFaceVerificationIDs(ids...)
+}
+
+// AddSharingRecordIDs adds the "sharing_records" edge to the SharingRecord entity by IDs.
+func (_u *UserUpdateOne) AddSharingRecordIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddSharingRecordIDs(ids...)
+	return _u
+}
+
+// AddSharingRecords adds the "sharing_records" edges to the SharingRecord entity.
+func (_u *UserUpdateOne) AddSharingRecords(v ...*SharingRecord) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSharingRecordIDs(ids...)
+}
+
 // AddSessionIDs adds the "sessions" edge to the Session entity by IDs.
 func (_u *UserUpdateOne) AddSessionIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddSessionIDs(ids...)
@@ -1123,6 +2093,216 @@ func (_u *UserUpdateOne) RemoveConsents(v ...*Consent) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveConsentIDs(ids...)
+}
+
+// ClearDevices clears all "devices" edges to the Device entity.
+func (_u *UserUpdateOne) ClearDevices() *UserUpdateOne {
+	_u.mutation.ClearDevices()
+	return _u
+}
+
+// RemoveDeviceIDs removes the "devices" edge to Device entities by IDs.
+func (_u *UserUpdateOne) RemoveDeviceIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveDeviceIDs(ids...)
+	return _u
+}
+
+// RemoveDevices removes "devices" edges to Device entities.
+func (_u *UserUpdateOne) RemoveDevices(v ...*Device) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDeviceIDs(ids...)
+}
+
+// ClearActivities clears all "activities" edges to the ActivityLog entity.
+func (_u *UserUpdateOne) ClearActivities() *UserUpdateOne {
+	_u.mutation.ClearActivities()
+	return _u
+}
+
+// RemoveActivityIDs removes the "activities" edge to ActivityLog entities by IDs.
+func (_u *UserUpdateOne) RemoveActivityIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveActivityIDs(ids...)
+	return _u
+}
+
+// RemoveActivities removes "activities" edges to ActivityLog entities.
+func (_u *UserUpdateOne) RemoveActivities(v ...*ActivityLog) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveActivityIDs(ids...)
+}
+
+// ClearContacts clears all "contacts" edges to the Contact entity.
+func (_u *UserUpdateOne) ClearContacts() *UserUpdateOne {
+	_u.mutation.ClearContacts()
+	return _u
+}
+
+// RemoveContactIDs removes the "contacts" edge to Contact entities by IDs.
+func (_u *UserUpdateOne) RemoveContactIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveContactIDs(ids...)
+	return _u
+}
+
+// RemoveContacts removes "contacts" edges to Contact entities.
+func (_u *UserUpdateOne) RemoveContacts(v ...*Contact) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveContactIDs(ids...)
+}
+
+// ClearCallLogs clears all "call_logs" edges to the CallLogEntry entity.
+func (_u *UserUpdateOne) ClearCallLogs() *UserUpdateOne {
+	_u.mutation.ClearCallLogs()
+	return _u
+}
+
+// RemoveCallLogIDs removes the "call_logs" edge to CallLogEntry entities by IDs.
+func (_u *UserUpdateOne) RemoveCallLogIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveCallLogIDs(ids...)
+	return _u
+}
+
+// RemoveCallLogs removes "call_logs" edges to CallLogEntry entities.
+func (_u *UserUpdateOne) RemoveCallLogs(v ...*CallLogEntry) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveCallLogIDs(ids...)
+}
+
+// ClearLocations clears all "locations" edges to the Location entity.
+func (_u *UserUpdateOne) ClearLocations() *UserUpdateOne {
+	_u.mutation.ClearLocations()
+	return _u
+}
+
+// RemoveLocationIDs removes the "locations" edge to Location entities by IDs.
+func (_u *UserUpdateOne) RemoveLocationIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveLocationIDs(ids...)
+	return _u
+}
+
+// RemoveLocations removes "locations" edges to Location entities.
+func (_u *UserUpdateOne) RemoveLocations(v ...*Location) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveLocationIDs(ids...)
+}
+
+// ClearThirdPartyBindings clears all "third_party_bindings" edges to the ThirdPartyBinding entity.
+func (_u *UserUpdateOne) ClearThirdPartyBindings() *UserUpdateOne {
+	_u.mutation.ClearThirdPartyBindings()
+	return _u
+}
+
+// RemoveThirdPartyBindingIDs removes the "third_party_bindings" edge to ThirdPartyBinding entities by IDs.
+func (_u *UserUpdateOne) RemoveThirdPartyBindingIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveThirdPartyBindingIDs(ids...)
+	return _u
+}
+
+// RemoveThirdPartyBindings removes "third_party_bindings" edges to ThirdPartyBinding entities.
+func (_u *UserUpdateOne) RemoveThirdPartyBindings(v ...*ThirdPartyBinding) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveThirdPartyBindingIDs(ids...)
+}
+
+// ClearSupportTickets clears all "support_tickets" edges to the SupportTicket entity.
+func (_u *UserUpdateOne) ClearSupportTickets() *UserUpdateOne {
+	_u.mutation.ClearSupportTickets()
+	return _u
+}
+
+// RemoveSupportTicketIDs removes the "support_tickets" edge to SupportTicket entities by IDs.
+func (_u *UserUpdateOne) RemoveSupportTicketIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveSupportTicketIDs(ids...)
+	return _u
+}
+
+// RemoveSupportTickets removes "support_tickets" edges to SupportTicket entities.
+func (_u *UserUpdateOne) RemoveSupportTickets(v ...*SupportTicket) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSupportTicketIDs(ids...)
+}
+
+// ClearRealNameVerifications clears all "real_name_verifications" edges to the RealNameVerification entity.
+func (_u *UserUpdateOne) ClearRealNameVerifications() *UserUpdateOne {
+	_u.mutation.ClearRealNameVerifications()
+	return _u
+}
+
+// RemoveRealNameVerificationIDs removes the "real_name_verifications" edge to RealNameVerification entities by IDs.
+func (_u *UserUpdateOne) RemoveRealNameVerificationIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveRealNameVerificationIDs(ids...)
+	return _u
+}
+
+// RemoveRealNameVerifications removes "real_name_verifications" edges to RealNameVerification entities.
+func (_u *UserUpdateOne) RemoveRealNameVerifications(v ...*RealNameVerification) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveRealNameVerificationIDs(ids...)
+}
+
+// ClearFaceVerifications clears all "face_verifications" edges to the FaceVerification entity.
+func (_u *UserUpdateOne) ClearFaceVerifications() *UserUpdateOne {
+	_u.mutation.ClearFaceVerifications()
+	return _u
+}
+
+// RemoveFaceVerificationIDs removes the "face_verifications" edge to FaceVerification entities by IDs.
+func (_u *UserUpdateOne) RemoveFaceVerificationIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveFaceVerificationIDs(ids...)
+	return _u
+}
+
+// RemoveFaceVerifications removes "face_verifications" edges to FaceVerification entities.
+func (_u *UserUpdateOne) RemoveFaceVerifications(v ...*FaceVerification) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveFaceVerificationIDs(ids...)
+}
+
+// ClearSharingRecords clears all "sharing_records" edges to the SharingRecord entity.
+func (_u *UserUpdateOne) ClearSharingRecords() *UserUpdateOne {
+	_u.mutation.ClearSharingRecords()
+	return _u
+}
+
+// RemoveSharingRecordIDs removes the "sharing_records" edge to SharingRecord entities by IDs.
+func (_u *UserUpdateOne) RemoveSharingRecordIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveSharingRecordIDs(ids...)
+	return _u
+}
+
+// RemoveSharingRecords removes "sharing_records" edges to SharingRecord entities.
+func (_u *UserUpdateOne) RemoveSharingRecords(v ...*SharingRecord) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSharingRecordIDs(ids...)
 }
 
 // ClearSessions clears all "sessions" edges to the Session entity.
@@ -1486,6 +2666,456 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(consent.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DevicesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDevicesIDs(); len(nodes) > 0 && !_u.mutation.DevicesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DevicesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.DevicesTable,
+			Columns: []string{user.DevicesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(device.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedActivitiesIDs(); len(nodes) > 0 && !_u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ActivitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ActivitiesTable,
+			Columns: []string{user.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ContactsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedContactsIDs(); len(nodes) > 0 && !_u.mutation.ContactsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ContactsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ContactsTable,
+			Columns: []string{user.ContactsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.CallLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedCallLogsIDs(); len(nodes) > 0 && !_u.mutation.CallLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.CallLogsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.CallLogsTable,
+			Columns: []string{user.CallLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LocationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedLocationsIDs(); len(nodes) > 0 && !_u.mutation.LocationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LocationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.LocationsTable,
+			Columns: []string{user.LocationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ThirdPartyBindingsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedThirdPartyBindingsIDs(); len(nodes) > 0 && !_u.mutation.ThirdPartyBindingsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ThirdPartyBindingsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ThirdPartyBindingsTable,
+			Columns: []string{user.ThirdPartyBindingsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(thirdpartybinding.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SupportTicketsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSupportTicketsIDs(); len(nodes) > 0 && !_u.mutation.SupportTicketsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SupportTicketsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SupportTicketsTable,
+			Columns: []string{user.SupportTicketsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(supportticket.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RealNameVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRealNameVerificationsIDs(); len(nodes) > 0 && !_u.mutation.RealNameVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RealNameVerificationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RealNameVerificationsTable,
+			Columns: []string{user.RealNameVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.FaceVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedFaceVerificationsIDs(); len(nodes) > 0 && !_u.mutation.FaceVerificationsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.FaceVerificationsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.FaceVerificationsTable,
+			Columns: []string{user.FaceVerificationsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(faceverification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SharingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSharingRecordsIDs(); len(nodes) > 0 && !_u.mutation.SharingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SharingRecordsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SharingRecordsTable,
+			Columns: []string{user.SharingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

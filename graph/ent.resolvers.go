@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"veil/classification"
 	"veil/ent"
 	"veil/fault"
@@ -38,6 +39,16 @@ func (r *queryResolver) Listings(ctx context.Context, after *entgql.Cursor[int],
 	}
 	return r.Client.Listing.Query().Paginate(ctx, after, first, before, last,
 		ent.WithListingOrder(orderBy), ent.WithListingFilter(where.Filter))
+}
+
+// PolicyVersions is the resolver for the policyVersions field.
+func (r *queryResolver) PolicyVersions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) (*ent.PolicyVersionConnection, error) {
+	panic(fmt.Errorf("not implemented: PolicyVersions - policyVersions"))
+}
+
+// ThirdPartySDKs is the resolver for the thirdPartySDKs field.
+func (r *queryResolver) ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error) {
+	panic(fmt.Errorf("not implemented: ThirdPartySDKs - thirdPartySDKs"))
 }
 
 // Users is the resolver for the users field.

@@ -13,8 +13,14 @@ import (
 	"time"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
 	"veil/ent/consent"
+	"veil/ent/faceverification"
 	"veil/ent/order"
+	"veil/ent/realnameverification"
+	"veil/ent/supportticket"
+	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 	"veil/graph/model"
 
@@ -45,12 +51,78 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	ActivityLog struct {
+		Browser      func(childComplexity int) int
+		Carrier      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		IP           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Language     func(childComplexity int) int
+		LoginAccount func(childComplexity int) int
+		Network      func(childComplexity int) int
+		OccurredAt   func(childComplexity int) int
+		Page         func(childComplexity int) int
+		SearchQuery  func(childComplexity int) int
+		StaySeconds  func(childComplexity int) int
+		Target       func(childComplexity int) int
+	}
+
+	ActivityLogConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ActivityLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CallLogEntry struct {
+		Direction       func(childComplexity int) int
+		DurationSeconds func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Phone           func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+	}
+
 	Consent struct {
 		GrantedAt     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		PolicyVersion func(childComplexity int) int
 		Purpose       func(childComplexity int) int
 		WithdrawnAt   func(childComplexity int) int
+	}
+
+	Contact struct {
+		ID         func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Phone      func(childComplexity int) int
+		UploadedAt func(childComplexity int) int
+	}
+
+	Device struct {
+		AppList       func(childComplexity int) int
+		ClientVersion func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Idfa          func(childComplexity int) int
+		Imei          func(childComplexity int) int
+		MAC           func(childComplexity int) int
+		Model         func(childComplexity int) int
+		Oaid          func(childComplexity int) int
+		Os            func(childComplexity int) int
+		OsVersion     func(childComplexity int) int
+		PackageName   func(childComplexity int) int
+		RegisteredAt  func(childComplexity int) int
+		Resolution    func(childComplexity int) int
+		Settings      func(childComplexity int) int
+	}
+
+	FaceVerification struct {
+		ID         func(childComplexity int) int
+		Provider   func(childComplexity int) int
+		Result     func(childComplexity int) int
+		VerifiedAt func(childComplexity int) int
 	}
 
 	Listing struct {
@@ -71,6 +143,15 @@ type ComplexityRoot struct {
 	ListingEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Location struct {
+		AccuracyMeters func(childComplexity int) int
+		Address        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Latitude       func(childComplexity int) int
+		Longitude      func(childComplexity int) int
+		RecordedAt     func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -119,12 +200,44 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PolicyVersion struct {
+		ContentHash func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Major       func(childComplexity int) int
+		PublishedAt func(childComplexity int) int
+		Summary     func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	PolicyVersionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PolicyVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Query struct {
-		Listings func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
-		Me       func(childComplexity int) int
-		Node     func(childComplexity int, id int) int
-		Nodes    func(childComplexity int, ids []int) int
-		Users    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Listings       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
+		Me             func(childComplexity int) int
+		Node           func(childComplexity int, id int) int
+		Nodes          func(childComplexity int, ids []int) int
+		PolicyVersions func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) int
+		ThirdPartySDKs func(childComplexity int) int
+		Users          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+	}
+
+	RealNameVerification struct {
+		ID         func(childComplexity int) int
+		IDNumber   func(childComplexity int) int
+		IDPhotoRef func(childComplexity int) int
+		RealName   func(childComplexity int) int
+		Result     func(childComplexity int) int
+		VerifiedAt func(childComplexity int) int
+		Verifier   func(childComplexity int) int
 	}
 
 	RequestLoginCodePayload struct {
@@ -132,22 +245,72 @@ type ComplexityRoot struct {
 		RetryAfterSeconds func(childComplexity int) int
 	}
 
+	SharingRecord struct {
+		DataCategories func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LegalBasis     func(childComplexity int) int
+		OrderID        func(childComplexity int) int
+		Purpose        func(childComplexity int) int
+		Recipient      func(childComplexity int) int
+		SharedAt       func(childComplexity int) int
+	}
+
+	SupportTicket struct {
+		ClosedAt       func(childComplexity int) int
+		Contact        func(childComplexity int) int
+		Content        func(childComplexity int) int
+		HandlingRecord func(childComplexity int) int
+		ID             func(childComplexity int) int
+		OpenedAt       func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
+	ThirdPartyBinding struct {
+		AvatarURL func(childComplexity int) int
+		BoundAt   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Nickname  func(childComplexity int) int
+		OpenID    func(childComplexity int) int
+		Provider  func(childComplexity int) int
+		Username  func(childComplexity int) int
+	}
+
+	ThirdPartySDK struct {
+		CollectionMoment func(childComplexity int) int
+		DataTypes        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Name             func(childComplexity int) int
+		PolicyURL        func(childComplexity int) int
+		Provider         func(childComplexity int) int
+		Purpose          func(childComplexity int) int
+	}
+
 	User struct {
-		AgeGroup           func(childComplexity int) int
-		AvatarURL          func(childComplexity int) int
-		BirthDate          func(childComplexity int) int
-		Consents           func(childComplexity int) int
-		CreatedAt          func(childComplexity int) int
-		Guardian           func(childComplexity int) int
-		ID                 func(childComplexity int) int
-		IDNumber           func(childComplexity int) int
-		Listings           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
-		Nickname           func(childComplexity int) int
-		Orders             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
-		Phone              func(childComplexity int) int
-		RealName           func(childComplexity int) int
-		RealNameVerifiedAt func(childComplexity int) int
-		Status             func(childComplexity int) int
+		Activities            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		AgeGroup              func(childComplexity int) int
+		AvatarURL             func(childComplexity int) int
+		BirthDate             func(childComplexity int) int
+		CallLogs              func(childComplexity int) int
+		Consents              func(childComplexity int) int
+		Contacts              func(childComplexity int) int
+		CreatedAt             func(childComplexity int) int
+		Devices               func(childComplexity int) int
+		FaceVerifications     func(childComplexity int) int
+		Guardian              func(childComplexity int) int
+		ID                    func(childComplexity int) int
+		IDNumber              func(childComplexity int) int
+		Listings              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
+		Locations             func(childComplexity int) int
+		Nickname              func(childComplexity int) int
+		Orders                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		Phone                 func(childComplexity int) int
+		RealName              func(childComplexity int) int
+		RealNameVerifications func(childComplexity int) int
+		RealNameVerifiedAt    func(childComplexity int) int
+		SharingRecords        func(childComplexity int) int
+		Status                func(childComplexity int) int
+		SupportTickets        func(childComplexity int) int
+		ThirdPartyBindings    func(childComplexity int) int
 	}
 
 	UserConnection struct {
@@ -175,6 +338,8 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Listings(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) (*ent.ListingConnection, error)
+	PolicyVersions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) (*ent.PolicyVersionConnection, error)
+	ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
 }
@@ -199,6 +364,148 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "ActivityLog.browser":
+		if e.ComplexityRoot.ActivityLog.Browser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Browser(childComplexity), true
+	case "ActivityLog.carrier":
+		if e.ComplexityRoot.ActivityLog.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Carrier(childComplexity), true
+	case "ActivityLog.id":
+		if e.ComplexityRoot.ActivityLog.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.ID(childComplexity), true
+	case "ActivityLog.ip":
+		if e.ComplexityRoot.ActivityLog.IP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.IP(childComplexity), true
+	case "ActivityLog.kind":
+		if e.ComplexityRoot.ActivityLog.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Kind(childComplexity), true
+	case "ActivityLog.language":
+		if e.ComplexityRoot.ActivityLog.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Language(childComplexity), true
+	case "ActivityLog.loginAccount":
+		if e.ComplexityRoot.ActivityLog.LoginAccount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.LoginAccount(childComplexity), true
+	case "ActivityLog.network":
+		if e.ComplexityRoot.ActivityLog.Network == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Network(childComplexity), true
+	case "ActivityLog.occurredAt":
+		if e.ComplexityRoot.ActivityLog.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.OccurredAt(childComplexity), true
+	case "ActivityLog.page":
+		if e.ComplexityRoot.ActivityLog.Page == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Page(childComplexity), true
+	case "ActivityLog.searchQuery":
+		if e.ComplexityRoot.ActivityLog.SearchQuery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.SearchQuery(childComplexity), true
+	case "ActivityLog.staySeconds":
+		if e.ComplexityRoot.ActivityLog.StaySeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.StaySeconds(childComplexity), true
+	case "ActivityLog.target":
+		if e.ComplexityRoot.ActivityLog.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLog.Target(childComplexity), true
+
+	case "ActivityLogConnection.edges":
+		if e.ComplexityRoot.ActivityLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLogConnection.Edges(childComplexity), true
+	case "ActivityLogConnection.pageInfo":
+		if e.ComplexityRoot.ActivityLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLogConnection.PageInfo(childComplexity), true
+	case "ActivityLogConnection.totalCount":
+		if e.ComplexityRoot.ActivityLogConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLogConnection.TotalCount(childComplexity), true
+
+	case "ActivityLogEdge.cursor":
+		if e.ComplexityRoot.ActivityLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLogEdge.Cursor(childComplexity), true
+	case "ActivityLogEdge.node":
+		if e.ComplexityRoot.ActivityLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityLogEdge.Node(childComplexity), true
+
+	case "CallLogEntry.direction":
+		if e.ComplexityRoot.CallLogEntry.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallLogEntry.Direction(childComplexity), true
+	case "CallLogEntry.durationSeconds":
+		if e.ComplexityRoot.CallLogEntry.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallLogEntry.DurationSeconds(childComplexity), true
+	case "CallLogEntry.id":
+		if e.ComplexityRoot.CallLogEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallLogEntry.ID(childComplexity), true
+	case "CallLogEntry.phone":
+		if e.ComplexityRoot.CallLogEntry.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallLogEntry.Phone(childComplexity), true
+	case "CallLogEntry.startedAt":
+		if e.ComplexityRoot.CallLogEntry.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallLogEntry.StartedAt(childComplexity), true
 
 	case "Consent.grantedAt":
 		if e.ComplexityRoot.Consent.GrantedAt == nil {
@@ -230,6 +537,141 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Consent.WithdrawnAt(childComplexity), true
+
+	case "Contact.id":
+		if e.ComplexityRoot.Contact.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.ID(childComplexity), true
+	case "Contact.name":
+		if e.ComplexityRoot.Contact.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.Name(childComplexity), true
+	case "Contact.phone":
+		if e.ComplexityRoot.Contact.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.Phone(childComplexity), true
+	case "Contact.uploadedAt":
+		if e.ComplexityRoot.Contact.UploadedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.UploadedAt(childComplexity), true
+
+	case "Device.appList":
+		if e.ComplexityRoot.Device.AppList == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.AppList(childComplexity), true
+	case "Device.clientVersion":
+		if e.ComplexityRoot.Device.ClientVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ClientVersion(childComplexity), true
+	case "Device.id":
+		if e.ComplexityRoot.Device.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ID(childComplexity), true
+	case "Device.idfa":
+		if e.ComplexityRoot.Device.Idfa == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Idfa(childComplexity), true
+	case "Device.imei":
+		if e.ComplexityRoot.Device.Imei == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Imei(childComplexity), true
+	case "Device.mac":
+		if e.ComplexityRoot.Device.MAC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.MAC(childComplexity), true
+	case "Device.model":
+		if e.ComplexityRoot.Device.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Model(childComplexity), true
+	case "Device.oaid":
+		if e.ComplexityRoot.Device.Oaid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Oaid(childComplexity), true
+	case "Device.os":
+		if e.ComplexityRoot.Device.Os == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Os(childComplexity), true
+	case "Device.osVersion":
+		if e.ComplexityRoot.Device.OsVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.OsVersion(childComplexity), true
+	case "Device.packageName":
+		if e.ComplexityRoot.Device.PackageName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.PackageName(childComplexity), true
+	case "Device.registeredAt":
+		if e.ComplexityRoot.Device.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.RegisteredAt(childComplexity), true
+	case "Device.resolution":
+		if e.ComplexityRoot.Device.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Resolution(childComplexity), true
+	case "Device.settings":
+		if e.ComplexityRoot.Device.Settings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Settings(childComplexity), true
+
+	case "FaceVerification.id":
+		if e.ComplexityRoot.FaceVerification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FaceVerification.ID(childComplexity), true
+	case "FaceVerification.provider":
+		if e.ComplexityRoot.FaceVerification.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FaceVerification.Provider(childComplexity), true
+	case "FaceVerification.result":
+		if e.ComplexityRoot.FaceVerification.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FaceVerification.Result(childComplexity), true
+	case "FaceVerification.verifiedAt":
+		if e.ComplexityRoot.FaceVerification.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FaceVerification.VerifiedAt(childComplexity), true
 
 	case "Listing.createdAt":
 		if e.ComplexityRoot.Listing.CreatedAt == nil {
@@ -299,6 +741,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ListingEdge.Node(childComplexity), true
+
+	case "Location.accuracyMeters":
+		if e.ComplexityRoot.Location.AccuracyMeters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.AccuracyMeters(childComplexity), true
+	case "Location.address":
+		if e.ComplexityRoot.Location.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Address(childComplexity), true
+	case "Location.id":
+		if e.ComplexityRoot.Location.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.ID(childComplexity), true
+	case "Location.latitude":
+		if e.ComplexityRoot.Location.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Latitude(childComplexity), true
+	case "Location.longitude":
+		if e.ComplexityRoot.Location.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Longitude(childComplexity), true
+	case "Location.recordedAt":
+		if e.ComplexityRoot.Location.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.RecordedAt(childComplexity), true
 
 	case "LoginPayload.expiresAt":
 		if e.ComplexityRoot.LoginPayload.ExpiresAt == nil {
@@ -484,6 +963,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PolicyVersion.contentHash":
+		if e.ComplexityRoot.PolicyVersion.ContentHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ContentHash(childComplexity), true
+	case "PolicyVersion.id":
+		if e.ComplexityRoot.PolicyVersion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ID(childComplexity), true
+	case "PolicyVersion.major":
+		if e.ComplexityRoot.PolicyVersion.Major == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Major(childComplexity), true
+	case "PolicyVersion.publishedAt":
+		if e.ComplexityRoot.PolicyVersion.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.PublishedAt(childComplexity), true
+	case "PolicyVersion.summary":
+		if e.ComplexityRoot.PolicyVersion.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Summary(childComplexity), true
+	case "PolicyVersion.version":
+		if e.ComplexityRoot.PolicyVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
+	case "PolicyVersionConnection.edges":
+		if e.ComplexityRoot.PolicyVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionConnection.Edges(childComplexity), true
+	case "PolicyVersionConnection.pageInfo":
+		if e.ComplexityRoot.PolicyVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionConnection.PageInfo(childComplexity), true
+	case "PolicyVersionConnection.totalCount":
+		if e.ComplexityRoot.PolicyVersionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionConnection.TotalCount(childComplexity), true
+
+	case "PolicyVersionEdge.cursor":
+		if e.ComplexityRoot.PolicyVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionEdge.Cursor(childComplexity), true
+	case "PolicyVersionEdge.node":
+		if e.ComplexityRoot.PolicyVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionEdge.Node(childComplexity), true
+
 	case "Query.listings":
 		if e.ComplexityRoot.Query.Listings == nil {
 			break
@@ -523,6 +1071,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.policyVersions":
+		if e.ComplexityRoot.Query.PolicyVersions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyVersions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.PolicyVersionOrder), args["where"].(*ent.PolicyVersionWhereInput)), true
+	case "Query.thirdPartySDKs":
+		if e.ComplexityRoot.Query.ThirdPartySDKs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ThirdPartySDKs(childComplexity), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -534,6 +1099,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+
+	case "RealNameVerification.id":
+		if e.ComplexityRoot.RealNameVerification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.ID(childComplexity), true
+	case "RealNameVerification.idNumber":
+		if e.ComplexityRoot.RealNameVerification.IDNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.IDNumber(childComplexity), true
+	case "RealNameVerification.idPhotoRef":
+		if e.ComplexityRoot.RealNameVerification.IDPhotoRef == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.IDPhotoRef(childComplexity), true
+	case "RealNameVerification.realName":
+		if e.ComplexityRoot.RealNameVerification.RealName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.RealName(childComplexity), true
+	case "RealNameVerification.result":
+		if e.ComplexityRoot.RealNameVerification.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.Result(childComplexity), true
+	case "RealNameVerification.verifiedAt":
+		if e.ComplexityRoot.RealNameVerification.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.VerifiedAt(childComplexity), true
+	case "RealNameVerification.verifier":
+		if e.ComplexityRoot.RealNameVerification.Verifier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RealNameVerification.Verifier(childComplexity), true
 
 	case "RequestLoginCodePayload.expiresInSeconds":
 		if e.ComplexityRoot.RequestLoginCodePayload.ExpiresInSeconds == nil {
@@ -548,6 +1156,189 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestLoginCodePayload.RetryAfterSeconds(childComplexity), true
 
+	case "SharingRecord.dataCategories":
+		if e.ComplexityRoot.SharingRecord.DataCategories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.DataCategories(childComplexity), true
+	case "SharingRecord.id":
+		if e.ComplexityRoot.SharingRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.ID(childComplexity), true
+	case "SharingRecord.legalBasis":
+		if e.ComplexityRoot.SharingRecord.LegalBasis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.LegalBasis(childComplexity), true
+	case "SharingRecord.orderID":
+		if e.ComplexityRoot.SharingRecord.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.OrderID(childComplexity), true
+	case "SharingRecord.purpose":
+		if e.ComplexityRoot.SharingRecord.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.Purpose(childComplexity), true
+	case "SharingRecord.recipient":
+		if e.ComplexityRoot.SharingRecord.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.Recipient(childComplexity), true
+	case "SharingRecord.sharedAt":
+		if e.ComplexityRoot.SharingRecord.SharedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.SharedAt(childComplexity), true
+
+	case "SupportTicket.closedAt":
+		if e.ComplexityRoot.SupportTicket.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.ClosedAt(childComplexity), true
+	case "SupportTicket.contact":
+		if e.ComplexityRoot.SupportTicket.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Contact(childComplexity), true
+	case "SupportTicket.content":
+		if e.ComplexityRoot.SupportTicket.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Content(childComplexity), true
+	case "SupportTicket.handlingRecord":
+		if e.ComplexityRoot.SupportTicket.HandlingRecord == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.HandlingRecord(childComplexity), true
+	case "SupportTicket.id":
+		if e.ComplexityRoot.SupportTicket.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.ID(childComplexity), true
+	case "SupportTicket.openedAt":
+		if e.ComplexityRoot.SupportTicket.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.OpenedAt(childComplexity), true
+	case "SupportTicket.status":
+		if e.ComplexityRoot.SupportTicket.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Status(childComplexity), true
+
+	case "ThirdPartyBinding.avatarURL":
+		if e.ComplexityRoot.ThirdPartyBinding.AvatarURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.AvatarURL(childComplexity), true
+	case "ThirdPartyBinding.boundAt":
+		if e.ComplexityRoot.ThirdPartyBinding.BoundAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.BoundAt(childComplexity), true
+	case "ThirdPartyBinding.id":
+		if e.ComplexityRoot.ThirdPartyBinding.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.ID(childComplexity), true
+	case "ThirdPartyBinding.nickname":
+		if e.ComplexityRoot.ThirdPartyBinding.Nickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.Nickname(childComplexity), true
+	case "ThirdPartyBinding.openID":
+		if e.ComplexityRoot.ThirdPartyBinding.OpenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.OpenID(childComplexity), true
+	case "ThirdPartyBinding.provider":
+		if e.ComplexityRoot.ThirdPartyBinding.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.Provider(childComplexity), true
+	case "ThirdPartyBinding.username":
+		if e.ComplexityRoot.ThirdPartyBinding.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyBinding.Username(childComplexity), true
+
+	case "ThirdPartySDK.collectionMoment":
+		if e.ComplexityRoot.ThirdPartySDK.CollectionMoment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.CollectionMoment(childComplexity), true
+	case "ThirdPartySDK.dataTypes":
+		if e.ComplexityRoot.ThirdPartySDK.DataTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.DataTypes(childComplexity), true
+	case "ThirdPartySDK.id":
+		if e.ComplexityRoot.ThirdPartySDK.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.ID(childComplexity), true
+	case "ThirdPartySDK.name":
+		if e.ComplexityRoot.ThirdPartySDK.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.Name(childComplexity), true
+	case "ThirdPartySDK.policyURL":
+		if e.ComplexityRoot.ThirdPartySDK.PolicyURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.PolicyURL(childComplexity), true
+	case "ThirdPartySDK.provider":
+		if e.ComplexityRoot.ThirdPartySDK.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.Provider(childComplexity), true
+	case "ThirdPartySDK.purpose":
+		if e.ComplexityRoot.ThirdPartySDK.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.Purpose(childComplexity), true
+
+	case "User.activities":
+		if e.ComplexityRoot.User.Activities == nil {
+			break
+		}
+
+		args, err := ec.field_User_activities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.Activities(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "User.ageGroup":
 		if e.ComplexityRoot.User.AgeGroup == nil {
 			break
@@ -566,18 +1357,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.BirthDate(childComplexity), true
+	case "User.callLogs":
+		if e.ComplexityRoot.User.CallLogs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.CallLogs(childComplexity), true
 	case "User.consents":
 		if e.ComplexityRoot.User.Consents == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.Consents(childComplexity), true
+	case "User.contacts":
+		if e.ComplexityRoot.User.Contacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Contacts(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.CreatedAt(childComplexity), true
+	case "User.devices":
+		if e.ComplexityRoot.User.Devices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Devices(childComplexity), true
+	case "User.faceVerifications":
+		if e.ComplexityRoot.User.FaceVerifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.FaceVerifications(childComplexity), true
 	case "User.guardian":
 		if e.ComplexityRoot.User.Guardian == nil {
 			break
@@ -607,6 +1422,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Listings(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ListingOrder), args["where"].(*ent.ListingWhereInput)), true
+	case "User.locations":
+		if e.ComplexityRoot.User.Locations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Locations(childComplexity), true
 	case "User.nickname":
 		if e.ComplexityRoot.User.Nickname == nil {
 			break
@@ -636,18 +1457,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.RealName(childComplexity), true
+	case "User.realNameVerifications":
+		if e.ComplexityRoot.User.RealNameVerifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.RealNameVerifications(childComplexity), true
 	case "User.realNameVerifiedAt":
 		if e.ComplexityRoot.User.RealNameVerifiedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.RealNameVerifiedAt(childComplexity), true
+	case "User.sharingRecords":
+		if e.ComplexityRoot.User.SharingRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.SharingRecords(childComplexity), true
 	case "User.status":
 		if e.ComplexityRoot.User.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.Status(childComplexity), true
+	case "User.supportTickets":
+		if e.ComplexityRoot.User.SupportTickets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.SupportTickets(childComplexity), true
+	case "User.thirdPartyBindings":
+		if e.ComplexityRoot.User.ThirdPartyBindings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.ThirdPartyBindings(childComplexity), true
 
 	case "UserConnection.edges":
 		if e.ComplexityRoot.UserConnection.Edges == nil {
@@ -690,10 +1535,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ActivityLogWhereInput", ec.unmarshalInputActivityLogWhereInput),
+			graphql.NewInputUnmarshaler("CallLogEntryWhereInput", ec.unmarshalInputCallLogEntryWhereInput),
 			graphql.NewInputUnmarshaler("ConsentWhereInput", ec.unmarshalInputConsentWhereInput),
+			graphql.NewInputUnmarshaler("ContactWhereInput", ec.unmarshalInputContactWhereInput),
+			graphql.NewInputUnmarshaler("DeviceWhereInput", ec.unmarshalInputDeviceWhereInput),
+			graphql.NewInputUnmarshaler("FaceVerificationWhereInput", ec.unmarshalInputFaceVerificationWhereInput),
 			graphql.NewInputUnmarshaler("ListingOrder", ec.unmarshalInputListingOrder),
 			graphql.NewInputUnmarshaler("ListingWhereInput", ec.unmarshalInputListingWhereInput),
+			graphql.NewInputUnmarshaler("LocationWhereInput", ec.unmarshalInputLocationWhereInput),
 			graphql.NewInputUnmarshaler("OrderWhereInput", ec.unmarshalInputOrderWhereInput),
+			graphql.NewInputUnmarshaler("PolicyVersionOrder", ec.unmarshalInputPolicyVersionOrder),
+			graphql.NewInputUnmarshaler("PolicyVersionWhereInput", ec.unmarshalInputPolicyVersionWhereInput),
+			graphql.NewInputUnmarshaler("RealNameVerificationWhereInput", ec.unmarshalInputRealNameVerificationWhereInput),
+			graphql.NewInputUnmarshaler("SharingRecordWhereInput", ec.unmarshalInputSharingRecordWhereInput),
+			graphql.NewInputUnmarshaler("SupportTicketWhereInput", ec.unmarshalInputSupportTicketWhereInput),
+			graphql.NewInputUnmarshaler("ThirdPartyBindingWhereInput", ec.unmarshalInputThirdPartyBindingWhereInput),
+			graphql.NewInputUnmarshaler("ThirdPartySDKWhereInput", ec.unmarshalInputThirdPartySDKWhereInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
 		)
@@ -785,6 +1643,123 @@ enum AccountStatus @goModel(model: "veil/ent/user.Status") {
   ACTIVE
   CANCELLED
 }
+"""
+ActivityKind is enum for the field kind
+"""
+enum ActivityKind @goModel(model: "veil/ent/activitylog.Kind") {
+  LOGIN
+  SEARCH
+  PAGE_VIEW
+  PUSH_OPEN
+  STAY
+  REFRESH
+  POST
+  FAVOURITE
+  SHARE
+}
+type ActivityLog implements Node {
+  id: ID! @classified(class: "public")
+  kind: ActivityKind @classified(class: "behaviour")
+  loginAccount: String @classified(class: "behaviour")
+  searchQuery: String @classified(class: "behaviour")
+  ip: String @classified(class: "ip_address")
+  browser: String @classified(class: "behaviour")
+  carrier: String @classified(class: "behaviour")
+  network: String @classified(class: "behaviour")
+  language: String @classified(class: "behaviour")
+  page: String @classified(class: "behaviour")
+  """
+  What a push open, post, favourite or share was about.
+  """
+  target: String @classified(class: "behaviour")
+  staySeconds: Int @classified(class: "behaviour")
+  occurredAt: Time @classified(class: "behaviour")
+}
+"""
+A connection to a list of items.
+"""
+type ActivityLogConnection {
+  """
+  A list of edges.
+  """
+  edges: [ActivityLogEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ActivityLogEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ActivityLog
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+ActivityLogWhereInput is used for filtering ActivityLog objects.
+Input was generated by ent.
+"""
+input ActivityLogWhereInput {
+  not: ActivityLogWhereInput
+  and: [ActivityLogWhereInput!]
+  or: [ActivityLogWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
+"""
+CallDirection is enum for the field direction
+"""
+enum CallDirection @goModel(model: "veil/ent/calllogentry.Direction") {
+  INCOMING
+  OUTGOING
+  MISSED
+}
+type CallLogEntry implements Node {
+  id: ID! @classified(class: "public")
+  phone: String @classified(class: "call_log")
+  direction: CallDirection @classified(class: "call_log")
+  startedAt: Time @classified(class: "call_log")
+  durationSeconds: Int @classified(class: "call_log")
+}
+"""
+CallLogEntryWhereInput is used for filtering CallLogEntry objects.
+Input was generated by ent.
+"""
+input CallLogEntryWhereInput {
+  not: CallLogEntryWhereInput
+  and: [CallLogEntryWhereInput!]
+  or: [CallLogEntryWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
 type Consent implements Node {
   id: ID! @classified(class: "public")
   purpose: ConsentPurpose @classified(class: "internal")
@@ -829,11 +1804,106 @@ input ConsentWhereInput {
   idLT: ID
   idLTE: ID
 }
+type Contact implements Node {
+  id: ID! @classified(class: "public")
+  name: String @classified(class: "address_book")
+  phone: String @classified(class: "address_book")
+  uploadedAt: Time @classified(class: "address_book")
+}
+"""
+ContactWhereInput is used for filtering Contact objects.
+Input was generated by ent.
+"""
+input ContactWhereInput {
+  not: ContactWhereInput
+  and: [ContactWhereInput!]
+  or: [ContactWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
 """
 Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
+type Device implements Node {
+  id: ID! @classified(class: "public")
+  model: String @classified(class: "device_info")
+  os: String @classified(class: "device_info")
+  osVersion: String @classified(class: "device_info")
+  clientVersion: String @classified(class: "device_info")
+  resolution: String @classified(class: "device_info")
+  packageName: String @classified(class: "device_info")
+  settings: String @classified(class: "device_info")
+  appList: [String!] @classified(class: "device_info")
+  imei: String @classified(class: "device_id")
+  idfa: String @classified(class: "device_id")
+  oaid: String @classified(class: "device_id")
+  mac: String @classified(class: "device_id")
+  registeredAt: Time @classified(class: "device_info")
+}
+"""
+DeviceWhereInput is used for filtering Device objects.
+Input was generated by ent.
+"""
+input DeviceWhereInput {
+  not: DeviceWhereInput
+  and: [DeviceWhereInput!]
+  or: [DeviceWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
+"""
+FaceResult is enum for the field result
+"""
+enum FaceResult @goModel(model: "veil/ent/faceverification.Result") {
+  PASSED
+  FAILED
+}
+type FaceVerification implements Node {
+  id: ID! @classified(class: "public")
+  result: FaceResult @classified(class: "face_result")
+  provider: String @classified(class: "face_result")
+  verifiedAt: Time @classified(class: "face_result")
+}
+"""
+FaceVerificationWhereInput is used for filtering FaceVerification objects.
+Input was generated by ent.
+"""
+input FaceVerificationWhereInput {
+  not: FaceVerificationWhereInput
+  and: [FaceVerificationWhereInput!]
+  or: [FaceVerificationWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
 type Listing implements Node {
   id: ID! @classified(class: "public")
   title: String! @classified(class: "public")
@@ -963,6 +2033,34 @@ input ListingWhereInput {
   hasSeller: Boolean
   hasSellerWith: [UserWhereInput!]
 }
+type Location implements Node {
+  id: ID! @classified(class: "public")
+  latitude: Float @classified(class: "location")
+  longitude: Float @classified(class: "location")
+  accuracyMeters: Float @classified(class: "location")
+  address: String @classified(class: "location")
+  recordedAt: Time @classified(class: "location")
+}
+"""
+LocationWhereInput is used for filtering Location objects.
+Input was generated by ent.
+"""
+input LocationWhereInput {
+  not: LocationWhereInput
+  and: [LocationWhereInput!]
+  or: [LocationWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
 """
 An object with an ID.
 Follows the [Relay Global Object Identification Specification](https://relay.dev/graphql/objectidentification.htm)
@@ -1089,6 +2187,153 @@ type PageInfo {
   """
   endCursor: Cursor
 }
+type PolicyVersion implements Node {
+  id: ID! @classified(class: "public")
+  version: String! @classified(class: "public")
+  publishedAt: Time! @classified(class: "public")
+  """
+  A major change must be accepted again before non-essential operations.
+  """
+  major: Boolean! @classified(class: "public")
+  summary: String! @classified(class: "public")
+  """
+  SHA-256 of the published text, hex.
+  """
+  contentHash: String! @classified(class: "public")
+}
+"""
+A connection to a list of items.
+"""
+type PolicyVersionConnection {
+  """
+  A list of edges.
+  """
+  edges: [PolicyVersionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type PolicyVersionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: PolicyVersion
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for PolicyVersion connections
+"""
+input PolicyVersionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order PolicyVersions.
+  """
+  field: PolicyVersionOrderField!
+}
+"""
+Properties by which PolicyVersion connections can be ordered.
+"""
+enum PolicyVersionOrderField {
+  PUBLISHED_AT
+}
+"""
+PolicyVersionWhereInput is used for filtering PolicyVersion objects.
+Input was generated by ent.
+"""
+input PolicyVersionWhereInput {
+  not: PolicyVersionWhereInput
+  and: [PolicyVersionWhereInput!]
+  or: [PolicyVersionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  version field predicates
+  """
+  version: String
+  versionNEQ: String
+  versionIn: [String!]
+  versionNotIn: [String!]
+  versionGT: String
+  versionGTE: String
+  versionLT: String
+  versionLTE: String
+  versionContains: String
+  versionHasPrefix: String
+  versionHasSuffix: String
+  versionEqualFold: String
+  versionContainsFold: String
+  """
+  published_at field predicates
+  """
+  publishedAt: Time
+  publishedAtNEQ: Time
+  publishedAtIn: [Time!]
+  publishedAtNotIn: [Time!]
+  publishedAtGT: Time
+  publishedAtGTE: Time
+  publishedAtLT: Time
+  publishedAtLTE: Time
+  """
+  major field predicates
+  """
+  major: Boolean
+  majorNEQ: Boolean
+  """
+  summary field predicates
+  """
+  summary: String
+  summaryNEQ: String
+  summaryIn: [String!]
+  summaryNotIn: [String!]
+  summaryGT: String
+  summaryGTE: String
+  summaryLT: String
+  summaryLTE: String
+  summaryContains: String
+  summaryHasPrefix: String
+  summaryHasSuffix: String
+  summaryEqualFold: String
+  summaryContainsFold: String
+  """
+  content_hash field predicates
+  """
+  contentHash: String
+  contentHashNEQ: String
+  contentHashIn: [String!]
+  contentHashNotIn: [String!]
+  contentHashGT: String
+  contentHashGTE: String
+  contentHashLT: String
+  contentHashLTE: String
+  contentHashContains: String
+  contentHashHasPrefix: String
+  contentHashHasSuffix: String
+  contentHashEqualFold: String
+  contentHashContainsFold: String
+}
 type Query {
   """
   Fetches an object given its ID.
@@ -1139,6 +2384,38 @@ type Query {
     """
     where: ListingWhereInput
   ): ListingConnection!
+  policyVersions(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for PolicyVersions returned from the connection.
+    """
+    orderBy: PolicyVersionOrder
+
+    """
+    Filtering options for PolicyVersions returned from the connection.
+    """
+    where: PolicyVersionWhereInput
+  ): PolicyVersionConnection!
+  thirdPartySDKs: [ThirdPartySDK!]!
   users(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -1170,6 +2447,258 @@ type Query {
     """
     where: UserWhereInput
   ): UserConnection!
+}
+type RealNameVerification implements Node {
+  id: ID! @classified(class: "public")
+  realName: String @classified(class: "real_name")
+  idNumber: String @classified(class: "government_id")
+  """
+  Reference to the ID photo held by the verifier; the photo is not stored here.
+  """
+  idPhotoRef: String @classified(class: "government_id")
+  result: VerificationResult @classified(class: "real_name")
+  verifier: String @classified(class: "internal")
+  verifiedAt: Time @classified(class: "internal")
+}
+"""
+RealNameVerificationWhereInput is used for filtering RealNameVerification objects.
+Input was generated by ent.
+"""
+input RealNameVerificationWhereInput {
+  not: RealNameVerificationWhereInput
+  and: [RealNameVerificationWhereInput!]
+  or: [RealNameVerificationWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
+type SharingRecord implements Node {
+  id: ID! @classified(class: "public")
+  """
+  Who received the data: a party name, or user:<id> for a counterparty.
+  """
+  recipient: String @classified(class: "internal")
+  """
+  The class names shared.
+  """
+  dataCategories: [String!] @classified(class: "internal")
+  purpose: String @classified(class: "internal")
+  legalBasis: String @classified(class: "internal")
+  orderID: Int @classified(class: "internal")
+  sharedAt: Time @classified(class: "internal")
+}
+"""
+SharingRecordWhereInput is used for filtering SharingRecord objects.
+Input was generated by ent.
+"""
+input SharingRecordWhereInput {
+  not: SharingRecordWhereInput
+  and: [SharingRecordWhereInput!]
+  or: [SharingRecordWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
+type SupportTicket implements Node {
+  id: ID! @classified(class: "public")
+  """
+  How support may reach the user.
+  """
+  contact: String @classified(class: "contact")
+  content: String @classified(class: "support")
+  handlingRecord: String @classified(class: "support")
+  status: TicketStatus @classified(class: "support")
+  openedAt: Time @classified(class: "support")
+  closedAt: Time @classified(class: "support")
+}
+"""
+SupportTicketWhereInput is used for filtering SupportTicket objects.
+Input was generated by ent.
+"""
+input SupportTicketWhereInput {
+  not: SupportTicketWhereInput
+  and: [SupportTicketWhereInput!]
+  or: [SupportTicketWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
+type ThirdPartyBinding implements Node {
+  id: ID! @classified(class: "public")
+  provider: ThirdPartyProvider @classified(class: "third_party_account")
+  openID: String @classified(class: "third_party_account")
+  username: String @classified(class: "third_party_account")
+  nickname: String @classified(class: "third_party_account")
+  avatarURL: String @classified(class: "third_party_account")
+  boundAt: Time @classified(class: "third_party_account")
+}
+"""
+ThirdPartyBindingWhereInput is used for filtering ThirdPartyBinding objects.
+Input was generated by ent.
+"""
+input ThirdPartyBindingWhereInput {
+  not: ThirdPartyBindingWhereInput
+  and: [ThirdPartyBindingWhereInput!]
+  or: [ThirdPartyBindingWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
+"""
+ThirdPartyProvider is enum for the field provider
+"""
+enum ThirdPartyProvider @goModel(model: "veil/ent/thirdpartybinding.Provider") {
+  WECHAT
+  QQ
+  ALIPAY
+}
+type ThirdPartySDK implements Node {
+  id: ID! @classified(class: "public")
+  name: String! @classified(class: "public")
+  provider: String! @classified(class: "public")
+  purpose: String! @classified(class: "public")
+  dataTypes: [String!]! @classified(class: "public")
+  collectionMoment: String! @classified(class: "public")
+  policyURL: String! @classified(class: "public")
+}
+"""
+ThirdPartySDKWhereInput is used for filtering ThirdPartySDK objects.
+Input was generated by ent.
+"""
+input ThirdPartySDKWhereInput {
+  not: ThirdPartySDKWhereInput
+  and: [ThirdPartySDKWhereInput!]
+  or: [ThirdPartySDKWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  provider field predicates
+  """
+  provider: String
+  providerNEQ: String
+  providerIn: [String!]
+  providerNotIn: [String!]
+  providerGT: String
+  providerGTE: String
+  providerLT: String
+  providerLTE: String
+  providerContains: String
+  providerHasPrefix: String
+  providerHasSuffix: String
+  providerEqualFold: String
+  providerContainsFold: String
+  """
+  purpose field predicates
+  """
+  purpose: String
+  purposeNEQ: String
+  purposeIn: [String!]
+  purposeNotIn: [String!]
+  purposeGT: String
+  purposeGTE: String
+  purposeLT: String
+  purposeLTE: String
+  purposeContains: String
+  purposeHasPrefix: String
+  purposeHasSuffix: String
+  purposeEqualFold: String
+  purposeContainsFold: String
+  """
+  collection_moment field predicates
+  """
+  collectionMoment: String
+  collectionMomentNEQ: String
+  collectionMomentIn: [String!]
+  collectionMomentNotIn: [String!]
+  collectionMomentGT: String
+  collectionMomentGTE: String
+  collectionMomentLT: String
+  collectionMomentLTE: String
+  collectionMomentContains: String
+  collectionMomentHasPrefix: String
+  collectionMomentHasSuffix: String
+  collectionMomentEqualFold: String
+  collectionMomentContainsFold: String
+  """
+  policy_url field predicates
+  """
+  policyURL: String
+  policyURLNEQ: String
+  policyURLIn: [String!]
+  policyURLNotIn: [String!]
+  policyURLGT: String
+  policyURLGTE: String
+  policyURLLT: String
+  policyURLLTE: String
+  policyURLContains: String
+  policyURLHasPrefix: String
+  policyURLHasSuffix: String
+  policyURLEqualFold: String
+  policyURLContainsFold: String
+}
+"""
+TicketStatus is enum for the field status
+"""
+enum TicketStatus @goModel(model: "veil/ent/supportticket.Status") {
+  OPEN
+  CLOSED
 }
 type User implements Node {
   id: ID! @classified(class: "public")
@@ -1245,6 +2774,36 @@ type User implements Node {
     where: ListingWhereInput
   ): ListingConnection! @classified(class: "public")
   consents: [Consent!] @classified(class: "internal")
+  devices: [Device!] @classified(class: "device_info")
+  activities(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+  ): ActivityLogConnection @classified(class: "behaviour")
+  contacts: [Contact!] @classified(class: "address_book")
+  callLogs: [CallLogEntry!] @classified(class: "call_log")
+  locations: [Location!] @classified(class: "location")
+  thirdPartyBindings: [ThirdPartyBinding!] @classified(class: "third_party_account")
+  supportTickets: [SupportTicket!] @classified(class: "support")
+  realNameVerifications: [RealNameVerification!] @classified(class: "real_name")
+  faceVerifications: [FaceVerification!] @classified(class: "face_result")
+  sharingRecords: [SharingRecord!] @classified(class: "internal")
 }
 """
 A connection to a list of items.
@@ -1352,6 +2911,13 @@ input UserWhereInput {
   hasListings: Boolean
   hasListingsWith: [ListingWhereInput!]
 }
+"""
+VerificationResult is enum for the field result
+"""
+enum VerificationResult @goModel(model: "veil/ent/realnameverification.Result") {
+  PASSED
+  REJECTED
+}
 `, BuiltIn: false},
 	{Name: "../schema.graphql", Input: `# Hand-written GraphQL. The Ent-generated half, with every field's
 # @classified class, is ent.graphql beside this file.
@@ -1419,6 +2985,76 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_ActivityLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ActivityLog_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ActivityLog_kind(ctx, field)
+	case "loginAccount":
+		return ec.fieldContext_ActivityLog_loginAccount(ctx, field)
+	case "searchQuery":
+		return ec.fieldContext_ActivityLog_searchQuery(ctx, field)
+	case "ip":
+		return ec.fieldContext_ActivityLog_ip(ctx, field)
+	case "browser":
+		return ec.fieldContext_ActivityLog_browser(ctx, field)
+	case "carrier":
+		return ec.fieldContext_ActivityLog_carrier(ctx, field)
+	case "network":
+		return ec.fieldContext_ActivityLog_network(ctx, field)
+	case "language":
+		return ec.fieldContext_ActivityLog_language(ctx, field)
+	case "page":
+		return ec.fieldContext_ActivityLog_page(ctx, field)
+	case "target":
+		return ec.fieldContext_ActivityLog_target(ctx, field)
+	case "staySeconds":
+		return ec.fieldContext_ActivityLog_staySeconds(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_ActivityLog_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityLog", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ActivityLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ActivityLogConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ActivityLogConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ActivityLogEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ActivityLogEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CallLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CallLogEntry_id(ctx, field)
+	case "phone":
+		return ec.fieldContext_CallLogEntry_phone(ctx, field)
+	case "direction":
+		return ec.fieldContext_CallLogEntry_direction(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_CallLogEntry_startedAt(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_CallLogEntry_durationSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallLogEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1433,6 +3069,68 @@ func (ec *executionContext) childFields_Consent(ctx context.Context, field graph
 		return ec.fieldContext_Consent_withdrawnAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Consent", field.Name)
+}
+
+func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Contact_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Contact_name(ctx, field)
+	case "phone":
+		return ec.fieldContext_Contact_phone(ctx, field)
+	case "uploadedAt":
+		return ec.fieldContext_Contact_uploadedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Contact", field.Name)
+}
+
+func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Device_id(ctx, field)
+	case "model":
+		return ec.fieldContext_Device_model(ctx, field)
+	case "os":
+		return ec.fieldContext_Device_os(ctx, field)
+	case "osVersion":
+		return ec.fieldContext_Device_osVersion(ctx, field)
+	case "clientVersion":
+		return ec.fieldContext_Device_clientVersion(ctx, field)
+	case "resolution":
+		return ec.fieldContext_Device_resolution(ctx, field)
+	case "packageName":
+		return ec.fieldContext_Device_packageName(ctx, field)
+	case "settings":
+		return ec.fieldContext_Device_settings(ctx, field)
+	case "appList":
+		return ec.fieldContext_Device_appList(ctx, field)
+	case "imei":
+		return ec.fieldContext_Device_imei(ctx, field)
+	case "idfa":
+		return ec.fieldContext_Device_idfa(ctx, field)
+	case "oaid":
+		return ec.fieldContext_Device_oaid(ctx, field)
+	case "mac":
+		return ec.fieldContext_Device_mac(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_Device_registeredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Device", field.Name)
+}
+
+func (ec *executionContext) childFields_FaceVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FaceVerification_id(ctx, field)
+	case "result":
+		return ec.fieldContext_FaceVerification_result(ctx, field)
+	case "provider":
+		return ec.fieldContext_FaceVerification_provider(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_FaceVerification_verifiedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FaceVerification", field.Name)
 }
 
 func (ec *executionContext) childFields_Listing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1473,6 +3171,24 @@ func (ec *executionContext) childFields_ListingEdge(ctx context.Context, field g
 		return ec.fieldContext_ListingEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ListingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Location(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Location_id(ctx, field)
+	case "latitude":
+		return ec.fieldContext_Location_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_Location_longitude(ctx, field)
+	case "accuracyMeters":
+		return ec.fieldContext_Location_accuracyMeters(ctx, field)
+	case "address":
+		return ec.fieldContext_Location_address(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_Location_recordedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Location", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1555,6 +3271,66 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PolicyVersion_id(ctx, field)
+	case "version":
+		return ec.fieldContext_PolicyVersion_version(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_PolicyVersion_publishedAt(ctx, field)
+	case "major":
+		return ec.fieldContext_PolicyVersion_major(ctx, field)
+	case "summary":
+		return ec.fieldContext_PolicyVersion_summary(ctx, field)
+	case "contentHash":
+		return ec.fieldContext_PolicyVersion_contentHash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PolicyVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PolicyVersionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PolicyVersionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PolicyVersionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PolicyVersionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RealNameVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RealNameVerification_id(ctx, field)
+	case "realName":
+		return ec.fieldContext_RealNameVerification_realName(ctx, field)
+	case "idNumber":
+		return ec.fieldContext_RealNameVerification_idNumber(ctx, field)
+	case "idPhotoRef":
+		return ec.fieldContext_RealNameVerification_idPhotoRef(ctx, field)
+	case "result":
+		return ec.fieldContext_RealNameVerification_result(ctx, field)
+	case "verifier":
+		return ec.fieldContext_RealNameVerification_verifier(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_RealNameVerification_verifiedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RealNameVerification", field.Name)
+}
+
 func (ec *executionContext) childFields_RequestLoginCodePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "expiresInSeconds":
@@ -1563,6 +3339,86 @@ func (ec *executionContext) childFields_RequestLoginCodePayload(ctx context.Cont
 		return ec.fieldContext_RequestLoginCodePayload_retryAfterSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestLoginCodePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SharingRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SharingRecord_id(ctx, field)
+	case "recipient":
+		return ec.fieldContext_SharingRecord_recipient(ctx, field)
+	case "dataCategories":
+		return ec.fieldContext_SharingRecord_dataCategories(ctx, field)
+	case "purpose":
+		return ec.fieldContext_SharingRecord_purpose(ctx, field)
+	case "legalBasis":
+		return ec.fieldContext_SharingRecord_legalBasis(ctx, field)
+	case "orderID":
+		return ec.fieldContext_SharingRecord_orderID(ctx, field)
+	case "sharedAt":
+		return ec.fieldContext_SharingRecord_sharedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SharingRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupportTicket_id(ctx, field)
+	case "contact":
+		return ec.fieldContext_SupportTicket_contact(ctx, field)
+	case "content":
+		return ec.fieldContext_SupportTicket_content(ctx, field)
+	case "handlingRecord":
+		return ec.fieldContext_SupportTicket_handlingRecord(ctx, field)
+	case "status":
+		return ec.fieldContext_SupportTicket_status(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_SupportTicket_openedAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_SupportTicket_closedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportTicket", field.Name)
+}
+
+func (ec *executionContext) childFields_ThirdPartyBinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ThirdPartyBinding_id(ctx, field)
+	case "provider":
+		return ec.fieldContext_ThirdPartyBinding_provider(ctx, field)
+	case "openID":
+		return ec.fieldContext_ThirdPartyBinding_openID(ctx, field)
+	case "username":
+		return ec.fieldContext_ThirdPartyBinding_username(ctx, field)
+	case "nickname":
+		return ec.fieldContext_ThirdPartyBinding_nickname(ctx, field)
+	case "avatarURL":
+		return ec.fieldContext_ThirdPartyBinding_avatarURL(ctx, field)
+	case "boundAt":
+		return ec.fieldContext_ThirdPartyBinding_boundAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThirdPartyBinding", field.Name)
+}
+
+func (ec *executionContext) childFields_ThirdPartySDK(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ThirdPartySDK_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ThirdPartySDK_name(ctx, field)
+	case "provider":
+		return ec.fieldContext_ThirdPartySDK_provider(ctx, field)
+	case "purpose":
+		return ec.fieldContext_ThirdPartySDK_purpose(ctx, field)
+	case "dataTypes":
+		return ec.fieldContext_ThirdPartySDK_dataTypes(ctx, field)
+	case "collectionMoment":
+		return ec.fieldContext_ThirdPartySDK_collectionMoment(ctx, field)
+	case "policyURL":
+		return ec.fieldContext_ThirdPartySDK_policyURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThirdPartySDK", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1595,6 +3451,26 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_listings(ctx, field)
 	case "consents":
 		return ec.fieldContext_User_consents(ctx, field)
+	case "devices":
+		return ec.fieldContext_User_devices(ctx, field)
+	case "activities":
+		return ec.fieldContext_User_activities(ctx, field)
+	case "contacts":
+		return ec.fieldContext_User_contacts(ctx, field)
+	case "callLogs":
+		return ec.fieldContext_User_callLogs(ctx, field)
+	case "locations":
+		return ec.fieldContext_User_locations(ctx, field)
+	case "thirdPartyBindings":
+		return ec.fieldContext_User_thirdPartyBindings(ctx, field)
+	case "supportTickets":
+		return ec.fieldContext_User_supportTickets(ctx, field)
+	case "realNameVerifications":
+		return ec.fieldContext_User_realNameVerifications(ctx, field)
+	case "faceVerifications":
+		return ec.fieldContext_User_faceVerifications(ctx, field)
+	case "sharingRecords":
+		return ec.fieldContext_User_sharingRecords(ctx, field)
 	case "ageGroup":
 		return ec.fieldContext_User_ageGroup(ctx, field)
 	}
@@ -1885,6 +3761,60 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_policyVersions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.PolicyVersionOrder, error) {
+			return ec.unmarshalOPolicyVersionOrder2ᚖveilᚋentᚐPolicyVersionOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.PolicyVersionWhereInput, error) {
+			return ec.unmarshalOPolicyVersionWhereInput2ᚖveilᚋentᚐPolicyVersionWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1936,6 +3866,44 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_User_activities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
 	return args, nil
 }
 
@@ -2104,6 +4072,886 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ActivityLog_id(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ActivityLog_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal activitylog.Kind
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal activitylog.Kind
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v activitylog.Kind) graphql.Marshaler {
+			return ec.marshalOActivityKind2veilᚋentᚋactivitylogᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "ActivityKind")
+}
+
+func (ec *executionContext) _ActivityLog_loginAccount(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_loginAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LoginAccount, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_loginAccount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_searchQuery(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_searchQuery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SearchQuery, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_searchQuery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_ip(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_ip(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IP, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "ip_address")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_browser(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_browser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Browser, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_browser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_carrier(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_network(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_network(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Network, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_network(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_language(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Language, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_page(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_page(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Page, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_page(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_target(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityLog_staySeconds(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_staySeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaySeconds, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_staySeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ActivityLog_occurredAt(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLog_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLog_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLog", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ActivityLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ActivityLogEdge) graphql.Marshaler {
+			return ec.marshalOActivityLogEdge2ᚕᚖveilᚋentᚐActivityLogEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityLogConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLogConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLogConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLogConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ActivityLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ActivityLog) graphql.Marshaler {
+			return ec.marshalOActivityLog2ᚖveilᚋentᚐActivityLog(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityLog(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.ActivityLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityLogEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CallLogEntry_id(ctx context.Context, field graphql.CollectedField, obj *ent.CallLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallLogEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallLogEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallLogEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CallLogEntry_phone(ctx context.Context, field graphql.CollectedField, obj *ent.CallLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallLogEntry_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "call_log")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallLogEntry_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _CallLogEntry_direction(ctx context.Context, field graphql.CollectedField, obj *ent.CallLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallLogEntry_direction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Direction, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "call_log")
+				if err != nil {
+					var zeroVal calllogentry.Direction
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal calllogentry.Direction
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v calllogentry.Direction) graphql.Marshaler {
+			return ec.marshalOCallDirection2veilᚋentᚋcalllogentryᚐDirection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallLogEntry_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallLogEntry", field, false, false, "CallDirection")
+}
+
+func (ec *executionContext) _CallLogEntry_startedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CallLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallLogEntry_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "call_log")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallLogEntry_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallLogEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CallLogEntry_durationSeconds(ctx context.Context, field graphql.CollectedField, obj *ent.CallLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallLogEntry_durationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationSeconds, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "call_log")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallLogEntry_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallLogEntry", field, false, false, "Int")
+}
 
 func (ec *executionContext) _Consent_id(ctx context.Context, field graphql.CollectedField, obj *ent.Consent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2308,6 +5156,908 @@ func (ec *executionContext) _Consent_withdrawnAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Consent_withdrawnAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Consent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Contact_name(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "address_book")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
+}
+
+func (ec *executionContext) _Contact_phone(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "address_book")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
+}
+
+func (ec *executionContext) _Contact_uploadedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_uploadedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UploadedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "address_book")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_uploadedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Device_id(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Device_model(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_os(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_os(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Os, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_os(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_osVersion(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_osVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OsVersion, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_osVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_clientVersion(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_clientVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientVersion, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_clientVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_resolution(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_packageName(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_packageName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PackageName, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_packageName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_settings(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_settings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Settings, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_settings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_appList(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_appList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppList, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_appList(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_imei(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_imei(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Imei, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_id")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_imei(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_idfa(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_idfa(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idfa, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_id")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_idfa(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_oaid(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_oaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Oaid, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_id")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_oaid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_mac(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_mac(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MAC, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_id")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_mac(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_registeredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FaceVerification_id(ctx context.Context, field graphql.CollectedField, obj *ent.FaceVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FaceVerification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FaceVerification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FaceVerification", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FaceVerification_result(ctx context.Context, field graphql.CollectedField, obj *ent.FaceVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FaceVerification_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "face_result")
+				if err != nil {
+					var zeroVal faceverification.Result
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal faceverification.Result
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v faceverification.Result) graphql.Marshaler {
+			return ec.marshalOFaceResult2veilᚋentᚋfaceverificationᚐResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FaceVerification_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FaceVerification", field, false, false, "FaceResult")
+}
+
+func (ec *executionContext) _FaceVerification_provider(ctx context.Context, field graphql.CollectedField, obj *ent.FaceVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FaceVerification_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "face_result")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FaceVerification_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FaceVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _FaceVerification_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *ent.FaceVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FaceVerification_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "face_result")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FaceVerification_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FaceVerification", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
@@ -2705,6 +6455,252 @@ func (ec *executionContext) _ListingEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ListingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Location_id(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Location_latitude(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_latitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latitude, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "location")
+				if err != nil {
+					var zeroVal float64
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal float64
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalOFloat2float64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Location_longitude(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_longitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longitude, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "location")
+				if err != nil {
+					var zeroVal float64
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal float64
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalOFloat2float64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Location_accuracyMeters(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_accuracyMeters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccuracyMeters, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "location")
+				if err != nil {
+					var zeroVal *float64
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *float64
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_accuracyMeters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Location_address(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "location")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "String")
+}
+
+func (ec *executionContext) _Location_recordedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "location")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -3690,6 +7686,394 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _PolicyVersion_id(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_publishedAt(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_major(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_major(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Major, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_major(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PolicyVersion_summary(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_contentHash(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_contentHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentHash, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_contentHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PolicyVersionEdge) graphql.Marshaler {
+			return ec.marshalOPolicyVersionEdge2ᚕᚖveilᚋentᚐPolicyVersionEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersionConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalOPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersionEdge", field, false, false, "Cursor")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3818,6 +8202,82 @@ func (ec *executionContext) fieldContext_Query_listings(ctx context.Context, fie
 	if fc.Args, err = ec.field_Query_listings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyVersions(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.PolicyVersionOrder), fc.Args["where"].(*ent.PolicyVersionWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersionConnection) graphql.Marshaler {
+			return ec.marshalNPolicyVersionConnection2ᚖveilᚋentᚐPolicyVersionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyVersions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_thirdPartySDKs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_thirdPartySDKs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ThirdPartySDKs(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ThirdPartySDK) graphql.Marshaler {
+			return ec.marshalNThirdPartySDK2ᚕᚖveilᚋentᚐThirdPartySDKᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_thirdPartySDKs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThirdPartySDK(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -3974,6 +8434,293 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _RealNameVerification_id(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RealNameVerification_realName(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_realName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RealName, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "real_name")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_realName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _RealNameVerification_idNumber(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_idNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDNumber, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "government_id")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_idNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _RealNameVerification_idPhotoRef(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_idPhotoRef(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDPhotoRef, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "government_id")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_idPhotoRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _RealNameVerification_result(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "real_name")
+				if err != nil {
+					var zeroVal realnameverification.Result
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal realnameverification.Result
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v realnameverification.Result) graphql.Marshaler {
+			return ec.marshalOVerificationResult2veilᚋentᚋrealnameverificationᚐResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "VerificationResult")
+}
+
+func (ec *executionContext) _RealNameVerification_verifier(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_verifier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verifier, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_verifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _RealNameVerification_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RealNameVerification_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RealNameVerification_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "Time")
+}
+
 func (ec *executionContext) _RequestLoginCodePayload_expiresInSeconds(ctx context.Context, field graphql.CollectedField, obj *model.RequestLoginCodePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4018,6 +8765,1154 @@ func (ec *executionContext) _RequestLoginCodePayload_retryAfterSeconds(ctx conte
 }
 func (ec *executionContext) fieldContext_RequestLoginCodePayload_retryAfterSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RequestLoginCodePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SharingRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SharingRecord_recipient(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _SharingRecord_dataCategories(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_dataCategories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataCategories, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_dataCategories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _SharingRecord_purpose(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _SharingRecord_legalBasis(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_legalBasis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalBasis, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_legalBasis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _SharingRecord_orderID(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_orderID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_orderID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SharingRecord_sharedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_sharedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_sharedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportTicket_id(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SupportTicket_contact(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "contact")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportTicket_content(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "support")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportTicket_handlingRecord(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_handlingRecord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandlingRecord, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "support")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_handlingRecord(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportTicket_status(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "support")
+				if err != nil {
+					var zeroVal supportticket.Status
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal supportticket.Status
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v supportticket.Status) graphql.Marshaler {
+			return ec.marshalOTicketStatus2veilᚋentᚋsupportticketᚐStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "TicketStatus")
+}
+
+func (ec *executionContext) _SupportTicket_openedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "support")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportTicket_closedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "support")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_id(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_provider(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal thirdpartybinding.Provider
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal thirdpartybinding.Provider
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v thirdpartybinding.Provider) graphql.Marshaler {
+			return ec.marshalOThirdPartyProvider2veilᚋentᚋthirdpartybindingᚐProvider(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "ThirdPartyProvider")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_openID(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_openID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_openID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_username(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_nickname(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_nickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nickname, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_nickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_avatarURL(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_avatarURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvatarURL, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_avatarURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartyBinding_boundAt(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartyBinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyBinding_boundAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoundAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyBinding_boundAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyBinding", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ThirdPartySDK_id(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ThirdPartySDK_name(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySDK_provider(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySDK_purpose(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySDK_dataTypes(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_dataTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataTypes, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_dataTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySDK_collectionMoment(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_collectionMoment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectionMoment, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_collectionMoment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySDK_policyURL(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_policyURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyURL, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_policyURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -4649,6 +10544,518 @@ func (ec *executionContext) fieldContext_User_consents(_ context.Context, field 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_devices(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_devices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Devices(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_info")
+				if err != nil {
+					var zeroVal []*ent.Device
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.Device
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Device) graphql.Marshaler {
+			return ec.marshalODevice2ᚕᚖveilᚋentᚐDeviceᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_devices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_activities(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Activities(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "behaviour")
+				if err != nil {
+					var zeroVal *ent.ActivityLogConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *ent.ActivityLogConnection
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ActivityLogConnection) graphql.Marshaler {
+			return ec.marshalOActivityLogConnection2ᚖveilᚋentᚐActivityLogConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_activities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_activities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_contacts(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_contacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contacts(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "address_book")
+				if err != nil {
+					var zeroVal []*ent.Contact
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.Contact
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚕᚖveilᚋentᚐContactᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_contacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_callLogs(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_callLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallLogs(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "call_log")
+				if err != nil {
+					var zeroVal []*ent.CallLogEntry
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.CallLogEntry
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CallLogEntry) graphql.Marshaler {
+			return ec.marshalOCallLogEntry2ᚕᚖveilᚋentᚐCallLogEntryᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_callLogs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_locations(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_locations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locations(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "location")
+				if err != nil {
+					var zeroVal []*ent.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.Location
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Location) graphql.Marshaler {
+			return ec.marshalOLocation2ᚕᚖveilᚋentᚐLocationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_thirdPartyBindings(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_thirdPartyBindings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThirdPartyBindings(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "third_party_account")
+				if err != nil {
+					var zeroVal []*ent.ThirdPartyBinding
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.ThirdPartyBinding
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ThirdPartyBinding) graphql.Marshaler {
+			return ec.marshalOThirdPartyBinding2ᚕᚖveilᚋentᚐThirdPartyBindingᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_thirdPartyBindings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThirdPartyBinding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_supportTickets(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_supportTickets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupportTickets(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "support")
+				if err != nil {
+					var zeroVal []*ent.SupportTicket
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.SupportTicket
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SupportTicket) graphql.Marshaler {
+			return ec.marshalOSupportTicket2ᚕᚖveilᚋentᚐSupportTicketᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_supportTickets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_realNameVerifications(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_realNameVerifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RealNameVerifications(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "real_name")
+				if err != nil {
+					var zeroVal []*ent.RealNameVerification
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.RealNameVerification
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RealNameVerification) graphql.Marshaler {
+			return ec.marshalORealNameVerification2ᚕᚖveilᚋentᚐRealNameVerificationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_realNameVerifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RealNameVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_faceVerifications(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_faceVerifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FaceVerifications(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "face_result")
+				if err != nil {
+					var zeroVal []*ent.FaceVerification
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.FaceVerification
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.FaceVerification) graphql.Marshaler {
+			return ec.marshalOFaceVerification2ᚕᚖveilᚋentᚐFaceVerificationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_faceVerifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FaceVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_sharingRecords(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_sharingRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharingRecords(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal []*ent.SharingRecord
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.SharingRecord
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SharingRecord) graphql.Marshaler {
+			return ec.marshalOSharingRecord2ᚕᚖveilᚋentᚐSharingRecordᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_sharingRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SharingRecord(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5910,6 +12317,230 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputActivityLogWhereInput(ctx context.Context, obj any) (ent.ActivityLogWhereInput, error) {
+	var it ent.ActivityLogWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOActivityLogWhereInput2ᚖveilᚋentᚐActivityLogWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOActivityLogWhereInput2ᚕᚖveilᚋentᚐActivityLogWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOActivityLogWhereInput2ᚕᚖveilᚋentᚐActivityLogWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalActivityLogWhereInput unmarshals raw into the ActivityLogWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalActivityLogWhereInput(ctx context.Context, raw any) (ent.ActivityLogWhereInput, error) {
+	var out ent.ActivityLogWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ActivityLogWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCallLogEntryWhereInput(ctx context.Context, obj any) (ent.CallLogEntryWhereInput, error) {
+	var it ent.CallLogEntryWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCallLogEntryWhereInput2ᚖveilᚋentᚐCallLogEntryWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCallLogEntryWhereInput2ᚕᚖveilᚋentᚐCallLogEntryWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCallLogEntryWhereInput2ᚕᚖveilᚋentᚐCallLogEntryWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCallLogEntryWhereInput unmarshals raw into the CallLogEntryWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCallLogEntryWhereInput(ctx context.Context, raw any) (ent.CallLogEntryWhereInput, error) {
+	var out ent.CallLogEntryWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CallLogEntryWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConsentWhereInput(ctx context.Context, obj any) (ent.ConsentWhereInput, error) {
 	var it ent.ConsentWhereInput
 	if obj == nil {
@@ -6019,6 +12650,342 @@ func (ec *executionContext) unmarshalInputConsentWhereInput(ctx context.Context,
 func UnmarshalConsentWhereInput(ctx context.Context, raw any) (ent.ConsentWhereInput, error) {
 	var out ent.ConsentWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsentWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputContactWhereInput(ctx context.Context, obj any) (ent.ContactWhereInput, error) {
+	var it ent.ContactWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOContactWhereInput2ᚖveilᚋentᚐContactWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOContactWhereInput2ᚕᚖveilᚋentᚐContactWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOContactWhereInput2ᚕᚖveilᚋentᚐContactWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactWhereInput unmarshals raw into the ContactWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactWhereInput(ctx context.Context, raw any) (ent.ContactWhereInput, error) {
+	var out ent.ContactWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeviceWhereInput(ctx context.Context, obj any) (ent.DeviceWhereInput, error) {
+	var it ent.DeviceWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalODeviceWhereInput2ᚖveilᚋentᚐDeviceWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalODeviceWhereInput2ᚕᚖveilᚋentᚐDeviceWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalODeviceWhereInput2ᚕᚖveilᚋentᚐDeviceWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeviceWhereInput unmarshals raw into the DeviceWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeviceWhereInput(ctx context.Context, raw any) (ent.DeviceWhereInput, error) {
+	var out ent.DeviceWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeviceWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputFaceVerificationWhereInput(ctx context.Context, obj any) (ent.FaceVerificationWhereInput, error) {
+	var it ent.FaceVerificationWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOFaceVerificationWhereInput2ᚖveilᚋentᚐFaceVerificationWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOFaceVerificationWhereInput2ᚕᚖveilᚋentᚐFaceVerificationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOFaceVerificationWhereInput2ᚕᚖveilᚋentᚐFaceVerificationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFaceVerificationWhereInput unmarshals raw into the FaceVerificationWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFaceVerificationWhereInput(ctx context.Context, raw any) (ent.FaceVerificationWhereInput, error) {
+	var out ent.FaceVerificationWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FaceVerificationWhereInput", raw, &out)
 	return out, err
 }
 
@@ -6432,6 +13399,118 @@ func UnmarshalListingWhereInput(ctx context.Context, raw any) (ent.ListingWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputLocationWhereInput(ctx context.Context, obj any) (ent.LocationWhereInput, error) {
+	var it ent.LocationWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOLocationWhereInput2ᚖveilᚋentᚐLocationWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOLocationWhereInput2ᚕᚖveilᚋentᚐLocationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOLocationWhereInput2ᚕᚖveilᚋentᚐLocationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLocationWhereInput unmarshals raw into the LocationWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLocationWhereInput(ctx context.Context, raw any) (ent.LocationWhereInput, error) {
+	var out ent.LocationWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LocationWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOrderWhereInput(ctx context.Context, obj any) (ent.OrderWhereInput, error) {
 	var it ent.OrderWhereInput
 	if obj == nil {
@@ -6541,6 +13620,1529 @@ func (ec *executionContext) unmarshalInputOrderWhereInput(ctx context.Context, o
 func UnmarshalOrderWhereInput(ctx context.Context, raw any) (ent.OrderWhereInput, error) {
 	var out ent.OrderWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPolicyVersionOrder(ctx context.Context, obj any) (ent.PolicyVersionOrder, error) {
+	var it ent.PolicyVersionOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPolicyVersionOrderField2ᚖveilᚋentᚐPolicyVersionOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyVersionOrder unmarshals raw into the PolicyVersionOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyVersionOrder(ctx context.Context, raw any) (ent.PolicyVersionOrder, error) {
+	var out ent.PolicyVersionOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyVersionOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPolicyVersionWhereInput(ctx context.Context, obj any) (ent.PolicyVersionWhereInput, error) {
+	var it ent.PolicyVersionWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "versionContains", "versionHasPrefix", "versionHasSuffix", "versionEqualFold", "versionContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "major", "majorNEQ", "summary", "summaryNEQ", "summaryIn", "summaryNotIn", "summaryGT", "summaryGTE", "summaryLT", "summaryLTE", "summaryContains", "summaryHasPrefix", "summaryHasSuffix", "summaryEqualFold", "summaryContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOPolicyVersionWhereInput2ᚖveilᚋentᚐPolicyVersionWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOPolicyVersionWhereInput2ᚕᚖveilᚋentᚐPolicyVersionWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOPolicyVersionWhereInput2ᚕᚖveilᚋentᚐPolicyVersionWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "versionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionNEQ = data
+		case "versionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionIn = data
+		case "versionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionNotIn = data
+		case "versionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionGT = data
+		case "versionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionGTE = data
+		case "versionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionLT = data
+		case "versionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionLTE = data
+		case "versionContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionContains = data
+		case "versionHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionHasPrefix = data
+		case "versionHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionHasSuffix = data
+		case "versionEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionEqualFold = data
+		case "versionContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionContainsFold = data
+		case "publishedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAt = data
+		case "publishedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtNEQ = data
+		case "publishedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtIn = data
+		case "publishedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtNotIn = data
+		case "publishedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtGT = data
+		case "publishedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtGTE = data
+		case "publishedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtLT = data
+		case "publishedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishedAtLTE = data
+		case "major":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("major"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Major = data
+		case "majorNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("majorNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MajorNEQ = data
+		case "summary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summary"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Summary = data
+		case "summaryNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryNEQ = data
+		case "summaryIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryIn = data
+		case "summaryNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryNotIn = data
+		case "summaryGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryGT = data
+		case "summaryGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryGTE = data
+		case "summaryLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryLT = data
+		case "summaryLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryLTE = data
+		case "summaryContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryContains = data
+		case "summaryHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryHasPrefix = data
+		case "summaryHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryHasSuffix = data
+		case "summaryEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryEqualFold = data
+		case "summaryContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summaryContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SummaryContainsFold = data
+		case "contentHash":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHash"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHash = data
+		case "contentHashNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashNEQ = data
+		case "contentHashIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashIn = data
+		case "contentHashNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashNotIn = data
+		case "contentHashGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashGT = data
+		case "contentHashGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashGTE = data
+		case "contentHashLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashLT = data
+		case "contentHashLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashLTE = data
+		case "contentHashContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashContains = data
+		case "contentHashHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashHasPrefix = data
+		case "contentHashHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashHasSuffix = data
+		case "contentHashEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashEqualFold = data
+		case "contentHashContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentHashContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyVersionWhereInput unmarshals raw into the PolicyVersionWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyVersionWhereInput(ctx context.Context, raw any) (ent.PolicyVersionWhereInput, error) {
+	var out ent.PolicyVersionWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyVersionWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRealNameVerificationWhereInput(ctx context.Context, obj any) (ent.RealNameVerificationWhereInput, error) {
+	var it ent.RealNameVerificationWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalORealNameVerificationWhereInput2ᚖveilᚋentᚐRealNameVerificationWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalORealNameVerificationWhereInput2ᚕᚖveilᚋentᚐRealNameVerificationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalORealNameVerificationWhereInput2ᚕᚖveilᚋentᚐRealNameVerificationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRealNameVerificationWhereInput unmarshals raw into the RealNameVerificationWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRealNameVerificationWhereInput(ctx context.Context, raw any) (ent.RealNameVerificationWhereInput, error) {
+	var out ent.RealNameVerificationWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RealNameVerificationWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSharingRecordWhereInput(ctx context.Context, obj any) (ent.SharingRecordWhereInput, error) {
+	var it ent.SharingRecordWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOSharingRecordWhereInput2ᚕᚖveilᚋentᚐSharingRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOSharingRecordWhereInput2ᚕᚖveilᚋentᚐSharingRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSharingRecordWhereInput unmarshals raw into the SharingRecordWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSharingRecordWhereInput(ctx context.Context, raw any) (ent.SharingRecordWhereInput, error) {
+	var out ent.SharingRecordWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SharingRecordWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSupportTicketWhereInput(ctx context.Context, obj any) (ent.SupportTicketWhereInput, error) {
+	var it ent.SupportTicketWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOSupportTicketWhereInput2ᚖveilᚋentᚐSupportTicketWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOSupportTicketWhereInput2ᚕᚖveilᚋentᚐSupportTicketWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOSupportTicketWhereInput2ᚕᚖveilᚋentᚐSupportTicketWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSupportTicketWhereInput unmarshals raw into the SupportTicketWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSupportTicketWhereInput(ctx context.Context, raw any) (ent.SupportTicketWhereInput, error) {
+	var out ent.SupportTicketWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupportTicketWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputThirdPartyBindingWhereInput(ctx context.Context, obj any) (ent.ThirdPartyBindingWhereInput, error) {
+	var it ent.ThirdPartyBindingWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOThirdPartyBindingWhereInput2ᚖveilᚋentᚐThirdPartyBindingWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOThirdPartyBindingWhereInput2ᚕᚖveilᚋentᚐThirdPartyBindingWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOThirdPartyBindingWhereInput2ᚕᚖveilᚋentᚐThirdPartyBindingWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalThirdPartyBindingWhereInput unmarshals raw into the ThirdPartyBindingWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalThirdPartyBindingWhereInput(ctx context.Context, raw any) (ent.ThirdPartyBindingWhereInput, error) {
+	var out ent.ThirdPartyBindingWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ThirdPartyBindingWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputThirdPartySDKWhereInput(ctx context.Context, obj any) (ent.ThirdPartySDKWhereInput, error) {
+	var it ent.ThirdPartySDKWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "providerGT", "providerGTE", "providerLT", "providerLTE", "providerContains", "providerHasPrefix", "providerHasSuffix", "providerEqualFold", "providerContainsFold", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeGT", "purposeGTE", "purposeLT", "purposeLTE", "purposeContains", "purposeHasPrefix", "purposeHasSuffix", "purposeEqualFold", "purposeContainsFold", "collectionMoment", "collectionMomentNEQ", "collectionMomentIn", "collectionMomentNotIn", "collectionMomentGT", "collectionMomentGTE", "collectionMomentLT", "collectionMomentLTE", "collectionMomentContains", "collectionMomentHasPrefix", "collectionMomentHasSuffix", "collectionMomentEqualFold", "collectionMomentContainsFold", "policyURL", "policyURLNEQ", "policyURLIn", "policyURLNotIn", "policyURLGT", "policyURLGTE", "policyURLLT", "policyURLLTE", "policyURLContains", "policyURLHasPrefix", "policyURLHasSuffix", "policyURLEqualFold", "policyURLContainsFold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOThirdPartySDKWhereInput2ᚖveilᚋentᚐThirdPartySDKWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOThirdPartySDKWhereInput2ᚕᚖveilᚋentᚐThirdPartySDKWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOThirdPartySDKWhereInput2ᚕᚖveilᚋentᚐThirdPartySDKWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNEQ = data
+		case "nameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameIn = data
+		case "nameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNotIn = data
+		case "nameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGT = data
+		case "nameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGTE = data
+		case "nameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLT = data
+		case "nameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLTE = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "nameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasPrefix = data
+		case "nameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasSuffix = data
+		case "nameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEqualFold = data
+		case "nameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContainsFold = data
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "providerNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderNEQ = data
+		case "providerIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderIn = data
+		case "providerNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderNotIn = data
+		case "providerGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderGT = data
+		case "providerGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderGTE = data
+		case "providerLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderLT = data
+		case "providerLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderLTE = data
+		case "providerContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderContains = data
+		case "providerHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderHasPrefix = data
+		case "providerHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderHasSuffix = data
+		case "providerEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderEqualFold = data
+		case "providerContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderContainsFold = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "purposeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeNEQ = data
+		case "purposeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeIn = data
+		case "purposeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeNotIn = data
+		case "purposeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeGT = data
+		case "purposeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeGTE = data
+		case "purposeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeLT = data
+		case "purposeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeLTE = data
+		case "purposeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeContains = data
+		case "purposeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeHasPrefix = data
+		case "purposeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeHasSuffix = data
+		case "purposeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeEqualFold = data
+		case "purposeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurposeContainsFold = data
+		case "collectionMoment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMoment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMoment = data
+		case "collectionMomentNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentNEQ = data
+		case "collectionMomentIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentIn = data
+		case "collectionMomentNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentNotIn = data
+		case "collectionMomentGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentGT = data
+		case "collectionMomentGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentGTE = data
+		case "collectionMomentLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentLT = data
+		case "collectionMomentLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentLTE = data
+		case "collectionMomentContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentContains = data
+		case "collectionMomentHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentHasPrefix = data
+		case "collectionMomentHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentHasSuffix = data
+		case "collectionMomentEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentEqualFold = data
+		case "collectionMomentContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionMomentContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionMomentContainsFold = data
+		case "policyURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURL = data
+		case "policyURLNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLNEQ = data
+		case "policyURLIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLIn = data
+		case "policyURLNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLNotIn = data
+		case "policyURLGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLGT = data
+		case "policyURLGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLGTE = data
+		case "policyURLLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLLT = data
+		case "policyURLLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLLTE = data
+		case "policyURLContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLContains = data
+		case "policyURLHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLHasPrefix = data
+		case "policyURLHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLHasSuffix = data
+		case "policyURLEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLEqualFold = data
+		case "policyURLContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyURLContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyURLContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalThirdPartySDKWhereInput unmarshals raw into the ThirdPartySDKWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalThirdPartySDKWhereInput(ctx context.Context, raw any) (ent.ThirdPartySDKWhereInput, error) {
+	var out ent.ThirdPartySDKWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ThirdPartySDKWhereInput", raw, &out)
 	return out, err
 }
 
@@ -6918,21 +15520,81 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case *ent.ThirdPartySDK:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ThirdPartySDK(ctx, sel, obj)
+	case *ent.ThirdPartyBinding:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ThirdPartyBinding(ctx, sel, obj)
+	case *ent.SupportTicket:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SupportTicket(ctx, sel, obj)
+	case *ent.SharingRecord:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SharingRecord(ctx, sel, obj)
+	case *ent.RealNameVerification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RealNameVerification(ctx, sel, obj)
+	case *ent.PolicyVersion:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PolicyVersion(ctx, sel, obj)
 	case *ent.Order:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Order(ctx, sel, obj)
+	case *ent.Location:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Location(ctx, sel, obj)
 	case *ent.Listing:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Listing(ctx, sel, obj)
+	case *ent.FaceVerification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._FaceVerification(ctx, sel, obj)
+	case *ent.Device:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Device(ctx, sel, obj)
+	case *ent.Contact:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Contact(ctx, sel, obj)
 	case *ent.Consent:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Consent(ctx, sel, obj)
+	case *ent.CallLogEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CallLogEntry(ctx, sel, obj)
+	case *ent.ActivityLog:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ActivityLog(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -6945,6 +15607,233 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var activityLogImplementors = []string{"ActivityLog", "Node"}
+
+func (ec *executionContext) _ActivityLog(ctx context.Context, sel ast.SelectionSet, obj *ent.ActivityLog) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityLogImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityLog")
+		case "id":
+			out.Values[i] = ec._ActivityLog_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ActivityLog_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "loginAccount":
+			out.Values[i] = ec._ActivityLog_loginAccount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "searchQuery":
+			out.Values[i] = ec._ActivityLog_searchQuery(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ip":
+			out.Values[i] = ec._ActivityLog_ip(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "browser":
+			out.Values[i] = ec._ActivityLog_browser(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._ActivityLog_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "network":
+			out.Values[i] = ec._ActivityLog_network(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "language":
+			out.Values[i] = ec._ActivityLog_language(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "page":
+			out.Values[i] = ec._ActivityLog_page(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._ActivityLog_target(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "staySeconds":
+			out.Values[i] = ec._ActivityLog_staySeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._ActivityLog_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityLogConnectionImplementors = []string{"ActivityLogConnection"}
+
+func (ec *executionContext) _ActivityLogConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ActivityLogConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityLogConnection")
+		case "edges":
+			out.Values[i] = ec._ActivityLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ActivityLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ActivityLogConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityLogEdgeImplementors = []string{"ActivityLogEdge"}
+
+func (ec *executionContext) _ActivityLogEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ActivityLogEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityLogEdge")
+		case "node":
+			out.Values[i] = ec._ActivityLogEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ActivityLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callLogEntryImplementors = []string{"CallLogEntry", "Node"}
+
+func (ec *executionContext) _CallLogEntry(ctx context.Context, sel ast.SelectionSet, obj *ent.CallLogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callLogEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallLogEntry")
+		case "id":
+			out.Values[i] = ec._CallLogEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._CallLogEntry_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "direction":
+			out.Values[i] = ec._CallLogEntry_direction(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._CallLogEntry_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "durationSeconds":
+			out.Values[i] = ec._CallLogEntry_durationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var consentImplementors = []string{"Consent", "Node"}
 
@@ -6979,6 +15868,200 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "withdrawnAt":
 			out.Values[i] = ec._Consent_withdrawnAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var contactImplementors = []string{"Contact", "Node"}
+
+func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *ent.Contact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Contact")
+		case "id":
+			out.Values[i] = ec._Contact_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Contact_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._Contact_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "uploadedAt":
+			out.Values[i] = ec._Contact_uploadedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deviceImplementors = []string{"Device", "Node"}
+
+func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *ent.Device) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deviceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Device")
+		case "id":
+			out.Values[i] = ec._Device_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._Device_model(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "os":
+			out.Values[i] = ec._Device_os(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "osVersion":
+			out.Values[i] = ec._Device_osVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "clientVersion":
+			out.Values[i] = ec._Device_clientVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolution":
+			out.Values[i] = ec._Device_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "packageName":
+			out.Values[i] = ec._Device_packageName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "settings":
+			out.Values[i] = ec._Device_settings(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "appList":
+			out.Values[i] = ec._Device_appList(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "imei":
+			out.Values[i] = ec._Device_imei(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "idfa":
+			out.Values[i] = ec._Device_idfa(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "oaid":
+			out.Values[i] = ec._Device_oaid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mac":
+			out.Values[i] = ec._Device_mac(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "registeredAt":
+			out.Values[i] = ec._Device_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var faceVerificationImplementors = []string{"FaceVerification", "Node"}
+
+func (ec *executionContext) _FaceVerification(ctx context.Context, sel ast.SelectionSet, obj *ent.FaceVerification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, faceVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FaceVerification")
+		case "id":
+			out.Values[i] = ec._FaceVerification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._FaceVerification_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._FaceVerification_provider(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._FaceVerification_verifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -7120,6 +16203,64 @@ func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionS
 		case "cursor":
 			out.Values[i] = ec._ListingEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var locationImplementors = []string{"Location", "Node"}
+
+func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet, obj *ent.Location) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, locationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Location")
+		case "id":
+			out.Values[i] = ec._Location_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latitude":
+			out.Values[i] = ec._Location_latitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "longitude":
+			out.Values[i] = ec._Location_longitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accuracyMeters":
+			out.Values[i] = ec._Location_accuracyMeters(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._Location_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordedAt":
+			out.Values[i] = ec._Location_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -7464,6 +16605,145 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var policyVersionImplementors = []string{"PolicyVersion", "Node"}
+
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *ent.PolicyVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersion")
+		case "id":
+			out.Values[i] = ec._PolicyVersion_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._PolicyVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishedAt":
+			out.Values[i] = ec._PolicyVersion_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "major":
+			out.Values[i] = ec._PolicyVersion_major(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._PolicyVersion_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentHash":
+			out.Values[i] = ec._PolicyVersion_contentHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyVersionConnectionImplementors = []string{"PolicyVersionConnection"}
+
+func (ec *executionContext) _PolicyVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PolicyVersionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersionConnection")
+		case "edges":
+			out.Values[i] = ec._PolicyVersionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PolicyVersionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PolicyVersionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyVersionEdgeImplementors = []string{"PolicyVersionEdge"}
+
+func (ec *executionContext) _PolicyVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PolicyVersionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersionEdge")
+		case "node":
+			out.Values[i] = ec._PolicyVersionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PolicyVersionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -7500,6 +16780,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_listings(ctx, field)
+				})
+		case "policyVersions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyVersions(ctx, field)
+				})
+		case "thirdPartySDKs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_thirdPartySDKs(ctx, field)
 				})
 		case "users":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -7544,6 +16836,69 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var realNameVerificationImplementors = []string{"RealNameVerification", "Node"}
+
+func (ec *executionContext) _RealNameVerification(ctx context.Context, sel ast.SelectionSet, obj *ent.RealNameVerification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, realNameVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RealNameVerification")
+		case "id":
+			out.Values[i] = ec._RealNameVerification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "realName":
+			out.Values[i] = ec._RealNameVerification_realName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "idNumber":
+			out.Values[i] = ec._RealNameVerification_idNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "idPhotoRef":
+			out.Values[i] = ec._RealNameVerification_idPhotoRef(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._RealNameVerification_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifier":
+			out.Values[i] = ec._RealNameVerification_verifier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._RealNameVerification_verifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var requestLoginCodePayloadImplementors = []string{"RequestLoginCodePayload"}
 
 func (ec *executionContext) _RequestLoginCodePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestLoginCodePayload) graphql.Marshaler {
@@ -7562,6 +16917,258 @@ func (ec *executionContext) _RequestLoginCodePayload(ctx context.Context, sel as
 			}
 		case "retryAfterSeconds":
 			out.Values[i] = ec._RequestLoginCodePayload_retryAfterSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sharingRecordImplementors = []string{"SharingRecord", "Node"}
+
+func (ec *executionContext) _SharingRecord(ctx context.Context, sel ast.SelectionSet, obj *ent.SharingRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sharingRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SharingRecord")
+		case "id":
+			out.Values[i] = ec._SharingRecord_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._SharingRecord_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dataCategories":
+			out.Values[i] = ec._SharingRecord_dataCategories(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._SharingRecord_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "legalBasis":
+			out.Values[i] = ec._SharingRecord_legalBasis(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "orderID":
+			out.Values[i] = ec._SharingRecord_orderID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sharedAt":
+			out.Values[i] = ec._SharingRecord_sharedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supportTicketImplementors = []string{"SupportTicket", "Node"}
+
+func (ec *executionContext) _SupportTicket(ctx context.Context, sel ast.SelectionSet, obj *ent.SupportTicket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportTicketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportTicket")
+		case "id":
+			out.Values[i] = ec._SupportTicket_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contact":
+			out.Values[i] = ec._SupportTicket_contact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "content":
+			out.Values[i] = ec._SupportTicket_content(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "handlingRecord":
+			out.Values[i] = ec._SupportTicket_handlingRecord(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SupportTicket_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "openedAt":
+			out.Values[i] = ec._SupportTicket_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._SupportTicket_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var thirdPartyBindingImplementors = []string{"ThirdPartyBinding", "Node"}
+
+func (ec *executionContext) _ThirdPartyBinding(ctx context.Context, sel ast.SelectionSet, obj *ent.ThirdPartyBinding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, thirdPartyBindingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThirdPartyBinding")
+		case "id":
+			out.Values[i] = ec._ThirdPartyBinding_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._ThirdPartyBinding_provider(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "openID":
+			out.Values[i] = ec._ThirdPartyBinding_openID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "username":
+			out.Values[i] = ec._ThirdPartyBinding_username(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nickname":
+			out.Values[i] = ec._ThirdPartyBinding_nickname(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "avatarURL":
+			out.Values[i] = ec._ThirdPartyBinding_avatarURL(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "boundAt":
+			out.Values[i] = ec._ThirdPartyBinding_boundAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var thirdPartySDKImplementors = []string{"ThirdPartySDK", "Node"}
+
+func (ec *executionContext) _ThirdPartySDK(ctx context.Context, sel ast.SelectionSet, obj *ent.ThirdPartySDK) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, thirdPartySDKImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThirdPartySDK")
+		case "id":
+			out.Values[i] = ec._ThirdPartySDK_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ThirdPartySDK_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._ThirdPartySDK_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._ThirdPartySDK_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataTypes":
+			out.Values[i] = ec._ThirdPartySDK_dataTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "collectionMoment":
+			out.Values[i] = ec._ThirdPartySDK_collectionMoment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyURL":
+			out.Values[i] = ec._ThirdPartySDK_policyURL(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7666,6 +17273,66 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_consents(ctx, field, obj)
+				})
+		case "devices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_devices(ctx, field, obj)
+				})
+		case "activities":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_activities(ctx, field, obj)
+				})
+		case "contacts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_contacts(ctx, field, obj)
+				})
+		case "callLogs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_callLogs(ctx, field, obj)
+				})
+		case "locations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_locations(ctx, field, obj)
+				})
+		case "thirdPartyBindings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_thirdPartyBindings(ctx, field, obj)
+				})
+		case "supportTickets":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_supportTickets(ctx, field, obj)
+				})
+		case "realNameVerifications":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_realNameVerifications(ctx, field, obj)
+				})
+		case "faceVerifications":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_faceVerifications(ctx, field, obj)
+				})
+		case "sharingRecords":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_sharingRecords(ctx, field, obj)
 				})
 		case "ageGroup":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -8133,6 +17800,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNActivityLogWhereInput2ᚖveilᚋentᚐActivityLogWhereInput(ctx context.Context, v any) (*ent.ActivityLogWhereInput, error) {
+	res, err := ec.unmarshalInputActivityLogWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8145,6 +17817,19 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNCallLogEntry2ᚖveilᚋentᚐCallLogEntry(ctx context.Context, sel ast.SelectionSet, v *ent.CallLogEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallLogEntry!")
+		return graphql.Null
+	}
+	return ec._CallLogEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCallLogEntryWhereInput2ᚖveilᚋentᚐCallLogEntryWhereInput(ctx context.Context, v any) (*ent.CallLogEntryWhereInput, error) {
+	res, err := ec.unmarshalInputCallLogEntryWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConsent2ᚖveilᚋentᚐConsent(ctx context.Context, sel ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
@@ -8160,6 +17845,19 @@ func (ec *executionContext) unmarshalNConsentWhereInput2ᚖveilᚋentᚐConsentW
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNContact2ᚖveilᚋentᚐContact(ctx context.Context, sel ast.SelectionSet, v *ent.Contact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Contact!")
+		return graphql.Null
+	}
+	return ec._Contact(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNContactWhereInput2ᚖveilᚋentᚐContactWhereInput(ctx context.Context, v any) (*ent.ContactWhereInput, error) {
+	res, err := ec.unmarshalInputContactWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
 	var res entgql.Cursor[int]
 	err := res.UnmarshalGQL(v)
@@ -8168,6 +17866,32 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNDevice2ᚖveilᚋentᚐDevice(ctx context.Context, sel ast.SelectionSet, v *ent.Device) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Device!")
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeviceWhereInput2ᚖveilᚋentᚐDeviceWhereInput(ctx context.Context, v any) (*ent.DeviceWhereInput, error) {
+	res, err := ec.unmarshalInputDeviceWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFaceVerification2ᚖveilᚋentᚐFaceVerification(ctx context.Context, sel ast.SelectionSet, v *ent.FaceVerification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FaceVerification!")
+		return graphql.Null
+	}
+	return ec._FaceVerification(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFaceVerificationWhereInput2ᚖveilᚋentᚐFaceVerificationWhereInput(ctx context.Context, v any) (*ent.FaceVerificationWhereInput, error) {
+	res, err := ec.unmarshalInputFaceVerificationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
@@ -8268,6 +17992,19 @@ func (ec *executionContext) unmarshalNListingWhereInput2ᚖveilᚋentᚐListingW
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNLocation2ᚖveilᚋentᚐLocation(ctx context.Context, sel ast.SelectionSet, v *ent.Location) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Location!")
+		return graphql.Null
+	}
+	return ec._Location(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLocationWhereInput2ᚖveilᚋentᚐLocationWhereInput(ctx context.Context, v any) (*ent.LocationWhereInput, error) {
+	res, err := ec.unmarshalInputLocationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNLoginPayload2ᚖveilᚋgraphᚋmodelᚐLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LoginPayload!")
@@ -8305,12 +18042,65 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNPolicyVersionConnection2ᚖveilᚋentᚐPolicyVersionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersionConnection!")
+		return graphql.Null
+	}
+	return ec._PolicyVersionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPolicyVersionOrderField2ᚖveilᚋentᚐPolicyVersionOrderField(ctx context.Context, v any) (*ent.PolicyVersionOrderField, error) {
+	var res = new(ent.PolicyVersionOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyVersionOrderField2ᚖveilᚋentᚐPolicyVersionOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersionOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersionOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNPolicyVersionWhereInput2ᚖveilᚋentᚐPolicyVersionWhereInput(ctx context.Context, v any) (*ent.PolicyVersionWhereInput, error) {
+	res, err := ec.unmarshalInputPolicyVersionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRealNameVerification2ᚖveilᚋentᚐRealNameVerification(ctx context.Context, sel ast.SelectionSet, v *ent.RealNameVerification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RealNameVerification!")
+		return graphql.Null
+	}
+	return ec._RealNameVerification(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRealNameVerificationWhereInput2ᚖveilᚋentᚐRealNameVerificationWhereInput(ctx context.Context, v any) (*ent.RealNameVerificationWhereInput, error) {
+	res, err := ec.unmarshalInputRealNameVerificationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRequestLoginCodePayload2ᚖveilᚋgraphᚋmodelᚐRequestLoginCodePayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestLoginCodePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RequestLoginCodePayload!")
 		return graphql.Null
 	}
 	return ec._RequestLoginCodePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSharingRecord2ᚖveilᚋentᚐSharingRecord(ctx context.Context, sel ast.SelectionSet, v *ent.SharingRecord) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SharingRecord!")
+		return graphql.Null
+	}
+	return ec._SharingRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx context.Context, v any) (*ent.SharingRecordWhereInput, error) {
+	res, err := ec.unmarshalInputSharingRecordWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -8325,6 +18115,90 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSupportTicket2ᚖveilᚋentᚐSupportTicket(ctx context.Context, sel ast.SelectionSet, v *ent.SupportTicket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupportTicket!")
+		return graphql.Null
+	}
+	return ec._SupportTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSupportTicketWhereInput2ᚖveilᚋentᚐSupportTicketWhereInput(ctx context.Context, v any) (*ent.SupportTicketWhereInput, error) {
+	res, err := ec.unmarshalInputSupportTicketWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThirdPartyBinding2ᚖveilᚋentᚐThirdPartyBinding(ctx context.Context, sel ast.SelectionSet, v *ent.ThirdPartyBinding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ThirdPartyBinding!")
+		return graphql.Null
+	}
+	return ec._ThirdPartyBinding(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNThirdPartyBindingWhereInput2ᚖveilᚋentᚐThirdPartyBindingWhereInput(ctx context.Context, v any) (*ent.ThirdPartyBindingWhereInput, error) {
+	res, err := ec.unmarshalInputThirdPartyBindingWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThirdPartySDK2ᚕᚖveilᚋentᚐThirdPartySDKᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ThirdPartySDK) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNThirdPartySDK2ᚖveilᚋentᚐThirdPartySDK(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNThirdPartySDK2ᚖveilᚋentᚐThirdPartySDK(ctx context.Context, sel ast.SelectionSet, v *ent.ThirdPartySDK) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ThirdPartySDK!")
+		return graphql.Null
+	}
+	return ec._ThirdPartySDK(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNThirdPartySDKWhereInput2ᚖveilᚋentᚐThirdPartySDKWhereInput(ctx context.Context, v any) (*ent.ThirdPartySDKWhereInput, error) {
+	res, err := ec.unmarshalInputThirdPartySDKWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -8528,6 +18402,75 @@ func (ec *executionContext) marshalOAccountStatus2veilᚋentᚋuserᚐStatus(ctx
 	return v
 }
 
+func (ec *executionContext) unmarshalOActivityKind2veilᚋentᚋactivitylogᚐKind(ctx context.Context, v any) (activitylog.Kind, error) {
+	var res activitylog.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOActivityKind2veilᚋentᚋactivitylogᚐKind(ctx context.Context, sel ast.SelectionSet, v activitylog.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalOActivityLog2ᚖveilᚋentᚐActivityLog(ctx context.Context, sel ast.SelectionSet, v *ent.ActivityLog) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActivityLog(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOActivityLogConnection2ᚖveilᚋentᚐActivityLogConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ActivityLogConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActivityLogConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOActivityLogEdge2ᚕᚖveilᚋentᚐActivityLogEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.ActivityLogEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOActivityLogEdge2ᚖveilᚋentᚐActivityLogEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOActivityLogEdge2ᚖveilᚋentᚐActivityLogEdge(ctx context.Context, sel ast.SelectionSet, v *ent.ActivityLogEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActivityLogEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOActivityLogWhereInput2ᚕᚖveilᚋentᚐActivityLogWhereInputᚄ(ctx context.Context, v any) ([]*ent.ActivityLogWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.ActivityLogWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityLogWhereInput2ᚖveilᚋentᚐActivityLogWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOActivityLogWhereInput2ᚖveilᚋentᚐActivityLogWhereInput(ctx context.Context, v any) (*ent.ActivityLogWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputActivityLogWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOAgeGroup2ᚖveilᚋclassificationᚐAgeGroup(ctx context.Context, v any) (*classification.AgeGroup, error) {
 	if v == nil {
 		return nil, nil
@@ -8575,6 +18518,60 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOCallDirection2veilᚋentᚋcalllogentryᚐDirection(ctx context.Context, v any) (calllogentry.Direction, error) {
+	var res calllogentry.Direction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCallDirection2veilᚋentᚋcalllogentryᚐDirection(ctx context.Context, sel ast.SelectionSet, v calllogentry.Direction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalOCallLogEntry2ᚕᚖveilᚋentᚐCallLogEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.CallLogEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCallLogEntry2ᚖveilᚋentᚐCallLogEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCallLogEntryWhereInput2ᚕᚖveilᚋentᚐCallLogEntryWhereInputᚄ(ctx context.Context, v any) ([]*ent.CallLogEntryWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CallLogEntryWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCallLogEntryWhereInput2ᚖveilᚋentᚐCallLogEntryWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCallLogEntryWhereInput2ᚖveilᚋentᚐCallLogEntryWhereInput(ctx context.Context, v any) (*ent.CallLogEntryWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCallLogEntryWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConsent2ᚕᚖveilᚋentᚐConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Consent) graphql.Marshaler {
@@ -8631,6 +18628,50 @@ func (ec *executionContext) unmarshalOConsentWhereInput2ᚖveilᚋentᚐConsentW
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOContact2ᚕᚖveilᚋentᚐContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Contact) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContact2ᚖveilᚋentᚐContact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOContactWhereInput2ᚕᚖveilᚋentᚐContactWhereInputᚄ(ctx context.Context, v any) ([]*ent.ContactWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.ContactWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNContactWhereInput2ᚖveilᚋentᚐContactWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOContactWhereInput2ᚖveilᚋentᚐContactWhereInput(ctx context.Context, v any) (*ent.ContactWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputContactWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 	if v == nil {
 		return nil, nil
@@ -8645,6 +18686,132 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalODevice2ᚕᚖveilᚋentᚐDeviceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Device) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDevice2ᚖveilᚋentᚐDevice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalODeviceWhereInput2ᚕᚖveilᚋentᚐDeviceWhereInputᚄ(ctx context.Context, v any) ([]*ent.DeviceWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.DeviceWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDeviceWhereInput2ᚖveilᚋentᚐDeviceWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalODeviceWhereInput2ᚖveilᚋentᚐDeviceWhereInput(ctx context.Context, v any) (*ent.DeviceWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDeviceWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOFaceResult2veilᚋentᚋfaceverificationᚐResult(ctx context.Context, v any) (faceverification.Result, error) {
+	var res faceverification.Result
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFaceResult2veilᚋentᚋfaceverificationᚐResult(ctx context.Context, sel ast.SelectionSet, v faceverification.Result) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalOFaceVerification2ᚕᚖveilᚋentᚐFaceVerificationᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.FaceVerification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFaceVerification2ᚖveilᚋentᚐFaceVerification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOFaceVerificationWhereInput2ᚕᚖveilᚋentᚐFaceVerificationWhereInputᚄ(ctx context.Context, v any) ([]*ent.FaceVerificationWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.FaceVerificationWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFaceVerificationWhereInput2ᚖveilᚋentᚐFaceVerificationWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOFaceVerificationWhereInput2ᚖveilᚋentᚐFaceVerificationWhereInput(ctx context.Context, v any) (*ent.FaceVerificationWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputFaceVerificationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOID2int(ctx context.Context, v any) (int, error) {
@@ -8709,6 +18876,18 @@ func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.Selec
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalIntID(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
 	return res
 }
 
@@ -8855,6 +19034,50 @@ func (ec *executionContext) unmarshalOListingWhereInput2ᚖveilᚋentᚐListingW
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOLocation2ᚕᚖveilᚋentᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Location) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLocation2ᚖveilᚋentᚐLocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOLocationWhereInput2ᚕᚖveilᚋentᚐLocationWhereInputᚄ(ctx context.Context, v any) ([]*ent.LocationWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.LocationWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLocationWhereInput2ᚖveilᚋentᚐLocationWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOLocationWhereInput2ᚖveilᚋentᚐLocationWhereInput(ctx context.Context, v any) (*ent.LocationWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLocationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalONode2veilᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -8931,6 +19154,154 @@ func (ec *executionContext) unmarshalOOrderWhereInput2ᚖveilᚋentᚐOrderWhere
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPolicyVersionEdge2ᚕᚖveilᚋentᚐPolicyVersionEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.PolicyVersionEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPolicyVersionEdge2ᚖveilᚋentᚐPolicyVersionEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPolicyVersionEdge2ᚖveilᚋentᚐPolicyVersionEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersionEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyVersionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPolicyVersionOrder2ᚖveilᚋentᚐPolicyVersionOrder(ctx context.Context, v any) (*ent.PolicyVersionOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPolicyVersionOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPolicyVersionWhereInput2ᚕᚖveilᚋentᚐPolicyVersionWhereInputᚄ(ctx context.Context, v any) ([]*ent.PolicyVersionWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.PolicyVersionWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyVersionWhereInput2ᚖveilᚋentᚐPolicyVersionWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPolicyVersionWhereInput2ᚖveilᚋentᚐPolicyVersionWhereInput(ctx context.Context, v any) (*ent.PolicyVersionWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPolicyVersionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORealNameVerification2ᚕᚖveilᚋentᚐRealNameVerificationᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RealNameVerification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRealNameVerification2ᚖveilᚋentᚐRealNameVerification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORealNameVerificationWhereInput2ᚕᚖveilᚋentᚐRealNameVerificationWhereInputᚄ(ctx context.Context, v any) ([]*ent.RealNameVerificationWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.RealNameVerificationWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRealNameVerificationWhereInput2ᚖveilᚋentᚐRealNameVerificationWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORealNameVerificationWhereInput2ᚖveilᚋentᚐRealNameVerificationWhereInput(ctx context.Context, v any) (*ent.RealNameVerificationWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRealNameVerificationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSharingRecord2ᚕᚖveilᚋentᚐSharingRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SharingRecord) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSharingRecord2ᚖveilᚋentᚐSharingRecord(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSharingRecordWhereInput2ᚕᚖveilᚋentᚐSharingRecordWhereInputᚄ(ctx context.Context, v any) ([]*ent.SharingRecordWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.SharingRecordWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx context.Context, v any) (*ent.SharingRecordWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSharingRecordWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8994,6 +19365,139 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSupportTicket2ᚕᚖveilᚋentᚐSupportTicketᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SupportTicket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportTicket2ᚖveilᚋentᚐSupportTicket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSupportTicketWhereInput2ᚕᚖveilᚋentᚐSupportTicketWhereInputᚄ(ctx context.Context, v any) ([]*ent.SupportTicketWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.SupportTicketWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSupportTicketWhereInput2ᚖveilᚋentᚐSupportTicketWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOSupportTicketWhereInput2ᚖveilᚋentᚐSupportTicketWhereInput(ctx context.Context, v any) (*ent.SupportTicketWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSupportTicketWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOThirdPartyBinding2ᚕᚖveilᚋentᚐThirdPartyBindingᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ThirdPartyBinding) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNThirdPartyBinding2ᚖveilᚋentᚐThirdPartyBinding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOThirdPartyBindingWhereInput2ᚕᚖveilᚋentᚐThirdPartyBindingWhereInputᚄ(ctx context.Context, v any) ([]*ent.ThirdPartyBindingWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.ThirdPartyBindingWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNThirdPartyBindingWhereInput2ᚖveilᚋentᚐThirdPartyBindingWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOThirdPartyBindingWhereInput2ᚖveilᚋentᚐThirdPartyBindingWhereInput(ctx context.Context, v any) (*ent.ThirdPartyBindingWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputThirdPartyBindingWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOThirdPartyProvider2veilᚋentᚋthirdpartybindingᚐProvider(ctx context.Context, v any) (thirdpartybinding.Provider, error) {
+	var res thirdpartybinding.Provider
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOThirdPartyProvider2veilᚋentᚋthirdpartybindingᚐProvider(ctx context.Context, sel ast.SelectionSet, v thirdpartybinding.Provider) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalOThirdPartySDKWhereInput2ᚕᚖveilᚋentᚐThirdPartySDKWhereInputᚄ(ctx context.Context, v any) ([]*ent.ThirdPartySDKWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.ThirdPartySDKWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNThirdPartySDKWhereInput2ᚖveilᚋentᚐThirdPartySDKWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOThirdPartySDKWhereInput2ᚖveilᚋentᚐThirdPartySDKWhereInput(ctx context.Context, v any) (*ent.ThirdPartySDKWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputThirdPartySDKWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOTicketStatus2veilᚋentᚋsupportticketᚐStatus(ctx context.Context, v any) (supportticket.Status, error) {
+	var res supportticket.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTicketStatus2veilᚋentᚋsupportticketᚐStatus(ctx context.Context, sel ast.SelectionSet, v supportticket.Status) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalOTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -9119,6 +19623,16 @@ func (ec *executionContext) unmarshalOUserWhereInput2ᚖveilᚋentᚐUserWhereIn
 	}
 	res, err := ec.unmarshalInputUserWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOVerificationResult2veilᚋentᚋrealnameverificationᚐResult(ctx context.Context, v any) (realnameverification.Result, error) {
+	var res realnameverification.Result
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVerificationResult2veilᚋentᚋrealnameverificationᚐResult(ctx context.Context, sel ast.SelectionSet, v realnameverification.Result) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
 	"sort"
@@ -12,8 +13,7 @@ import (
 
 	"veil/classification"
 	"veil/ent"
-	"veil/ent/consent"
-	"veil/graph"
+		"veil/graph"
 	"veil/seed"
 	"veil/veiltest"
 )
@@ -59,15 +59,22 @@ func world(t *testing.T, env *veiltest.Env) (*seed.World, []object, []viewerCase
 		{"completed order", "Order", w.Orders[1].ID, order},
 		{"listing", "Listing", w.Listings[0].ID, guardian},
 	}
-	for _, who := range []struct {
-		persona string
-		subject classification.Subject
-	}{{"adult", adult}, {"child", child}} {
-		c, err := env.Store.Client.Consent.Query().Where(consent.UserID(u[who.persona].ID)).First(ctx)
-		if err != nil {
-			t.Fatal(err)
+	for _, typ := range []string{"PolicyVersion", "ThirdPartySDK"} {
+		objects = append(objects, object{typ, typ, firstID(t, env, ent.Tables[typ], ""), classification.Subject{}})
+	}
+	// One record of every owned type, for the adult and, where seeded, the child.
+	for typ, table := range ent.OwnerTables {
+		if def := gqlSchema.Types[typ]; def == nil || !implementsNode(def) {
+			continue
 		}
-		objects = append(objects, object{who.persona + "'s consent", "Consent", c.ID, who.subject})
+		for _, who := range []struct {
+			persona string
+			subject classification.Subject
+		}{{"adult", adult}, {"child", child}} {
+			if id := firstID(t, env, table, fmt.Sprintf("user_id = %d", u[who.persona].ID)); id != 0 {
+				objects = append(objects, object{who.persona + "'s " + typ, typ, id, who.subject})
+			}
+		}
 	}
 
 	as := func(persona string, purpose classification.Purpose) viewerCase {
@@ -221,6 +228,21 @@ func TestEveryClassifiedFieldFollowsTheDecisionTable(t *testing.T) {
 	})
 }
 
+// firstID returns the smallest id in table matching where, or 0.
+func firstID(t *testing.T, env *veiltest.Env, table, where string) int {
+	t.Helper()
+	q := "SELECT id FROM " + table
+	if where != "" {
+		q += " WHERE " + where
+	}
+	var id int
+	err := env.Store.DB.QueryRow(q + " ORDER BY id LIMIT 1").Scan(&id)
+	if err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func implementsNode(def *ast.Definition) bool {
 	for _, i := range def.Interfaces {
 		if i == "Node" {
@@ -314,4 +336,3 @@ func TestSchemaClassifiesEveryField(t *testing.T) {
 	}
 }
 
-var _ = ent.IsNotFound

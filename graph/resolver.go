@@ -7,13 +7,18 @@ package graph
 import (
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"veil/account"
 	"veil/ent"
 )
 
 // Resolver is the root resolver; its fields are the dependencies.
 type Resolver struct {
-	Client   *ent.Client
+	Client *ent.Client
+	// Driver is the client's driver, for the few reads that Ent's typed
+	// API cannot express generically (owners of records by table).
+	Driver   dialect.Driver
 	Accounts *account.Service
 	// Now is the request clock (age groups are derived from it); time.Now
 	// when nil.

@@ -4,24 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"veil/classification"
 	"veil/ent"
-	"veil/ent/consent"
 	"veil/ent/order"
 	"veil/ent/user"
 )
 
-// subjectOf tells the classification engine whom a GraphQL object is about.
-// Every object type with a non-public field must have a case here; the
-// schema-driven tests fail for one that does not.
+// subjectOf tells the classification engine whom a GraphQL object is about:
+// a user is about themself; an order about its buyer, with the seller as
+// counterparty; a record with a user_id (ent.OwnerTables) about that user.
+// Public-only types (listings, policy versions, SDKs) never need one.
 //
 // SECURITY: only the object's ID is trusted. GraphQL field collection
 // loads just the columns a query selects, so a subject column (a birth
-// date, a buyer) may be absent from the object; the facts are loaded by ID
-// instead, batched and cached per request.
+// date, a buyer, an owner) may be absent from the object; the facts are
+// loaded by ID instead, batched and cached per request.
 func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subject, error) {
 	l := loadersFrom(ctx)
 	if l == nil {
@@ -38,18 +41,30 @@ func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subje
 		s, err := l.people.Load(ctx, parties.buyer)
 		s.CounterpartyID = parties.seller
 		return s, err
-	case *ent.Consent:
-		owner, err := l.consents.Load(ctx, o.ID)
-		if err != nil {
-			return classification.Subject{}, err
-		}
-		return l.people.Load(ctx, owner)
-	case *ent.Listing:
-		// Listings are public; a listing is about its seller.
-		return l.people.Load(ctx, o.SellerID)
-	default:
+	}
+	typ, id, ok := entityOf(obj)
+	table, owned := ent.OwnerTables[typ]
+	if !ok || !owned {
 		return classification.Subject{}, fmt.Errorf("graph: no subject rule for %T", obj)
 	}
+	owner, err := l.owners.Load(ctx, ownerKey{table: table, id: id})
+	if err != nil {
+		return classification.Subject{}, err
+	}
+	return l.people.Load(ctx, owner)
+}
+
+// entityOf returns the Ent type name and ID of a generated entity.
+func entityOf(obj any) (typ string, id int, ok bool) {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return "", 0, false
+	}
+	f := v.Elem().FieldByName("ID")
+	if !f.IsValid() || f.Kind() != reflect.Int {
+		return "", 0, false
+	}
+	return v.Elem().Type().Name(), int(f.Int()), true
 }
 
 func personOf(u *ent.User, now time.Time) classification.Subject {
@@ -65,11 +80,16 @@ func personOf(u *ent.User, now time.Time) classification.Subject {
 
 type parties struct{ buyer, seller int }
 
+type ownerKey struct {
+	table string
+	id    int
+}
+
 // loaders are one request's cached look-ups of subject facts.
 type loaders struct {
-	people   *batchLoader[classification.Subject]
-	orders   *batchLoader[parties]
-	consents *batchLoader[int]
+	people *batchLoader[int, classification.Subject]
+	orders *batchLoader[int, parties]
+	owners *batchLoader[ownerKey, int]
 }
 
 // errNoSubject is returned when an object's row has gone: its fields are
@@ -97,34 +117,62 @@ func (r *Resolver) newLoaders() *loaders {
 			}
 			return out, err
 		}),
-		consents: newBatchLoader(func(ctx context.Context, ids []int) (map[int]int, error) {
-			consents, err := r.Client.Consent.Query().Where(consent.IDIn(ids...)).
-				Select(consent.FieldUserID).All(ctx)
-			out := make(map[int]int, len(consents))
-			for _, c := range consents {
-				out[c.ID] = c.UserID
+		owners: newBatchLoader(func(ctx context.Context, keys []ownerKey) (map[ownerKey]int, error) {
+			byTable := map[string][]int{}
+			for _, k := range keys {
+				byTable[k.table] = append(byTable[k.table], k.id)
 			}
-			return out, err
+			out := make(map[ownerKey]int, len(keys))
+			for table, ids := range byTable {
+				if err := r.loadOwners(ctx, table, ids, out); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
 		}),
 	}
+}
+
+// loadOwners reads the user_id of ids in table, with one statement.
+func (r *Resolver) loadOwners(ctx context.Context, table string, ids []int, out map[ownerKey]int) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	query, qargs := entsql.Dialect(r.Driver.Dialect()).
+		Select("id", "user_id").From(entsql.Table(table)).
+		Where(entsql.In("id", args...)).Query()
+	rows := &entsql.Rows{}
+	if err := r.Driver.Query(ctx, query, qargs, rows); err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, owner int
+		if err := rows.Scan(&id, &owner); err != nil {
+			return err
+		}
+		out[ownerKey{table: table, id: id}] = owner
+	}
+	return rows.Err()
 }
 
 // batchLoader loads facts by ID with one statement per wave of objects:
 // every object a query returns is announced with expect (see
 // announceSubjects), and the first Load fetches all announced IDs at once.
 // Batching is thus decided by what was loaded, not by timing.
-type batchLoader[V any] struct {
-	fetch   func(ctx context.Context, ids []int) (map[int]V, error)
+type batchLoader[K comparable, V any] struct {
+	fetch   func(ctx context.Context, keys []K) (map[K]V, error)
 	mu      sync.Mutex
-	cache   map[int]V
-	pending map[int]struct{}
+	cache   map[K]V
+	pending map[K]struct{}
 }
 
-func newBatchLoader[V any](fetch func(ctx context.Context, ids []int) (map[int]V, error)) *batchLoader[V] {
-	return &batchLoader[V]{fetch: fetch, cache: map[int]V{}, pending: map[int]struct{}{}}
+func newBatchLoader[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V, error)) *batchLoader[K, V] {
+	return &batchLoader[K, V]{fetch: fetch, cache: map[K]V{}, pending: map[K]struct{}{}}
 }
 
-func (l *batchLoader[V]) expect(ids []int) {
+func (l *batchLoader[K, V]) expect(ids []K) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, id := range ids {
@@ -135,13 +183,13 @@ func (l *batchLoader[V]) expect(ids []int) {
 }
 
 // Load returns the facts for id, fetching every pending ID with it.
-func (l *batchLoader[V]) Load(ctx context.Context, id int) (V, error) {
+func (l *batchLoader[K, V]) Load(ctx context.Context, id K) (V, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if v, ok := l.cache[id]; ok {
 		return v, nil
 	}
-	ids := make([]int, 0, len(l.pending)+1)
+	ids := make([]K, 0, len(l.pending)+1)
 	ids = append(ids, id)
 	for p := range l.pending {
 		if p != id {
@@ -181,12 +229,31 @@ func announceSubjects() ent.Interceptor {
 				l.people.expect(ids(rows, func(u *ent.User) int { return u.ID }))
 			case []*ent.Order:
 				l.orders.expect(ids(rows, func(o *ent.Order) int { return o.ID }))
-			case []*ent.Consent:
-				l.consents.expect(ids(rows, func(c *ent.Consent) int { return c.ID }))
+			default:
+				announceOwned(l, v)
 			}
 			return v, err
 		})
 	})
+}
+
+// announceOwned announces the records of a result whose type has an owner.
+func announceOwned(l *loaders, v ent.Value) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice || rv.Len() == 0 {
+		return
+	}
+	typ, _, ok := entityOf(rv.Index(0).Interface())
+	table, owned := ent.OwnerTables[typ]
+	if !ok || !owned {
+		return
+	}
+	keys := make([]ownerKey, rv.Len())
+	for i := range keys {
+		_, id, _ := entityOf(rv.Index(i).Interface())
+		keys[i] = ownerKey{table: table, id: id}
+	}
+	l.owners.expect(keys)
 }
 
 func ids[T any](rows []T, id func(T) int) []int {

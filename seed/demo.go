@@ -29,6 +29,9 @@ type World struct {
 // Demo seeds the demo personas and their data, then opens one session per
 // persona. Running it again reuses the data and issues fresh tokens.
 func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now time.Time) (*World, error) {
+	if err := EnsureCatalog(ctx, c); err != nil {
+		return nil, fmt.Errorf("seed catalog: %w", err)
+	}
 	users := map[string]*ent.User{}
 	people := []struct {
 		persona string
@@ -76,6 +79,24 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 		}
 	}
 
+	for _, p := range []classification.ConsentPurpose{
+		classification.ConsentDevice, classification.ConsentActivity, classification.ConsentContacts,
+		classification.ConsentCallLog, classification.ConsentLocation, classification.ConsentThirdPartyAccount,
+		classification.ConsentFace,
+	} {
+		if err := EnsureConsent(ctx, c, users["adult"].ID, p, 0, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := EnsureCollected(ctx, c, users["adult"], now); err != nil {
+		return nil, fmt.Errorf("seed collected data: %w", err)
+	}
+	for _, persona := range []string{"adult", "teen", "guardian", "child"} {
+		if err := EnsureRealNameVerification(ctx, c, users[persona], now); err != nil {
+			return nil, err
+		}
+	}
+
 	bike, err := EnsureListing(ctx, c, guardian.ID, "二手山地自行车", 45000, now)
 	if err != nil {
 		return nil, err
@@ -90,6 +111,10 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	}
 	completed, err := EnsureOrder(ctx, c, "DEMO-0002", users["adult"], books, order.StatusCOMPLETED, now)
 	if err != nil {
+		return nil, err
+	}
+
+	if err := EnsureSharing(ctx, c, paid, now); err != nil {
 		return nil, err
 	}
 

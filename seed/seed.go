@@ -13,6 +13,7 @@ import (
 	"veil/ent/consent"
 	"veil/ent/listing"
 	"veil/ent/order"
+	"veil/ent/sharingrecord"
 	"veil/ent/user"
 	"veil/idcard"
 )
@@ -118,4 +119,22 @@ func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose class
 func YearsAgo(now time.Time, years, days int) time.Time {
 	y, m, d := now.Date()
 	return time.Date(y-years, m, d-days, 0, 0, 0, 0, time.UTC)
+}
+
+// EnsureSharing records that paying order o shared the buyer's recipient
+// phone and the transaction with the seller, unless already recorded.
+func EnsureSharing(ctx context.Context, c *ent.Client, o *ent.Order, now time.Time) error {
+	exists, err := c.SharingRecord.Query().Where(sharingrecord.OrderID(o.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	return c.SharingRecord.Create().
+		SetUserID(o.BuyerID).
+		SetRecipient(fmt.Sprintf("user:%d", o.SellerID)).
+		SetDataCategories([]string{classification.OrderContact.Name, classification.Transaction.Name}).
+		SetPurpose("delivery and after-sales of the order").
+		SetLegalBasis(string(classification.BasisContract)).
+		SetOrderID(o.ID).
+		SetSharedAt(now).
+		Exec(ctx)
 }

@@ -67,7 +67,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		SMS:     &account.Outbox{Path: cfg.SMSOutbox},
 		CodeKey: cfg.CodeKey,
 	}
-	resolver := &graph.Resolver{Client: st.Client, Accounts: accounts}
+	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: accounts}
 	gql := graph.NewServer(resolver, graph.Options{})
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
 	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready)}, nil

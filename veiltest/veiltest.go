@@ -111,7 +111,7 @@ func New(t testing.TB, databaseURL string) *Env {
 		Now:     env.now,
 	}
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	resolver := &graph.Resolver{Client: st.Client, Accounts: env.Accounts, Now: env.now}
+	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now}
 	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready))
 	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready))
 	t.Cleanup(env.Server.Close)

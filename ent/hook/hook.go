@@ -8,6 +8,30 @@ import (
 	"veil/ent"
 )
 
+// The ActivityLogFunc type is an adapter to allow the use of ordinary
+// function as ActivityLog mutator.
+type ActivityLogFunc func(context.Context, *ent.ActivityLogMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ActivityLogFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ActivityLogMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ActivityLogMutation", m)
+}
+
+// The CallLogEntryFunc type is an adapter to allow the use of ordinary
+// function as CallLogEntry mutator.
+type CallLogEntryFunc func(context.Context, *ent.CallLogEntryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CallLogEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CallLogEntryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CallLogEntryMutation", m)
+}
+
 // The ConsentFunc type is an adapter to allow the use of ordinary
 // function as Consent mutator.
 type ConsentFunc func(context.Context, *ent.ConsentMutation) (ent.Value, error)
@@ -20,6 +44,42 @@ func (f ConsentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsentMutation", m)
 }
 
+// The ContactFunc type is an adapter to allow the use of ordinary
+// function as Contact mutator.
+type ContactFunc func(context.Context, *ent.ContactMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ContactMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
+}
+
+// The DeviceFunc type is an adapter to allow the use of ordinary
+// function as Device mutator.
+type DeviceFunc func(context.Context, *ent.DeviceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DeviceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DeviceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DeviceMutation", m)
+}
+
+// The FaceVerificationFunc type is an adapter to allow the use of ordinary
+// function as FaceVerification mutator.
+type FaceVerificationFunc func(context.Context, *ent.FaceVerificationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FaceVerificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FaceVerificationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FaceVerificationMutation", m)
+}
+
 // The ListingFunc type is an adapter to allow the use of ordinary
 // function as Listing mutator.
 type ListingFunc func(context.Context, *ent.ListingMutation) (ent.Value, error)
@@ -30,6 +90,18 @@ func (f ListingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ListingMutation", m)
+}
+
+// The LocationFunc type is an adapter to allow the use of ordinary
+// function as Location mutator.
+type LocationFunc func(context.Context, *ent.LocationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LocationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LocationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LocationMutation", m)
 }
 
 // The LoginCodeFunc type is an adapter to allow the use of ordinary
@@ -56,6 +128,30 @@ func (f OrderFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OrderMutation", m)
 }
 
+// The PolicyVersionFunc type is an adapter to allow the use of ordinary
+// function as PolicyVersion mutator.
+type PolicyVersionFunc func(context.Context, *ent.PolicyVersionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PolicyVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PolicyVersionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PolicyVersionMutation", m)
+}
+
+// The RealNameVerificationFunc type is an adapter to allow the use of ordinary
+// function as RealNameVerification mutator.
+type RealNameVerificationFunc func(context.Context, *ent.RealNameVerificationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RealNameVerificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RealNameVerificationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RealNameVerificationMutation", m)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary
 // function as Session mutator.
 type SessionFunc func(context.Context, *ent.SessionMutation) (ent.Value, error)
@@ -66,6 +162,54 @@ func (f SessionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SessionMutation", m)
+}
+
+// The SharingRecordFunc type is an adapter to allow the use of ordinary
+// function as SharingRecord mutator.
+type SharingRecordFunc func(context.Context, *ent.SharingRecordMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SharingRecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SharingRecordMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SharingRecordMutation", m)
+}
+
+// The SupportTicketFunc type is an adapter to allow the use of ordinary
+// function as SupportTicket mutator.
+type SupportTicketFunc func(context.Context, *ent.SupportTicketMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SupportTicketFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SupportTicketMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SupportTicketMutation", m)
+}
+
+// The ThirdPartyBindingFunc type is an adapter to allow the use of ordinary
+// function as ThirdPartyBinding mutator.
+type ThirdPartyBindingFunc func(context.Context, *ent.ThirdPartyBindingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ThirdPartyBindingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ThirdPartyBindingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ThirdPartyBindingMutation", m)
+}
+
+// The ThirdPartySDKFunc type is an adapter to allow the use of ordinary
+// function as ThirdPartySDK mutator.
+type ThirdPartySDKFunc func(context.Context, *ent.ThirdPartySDKMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ThirdPartySDKFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ThirdPartySDKMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ThirdPartySDKMutation", m)
 }
 
 // The UserFunc type is an adapter to allow the use of ordinary

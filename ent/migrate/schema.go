@@ -8,6 +8,72 @@ import (
 )
 
 var (
+	// ActivityLogsColumns holds the columns for the "activity_logs" table.
+	ActivityLogsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"LOGIN", "SEARCH", "PAGE_VIEW", "PUSH_OPEN", "STAY", "REFRESH", "POST", "FAVOURITE", "SHARE"}},
+		{Name: "login_account", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "search_query", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "ip", Type: field.TypeString, Nullable: true, Size: 45},
+		{Name: "browser", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "carrier", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "network", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "language", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "page", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "target", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "stay_seconds", Type: field.TypeInt, Nullable: true},
+		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// ActivityLogsTable holds the schema information for the "activity_logs" table.
+	ActivityLogsTable = &schema.Table{
+		Name:       "activity_logs",
+		Columns:    ActivityLogsColumns,
+		PrimaryKey: []*schema.Column{ActivityLogsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "activity_logs_users_activities",
+				Columns:    []*schema.Column{ActivityLogsColumns[13]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "activitylog_user_id_occurred_at",
+				Unique:  false,
+				Columns: []*schema.Column{ActivityLogsColumns[13], ActivityLogsColumns[12]},
+			},
+			{
+				Name:    "activitylog_occurred_at",
+				Unique:  false,
+				Columns: []*schema.Column{ActivityLogsColumns[12]},
+			},
+		},
+	}
+	// CallLogEntriesColumns holds the columns for the "call_log_entries" table.
+	CallLogEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "phone", Type: field.TypeString, Size: 32},
+		{Name: "direction", Type: field.TypeEnum, Enums: []string{"INCOMING", "OUTGOING", "MISSED"}},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "duration_seconds", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// CallLogEntriesTable holds the schema information for the "call_log_entries" table.
+	CallLogEntriesTable = &schema.Table{
+		Name:       "call_log_entries",
+		Columns:    CallLogEntriesColumns,
+		PrimaryKey: []*schema.Column{CallLogEntriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "call_log_entries_users_call_logs",
+				Columns:    []*schema.Column{CallLogEntriesColumns[5]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// ConsentsColumns holds the columns for the "consents" table.
 	ConsentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -39,6 +105,82 @@ var (
 			},
 		},
 	}
+	// ContactsColumns holds the columns for the "contacts" table.
+	ContactsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "phone", Type: field.TypeString, Size: 32},
+		{Name: "uploaded_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// ContactsTable holds the schema information for the "contacts" table.
+	ContactsTable = &schema.Table{
+		Name:       "contacts",
+		Columns:    ContactsColumns,
+		PrimaryKey: []*schema.Column{ContactsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "contacts_users_contacts",
+				Columns:    []*schema.Column{ContactsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// DevicesColumns holds the columns for the "devices" table.
+	DevicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "model", Type: field.TypeString, Size: 64},
+		{Name: "os", Type: field.TypeString, Size: 32},
+		{Name: "os_version", Type: field.TypeString, Size: 32},
+		{Name: "client_version", Type: field.TypeString, Size: 32},
+		{Name: "resolution", Type: field.TypeString, Size: 16},
+		{Name: "package_name", Type: field.TypeString, Size: 128},
+		{Name: "settings", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "app_list", Type: field.TypeJSON, Nullable: true},
+		{Name: "imei", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "idfa", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "oaid", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "mac", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "registered_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// DevicesTable holds the schema information for the "devices" table.
+	DevicesTable = &schema.Table{
+		Name:       "devices",
+		Columns:    DevicesColumns,
+		PrimaryKey: []*schema.Column{DevicesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "devices_users_devices",
+				Columns:    []*schema.Column{DevicesColumns[14]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// FaceVerificationsColumns holds the columns for the "face_verifications" table.
+	FaceVerificationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "result", Type: field.TypeEnum, Enums: []string{"PASSED", "FAILED"}},
+		{Name: "provider", Type: field.TypeString},
+		{Name: "verified_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// FaceVerificationsTable holds the schema information for the "face_verifications" table.
+	FaceVerificationsTable = &schema.Table{
+		Name:       "face_verifications",
+		Columns:    FaceVerificationsColumns,
+		PrimaryKey: []*schema.Column{FaceVerificationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "face_verifications_users_face_verifications",
+				Columns:    []*schema.Column{FaceVerificationsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// ListingsColumns holds the columns for the "listings" table.
 	ListingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -56,6 +198,30 @@ var (
 			{
 				Symbol:     "listings_users_listings",
 				Columns:    []*schema.Column{ListingsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// LocationsColumns holds the columns for the "locations" table.
+	LocationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "latitude", Type: field.TypeFloat64},
+		{Name: "longitude", Type: field.TypeFloat64},
+		{Name: "accuracy_meters", Type: field.TypeFloat64, Nullable: true},
+		{Name: "address", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "recorded_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// LocationsTable holds the schema information for the "locations" table.
+	LocationsTable = &schema.Table{
+		Name:       "locations",
+		Columns:    LocationsColumns,
+		PrimaryKey: []*schema.Column{LocationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "locations_users_locations",
+				Columns:    []*schema.Column{LocationsColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -140,6 +306,53 @@ var (
 			},
 		},
 	}
+	// PolicyVersionsColumns holds the columns for the "policy_versions" table.
+	PolicyVersionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeString, Size: 32},
+		{Name: "published_at", Type: field.TypeTime},
+		{Name: "major", Type: field.TypeBool},
+		{Name: "summary", Type: field.TypeString, Size: 4000, Default: ""},
+		{Name: "content_hash", Type: field.TypeString},
+	}
+	// PolicyVersionsTable holds the schema information for the "policy_versions" table.
+	PolicyVersionsTable = &schema.Table{
+		Name:       "policy_versions",
+		Columns:    PolicyVersionsColumns,
+		PrimaryKey: []*schema.Column{PolicyVersionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "policyversion_version",
+				Unique:  true,
+				Columns: []*schema.Column{PolicyVersionsColumns[1]},
+			},
+		},
+	}
+	// RealNameVerificationsColumns holds the columns for the "real_name_verifications" table.
+	RealNameVerificationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "real_name", Type: field.TypeString, Size: 64},
+		{Name: "id_number", Type: field.TypeString},
+		{Name: "id_photo_ref", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "result", Type: field.TypeEnum, Enums: []string{"PASSED", "REJECTED"}},
+		{Name: "verifier", Type: field.TypeString},
+		{Name: "verified_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// RealNameVerificationsTable holds the schema information for the "real_name_verifications" table.
+	RealNameVerificationsTable = &schema.Table{
+		Name:       "real_name_verifications",
+		Columns:    RealNameVerificationsColumns,
+		PrimaryKey: []*schema.Column{RealNameVerificationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "real_name_verifications_users_real_name_verifications",
+				Columns:    []*schema.Column{RealNameVerificationsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -167,6 +380,111 @@ var (
 				Name:    "session_token_hash",
 				Unique:  true,
 				Columns: []*schema.Column{SessionsColumns[1]},
+			},
+		},
+	}
+	// SharingRecordsColumns holds the columns for the "sharing_records" table.
+	SharingRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "recipient", Type: field.TypeString},
+		{Name: "data_categories", Type: field.TypeJSON},
+		{Name: "purpose", Type: field.TypeString},
+		{Name: "legal_basis", Type: field.TypeString},
+		{Name: "order_id", Type: field.TypeInt, Nullable: true},
+		{Name: "shared_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// SharingRecordsTable holds the schema information for the "sharing_records" table.
+	SharingRecordsTable = &schema.Table{
+		Name:       "sharing_records",
+		Columns:    SharingRecordsColumns,
+		PrimaryKey: []*schema.Column{SharingRecordsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "sharing_records_users_sharing_records",
+				Columns:    []*schema.Column{SharingRecordsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// SupportTicketsColumns holds the columns for the "support_tickets" table.
+	SupportTicketsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "contact", Type: field.TypeString, Size: 64},
+		{Name: "content", Type: field.TypeString, Size: 4000},
+		{Name: "handling_record", Type: field.TypeString, Size: 8000, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "CLOSED"}, Default: "OPEN"},
+		{Name: "opened_at", Type: field.TypeTime},
+		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// SupportTicketsTable holds the schema information for the "support_tickets" table.
+	SupportTicketsTable = &schema.Table{
+		Name:       "support_tickets",
+		Columns:    SupportTicketsColumns,
+		PrimaryKey: []*schema.Column{SupportTicketsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "support_tickets_users_support_tickets",
+				Columns:    []*schema.Column{SupportTicketsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// ThirdPartyBindingsColumns holds the columns for the "third_party_bindings" table.
+	ThirdPartyBindingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "provider", Type: field.TypeEnum, Enums: []string{"WECHAT", "QQ", "ALIPAY"}},
+		{Name: "open_id", Type: field.TypeString, Size: 128},
+		{Name: "username", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "nickname", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "avatar_url", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "bound_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// ThirdPartyBindingsTable holds the schema information for the "third_party_bindings" table.
+	ThirdPartyBindingsTable = &schema.Table{
+		Name:       "third_party_bindings",
+		Columns:    ThirdPartyBindingsColumns,
+		PrimaryKey: []*schema.Column{ThirdPartyBindingsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "third_party_bindings_users_third_party_bindings",
+				Columns:    []*schema.Column{ThirdPartyBindingsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "thirdpartybinding_provider_open_id",
+				Unique:  true,
+				Columns: []*schema.Column{ThirdPartyBindingsColumns[1], ThirdPartyBindingsColumns[2]},
+			},
+		},
+	}
+	// ThirdPartySdKsColumns holds the columns for the "third_party_sd_ks" table.
+	ThirdPartySdKsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString},
+		{Name: "provider", Type: field.TypeString},
+		{Name: "purpose", Type: field.TypeString},
+		{Name: "data_types", Type: field.TypeJSON},
+		{Name: "collection_moment", Type: field.TypeString},
+		{Name: "policy_url", Type: field.TypeString},
+	}
+	// ThirdPartySdKsTable holds the schema information for the "third_party_sd_ks" table.
+	ThirdPartySdKsTable = &schema.Table{
+		Name:       "third_party_sd_ks",
+		Columns:    ThirdPartySdKsColumns,
+		PrimaryKey: []*schema.Column{ThirdPartySdKsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "thirdpartysdk_name",
+				Unique:  true,
+				Columns: []*schema.Column{ThirdPartySdKsColumns[1]},
 			},
 		},
 	}
@@ -208,21 +526,43 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		ActivityLogsTable,
+		CallLogEntriesTable,
 		ConsentsTable,
+		ContactsTable,
+		DevicesTable,
+		FaceVerificationsTable,
 		ListingsTable,
+		LocationsTable,
 		LoginCodesTable,
 		OrdersTable,
+		PolicyVersionsTable,
+		RealNameVerificationsTable,
 		SessionsTable,
+		SharingRecordsTable,
+		SupportTicketsTable,
+		ThirdPartyBindingsTable,
+		ThirdPartySdKsTable,
 		UsersTable,
 	}
 )
 
 func init() {
+	ActivityLogsTable.ForeignKeys[0].RefTable = UsersTable
+	CallLogEntriesTable.ForeignKeys[0].RefTable = UsersTable
 	ConsentsTable.ForeignKeys[0].RefTable = UsersTable
+	ContactsTable.ForeignKeys[0].RefTable = UsersTable
+	DevicesTable.ForeignKeys[0].RefTable = UsersTable
+	FaceVerificationsTable.ForeignKeys[0].RefTable = UsersTable
 	ListingsTable.ForeignKeys[0].RefTable = UsersTable
+	LocationsTable.ForeignKeys[0].RefTable = UsersTable
 	OrdersTable.ForeignKeys[0].RefTable = UsersTable
 	OrdersTable.ForeignKeys[1].RefTable = ListingsTable
 	OrdersTable.ForeignKeys[2].RefTable = UsersTable
+	RealNameVerificationsTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
+	SharingRecordsTable.ForeignKeys[0].RefTable = UsersTable
+	SupportTicketsTable.ForeignKeys[0].RefTable = UsersTable
+	ThirdPartyBindingsTable.ForeignKeys[0].RefTable = UsersTable
 	UsersTable.ForeignKeys[0].RefTable = UsersTable
 }

@@ -6,11 +6,29 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// ActivityLog is the predicate function for activitylog builders.
+type ActivityLog func(*sql.Selector)
+
+// CallLogEntry is the predicate function for calllogentry builders.
+type CallLogEntry func(*sql.Selector)
+
 // Consent is the predicate function for consent builders.
 type Consent func(*sql.Selector)
 
+// Contact is the predicate function for contact builders.
+type Contact func(*sql.Selector)
+
+// Device is the predicate function for device builders.
+type Device func(*sql.Selector)
+
+// FaceVerification is the predicate function for faceverification builders.
+type FaceVerification func(*sql.Selector)
+
 // Listing is the predicate function for listing builders.
 type Listing func(*sql.Selector)
+
+// Location is the predicate function for location builders.
+type Location func(*sql.Selector)
 
 // LoginCode is the predicate function for logincode builders.
 type LoginCode func(*sql.Selector)
@@ -18,8 +36,26 @@ type LoginCode func(*sql.Selector)
 // Order is the predicate function for order builders.
 type Order func(*sql.Selector)
 
+// PolicyVersion is the predicate function for policyversion builders.
+type PolicyVersion func(*sql.Selector)
+
+// RealNameVerification is the predicate function for realnameverification builders.
+type RealNameVerification func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
+
+// SharingRecord is the predicate function for sharingrecord builders.
+type SharingRecord func(*sql.Selector)
+
+// SupportTicket is the predicate function for supportticket builders.
+type SupportTicket func(*sql.Selector)
+
+// ThirdPartyBinding is the predicate function for thirdpartybinding builders.
+type ThirdPartyBinding func(*sql.Selector)
+
+// ThirdPartySDK is the predicate function for thirdpartysdk builders.
+type ThirdPartySDK func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -83,6 +83,16 @@ func (User) Edges() []ent.Edge {
 			Annotations(classification.Tag(classification.PublicData), entgql.RelayConnection()),
 		edge.To("consents", Consent.Type).
 			Annotations(classification.Tag(classification.Internal)),
+		edge.To("devices", Device.Type).Annotations(tag(classification.DeviceInfo)),
+		edge.To("activities", ActivityLog.Type).Annotations(tag(classification.Behaviour), entgql.RelayConnection()),
+		edge.To("contacts", Contact.Type).Annotations(tag(classification.AddressBook)),
+		edge.To("call_logs", CallLogEntry.Type).Annotations(tag(classification.CallLog)),
+		edge.To("locations", Location.Type).Annotations(tag(classification.Location)),
+		edge.To("third_party_bindings", ThirdPartyBinding.Type).Annotations(tag(classification.ThirdPartyAccount)),
+		edge.To("support_tickets", SupportTicket.Type).Annotations(tag(classification.Support)),
+		edge.To("real_name_verifications", RealNameVerification.Type).Annotations(tag(classification.RealName)),
+		edge.To("face_verifications", FaceVerification.Type).Annotations(tag(classification.FaceResult)),
+		edge.To("sharing_records", SharingRecord.Type).Annotations(tag(classification.Internal)),
 		edge.To("sessions", Session.Type).
 			Annotations(classification.Tag(classification.SecretData), entgql.Skip(entgql.SkipAll)),
 	}

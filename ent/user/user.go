@@ -49,6 +49,26 @@ const (
 	EdgeListings = "listings"
 	// EdgeConsents holds the string denoting the consents edge name in mutations.
 	EdgeConsents = "consents"
+	// EdgeDevices holds the string denoting the devices edge name in mutations.
+	EdgeDevices = "devices"
+	// EdgeActivities holds the string denoting the activities edge name in mutations.
+	EdgeActivities = "activities"
+	// EdgeContacts holds the string denoting the contacts edge name in mutations.
+	EdgeContacts = "contacts"
+	// EdgeCallLogs holds the string denoting the call_logs edge name in mutations.
+	EdgeCallLogs = "call_logs"
+	// EdgeLocations holds the string denoting the locations edge name in mutations.
+	EdgeLocations = "locations"
+	// EdgeThirdPartyBindings holds the string denoting the third_party_bindings edge name in mutations.
+	EdgeThirdPartyBindings = "third_party_bindings"
+	// EdgeSupportTickets holds the string denoting the support_tickets edge name in mutations.
+	EdgeSupportTickets = "support_tickets"
+	// EdgeRealNameVerifications holds the string denoting the real_name_verifications edge name in mutations.
+	EdgeRealNameVerifications = "real_name_verifications"
+	// EdgeFaceVerifications holds the string denoting the face_verifications edge name in mutations.
+	EdgeFaceVerifications = "face_verifications"
+	// EdgeSharingRecords holds the string denoting the sharing_records edge name in mutations.
+	EdgeSharingRecords = "sharing_records"
 	// EdgeSessions holds the string denoting the sessions edge name in mutations.
 	EdgeSessions = "sessions"
 	// Table holds the table name of the user in the database.
@@ -82,6 +102,76 @@ const (
 	ConsentsInverseTable = "consents"
 	// ConsentsColumn is the table column denoting the consents relation/edge.
 	ConsentsColumn = "user_id"
+	// DevicesTable is the table that holds the devices relation/edge.
+	DevicesTable = "devices"
+	// DevicesInverseTable is the table name for the Device entity.
+	// It exists in this package in order to avoid circular dependency with the "device" package.
+	DevicesInverseTable = "devices"
+	// DevicesColumn is the table column denoting the devices relation/edge.
+	DevicesColumn = "user_id"
+	// ActivitiesTable is the table that holds the activities relation/edge.
+	ActivitiesTable = "activity_logs"
+	// ActivitiesInverseTable is the table name for the ActivityLog entity.
+	// It exists in this package in order to avoid circular dependency with the "activitylog" package.
+	ActivitiesInverseTable = "activity_logs"
+	// ActivitiesColumn is the table column denoting the activities relation/edge.
+	ActivitiesColumn = "user_id"
+	// ContactsTable is the table that holds the contacts relation/edge.
+	ContactsTable = "contacts"
+	// ContactsInverseTable is the table name for the Contact entity.
+	// It exists in this package in order to avoid circular dependency with the "contact" package.
+	ContactsInverseTable = "contacts"
+	// ContactsColumn is the table column denoting the contacts relation/edge.
+	ContactsColumn = "user_id"
+	// CallLogsTable is the table that holds the call_logs relation/edge.
+	CallLogsTable = "call_log_entries"
+	// CallLogsInverseTable is the table name for the CallLogEntry entity.
+	// It exists in this package in order to avoid circular dependency with the "calllogentry" package.
+	CallLogsInverseTable = "call_log_entries"
+	// CallLogsColumn is the table column denoting the call_logs relation/edge.
+	CallLogsColumn = "user_id"
+	// LocationsTable is the table that holds the locations relation/edge.
+	LocationsTable = "locations"
+	// LocationsInverseTable is the table name for the Location entity.
+	// It exists in this package in order to avoid circular dependency with the "location" package.
+	LocationsInverseTable = "locations"
+	// LocationsColumn is the table column denoting the locations relation/edge.
+	LocationsColumn = "user_id"
+	// ThirdPartyBindingsTable is the table that holds the third_party_bindings relation/edge.
+	ThirdPartyBindingsTable = "third_party_bindings"
+	// ThirdPartyBindingsInverseTable is the table name for the ThirdPartyBinding entity.
+	// It exists in this package in order to avoid circular dependency with the "thirdpartybinding" package.
+	ThirdPartyBindingsInverseTable = "third_party_bindings"
+	// ThirdPartyBindingsColumn is the table column denoting the third_party_bindings relation/edge.
+	ThirdPartyBindingsColumn = "user_id"
+	// SupportTicketsTable is the table that holds the support_tickets relation/edge.
+	SupportTicketsTable = "support_tickets"
+	// SupportTicketsInverseTable is the table name for the SupportTicket entity.
+	// It exists in this package in order to avoid circular dependency with the "supportticket" package.
+	SupportTicketsInverseTable = "support_tickets"
+	// SupportTicketsColumn is the table column denoting the support_tickets relation/edge.
+	SupportTicketsColumn = "user_id"
+	// RealNameVerificationsTable is the table that holds the real_name_verifications relation/edge.
+	RealNameVerificationsTable = "real_name_verifications"
+	// RealNameVerificationsInverseTable is the table name for the RealNameVerification entity.
+	// It exists in this package in order to avoid circular dependency with the "realnameverification" package.
+	RealNameVerificationsInverseTable = "real_name_verifications"
+	// RealNameVerificationsColumn is the table column denoting the real_name_verifications relation/edge.
+	RealNameVerificationsColumn = "user_id"
+	// FaceVerificationsTable is the table that holds the face_verifications relation/edge.
+	FaceVerificationsTable = "face_verifications"
+	// FaceVerificationsInverseTable is the table name for the FaceVerification entity.
+	// It exists in this package in order to avoid circular dependency with the "faceverification" package.
+	FaceVerificationsInverseTable = "face_verifications"
+	// FaceVerificationsColumn is the table column denoting the face_verifications relation/edge.
+	FaceVerificationsColumn = "user_id"
+	// SharingRecordsTable is the table that holds the sharing_records relation/edge.
+	SharingRecordsTable = "sharing_records"
+	// SharingRecordsInverseTable is the table name for the SharingRecord entity.
+	// It exists in this package in order to avoid circular dependency with the "sharingrecord" package.
+	SharingRecordsInverseTable = "sharing_records"
+	// SharingRecordsColumn is the table column denoting the sharing_records relation/edge.
+	SharingRecordsColumn = "user_id"
 	// SessionsTable is the table that holds the sessions relation/edge.
 	SessionsTable = "sessions"
 	// SessionsInverseTable is the table name for the Session entity.
@@ -313,6 +403,146 @@ func ByConsents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByDevicesCount orders the results by devices count.
+func ByDevicesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDevicesStep(), opts...)
+	}
+}
+
+// ByDevices orders the results by devices terms.
+func ByDevices(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDevicesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByActivitiesCount orders the results by activities count.
+func ByActivitiesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newActivitiesStep(), opts...)
+	}
+}
+
+// ByActivities orders the results by activities terms.
+func ByActivities(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newActivitiesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByContactsCount orders the results by contacts count.
+func ByContactsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newContactsStep(), opts...)
+	}
+}
+
+// ByContacts orders the results by contacts terms.
+func ByContacts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newContactsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByCallLogsCount orders the results by call_logs count.
+func ByCallLogsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newCallLogsStep(), opts...)
+	}
+}
+
+// ByCallLogs orders the results by call_logs terms.
+func ByCallLogs(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newCallLogsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByLocationsCount orders the results by locations count.
+func ByLocationsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newLocationsStep(), opts...)
+	}
+}
+
+// ByLocations orders the results by locations terms.
+func ByLocations(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newLocationsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByThirdPartyBindingsCount orders the results by third_party_bindings count.
+func ByThirdPartyBindingsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newThirdPartyBindingsStep(), opts...)
+	}
+}
+
+// ByThirdPartyBindings orders the results by third_party_bindings terms.
+func ByThirdPartyBindings(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newThirdPartyBindingsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySupportTicketsCount orders the results by support_tickets count.
+func BySupportTicketsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSupportTicketsStep(), opts...)
+	}
+}
+
+// BySupportTickets orders the results by support_tickets terms.
+func BySupportTickets(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSupportTicketsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByRealNameVerificationsCount orders the results by real_name_verifications count.
+func ByRealNameVerificationsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newRealNameVerificationsStep(), opts...)
+	}
+}
+
+// ByRealNameVerifications orders the results by real_name_verifications terms.
+func ByRealNameVerifications(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRealNameVerificationsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByFaceVerificationsCount orders the results by face_verifications count.
+func ByFaceVerificationsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newFaceVerificationsStep(), opts...)
+	}
+}
+
+// ByFaceVerifications orders the results by face_verifications terms.
+func ByFaceVerifications(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newFaceVerificationsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySharingRecordsCount orders the results by sharing_records count.
+func BySharingRecordsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSharingRecordsStep(), opts...)
+	}
+}
+
+// BySharingRecords orders the results by sharing_records terms.
+func BySharingRecords(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSharingRecordsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // BySessionsCount orders the results by sessions count.
 func BySessionsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -359,6 +589,76 @@ func newConsentsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ConsentsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, ConsentsTable, ConsentsColumn),
+	)
+}
+func newDevicesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DevicesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DevicesTable, DevicesColumn),
+	)
+}
+func newActivitiesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ActivitiesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ActivitiesTable, ActivitiesColumn),
+	)
+}
+func newContactsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ContactsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ContactsTable, ContactsColumn),
+	)
+}
+func newCallLogsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(CallLogsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, CallLogsTable, CallLogsColumn),
+	)
+}
+func newLocationsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(LocationsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, LocationsTable, LocationsColumn),
+	)
+}
+func newThirdPartyBindingsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ThirdPartyBindingsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ThirdPartyBindingsTable, ThirdPartyBindingsColumn),
+	)
+}
+func newSupportTicketsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SupportTicketsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SupportTicketsTable, SupportTicketsColumn),
+	)
+}
+func newRealNameVerificationsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(RealNameVerificationsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, RealNameVerificationsTable, RealNameVerificationsColumn),
+	)
+}
+func newFaceVerificationsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(FaceVerificationsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, FaceVerificationsTable, FaceVerificationsColumn),
+	)
+}
+func newSharingRecordsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SharingRecordsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SharingRecordsTable, SharingRecordsColumn),
 	)
 }
 func newSessionsStep() *sqlgraph.Step {

@@ -1,0 +1,93 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"veil/classification"
+)
+
+// PolicyVersion is an archived version of the privacy policy (P7).
+type PolicyVersion struct{ ent.Schema }
+
+// Fields of the PolicyVersion.
+func (PolicyVersion) Fields() []ent.Field {
+	p := tag(classification.PublicData)
+	return []ent.Field{
+		field.String("version").NotEmpty().MaxLen(32).Immutable().Annotations(p),
+		field.Time("published_at").Immutable().Annotations(p, entgql.OrderField("PUBLISHED_AT")),
+		field.Bool("major").Immutable().
+			Comment("A major change must be accepted again before non-essential operations.").
+			Annotations(p),
+		field.String("summary").Default("").MaxLen(4000).Immutable().Annotations(p),
+		field.String("content_hash").NotEmpty().Immutable().
+			Comment("SHA-256 of the published text, hex.").
+			Annotations(p),
+	}
+}
+
+// Indexes of the PolicyVersion.
+func (PolicyVersion) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("version").Unique()}
+}
+
+// Annotations of the PolicyVersion.
+func (PolicyVersion) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+}
+
+// ThirdPartySDK is an SDK embedded in the app (P1.8).
+type ThirdPartySDK struct{ ent.Schema }
+
+// Fields of the ThirdPartySDK.
+func (ThirdPartySDK) Fields() []ent.Field {
+	p := tag(classification.PublicData)
+	return []ent.Field{
+		field.String("name").NotEmpty().Annotations(p),
+		field.String("provider").NotEmpty().Annotations(p),
+		field.String("purpose").NotEmpty().Annotations(p),
+		field.Strings("data_types").Annotations(p),
+		field.String("collection_moment").NotEmpty().Annotations(p),
+		field.String("policy_url").NotEmpty().Annotations(p),
+	}
+}
+
+// Indexes of the ThirdPartySDK.
+func (ThirdPartySDK) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("name").Unique()}
+}
+
+// Annotations of the ThirdPartySDK.
+func (ThirdPartySDK) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField("thirdPartySDKs")}
+}
+
+// SharingRecord is one disclosure of a user's data to another party
+// (P3.1): to an order's counterparty, a payment institution, a courier.
+type SharingRecord struct{ ent.Schema }
+
+// Fields of the SharingRecord.
+func (SharingRecord) Fields() []ent.Field {
+	i := tag(classification.Internal)
+	return []ent.Field{
+		ownerField(),
+		field.String("recipient").NotEmpty().Immutable().
+			Comment("Who received the data: a party name, or user:<id> for a counterparty.").
+			Annotations(i),
+		field.Strings("data_categories").Immutable().
+			Comment("The class names shared.").
+			Annotations(i),
+		field.String("purpose").NotEmpty().Immutable().Annotations(i),
+		field.String("legal_basis").NotEmpty().Immutable().Annotations(i),
+		field.Int("order_id").Optional().Nillable().Immutable().Annotations(i),
+		field.Time("shared_at").Default(time.Now).Immutable().Annotations(i),
+	}
+}
+
+// Edges of the SharingRecord.
+func (SharingRecord) Edges() []ent.Edge { return []ent.Edge{ownerEdge("sharing_records")} }

@@ -1,0 +1,114 @@
+package seed
+
+import (
+	"context"
+	"time"
+
+	"veil/ent"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
+	"veil/ent/faceverification"
+	"veil/ent/realnameverification"
+	"veil/ent/thirdpartybinding"
+	entuser "veil/ent/user"
+)
+
+// EnsureCollected gives u one record of every kind POLICY.md P1 collects,
+// unless u has them already. The matching consents must be active.
+func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
+	has := func(q interface{ Exist(context.Context) (bool, error) }) (bool, error) { return q.Exist(ctx) }
+	if ok, err := has(c.User.Query().Where(entuser.ID(u.ID), entuser.HasDevices())); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		imei, idfa := "86753090"+u.Phone[4:11], "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+		if err := c.Device.Create().SetUserID(u.ID).
+			SetModel("iPhone 14").SetOs("iOS").SetOsVersion("17.5").SetClientVersion("5.2.0").
+			SetResolution("1170x2532").SetPackageName("com.example.trade").SetSettings(`{"push":true}`).
+			SetAppList([]string{"WeChat", "Alipay"}).SetImei(imei).SetIdfa(idfa).SetMAC("3C:22:FB:01:02:03").
+			SetRegisteredAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.ActivityLog.Query().Where(activitylog.UserID(u.ID))); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.ActivityLog.Create().SetUserID(u.ID).SetKind(activitylog.KindSEARCH).
+			SetSearchQuery("二手自行车 " + u.Nickname).SetIP("203.0.113.45").SetBrowser("Safari 17").
+			SetCarrier("China Mobile").SetNetwork("wifi").SetLanguage("zh-CN").SetPage("/search").
+			SetTarget("listing").SetStaySeconds(42).SetLoginAccount(u.Phone).SetOccurredAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.User.Query().Where(entuser.ID(u.ID), entuser.HasContacts())); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.Contact.Create().SetUserID(u.ID).SetName("李四").SetPhone("13987654321").SetUploadedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.CallLogEntry.Query().Where(calllogentry.UserID(u.ID))); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.CallLogEntry.Create().SetUserID(u.ID).SetPhone("13987654321").
+			SetDirection(calllogentry.DirectionOUTGOING).SetStartedAt(now.Add(-time.Hour)).SetDurationSeconds(95).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.User.Query().Where(entuser.ID(u.ID), entuser.HasLocations())); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.Location.Create().SetUserID(u.ID).SetLatitude(39.9087).SetLongitude(116.3975).
+			SetAccuracyMeters(12).SetAddress("北京市东城区东长安街1号").SetRecordedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.ThirdPartyBinding.Query().Where(thirdpartybinding.UserID(u.ID))); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.ThirdPartyBinding.Create().SetUserID(u.ID).SetProvider(thirdpartybinding.ProviderWECHAT).
+			SetOpenID("oWx_"+u.Phone).SetUsername("wx_"+u.Phone[7:]).SetNickname(u.Nickname).
+			SetAvatarURL("https://wx.example.com/a.png").SetBoundAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.User.Query().Where(entuser.ID(u.ID), entuser.HasSupportTickets())); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.SupportTicket.Create().SetUserID(u.ID).SetContact(u.Phone).
+			SetContent("我的订单还没有发货").SetHandlingRecord("已联系卖家催发货").SetOpenedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.FaceVerification.Query().Where(faceverification.UserID(u.ID))); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.FaceVerification.Create().SetUserID(u.ID).SetResult(faceverification.ResultPASSED).
+			SetProvider("tencent-faceid").SetVerifiedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureRealNameVerification records the passing verification behind a
+// seeded user's real name, unless one exists.
+func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
+	if u.RealName == nil {
+		return nil
+	}
+	exists, err := c.RealNameVerification.Query().Where(realnameverification.UserID(u.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	return c.RealNameVerification.Create().SetUserID(u.ID).
+		SetRealName(*u.RealName).SetIDNumber(*u.IDNumber).SetIDPhotoRef("idphoto://verifier/" + u.Phone[7:]).
+		SetResult(realnameverification.ResultPASSED).SetVerifier("alipay-identity").SetVerifiedAt(now).Exec(ctx)
+}
