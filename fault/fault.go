@@ -32,6 +32,9 @@ type Error struct {
 	Field string
 	// RetryAfterSeconds hints when to retry, for RATE_LIMITED.
 	RetryAfterSeconds int
+	// Purpose names the consent purpose that is missing, for
+	// CONSENT_REQUIRED and GUARDIAN_CONSENT_REQUIRED.
+	Purpose string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -62,3 +65,9 @@ func Limited(message string, retryAfterSeconds int) error {
 
 // New returns an error with code and message.
 func New(code Code, message string) error { return &Error{Code: code, Message: message} }
+
+// NeedsConsent returns a CONSENT_REQUIRED error for a consent purpose.
+func NeedsConsent(purpose, what string) error {
+	return &Error{Code: ConsentRequired, Purpose: purpose,
+		Message: "collecting " + what + " needs your consent " + purpose + "; grant it with grantConsent"}
+}

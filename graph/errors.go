@@ -29,6 +29,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if fe.Field != "" {
 			gqlErr.Extensions["field"] = fe.Field
 		}
+		if fe.Purpose != "" {
+			gqlErr.Extensions["purpose"] = fe.Purpose
+		}
 		if fe.RetryAfterSeconds > 0 {
 			gqlErr.Extensions["retryAfterSeconds"] = fe.RetryAfterSeconds
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"veil/classification"
+	"veil/collection"
 	"veil/fault"
 )
 
@@ -51,7 +52,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 		srv.Use(enforcer)
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(r.withLoaders(ctx))
+		return next(collection.WithNow(r.withLoaders(ctx), r.now()))
 	})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

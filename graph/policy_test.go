@@ -13,7 +13,7 @@ import (
 
 	"veil/classification"
 	"veil/ent"
-		"veil/graph"
+	"veil/graph"
 	"veil/seed"
 	"veil/veiltest"
 )
@@ -335,4 +335,3 @@ func TestSchemaClassifiesEveryField(t *testing.T) {
 		t.Fatalf("only %v are data types; the structural-type rule is too broad", names)
 	}
 }
-

@@ -15,6 +15,7 @@ import (
 	_ "github.com/lib/pq"  // PostgreSQL driver, registered as "postgres".
 	_ "modernc.org/sqlite" // Pure-Go SQLite driver, registered as "sqlite".
 
+	"veil/collection"
 	"veil/ent"
 	"veil/ent/migrate"
 )
@@ -55,6 +56,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	counter := &Counter{Driver: entsql.OpenDB(dia, db)}
 	client := ent.NewClient(ent.Driver(counter))
+	client.Use(collection.Hook())
 	if err := client.Schema.Create(ctx, migrate.WithGlobalUniqueID(true)); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
