@@ -3,8 +3,8 @@ package seed
 import (
 	"context"
 	"time"
-	"veil/collection"
 
+	"veil/collection"
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/ent/calllogentry"
@@ -15,12 +15,14 @@ import (
 )
 
 // EnsureCollected gives u one record of every kind POLICY.md P1 collects,
-// unless u has them already. The matching consents must be active.
+// unless u has them already.
 func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system\'s own writing, not collection.
+	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	has := func(q interface {
 		Exist(context.Context) (bool, error)
-	}) (bool, error) { return q.Exist(ctx) }
+	}) (bool, error) {
+		return q.Exist(ctx)
+	}
 	if ok, err := has(c.User.Query().Where(entuser.ID(u.ID), entuser.HasDevices())); err != nil || !ok {
 		if err != nil {
 			return err
@@ -105,7 +107,7 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 // EnsureRealNameVerification records the passing verification behind a
 // seeded user's real name, unless one exists.
 func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system\'s own writing, not collection.
+	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	if u.RealName == nil {
 		return nil
 	}

@@ -204,7 +204,9 @@ func (RealNameVerification) Fields() []ent.Field {
 }
 
 // Edges of the RealNameVerification.
-func (RealNameVerification) Edges() []ent.Edge { return []ent.Edge{ownerEdge("real_name_verifications")} }
+func (RealNameVerification) Edges() []ent.Edge {
+	return []ent.Edge{ownerEdge("real_name_verifications")}
+}
 
 // FaceVerification is the outcome of a live face check (P1.3a). The image
 // goes to the provider and is dropped: only result, provider and time stay.
