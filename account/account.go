@@ -14,12 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"veil/check"
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/logincode"
 	"veil/ent/session"
 	"veil/ent/user"
 	"veil/fault"
+	"veil/ledger"
 )
 
 // Login-code and session limits.
@@ -62,7 +64,7 @@ type CodeTicket struct {
 // RequestCode sends a new login code to phone, subject to the per-number
 // limits. The code goes only to the SMS sender: never to a log or response.
 func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket, error) {
-	phone, ok := NormalizePhone(rawPhone)
+	phone, ok := check.NormalizePhone(rawPhone)
 	if !ok {
 		return CodeTicket{}, fault.Invalid("phone", "must be a mainland China mobile number, e.g. 13812345678")
 	}
@@ -104,7 +106,7 @@ func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket,
 // Login checks code against the newest live code for phone and, if it
 // matches, opens a session, creating the account on first login.
 func (s *Service) Login(ctx context.Context, rawPhone, code string) (token string, sess *ent.Session, err error) {
-	phone, ok := NormalizePhone(rawPhone)
+	phone, ok := check.NormalizePhone(rawPhone)
 	if !ok {
 		return "", nil, fault.Invalid("phone", "must be a mainland China mobile number, e.g. 13812345678")
 	}
@@ -150,6 +152,11 @@ func (s *Service) Login(ctx context.Context, rawPhone, code string) (token strin
 		case ent.IsNotFound(err):
 			u, err = tx.User.Create().SetPhone(phone).SetCreatedAt(now).Save(ctx)
 			if err != nil {
+				return err
+			}
+			// Registering accepts the current policy (P1.2): the app shows it
+			// before the first login code is sent.
+			if _, err := ledger.Grant(ctx, tx.Client(), u.ID, classification.ConsentAccount, 0, now); err != nil {
 				return err
 			}
 		case err != nil:

@@ -47,6 +47,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Access     func(ctx context.Context, obj any, next graphql.Resolver, level model.AccessLevel) (res any, err error)
 	Classified func(ctx context.Context, obj any, next graphql.Resolver, class string) (res any, err error)
 }
 
@@ -161,9 +162,26 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Login            func(childComplexity int, phone string, code string) int
-		Logout           func(childComplexity int) int
-		RequestLoginCode func(childComplexity int, phone string) int
+		AcceptPolicy          func(childComplexity int, version string) int
+		BindThirdPartyAccount func(childComplexity int, input model.ThirdPartyAccountInput) int
+		CompleteOrder         func(childComplexity int, orderID int) int
+		CreateOrder           func(childComplexity int, input model.CreateOrderInput) int
+		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int) int
+		LinkChild             func(childComplexity int, input model.LinkChildInput) int
+		Login                 func(childComplexity int, phone string, code string) int
+		Logout                func(childComplexity int) int
+		OpenSupportTicket     func(childComplexity int, input model.SupportTicketInput) int
+		PayOrder              func(childComplexity int, orderID int) int
+		PublishPolicyVersion  func(childComplexity int, input model.PublishPolicyVersionInput) int
+		RecordActivity        func(childComplexity int, input []*model.ActivityInput) int
+		RecordLocation        func(childComplexity int, input model.LocationInput) int
+		RegisterDevice        func(childComplexity int, input model.DeviceInput) int
+		RequestLoginCode      func(childComplexity int, phone string) int
+		SubmitRealName        func(childComplexity int, input model.RealNameInput) int
+		UploadCallLog         func(childComplexity int, input []*model.CallLogInput) int
+		UploadContacts        func(childComplexity int, input []*model.ContactInput) int
+		VerifyFace            func(childComplexity int, input model.VerifyFaceInput) int
+		WithdrawConsent       func(childComplexity int, purpose consent.Purpose, forUser *int) int
 	}
 
 	Order struct {
@@ -323,6 +341,11 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	WithdrawConsentPayload struct {
+		Consent   func(childComplexity int) int
+		Withdrawn func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -333,6 +356,23 @@ type MutationResolver interface {
 	RequestLoginCode(ctx context.Context, phone string) (*model.RequestLoginCodePayload, error)
 	Login(ctx context.Context, phone string, code string) (*model.LoginPayload, error)
 	Logout(ctx context.Context) (bool, error)
+	GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*ent.Consent, error)
+	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*model.WithdrawConsentPayload, error)
+	AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error)
+	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
+	SubmitRealName(ctx context.Context, input model.RealNameInput) (*ent.User, error)
+	LinkChild(ctx context.Context, input model.LinkChildInput) (*ent.User, error)
+	VerifyFace(ctx context.Context, input model.VerifyFaceInput) (*ent.FaceVerification, error)
+	RegisterDevice(ctx context.Context, input model.DeviceInput) (*ent.Device, error)
+	RecordActivity(ctx context.Context, input []*model.ActivityInput) (int, error)
+	UploadContacts(ctx context.Context, input []*model.ContactInput) ([]*ent.Contact, error)
+	UploadCallLog(ctx context.Context, input []*model.CallLogInput) (int, error)
+	RecordLocation(ctx context.Context, input model.LocationInput) (*ent.Location, error)
+	BindThirdPartyAccount(ctx context.Context, input model.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error)
+	OpenSupportTicket(ctx context.Context, input model.SupportTicketInput) (*ent.SupportTicket, error)
+	CreateOrder(ctx context.Context, input model.CreateOrderInput) (*ent.Order, error)
+	PayOrder(ctx context.Context, orderID int) (*ent.Order, error)
+	CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -798,6 +838,72 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LoginPayload.User(childComplexity), true
 
+	case "Mutation.acceptPolicy":
+		if e.ComplexityRoot.Mutation.AcceptPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptPolicy(childComplexity, args["version"].(string)), true
+	case "Mutation.bindThirdPartyAccount":
+		if e.ComplexityRoot.Mutation.BindThirdPartyAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bindThirdPartyAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BindThirdPartyAccount(childComplexity, args["input"].(model.ThirdPartyAccountInput)), true
+	case "Mutation.completeOrder":
+		if e.ComplexityRoot.Mutation.CompleteOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteOrder(childComplexity, args["orderId"].(int)), true
+	case "Mutation.createOrder":
+		if e.ComplexityRoot.Mutation.CreateOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOrder(childComplexity, args["input"].(model.CreateOrderInput)), true
+	case "Mutation.grantConsent":
+		if e.ComplexityRoot.Mutation.GrantConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int)), true
+	case "Mutation.linkChild":
+		if e.ComplexityRoot.Mutation.LinkChild == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkChild_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkChild(childComplexity, args["input"].(model.LinkChildInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -815,6 +921,72 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.openSupportTicket":
+		if e.ComplexityRoot.Mutation.OpenSupportTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openSupportTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenSupportTicket(childComplexity, args["input"].(model.SupportTicketInput)), true
+	case "Mutation.payOrder":
+		if e.ComplexityRoot.Mutation.PayOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_payOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PayOrder(childComplexity, args["orderId"].(int)), true
+	case "Mutation.publishPolicyVersion":
+		if e.ComplexityRoot.Mutation.PublishPolicyVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishPolicyVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishPolicyVersion(childComplexity, args["input"].(model.PublishPolicyVersionInput)), true
+	case "Mutation.recordActivity":
+		if e.ComplexityRoot.Mutation.RecordActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].([]*model.ActivityInput)), true
+	case "Mutation.recordLocation":
+		if e.ComplexityRoot.Mutation.RecordLocation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordLocation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordLocation(childComplexity, args["input"].(model.LocationInput)), true
+	case "Mutation.registerDevice":
+		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["input"].(model.DeviceInput)), true
 	case "Mutation.requestLoginCode":
 		if e.ComplexityRoot.Mutation.RequestLoginCode == nil {
 			break
@@ -826,6 +998,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestLoginCode(childComplexity, args["phone"].(string)), true
+	case "Mutation.submitRealName":
+		if e.ComplexityRoot.Mutation.SubmitRealName == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitRealName_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitRealName(childComplexity, args["input"].(model.RealNameInput)), true
+	case "Mutation.uploadCallLog":
+		if e.ComplexityRoot.Mutation.UploadCallLog == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadCallLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadCallLog(childComplexity, args["input"].([]*model.CallLogInput)), true
+	case "Mutation.uploadContacts":
+		if e.ComplexityRoot.Mutation.UploadContacts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadContacts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadContacts(childComplexity, args["input"].([]*model.ContactInput)), true
+	case "Mutation.verifyFace":
+		if e.ComplexityRoot.Mutation.VerifyFace == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyFace_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyFace(childComplexity, args["input"].(model.VerifyFaceInput)), true
+	case "Mutation.withdrawConsent":
+		if e.ComplexityRoot.Mutation.WithdrawConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int)), true
 
 	case "Order.amountFen":
 		if e.ComplexityRoot.Order.AmountFen == nil {
@@ -1526,6 +1753,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
+	case "WithdrawConsentPayload.consent":
+		if e.ComplexityRoot.WithdrawConsentPayload.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithdrawConsentPayload.Consent(childComplexity), true
+	case "WithdrawConsentPayload.withdrawn":
+		if e.ComplexityRoot.WithdrawConsentPayload.Withdrawn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithdrawConsentPayload.Withdrawn(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1535,25 +1775,37 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ActivityInput", ec.unmarshalInputActivityInput),
 			graphql.NewInputUnmarshaler("ActivityLogWhereInput", ec.unmarshalInputActivityLogWhereInput),
 			graphql.NewInputUnmarshaler("CallLogEntryWhereInput", ec.unmarshalInputCallLogEntryWhereInput),
+			graphql.NewInputUnmarshaler("CallLogInput", ec.unmarshalInputCallLogInput),
 			graphql.NewInputUnmarshaler("ConsentWhereInput", ec.unmarshalInputConsentWhereInput),
+			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("ContactWhereInput", ec.unmarshalInputContactWhereInput),
+			graphql.NewInputUnmarshaler("CreateOrderInput", ec.unmarshalInputCreateOrderInput),
+			graphql.NewInputUnmarshaler("DeviceInput", ec.unmarshalInputDeviceInput),
 			graphql.NewInputUnmarshaler("DeviceWhereInput", ec.unmarshalInputDeviceWhereInput),
 			graphql.NewInputUnmarshaler("FaceVerificationWhereInput", ec.unmarshalInputFaceVerificationWhereInput),
+			graphql.NewInputUnmarshaler("LinkChildInput", ec.unmarshalInputLinkChildInput),
 			graphql.NewInputUnmarshaler("ListingOrder", ec.unmarshalInputListingOrder),
 			graphql.NewInputUnmarshaler("ListingWhereInput", ec.unmarshalInputListingWhereInput),
+			graphql.NewInputUnmarshaler("LocationInput", ec.unmarshalInputLocationInput),
 			graphql.NewInputUnmarshaler("LocationWhereInput", ec.unmarshalInputLocationWhereInput),
 			graphql.NewInputUnmarshaler("OrderWhereInput", ec.unmarshalInputOrderWhereInput),
 			graphql.NewInputUnmarshaler("PolicyVersionOrder", ec.unmarshalInputPolicyVersionOrder),
 			graphql.NewInputUnmarshaler("PolicyVersionWhereInput", ec.unmarshalInputPolicyVersionWhereInput),
+			graphql.NewInputUnmarshaler("PublishPolicyVersionInput", ec.unmarshalInputPublishPolicyVersionInput),
+			graphql.NewInputUnmarshaler("RealNameInput", ec.unmarshalInputRealNameInput),
 			graphql.NewInputUnmarshaler("RealNameVerificationWhereInput", ec.unmarshalInputRealNameVerificationWhereInput),
 			graphql.NewInputUnmarshaler("SharingRecordWhereInput", ec.unmarshalInputSharingRecordWhereInput),
+			graphql.NewInputUnmarshaler("SupportTicketInput", ec.unmarshalInputSupportTicketInput),
 			graphql.NewInputUnmarshaler("SupportTicketWhereInput", ec.unmarshalInputSupportTicketWhereInput),
+			graphql.NewInputUnmarshaler("ThirdPartyAccountInput", ec.unmarshalInputThirdPartyAccountInput),
 			graphql.NewInputUnmarshaler("ThirdPartyBindingWhereInput", ec.unmarshalInputThirdPartyBindingWhereInput),
 			graphql.NewInputUnmarshaler("ThirdPartySDKWhereInput", ec.unmarshalInputThirdPartySDKWhereInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
+			graphql.NewInputUnmarshaler("VerifyFaceInput", ec.unmarshalInputVerifyFaceInput),
 		)
 	}
 	first := true
@@ -2947,16 +3199,192 @@ extend type Query {
   me: User
 }
 
+"""
+Who may call a mutation. Every mutation declares one; the server refuses to
+start otherwise.
+ANONYMOUS: anyone. ESSENTIAL: any signed-in user, always (reading the
+policy, consents, export, cancellation). ORDINARY: signed in, and the
+latest major policy version accepted. TRADING: ORDINARY plus real-name
+verified and 18 or older. ADMIN: admin tokens.
+"""
+enum AccessLevel {
+  ANONYMOUS
+  ESSENTIAL
+  ORDINARY
+  TRADING
+  ADMIN
+}
+
+directive @access(level: AccessLevel!) on FIELD_DEFINITION
+
 type Mutation {
   """
   Sends a one-time login code to a mainland mobile number. Codes expire
   after 5 minutes; a number may request one code a minute and 5 an hour.
   """
-  requestLoginCode(phone: String!): RequestLoginCodePayload!
-  "Exchanges a login code for a bearer token, creating the account on first login."
-  login(phone: String!, code: String!): LoginPayload!
+  requestLoginCode(phone: String!): RequestLoginCodePayload! @access(level: ANONYMOUS)
+  """
+  Exchanges a login code for a bearer token, creating the account on first
+  login (which accepts the current privacy policy).
+  """
+  login(phone: String!, code: String!): LoginPayload! @access(level: ANONYMOUS)
   "Revokes the bearer token of this request."
-  logout: Boolean!
+  logout: Boolean! @access(level: ESSENTIAL)
+
+  """
+  Grants a consent under the current policy version. A guardian grants for
+  their child with forUser. Granting an active consent again changes nothing.
+  """
+  grantConsent(purpose: ConsentPurpose!, forUser: ID): Consent! @access(level: ESSENTIAL)
+  """
+  Withdraws a consent at once: collection for that purpose stops; what was
+  lawfully processed before stays (POLICY.md P5.2).
+  """
+  withdrawConsent(purpose: ConsentPurpose!, forUser: ID): WithdrawConsentPayload! @access(level: ESSENTIAL)
+  "Accepts a published policy version (needed after a major version)."
+  acceptPolicy(version: String!): Consent! @access(level: ESSENTIAL)
+  "Publishes a new policy version; a major one requires every user to accept it again."
+  publishPolicyVersion(input: PublishPolicyVersionInput!): PolicyVersion! @access(level: ADMIN)
+
+  "Verifies the caller's real name and ID number (GB 11643-1999). Needs consent REAL_NAME."
+  submitRealName(input: RealNameInput!): User @access(level: ORDINARY)
+  """
+  A guardian (a verified adult) links a child under 14 who has signed in
+  once, consents for them, and verifies their real name.
+  """
+  linkChild(input: LinkChildInput!): User @access(level: ORDINARY)
+  """
+  Runs a live face check. The image goes to the verification provider and is
+  dropped: only the result, provider and time are kept. Needs consent FACE.
+  Face verification is never the only way: submitRealName is the alternative.
+  """
+  verifyFace(input: VerifyFaceInput!): FaceVerification @access(level: ORDINARY)
+  "Registers the device the app runs on. Needs consent DEVICE."
+  registerDevice(input: DeviceInput!): Device @access(level: ORDINARY)
+  "Records up to 100 activity events, all or none. Needs consent ACTIVITY."
+  recordActivity(input: [ActivityInput!]!): Int! @access(level: ORDINARY)
+  "Uploads up to 500 address-book entries, all or none. Needs consent CONTACTS."
+  uploadContacts(input: [ContactInput!]!): [Contact!]! @access(level: ORDINARY)
+  "Uploads up to 500 call-log entries, all or none. Needs consent CALL_LOG."
+  uploadCallLog(input: [CallLogInput!]!): Int! @access(level: ORDINARY)
+  "Records the device's precise location. Needs consent LOCATION."
+  recordLocation(input: LocationInput!): Location @access(level: ORDINARY)
+  "Binds a WeChat, QQ or Alipay account. Needs consent THIRD_PARTY_ACCOUNT."
+  bindThirdPartyAccount(input: ThirdPartyAccountInput!): ThirdPartyBinding @access(level: ORDINARY)
+  "Opens a customer-service ticket."
+  openSupportTicket(input: SupportTicketInput!): SupportTicket @access(level: ORDINARY)
+
+  "Orders a listing. Trading needs real-name verification and an age of 18 or more."
+  createOrder(input: CreateOrderInput!): Order @access(level: TRADING)
+  """
+  Pays an order: its recipient phone is shared with the seller for delivery,
+  and the sharing is recorded.
+  """
+  payOrder(orderId: ID!): Order @access(level: TRADING)
+  "Confirms receipt: the order completes, and the seller no longer sees the recipient phone."
+  completeOrder(orderId: ID!): Order @access(level: TRADING)
+}
+
+type WithdrawConsentPayload {
+  "Whether an active consent was withdrawn (false: there was none)."
+  withdrawn: Boolean!
+  consent: Consent
+}
+
+input PublishPolicyVersionInput {
+  version: String!
+  major: Boolean!
+  summary: String!
+  "The full text; only its SHA-256 is stored with the version."
+  text: String!
+}
+
+input RealNameInput {
+  realName: String!
+  "18 characters; a lowercase x is accepted as X; 15-digit numbers are not."
+  idNumber: String!
+  "Reference to an ID photo already held by the verifier."
+  idPhotoRef: String
+}
+
+input LinkChildInput {
+  childPhone: String!
+  realName: String!
+  idNumber: String!
+}
+
+input VerifyFaceInput {
+  "The live image, base64-encoded JPEG or PNG, at most 2 MiB."
+  image: String!
+}
+
+input DeviceInput {
+  model: String!
+  os: String!
+  osVersion: String!
+  clientVersion: String!
+  resolution: String!
+  packageName: String!
+  settings: String
+  appList: [String!]
+  imei: String
+  idfa: String
+  oaid: String
+  mac: String
+}
+
+input ActivityInput {
+  kind: ActivityKind!
+  occurredAt: Time!
+  loginAccount: String
+  searchQuery: String
+  ip: String
+  browser: String
+  carrier: String
+  network: String
+  language: String
+  page: String
+  target: String
+  staySeconds: Int
+}
+
+input ContactInput {
+  name: String!
+  phone: String!
+}
+
+input CallLogInput {
+  phone: String!
+  direction: CallDirection!
+  startedAt: Time!
+  durationSeconds: Int!
+}
+
+input LocationInput {
+  latitude: Float!
+  longitude: Float!
+  accuracyMeters: Float
+  address: String
+}
+
+input ThirdPartyAccountInput {
+  provider: ThirdPartyProvider!
+  openId: String!
+  username: String
+  nickname: String
+  avatarUrl: String
+}
+
+input SupportTicketInput {
+  "How support may reach you (a phone number or e-mail)."
+  contact: String!
+  content: String!
+}
+
+input CreateOrderInput {
+  listingId: ID!
+  "Mainland mobile number the courier calls; shared with the seller once paid."
+  recipientPhone: String!
 }
 
 type RequestLoginCodePayload {
@@ -3499,6 +3927,16 @@ func (ec *executionContext) childFields_UserEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_WithdrawConsentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "withdrawn":
+		return ec.fieldContext_WithdrawConsentPayload_withdrawn(ctx, field)
+	case "consent":
+		return ec.fieldContext_WithdrawConsentPayload_consent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WithdrawConsentPayload", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -3615,6 +4053,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) dir_access_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (model.AccessLevel, error) {
+			return ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) dir_classified_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3626,6 +4078,98 @@ func (ec *executionContext) dir_classified_args(ctx context.Context, rawArgs map
 		return nil, err
 	}
 	args["class"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_bindThirdPartyAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ThirdPartyAccountInput, error) {
+			return ec.unmarshalNThirdPartyAccountInput2veilᚋgraphᚋmodelᚐThirdPartyAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_completeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateOrderInput, error) {
+			return ec.unmarshalNCreateOrderInput2veilᚋgraphᚋmodelᚐCreateOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "purpose",
+		func(ctx context.Context, v any) (consent.Purpose, error) {
+			return ec.unmarshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["purpose"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_linkChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LinkChildInput, error) {
+			return ec.unmarshalNLinkChildInput2veilᚋgraphᚋmodelᚐLinkChildInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -3651,6 +4195,90 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_openSupportTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SupportTicketInput, error) {
+			return ec.unmarshalNSupportTicketInput2veilᚋgraphᚋmodelᚐSupportTicketInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_payOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishPolicyVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishPolicyVersionInput, error) {
+			return ec.unmarshalNPublishPolicyVersionInput2veilᚋgraphᚋmodelᚐPublishPolicyVersionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) ([]*model.ActivityInput, error) {
+			return ec.unmarshalNActivityInput2ᚕᚖveilᚋgraphᚋmodelᚐActivityInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordLocation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LocationInput, error) {
+			return ec.unmarshalNLocationInput2veilᚋgraphᚋmodelᚐLocationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeviceInput, error) {
+			return ec.unmarshalNDeviceInput2veilᚋgraphᚋmodelᚐDeviceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestLoginCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3662,6 +4290,84 @@ func (ec *executionContext) field_Mutation_requestLoginCode_args(ctx context.Con
 		return nil, err
 	}
 	args["phone"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitRealName_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RealNameInput, error) {
+			return ec.unmarshalNRealNameInput2veilᚋgraphᚋmodelᚐRealNameInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadCallLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) ([]*model.CallLogInput, error) {
+			return ec.unmarshalNCallLogInput2ᚕᚖveilᚋgraphᚋmodelᚐCallLogInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadContacts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) ([]*model.ContactInput, error) {
+			return ec.unmarshalNContactInput2ᚕᚖveilᚋgraphᚋmodelᚐContactInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_verifyFace_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VerifyFaceInput, error) {
+			return ec.unmarshalNVerifyFaceInput2veilᚋgraphᚋmodelᚐVerifyFaceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "purpose",
+		func(ctx context.Context, v any) (consent.Purpose, error) {
+			return ec.unmarshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["purpose"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg1
 	return args, nil
 }
 
@@ -6793,7 +7499,25 @@ func (ec *executionContext) _Mutation_requestLoginCode(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RequestLoginCode(ctx, fc.Args["phone"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ANONYMOUS")
+				if err != nil {
+					var zeroVal *model.RequestLoginCodePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.RequestLoginCodePayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestLoginCodePayload) graphql.Marshaler {
 			return ec.marshalNRequestLoginCodePayload2ᚖveilᚋgraphᚋmodelᚐRequestLoginCodePayload(ctx, selections, v)
 		},
@@ -6837,7 +7561,25 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().Login(ctx, fc.Args["phone"].(string), fc.Args["code"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ANONYMOUS")
+				if err != nil {
+					var zeroVal *model.LoginPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.LoginPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
 			return ec.marshalNLoginPayload2ᚖveilᚋgraphᚋmodelᚐLoginPayload(ctx, selections, v)
 		},
@@ -6880,7 +7622,25 @@ func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().Logout(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -6890,6 +7650,1060 @@ func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Mutation_logout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_grantConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantConsent(ctx, fc.Args["purpose"].(consent.Purpose), fc.Args["forUser"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *ent.Consent
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Consent
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
+			return ec.marshalNConsent2ᚖveilᚋentᚐConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["purpose"].(consent.Purpose), fc.Args["forUser"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *model.WithdrawConsentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.WithdrawConsentPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WithdrawConsentPayload) graphql.Marshaler {
+			return ec.marshalNWithdrawConsentPayload2ᚖveilᚋgraphᚋmodelᚐWithdrawConsentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WithdrawConsentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptPolicy(ctx, fc.Args["version"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *ent.Consent
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Consent
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
+			return ec.marshalNConsent2ᚖveilᚋentᚐConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishPolicyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishPolicyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishPolicyVersion(ctx, fc.Args["input"].(model.PublishPolicyVersionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *ent.PolicyVersion
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.PolicyVersion
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishPolicyVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishPolicyVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitRealName(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitRealName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitRealName(ctx, fc.Args["input"].(model.RealNameInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.User
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖveilᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitRealName(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitRealName_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_linkChild(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_linkChild(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LinkChild(ctx, fc.Args["input"].(model.LinkChildInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.User
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖveilᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_linkChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_linkChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_verifyFace(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyFace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyFace(ctx, fc.Args["input"].(model.VerifyFaceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.FaceVerification
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.FaceVerification
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.FaceVerification) graphql.Marshaler {
+			return ec.marshalOFaceVerification2ᚖveilᚋentᚐFaceVerification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyFace(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FaceVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyFace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["input"].(model.DeviceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.Device
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Device
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Device) graphql.Marshaler {
+			return ec.marshalODevice2ᚖveilᚋentᚐDevice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordActivity(ctx, fc.Args["input"].([]*model.ActivityInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadContacts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadContacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadContacts(ctx, fc.Args["input"].([]*model.ContactInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal []*ent.Contact
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal []*ent.Contact
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Contact) graphql.Marshaler {
+			return ec.marshalNContact2ᚕᚖveilᚋentᚐContactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadContacts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadContacts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadCallLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadCallLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadCallLog(ctx, fc.Args["input"].([]*model.CallLogInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadCallLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadCallLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordLocation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordLocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordLocation(ctx, fc.Args["input"].(model.LocationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Location
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Location) graphql.Marshaler {
+			return ec.marshalOLocation2ᚖveilᚋentᚐLocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordLocation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordLocation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_bindThirdPartyAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bindThirdPartyAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BindThirdPartyAccount(ctx, fc.Args["input"].(model.ThirdPartyAccountInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.ThirdPartyBinding
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.ThirdPartyBinding
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ThirdPartyBinding) graphql.Marshaler {
+			return ec.marshalOThirdPartyBinding2ᚖveilᚋentᚐThirdPartyBinding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bindThirdPartyAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThirdPartyBinding(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bindThirdPartyAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openSupportTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openSupportTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenSupportTicket(ctx, fc.Args["input"].(model.SupportTicketInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal *ent.SupportTicket
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.SupportTicket
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SupportTicket) graphql.Marshaler {
+			return ec.marshalOSupportTicket2ᚖveilᚋentᚐSupportTicket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openSupportTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openSupportTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateOrder(ctx, fc.Args["input"].(model.CreateOrderInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "TRADING")
+				if err != nil {
+					var zeroVal *ent.Order
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Order
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖveilᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_payOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_payOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PayOrder(ctx, fc.Args["orderId"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "TRADING")
+				if err != nil {
+					var zeroVal *ent.Order
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Order
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖveilᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_payOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_payOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_completeOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_completeOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompleteOrder(ctx, fc.Args["orderId"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "TRADING")
+				if err != nil {
+					var zeroVal *ent.Order
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Order
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖveilᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_completeOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_completeOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
@@ -11244,6 +13058,61 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _WithdrawConsentPayload_withdrawn(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawConsentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithdrawConsentPayload_withdrawn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withdrawn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithdrawConsentPayload_withdrawn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithdrawConsentPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WithdrawConsentPayload_consent(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawConsentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithdrawConsentPayload_consent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
+			return ec.marshalOConsent2ᚖveilᚋentᚐConsent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WithdrawConsentPayload_consent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WithdrawConsentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12317,6 +14186,125 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputActivityInput(ctx context.Context, obj any) (model.ActivityInput, error) {
+	var it model.ActivityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "occurredAt", "loginAccount", "searchQuery", "ip", "browser", "carrier", "network", "language", "page", "target", "staySeconds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNActivityKind2veilᚋentᚋactivitylogᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "loginAccount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginAccount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LoginAccount = data
+		case "searchQuery":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("searchQuery"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SearchQuery = data
+		case "ip":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ip"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IP = data
+		case "browser":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("browser"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Browser = data
+		case "carrier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carrier"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Carrier = data
+		case "network":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("network"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Network = data
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "page":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("page"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Page = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "staySeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staySeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaySeconds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalActivityInput unmarshals raw into the ActivityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalActivityInput(ctx context.Context, raw any) (model.ActivityInput, error) {
+	var out model.ActivityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ActivityInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputActivityLogWhereInput(ctx context.Context, obj any) (ent.ActivityLogWhereInput, error) {
 	var it ent.ActivityLogWhereInput
 	if obj == nil {
@@ -12541,6 +14529,69 @@ func UnmarshalCallLogEntryWhereInput(ctx context.Context, raw any) (ent.CallLogE
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCallLogInput(ctx context.Context, obj any) (model.CallLogInput, error) {
+	var it model.CallLogInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"phone", "direction", "startedAt", "durationSeconds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNCallDirection2veilᚋentᚋcalllogentryᚐDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "startedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartedAt = data
+		case "durationSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationSeconds"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationSeconds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCallLogInput unmarshals raw into the CallLogInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCallLogInput(ctx context.Context, raw any) (model.CallLogInput, error) {
+	var out model.CallLogInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CallLogInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConsentWhereInput(ctx context.Context, obj any) (ent.ConsentWhereInput, error) {
 	var it ent.ConsentWhereInput
 	if obj == nil {
@@ -12653,6 +14704,55 @@ func UnmarshalConsentWhereInput(ctx context.Context, raw any) (ent.ConsentWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputContactInput(ctx context.Context, obj any) (model.ContactInput, error) {
+	var it model.ContactInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "phone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactInput unmarshals raw into the ContactInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactInput(ctx context.Context, raw any) (model.ContactInput, error) {
+	var out model.ContactInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputContactWhereInput(ctx context.Context, obj any) (ent.ContactWhereInput, error) {
 	var it ent.ContactWhereInput
 	if obj == nil {
@@ -12762,6 +14862,174 @@ func (ec *executionContext) unmarshalInputContactWhereInput(ctx context.Context,
 func UnmarshalContactWhereInput(ctx context.Context, raw any) (ent.ContactWhereInput, error) {
 	var out ent.ContactWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateOrderInput(ctx context.Context, obj any) (model.CreateOrderInput, error) {
+	var it model.CreateOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"listingId", "recipientPhone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "listingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listingId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ListingID = data
+		case "recipientPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientPhone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientPhone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateOrderInput unmarshals raw into the CreateOrderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateOrderInput(ctx context.Context, raw any) (model.CreateOrderInput, error) {
+	var out model.CreateOrderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOrderInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeviceInput(ctx context.Context, obj any) (model.DeviceInput, error) {
+	var it model.DeviceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"model", "os", "osVersion", "clientVersion", "resolution", "packageName", "settings", "appList", "imei", "idfa", "oaid", "mac"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		case "os":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("os"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Os = data
+		case "osVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("osVersion"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OsVersion = data
+		case "clientVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientVersion"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientVersion = data
+		case "resolution":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolution"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Resolution = data
+		case "packageName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packageName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PackageName = data
+		case "settings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settings"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Settings = data
+		case "appList":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appList"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppList = data
+		case "imei":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imei"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Imei = data
+		case "idfa":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idfa"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Idfa = data
+		case "oaid":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oaid"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Oaid = data
+		case "mac":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mac"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mac = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeviceInput unmarshals raw into the DeviceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeviceInput(ctx context.Context, raw any) (model.DeviceInput, error) {
+	var out model.DeviceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeviceInput", raw, &out)
 	return out, err
 }
 
@@ -12986,6 +15254,62 @@ func (ec *executionContext) unmarshalInputFaceVerificationWhereInput(ctx context
 func UnmarshalFaceVerificationWhereInput(ctx context.Context, raw any) (ent.FaceVerificationWhereInput, error) {
 	var out ent.FaceVerificationWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "FaceVerificationWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, obj any) (model.LinkChildInput, error) {
+	var it model.LinkChildInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"childPhone", "realName", "idNumber"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "childPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childPhone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildPhone = data
+		case "realName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RealName = data
+		case "idNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNumber = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLinkChildInput unmarshals raw into the LinkChildInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLinkChildInput(ctx context.Context, raw any) (model.LinkChildInput, error) {
+	var out model.LinkChildInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LinkChildInput", raw, &out)
 	return out, err
 }
 
@@ -13396,6 +15720,69 @@ func (ec *executionContext) unmarshalInputListingWhereInput(ctx context.Context,
 func UnmarshalListingWhereInput(ctx context.Context, raw any) (ent.ListingWhereInput, error) {
 	var out ent.ListingWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ListingWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLocationInput(ctx context.Context, obj any) (model.LocationInput, error) {
+	var it model.LocationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"latitude", "longitude", "accuracyMeters", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "latitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Latitude = data
+		case "longitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Longitude = data
+		case "accuracyMeters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accuracyMeters"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccuracyMeters = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLocationInput unmarshals raw into the LocationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLocationInput(ctx context.Context, raw any) (model.LocationInput, error) {
+	var out model.LocationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LocationInput", raw, &out)
 	return out, err
 }
 
@@ -14131,6 +16518,125 @@ func UnmarshalPolicyVersionWhereInput(ctx context.Context, raw any) (ent.PolicyV
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.Context, obj any) (model.PublishPolicyVersionInput, error) {
+	var it model.PublishPolicyVersionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"version", "major", "summary", "text"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "major":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("major"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Major = data
+		case "summary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summary"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Summary = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishPolicyVersionInput unmarshals raw into the PublishPolicyVersionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishPolicyVersionInput(ctx context.Context, raw any) (model.PublishPolicyVersionInput, error) {
+	var out model.PublishPolicyVersionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishPolicyVersionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRealNameInput(ctx context.Context, obj any) (model.RealNameInput, error) {
+	var it model.RealNameInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"realName", "idNumber", "idPhotoRef"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "realName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RealName = data
+		case "idNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNumber = data
+		case "idPhotoRef":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idPhotoRef"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDPhotoRef = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRealNameInput unmarshals raw into the RealNameInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRealNameInput(ctx context.Context, raw any) (model.RealNameInput, error) {
+	var out model.RealNameInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RealNameInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRealNameVerificationWhereInput(ctx context.Context, obj any) (ent.RealNameVerificationWhereInput, error) {
 	var it ent.RealNameVerificationWhereInput
 	if obj == nil {
@@ -14355,6 +16861,55 @@ func UnmarshalSharingRecordWhereInput(ctx context.Context, raw any) (ent.Sharing
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSupportTicketInput(ctx context.Context, obj any) (model.SupportTicketInput, error) {
+	var it model.SupportTicketInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"contact", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "contact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contact"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contact = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSupportTicketInput unmarshals raw into the SupportTicketInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSupportTicketInput(ctx context.Context, raw any) (model.SupportTicketInput, error) {
+	var out model.SupportTicketInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupportTicketInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSupportTicketWhereInput(ctx context.Context, obj any) (ent.SupportTicketWhereInput, error) {
 	var it ent.SupportTicketWhereInput
 	if obj == nil {
@@ -14464,6 +17019,76 @@ func (ec *executionContext) unmarshalInputSupportTicketWhereInput(ctx context.Co
 func UnmarshalSupportTicketWhereInput(ctx context.Context, raw any) (ent.SupportTicketWhereInput, error) {
 	var out ent.SupportTicketWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupportTicketWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputThirdPartyAccountInput(ctx context.Context, obj any) (model.ThirdPartyAccountInput, error) {
+	var it model.ThirdPartyAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "openId", "username", "nickname", "avatarUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNThirdPartyProvider2veilᚋentᚋthirdpartybindingᚐProvider(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "openId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("openId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpenID = data
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "nickname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nickname"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Nickname = data
+		case "avatarUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatarUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AvatarURL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalThirdPartyAccountInput unmarshals raw into the ThirdPartyAccountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalThirdPartyAccountInput(ctx context.Context, raw any) (model.ThirdPartyAccountInput, error) {
+	var out model.ThirdPartyAccountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ThirdPartyAccountInput", raw, &out)
 	return out, err
 }
 
@@ -15507,6 +18132,48 @@ func UnmarshalUserWhereInput(ctx context.Context, raw any) (ent.UserWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputVerifyFaceInput(ctx context.Context, obj any) (model.VerifyFaceInput, error) {
+	var it model.VerifyFaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"image"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "image":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("image"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Image = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVerifyFaceInput unmarshals raw into the VerifyFaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVerifyFaceInput(ctx context.Context, raw any) (model.VerifyFaceInput, error) {
+	var out model.VerifyFaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VerifyFaceInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -16361,6 +19028,125 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_logout(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishPolicyVersion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishPolicyVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitRealName":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitRealName(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "linkChild":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_linkChild(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifyFace":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyFace(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "registerDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploadContacts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadContacts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploadCallLog":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadCallLog(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordLocation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordLocation(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bindThirdPartyAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bindThirdPartyAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "openSupportTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openSupportTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_payOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "completeOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_completeOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -17438,6 +20224,44 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var withdrawConsentPayloadImplementors = []string{"WithdrawConsentPayload"}
+
+func (ec *executionContext) _WithdrawConsentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WithdrawConsentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, withdrawConsentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WithdrawConsentPayload")
+		case "withdrawn":
+			out.Values[i] = ec._WithdrawConsentPayload_withdrawn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consent":
+			out.Values[i] = ec._WithdrawConsentPayload_consent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -17800,6 +20624,45 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx context.Context, v any) (model.AccessLevel, error) {
+	var res model.AccessLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx context.Context, sel ast.SelectionSet, v model.AccessLevel) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNActivityInput2ᚕᚖveilᚋgraphᚋmodelᚐActivityInputᚄ(ctx context.Context, v any) ([]*model.ActivityInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ActivityInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityInput2ᚖveilᚋgraphᚋmodelᚐActivityInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNActivityInput2ᚖveilᚋgraphᚋmodelᚐActivityInput(ctx context.Context, v any) (*model.ActivityInput, error) {
+	res, err := ec.unmarshalInputActivityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNActivityKind2veilᚋentᚋactivitylogᚐKind(ctx context.Context, v any) (activitylog.Kind, error) {
+	var res activitylog.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityKind2veilᚋentᚋactivitylogᚐKind(ctx context.Context, sel ast.SelectionSet, v activitylog.Kind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNActivityLogWhereInput2ᚖveilᚋentᚐActivityLogWhereInput(ctx context.Context, v any) (*ent.ActivityLogWhereInput, error) {
 	res, err := ec.unmarshalInputActivityLogWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -17819,6 +20682,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNCallDirection2veilᚋentᚋcalllogentryᚐDirection(ctx context.Context, v any) (calllogentry.Direction, error) {
+	var res calllogentry.Direction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCallDirection2veilᚋentᚋcalllogentryᚐDirection(ctx context.Context, sel ast.SelectionSet, v calllogentry.Direction) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCallLogEntry2ᚖveilᚋentᚐCallLogEntry(ctx context.Context, sel ast.SelectionSet, v *ent.CallLogEntry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CallLogEntry!")
@@ -17832,6 +20705,25 @@ func (ec *executionContext) unmarshalNCallLogEntryWhereInput2ᚖveilᚋentᚐCal
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCallLogInput2ᚕᚖveilᚋgraphᚋmodelᚐCallLogInputᚄ(ctx context.Context, v any) ([]*model.CallLogInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.CallLogInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCallLogInput2ᚖveilᚋgraphᚋmodelᚐCallLogInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNCallLogInput2ᚖveilᚋgraphᚋmodelᚐCallLogInput(ctx context.Context, v any) (*model.CallLogInput, error) {
+	res, err := ec.unmarshalInputCallLogInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNConsent2ᚖveilᚋentᚐConsent(ctx context.Context, sel ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Consent!")
@@ -17840,9 +20732,35 @@ func (ec *executionContext) marshalNConsent2ᚖveilᚋentᚐConsent(ctx context.
 	return ec._Consent(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx context.Context, v any) (consent.Purpose, error) {
+	var res consent.Purpose
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx context.Context, sel ast.SelectionSet, v consent.Purpose) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNConsentWhereInput2ᚖveilᚋentᚐConsentWhereInput(ctx context.Context, v any) (*ent.ConsentWhereInput, error) {
 	res, err := ec.unmarshalInputConsentWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNContact2ᚕᚖveilᚋentᚐContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Contact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContact2ᚖveilᚋentᚐContact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNContact2ᚖveilᚋentᚐContact(ctx context.Context, sel ast.SelectionSet, v *ent.Contact) graphql.Marshaler {
@@ -17853,9 +20771,33 @@ func (ec *executionContext) marshalNContact2ᚖveilᚋentᚐContact(ctx context.
 	return ec._Contact(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNContactInput2ᚕᚖveilᚋgraphᚋmodelᚐContactInputᚄ(ctx context.Context, v any) ([]*model.ContactInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ContactInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNContactInput2ᚖveilᚋgraphᚋmodelᚐContactInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNContactInput2ᚖveilᚋgraphᚋmodelᚐContactInput(ctx context.Context, v any) (*model.ContactInput, error) {
+	res, err := ec.unmarshalInputContactInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNContactWhereInput2ᚖveilᚋentᚐContactWhereInput(ctx context.Context, v any) (*ent.ContactWhereInput, error) {
 	res, err := ec.unmarshalInputContactWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateOrderInput2veilᚋgraphᚋmodelᚐCreateOrderInput(ctx context.Context, v any) (model.CreateOrderInput, error) {
+	res, err := ec.unmarshalInputCreateOrderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
@@ -17876,6 +20818,11 @@ func (ec *executionContext) marshalNDevice2ᚖveilᚋentᚐDevice(ctx context.Co
 	return ec._Device(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDeviceInput2veilᚋgraphᚋmodelᚐDeviceInput(ctx context.Context, v any) (model.DeviceInput, error) {
+	res, err := ec.unmarshalInputDeviceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDeviceWhereInput2ᚖveilᚋentᚐDeviceWhereInput(ctx context.Context, v any) (*ent.DeviceWhereInput, error) {
 	res, err := ec.unmarshalInputDeviceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -17892,6 +20839,20 @@ func (ec *executionContext) marshalNFaceVerification2ᚖveilᚋentᚐFaceVerific
 func (ec *executionContext) unmarshalNFaceVerificationWhereInput2ᚖveilᚋentᚐFaceVerificationWhereInput(ctx context.Context, v any) (*ent.FaceVerificationWhereInput, error) {
 	res, err := ec.unmarshalInputFaceVerificationWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
@@ -17965,6 +20926,11 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNLinkChildInput2veilᚋgraphᚋmodelᚐLinkChildInput(ctx context.Context, v any) (model.LinkChildInput, error) {
+	res, err := ec.unmarshalInputLinkChildInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNListingConnection2ᚖveilᚋentᚐListingConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ListingConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ListingConnection!")
@@ -17998,6 +20964,11 @@ func (ec *executionContext) marshalNLocation2ᚖveilᚋentᚐLocation(ctx contex
 		return graphql.Null
 	}
 	return ec._Location(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLocationInput2veilᚋgraphᚋmodelᚐLocationInput(ctx context.Context, v any) (model.LocationInput, error) {
+	res, err := ec.unmarshalInputLocationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNLocationWhereInput2ᚖveilᚋentᚐLocationWhereInput(ctx context.Context, v any) (*ent.LocationWhereInput, error) {
@@ -18042,6 +21013,14 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersion!")
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPolicyVersionConnection2ᚖveilᚋentᚐPolicyVersionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersionConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PolicyVersionConnection!")
@@ -18067,6 +21046,16 @@ func (ec *executionContext) marshalNPolicyVersionOrderField2ᚖveilᚋentᚐPoli
 func (ec *executionContext) unmarshalNPolicyVersionWhereInput2ᚖveilᚋentᚐPolicyVersionWhereInput(ctx context.Context, v any) (*ent.PolicyVersionWhereInput, error) {
 	res, err := ec.unmarshalInputPolicyVersionWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPublishPolicyVersionInput2veilᚋgraphᚋmodelᚐPublishPolicyVersionInput(ctx context.Context, v any) (model.PublishPolicyVersionInput, error) {
+	res, err := ec.unmarshalInputPublishPolicyVersionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRealNameInput2veilᚋgraphᚋmodelᚐRealNameInput(ctx context.Context, v any) (model.RealNameInput, error) {
+	res, err := ec.unmarshalInputRealNameInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRealNameVerification2ᚖveilᚋentᚐRealNameVerification(ctx context.Context, sel ast.SelectionSet, v *ent.RealNameVerification) graphql.Marshaler {
@@ -18154,9 +21143,19 @@ func (ec *executionContext) marshalNSupportTicket2ᚖveilᚋentᚐSupportTicket(
 	return ec._SupportTicket(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSupportTicketInput2veilᚋgraphᚋmodelᚐSupportTicketInput(ctx context.Context, v any) (model.SupportTicketInput, error) {
+	res, err := ec.unmarshalInputSupportTicketInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSupportTicketWhereInput2ᚖveilᚋentᚐSupportTicketWhereInput(ctx context.Context, v any) (*ent.SupportTicketWhereInput, error) {
 	res, err := ec.unmarshalInputSupportTicketWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNThirdPartyAccountInput2veilᚋgraphᚋmodelᚐThirdPartyAccountInput(ctx context.Context, v any) (model.ThirdPartyAccountInput, error) {
+	res, err := ec.unmarshalInputThirdPartyAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNThirdPartyBinding2ᚖveilᚋentᚐThirdPartyBinding(ctx context.Context, sel ast.SelectionSet, v *ent.ThirdPartyBinding) graphql.Marshaler {
@@ -18170,6 +21169,16 @@ func (ec *executionContext) marshalNThirdPartyBinding2ᚖveilᚋentᚐThirdParty
 func (ec *executionContext) unmarshalNThirdPartyBindingWhereInput2ᚖveilᚋentᚐThirdPartyBindingWhereInput(ctx context.Context, v any) (*ent.ThirdPartyBindingWhereInput, error) {
 	res, err := ec.unmarshalInputThirdPartyBindingWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNThirdPartyProvider2veilᚋentᚋthirdpartybindingᚐProvider(ctx context.Context, v any) (thirdpartybinding.Provider, error) {
+	var res thirdpartybinding.Provider
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThirdPartyProvider2veilᚋentᚋthirdpartybindingᚐProvider(ctx context.Context, sel ast.SelectionSet, v thirdpartybinding.Provider) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNThirdPartySDK2ᚕᚖveilᚋentᚐThirdPartySDKᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ThirdPartySDK) graphql.Marshaler {
@@ -18248,6 +21257,19 @@ func (ec *executionContext) marshalNUserOrderField2ᚖveilᚋentᚐUserOrderFiel
 func (ec *executionContext) unmarshalNUserWhereInput2ᚖveilᚋentᚐUserWhereInput(ctx context.Context, v any) (*ent.UserWhereInput, error) {
 	res, err := ec.unmarshalInputUserWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNVerifyFaceInput2veilᚋgraphᚋmodelᚐVerifyFaceInput(ctx context.Context, v any) (model.VerifyFaceInput, error) {
+	res, err := ec.unmarshalInputVerifyFaceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWithdrawConsentPayload2ᚖveilᚋgraphᚋmodelᚐWithdrawConsentPayload(ctx context.Context, sel ast.SelectionSet, v *model.WithdrawConsentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WithdrawConsentPayload!")
+		return graphql.Null
+	}
+	return ec._WithdrawConsentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -18593,6 +21615,13 @@ func (ec *executionContext) marshalOConsent2ᚕᚖveilᚋentᚐConsentᚄ(ctx co
 	return ret
 }
 
+func (ec *executionContext) marshalOConsent2ᚖveilᚋentᚐConsent(ctx context.Context, sel ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Consent(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx context.Context, v any) (consent.Purpose, error) {
 	var res consent.Purpose
 	err := res.UnmarshalGQL(v)
@@ -18707,6 +21736,13 @@ func (ec *executionContext) marshalODevice2ᚕᚖveilᚋentᚐDeviceᚄ(ctx cont
 	return ret
 }
 
+func (ec *executionContext) marshalODevice2ᚖveilᚋentᚐDevice(ctx context.Context, sel ast.SelectionSet, v *ent.Device) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODeviceWhereInput2ᚕᚖveilᚋentᚐDeviceWhereInputᚄ(ctx context.Context, v any) ([]*ent.DeviceWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -18759,6 +21795,13 @@ func (ec *executionContext) marshalOFaceVerification2ᚕᚖveilᚋentᚐFaceVeri
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOFaceVerification2ᚖveilᚋentᚐFaceVerification(ctx context.Context, sel ast.SelectionSet, v *ent.FaceVerification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FaceVerification(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOFaceVerificationWhereInput2ᚕᚖveilᚋentᚐFaceVerificationWhereInputᚄ(ctx context.Context, v any) ([]*ent.FaceVerificationWhereInput, error) {
@@ -19051,6 +22094,13 @@ func (ec *executionContext) marshalOLocation2ᚕᚖveilᚋentᚐLocationᚄ(ctx 
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOLocation2ᚖveilᚋentᚐLocation(ctx context.Context, sel ast.SelectionSet, v *ent.Location) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Location(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLocationWhereInput2ᚕᚖveilᚋentᚐLocationWhereInputᚄ(ctx context.Context, v any) ([]*ent.LocationWhereInput, error) {
@@ -19386,6 +22436,13 @@ func (ec *executionContext) marshalOSupportTicket2ᚕᚖveilᚋentᚐSupportTick
 	return ret
 }
 
+func (ec *executionContext) marshalOSupportTicket2ᚖveilᚋentᚐSupportTicket(ctx context.Context, sel ast.SelectionSet, v *ent.SupportTicket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupportTicket(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOSupportTicketWhereInput2ᚕᚖveilᚋentᚐSupportTicketWhereInputᚄ(ctx context.Context, v any) ([]*ent.SupportTicketWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -19428,6 +22485,13 @@ func (ec *executionContext) marshalOThirdPartyBinding2ᚕᚖveilᚋentᚐThirdPa
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOThirdPartyBinding2ᚖveilᚋentᚐThirdPartyBinding(ctx context.Context, sel ast.SelectionSet, v *ent.ThirdPartyBinding) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ThirdPartyBinding(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOThirdPartyBindingWhereInput2ᚕᚖveilᚋentᚐThirdPartyBindingWhereInputᚄ(ctx context.Context, v any) ([]*ent.ThirdPartyBindingWhereInput, error) {

@@ -35,6 +35,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: opts.Recorder}
 	cfg := Config{Resolvers: r}
 	cfg.Directives.Classified = enforcer.Directive
+	cfg.Directives.Access = r.access
 	if opts.WithoutClassification {
 		cfg.Directives.Classified = func(ctx context.Context, _ any, next graphql.Resolver, _ string) (any, error) {
 			return next(ctx)
@@ -47,7 +48,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(adminIntrospection{})
+	srv.Use(operationRules{})
 	if !opts.WithoutClassification {
 		srv.Use(enforcer)
 	}
@@ -59,19 +60,20 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	return srv
 }
 
-// adminIntrospection allows schema introspection only to admin tokens;
-// anyone else asking for __schema or __type gets FORBIDDEN.
-type adminIntrospection struct{}
+// operationRules refuses to start with a mutation that has no @access
+// level, and allows schema introspection only to admin tokens: anyone else
+// asking for __schema or __type gets FORBIDDEN.
+type operationRules struct{}
 
 var (
-	_ graphql.HandlerExtension        = adminIntrospection{}
-	_ graphql.OperationContextMutator = adminIntrospection{}
+	_ graphql.HandlerExtension        = operationRules{}
+	_ graphql.OperationContextMutator = operationRules{}
 )
 
-func (adminIntrospection) ExtensionName() string                   { return "AdminIntrospection" }
-func (adminIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+func (operationRules) ExtensionName() string                      { return "OperationRules" }
+func (operationRules) Validate(es graphql.ExecutableSchema) error { return checkAccessDeclared(es) }
 
-func (adminIntrospection) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (operationRules) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	v := classification.FromContext(ctx)
 	oc.DisableIntrospection = !(v.SignedIn() && v.Role == classification.RoleAdmin)
 	if oc.DisableIntrospection && introspects(oc.Operation.SelectionSet) {

@@ -7,8 +7,10 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/consent"
 	"veil/ent/user"
 	"veil/fault"
 	"veil/graph/model"
@@ -49,6 +51,91 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// GrantConsent is the resolver for the grantConsent field.
+func (r *mutationResolver) GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*ent.Consent, error) {
+	panic(fmt.Errorf("not implemented: GrantConsent - grantConsent"))
+}
+
+// WithdrawConsent is the resolver for the withdrawConsent field.
+func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*model.WithdrawConsentPayload, error) {
+	panic(fmt.Errorf("not implemented: WithdrawConsent - withdrawConsent"))
+}
+
+// AcceptPolicy is the resolver for the acceptPolicy field.
+func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error) {
+	panic(fmt.Errorf("not implemented: AcceptPolicy - acceptPolicy"))
+}
+
+// PublishPolicyVersion is the resolver for the publishPolicyVersion field.
+func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error) {
+	panic(fmt.Errorf("not implemented: PublishPolicyVersion - publishPolicyVersion"))
+}
+
+// SubmitRealName is the resolver for the submitRealName field.
+func (r *mutationResolver) SubmitRealName(ctx context.Context, input model.RealNameInput) (*ent.User, error) {
+	panic(fmt.Errorf("not implemented: SubmitRealName - submitRealName"))
+}
+
+// LinkChild is the resolver for the linkChild field.
+func (r *mutationResolver) LinkChild(ctx context.Context, input model.LinkChildInput) (*ent.User, error) {
+	panic(fmt.Errorf("not implemented: LinkChild - linkChild"))
+}
+
+// VerifyFace is the resolver for the verifyFace field.
+func (r *mutationResolver) VerifyFace(ctx context.Context, input model.VerifyFaceInput) (*ent.FaceVerification, error) {
+	panic(fmt.Errorf("not implemented: VerifyFace - verifyFace"))
+}
+
+// RegisterDevice is the resolver for the registerDevice field.
+func (r *mutationResolver) RegisterDevice(ctx context.Context, input model.DeviceInput) (*ent.Device, error) {
+	panic(fmt.Errorf("not implemented: RegisterDevice - registerDevice"))
+}
+
+// RecordActivity is the resolver for the recordActivity field.
+func (r *mutationResolver) RecordActivity(ctx context.Context, input []*model.ActivityInput) (int, error) {
+	panic(fmt.Errorf("not implemented: RecordActivity - recordActivity"))
+}
+
+// UploadContacts is the resolver for the uploadContacts field.
+func (r *mutationResolver) UploadContacts(ctx context.Context, input []*model.ContactInput) ([]*ent.Contact, error) {
+	panic(fmt.Errorf("not implemented: UploadContacts - uploadContacts"))
+}
+
+// UploadCallLog is the resolver for the uploadCallLog field.
+func (r *mutationResolver) UploadCallLog(ctx context.Context, input []*model.CallLogInput) (int, error) {
+	panic(fmt.Errorf("not implemented: UploadCallLog - uploadCallLog"))
+}
+
+// RecordLocation is the resolver for the recordLocation field.
+func (r *mutationResolver) RecordLocation(ctx context.Context, input model.LocationInput) (*ent.Location, error) {
+	panic(fmt.Errorf("not implemented: RecordLocation - recordLocation"))
+}
+
+// BindThirdPartyAccount is the resolver for the bindThirdPartyAccount field.
+func (r *mutationResolver) BindThirdPartyAccount(ctx context.Context, input model.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error) {
+	panic(fmt.Errorf("not implemented: BindThirdPartyAccount - bindThirdPartyAccount"))
+}
+
+// OpenSupportTicket is the resolver for the openSupportTicket field.
+func (r *mutationResolver) OpenSupportTicket(ctx context.Context, input model.SupportTicketInput) (*ent.SupportTicket, error) {
+	panic(fmt.Errorf("not implemented: OpenSupportTicket - openSupportTicket"))
+}
+
+// CreateOrder is the resolver for the createOrder field.
+func (r *mutationResolver) CreateOrder(ctx context.Context, input model.CreateOrderInput) (*ent.Order, error) {
+	panic(fmt.Errorf("not implemented: CreateOrder - createOrder"))
+}
+
+// PayOrder is the resolver for the payOrder field.
+func (r *mutationResolver) PayOrder(ctx context.Context, orderID int) (*ent.Order, error) {
+	panic(fmt.Errorf("not implemented: PayOrder - payOrder"))
+}
+
+// CompleteOrder is the resolver for the completeOrder field.
+func (r *mutationResolver) CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error) {
+	panic(fmt.Errorf("not implemented: CompleteOrder - completeOrder"))
 }
 
 // Me is the resolver for the me field.

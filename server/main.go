@@ -19,6 +19,7 @@ import (
 	"veil/account"
 	"veil/graph"
 	"veil/httpapi"
+	"veil/seed"
 	"veil/store"
 )
 
@@ -61,6 +62,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
+	}
+	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("seed the SDK inventory and policy: %w", err)
 	}
 	accounts := &account.Service{
 		Client:  st.Client,

@@ -24,6 +24,7 @@ import (
 	"veil/account"
 	"veil/graph"
 	"veil/httpapi"
+	"veil/seed"
 	"veil/store"
 )
 
@@ -103,6 +104,9 @@ func New(t testing.TB, databaseURL string) *Env {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
+		t.Fatalf("seed catalog: %v", err)
+	}
 	env := &Env{T: t, Store: st, Outbox: filepath.Join(t.TempDir(), "sms-outbox.txt"), Clock: Now}
 	env.Accounts = &account.Service{
 		Client:  st.Client,

@@ -3,9 +3,77 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 	"veil/ent"
+	"veil/ent/activitylog"
+	"veil/ent/calllogentry"
+	"veil/ent/thirdpartybinding"
 )
+
+type ActivityInput struct {
+	Kind         activitylog.Kind `json:"kind"`
+	OccurredAt   time.Time        `json:"occurredAt"`
+	LoginAccount *string          `json:"loginAccount,omitempty"`
+	SearchQuery  *string          `json:"searchQuery,omitempty"`
+	IP           *string          `json:"ip,omitempty"`
+	Browser      *string          `json:"browser,omitempty"`
+	Carrier      *string          `json:"carrier,omitempty"`
+	Network      *string          `json:"network,omitempty"`
+	Language     *string          `json:"language,omitempty"`
+	Page         *string          `json:"page,omitempty"`
+	Target       *string          `json:"target,omitempty"`
+	StaySeconds  *int             `json:"staySeconds,omitempty"`
+}
+
+type CallLogInput struct {
+	Phone           string                 `json:"phone"`
+	Direction       calllogentry.Direction `json:"direction"`
+	StartedAt       time.Time              `json:"startedAt"`
+	DurationSeconds int                    `json:"durationSeconds"`
+}
+
+type ContactInput struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+type CreateOrderInput struct {
+	ListingID int `json:"listingId"`
+	// Mainland mobile number the courier calls; shared with the seller once paid.
+	RecipientPhone string `json:"recipientPhone"`
+}
+
+type DeviceInput struct {
+	Model         string   `json:"model"`
+	Os            string   `json:"os"`
+	OsVersion     string   `json:"osVersion"`
+	ClientVersion string   `json:"clientVersion"`
+	Resolution    string   `json:"resolution"`
+	PackageName   string   `json:"packageName"`
+	Settings      *string  `json:"settings,omitempty"`
+	AppList       []string `json:"appList,omitempty"`
+	Imei          *string  `json:"imei,omitempty"`
+	Idfa          *string  `json:"idfa,omitempty"`
+	Oaid          *string  `json:"oaid,omitempty"`
+	Mac           *string  `json:"mac,omitempty"`
+}
+
+type LinkChildInput struct {
+	ChildPhone string `json:"childPhone"`
+	RealName   string `json:"realName"`
+	IDNumber   string `json:"idNumber"`
+}
+
+type LocationInput struct {
+	Latitude       float64  `json:"latitude"`
+	Longitude      float64  `json:"longitude"`
+	AccuracyMeters *float64 `json:"accuracyMeters,omitempty"`
+	Address        *string  `json:"address,omitempty"`
+}
 
 type LoginPayload struct {
 	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once.
@@ -17,9 +85,117 @@ type LoginPayload struct {
 	User *ent.User `json:"user"`
 }
 
+type PublishPolicyVersionInput struct {
+	Version string `json:"version"`
+	Major   bool   `json:"major"`
+	Summary string `json:"summary"`
+	// The full text; only its SHA-256 is stored with the version.
+	Text string `json:"text"`
+}
+
+type RealNameInput struct {
+	RealName string `json:"realName"`
+	// 18 characters; a lowercase x is accepted as X; 15-digit numbers are not.
+	IDNumber string `json:"idNumber"`
+	// Reference to an ID photo already held by the verifier.
+	IDPhotoRef *string `json:"idPhotoRef,omitempty"`
+}
+
 type RequestLoginCodePayload struct {
 	// Seconds until the code expires.
 	ExpiresInSeconds int `json:"expiresInSeconds"`
 	// Seconds before another code may be requested for the same number.
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
+}
+
+type SupportTicketInput struct {
+	// How support may reach you (a phone number or e-mail).
+	Contact string `json:"contact"`
+	Content string `json:"content"`
+}
+
+type ThirdPartyAccountInput struct {
+	Provider  thirdpartybinding.Provider `json:"provider"`
+	OpenID    string                     `json:"openId"`
+	Username  *string                    `json:"username,omitempty"`
+	Nickname  *string                    `json:"nickname,omitempty"`
+	AvatarURL *string                    `json:"avatarUrl,omitempty"`
+}
+
+type VerifyFaceInput struct {
+	// The live image, base64-encoded JPEG or PNG, at most 2 MiB.
+	Image string `json:"image"`
+}
+
+type WithdrawConsentPayload struct {
+	// Whether an active consent was withdrawn (false: there was none).
+	Withdrawn bool         `json:"withdrawn"`
+	Consent   *ent.Consent `json:"consent,omitempty"`
+}
+
+// Who may call a mutation. Every mutation declares one; the server refuses to
+// start otherwise.
+// ANONYMOUS: anyone. ESSENTIAL: any signed-in user, always (reading the
+// policy, consents, export, cancellation). ORDINARY: signed in, and the
+// latest major policy version accepted. TRADING: ORDINARY plus real-name
+// verified and 18 or older. ADMIN: admin tokens.
+type AccessLevel string
+
+const (
+	AccessLevelAnonymous AccessLevel = "ANONYMOUS"
+	AccessLevelEssential AccessLevel = "ESSENTIAL"
+	AccessLevelOrdinary  AccessLevel = "ORDINARY"
+	AccessLevelTrading   AccessLevel = "TRADING"
+	AccessLevelAdmin     AccessLevel = "ADMIN"
+)
+
+var AllAccessLevel = []AccessLevel{
+	AccessLevelAnonymous,
+	AccessLevelEssential,
+	AccessLevelOrdinary,
+	AccessLevelTrading,
+	AccessLevelAdmin,
+}
+
+func (e AccessLevel) IsValid() bool {
+	switch e {
+	case AccessLevelAnonymous, AccessLevelEssential, AccessLevelOrdinary, AccessLevelTrading, AccessLevelAdmin:
+		return true
+	}
+	return false
+}
+
+func (e AccessLevel) String() string {
+	return string(e)
+}
+
+func (e *AccessLevel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AccessLevel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AccessLevel", str)
+	}
+	return nil
+}
+
+func (e AccessLevel) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AccessLevel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AccessLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"veil/classification"
+	"veil/fault"
+	"veil/graph/model"
+	"veil/ledger"
+)
+
+// access implements @access on mutations: who may call one at all, checked
+// before its resolver runs, in one place for every mutation.
+func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, level model.AccessLevel) (any, error) {
+	if level == model.AccessLevelAnonymous {
+		return next(ctx)
+	}
+	v := classification.FromContext(ctx)
+	if !v.SignedIn() {
+		return nil, fault.ErrUnauthenticated
+	}
+	switch level {
+	case model.AccessLevelEssential:
+		return next(ctx)
+	case model.AccessLevelAdmin:
+		if v.Role != classification.RoleAdmin {
+			return nil, fault.New(fault.Forbidden, "only admins may do this")
+		}
+		return next(ctx)
+	case model.AccessLevelOrdinary, model.AccessLevelTrading:
+	default:
+		return nil, fmt.Errorf("graph: unknown access level %q", level)
+	}
+	if !v.IsStaff() {
+		stale, err := ledger.NeedsReconsent(ctx, r.Client, v.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if stale {
+			return nil, fault.New(fault.PolicyReconsentRequired, "a new version of the privacy policy needs your acceptance first (acceptPolicy); reading it, exporting your data and cancelling your account still work")
+		}
+	}
+	if level == model.AccessLevelTrading {
+		if err := r.mayTrade(ctx, v.UserID); err != nil {
+			return nil, err
+		}
+	}
+	return next(ctx)
+}
+
+// mayTrade applies POLICY.md P1.3: trading needs a verified real name, and
+// nobody under 18 may trade at all. The age is derived today.
+func (r *Resolver) mayTrade(ctx context.Context, userID int) error {
+	u, err := r.Client.User.Get(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.RealNameVerifiedAt == nil {
+		return fault.New(fault.RealNameRequired, "trading needs real-name verification first (submitRealName)")
+	}
+	if personOf(u, r.now()).AgeGroup != classification.AgeAdult {
+		return fault.New(fault.MinorRestricted, "users under 18 cannot trade")
+	}
+	return nil
+}
+
+// checkAccessDeclared refuses a schema with a mutation that declares no
+// @access level, so that no mutation runs unchecked.
+func checkAccessDeclared(es graphql.ExecutableSchema) error {
+	var missing []error
+	if m := es.Schema().Mutation; m != nil {
+		for _, f := range m.Fields {
+			if f.Directives.ForName("access") == nil {
+				missing = append(missing, fmt.Errorf("mutation %s has no @access level", f.Name))
+			}
+		}
+	}
+	return errors.Join(missing...)
+}

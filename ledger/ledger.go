@@ -1,0 +1,144 @@
+// Package ledger keeps the consent ledger and the archive of policy
+// versions: consents are granted and withdrawn per user, per purpose, per
+// policy version, and never deleted (they are the proof of consent).
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"veil/check"
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/consent"
+	"veil/ent/policyversion"
+	"veil/fault"
+)
+
+// Current returns the newest published policy version.
+func Current(ctx context.Context, c *ent.Client) (*ent.PolicyVersion, error) {
+	v, err := c.PolicyVersion.Query().Order(ent.Desc(policyversion.FieldPublishedAt)).First(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fault.New(fault.Internal, "no privacy policy has been published")
+	}
+	return v, err
+}
+
+// Grant records purpose for subjectID under the current policy version,
+// unless an active grant exists (then it returns that). grantedBy is the
+// consenting guardian, or 0 when the subject consents.
+func Grant(ctx context.Context, c *ent.Client, subjectID int, purpose classification.ConsentPurpose, grantedBy int, now time.Time) (*ent.Consent, error) {
+	existing, err := c.Consent.Query().
+		Where(consent.UserID(subjectID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
+		First(ctx)
+	if err == nil && (grantedBy == 0 || existing.GrantedBy != nil && *existing.GrantedBy == grantedBy) {
+		return existing, nil
+	}
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	pv, err := Current(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	create := c.Consent.Create().
+		SetUserID(subjectID).
+		SetPurpose(consent.Purpose(purpose)).
+		SetPolicyVersion(pv.Version).
+		SetGrantedAt(now)
+	if grantedBy != 0 {
+		create.SetGrantedBy(grantedBy)
+	}
+	return create.Save(ctx)
+}
+
+// Withdraw ends every active grant of purpose for subjectID at now. It
+// returns the last one withdrawn, or nil if none was active.
+func Withdraw(ctx context.Context, c *ent.Client, subjectID int, purpose classification.ConsentPurpose, now time.Time) (*ent.Consent, error) {
+	active, err := c.Consent.Query().
+		Where(consent.UserID(subjectID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var last *ent.Consent
+	for _, a := range active {
+		if last, err = c.Consent.UpdateOne(a).SetWithdrawnAt(now).Save(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return last, nil
+}
+
+// Accept records that subjectID accepts policy version, which must be
+// published.
+func Accept(ctx context.Context, c *ent.Client, subjectID int, version string, now time.Time) (*ent.Consent, error) {
+	pv, err := c.PolicyVersion.Query().Where(policyversion.Version(version)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fault.Invalid("version", "no such policy version; see policyVersions")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.Consent.Create().
+		SetUserID(subjectID).
+		SetPurpose(consent.PurposeACCOUNT).
+		SetPolicyVersion(pv.Version).
+		SetGrantedAt(now).
+		Save(ctx)
+}
+
+// NeedsReconsent reports whether subjectID has yet to accept the newest
+// major policy version (or any later one).
+func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID int) (bool, error) {
+	major, err := c.PolicyVersion.Query().
+		Where(policyversion.Major(true)).
+		Order(ent.Desc(policyversion.FieldPublishedAt)).
+		First(ctx)
+	if ent.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	since, err := c.PolicyVersion.Query().
+		Where(policyversion.PublishedAtGTE(major.PublishedAt)).
+		Select(policyversion.FieldVersion).
+		Strings(ctx)
+	if err != nil {
+		return false, err
+	}
+	accepted, err := c.Consent.Query().
+		Where(consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeACCOUNT),
+			consent.WithdrawnAtIsNil(), consent.PolicyVersionIn(since...)).
+		Exist(ctx)
+	return !accepted, err
+}
+
+// Publish archives a new policy version at now.
+func Publish(ctx context.Context, c *ent.Client, version string, major bool, summary, text string, now time.Time) (*ent.PolicyVersion, error) {
+	var v check.Checker
+	v.Text("input.version", version, 1, 32)
+	v.Text("input.summary", summary, 1, 4000)
+	v.Text("input.text", text, 1, 1<<20)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	exists, err := c.PolicyVersion.Query().Where(policyversion.Version(version)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		return nil, fault.Invalid("input.version", "this version is already published")
+	}
+	sum := sha256.Sum256([]byte(text))
+	return c.PolicyVersion.Create().
+		SetVersion(version).
+		SetMajor(major).
+		SetSummary(summary).
+		SetContentHash(hex.EncodeToString(sum[:])).
+		SetPublishedAt(now).
+		Save(ctx)
+}
