@@ -22,6 +22,7 @@ import (
 	"veil/ent/user"
 	"veil/fault"
 	"veil/ledger"
+	"veil/store"
 )
 
 // Login-code and session limits.
@@ -135,7 +136,7 @@ func (s *Service) Login(ctx context.Context, rawPhone, code string) (token strin
 		}
 		return "", nil, badCode
 	}
-	err = WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+	err = store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		// Mark the code used only if no other login used it first.
 		n, err := tx.LoginCode.Update().
 			Where(logincode.ID(lc.ID), logincode.UsedAtIsNil()).
@@ -285,26 +286,4 @@ func seconds(d time.Duration) int {
 		return 1
 	}
 	return s
-}
-
-// WithTx runs fn in a transaction, committing if it returns nil and rolling
-// back otherwise, so a failure half way changes nothing.
-func WithTx(ctx context.Context, c *ent.Client, fn func(tx *ent.Tx) error) error {
-	tx, err := c.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			tx.Rollback()
-			panic(v)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			return fmt.Errorf("%w (rollback: %v)", err, rerr)
-		}
-		return err
-	}
-	return tx.Commit()
 }

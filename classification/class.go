@@ -34,6 +34,9 @@ type Class struct {
 	// SharedWithCounterparty makes the class raw to the other party of an
 	// order that carries it (POLICY.md P1.5).
 	SharedWithCounterparty bool
+	// OnlyWhileOpen limits that sharing to while the order is being
+	// fulfilled: after completion the counterparty sees it masked.
+	OnlyWhileOpen bool
 	// Retention says how long the class is kept, and from what event.
 	Retention Retention
 	// EncryptedAtRest marks classes stored encrypted.
@@ -200,7 +203,7 @@ var (
 		Name: "order_contact", Description: "recipient phone of an order, shared with the seller for delivery",
 		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, LegalHold},
-		SharedWithCounterparty: true,
+		SharedWithCounterparty: true, OnlyWhileOpen: true,
 		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
 		Policy: []string{"P1.5", "P3.1"},
 	}

@@ -11,6 +11,8 @@ type Subject struct {
 	GuardianID int
 	// CounterpartyID is the other party of the order the value belongs to.
 	CounterpartyID int
+	// OrderOpen is true while that order is being fulfilled.
+	OrderOpen bool
 }
 
 // Action is what a viewer gets of a value.
@@ -69,8 +71,10 @@ func Decide(v Viewer, s Subject, c *Class) Decision {
 	case c.AllowsPurpose(v.Purpose) && v.HasPurpose(v.Purpose):
 		// AllowStaffPurpose: staff with an allowed purpose read raw, audited.
 		return Decision{Action: Raw, Audited: true}
-	case v.SignedIn() && s.CounterpartyID != 0 && v.UserID == s.CounterpartyID && c.SharedWithCounterparty:
-		// AllowCounterparty: what an order shares is raw to its other party.
+	case v.SignedIn() && s.CounterpartyID != 0 && v.UserID == s.CounterpartyID &&
+		c.SharedWithCounterparty && (s.OrderOpen || !c.OnlyWhileOpen):
+		// AllowCounterparty: what an order shares is raw to its other party
+		// (some of it only while the order is being fulfilled).
 		return Decision{Action: Raw}
 	case level == Personal:
 		// MaskPersonal: everyone else sees personal data masked.

@@ -14,7 +14,8 @@ func TestDecideTable(t *testing.T) {
 		strangerID     = 13
 		staffID        = 14
 	)
-	adult := Subject{UserID: subjectID, AgeGroup: AgeAdult, CounterpartyID: counterpartyID}
+	adult := Subject{UserID: subjectID, AgeGroup: AgeAdult, CounterpartyID: counterpartyID, OrderOpen: true}
+	closedOrder := Subject{UserID: subjectID, AgeGroup: AgeAdult, CounterpartyID: counterpartyID}
 	child := Subject{UserID: subjectID, AgeGroup: AgeChild, GuardianID: guardianID}
 	teenWithGuardian := Subject{UserID: subjectID, AgeGroup: AgeMinor, GuardianID: guardianID}
 
@@ -23,6 +24,7 @@ func TestDecideTable(t *testing.T) {
 	personal := &Class{Name: "t_personal", Level: Personal, Mask: MaskPhone, StaffPurposes: []Purpose{AfterSales}}
 	sensitive := &Class{Name: "t_sensitive", Level: Sensitive, Mask: MaskIDNumber, StaffPurposes: []Purpose{FraudInvestigation}}
 	shared := &Class{Name: "t_shared", Level: Sensitive, SharedWithCounterparty: true}
+	whileOpen := &Class{Name: "t_while_open", Level: Personal, Mask: MaskPhone, SharedWithCounterparty: true, OnlyWhileOpen: true}
 	ownMasked := &Class{Name: "t_own_masked", Level: Sensitive, Mask: MaskIDNumber, SubjectSeesMasked: true}
 
 	self := Viewer{UserID: subjectID, Role: RoleUser}
@@ -63,6 +65,9 @@ func TestDecideTable(t *testing.T) {
 		{"counterparty sees public raw", counterparty, adult, PublicProfile, raw},
 		{"counterparty sees what the order shares raw", counterparty, adult, shared, raw},
 		{"counterparty sees other personal data masked", counterparty, adult, personal, masked},
+		{"counterparty sees delivery data raw while the order is open", counterparty, adult, whileOpen, raw},
+		{"counterparty sees delivery data masked after completion", counterparty, closedOrder, whileOpen, masked},
+		{"counterparty keeps the transaction after completion", counterparty, closedOrder, shared, raw},
 		{"counterparty gets no other sensitive data", counterparty, adult, sensitive, null},
 
 		{"stranger sees public raw", stranger, adult, PublicProfile, raw},

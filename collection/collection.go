@@ -132,18 +132,37 @@ func check(ctx context.Context, m entgo.Mutation) error {
 	if !ok {
 		return fmt.Errorf("collection: mutation %T has no client", m)
 	}
-	client := cm.Client()
 	subjectID, newBirth, err := subjectOf(ctx, m)
 	if err != nil {
 		return err
 	}
 	if subjectID == 0 {
 		// A new account: only its login identity may be written.
-		if len(needs) > 0 || beyondLogin {
-			return errors.New("collection: a new account may hold only its login phone")
-		}
+		return errors.New("collection: a new account may hold only its login phone")
+	}
+	return allowed(ctx, cm.Client(), subjectID, newBirth, needs, beyondLogin)
+}
+
+// Allowed reports whether values of the given classes may be collected
+// about subjectID now, by the same rules as the hook, without writing. It
+// is for processing that happens before anything is stored (a face image
+// sent to a provider).
+func Allowed(ctx context.Context, c *ent.Client, subjectID int, classes ...*classification.Class) error {
+	if isSystem(ctx) {
 		return nil
 	}
+	needs := map[classification.ConsentPurpose][]string{}
+	beyondLogin := false
+	for _, cl := range classes {
+		if cl.Basis == classification.BasisConsent {
+			needs[cl.Consent] = append(needs[cl.Consent], cl.Name)
+		}
+		beyondLogin = beyondLogin || !loginIdentity(cl)
+	}
+	return allowed(ctx, c, subjectID, "", needs, beyondLogin)
+}
+
+func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth string, needs map[classification.ConsentPurpose][]string, beyondLogin bool) error {
 	subj, err := client.User.Query().Where(user.ID(subjectID)).
 		Select(user.FieldBirthDate, user.FieldGuardianID).Only(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 	"veil/classification"
+	"veil/collect"
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/ent/calllogentry"
@@ -23,6 +24,8 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 	"veil/graph/model"
+	"veil/identity"
+	"veil/trade"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -163,24 +166,24 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptPolicy          func(childComplexity int, version string) int
-		BindThirdPartyAccount func(childComplexity int, input model.ThirdPartyAccountInput) int
+		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
 		CompleteOrder         func(childComplexity int, orderID int) int
-		CreateOrder           func(childComplexity int, input model.CreateOrderInput) int
+		CreateOrder           func(childComplexity int, input trade.CreateOrderInput) int
 		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int) int
-		LinkChild             func(childComplexity int, input model.LinkChildInput) int
+		LinkChild             func(childComplexity int, input identity.LinkChildInput) int
 		Login                 func(childComplexity int, phone string, code string) int
 		Logout                func(childComplexity int) int
-		OpenSupportTicket     func(childComplexity int, input model.SupportTicketInput) int
+		OpenSupportTicket     func(childComplexity int, input collect.SupportTicketInput) int
 		PayOrder              func(childComplexity int, orderID int) int
 		PublishPolicyVersion  func(childComplexity int, input model.PublishPolicyVersionInput) int
-		RecordActivity        func(childComplexity int, input []*model.ActivityInput) int
-		RecordLocation        func(childComplexity int, input model.LocationInput) int
-		RegisterDevice        func(childComplexity int, input model.DeviceInput) int
+		RecordActivity        func(childComplexity int, input []*collect.ActivityInput) int
+		RecordLocation        func(childComplexity int, input collect.LocationInput) int
+		RegisterDevice        func(childComplexity int, input collect.DeviceInput) int
 		RequestLoginCode      func(childComplexity int, phone string) int
-		SubmitRealName        func(childComplexity int, input model.RealNameInput) int
-		UploadCallLog         func(childComplexity int, input []*model.CallLogInput) int
-		UploadContacts        func(childComplexity int, input []*model.ContactInput) int
-		VerifyFace            func(childComplexity int, input model.VerifyFaceInput) int
+		SubmitRealName        func(childComplexity int, input identity.RealNameInput) int
+		UploadCallLog         func(childComplexity int, input []*collect.CallLogInput) int
+		UploadContacts        func(childComplexity int, input []*collect.ContactInput) int
+		VerifyFace            func(childComplexity int, input identity.VerifyFaceInput) int
 		WithdrawConsent       func(childComplexity int, purpose consent.Purpose, forUser *int) int
 	}
 
@@ -360,17 +363,17 @@ type MutationResolver interface {
 	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*model.WithdrawConsentPayload, error)
 	AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error)
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
-	SubmitRealName(ctx context.Context, input model.RealNameInput) (*ent.User, error)
-	LinkChild(ctx context.Context, input model.LinkChildInput) (*ent.User, error)
-	VerifyFace(ctx context.Context, input model.VerifyFaceInput) (*ent.FaceVerification, error)
-	RegisterDevice(ctx context.Context, input model.DeviceInput) (*ent.Device, error)
-	RecordActivity(ctx context.Context, input []*model.ActivityInput) (int, error)
-	UploadContacts(ctx context.Context, input []*model.ContactInput) ([]*ent.Contact, error)
-	UploadCallLog(ctx context.Context, input []*model.CallLogInput) (int, error)
-	RecordLocation(ctx context.Context, input model.LocationInput) (*ent.Location, error)
-	BindThirdPartyAccount(ctx context.Context, input model.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error)
-	OpenSupportTicket(ctx context.Context, input model.SupportTicketInput) (*ent.SupportTicket, error)
-	CreateOrder(ctx context.Context, input model.CreateOrderInput) (*ent.Order, error)
+	SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error)
+	LinkChild(ctx context.Context, input identity.LinkChildInput) (*ent.User, error)
+	VerifyFace(ctx context.Context, input identity.VerifyFaceInput) (*ent.FaceVerification, error)
+	RegisterDevice(ctx context.Context, input collect.DeviceInput) (*ent.Device, error)
+	RecordActivity(ctx context.Context, input []*collect.ActivityInput) (int, error)
+	UploadContacts(ctx context.Context, input []*collect.ContactInput) ([]*ent.Contact, error)
+	UploadCallLog(ctx context.Context, input []*collect.CallLogInput) (int, error)
+	RecordLocation(ctx context.Context, input collect.LocationInput) (*ent.Location, error)
+	BindThirdPartyAccount(ctx context.Context, input collect.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error)
+	OpenSupportTicket(ctx context.Context, input collect.SupportTicketInput) (*ent.SupportTicket, error)
+	CreateOrder(ctx context.Context, input trade.CreateOrderInput) (*ent.Order, error)
 	PayOrder(ctx context.Context, orderID int) (*ent.Order, error)
 	CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error)
 }
@@ -859,7 +862,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.BindThirdPartyAccount(childComplexity, args["input"].(model.ThirdPartyAccountInput)), true
+		return e.ComplexityRoot.Mutation.BindThirdPartyAccount(childComplexity, args["input"].(collect.ThirdPartyAccountInput)), true
 	case "Mutation.completeOrder":
 		if e.ComplexityRoot.Mutation.CompleteOrder == nil {
 			break
@@ -881,7 +884,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateOrder(childComplexity, args["input"].(model.CreateOrderInput)), true
+		return e.ComplexityRoot.Mutation.CreateOrder(childComplexity, args["input"].(trade.CreateOrderInput)), true
 	case "Mutation.grantConsent":
 		if e.ComplexityRoot.Mutation.GrantConsent == nil {
 			break
@@ -903,7 +906,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.LinkChild(childComplexity, args["input"].(model.LinkChildInput)), true
+		return e.ComplexityRoot.Mutation.LinkChild(childComplexity, args["input"].(identity.LinkChildInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -931,7 +934,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.OpenSupportTicket(childComplexity, args["input"].(model.SupportTicketInput)), true
+		return e.ComplexityRoot.Mutation.OpenSupportTicket(childComplexity, args["input"].(collect.SupportTicketInput)), true
 	case "Mutation.payOrder":
 		if e.ComplexityRoot.Mutation.PayOrder == nil {
 			break
@@ -964,7 +967,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].([]*model.ActivityInput)), true
+		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].([]*collect.ActivityInput)), true
 	case "Mutation.recordLocation":
 		if e.ComplexityRoot.Mutation.RecordLocation == nil {
 			break
@@ -975,7 +978,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordLocation(childComplexity, args["input"].(model.LocationInput)), true
+		return e.ComplexityRoot.Mutation.RecordLocation(childComplexity, args["input"].(collect.LocationInput)), true
 	case "Mutation.registerDevice":
 		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
 			break
@@ -986,7 +989,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["input"].(model.DeviceInput)), true
+		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["input"].(collect.DeviceInput)), true
 	case "Mutation.requestLoginCode":
 		if e.ComplexityRoot.Mutation.RequestLoginCode == nil {
 			break
@@ -1008,7 +1011,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SubmitRealName(childComplexity, args["input"].(model.RealNameInput)), true
+		return e.ComplexityRoot.Mutation.SubmitRealName(childComplexity, args["input"].(identity.RealNameInput)), true
 	case "Mutation.uploadCallLog":
 		if e.ComplexityRoot.Mutation.UploadCallLog == nil {
 			break
@@ -1019,7 +1022,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadCallLog(childComplexity, args["input"].([]*model.CallLogInput)), true
+		return e.ComplexityRoot.Mutation.UploadCallLog(childComplexity, args["input"].([]*collect.CallLogInput)), true
 	case "Mutation.uploadContacts":
 		if e.ComplexityRoot.Mutation.UploadContacts == nil {
 			break
@@ -1030,7 +1033,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadContacts(childComplexity, args["input"].([]*model.ContactInput)), true
+		return e.ComplexityRoot.Mutation.UploadContacts(childComplexity, args["input"].([]*collect.ContactInput)), true
 	case "Mutation.verifyFace":
 		if e.ComplexityRoot.Mutation.VerifyFace == nil {
 			break
@@ -1041,7 +1044,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.VerifyFace(childComplexity, args["input"].(model.VerifyFaceInput)), true
+		return e.ComplexityRoot.Mutation.VerifyFace(childComplexity, args["input"].(identity.VerifyFaceInput)), true
 	case "Mutation.withdrawConsent":
 		if e.ComplexityRoot.Mutation.WithdrawConsent == nil {
 			break
@@ -4099,8 +4102,8 @@ func (ec *executionContext) field_Mutation_bindThirdPartyAccount_args(ctx contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ThirdPartyAccountInput, error) {
-			return ec.unmarshalNThirdPartyAccountInput2veilᚋgraphᚋmodelᚐThirdPartyAccountInput(ctx, v)
+		func(ctx context.Context, v any) (collect.ThirdPartyAccountInput, error) {
+			return ec.unmarshalNThirdPartyAccountInput2veilᚋcollectᚐThirdPartyAccountInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4127,8 +4130,8 @@ func (ec *executionContext) field_Mutation_createOrder_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateOrderInput, error) {
-			return ec.unmarshalNCreateOrderInput2veilᚋgraphᚋmodelᚐCreateOrderInput(ctx, v)
+		func(ctx context.Context, v any) (trade.CreateOrderInput, error) {
+			return ec.unmarshalNCreateOrderInput2veilᚋtradeᚐCreateOrderInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4163,8 +4166,8 @@ func (ec *executionContext) field_Mutation_linkChild_args(ctx context.Context, r
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.LinkChildInput, error) {
-			return ec.unmarshalNLinkChildInput2veilᚋgraphᚋmodelᚐLinkChildInput(ctx, v)
+		func(ctx context.Context, v any) (identity.LinkChildInput, error) {
+			return ec.unmarshalNLinkChildInput2veilᚋidentityᚐLinkChildInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4199,8 +4202,8 @@ func (ec *executionContext) field_Mutation_openSupportTicket_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.SupportTicketInput, error) {
-			return ec.unmarshalNSupportTicketInput2veilᚋgraphᚋmodelᚐSupportTicketInput(ctx, v)
+		func(ctx context.Context, v any) (collect.SupportTicketInput, error) {
+			return ec.unmarshalNSupportTicketInput2veilᚋcollectᚐSupportTicketInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4241,8 +4244,8 @@ func (ec *executionContext) field_Mutation_recordActivity_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]*model.ActivityInput, error) {
-			return ec.unmarshalNActivityInput2ᚕᚖveilᚋgraphᚋmodelᚐActivityInputᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]*collect.ActivityInput, error) {
+			return ec.unmarshalNActivityInput2ᚕᚖveilᚋcollectᚐActivityInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4255,8 +4258,8 @@ func (ec *executionContext) field_Mutation_recordLocation_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.LocationInput, error) {
-			return ec.unmarshalNLocationInput2veilᚋgraphᚋmodelᚐLocationInput(ctx, v)
+		func(ctx context.Context, v any) (collect.LocationInput, error) {
+			return ec.unmarshalNLocationInput2veilᚋcollectᚐLocationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4269,8 +4272,8 @@ func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.DeviceInput, error) {
-			return ec.unmarshalNDeviceInput2veilᚋgraphᚋmodelᚐDeviceInput(ctx, v)
+		func(ctx context.Context, v any) (collect.DeviceInput, error) {
+			return ec.unmarshalNDeviceInput2veilᚋcollectᚐDeviceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4297,8 +4300,8 @@ func (ec *executionContext) field_Mutation_submitRealName_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RealNameInput, error) {
-			return ec.unmarshalNRealNameInput2veilᚋgraphᚋmodelᚐRealNameInput(ctx, v)
+		func(ctx context.Context, v any) (identity.RealNameInput, error) {
+			return ec.unmarshalNRealNameInput2veilᚋidentityᚐRealNameInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4311,8 +4314,8 @@ func (ec *executionContext) field_Mutation_uploadCallLog_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]*model.CallLogInput, error) {
-			return ec.unmarshalNCallLogInput2ᚕᚖveilᚋgraphᚋmodelᚐCallLogInputᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]*collect.CallLogInput, error) {
+			return ec.unmarshalNCallLogInput2ᚕᚖveilᚋcollectᚐCallLogInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4325,8 +4328,8 @@ func (ec *executionContext) field_Mutation_uploadContacts_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]*model.ContactInput, error) {
-			return ec.unmarshalNContactInput2ᚕᚖveilᚋgraphᚋmodelᚐContactInputᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]*collect.ContactInput, error) {
+			return ec.unmarshalNContactInput2ᚕᚖveilᚋcollectᚐContactInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4339,8 +4342,8 @@ func (ec *executionContext) field_Mutation_verifyFace_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.VerifyFaceInput, error) {
-			return ec.unmarshalNVerifyFaceInput2veilᚋgraphᚋmodelᚐVerifyFaceInput(ctx, v)
+		func(ctx context.Context, v any) (identity.VerifyFaceInput, error) {
+			return ec.unmarshalNVerifyFaceInput2veilᚋidentityᚐVerifyFaceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7910,7 +7913,7 @@ func (ec *executionContext) _Mutation_submitRealName(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SubmitRealName(ctx, fc.Args["input"].(model.RealNameInput))
+			return ec.Resolvers.Mutation().SubmitRealName(ctx, fc.Args["input"].(identity.RealNameInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7972,7 +7975,7 @@ func (ec *executionContext) _Mutation_linkChild(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().LinkChild(ctx, fc.Args["input"].(model.LinkChildInput))
+			return ec.Resolvers.Mutation().LinkChild(ctx, fc.Args["input"].(identity.LinkChildInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8034,7 +8037,7 @@ func (ec *executionContext) _Mutation_verifyFace(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().VerifyFace(ctx, fc.Args["input"].(model.VerifyFaceInput))
+			return ec.Resolvers.Mutation().VerifyFace(ctx, fc.Args["input"].(identity.VerifyFaceInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8096,7 +8099,7 @@ func (ec *executionContext) _Mutation_registerDevice(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["input"].(model.DeviceInput))
+			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["input"].(collect.DeviceInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8158,7 +8161,7 @@ func (ec *executionContext) _Mutation_recordActivity(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordActivity(ctx, fc.Args["input"].([]*model.ActivityInput))
+			return ec.Resolvers.Mutation().RecordActivity(ctx, fc.Args["input"].([]*collect.ActivityInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8220,7 +8223,7 @@ func (ec *executionContext) _Mutation_uploadContacts(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadContacts(ctx, fc.Args["input"].([]*model.ContactInput))
+			return ec.Resolvers.Mutation().UploadContacts(ctx, fc.Args["input"].([]*collect.ContactInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8282,7 +8285,7 @@ func (ec *executionContext) _Mutation_uploadCallLog(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadCallLog(ctx, fc.Args["input"].([]*model.CallLogInput))
+			return ec.Resolvers.Mutation().UploadCallLog(ctx, fc.Args["input"].([]*collect.CallLogInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8344,7 +8347,7 @@ func (ec *executionContext) _Mutation_recordLocation(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordLocation(ctx, fc.Args["input"].(model.LocationInput))
+			return ec.Resolvers.Mutation().RecordLocation(ctx, fc.Args["input"].(collect.LocationInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8406,7 +8409,7 @@ func (ec *executionContext) _Mutation_bindThirdPartyAccount(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().BindThirdPartyAccount(ctx, fc.Args["input"].(model.ThirdPartyAccountInput))
+			return ec.Resolvers.Mutation().BindThirdPartyAccount(ctx, fc.Args["input"].(collect.ThirdPartyAccountInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8468,7 +8471,7 @@ func (ec *executionContext) _Mutation_openSupportTicket(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().OpenSupportTicket(ctx, fc.Args["input"].(model.SupportTicketInput))
+			return ec.Resolvers.Mutation().OpenSupportTicket(ctx, fc.Args["input"].(collect.SupportTicketInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -8530,7 +8533,7 @@ func (ec *executionContext) _Mutation_createOrder(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateOrder(ctx, fc.Args["input"].(model.CreateOrderInput))
+			return ec.Resolvers.Mutation().CreateOrder(ctx, fc.Args["input"].(trade.CreateOrderInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -14186,8 +14189,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputActivityInput(ctx context.Context, obj any) (model.ActivityInput, error) {
-	var it model.ActivityInput
+func (ec *executionContext) unmarshalInputActivityInput(ctx context.Context, obj any) (collect.ActivityInput, error) {
+	var it collect.ActivityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14299,8 +14302,8 @@ func (ec *executionContext) unmarshalInputActivityInput(ctx context.Context, obj
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalActivityInput(ctx context.Context, raw any) (model.ActivityInput, error) {
-	var out model.ActivityInput
+func UnmarshalActivityInput(ctx context.Context, raw any) (collect.ActivityInput, error) {
+	var out collect.ActivityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ActivityInput", raw, &out)
 	return out, err
 }
@@ -14529,8 +14532,8 @@ func UnmarshalCallLogEntryWhereInput(ctx context.Context, raw any) (ent.CallLogE
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCallLogInput(ctx context.Context, obj any) (model.CallLogInput, error) {
-	var it model.CallLogInput
+func (ec *executionContext) unmarshalInputCallLogInput(ctx context.Context, obj any) (collect.CallLogInput, error) {
+	var it collect.CallLogInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14586,8 +14589,8 @@ func (ec *executionContext) unmarshalInputCallLogInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCallLogInput(ctx context.Context, raw any) (model.CallLogInput, error) {
-	var out model.CallLogInput
+func UnmarshalCallLogInput(ctx context.Context, raw any) (collect.CallLogInput, error) {
+	var out collect.CallLogInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CallLogInput", raw, &out)
 	return out, err
 }
@@ -14704,8 +14707,8 @@ func UnmarshalConsentWhereInput(ctx context.Context, raw any) (ent.ConsentWhereI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputContactInput(ctx context.Context, obj any) (model.ContactInput, error) {
-	var it model.ContactInput
+func (ec *executionContext) unmarshalInputContactInput(ctx context.Context, obj any) (collect.ContactInput, error) {
+	var it collect.ContactInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14747,8 +14750,8 @@ func (ec *executionContext) unmarshalInputContactInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalContactInput(ctx context.Context, raw any) (model.ContactInput, error) {
-	var out model.ContactInput
+func UnmarshalContactInput(ctx context.Context, raw any) (collect.ContactInput, error) {
+	var out collect.ContactInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactInput", raw, &out)
 	return out, err
 }
@@ -14865,8 +14868,8 @@ func UnmarshalContactWhereInput(ctx context.Context, raw any) (ent.ContactWhereI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateOrderInput(ctx context.Context, obj any) (model.CreateOrderInput, error) {
-	var it model.CreateOrderInput
+func (ec *executionContext) unmarshalInputCreateOrderInput(ctx context.Context, obj any) (trade.CreateOrderInput, error) {
+	var it trade.CreateOrderInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14908,14 +14911,14 @@ func (ec *executionContext) unmarshalInputCreateOrderInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateOrderInput(ctx context.Context, raw any) (model.CreateOrderInput, error) {
-	var out model.CreateOrderInput
+func UnmarshalCreateOrderInput(ctx context.Context, raw any) (trade.CreateOrderInput, error) {
+	var out trade.CreateOrderInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOrderInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputDeviceInput(ctx context.Context, obj any) (model.DeviceInput, error) {
-	var it model.DeviceInput
+func (ec *executionContext) unmarshalInputDeviceInput(ctx context.Context, obj any) (collect.DeviceInput, error) {
+	var it collect.DeviceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15027,8 +15030,8 @@ func (ec *executionContext) unmarshalInputDeviceInput(ctx context.Context, obj a
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalDeviceInput(ctx context.Context, raw any) (model.DeviceInput, error) {
-	var out model.DeviceInput
+func UnmarshalDeviceInput(ctx context.Context, raw any) (collect.DeviceInput, error) {
+	var out collect.DeviceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeviceInput", raw, &out)
 	return out, err
 }
@@ -15257,8 +15260,8 @@ func UnmarshalFaceVerificationWhereInput(ctx context.Context, raw any) (ent.Face
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, obj any) (model.LinkChildInput, error) {
-	var it model.LinkChildInput
+func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, obj any) (identity.LinkChildInput, error) {
+	var it identity.LinkChildInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15307,8 +15310,8 @@ func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLinkChildInput(ctx context.Context, raw any) (model.LinkChildInput, error) {
-	var out model.LinkChildInput
+func UnmarshalLinkChildInput(ctx context.Context, raw any) (identity.LinkChildInput, error) {
+	var out identity.LinkChildInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LinkChildInput", raw, &out)
 	return out, err
 }
@@ -15723,8 +15726,8 @@ func UnmarshalListingWhereInput(ctx context.Context, raw any) (ent.ListingWhereI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLocationInput(ctx context.Context, obj any) (model.LocationInput, error) {
-	var it model.LocationInput
+func (ec *executionContext) unmarshalInputLocationInput(ctx context.Context, obj any) (collect.LocationInput, error) {
+	var it collect.LocationInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15780,8 +15783,8 @@ func (ec *executionContext) unmarshalInputLocationInput(ctx context.Context, obj
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLocationInput(ctx context.Context, raw any) (model.LocationInput, error) {
-	var out model.LocationInput
+func UnmarshalLocationInput(ctx context.Context, raw any) (collect.LocationInput, error) {
+	var out collect.LocationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LocationInput", raw, &out)
 	return out, err
 }
@@ -16581,8 +16584,8 @@ func UnmarshalPublishPolicyVersionInput(ctx context.Context, raw any) (model.Pub
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRealNameInput(ctx context.Context, obj any) (model.RealNameInput, error) {
-	var it model.RealNameInput
+func (ec *executionContext) unmarshalInputRealNameInput(ctx context.Context, obj any) (identity.RealNameInput, error) {
+	var it identity.RealNameInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16631,8 +16634,8 @@ func (ec *executionContext) unmarshalInputRealNameInput(ctx context.Context, obj
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRealNameInput(ctx context.Context, raw any) (model.RealNameInput, error) {
-	var out model.RealNameInput
+func UnmarshalRealNameInput(ctx context.Context, raw any) (identity.RealNameInput, error) {
+	var out identity.RealNameInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RealNameInput", raw, &out)
 	return out, err
 }
@@ -16861,8 +16864,8 @@ func UnmarshalSharingRecordWhereInput(ctx context.Context, raw any) (ent.Sharing
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSupportTicketInput(ctx context.Context, obj any) (model.SupportTicketInput, error) {
-	var it model.SupportTicketInput
+func (ec *executionContext) unmarshalInputSupportTicketInput(ctx context.Context, obj any) (collect.SupportTicketInput, error) {
+	var it collect.SupportTicketInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16904,8 +16907,8 @@ func (ec *executionContext) unmarshalInputSupportTicketInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSupportTicketInput(ctx context.Context, raw any) (model.SupportTicketInput, error) {
-	var out model.SupportTicketInput
+func UnmarshalSupportTicketInput(ctx context.Context, raw any) (collect.SupportTicketInput, error) {
+	var out collect.SupportTicketInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupportTicketInput", raw, &out)
 	return out, err
 }
@@ -17022,8 +17025,8 @@ func UnmarshalSupportTicketWhereInput(ctx context.Context, raw any) (ent.Support
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputThirdPartyAccountInput(ctx context.Context, obj any) (model.ThirdPartyAccountInput, error) {
-	var it model.ThirdPartyAccountInput
+func (ec *executionContext) unmarshalInputThirdPartyAccountInput(ctx context.Context, obj any) (collect.ThirdPartyAccountInput, error) {
+	var it collect.ThirdPartyAccountInput
 	if obj == nil {
 		return it, nil
 	}
@@ -17086,8 +17089,8 @@ func (ec *executionContext) unmarshalInputThirdPartyAccountInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalThirdPartyAccountInput(ctx context.Context, raw any) (model.ThirdPartyAccountInput, error) {
-	var out model.ThirdPartyAccountInput
+func UnmarshalThirdPartyAccountInput(ctx context.Context, raw any) (collect.ThirdPartyAccountInput, error) {
+	var out collect.ThirdPartyAccountInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ThirdPartyAccountInput", raw, &out)
 	return out, err
 }
@@ -18132,8 +18135,8 @@ func UnmarshalUserWhereInput(ctx context.Context, raw any) (ent.UserWhereInput, 
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputVerifyFaceInput(ctx context.Context, obj any) (model.VerifyFaceInput, error) {
-	var it model.VerifyFaceInput
+func (ec *executionContext) unmarshalInputVerifyFaceInput(ctx context.Context, obj any) (identity.VerifyFaceInput, error) {
+	var it identity.VerifyFaceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -18168,8 +18171,8 @@ func (ec *executionContext) unmarshalInputVerifyFaceInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalVerifyFaceInput(ctx context.Context, raw any) (model.VerifyFaceInput, error) {
-	var out model.VerifyFaceInput
+func UnmarshalVerifyFaceInput(ctx context.Context, raw any) (identity.VerifyFaceInput, error) {
+	var out identity.VerifyFaceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "VerifyFaceInput", raw, &out)
 	return out, err
 }
@@ -20634,13 +20637,13 @@ func (ec *executionContext) marshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLev
 	return v
 }
 
-func (ec *executionContext) unmarshalNActivityInput2ᚕᚖveilᚋgraphᚋmodelᚐActivityInputᚄ(ctx context.Context, v any) ([]*model.ActivityInput, error) {
+func (ec *executionContext) unmarshalNActivityInput2ᚕᚖveilᚋcollectᚐActivityInputᚄ(ctx context.Context, v any) ([]*collect.ActivityInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*model.ActivityInput, len(vSlice))
+	res := make([]*collect.ActivityInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNActivityInput2ᚖveilᚋgraphᚋmodelᚐActivityInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNActivityInput2ᚖveilᚋcollectᚐActivityInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20648,7 +20651,7 @@ func (ec *executionContext) unmarshalNActivityInput2ᚕᚖveilᚋgraphᚋmodel�
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNActivityInput2ᚖveilᚋgraphᚋmodelᚐActivityInput(ctx context.Context, v any) (*model.ActivityInput, error) {
+func (ec *executionContext) unmarshalNActivityInput2ᚖveilᚋcollectᚐActivityInput(ctx context.Context, v any) (*collect.ActivityInput, error) {
 	res, err := ec.unmarshalInputActivityInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20705,13 +20708,13 @@ func (ec *executionContext) unmarshalNCallLogEntryWhereInput2ᚖveilᚋentᚐCal
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCallLogInput2ᚕᚖveilᚋgraphᚋmodelᚐCallLogInputᚄ(ctx context.Context, v any) ([]*model.CallLogInput, error) {
+func (ec *executionContext) unmarshalNCallLogInput2ᚕᚖveilᚋcollectᚐCallLogInputᚄ(ctx context.Context, v any) ([]*collect.CallLogInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*model.CallLogInput, len(vSlice))
+	res := make([]*collect.CallLogInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNCallLogInput2ᚖveilᚋgraphᚋmodelᚐCallLogInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNCallLogInput2ᚖveilᚋcollectᚐCallLogInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20719,7 +20722,7 @@ func (ec *executionContext) unmarshalNCallLogInput2ᚕᚖveilᚋgraphᚋmodelᚐ
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNCallLogInput2ᚖveilᚋgraphᚋmodelᚐCallLogInput(ctx context.Context, v any) (*model.CallLogInput, error) {
+func (ec *executionContext) unmarshalNCallLogInput2ᚖveilᚋcollectᚐCallLogInput(ctx context.Context, v any) (*collect.CallLogInput, error) {
 	res, err := ec.unmarshalInputCallLogInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20771,13 +20774,13 @@ func (ec *executionContext) marshalNContact2ᚖveilᚋentᚐContact(ctx context.
 	return ec._Contact(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNContactInput2ᚕᚖveilᚋgraphᚋmodelᚐContactInputᚄ(ctx context.Context, v any) ([]*model.ContactInput, error) {
+func (ec *executionContext) unmarshalNContactInput2ᚕᚖveilᚋcollectᚐContactInputᚄ(ctx context.Context, v any) ([]*collect.ContactInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*model.ContactInput, len(vSlice))
+	res := make([]*collect.ContactInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNContactInput2ᚖveilᚋgraphᚋmodelᚐContactInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNContactInput2ᚖveilᚋcollectᚐContactInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20785,7 +20788,7 @@ func (ec *executionContext) unmarshalNContactInput2ᚕᚖveilᚋgraphᚋmodelᚐ
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNContactInput2ᚖveilᚋgraphᚋmodelᚐContactInput(ctx context.Context, v any) (*model.ContactInput, error) {
+func (ec *executionContext) unmarshalNContactInput2ᚖveilᚋcollectᚐContactInput(ctx context.Context, v any) (*collect.ContactInput, error) {
 	res, err := ec.unmarshalInputContactInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20795,7 +20798,7 @@ func (ec *executionContext) unmarshalNContactWhereInput2ᚖveilᚋentᚐContactW
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateOrderInput2veilᚋgraphᚋmodelᚐCreateOrderInput(ctx context.Context, v any) (model.CreateOrderInput, error) {
+func (ec *executionContext) unmarshalNCreateOrderInput2veilᚋtradeᚐCreateOrderInput(ctx context.Context, v any) (trade.CreateOrderInput, error) {
 	res, err := ec.unmarshalInputCreateOrderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20818,7 +20821,7 @@ func (ec *executionContext) marshalNDevice2ᚖveilᚋentᚐDevice(ctx context.Co
 	return ec._Device(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNDeviceInput2veilᚋgraphᚋmodelᚐDeviceInput(ctx context.Context, v any) (model.DeviceInput, error) {
+func (ec *executionContext) unmarshalNDeviceInput2veilᚋcollectᚐDeviceInput(ctx context.Context, v any) (collect.DeviceInput, error) {
 	res, err := ec.unmarshalInputDeviceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20926,7 +20929,7 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) unmarshalNLinkChildInput2veilᚋgraphᚋmodelᚐLinkChildInput(ctx context.Context, v any) (model.LinkChildInput, error) {
+func (ec *executionContext) unmarshalNLinkChildInput2veilᚋidentityᚐLinkChildInput(ctx context.Context, v any) (identity.LinkChildInput, error) {
 	res, err := ec.unmarshalInputLinkChildInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20966,7 +20969,7 @@ func (ec *executionContext) marshalNLocation2ᚖveilᚋentᚐLocation(ctx contex
 	return ec._Location(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNLocationInput2veilᚋgraphᚋmodelᚐLocationInput(ctx context.Context, v any) (model.LocationInput, error) {
+func (ec *executionContext) unmarshalNLocationInput2veilᚋcollectᚐLocationInput(ctx context.Context, v any) (collect.LocationInput, error) {
 	res, err := ec.unmarshalInputLocationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21053,7 +21056,7 @@ func (ec *executionContext) unmarshalNPublishPolicyVersionInput2veilᚋgraphᚋm
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRealNameInput2veilᚋgraphᚋmodelᚐRealNameInput(ctx context.Context, v any) (model.RealNameInput, error) {
+func (ec *executionContext) unmarshalNRealNameInput2veilᚋidentityᚐRealNameInput(ctx context.Context, v any) (identity.RealNameInput, error) {
 	res, err := ec.unmarshalInputRealNameInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21143,7 +21146,7 @@ func (ec *executionContext) marshalNSupportTicket2ᚖveilᚋentᚐSupportTicket(
 	return ec._SupportTicket(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSupportTicketInput2veilᚋgraphᚋmodelᚐSupportTicketInput(ctx context.Context, v any) (model.SupportTicketInput, error) {
+func (ec *executionContext) unmarshalNSupportTicketInput2veilᚋcollectᚐSupportTicketInput(ctx context.Context, v any) (collect.SupportTicketInput, error) {
 	res, err := ec.unmarshalInputSupportTicketInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21153,7 +21156,7 @@ func (ec *executionContext) unmarshalNSupportTicketWhereInput2ᚖveilᚋentᚐSu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNThirdPartyAccountInput2veilᚋgraphᚋmodelᚐThirdPartyAccountInput(ctx context.Context, v any) (model.ThirdPartyAccountInput, error) {
+func (ec *executionContext) unmarshalNThirdPartyAccountInput2veilᚋcollectᚐThirdPartyAccountInput(ctx context.Context, v any) (collect.ThirdPartyAccountInput, error) {
 	res, err := ec.unmarshalInputThirdPartyAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21259,7 +21262,7 @@ func (ec *executionContext) unmarshalNUserWhereInput2ᚖveilᚋentᚐUserWhereIn
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNVerifyFaceInput2veilᚋgraphᚋmodelᚐVerifyFaceInput(ctx context.Context, v any) (model.VerifyFaceInput, error) {
+func (ec *executionContext) unmarshalNVerifyFaceInput2veilᚋidentityᚐVerifyFaceInput(ctx context.Context, v any) (identity.VerifyFaceInput, error) {
 	res, err := ec.unmarshalInputVerifyFaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

@@ -49,14 +49,17 @@ func world(t *testing.T, env *veiltest.Env) (*seed.World, []object, []viewerCase
 	adult := classification.Subject{UserID: u["adult"].ID, AgeGroup: classification.AgeAdult}
 	child := classification.Subject{UserID: u["child"].ID, AgeGroup: classification.AgeChild, GuardianID: u["guardian"].ID}
 	guardian := classification.Subject{UserID: u["guardian"].ID, AgeGroup: classification.AgeAdult}
-	order := adult
-	order.CounterpartyID = u["guardian"].ID
+	openOrder := adult
+	openOrder.CounterpartyID = u["guardian"].ID
+	openOrder.OrderOpen = true
+	completedOrder := openOrder
+	completedOrder.OrderOpen = false
 
 	objects := []object{
 		{"adult", "User", u["adult"].ID, adult},
 		{"child", "User", u["child"].ID, child},
-		{"paid order", "Order", w.Orders[0].ID, order},
-		{"completed order", "Order", w.Orders[1].ID, order},
+		{"paid order", "Order", w.Orders[0].ID, openOrder},
+		{"completed order", "Order", w.Orders[1].ID, completedOrder},
 		{"listing", "Listing", w.Listings[0].ID, guardian},
 	}
 	for _, typ := range []string{"PolicyVersion", "ThirdPartySDK"} {

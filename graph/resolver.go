@@ -11,6 +11,7 @@ import (
 
 	"veil/account"
 	"veil/ent"
+	"veil/identity"
 )
 
 // Resolver is the root resolver; its fields are the dependencies.
@@ -20,6 +21,7 @@ type Resolver struct {
 	// API cannot express generically (owners of records by table).
 	Driver   dialect.Driver
 	Accounts *account.Service
+	Identity *identity.Service
 	// Now is the request clock (age groups are derived from it); time.Now
 	// when nil.
 	Now func() time.Time

@@ -7,13 +7,16 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"veil/classification"
+	"veil/collect"
 	"veil/ent"
 	"veil/ent/consent"
 	"veil/ent/user"
 	"veil/fault"
 	"veil/graph/model"
+	"veil/identity"
+	"veil/ledger"
+	"veil/trade"
 )
 
 // RequestLoginCode is the resolver for the requestLoginCode field.
@@ -55,87 +58,99 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 
 // GrantConsent is the resolver for the grantConsent field.
 func (r *mutationResolver) GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*ent.Consent, error) {
-	panic(fmt.Errorf("not implemented: GrantConsent - grantConsent"))
+	subject, grantedBy, err := r.actingFor(ctx, forUser)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Grant(ctx, r.Client, subject, classification.ConsentPurpose(purpose), grantedBy, r.now())
 }
 
 // WithdrawConsent is the resolver for the withdrawConsent field.
 func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*model.WithdrawConsentPayload, error) {
-	panic(fmt.Errorf("not implemented: WithdrawConsent - withdrawConsent"))
+	subject, _, err := r.actingFor(ctx, forUser)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ledger.Withdraw(ctx, r.Client, subject, classification.ConsentPurpose(purpose), r.now())
+	if err != nil {
+		return nil, err
+	}
+	return &model.WithdrawConsentPayload{Withdrawn: c != nil, Consent: c}, nil
 }
 
 // AcceptPolicy is the resolver for the acceptPolicy field.
 func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error) {
-	panic(fmt.Errorf("not implemented: AcceptPolicy - acceptPolicy"))
+	return ledger.Accept(ctx, r.Client, classification.FromContext(ctx).UserID, version, r.now())
 }
 
 // PublishPolicyVersion is the resolver for the publishPolicyVersion field.
 func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error) {
-	panic(fmt.Errorf("not implemented: PublishPolicyVersion - publishPolicyVersion"))
+	return ledger.Publish(ctx, r.Client, input.Version, input.Major, input.Summary, input.Text, r.now())
 }
 
 // SubmitRealName is the resolver for the submitRealName field.
-func (r *mutationResolver) SubmitRealName(ctx context.Context, input model.RealNameInput) (*ent.User, error) {
-	panic(fmt.Errorf("not implemented: SubmitRealName - submitRealName"))
+func (r *mutationResolver) SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error) {
+	return r.Identity.SubmitRealName(ctx, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // LinkChild is the resolver for the linkChild field.
-func (r *mutationResolver) LinkChild(ctx context.Context, input model.LinkChildInput) (*ent.User, error) {
-	panic(fmt.Errorf("not implemented: LinkChild - linkChild"))
+func (r *mutationResolver) LinkChild(ctx context.Context, input identity.LinkChildInput) (*ent.User, error) {
+	return r.Identity.LinkChild(ctx, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // VerifyFace is the resolver for the verifyFace field.
-func (r *mutationResolver) VerifyFace(ctx context.Context, input model.VerifyFaceInput) (*ent.FaceVerification, error) {
-	panic(fmt.Errorf("not implemented: VerifyFace - verifyFace"))
+func (r *mutationResolver) VerifyFace(ctx context.Context, input identity.VerifyFaceInput) (*ent.FaceVerification, error) {
+	return r.Identity.VerifyFace(ctx, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // RegisterDevice is the resolver for the registerDevice field.
-func (r *mutationResolver) RegisterDevice(ctx context.Context, input model.DeviceInput) (*ent.Device, error) {
-	panic(fmt.Errorf("not implemented: RegisterDevice - registerDevice"))
+func (r *mutationResolver) RegisterDevice(ctx context.Context, input collect.DeviceInput) (*ent.Device, error) {
+	return collect.RegisterDevice(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // RecordActivity is the resolver for the recordActivity field.
-func (r *mutationResolver) RecordActivity(ctx context.Context, input []*model.ActivityInput) (int, error) {
-	panic(fmt.Errorf("not implemented: RecordActivity - recordActivity"))
+func (r *mutationResolver) RecordActivity(ctx context.Context, input []*collect.ActivityInput) (int, error) {
+	return collect.RecordActivity(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // UploadContacts is the resolver for the uploadContacts field.
-func (r *mutationResolver) UploadContacts(ctx context.Context, input []*model.ContactInput) ([]*ent.Contact, error) {
-	panic(fmt.Errorf("not implemented: UploadContacts - uploadContacts"))
+func (r *mutationResolver) UploadContacts(ctx context.Context, input []*collect.ContactInput) ([]*ent.Contact, error) {
+	return collect.UploadContacts(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // UploadCallLog is the resolver for the uploadCallLog field.
-func (r *mutationResolver) UploadCallLog(ctx context.Context, input []*model.CallLogInput) (int, error) {
-	panic(fmt.Errorf("not implemented: UploadCallLog - uploadCallLog"))
+func (r *mutationResolver) UploadCallLog(ctx context.Context, input []*collect.CallLogInput) (int, error) {
+	return collect.UploadCallLog(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // RecordLocation is the resolver for the recordLocation field.
-func (r *mutationResolver) RecordLocation(ctx context.Context, input model.LocationInput) (*ent.Location, error) {
-	panic(fmt.Errorf("not implemented: RecordLocation - recordLocation"))
+func (r *mutationResolver) RecordLocation(ctx context.Context, input collect.LocationInput) (*ent.Location, error) {
+	return collect.RecordLocation(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // BindThirdPartyAccount is the resolver for the bindThirdPartyAccount field.
-func (r *mutationResolver) BindThirdPartyAccount(ctx context.Context, input model.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error) {
-	panic(fmt.Errorf("not implemented: BindThirdPartyAccount - bindThirdPartyAccount"))
+func (r *mutationResolver) BindThirdPartyAccount(ctx context.Context, input collect.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error) {
+	return collect.BindThirdPartyAccount(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // OpenSupportTicket is the resolver for the openSupportTicket field.
-func (r *mutationResolver) OpenSupportTicket(ctx context.Context, input model.SupportTicketInput) (*ent.SupportTicket, error) {
-	panic(fmt.Errorf("not implemented: OpenSupportTicket - openSupportTicket"))
+func (r *mutationResolver) OpenSupportTicket(ctx context.Context, input collect.SupportTicketInput) (*ent.SupportTicket, error) {
+	return collect.OpenSupportTicket(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // CreateOrder is the resolver for the createOrder field.
-func (r *mutationResolver) CreateOrder(ctx context.Context, input model.CreateOrderInput) (*ent.Order, error) {
-	panic(fmt.Errorf("not implemented: CreateOrder - createOrder"))
+func (r *mutationResolver) CreateOrder(ctx context.Context, input trade.CreateOrderInput) (*ent.Order, error) {
+	return trade.CreateOrder(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // PayOrder is the resolver for the payOrder field.
 func (r *mutationResolver) PayOrder(ctx context.Context, orderID int) (*ent.Order, error) {
-	panic(fmt.Errorf("not implemented: PayOrder - payOrder"))
+	return trade.PayOrder(ctx, r.Client, classification.FromContext(ctx).UserID, orderID, r.now())
 }
 
 // CompleteOrder is the resolver for the completeOrder field.
 func (r *mutationResolver) CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error) {
-	panic(fmt.Errorf("not implemented: CompleteOrder - completeOrder"))
+	return trade.CompleteOrder(ctx, r.Client, classification.FromContext(ctx).UserID, orderID, r.now())
 }
 
 // Me is the resolver for the me field.

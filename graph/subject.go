@@ -40,6 +40,7 @@ func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subje
 		}
 		s, err := l.people.Load(ctx, parties.buyer)
 		s.CounterpartyID = parties.seller
+		s.OrderOpen = parties.open
 		return s, err
 	}
 	typ, id, ok := entityOf(obj)
@@ -78,7 +79,10 @@ func personOf(u *ent.User, now time.Time) classification.Subject {
 	return s
 }
 
-type parties struct{ buyer, seller int }
+type parties struct {
+	buyer, seller int
+	open          bool
+}
 
 type ownerKey struct {
 	table string
@@ -110,10 +114,11 @@ func (r *Resolver) newLoaders() *loaders {
 		}),
 		orders: newBatchLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
 			orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).
-				Select(order.FieldBuyerID, order.FieldSellerID).All(ctx)
+				Select(order.FieldBuyerID, order.FieldSellerID, order.FieldStatus).All(ctx)
 			out := make(map[int]parties, len(orders))
 			for _, o := range orders {
-				out[o.ID] = parties{buyer: o.BuyerID, seller: o.SellerID}
+				open := o.Status != order.StatusCOMPLETED && o.Status != order.StatusCANCELLED
+				out[o.ID] = parties{buyer: o.BuyerID, seller: o.SellerID, open: open}
 			}
 			return out, err
 		}),

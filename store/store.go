@@ -91,3 +91,25 @@ func ParseURL(url string) (driverName, dsn, dia string, err error) {
 		return "", "", "", errors.New("store: DATABASE_URL must start with sqlite:, file:, postgres:// or postgresql://")
 	}
 }
+
+// WithTx runs fn in a transaction, committing if it returns nil and rolling
+// back otherwise, so a failure half way changes nothing.
+func WithTx(ctx context.Context, c *ent.Client, fn func(tx *ent.Tx) error) error {
+	tx, err := c.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return fmt.Errorf("%w (rollback: %v)", err, rerr)
+		}
+		return err
+	}
+	return tx.Commit()
+}

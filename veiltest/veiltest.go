@@ -24,6 +24,7 @@ import (
 	"veil/account"
 	"veil/graph"
 	"veil/httpapi"
+	"veil/identity"
 	"veil/seed"
 	"veil/store"
 )
@@ -115,7 +116,8 @@ func New(t testing.TB, databaseURL string) *Env {
 		Now:     env.now,
 	}
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now}
+	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now,
+		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
 	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready))
 	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready))
 	t.Cleanup(env.Server.Close)

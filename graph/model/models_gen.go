@@ -9,71 +9,7 @@ import (
 	"strconv"
 	"time"
 	"veil/ent"
-	"veil/ent/activitylog"
-	"veil/ent/calllogentry"
-	"veil/ent/thirdpartybinding"
 )
-
-type ActivityInput struct {
-	Kind         activitylog.Kind `json:"kind"`
-	OccurredAt   time.Time        `json:"occurredAt"`
-	LoginAccount *string          `json:"loginAccount,omitempty"`
-	SearchQuery  *string          `json:"searchQuery,omitempty"`
-	IP           *string          `json:"ip,omitempty"`
-	Browser      *string          `json:"browser,omitempty"`
-	Carrier      *string          `json:"carrier,omitempty"`
-	Network      *string          `json:"network,omitempty"`
-	Language     *string          `json:"language,omitempty"`
-	Page         *string          `json:"page,omitempty"`
-	Target       *string          `json:"target,omitempty"`
-	StaySeconds  *int             `json:"staySeconds,omitempty"`
-}
-
-type CallLogInput struct {
-	Phone           string                 `json:"phone"`
-	Direction       calllogentry.Direction `json:"direction"`
-	StartedAt       time.Time              `json:"startedAt"`
-	DurationSeconds int                    `json:"durationSeconds"`
-}
-
-type ContactInput struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
-}
-
-type CreateOrderInput struct {
-	ListingID int `json:"listingId"`
-	// Mainland mobile number the courier calls; shared with the seller once paid.
-	RecipientPhone string `json:"recipientPhone"`
-}
-
-type DeviceInput struct {
-	Model         string   `json:"model"`
-	Os            string   `json:"os"`
-	OsVersion     string   `json:"osVersion"`
-	ClientVersion string   `json:"clientVersion"`
-	Resolution    string   `json:"resolution"`
-	PackageName   string   `json:"packageName"`
-	Settings      *string  `json:"settings,omitempty"`
-	AppList       []string `json:"appList,omitempty"`
-	Imei          *string  `json:"imei,omitempty"`
-	Idfa          *string  `json:"idfa,omitempty"`
-	Oaid          *string  `json:"oaid,omitempty"`
-	Mac           *string  `json:"mac,omitempty"`
-}
-
-type LinkChildInput struct {
-	ChildPhone string `json:"childPhone"`
-	RealName   string `json:"realName"`
-	IDNumber   string `json:"idNumber"`
-}
-
-type LocationInput struct {
-	Latitude       float64  `json:"latitude"`
-	Longitude      float64  `json:"longitude"`
-	AccuracyMeters *float64 `json:"accuracyMeters,omitempty"`
-	Address        *string  `json:"address,omitempty"`
-}
 
 type LoginPayload struct {
 	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once.
@@ -93,38 +29,11 @@ type PublishPolicyVersionInput struct {
 	Text string `json:"text"`
 }
 
-type RealNameInput struct {
-	RealName string `json:"realName"`
-	// 18 characters; a lowercase x is accepted as X; 15-digit numbers are not.
-	IDNumber string `json:"idNumber"`
-	// Reference to an ID photo already held by the verifier.
-	IDPhotoRef *string `json:"idPhotoRef,omitempty"`
-}
-
 type RequestLoginCodePayload struct {
 	// Seconds until the code expires.
 	ExpiresInSeconds int `json:"expiresInSeconds"`
 	// Seconds before another code may be requested for the same number.
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
-}
-
-type SupportTicketInput struct {
-	// How support may reach you (a phone number or e-mail).
-	Contact string `json:"contact"`
-	Content string `json:"content"`
-}
-
-type ThirdPartyAccountInput struct {
-	Provider  thirdpartybinding.Provider `json:"provider"`
-	OpenID    string                     `json:"openId"`
-	Username  *string                    `json:"username,omitempty"`
-	Nickname  *string                    `json:"nickname,omitempty"`
-	AvatarURL *string                    `json:"avatarUrl,omitempty"`
-}
-
-type VerifyFaceInput struct {
-	// The live image, base64-encoded JPEG or PNG, at most 2 MiB.
-	Image string `json:"image"`
 }
 
 type WithdrawConsentPayload struct {

@@ -1,0 +1,116 @@
+// Package trade places, pays and completes orders (POLICY.md P1.5). Who
+// may trade at all (real name, 18+) is checked before these run, by the
+// @access(level: TRADING) rule.
+package trade
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"veil/check"
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/order"
+	"veil/fault"
+	"veil/store"
+)
+
+// CreateOrderInput is the GraphQL input CreateOrderInput.
+type CreateOrderInput struct {
+	ListingID      int    `json:"listingId"`
+	RecipientPhone string `json:"recipientPhone"`
+}
+
+// CreateOrder orders a listing for buyerID.
+func CreateOrder(ctx context.Context, c *ent.Client, buyerID int, in CreateOrderInput, now time.Time) (*ent.Order, error) {
+	var v check.Checker
+	phone := v.Phone("input.recipientPhone", in.RecipientPhone)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	l, err := c.Listing.Get(ctx, in.ListingID)
+	if ent.IsNotFound(err) {
+		return nil, fault.Invalid("input.listingId", "no such listing")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if l.SellerID == buyerID {
+		return nil, fault.Invalid("input.listingId", "you cannot buy your own listing")
+	}
+	no, err := orderNumber(now)
+	if err != nil {
+		return nil, err
+	}
+	return c.Order.Create().
+		SetOrderNo(no).
+		SetAmountFen(l.PriceFen).
+		SetRecipientPhone(phone).
+		SetBuyerID(buyerID).
+		SetSellerID(l.SellerID).
+		SetListingID(l.ID).
+		SetCreatedAt(now).
+		Save(ctx)
+}
+
+// PayOrder marks buyerID's order paid and shares its recipient phone and
+// transaction with the seller, recording the sharing, in one transaction.
+func PayOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time.Time) (*ent.Order, error) {
+	var out *ent.Order
+	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		o, err := ownOrder(ctx, tx.Client(), buyerID, orderID)
+		if err != nil {
+			return err
+		}
+		if o.Status != order.StatusCREATED {
+			return fault.Invalid("orderId", "only a new order can be paid")
+		}
+		if out, err = tx.Order.UpdateOne(o).SetStatus(order.StatusPAID).Save(ctx); err != nil {
+			return err
+		}
+		return tx.SharingRecord.Create().
+			SetUserID(buyerID).
+			SetRecipient(fmt.Sprintf("user:%d", o.SellerID)).
+			SetDataCategories([]string{classification.OrderContact.Name, classification.Transaction.Name}).
+			SetPurpose("delivery and after-sales of the order").
+			SetLegalBasis(string(classification.BasisContract)).
+			SetOrderID(o.ID).
+			SetSharedAt(now).
+			Exec(ctx)
+	})
+	return out, err
+}
+
+// CompleteOrder confirms receipt of a paid or shipped order.
+func CompleteOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time.Time) (*ent.Order, error) {
+	o, err := ownOrder(ctx, c, buyerID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status != order.StatusPAID && o.Status != order.StatusSHIPPED {
+		return nil, fault.Invalid("orderId", "only a paid or shipped order can be completed")
+	}
+	return c.Order.UpdateOne(o).SetStatus(order.StatusCOMPLETED).SetCompletedAt(now).Save(ctx)
+}
+
+// ownOrder loads an order of buyerID; another user's order reads as
+// missing, so its existence is not revealed.
+func ownOrder(ctx context.Context, c *ent.Client, buyerID, orderID int) (*ent.Order, error) {
+	o, err := c.Order.Query().Where(order.ID(orderID), order.BuyerID(buyerID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fault.Invalid("orderId", "no such order of yours")
+	}
+	return o, err
+}
+
+func orderNumber(now time.Time) (string, error) {
+	buf := make([]byte, 5)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	return now.Format("20060102") + strings.ToUpper(hex.EncodeToString(buf)), nil
+}
