@@ -3,10 +3,13 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"veil/ent"
@@ -45,6 +48,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		setCode(gqlErr, fault.ValidationFailed)
 	case isGraphQLRequestError(gqlErr):
 		setCode(gqlErr, fault.ValidationFailed)
+		if field := variableField(gqlErr.Path); field != "" {
+			gqlErr.Extensions["field"] = field
+		}
 	default:
 		slog.ErrorContext(ctx, "internal error", "path", graphql.GetPath(ctx).String(), "error", err.Error())
 		gqlErr.Message = fault.ErrInternal.Message
@@ -62,6 +68,27 @@ func isGraphQLRequestError(e *gqlerror.Error) bool {
 	}
 	code, _ := e.Extensions["code"].(string)
 	return code == errcode.ValidationFailed || code == errcode.ParseFailed
+}
+
+// variableField names the variable a coercion error is about, in the
+// notation of fault.Invalid: ["variable", "in", 0, "kind"] is "in[0].kind".
+func variableField(path ast.Path) string {
+	if len(path) < 2 || path[0] != ast.PathName("variable") {
+		return ""
+	}
+	var b strings.Builder
+	for _, el := range path[1:] {
+		switch el := el.(type) {
+		case ast.PathIndex:
+			fmt.Fprintf(&b, "[%d]", int(el))
+		case ast.PathName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(el))
+		}
+	}
+	return b.String()
 }
 
 func setCode(e *gqlerror.Error, c fault.Code) {

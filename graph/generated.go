@@ -3220,6 +3220,13 @@ enum AccessLevel {
 
 directive @access(level: AccessLevel!) on FIELD_DEFINITION
 
+"""
+The consent purposes a mutation collects under. Documentation and the
+source of the collected-information list; the consents themselves are
+enforced on every write by the server, whatever this says.
+"""
+directive @collects(purposes: [ConsentPurpose!]!) on FIELD_DEFINITION
+
 type Mutation {
   """
   Sends a one-time login code to a mainland mobile number. Codes expire
@@ -3250,7 +3257,7 @@ type Mutation {
   publishPolicyVersion(input: PublishPolicyVersionInput!): PolicyVersion! @access(level: ADMIN)
 
   "Verifies the caller's real name and ID number (GB 11643-1999). Needs consent REAL_NAME."
-  submitRealName(input: RealNameInput!): User @access(level: ORDINARY)
+  submitRealName(input: RealNameInput!): User @access(level: ORDINARY) @collects(purposes: [REAL_NAME])
   """
   A guardian (a verified adult) links a child under 14 who has signed in
   once, consents for them, and verifies their real name.
@@ -3261,19 +3268,19 @@ type Mutation {
   dropped: only the result, provider and time are kept. Needs consent FACE.
   Face verification is never the only way: submitRealName is the alternative.
   """
-  verifyFace(input: VerifyFaceInput!): FaceVerification @access(level: ORDINARY)
+  verifyFace(input: VerifyFaceInput!): FaceVerification @access(level: ORDINARY) @collects(purposes: [FACE])
   "Registers the device the app runs on. Needs consent DEVICE."
-  registerDevice(input: DeviceInput!): Device @access(level: ORDINARY)
+  registerDevice(input: DeviceInput!): Device @access(level: ORDINARY) @collects(purposes: [DEVICE])
   "Records up to 100 activity events, all or none. Needs consent ACTIVITY."
-  recordActivity(input: [ActivityInput!]!): Int! @access(level: ORDINARY)
+  recordActivity(input: [ActivityInput!]!): Int! @access(level: ORDINARY) @collects(purposes: [ACTIVITY])
   "Uploads up to 500 address-book entries, all or none. Needs consent CONTACTS."
-  uploadContacts(input: [ContactInput!]!): [Contact!]! @access(level: ORDINARY)
+  uploadContacts(input: [ContactInput!]!): [Contact!]! @access(level: ORDINARY) @collects(purposes: [CONTACTS])
   "Uploads up to 500 call-log entries, all or none. Needs consent CALL_LOG."
-  uploadCallLog(input: [CallLogInput!]!): Int! @access(level: ORDINARY)
+  uploadCallLog(input: [CallLogInput!]!): Int! @access(level: ORDINARY) @collects(purposes: [CALL_LOG])
   "Records the device's precise location. Needs consent LOCATION."
-  recordLocation(input: LocationInput!): Location @access(level: ORDINARY)
+  recordLocation(input: LocationInput!): Location @access(level: ORDINARY) @collects(purposes: [LOCATION])
   "Binds a WeChat, QQ or Alipay account. Needs consent THIRD_PARTY_ACCOUNT."
-  bindThirdPartyAccount(input: ThirdPartyAccountInput!): ThirdPartyBinding @access(level: ORDINARY)
+  bindThirdPartyAccount(input: ThirdPartyAccountInput!): ThirdPartyBinding @access(level: ORDINARY) @collects(purposes: [THIRD_PARTY_ACCOUNT])
   "Opens a customer-service ticket."
   openSupportTicket(input: SupportTicketInput!): SupportTicket @access(level: ORDINARY)
 
@@ -20743,6 +20750,36 @@ func (ec *executionContext) unmarshalNConsentPurpose2veilᚋentᚋconsentᚐPurp
 
 func (ec *executionContext) marshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx context.Context, sel ast.SelectionSet, v consent.Purpose) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNConsentPurpose2ᚕveilᚋentᚋconsentᚐPurposeᚄ(ctx context.Context, v any) ([]consent.Purpose, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]consent.Purpose, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNConsentPurpose2ᚕveilᚋentᚋconsentᚐPurposeᚄ(ctx context.Context, sel ast.SelectionSet, v []consent.Purpose) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsentPurpose2veilᚋentᚋconsentᚐPurpose(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNConsentWhereInput2ᚖveilᚋentᚐConsentWhereInput(ctx context.Context, v any) (*ent.ConsentWhereInput, error) {
