@@ -7,9 +7,9 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/thirdpartysdk"
 	"veil/fault"
 
 	"entgo.io/contrib/entgql"
@@ -43,12 +43,20 @@ func (r *queryResolver) Listings(ctx context.Context, after *entgql.Cursor[int],
 
 // PolicyVersions is the resolver for the policyVersions field.
 func (r *queryResolver) PolicyVersions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) (*ent.PolicyVersionConnection, error) {
-	panic(fmt.Errorf("not implemented: PolicyVersions - policyVersions"))
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	return r.Client.PolicyVersion.Query().Paginate(ctx, after, first, before, last,
+		ent.WithPolicyVersionOrder(orderBy), ent.WithPolicyVersionFilter(where.Filter))
 }
 
 // ThirdPartySDKs is the resolver for the thirdPartySDKs field.
 func (r *queryResolver) ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error) {
-	panic(fmt.Errorf("not implemented: ThirdPartySDKs - thirdPartySDKs"))
+	q, err := r.Client.ThirdPartySDK.Query().CollectFields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return q.Order(ent.Asc(thirdpartysdk.FieldID)).All(ctx)
 }
 
 // Users is the resolver for the users field.

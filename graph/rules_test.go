@@ -1,0 +1,245 @@
+package graph_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"veil/classification"
+	"veil/ent/order"
+	"veil/idcard"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// TestWithdrawingConsentStopsCollectionAtOnce withdraws a consent between
+// two calls of one session: the next call is refused, and what was
+// collected before stays.
+func TestWithdrawingConsentStopsCollectionAtOnce(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		grant := veiltest.Request{Token: f.token, Query: `mutation { grantConsent(purpose: CONTACTS) { policyVersion } }`}
+		if r := env.MustDo(grant); veiltest.Dig(r.Data, "grantConsent.policyVersion") != seed.PolicyVersion {
+			t.Errorf("consent recorded under %v", veiltest.Dig(r.Data, "grantConsent.policyVersion"))
+		}
+		upload := examples["uploadContacts"].call(f)
+		env.MustDo(upload)
+		r := env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { withdrawConsent(purpose: CONTACTS) { withdrawn consent { withdrawnAt } } }`})
+		if veiltest.Dig(r.Data, "withdrawConsent.withdrawn") != true || veiltest.Dig(r.Data, "withdrawConsent.consent.withdrawnAt") == nil {
+			t.Fatalf("withdrawal not recorded: %s", r.Raw)
+		}
+		if r := env.Do(upload); r.Code() != "CONSENT_REQUIRED" {
+			t.Errorf("upload after withdrawal: %s", r.Raw)
+		}
+		me := env.MustDo(veiltest.Request{Token: f.token, Query: `{ me { contacts { name } consents { purpose withdrawnAt } } }`})
+		if n := len(veiltest.Dig(me.Data, "me.contacts").([]any)); n != 3 {
+			t.Errorf("%d contacts after withdrawal, want the 3 collected before", n)
+		}
+		t.Run("a consent the basic service does not need never blocks it", func(t *testing.T) {
+			env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { withdrawConsent(purpose: LOCATION) { withdrawn } }`})
+			env.MustDo(examples["createOrder"].call(f))
+			env.MustDo(examples["openSupportTicket"].call(f))
+		})
+	})
+}
+
+// TestTradingNeedsRealNameAndAdulthood checks the trading rule with the
+// request clock: the day before the 18th birthday trading is refused, on
+// the birthday it works, with no change to the data.
+func TestTradingNeedsRealNameAndAdulthood(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		t.Run("without real name", func(t *testing.T) {
+			f := newFixture(t, env, false)
+			if r := env.Do(examples["createOrder"].call(f)); r.Code() != "REAL_NAME_REQUIRED" {
+				t.Errorf("got %s", r.Raw)
+			}
+		})
+		t.Run("turning 18", func(t *testing.T) {
+			f := newFixture(t, env, false)
+			birthday := seed.YearsAgo(env.Clock, 18, -1) // 18 tomorrow
+			id := idcard.Make("440305", birthday, 7)
+			env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { grantConsent(purpose: REAL_NAME) { id } }`})
+			r := env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($in: RealNameInput!) { submitRealName(input: $in) { ageGroup } }`,
+				Variables: map[string]any{"in": map[string]any{"realName": "钱七", "idNumber": id}}})
+			if got := veiltest.Dig(r.Data, "submitRealName.ageGroup"); got != "MINOR" {
+				t.Fatalf("ageGroup = %v, want MINOR", got)
+			}
+			if r := env.Do(examples["createOrder"].call(f)); r.Code() != "MINOR_RESTRICTED" {
+				t.Errorf("the day before the 18th birthday: %s", r.Raw)
+			}
+			env.Clock = env.Clock.Add(24 * time.Hour)
+			defer func() { env.Clock = veiltest.Now }()
+			if r := env.Do(examples["createOrder"].call(f)); len(r.Errors) > 0 {
+				t.Errorf("on the 18th birthday: %s", r.Raw)
+			}
+		})
+	})
+}
+
+// TestChildrenNeedTheirGuardian walks the under-14 rules: nothing beyond
+// the login phone before a guardian consents, the guardian links, consents
+// and reads raw, and a child's own consent does not count.
+func TestChildrenNeedTheirGuardian(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		child := newUser(t, env, false, 0)
+		childToken := env.Token(child.ID)
+		guardian := newUser(t, env, true, 40)
+		guardianToken := env.Token(guardian.ID)
+		childID := idcard.Make("510104", seed.YearsAgo(env.Clock, 12, 3), 41)
+		submit := veiltest.Request{Token: childToken, Query: `mutation($in: RealNameInput!) { submitRealName(input: $in) { id } }`,
+			Variables: map[string]any{"in": map[string]any{"realName": "孙小八", "idNumber": childID}}}
+
+		env.MustDo(veiltest.Request{Token: childToken, Query: `mutation { grantConsent(purpose: REAL_NAME) { id } }`})
+		if r := env.Do(submit); r.Code() != "GUARDIAN_CONSENT_REQUIRED" {
+			t.Fatalf("a child's own real-name submission: %s", r.Raw)
+		}
+		if u, _ := env.Store.Client.User.Get(ctx, child.ID); u.RealName != nil || u.BirthDate != nil {
+			t.Fatal("the child's real name was stored without a guardian's consent")
+		}
+
+		link := veiltest.Request{Token: guardianToken, Query: `mutation($in: LinkChildInput!) { linkChild(input: $in) { ageGroup realName } }`,
+			Variables: map[string]any{"in": map[string]any{"childPhone": child.Phone, "realName": "孙小八", "idNumber": childID}}}
+		r := env.MustDo(link)
+		if veiltest.Dig(r.Data, "linkChild.ageGroup") != "CHILD" || veiltest.Dig(r.Data, "linkChild.realName") != "孙小八" {
+			t.Errorf("the guardian does not see the child raw: %s", r.Raw)
+		}
+
+		device := examples["registerDevice"]
+		childFixture := &fixture{t: t, env: env, user: child, token: childToken}
+		env.MustDo(veiltest.Request{Token: childToken, Query: `mutation { grantConsent(purpose: DEVICE) { id } }`})
+		if r := env.Do(device.call(childFixture)); r.Code() != "GUARDIAN_CONSENT_REQUIRED" || r.Errors[0].Extensions["purpose"] != "DEVICE" {
+			t.Errorf("device with only the child's own consent: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: guardianToken, Query: `mutation($c: ID!) { grantConsent(purpose: DEVICE, forUser: $c) { id } }`,
+			Variables: map[string]any{"c": veiltest.ID(child.ID)}})
+		env.MustDo(device.call(childFixture))
+
+		stranger := env.Token(newUser(t, env, true, 30).ID)
+		r = env.Do(veiltest.Request{Token: stranger, Query: `mutation($c: ID!) { grantConsent(purpose: DEVICE, forUser: $c) { id } }`,
+			Variables: map[string]any{"c": veiltest.ID(child.ID)}})
+		if r.Code() != "FORBIDDEN" {
+			t.Errorf("a stranger acting for the child: %s", r.Raw)
+		}
+		r = env.MustDo(veiltest.Request{Token: stranger, Query: `query($c: ID!) { node(id: $c) { ... on User { nickname phone realName } } }`,
+			Variables: map[string]any{"c": veiltest.ID(child.ID)}})
+		if veiltest.Dig(r.Data, "node.phone") != nil || veiltest.Dig(r.Data, "node.realName") != nil {
+			t.Errorf("a stranger sees a child's personal data: %s", r.Raw)
+		}
+		if r := env.Do(veiltest.Request{Token: childToken, Query: `mutation($in: CreateOrderInput!) { createOrder(input: $in) { id } }`,
+			Variables: map[string]any{"in": map[string]any{"listingId": "1", "recipientPhone": "13600136000"}}}); r.Code() != "MINOR_RESTRICTED" {
+			t.Errorf("a child trading: %s", r.Raw)
+		}
+	})
+}
+
+// TestMajorPolicyVersionNeedsReconsent publishes a major version: ordinary
+// operations stop until the user accepts it; essential ones go on.
+func TestMajorPolicyVersionNeedsReconsent(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		f.grant(classification.ConsentDevice)
+		admin, err := seed.EnsureUser(context.Background(), env.Store.Client, seed.Person{Phone: "13900000003", Role: classification.RoleAdmin}, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Clock = env.Clock.Add(time.Hour)
+		defer func() { env.Clock = veiltest.Now }()
+		env.MustDo(veiltest.Request{Token: env.Token(admin.ID), Query: `mutation { publishPolicyVersion(input: {version: "2026-07-01", major: true, summary: "new sharing partner", text: "..."}) { version } }`})
+
+		if r := env.Do(examples["registerDevice"].call(f)); r.Code() != "POLICY_RECONSENT_REQUIRED" {
+			t.Errorf("ordinary operation before accepting: %s", r.Raw)
+		}
+		for _, q := range []string{
+			`{ policyVersions { totalCount } }`,
+			`mutation { withdrawConsent(purpose: MARKETING) { withdrawn } }`,
+		} {
+			env.MustDo(veiltest.Request{Token: f.token, Query: q})
+		}
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { acceptPolicy(version: "2026-07-01") { policyVersion } }`})
+		env.MustDo(examples["registerDevice"].call(f))
+	})
+}
+
+// TestSellerSeesRecipientPhoneOnlyWhileFulfilling follows an order from
+// payment to completion as the seller sees it.
+func TestSellerSeesRecipientPhoneOnlyWhileFulfilling(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		o := f.order(order.StatusCREATED)
+		sellerToken := env.Token(f.listing.SellerID)
+		look := func() map[string]any {
+			r := env.MustDo(veiltest.Request{Token: sellerToken, Query: `query($id: ID!) { node(id: $id) { ... on Order { orderNo recipientPhone buyer { nickname phone realName } } } }`,
+				Variables: map[string]any{"id": veiltest.ID(o.ID)}})
+			return r.Data["node"].(map[string]any)
+		}
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { payOrder(orderId: $id) { status } }`, Variables: map[string]any{"id": veiltest.ID(o.ID)}})
+		got := look()
+		if got["recipientPhone"] != o.RecipientPhone || got["orderNo"] != o.OrderNo {
+			t.Errorf("while fulfilling, the seller sees %v", got)
+		}
+		buyer := got["buyer"].(map[string]any)
+		if buyer["nickname"] != "tester" || buyer["phone"] == f.user.Phone || buyer["realName"] == "测试者" {
+			t.Errorf("the seller sees more of the buyer than the public profile: %v", buyer)
+		}
+		records, err := env.Store.Client.SharingRecord.Query().All(context.Background())
+		if err != nil || len(records) != 1 || records[0].UserID != f.user.ID {
+			t.Fatalf("payment recorded %d sharing records (%v)", len(records), err)
+		}
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { completeOrder(orderId: $id) { status } }`, Variables: map[string]any{"id": veiltest.ID(o.ID)}})
+		got = look()
+		if got["recipientPhone"] == o.RecipientPhone || got["recipientPhone"] == nil || got["orderNo"] != o.OrderNo {
+			t.Errorf("after completion, the seller sees %v", got)
+		}
+	})
+}
+
+// TestEveryQueryFieldAnswers asks every root query field, as an admin and
+// anonymously: none may fail with INTERNAL (an unimplemented resolver).
+func TestEveryQueryFieldAnswers(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range gqlSchema.Query.Fields {
+			if len(f.Name) > 1 && f.Name[:2] == "__" {
+				continue
+			}
+			args := ""
+			for _, a := range f.Arguments {
+				if a.Type.NonNull {
+					switch a.Type.String() {
+					case "ID!":
+						args += a.Name + `: "1" `
+					case "[ID!]!":
+						args += a.Name + `: ["1"] `
+					default:
+						t.Fatalf("%s: no value for required argument %s %s", f.Name, a.Name, a.Type)
+					}
+				}
+			}
+			if args != "" {
+				args = "(" + args + ")"
+			}
+			q := "{ " + f.Name + args + subSelectionOrTypename(f) + " }"
+			for _, token := range []string{"", w.Tokens["admin"]} {
+				if r := env.Do(veiltest.Request{Token: token, Query: q}); r.Code() == "INTERNAL" {
+					t.Errorf("%s: %s", q, r.Raw)
+				}
+			}
+		}
+	})
+}
+
+func subSelectionOrTypename(f *ast.FieldDefinition) string {
+	if s := subSelection(f); s != "" {
+		return s
+	}
+	if def := gqlSchema.Types[f.Type.Name()]; def.Kind == ast.Object || def.Kind == ast.Interface {
+		return " { __typename }"
+	}
+	return ""
+}
