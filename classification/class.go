@@ -204,7 +204,7 @@ var (
 		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, LegalHold},
 		SharedWithCounterparty: true, OnlyWhileOpen: true,
-		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
+		Retention: Retention{Months: 36, From: untilCompletion}, Exported: true,
 		Policy: []string{"P1.5", "P3.1"},
 	}
 	ThirdPartyAccount = &Class{
