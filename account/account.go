@@ -157,7 +157,7 @@ func (s *Service) Login(ctx context.Context, rawPhone, code string) (token strin
 			}
 			// Registering accepts the current policy (P1.2): the app shows it
 			// before the first login code is sent.
-			if _, err := ledger.Grant(ctx, tx.Client(), u.ID, classification.ConsentAccount, 0, now); err != nil {
+			if _, err := ledger.Grant(ctx, tx.Client(), u.ID, ledger.Scope{Purpose: classification.ConsentAccount}, 0, now); err != nil {
 				return err
 			}
 		case err != nil:

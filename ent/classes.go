@@ -40,6 +40,7 @@ var Classes = map[string]map[string]string{
 		"policy_version": "internal",
 		"granted_at":     "internal",
 		"withdrawn_at":   "internal",
+		"recipient":      "internal",
 		"granted_by":     "internal",
 		"user":           "internal",
 	},

@@ -28,6 +28,8 @@ type Consent struct {
 	GrantedAt time.Time `json:"granted_at,omitempty"`
 	// WithdrawnAt holds the value of the "withdrawn_at" field.
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	// For THIRD_PARTY_SHARING: the one recipient this consent covers (PIPL Art. 23).
+	Recipient *string `json:"recipient,omitempty"`
 	// The guardian who consented for a child, if not the user.
 	GrantedBy *int `json:"granted_by,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -63,7 +65,7 @@ func (*Consent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case consent.FieldID, consent.FieldUserID, consent.FieldGrantedBy:
 			values[i] = new(sql.NullInt64)
-		case consent.FieldPurpose, consent.FieldPolicyVersion:
+		case consent.FieldPurpose, consent.FieldPolicyVersion, consent.FieldRecipient:
 			values[i] = new(sql.NullString)
 		case consent.FieldGrantedAt, consent.FieldWithdrawnAt:
 			values[i] = new(sql.NullTime)
@@ -118,6 +120,13 @@ func (_m *Consent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.WithdrawnAt = new(time.Time)
 				*_m.WithdrawnAt = value.Time
+			}
+		case consent.FieldRecipient:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field recipient", values[i])
+			} else if value.Valid {
+				_m.Recipient = new(string)
+				*_m.Recipient = value.String
 			}
 		case consent.FieldGrantedBy:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -182,6 +191,11 @@ func (_m *Consent) String() string {
 	if v := _m.WithdrawnAt; v != nil {
 		builder.WriteString("withdrawn_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.Recipient; v != nil {
+		builder.WriteString("recipient=")
+		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")
 	if v := _m.GrantedBy; v != nil {

@@ -61,6 +61,20 @@ func (_c *ConsentCreate) SetNillableWithdrawnAt(v *time.Time) *ConsentCreate {
 	return _c
 }
 
+// SetRecipient sets the "recipient" field.
+func (_c *ConsentCreate) SetRecipient(v string) *ConsentCreate {
+	_c.mutation.SetRecipient(v)
+	return _c
+}
+
+// SetNillableRecipient sets the "recipient" field if the given value is not nil.
+func (_c *ConsentCreate) SetNillableRecipient(v *string) *ConsentCreate {
+	if v != nil {
+		_c.SetRecipient(*v)
+	}
+	return _c
+}
+
 // SetGrantedBy sets the "granted_by" field.
 func (_c *ConsentCreate) SetGrantedBy(v int) *ConsentCreate {
 	_c.mutation.SetGrantedBy(v)
@@ -136,6 +150,11 @@ func (_c *ConsentCreate) check() error {
 	if _, ok := _c.mutation.GrantedAt(); !ok {
 		return &ValidationError{Name: "granted_at", err: errors.New(`ent: missing required field "Consent.granted_at"`)}
 	}
+	if v, ok := _c.mutation.Recipient(); ok {
+		if err := consent.RecipientValidator(v); err != nil {
+			return &ValidationError{Name: "recipient", err: fmt.Errorf(`ent: validator failed for field "Consent.recipient": %w`, err)}
+		}
+	}
 	if len(_c.mutation.UserIDs()) == 0 {
 		return &ValidationError{Name: "user", err: errors.New(`ent: missing required edge "Consent.user"`)}
 	}
@@ -181,6 +200,10 @@ func (_c *ConsentCreate) createSpec() (*Consent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.WithdrawnAt(); ok {
 		_spec.SetField(consent.FieldWithdrawnAt, field.TypeTime, value)
 		_node.WithdrawnAt = &value
+	}
+	if value, ok := _c.mutation.Recipient(); ok {
+		_spec.SetField(consent.FieldRecipient, field.TypeString, value)
+		_node.Recipient = &value
 	}
 	if value, ok := _c.mutation.GrantedBy(); ok {
 		_spec.SetField(consent.FieldGrantedBy, field.TypeInt, value)
@@ -295,6 +318,9 @@ func (u *ConsentUpsertOne) UpdateNewValues() *ConsentUpsertOne {
 		}
 		if _, exists := u.create.mutation.GrantedAt(); exists {
 			s.SetIgnore(consent.FieldGrantedAt)
+		}
+		if _, exists := u.create.mutation.Recipient(); exists {
+			s.SetIgnore(consent.FieldRecipient)
 		}
 		if _, exists := u.create.mutation.GrantedBy(); exists {
 			s.SetIgnore(consent.FieldGrantedBy)
@@ -537,6 +563,9 @@ func (u *ConsentUpsertBulk) UpdateNewValues() *ConsentUpsertBulk {
 			}
 			if _, exists := b.mutation.GrantedAt(); exists {
 				s.SetIgnore(consent.FieldGrantedAt)
+			}
+			if _, exists := b.mutation.Recipient(); exists {
+				s.SetIgnore(consent.FieldRecipient)
 			}
 			if _, exists := b.mutation.GrantedBy(); exists {
 				s.SetIgnore(consent.FieldGrantedBy)

@@ -106,6 +106,9 @@ func (_u *ConsentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.WithdrawnAtCleared() {
 		_spec.ClearField(consent.FieldWithdrawnAt, field.TypeTime)
 	}
+	if _u.mutation.RecipientCleared() {
+		_spec.ClearField(consent.FieldRecipient, field.TypeString)
+	}
 	if _u.mutation.GrantedByCleared() {
 		_spec.ClearField(consent.FieldGrantedBy, field.TypeInt)
 	}
@@ -236,6 +239,9 @@ func (_u *ConsentUpdateOne) sqlSave(ctx context.Context) (_node *Consent, err er
 	}
 	if _u.mutation.WithdrawnAtCleared() {
 		_spec.ClearField(consent.FieldWithdrawnAt, field.TypeTime)
+	}
+	if _u.mutation.RecipientCleared() {
+		_spec.ClearField(consent.FieldRecipient, field.TypeString)
 	}
 	if _u.mutation.GrantedByCleared() {
 		_spec.ClearField(consent.FieldGrantedBy, field.TypeInt)

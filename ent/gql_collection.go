@@ -273,6 +273,11 @@ func (_q *ConsentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, consent.FieldWithdrawnAt)
 				fieldSeen[consent.FieldWithdrawnAt] = struct{}{}
 			}
+		case "recipient":
+			if _, ok := fieldSeen[consent.FieldRecipient]; !ok {
+				selectedFields = append(selectedFields, consent.FieldRecipient)
+				fieldSeen[consent.FieldRecipient] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

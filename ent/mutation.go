@@ -1961,6 +1961,7 @@ type ConsentMutation struct {
 	policy_version *string
 	granted_at     *time.Time
 	withdrawn_at   *time.Time
+	recipient      *string
 	granted_by     *int
 	addgranted_by  *int
 	clearedFields  map[string]struct{}
@@ -2262,6 +2263,55 @@ func (m *ConsentMutation) ResetWithdrawnAt() {
 	delete(m.clearedFields, consent.FieldWithdrawnAt)
 }
 
+// SetRecipient sets the "recipient" field.
+func (m *ConsentMutation) SetRecipient(s string) {
+	m.recipient = &s
+}
+
+// Recipient returns the value of the "recipient" field in the mutation.
+func (m *ConsentMutation) Recipient() (r string, exists bool) {
+	v := m.recipient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipient returns the old "recipient" field's value of the Consent entity.
+// If the Consent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentMutation) OldRecipient(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipient is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipient requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipient: %w", err)
+	}
+	return oldValue.Recipient, nil
+}
+
+// ClearRecipient clears the value of the "recipient" field.
+func (m *ConsentMutation) ClearRecipient() {
+	m.recipient = nil
+	m.clearedFields[consent.FieldRecipient] = struct{}{}
+}
+
+// RecipientCleared returns if the "recipient" field was cleared in this mutation.
+func (m *ConsentMutation) RecipientCleared() bool {
+	_, ok := m.clearedFields[consent.FieldRecipient]
+	return ok
+}
+
+// ResetRecipient resets all changes to the "recipient" field.
+func (m *ConsentMutation) ResetRecipient() {
+	m.recipient = nil
+	delete(m.clearedFields, consent.FieldRecipient)
+}
+
 // SetGrantedBy sets the "granted_by" field.
 func (m *ConsentMutation) SetGrantedBy(i int) {
 	m.granted_by = &i
@@ -2393,7 +2443,7 @@ func (m *ConsentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConsentMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.user != nil {
 		fields = append(fields, consent.FieldUserID)
 	}
@@ -2408,6 +2458,9 @@ func (m *ConsentMutation) Fields() []string {
 	}
 	if m.withdrawn_at != nil {
 		fields = append(fields, consent.FieldWithdrawnAt)
+	}
+	if m.recipient != nil {
+		fields = append(fields, consent.FieldRecipient)
 	}
 	if m.granted_by != nil {
 		fields = append(fields, consent.FieldGrantedBy)
@@ -2430,6 +2483,8 @@ func (m *ConsentMutation) Field(name string) (ent.Value, bool) {
 		return m.GrantedAt()
 	case consent.FieldWithdrawnAt:
 		return m.WithdrawnAt()
+	case consent.FieldRecipient:
+		return m.Recipient()
 	case consent.FieldGrantedBy:
 		return m.GrantedBy()
 	}
@@ -2451,6 +2506,8 @@ func (m *ConsentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldGrantedAt(ctx)
 	case consent.FieldWithdrawnAt:
 		return m.OldWithdrawnAt(ctx)
+	case consent.FieldRecipient:
+		return m.OldRecipient(ctx)
 	case consent.FieldGrantedBy:
 		return m.OldGrantedBy(ctx)
 	}
@@ -2496,6 +2553,13 @@ func (m *ConsentMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetWithdrawnAt(v)
+		return nil
+	case consent.FieldRecipient:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipient(v)
 		return nil
 	case consent.FieldGrantedBy:
 		v, ok := value.(int)
@@ -2552,6 +2616,9 @@ func (m *ConsentMutation) ClearedFields() []string {
 	if m.FieldCleared(consent.FieldWithdrawnAt) {
 		fields = append(fields, consent.FieldWithdrawnAt)
 	}
+	if m.FieldCleared(consent.FieldRecipient) {
+		fields = append(fields, consent.FieldRecipient)
+	}
 	if m.FieldCleared(consent.FieldGrantedBy) {
 		fields = append(fields, consent.FieldGrantedBy)
 	}
@@ -2571,6 +2638,9 @@ func (m *ConsentMutation) ClearField(name string) error {
 	switch name {
 	case consent.FieldWithdrawnAt:
 		m.ClearWithdrawnAt()
+		return nil
+	case consent.FieldRecipient:
+		m.ClearRecipient()
 		return nil
 	case consent.FieldGrantedBy:
 		m.ClearGrantedBy()
@@ -2597,6 +2667,9 @@ func (m *ConsentMutation) ResetField(name string) error {
 		return nil
 	case consent.FieldWithdrawnAt:
 		m.ResetWithdrawnAt()
+		return nil
+	case consent.FieldRecipient:
+		m.ResetRecipient()
 		return nil
 	case consent.FieldGrantedBy:
 		m.ResetGrantedBy()

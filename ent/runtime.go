@@ -101,6 +101,10 @@ func init() {
 	consentDescPolicyVersion := consentFields[2].Descriptor()
 	// consent.PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
 	consent.PolicyVersionValidator = consentDescPolicyVersion.Validators[0].(func(string) error)
+	// consentDescRecipient is the schema descriptor for recipient field.
+	consentDescRecipient := consentFields[5].Descriptor()
+	// consent.RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	consent.RecipientValidator = consentDescRecipient.Validators[0].(func(string) error)
 	contactFields := schema.Contact{}.Fields()
 	_ = contactFields
 	// contactDescName is the schema descriptor for name field.

@@ -95,6 +95,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		PolicyVersion func(childComplexity int) int
 		Purpose       func(childComplexity int) int
+		Recipient     func(childComplexity int) int
 		WithdrawnAt   func(childComplexity int) int
 	}
 
@@ -169,7 +170,7 @@ type ComplexityRoot struct {
 		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
 		CompleteOrder         func(childComplexity int, orderID int) int
 		CreateOrder           func(childComplexity int, input trade.CreateOrderInput) int
-		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int) int
+		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
 		LinkChild             func(childComplexity int, input identity.LinkChildInput) int
 		Login                 func(childComplexity int, phone string, code string) int
 		Logout                func(childComplexity int) int
@@ -184,7 +185,7 @@ type ComplexityRoot struct {
 		UploadCallLog         func(childComplexity int, input []*collect.CallLogInput) int
 		UploadContacts        func(childComplexity int, input []*collect.ContactInput) int
 		VerifyFace            func(childComplexity int, input identity.VerifyFaceInput) int
-		WithdrawConsent       func(childComplexity int, purpose consent.Purpose, forUser *int) int
+		WithdrawConsent       func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
 	}
 
 	Order struct {
@@ -359,8 +360,8 @@ type MutationResolver interface {
 	RequestLoginCode(ctx context.Context, phone string) (*model.RequestLoginCodePayload, error)
 	Login(ctx context.Context, phone string, code string) (*model.LoginPayload, error)
 	Logout(ctx context.Context) (bool, error)
-	GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*ent.Consent, error)
-	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*model.WithdrawConsentPayload, error)
+	GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*ent.Consent, error)
+	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*model.WithdrawConsentPayload, error)
 	AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error)
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
 	SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error)
@@ -574,6 +575,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Consent.Purpose(childComplexity), true
+	case "Consent.recipient":
+		if e.ComplexityRoot.Consent.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.Recipient(childComplexity), true
 	case "Consent.withdrawnAt":
 		if e.ComplexityRoot.Consent.WithdrawnAt == nil {
 			break
@@ -895,7 +902,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.GrantConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int)), true
+		return e.ComplexityRoot.Mutation.GrantConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int), args["recipient"].(*string)), true
 	case "Mutation.linkChild":
 		if e.ComplexityRoot.Mutation.LinkChild == nil {
 			break
@@ -1055,7 +1062,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int)), true
+		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int), args["recipient"].(*string)), true
 
 	case "Order.amountFen":
 		if e.ComplexityRoot.Order.AmountFen == nil {
@@ -2021,6 +2028,10 @@ type Consent implements Node {
   policyVersion: String @classified(class: "internal")
   grantedAt: Time @classified(class: "internal")
   withdrawnAt: Time @classified(class: "internal")
+  """
+  For THIRD_PARTY_SHARING: the one recipient this consent covers (PIPL Art. 23).
+  """
+  recipient: String @classified(class: "internal")
 }
 """
 ConsentPurpose is enum for the field purpose
@@ -3243,14 +3254,16 @@ type Mutation {
 
   """
   Grants a consent under the current policy version. A guardian grants for
-  their child with forUser. Granting an active consent again changes nothing.
+  their child with forUser. THIRD_PARTY_SHARING is granted per recipient,
+  named in recipient (PIPL Art. 23); other purposes take no recipient.
+  Granting an active consent again changes nothing.
   """
-  grantConsent(purpose: ConsentPurpose!, forUser: ID): Consent! @access(level: ESSENTIAL)
+  grantConsent(purpose: ConsentPurpose!, forUser: ID, recipient: String): Consent! @access(level: ESSENTIAL)
   """
   Withdraws a consent at once: collection for that purpose stops; what was
   lawfully processed before stays (POLICY.md P5.2).
   """
-  withdrawConsent(purpose: ConsentPurpose!, forUser: ID): WithdrawConsentPayload! @access(level: ESSENTIAL)
+  withdrawConsent(purpose: ConsentPurpose!, forUser: ID, recipient: String): WithdrawConsentPayload! @access(level: ESSENTIAL)
   "Accepts a published policy version (needed after a major version)."
   acceptPolicy(version: String!): Consent! @access(level: ESSENTIAL)
   "Publishes a new policy version; a major one requires every user to accept it again."
@@ -3505,6 +3518,8 @@ func (ec *executionContext) childFields_Consent(ctx context.Context, field graph
 		return ec.fieldContext_Consent_grantedAt(ctx, field)
 	case "withdrawnAt":
 		return ec.fieldContext_Consent_withdrawnAt(ctx, field)
+	case "recipient":
+		return ec.fieldContext_Consent_recipient(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Consent", field.Name)
 }
@@ -4166,6 +4181,14 @@ func (ec *executionContext) field_Mutation_grantConsent_args(ctx context.Context
 		return nil, err
 	}
 	args["forUser"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "recipient",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recipient"] = arg2
 	return args, nil
 }
 
@@ -4378,6 +4401,14 @@ func (ec *executionContext) field_Mutation_withdrawConsent_args(ctx context.Cont
 		return nil, err
 	}
 	args["forUser"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "recipient",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recipient"] = arg2
 	return args, nil
 }
 
@@ -5872,6 +5903,47 @@ func (ec *executionContext) _Consent_withdrawnAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Consent_withdrawnAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Consent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Consent_recipient(ctx context.Context, field graphql.CollectedField, obj *ent.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
@@ -7672,7 +7744,7 @@ func (ec *executionContext) _Mutation_grantConsent(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().GrantConsent(ctx, fc.Args["purpose"].(consent.Purpose), fc.Args["forUser"].(*int))
+			return ec.Resolvers.Mutation().GrantConsent(ctx, fc.Args["purpose"].(consent.Purpose), fc.Args["forUser"].(*int), fc.Args["recipient"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7734,7 +7806,7 @@ func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["purpose"].(consent.Purpose), fc.Args["forUser"].(*int))
+			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["purpose"].(consent.Purpose), fc.Args["forUser"].(*int), fc.Args["recipient"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -18545,6 +18617,11 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "withdrawnAt":
 			out.Values[i] = ec._Consent_withdrawnAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._Consent_recipient(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

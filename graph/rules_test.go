@@ -243,3 +243,38 @@ func subSelectionOrTypename(f *ast.FieldDefinition) string {
 	}
 	return ""
 }
+
+// TestThirdPartySharingConsentIsPerRecipient grants sharing with two
+// recipients and withdraws one: the other stays.
+func TestThirdPartySharingConsentIsPerRecipient(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		grant := `mutation($p: ConsentPurpose!, $r: String) { grantConsent(purpose: $p, recipient: $r) { recipient } }`
+		do := func(p string, r any) veiltest.Response {
+			return env.Do(veiltest.Request{Token: f.token, Query: grant, Variables: map[string]any{"p": p, "r": r}})
+		}
+		if r := do("THIRD_PARTY_SHARING", nil); r.Code() != "VALIDATION_FAILED" || r.Errors[0].Extensions["field"] != "recipient" {
+			t.Errorf("sharing consent without a recipient: %s", r.Raw)
+		}
+		if r := do("MARKETING", "Umeng"); r.Code() != "VALIDATION_FAILED" {
+			t.Errorf("a recipient on a marketing consent: %s", r.Raw)
+		}
+		for _, recipient := range []string{"Umeng", "JIGUANG"} {
+			if r := do("THIRD_PARTY_SHARING", recipient); len(r.Errors) > 0 || veiltest.Dig(r.Data, "grantConsent.recipient") != recipient {
+				t.Fatalf("grant for %s: %s", recipient, r.Raw)
+			}
+		}
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { withdrawConsent(purpose: THIRD_PARTY_SHARING, recipient: "Umeng") { withdrawn } }`})
+		me := env.MustDo(veiltest.Request{Token: f.token, Query: `{ me { consents { purpose recipient withdrawnAt } } }`})
+		active := map[string]bool{}
+		for _, c := range veiltest.Dig(me.Data, "me.consents").([]any) {
+			c := c.(map[string]any)
+			if c["purpose"] == "THIRD_PARTY_SHARING" {
+				active[c["recipient"].(string)] = c["withdrawnAt"] == nil
+			}
+		}
+		if active["Umeng"] || !active["JIGUANG"] {
+			t.Errorf("active sharing consents after withdrawing Umeng: %v", active)
+		}
+	})
+}

@@ -57,21 +57,29 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 }
 
 // GrantConsent is the resolver for the grantConsent field.
-func (r *mutationResolver) GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*ent.Consent, error) {
+func (r *mutationResolver) GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*ent.Consent, error) {
+	scope, err := ledger.ScopeOf(classification.ConsentPurpose(purpose), recipient)
+	if err != nil {
+		return nil, err
+	}
 	subject, grantedBy, err := r.actingFor(ctx, forUser)
 	if err != nil {
 		return nil, err
 	}
-	return ledger.Grant(ctx, r.Client, subject, classification.ConsentPurpose(purpose), grantedBy, r.now())
+	return ledger.Grant(ctx, r.Client, subject, scope, grantedBy, r.now())
 }
 
 // WithdrawConsent is the resolver for the withdrawConsent field.
-func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int) (*model.WithdrawConsentPayload, error) {
+func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*model.WithdrawConsentPayload, error) {
+	scope, err := ledger.ScopeOf(classification.ConsentPurpose(purpose), recipient)
+	if err != nil {
+		return nil, err
+	}
 	subject, _, err := r.actingFor(ctx, forUser)
 	if err != nil {
 		return nil, err
 	}
-	c, err := ledger.Withdraw(ctx, r.Client, subject, classification.ConsentPurpose(purpose), r.now())
+	c, err := ledger.Withdraw(ctx, r.Client, subject, scope, r.now())
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func (s *Service) LinkChild(ctx context.Context, guardianID int, in LinkChildInp
 			}
 		}
 		for _, p := range []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName} {
-			if _, err := ledger.Grant(ctx, c, child.ID, p, guardianID, now); err != nil {
+			if _, err := ledger.Grant(ctx, c, child.ID, ledger.Scope{Purpose: p}, guardianID, now); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"veil/ent"
 	"veil/ent/consent"
 	"veil/ent/policyversion"
+	"veil/ent/predicate"
 	"veil/fault"
 )
 
@@ -26,13 +27,51 @@ func Current(ctx context.Context, c *ent.Client) (*ent.PolicyVersion, error) {
 	return v, err
 }
 
-// Grant records purpose for subjectID under the current policy version,
+// Scope is what one consent covers: a purpose and, for
+// THIRD_PARTY_SHARING, the one recipient it names.
+type Scope struct {
+	Purpose   classification.ConsentPurpose
+	Recipient string
+}
+
+// ScopeOf validates a purpose and optional recipient from a request:
+// THIRD_PARTY_SHARING needs a recipient, other purposes take none.
+func ScopeOf(purpose classification.ConsentPurpose, recipient *string) (Scope, error) {
+	s := Scope{Purpose: purpose}
+	if recipient != nil {
+		s.Recipient = *recipient
+	}
+	var v check.Checker
+	if purpose == classification.ConsentThirdPartySharing {
+		v.Text("recipient", s.Recipient, 1, 128)
+	} else if s.Recipient != "" {
+		v.Fail("recipient", "only THIRD_PARTY_SHARING consents name a recipient")
+	}
+	return s, v.Err()
+}
+
+func activeWhere(subjectID int, s Scope) []predicate.Consent {
+	preds := []predicate.Consent{
+		consent.UserID(subjectID), consent.PurposeEQ(consent.Purpose(s.Purpose)), consent.WithdrawnAtIsNil(),
+	}
+	if s.Recipient != "" {
+		preds = append(preds, consent.Recipient(s.Recipient))
+	} else {
+		preds = append(preds, consent.RecipientIsNil())
+	}
+	return preds
+}
+
+// Has reports whether subjectID has an active consent for scope.
+func Has(ctx context.Context, c *ent.Client, subjectID int, scope Scope) (bool, error) {
+	return c.Consent.Query().Where(activeWhere(subjectID, scope)...).Exist(ctx)
+}
+
+// Grant records scope for subjectID under the current policy version,
 // unless an active grant exists (then it returns that). grantedBy is the
 // consenting guardian, or 0 when the subject consents.
-func Grant(ctx context.Context, c *ent.Client, subjectID int, purpose classification.ConsentPurpose, grantedBy int, now time.Time) (*ent.Consent, error) {
-	existing, err := c.Consent.Query().
-		Where(consent.UserID(subjectID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
-		First(ctx)
+func Grant(ctx context.Context, c *ent.Client, subjectID int, scope Scope, grantedBy int, now time.Time) (*ent.Consent, error) {
+	existing, err := c.Consent.Query().Where(activeWhere(subjectID, scope)...).First(ctx)
 	if err == nil && (grantedBy == 0 || existing.GrantedBy != nil && *existing.GrantedBy == grantedBy) {
 		return existing, nil
 	}
@@ -45,21 +84,22 @@ func Grant(ctx context.Context, c *ent.Client, subjectID int, purpose classifica
 	}
 	create := c.Consent.Create().
 		SetUserID(subjectID).
-		SetPurpose(consent.Purpose(purpose)).
+		SetPurpose(consent.Purpose(scope.Purpose)).
 		SetPolicyVersion(pv.Version).
 		SetGrantedAt(now)
+	if scope.Recipient != "" {
+		create.SetRecipient(scope.Recipient)
+	}
 	if grantedBy != 0 {
 		create.SetGrantedBy(grantedBy)
 	}
 	return create.Save(ctx)
 }
 
-// Withdraw ends every active grant of purpose for subjectID at now. It
+// Withdraw ends every active grant of scope for subjectID at now. It
 // returns the last one withdrawn, or nil if none was active.
-func Withdraw(ctx context.Context, c *ent.Client, subjectID int, purpose classification.ConsentPurpose, now time.Time) (*ent.Consent, error) {
-	active, err := c.Consent.Query().
-		Where(consent.UserID(subjectID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
-		All(ctx)
+func Withdraw(ctx context.Context, c *ent.Client, subjectID int, scope Scope, now time.Time) (*ent.Consent, error) {
+	active, err := c.Consent.Query().Where(activeWhere(subjectID, scope)...).All(ctx)
 	if err != nil {
 		return nil, err
 	}

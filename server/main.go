@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -103,9 +104,13 @@ func serve(ctx context.Context, args []string) error {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("serving GraphQL", "url", "http://"+cfg.Addr+"/graphql", "store", a.store.Dialect)
+	go func() { errc <- srv.Serve(ln) }()
+	slog.Info("serving GraphQL", "url", "http://"+ln.Addr().String()+"/graphql", "store", a.store.Dialect)
 	select {
 	case err := <-errc:
 		return err

@@ -26,6 +26,8 @@ const (
 	FieldGrantedAt = "granted_at"
 	// FieldWithdrawnAt holds the string denoting the withdrawn_at field in the database.
 	FieldWithdrawnAt = "withdrawn_at"
+	// FieldRecipient holds the string denoting the recipient field in the database.
+	FieldRecipient = "recipient"
 	// FieldGrantedBy holds the string denoting the granted_by field in the database.
 	FieldGrantedBy = "granted_by"
 	// EdgeUser holds the string denoting the user edge name in mutations.
@@ -49,6 +51,7 @@ var Columns = []string{
 	FieldPolicyVersion,
 	FieldGrantedAt,
 	FieldWithdrawnAt,
+	FieldRecipient,
 	FieldGrantedBy,
 }
 
@@ -65,6 +68,8 @@ func ValidColumn(column string) bool {
 var (
 	// PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
 	PolicyVersionValidator func(string) error
+	// RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	RecipientValidator func(string) error
 )
 
 // Purpose defines the type for the "purpose" enum field.
@@ -131,6 +136,11 @@ func ByGrantedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByWithdrawnAt orders the results by the withdrawn_at field.
 func ByWithdrawnAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWithdrawnAt, opts...).ToFunc()
+}
+
+// ByRecipient orders the results by the recipient field.
+func ByRecipient(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRecipient, opts...).ToFunc()
 }
 
 // ByGrantedBy orders the results by the granted_by field.

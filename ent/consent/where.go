@@ -75,6 +75,11 @@ func WithdrawnAt(v time.Time) predicate.Consent {
 	return predicate.Consent(sql.FieldEQ(FieldWithdrawnAt, v))
 }
 
+// Recipient applies equality check predicate on the "recipient" field. It's identical to RecipientEQ.
+func Recipient(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldEQ(FieldRecipient, v))
+}
+
 // GrantedBy applies equality check predicate on the "granted_by" field. It's identical to GrantedByEQ.
 func GrantedBy(v int) predicate.Consent {
 	return predicate.Consent(sql.FieldEQ(FieldGrantedBy, v))
@@ -273,6 +278,81 @@ func WithdrawnAtIsNil() predicate.Consent {
 // WithdrawnAtNotNil applies the NotNil predicate on the "withdrawn_at" field.
 func WithdrawnAtNotNil() predicate.Consent {
 	return predicate.Consent(sql.FieldNotNull(FieldWithdrawnAt))
+}
+
+// RecipientEQ applies the EQ predicate on the "recipient" field.
+func RecipientEQ(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldEQ(FieldRecipient, v))
+}
+
+// RecipientNEQ applies the NEQ predicate on the "recipient" field.
+func RecipientNEQ(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldNEQ(FieldRecipient, v))
+}
+
+// RecipientIn applies the In predicate on the "recipient" field.
+func RecipientIn(vs ...string) predicate.Consent {
+	return predicate.Consent(sql.FieldIn(FieldRecipient, vs...))
+}
+
+// RecipientNotIn applies the NotIn predicate on the "recipient" field.
+func RecipientNotIn(vs ...string) predicate.Consent {
+	return predicate.Consent(sql.FieldNotIn(FieldRecipient, vs...))
+}
+
+// RecipientGT applies the GT predicate on the "recipient" field.
+func RecipientGT(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldGT(FieldRecipient, v))
+}
+
+// RecipientGTE applies the GTE predicate on the "recipient" field.
+func RecipientGTE(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldGTE(FieldRecipient, v))
+}
+
+// RecipientLT applies the LT predicate on the "recipient" field.
+func RecipientLT(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldLT(FieldRecipient, v))
+}
+
+// RecipientLTE applies the LTE predicate on the "recipient" field.
+func RecipientLTE(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldLTE(FieldRecipient, v))
+}
+
+// RecipientContains applies the Contains predicate on the "recipient" field.
+func RecipientContains(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldContains(FieldRecipient, v))
+}
+
+// RecipientHasPrefix applies the HasPrefix predicate on the "recipient" field.
+func RecipientHasPrefix(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldHasPrefix(FieldRecipient, v))
+}
+
+// RecipientHasSuffix applies the HasSuffix predicate on the "recipient" field.
+func RecipientHasSuffix(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldHasSuffix(FieldRecipient, v))
+}
+
+// RecipientIsNil applies the IsNil predicate on the "recipient" field.
+func RecipientIsNil() predicate.Consent {
+	return predicate.Consent(sql.FieldIsNull(FieldRecipient))
+}
+
+// RecipientNotNil applies the NotNil predicate on the "recipient" field.
+func RecipientNotNil() predicate.Consent {
+	return predicate.Consent(sql.FieldNotNull(FieldRecipient))
+}
+
+// RecipientEqualFold applies the EqualFold predicate on the "recipient" field.
+func RecipientEqualFold(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldEqualFold(FieldRecipient, v))
+}
+
+// RecipientContainsFold applies the ContainsFold predicate on the "recipient" field.
+func RecipientContainsFold(v string) predicate.Consent {
+	return predicate.Consent(sql.FieldContainsFold(FieldRecipient, v))
 }
 
 // GrantedByEQ applies the EQ predicate on the "granted_by" field.

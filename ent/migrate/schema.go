@@ -81,6 +81,7 @@ var (
 		{Name: "policy_version", Type: field.TypeString},
 		{Name: "granted_at", Type: field.TypeTime},
 		{Name: "withdrawn_at", Type: field.TypeTime, Nullable: true},
+		{Name: "recipient", Type: field.TypeString, Nullable: true, Size: 128},
 		{Name: "granted_by", Type: field.TypeInt, Nullable: true},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -92,7 +93,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "consents_users_consents",
-				Columns:    []*schema.Column{ConsentsColumns[6]},
+				Columns:    []*schema.Column{ConsentsColumns[7]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -101,7 +102,7 @@ var (
 			{
 				Name:    "consent_user_id_purpose",
 				Unique:  false,
-				Columns: []*schema.Column{ConsentsColumns[6], ConsentsColumns[1]},
+				Columns: []*schema.Column{ConsentsColumns[7], ConsentsColumns[1]},
 			},
 		},
 	}

@@ -40,6 +40,12 @@ func (Consent) Fields() []ent.Field {
 		field.Time("withdrawn_at").
 			Optional().Nillable().
 			Annotations(classification.Tag(classification.Internal)),
+		field.String("recipient").
+			Optional().Nillable().
+			Immutable().
+			MaxLen(128).
+			Comment("For THIRD_PARTY_SHARING: the one recipient this consent covers (PIPL Art. 23).").
+			Annotations(classification.Tag(classification.Internal)),
 		field.Int("granted_by").
 			Optional().Nillable().
 			Immutable().
