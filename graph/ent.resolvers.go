@@ -29,7 +29,12 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if len(ids) > maxPage {
 		return nil, fault.Invalid("ids", "at most 100 ids at a time")
 	}
-	return r.Client.Noders(ctx, ids)
+	nodes, err := r.Client.Noders(ctx, ids)
+	if ent.IsNotFound(err) {
+		// An ID of no GraphQL type reads as absent, like node(id) does.
+		return make([]ent.Noder, len(ids)), nil
+	}
+	return nodes, err
 }
 
 // Listings is the resolver for the listings field.

@@ -278,3 +278,30 @@ func TestThirdPartySharingConsentIsPerRecipient(t *testing.T) {
 		}
 	})
 }
+
+// TestNodeHidesTypesOutsideTheSchema asks node and nodes for the IDs of a
+// session and a login code: they read as absent, not as errors.
+func TestNodeHidesTypesOutsideTheSchema(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		ctx := context.Background()
+		sess, err := env.Store.Client.Session.Query().First(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Accounts.RequestCode(ctx, freshPhone()); err != nil {
+			t.Fatal(err)
+		}
+		code, err := env.Store.Client.LoginCode.Query().First(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int{sess.ID, code.ID} {
+			r := env.MustDo(veiltest.Request{Token: f.token, Query: `query($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } }`,
+				Variables: map[string]any{"id": veiltest.ID(id)}})
+			if r.Data["node"] != nil || veiltest.Dig(r.Data, "nodes").([]any)[0] != nil {
+				t.Errorf("id %d resolved: %s", id, r.Raw)
+			}
+		}
+	})
+}
