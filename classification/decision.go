@@ -13,6 +13,9 @@ type Subject struct {
 	CounterpartyID int
 	// OrderOpen is true while that order is being fulfilled.
 	OrderOpen bool
+	// Restricted is true once the subject cancelled their account: what
+	// the law makes Veil keep is then for a legal hold only.
+	Restricted bool
 }
 
 // Action is what a viewer gets of a value.
@@ -51,6 +54,14 @@ func Decide(v Viewer, s Subject, c *Class) Decision {
 	case c.Level == Public:
 		// AllowPublic: public data is raw to everyone.
 		return Decision{Action: Raw}
+	}
+	if s.Restricted {
+		// RestrictCancelled: a cancelled account's retained records are
+		// raw only to staff under a legal hold, audited; to no one else.
+		if c.AllowsPurpose(LegalHold) && v.HasPurpose(LegalHold) {
+			return Decision{Action: Raw, Audited: true}
+		}
+		return Decision{Action: Withhold}
 	}
 	level := c.Level
 	if s.AgeGroup == AgeChild {

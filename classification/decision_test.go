@@ -39,6 +39,10 @@ func TestDecideTable(t *testing.T) {
 	// A user who is not staff gains nothing by declaring a purpose.
 	userClaimingPurpose := Viewer{UserID: strangerID, Role: RoleUser, Purpose: AfterSales}
 
+	cancelled := Subject{UserID: subjectID, AgeGroup: AgeAdult, CounterpartyID: counterpartyID, Restricted: true}
+	auditorLegalHold := Viewer{UserID: staffID, Role: RoleAuditor, Purpose: LegalHold}
+	shared.StaffPurposes = []Purpose{LegalHold}
+
 	raw, masked, null := Decision{Action: Raw}, Decision{Action: Mask}, Decision{Action: Withhold}
 	audited := Decision{Action: Raw, Audited: true}
 
@@ -94,6 +98,11 @@ func TestDecideTable(t *testing.T) {
 		{"a user declaring a purpose gets nothing extra", userClaimingPurpose, adult, personal, masked},
 
 		{"a nil class fails closed", self, adult, nil, null},
+
+		{"a cancelled subject's records are withheld from their counterparty", counterparty, cancelled, shared, null},
+		{"a cancelled subject's records are withheld from staff without a legal hold", supportAfterSales, cancelled, personal, null},
+		{"a cancelled subject's records are raw to a legal hold, audited", auditorLegalHold, cancelled, shared, audited},
+		{"a cancelled subject's public data is still public", Anonymous, cancelled, PublicData, raw},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
@@ -65,6 +66,8 @@ type Client struct {
 	PolicyVersion *PolicyVersionClient
 	// RealNameVerification is the client for interacting with the RealNameVerification builders.
 	RealNameVerification *RealNameVerificationClient
+	// RightsRequest is the client for interacting with the RightsRequest builders.
+	RightsRequest *RightsRequestClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// SharingRecord is the client for interacting with the SharingRecord builders.
@@ -102,6 +105,7 @@ func (c *Client) init() {
 	c.Order = NewOrderClient(c.config)
 	c.PolicyVersion = NewPolicyVersionClient(c.config)
 	c.RealNameVerification = NewRealNameVerificationClient(c.config)
+	c.RightsRequest = NewRightsRequestClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.SharingRecord = NewSharingRecordClient(c.config)
 	c.SupportTicket = NewSupportTicketClient(c.config)
@@ -212,6 +216,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Order:                NewOrderClient(cfg),
 		PolicyVersion:        NewPolicyVersionClient(cfg),
 		RealNameVerification: NewRealNameVerificationClient(cfg),
+		RightsRequest:        NewRightsRequestClient(cfg),
 		Session:              NewSessionClient(cfg),
 		SharingRecord:        NewSharingRecordClient(cfg),
 		SupportTicket:        NewSupportTicketClient(cfg),
@@ -249,6 +254,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Order:                NewOrderClient(cfg),
 		PolicyVersion:        NewPolicyVersionClient(cfg),
 		RealNameVerification: NewRealNameVerificationClient(cfg),
+		RightsRequest:        NewRightsRequestClient(cfg),
 		Session:              NewSessionClient(cfg),
 		SharingRecord:        NewSharingRecordClient(cfg),
 		SupportTicket:        NewSupportTicketClient(cfg),
@@ -286,8 +292,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActivityLog, c.CallLogEntry, c.Consent, c.Contact, c.Device,
 		c.FaceVerification, c.Listing, c.Location, c.LoginCode, c.Order,
-		c.PolicyVersion, c.RealNameVerification, c.Session, c.SharingRecord,
-		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.PolicyVersion, c.RealNameVerification, c.RightsRequest, c.Session,
+		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -299,8 +305,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActivityLog, c.CallLogEntry, c.Consent, c.Contact, c.Device,
 		c.FaceVerification, c.Listing, c.Location, c.LoginCode, c.Order,
-		c.PolicyVersion, c.RealNameVerification, c.Session, c.SharingRecord,
-		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.PolicyVersion, c.RealNameVerification, c.RightsRequest, c.Session,
+		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -333,6 +339,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.PolicyVersion.mutate(ctx, m)
 	case *RealNameVerificationMutation:
 		return c.RealNameVerification.mutate(ctx, m)
+	case *RightsRequestMutation:
+		return c.RightsRequest.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SharingRecordMutation:
@@ -2138,6 +2146,155 @@ func (c *RealNameVerificationClient) mutate(ctx context.Context, m *RealNameVeri
 	}
 }
 
+// RightsRequestClient is a client for the RightsRequest schema.
+type RightsRequestClient struct {
+	config
+}
+
+// NewRightsRequestClient returns a client for the RightsRequest from the given config.
+func NewRightsRequestClient(c config) *RightsRequestClient {
+	return &RightsRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `rightsrequest.Hooks(f(g(h())))`.
+func (c *RightsRequestClient) Use(hooks ...Hook) {
+	c.hooks.RightsRequest = append(c.hooks.RightsRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `rightsrequest.Intercept(f(g(h())))`.
+func (c *RightsRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RightsRequest = append(c.inters.RightsRequest, interceptors...)
+}
+
+// Create returns a builder for creating a RightsRequest entity.
+func (c *RightsRequestClient) Create() *RightsRequestCreate {
+	mutation := newRightsRequestMutation(c.config, OpCreate)
+	return &RightsRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RightsRequest entities.
+func (c *RightsRequestClient) CreateBulk(builders ...*RightsRequestCreate) *RightsRequestCreateBulk {
+	return &RightsRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RightsRequestClient) MapCreateBulk(slice any, setFunc func(*RightsRequestCreate, int)) *RightsRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RightsRequestCreateBulk{err: fmt.Errorf("calling to RightsRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RightsRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RightsRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RightsRequest.
+func (c *RightsRequestClient) Update() *RightsRequestUpdate {
+	mutation := newRightsRequestMutation(c.config, OpUpdate)
+	return &RightsRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RightsRequestClient) UpdateOne(_m *RightsRequest) *RightsRequestUpdateOne {
+	mutation := newRightsRequestMutation(c.config, OpUpdateOne, withRightsRequest(_m))
+	return &RightsRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RightsRequestClient) UpdateOneID(id int) *RightsRequestUpdateOne {
+	mutation := newRightsRequestMutation(c.config, OpUpdateOne, withRightsRequestID(id))
+	return &RightsRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RightsRequest.
+func (c *RightsRequestClient) Delete() *RightsRequestDelete {
+	mutation := newRightsRequestMutation(c.config, OpDelete)
+	return &RightsRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RightsRequestClient) DeleteOne(_m *RightsRequest) *RightsRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RightsRequestClient) DeleteOneID(id int) *RightsRequestDeleteOne {
+	builder := c.Delete().Where(rightsrequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RightsRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for RightsRequest.
+func (c *RightsRequestClient) Query() *RightsRequestQuery {
+	return &RightsRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRightsRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RightsRequest entity by its id.
+func (c *RightsRequestClient) Get(ctx context.Context, id int) (*RightsRequest, error) {
+	return c.Query().Where(rightsrequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RightsRequestClient) GetX(ctx context.Context, id int) *RightsRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a RightsRequest.
+func (c *RightsRequestClient) QueryUser(_m *RightsRequest) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(rightsrequest.Table, rightsrequest.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, rightsrequest.UserTable, rightsrequest.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RightsRequestClient) Hooks() []Hook {
+	return c.hooks.RightsRequest
+}
+
+// Interceptors returns the client interceptors.
+func (c *RightsRequestClient) Interceptors() []Interceptor {
+	return c.inters.RightsRequest
+}
+
+func (c *RightsRequestClient) mutate(ctx context.Context, m *RightsRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RightsRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RightsRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RightsRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RightsRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RightsRequest mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -3215,6 +3372,22 @@ func (c *UserClient) QuerySharingRecords(_m *User) *SharingRecordQuery {
 	return query
 }
 
+// QueryRightsRequests queries the rights_requests edge of a User.
+func (c *UserClient) QueryRightsRequests(_m *User) *RightsRequestQuery {
+	query := (&RightsRequestClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(rightsrequest.Table, rightsrequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.RightsRequestsTable, user.RightsRequestsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QuerySessions queries the sessions edge of a User.
 func (c *UserClient) QuerySessions(_m *User) *SessionQuery {
 	query := (&SessionClient{config: c.config}).Query()
@@ -3260,13 +3433,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		ActivityLog, CallLogEntry, Consent, Contact, Device, FaceVerification, Listing,
-		Location, LoginCode, Order, PolicyVersion, RealNameVerification, Session,
-		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
+		Location, LoginCode, Order, PolicyVersion, RealNameVerification, RightsRequest,
+		Session, SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
+		User []ent.Hook
 	}
 	inters struct {
 		ActivityLog, CallLogEntry, Consent, Contact, Device, FaceVerification, Listing,
-		Location, LoginCode, Order, PolicyVersion, RealNameVerification, Session,
-		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
+		Location, LoginCode, Order, PolicyVersion, RealNameVerification, RightsRequest,
+		Session, SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
 		User []ent.Interceptor
 	}
 )

@@ -20,6 +20,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
@@ -102,6 +103,7 @@ func checkColumn(t, c string) error {
 			order.Table:                order.ValidColumn,
 			policyversion.Table:        policyversion.ValidColumn,
 			realnameverification.Table: realnameverification.ValidColumn,
+			rightsrequest.Table:        rightsrequest.ValidColumn,
 			session.Table:              session.ValidColumn,
 			sharingrecord.Table:        sharingrecord.ValidColumn,
 			supportticket.Table:        supportticket.ValidColumn,

@@ -17,6 +17,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
@@ -1160,6 +1161,103 @@ func newRealNameVerificationPaginateArgs(rv map[string]any) *realnameverificatio
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RightsRequestQuery) CollectFields(ctx context.Context, satisfies ...string) (*RightsRequestQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RightsRequestQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(rightsrequest.Columns))
+		selectedFields = []string{rightsrequest.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "kind":
+			if _, ok := fieldSeen[rightsrequest.FieldKind]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldKind)
+				fieldSeen[rightsrequest.FieldKind] = struct{}{}
+			}
+		case "requesterID":
+			if _, ok := fieldSeen[rightsrequest.FieldRequesterID]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldRequesterID)
+				fieldSeen[rightsrequest.FieldRequesterID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[rightsrequest.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldCreatedAt)
+				fieldSeen[rightsrequest.FieldCreatedAt] = struct{}{}
+			}
+		case "dueAt":
+			if _, ok := fieldSeen[rightsrequest.FieldDueAt]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldDueAt)
+				fieldSeen[rightsrequest.FieldDueAt] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[rightsrequest.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldStatus)
+				fieldSeen[rightsrequest.FieldStatus] = struct{}{}
+			}
+		case "completedAt":
+			if _, ok := fieldSeen[rightsrequest.FieldCompletedAt]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldCompletedAt)
+				fieldSeen[rightsrequest.FieldCompletedAt] = struct{}{}
+			}
+		case "outcome":
+			if _, ok := fieldSeen[rightsrequest.FieldOutcome]; !ok {
+				selectedFields = append(selectedFields, rightsrequest.FieldOutcome)
+				fieldSeen[rightsrequest.FieldOutcome] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type rightsrequestPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RightsRequestPaginateOption
+}
+
+func newRightsRequestPaginateArgs(rv map[string]any) *rightsrequestPaginateArgs {
+	args := &rightsrequestPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*RightsRequestWhereInput); ok {
+		args.opts = append(args.opts, WithRightsRequestFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *SharingRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*SharingRecordQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1960,6 +2058,19 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			_q.WithNamedSharingRecords(alias, func(wq *SharingRecordQuery) {
 				*wq = *query
 			})
+
+		case "rightsRequests":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RightsRequestClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, rightsrequestImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedRightsRequests(alias, func(wq *RightsRequestQuery) {
+				*wq = *query
+			})
 		case "phone":
 			if _, ok := fieldSeen[user.FieldPhone]; !ok {
 				selectedFields = append(selectedFields, user.FieldPhone)
@@ -1999,6 +2110,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if _, ok := fieldSeen[user.FieldStatus]; !ok {
 				selectedFields = append(selectedFields, user.FieldStatus)
 				fieldSeen[user.FieldStatus] = struct{}{}
+			}
+		case "cancelledAt":
+			if _, ok := fieldSeen[user.FieldCancelledAt]; !ok {
+				selectedFields = append(selectedFields, user.FieldCancelledAt)
+				fieldSeen[user.FieldCancelledAt] = struct{}{}
 			}
 		case "createdAt":
 			if _, ok := fieldSeen[user.FieldCreatedAt]; !ok {

@@ -224,3 +224,15 @@ func (_m *User) SharingRecords(ctx context.Context) (result []*SharingRecord, er
 	}
 	return result, err
 }
+
+func (_m *User) RightsRequests(ctx context.Context) (result []*RightsRequest, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedRightsRequests(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.RightsRequestsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRightsRequests().All(ctx)
+	}
+	return result, err
+}

@@ -18,6 +18,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
@@ -92,6 +93,11 @@ var realnameverificationImplementors = []string{"RealNameVerification", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*RealNameVerification) IsNode() {}
+
+var rightsrequestImplementors = []string{"RightsRequest", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*RightsRequest) IsNode() {}
 
 var sharingrecordImplementors = []string{"SharingRecord", "Node"}
 
@@ -271,6 +277,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(realnameverification.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, realnameverificationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case rightsrequest.Table:
+		query := c.RightsRequest.Query().
+			Where(rightsrequest.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, rightsrequestImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -557,6 +572,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.RealNameVerification.Query().
 			Where(realnameverification.IDIn(ids...))
 		query, err := query.CollectFields(ctx, realnameverificationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case rightsrequest.Table:
+		query := c.RightsRequest.Query().
+			Where(rightsrequest.IDIn(ids...))
+		query, err := query.CollectFields(ctx, rightsrequestImplementors...)
 		if err != nil {
 			return nil, err
 		}

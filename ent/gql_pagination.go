@@ -19,6 +19,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
@@ -2977,6 +2978,255 @@ func (_m *RealNameVerification) ToEdge(order *RealNameVerificationOrder) *RealNa
 		order = DefaultRealNameVerificationOrder
 	}
 	return &RealNameVerificationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RightsRequestEdge is the edge representation of RightsRequest.
+type RightsRequestEdge struct {
+	Node   *RightsRequest `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// RightsRequestConnection is the connection containing edges to RightsRequest.
+type RightsRequestConnection struct {
+	Edges      []*RightsRequestEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *RightsRequestConnection) build(nodes []*RightsRequest, pager *rightsrequestPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *RightsRequest
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *RightsRequest {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *RightsRequest {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RightsRequestEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RightsRequestEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RightsRequestPaginateOption enables pagination customization.
+type RightsRequestPaginateOption func(*rightsrequestPager) error
+
+// WithRightsRequestOrder configures pagination ordering.
+func WithRightsRequestOrder(order *RightsRequestOrder) RightsRequestPaginateOption {
+	if order == nil {
+		order = DefaultRightsRequestOrder
+	}
+	o := *order
+	return func(pager *rightsrequestPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultRightsRequestOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithRightsRequestFilter configures pagination filter.
+func WithRightsRequestFilter(filter func(*RightsRequestQuery) (*RightsRequestQuery, error)) RightsRequestPaginateOption {
+	return func(pager *rightsrequestPager) error {
+		if filter == nil {
+			return errors.New("RightsRequestQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type rightsrequestPager struct {
+	reverse bool
+	order   *RightsRequestOrder
+	filter  func(*RightsRequestQuery) (*RightsRequestQuery, error)
+}
+
+func newRightsRequestPager(opts []RightsRequestPaginateOption, reverse bool) (*rightsrequestPager, error) {
+	pager := &rightsrequestPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultRightsRequestOrder
+	}
+	return pager, nil
+}
+
+func (p *rightsrequestPager) applyFilter(query *RightsRequestQuery) (*RightsRequestQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *rightsrequestPager) toCursor(_m *RightsRequest) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *rightsrequestPager) applyCursors(query *RightsRequestQuery, after, before *Cursor) (*RightsRequestQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultRightsRequestOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *rightsrequestPager) applyOrder(query *RightsRequestQuery) *RightsRequestQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultRightsRequestOrder.Field {
+		query = query.Order(DefaultRightsRequestOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *rightsrequestPager) orderExpr(query *RightsRequestQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultRightsRequestOrder.Field {
+			b.Comma().Ident(DefaultRightsRequestOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to RightsRequest.
+func (_m *RightsRequestQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RightsRequestPaginateOption,
+) (*RightsRequestConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRightsRequestPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RightsRequestConnection{Edges: []*RightsRequestEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// RightsRequestOrderField defines the ordering field of RightsRequest.
+type RightsRequestOrderField struct {
+	// Value extracts the ordering value from the given RightsRequest.
+	Value    func(*RightsRequest) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) rightsrequest.OrderOption
+	toCursor func(*RightsRequest) Cursor
+}
+
+// RightsRequestOrder defines the ordering of RightsRequest.
+type RightsRequestOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *RightsRequestOrderField `json:"field"`
+}
+
+// DefaultRightsRequestOrder is the default ordering of RightsRequest.
+var DefaultRightsRequestOrder = &RightsRequestOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RightsRequestOrderField{
+		Value: func(_m *RightsRequest) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: rightsrequest.FieldID,
+		toTerm: rightsrequest.ByID,
+		toCursor: func(_m *RightsRequest) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts RightsRequest into RightsRequestEdge.
+func (_m *RightsRequest) ToEdge(order *RightsRequestOrder) *RightsRequestEdge {
+	if order == nil {
+		order = DefaultRightsRequestOrder
+	}
+	return &RightsRequestEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -21,6 +21,7 @@ import (
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
@@ -53,6 +54,7 @@ const (
 	TypeOrder                = "Order"
 	TypePolicyVersion        = "PolicyVersion"
 	TypeRealNameVerification = "RealNameVerification"
+	TypeRightsRequest        = "RightsRequest"
 	TypeSession              = "Session"
 	TypeSharingRecord        = "SharingRecord"
 	TypeSupportTicket        = "SupportTicket"
@@ -9301,6 +9303,822 @@ func (m *RealNameVerificationMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown RealNameVerification edge %s", name)
 }
 
+// RightsRequestMutation represents an operation that mutates the RightsRequest nodes in the graph.
+type RightsRequestMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	kind            *rightsrequest.Kind
+	requester_id    *int
+	addrequester_id *int
+	created_at      *time.Time
+	due_at          *time.Time
+	status          *rightsrequest.Status
+	completed_at    *time.Time
+	outcome         *string
+	clearedFields   map[string]struct{}
+	user            *int
+	cleareduser     bool
+	done            bool
+	oldValue        func(context.Context) (*RightsRequest, error)
+	predicates      []predicate.RightsRequest
+}
+
+var _ ent.Mutation = (*RightsRequestMutation)(nil)
+
+// rightsrequestOption allows management of the mutation configuration using functional options.
+type rightsrequestOption func(*RightsRequestMutation)
+
+// newRightsRequestMutation creates new mutation for the RightsRequest entity.
+func newRightsRequestMutation(c config, op Op, opts ...rightsrequestOption) *RightsRequestMutation {
+	m := &RightsRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRightsRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRightsRequestID sets the ID field of the mutation.
+func withRightsRequestID(id int) rightsrequestOption {
+	return func(m *RightsRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RightsRequest
+		)
+		m.oldValue = func(ctx context.Context) (*RightsRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RightsRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRightsRequest sets the old RightsRequest of the mutation.
+func withRightsRequest(node *RightsRequest) rightsrequestOption {
+	return func(m *RightsRequestMutation) {
+		m.oldValue = func(context.Context) (*RightsRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RightsRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RightsRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RightsRequestMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RightsRequestMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RightsRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *RightsRequestMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *RightsRequestMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *RightsRequestMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *RightsRequestMutation) SetKind(r rightsrequest.Kind) {
+	m.kind = &r
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *RightsRequestMutation) Kind() (r rightsrequest.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldKind(ctx context.Context) (v rightsrequest.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *RightsRequestMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetRequesterID sets the "requester_id" field.
+func (m *RightsRequestMutation) SetRequesterID(i int) {
+	m.requester_id = &i
+	m.addrequester_id = nil
+}
+
+// RequesterID returns the value of the "requester_id" field in the mutation.
+func (m *RightsRequestMutation) RequesterID() (r int, exists bool) {
+	v := m.requester_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequesterID returns the old "requester_id" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldRequesterID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequesterID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequesterID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequesterID: %w", err)
+	}
+	return oldValue.RequesterID, nil
+}
+
+// AddRequesterID adds i to the "requester_id" field.
+func (m *RightsRequestMutation) AddRequesterID(i int) {
+	if m.addrequester_id != nil {
+		*m.addrequester_id += i
+	} else {
+		m.addrequester_id = &i
+	}
+}
+
+// AddedRequesterID returns the value that was added to the "requester_id" field in this mutation.
+func (m *RightsRequestMutation) AddedRequesterID() (r int, exists bool) {
+	v := m.addrequester_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRequesterID resets all changes to the "requester_id" field.
+func (m *RightsRequestMutation) ResetRequesterID() {
+	m.requester_id = nil
+	m.addrequester_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RightsRequestMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RightsRequestMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RightsRequestMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetDueAt sets the "due_at" field.
+func (m *RightsRequestMutation) SetDueAt(t time.Time) {
+	m.due_at = &t
+}
+
+// DueAt returns the value of the "due_at" field in the mutation.
+func (m *RightsRequestMutation) DueAt() (r time.Time, exists bool) {
+	v := m.due_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDueAt returns the old "due_at" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldDueAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDueAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDueAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDueAt: %w", err)
+	}
+	return oldValue.DueAt, nil
+}
+
+// ResetDueAt resets all changes to the "due_at" field.
+func (m *RightsRequestMutation) ResetDueAt() {
+	m.due_at = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *RightsRequestMutation) SetStatus(r rightsrequest.Status) {
+	m.status = &r
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *RightsRequestMutation) Status() (r rightsrequest.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldStatus(ctx context.Context) (v rightsrequest.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *RightsRequestMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCompletedAt sets the "completed_at" field.
+func (m *RightsRequestMutation) SetCompletedAt(t time.Time) {
+	m.completed_at = &t
+}
+
+// CompletedAt returns the value of the "completed_at" field in the mutation.
+func (m *RightsRequestMutation) CompletedAt() (r time.Time, exists bool) {
+	v := m.completed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletedAt returns the old "completed_at" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldCompletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletedAt: %w", err)
+	}
+	return oldValue.CompletedAt, nil
+}
+
+// ClearCompletedAt clears the value of the "completed_at" field.
+func (m *RightsRequestMutation) ClearCompletedAt() {
+	m.completed_at = nil
+	m.clearedFields[rightsrequest.FieldCompletedAt] = struct{}{}
+}
+
+// CompletedAtCleared returns if the "completed_at" field was cleared in this mutation.
+func (m *RightsRequestMutation) CompletedAtCleared() bool {
+	_, ok := m.clearedFields[rightsrequest.FieldCompletedAt]
+	return ok
+}
+
+// ResetCompletedAt resets all changes to the "completed_at" field.
+func (m *RightsRequestMutation) ResetCompletedAt() {
+	m.completed_at = nil
+	delete(m.clearedFields, rightsrequest.FieldCompletedAt)
+}
+
+// SetOutcome sets the "outcome" field.
+func (m *RightsRequestMutation) SetOutcome(s string) {
+	m.outcome = &s
+}
+
+// Outcome returns the value of the "outcome" field in the mutation.
+func (m *RightsRequestMutation) Outcome() (r string, exists bool) {
+	v := m.outcome
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutcome returns the old "outcome" field's value of the RightsRequest entity.
+// If the RightsRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RightsRequestMutation) OldOutcome(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutcome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutcome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutcome: %w", err)
+	}
+	return oldValue.Outcome, nil
+}
+
+// ResetOutcome resets all changes to the "outcome" field.
+func (m *RightsRequestMutation) ResetOutcome() {
+	m.outcome = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *RightsRequestMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[rightsrequest.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *RightsRequestMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *RightsRequestMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *RightsRequestMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the RightsRequestMutation builder.
+func (m *RightsRequestMutation) Where(ps ...predicate.RightsRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RightsRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RightsRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RightsRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RightsRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RightsRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RightsRequest).
+func (m *RightsRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RightsRequestMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.user != nil {
+		fields = append(fields, rightsrequest.FieldUserID)
+	}
+	if m.kind != nil {
+		fields = append(fields, rightsrequest.FieldKind)
+	}
+	if m.requester_id != nil {
+		fields = append(fields, rightsrequest.FieldRequesterID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, rightsrequest.FieldCreatedAt)
+	}
+	if m.due_at != nil {
+		fields = append(fields, rightsrequest.FieldDueAt)
+	}
+	if m.status != nil {
+		fields = append(fields, rightsrequest.FieldStatus)
+	}
+	if m.completed_at != nil {
+		fields = append(fields, rightsrequest.FieldCompletedAt)
+	}
+	if m.outcome != nil {
+		fields = append(fields, rightsrequest.FieldOutcome)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RightsRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case rightsrequest.FieldUserID:
+		return m.UserID()
+	case rightsrequest.FieldKind:
+		return m.Kind()
+	case rightsrequest.FieldRequesterID:
+		return m.RequesterID()
+	case rightsrequest.FieldCreatedAt:
+		return m.CreatedAt()
+	case rightsrequest.FieldDueAt:
+		return m.DueAt()
+	case rightsrequest.FieldStatus:
+		return m.Status()
+	case rightsrequest.FieldCompletedAt:
+		return m.CompletedAt()
+	case rightsrequest.FieldOutcome:
+		return m.Outcome()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RightsRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case rightsrequest.FieldUserID:
+		return m.OldUserID(ctx)
+	case rightsrequest.FieldKind:
+		return m.OldKind(ctx)
+	case rightsrequest.FieldRequesterID:
+		return m.OldRequesterID(ctx)
+	case rightsrequest.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case rightsrequest.FieldDueAt:
+		return m.OldDueAt(ctx)
+	case rightsrequest.FieldStatus:
+		return m.OldStatus(ctx)
+	case rightsrequest.FieldCompletedAt:
+		return m.OldCompletedAt(ctx)
+	case rightsrequest.FieldOutcome:
+		return m.OldOutcome(ctx)
+	}
+	return nil, fmt.Errorf("unknown RightsRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RightsRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case rightsrequest.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case rightsrequest.FieldKind:
+		v, ok := value.(rightsrequest.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case rightsrequest.FieldRequesterID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequesterID(v)
+		return nil
+	case rightsrequest.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case rightsrequest.FieldDueAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDueAt(v)
+		return nil
+	case rightsrequest.FieldStatus:
+		v, ok := value.(rightsrequest.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case rightsrequest.FieldCompletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletedAt(v)
+		return nil
+	case rightsrequest.FieldOutcome:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutcome(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RightsRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RightsRequestMutation) AddedFields() []string {
+	var fields []string
+	if m.addrequester_id != nil {
+		fields = append(fields, rightsrequest.FieldRequesterID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RightsRequestMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case rightsrequest.FieldRequesterID:
+		return m.AddedRequesterID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RightsRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case rightsrequest.FieldRequesterID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRequesterID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RightsRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RightsRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(rightsrequest.FieldCompletedAt) {
+		fields = append(fields, rightsrequest.FieldCompletedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RightsRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RightsRequestMutation) ClearField(name string) error {
+	switch name {
+	case rightsrequest.FieldCompletedAt:
+		m.ClearCompletedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown RightsRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RightsRequestMutation) ResetField(name string) error {
+	switch name {
+	case rightsrequest.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case rightsrequest.FieldKind:
+		m.ResetKind()
+		return nil
+	case rightsrequest.FieldRequesterID:
+		m.ResetRequesterID()
+		return nil
+	case rightsrequest.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case rightsrequest.FieldDueAt:
+		m.ResetDueAt()
+		return nil
+	case rightsrequest.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case rightsrequest.FieldCompletedAt:
+		m.ResetCompletedAt()
+		return nil
+	case rightsrequest.FieldOutcome:
+		m.ResetOutcome()
+		return nil
+	}
+	return fmt.Errorf("unknown RightsRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RightsRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, rightsrequest.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RightsRequestMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case rightsrequest.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RightsRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RightsRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RightsRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, rightsrequest.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RightsRequestMutation) EdgeCleared(name string) bool {
+	switch name {
+	case rightsrequest.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RightsRequestMutation) ClearEdge(name string) error {
+	switch name {
+	case rightsrequest.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown RightsRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RightsRequestMutation) ResetEdge(name string) error {
+	switch name {
+	case rightsrequest.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown RightsRequest edge %s", name)
+}
+
 // SessionMutation represents an operation that mutates the Session nodes in the graph.
 type SessionMutation struct {
 	config
@@ -12764,6 +13582,7 @@ type UserMutation struct {
 	real_name_verified_at          *time.Time
 	status                         *user.Status
 	role                           *user.Role
+	cancelled_at                   *time.Time
 	created_at                     *time.Time
 	clearedFields                  map[string]struct{}
 	guardian                       *int
@@ -12810,6 +13629,9 @@ type UserMutation struct {
 	sharing_records                map[int]struct{}
 	removedsharing_records         map[int]struct{}
 	clearedsharing_records         bool
+	rights_requests                map[int]struct{}
+	removedrights_requests         map[int]struct{}
+	clearedrights_requests         bool
 	sessions                       map[int]struct{}
 	removedsessions                map[int]struct{}
 	clearedsessions                bool
@@ -13290,6 +14112,55 @@ func (m *UserMutation) OldRole(ctx context.Context) (v user.Role, err error) {
 // ResetRole resets all changes to the "role" field.
 func (m *UserMutation) ResetRole() {
 	m.role = nil
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *UserMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *UserMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *UserMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[user.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *UserMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[user.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *UserMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, user.FieldCancelledAt)
 }
 
 // SetGuardianID sets the "guardian_id" field.
@@ -14160,6 +15031,60 @@ func (m *UserMutation) ResetSharingRecords() {
 	m.removedsharing_records = nil
 }
 
+// AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by ids.
+func (m *UserMutation) AddRightsRequestIDs(ids ...int) {
+	if m.rights_requests == nil {
+		m.rights_requests = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.rights_requests[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRightsRequests clears the "rights_requests" edge to the RightsRequest entity.
+func (m *UserMutation) ClearRightsRequests() {
+	m.clearedrights_requests = true
+}
+
+// RightsRequestsCleared reports if the "rights_requests" edge to the RightsRequest entity was cleared.
+func (m *UserMutation) RightsRequestsCleared() bool {
+	return m.clearedrights_requests
+}
+
+// RemoveRightsRequestIDs removes the "rights_requests" edge to the RightsRequest entity by IDs.
+func (m *UserMutation) RemoveRightsRequestIDs(ids ...int) {
+	if m.removedrights_requests == nil {
+		m.removedrights_requests = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.rights_requests, ids[i])
+		m.removedrights_requests[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRightsRequests returns the removed IDs of the "rights_requests" edge to the RightsRequest entity.
+func (m *UserMutation) RemovedRightsRequestsIDs() (ids []int) {
+	for id := range m.removedrights_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RightsRequestsIDs returns the "rights_requests" edge IDs in the mutation.
+func (m *UserMutation) RightsRequestsIDs() (ids []int) {
+	for id := range m.rights_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRightsRequests resets all changes to the "rights_requests" edge.
+func (m *UserMutation) ResetRightsRequests() {
+	m.rights_requests = nil
+	m.clearedrights_requests = false
+	m.removedrights_requests = nil
+}
+
 // AddSessionIDs adds the "sessions" edge to the Session entity by ids.
 func (m *UserMutation) AddSessionIDs(ids ...int) {
 	if m.sessions == nil {
@@ -14248,7 +15173,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 12)
 	if m.phone != nil {
 		fields = append(fields, user.FieldPhone)
 	}
@@ -14275,6 +15200,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.role != nil {
 		fields = append(fields, user.FieldRole)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, user.FieldCancelledAt)
 	}
 	if m.guardian != nil {
 		fields = append(fields, user.FieldGuardianID)
@@ -14308,6 +15236,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case user.FieldRole:
 		return m.Role()
+	case user.FieldCancelledAt:
+		return m.CancelledAt()
 	case user.FieldGuardianID:
 		return m.GuardianID()
 	case user.FieldCreatedAt:
@@ -14339,6 +15269,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldStatus(ctx)
 	case user.FieldRole:
 		return m.OldRole(ctx)
+	case user.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
 	case user.FieldGuardianID:
 		return m.OldGuardianID(ctx)
 	case user.FieldCreatedAt:
@@ -14415,6 +15347,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRole(v)
 		return nil
+	case user.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
 	case user.FieldGuardianID:
 		v, ok := value.(int)
 		if !ok {
@@ -14474,6 +15413,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldRealNameVerifiedAt) {
 		fields = append(fields, user.FieldRealNameVerifiedAt)
 	}
+	if m.FieldCleared(user.FieldCancelledAt) {
+		fields = append(fields, user.FieldCancelledAt)
+	}
 	if m.FieldCleared(user.FieldGuardianID) {
 		fields = append(fields, user.FieldGuardianID)
 	}
@@ -14502,6 +15444,9 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldRealNameVerifiedAt:
 		m.ClearRealNameVerifiedAt()
+		return nil
+	case user.FieldCancelledAt:
+		m.ClearCancelledAt()
 		return nil
 	case user.FieldGuardianID:
 		m.ClearGuardianID()
@@ -14541,6 +15486,9 @@ func (m *UserMutation) ResetField(name string) error {
 	case user.FieldRole:
 		m.ResetRole()
 		return nil
+	case user.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
 	case user.FieldGuardianID:
 		m.ResetGuardianID()
 		return nil
@@ -14553,7 +15501,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 16)
+	edges := make([]string, 0, 17)
 	if m.guardian != nil {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -14598,6 +15546,9 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.sharing_records != nil {
 		edges = append(edges, user.EdgeSharingRecords)
+	}
+	if m.rights_requests != nil {
+		edges = append(edges, user.EdgeRightsRequests)
 	}
 	if m.sessions != nil {
 		edges = append(edges, user.EdgeSessions)
@@ -14697,6 +15648,12 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeRightsRequests:
+		ids := make([]ent.Value, 0, len(m.rights_requests))
+		for id := range m.rights_requests {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeSessions:
 		ids := make([]ent.Value, 0, len(m.sessions))
 		for id := range m.sessions {
@@ -14709,7 +15666,7 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 16)
+	edges := make([]string, 0, 17)
 	if m.removedwards != nil {
 		edges = append(edges, user.EdgeWards)
 	}
@@ -14751,6 +15708,9 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedsharing_records != nil {
 		edges = append(edges, user.EdgeSharingRecords)
+	}
+	if m.removedrights_requests != nil {
+		edges = append(edges, user.EdgeRightsRequests)
 	}
 	if m.removedsessions != nil {
 		edges = append(edges, user.EdgeSessions)
@@ -14846,6 +15806,12 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeRightsRequests:
+		ids := make([]ent.Value, 0, len(m.removedrights_requests))
+		for id := range m.removedrights_requests {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeSessions:
 		ids := make([]ent.Value, 0, len(m.removedsessions))
 		for id := range m.removedsessions {
@@ -14858,7 +15824,7 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 16)
+	edges := make([]string, 0, 17)
 	if m.clearedguardian {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -14904,6 +15870,9 @@ func (m *UserMutation) ClearedEdges() []string {
 	if m.clearedsharing_records {
 		edges = append(edges, user.EdgeSharingRecords)
 	}
+	if m.clearedrights_requests {
+		edges = append(edges, user.EdgeRightsRequests)
+	}
 	if m.clearedsessions {
 		edges = append(edges, user.EdgeSessions)
 	}
@@ -14944,6 +15913,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedface_verifications
 	case user.EdgeSharingRecords:
 		return m.clearedsharing_records
+	case user.EdgeRightsRequests:
+		return m.clearedrights_requests
 	case user.EdgeSessions:
 		return m.clearedsessions
 	}
@@ -15009,6 +15980,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeSharingRecords:
 		m.ResetSharingRecords()
+		return nil
+	case user.EdgeRightsRequests:
+		m.ResetRightsRequests()
 		return nil
 	case user.EdgeSessions:
 		m.ResetSessions()

@@ -16,12 +16,59 @@ var Tables = map[string]string{
 	"Order":                "orders",
 	"PolicyVersion":        "policy_versions",
 	"RealNameVerification": "real_name_verifications",
+	"RightsRequest":        "rights_requests",
 	"Session":              "sessions",
 	"SharingRecord":        "sharing_records",
 	"SupportTicket":        "support_tickets",
 	"ThirdPartyBinding":    "third_party_bindings",
 	"ThirdPartySDK":        "third_party_sd_ks",
 	"User":                 "users",
+}
+
+// Fields lists the stored fields (columns) of each Ent type, the ID first.
+var Fields = map[string][]string{
+	"ActivityLog":          {"id", "user_id", "kind", "login_account", "search_query", "ip", "browser", "carrier", "network", "language", "page", "target", "stay_seconds", "occurred_at"},
+	"CallLogEntry":         {"id", "user_id", "phone", "direction", "started_at", "duration_seconds"},
+	"Consent":              {"id", "user_id", "purpose", "policy_version", "granted_at", "withdrawn_at", "recipient", "granted_by"},
+	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
+	"Device":               {"id", "user_id", "model", "os", "os_version", "client_version", "resolution", "package_name", "settings", "app_list", "imei", "idfa", "oaid", "mac", "registered_at"},
+	"FaceVerification":     {"id", "user_id", "result", "provider", "verified_at"},
+	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at"},
+	"Location":             {"id", "user_id", "latitude", "longitude", "accuracy_meters", "address", "recorded_at"},
+	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "attempts", "used_at"},
+	"Order":                {"id", "order_no", "amount_fen", "status", "recipient_phone", "buyer_id", "seller_id", "listing_id", "created_at", "completed_at"},
+	"PolicyVersion":        {"id", "version", "published_at", "major", "summary", "content_hash"},
+	"RealNameVerification": {"id", "user_id", "real_name", "id_number", "id_photo_ref", "result", "verifier", "verified_at"},
+	"RightsRequest":        {"id", "user_id", "kind", "requester_id", "created_at", "due_at", "status", "completed_at", "outcome"},
+	"Session":              {"id", "token_hash", "user_id", "created_at", "expires_at", "revoked_at"},
+	"SharingRecord":        {"id", "user_id", "recipient", "data_categories", "purpose", "legal_basis", "order_id", "shared_at"},
+	"SupportTicket":        {"id", "user_id", "contact", "content", "handling_record", "status", "opened_at", "closed_at"},
+	"ThirdPartyBinding":    {"id", "user_id", "provider", "open_id", "username", "nickname", "avatar_url", "bound_at"},
+	"ThirdPartySDK":        {"id", "name", "provider", "purpose", "data_types", "collection_moment", "policy_url"},
+	"User":                 {"id", "phone", "nickname", "avatar_url", "real_name", "id_number", "birth_date", "real_name_verified_at", "status", "role", "cancelled_at", "guardian_id", "created_at"},
+}
+
+// JSONFields marks the fields stored as JSON text.
+var JSONFields = map[string]map[string]bool{
+	"ActivityLog":          {},
+	"CallLogEntry":         {},
+	"Consent":              {},
+	"Contact":              {},
+	"Device":               {"app_list": true},
+	"FaceVerification":     {},
+	"Listing":              {},
+	"Location":             {},
+	"LoginCode":            {},
+	"Order":                {},
+	"PolicyVersion":        {},
+	"RealNameVerification": {},
+	"RightsRequest":        {},
+	"Session":              {},
+	"SharingRecord":        {"data_categories": true},
+	"SupportTicket":        {},
+	"ThirdPartyBinding":    {},
+	"ThirdPartySDK":        {"data_types": true},
+	"User":                 {},
 }
 
 // OwnerTables maps each Ent type whose records are about one user (they
@@ -36,6 +83,7 @@ var OwnerTables = map[string]string{
 	"FaceVerification":     "face_verifications",
 	"Location":             "locations",
 	"RealNameVerification": "real_name_verifications",
+	"RightsRequest":        "rights_requests",
 	"Session":              "sessions",
 	"SharingRecord":        "sharing_records",
 	"SupportTicket":        "support_tickets",

@@ -16,6 +16,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/schema"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
@@ -373,6 +374,14 @@ func init() {
 	realnameverificationDescVerifier := realnameverificationFields[5].Descriptor()
 	// realnameverification.VerifierValidator is a validator for the "verifier" field. It is called by the builders before save.
 	realnameverification.VerifierValidator = realnameverificationDescVerifier.Validators[0].(func(string) error)
+	rightsrequestFields := schema.RightsRequest{}.Fields()
+	_ = rightsrequestFields
+	// rightsrequestDescOutcome is the schema descriptor for outcome field.
+	rightsrequestDescOutcome := rightsrequestFields[7].Descriptor()
+	// rightsrequest.DefaultOutcome holds the default value on creation for the outcome field.
+	rightsrequest.DefaultOutcome = rightsrequestDescOutcome.Default.(string)
+	// rightsrequest.OutcomeValidator is a validator for the "outcome" field. It is called by the builders before save.
+	rightsrequest.OutcomeValidator = rightsrequestDescOutcome.Validators[0].(func(string) error)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.
@@ -528,7 +537,7 @@ func init() {
 	// user.AvatarURLValidator is a validator for the "avatar_url" field. It is called by the builders before save.
 	user.AvatarURLValidator = userDescAvatarURL.Validators[0].(func(string) error)
 	// userDescCreatedAt is the schema descriptor for created_at field.
-	userDescCreatedAt := userFields[10].Descriptor()
+	userDescCreatedAt := userFields[11].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
 }

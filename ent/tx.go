@@ -36,6 +36,8 @@ type Tx struct {
 	PolicyVersion *PolicyVersionClient
 	// RealNameVerification is the client for interacting with the RealNameVerification builders.
 	RealNameVerification *RealNameVerificationClient
+	// RightsRequest is the client for interacting with the RightsRequest builders.
+	RightsRequest *RightsRequestClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// SharingRecord is the client for interacting with the SharingRecord builders.
@@ -191,6 +193,7 @@ func (tx *Tx) init() {
 	tx.Order = NewOrderClient(tx.config)
 	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
 	tx.RealNameVerification = NewRealNameVerificationClient(tx.config)
+	tx.RightsRequest = NewRightsRequestClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.SharingRecord = NewSharingRecordClient(tx.config)
 	tx.SupportTicket = NewSupportTicketClient(tx.config)

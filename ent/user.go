@@ -35,6 +35,8 @@ type User struct {
 	Status user.Status `json:"status,omitempty"`
 	// Role holds the value of the "role" field.
 	Role user.Role `json:"role,omitempty"`
+	// CancelledAt holds the value of the "cancelled_at" field.
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 	// GuardianID holds the value of the "guardian_id" field.
 	GuardianID *int `json:"guardian_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -77,13 +79,15 @@ type UserEdges struct {
 	FaceVerifications []*FaceVerification `json:"face_verifications,omitempty"`
 	// SharingRecords holds the value of the sharing_records edge.
 	SharingRecords []*SharingRecord `json:"sharing_records,omitempty"`
+	// RightsRequests holds the value of the rights_requests edge.
+	RightsRequests []*RightsRequest `json:"rights_requests,omitempty"`
 	// Sessions holds the value of the sessions edge.
 	Sessions []*Session `json:"sessions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [16]bool
+	loadedTypes [17]bool
 	// totalCount holds the count of the edges above.
-	totalCount [14]map[string]int
+	totalCount [15]map[string]int
 
 	namedWards                 map[string][]*User
 	namedOrders                map[string][]*Order
@@ -99,6 +103,7 @@ type UserEdges struct {
 	namedRealNameVerifications map[string][]*RealNameVerification
 	namedFaceVerifications     map[string][]*FaceVerification
 	namedSharingRecords        map[string][]*SharingRecord
+	namedRightsRequests        map[string][]*RightsRequest
 	namedSessions              map[string][]*Session
 }
 
@@ -239,10 +244,19 @@ func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
 	return nil, &NotLoadedError{edge: "sharing_records"}
 }
 
+// RightsRequestsOrErr returns the RightsRequests value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
+	if e.loadedTypes[15] {
+		return e.RightsRequests, nil
+	}
+	return nil, &NotLoadedError{edge: "rights_requests"}
+}
+
 // SessionsOrErr returns the Sessions value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SessionsOrErr() ([]*Session, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[16] {
 		return e.Sessions, nil
 	}
 	return nil, &NotLoadedError{edge: "sessions"}
@@ -257,7 +271,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case user.FieldPhone, user.FieldNickname, user.FieldAvatarURL, user.FieldRealName, user.FieldIDNumber, user.FieldBirthDate, user.FieldStatus, user.FieldRole:
 			values[i] = new(sql.NullString)
-		case user.FieldRealNameVerifiedAt, user.FieldCreatedAt:
+		case user.FieldRealNameVerifiedAt, user.FieldCancelledAt, user.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -337,6 +351,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field role", values[i])
 			} else if value.Valid {
 				_m.Role = user.Role(value.String)
+			}
+		case user.FieldCancelledAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field cancelled_at", values[i])
+			} else if value.Valid {
+				_m.CancelledAt = new(time.Time)
+				*_m.CancelledAt = value.Time
 			}
 		case user.FieldGuardianID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -439,6 +460,11 @@ func (_m *User) QuerySharingRecords() *SharingRecordQuery {
 	return NewUserClient(_m.config).QuerySharingRecords(_m)
 }
 
+// QueryRightsRequests queries the "rights_requests" edge of the User entity.
+func (_m *User) QueryRightsRequests() *RightsRequestQuery {
+	return NewUserClient(_m.config).QueryRightsRequests(_m)
+}
+
 // QuerySessions queries the "sessions" edge of the User entity.
 func (_m *User) QuerySessions() *SessionQuery {
 	return NewUserClient(_m.config).QuerySessions(_m)
@@ -501,6 +527,11 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("role=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Role))
+	builder.WriteString(", ")
+	if v := _m.CancelledAt; v != nil {
+		builder.WriteString("cancelled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	if v := _m.GuardianID; v != nil {
 		builder.WriteString("guardian_id=")
@@ -846,6 +877,30 @@ func (_m *User) appendNamedSharingRecords(name string, edges ...*SharingRecord) 
 		_m.Edges.namedSharingRecords[name] = []*SharingRecord{}
 	} else {
 		_m.Edges.namedSharingRecords[name] = append(_m.Edges.namedSharingRecords[name], edges...)
+	}
+}
+
+// NamedRightsRequests returns the RightsRequests named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedRightsRequests(name string) ([]*RightsRequest, error) {
+	if _m.Edges.namedRightsRequests == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedRightsRequests[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedRightsRequests(name string, edges ...*RightsRequest) {
+	if _m.Edges.namedRightsRequests == nil {
+		_m.Edges.namedRightsRequests = make(map[string][]*RightsRequest)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedRightsRequests[name] = []*RightsRequest{}
+	} else {
+		_m.Edges.namedRightsRequests[name] = append(_m.Edges.namedRightsRequests[name], edges...)
 	}
 }
 

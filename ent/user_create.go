@@ -17,6 +17,7 @@ import (
 	"veil/ent/location"
 	"veil/ent/order"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
@@ -150,6 +151,20 @@ func (_c *UserCreate) SetRole(v user.Role) *UserCreate {
 func (_c *UserCreate) SetNillableRole(v *user.Role) *UserCreate {
 	if v != nil {
 		_c.SetRole(*v)
+	}
+	return _c
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (_c *UserCreate) SetCancelledAt(v time.Time) *UserCreate {
+	_c.mutation.SetCancelledAt(v)
+	return _c
+}
+
+// SetNillableCancelledAt sets the "cancelled_at" field if the given value is not nil.
+func (_c *UserCreate) SetNillableCancelledAt(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetCancelledAt(*v)
 	}
 	return _c
 }
@@ -397,6 +412,21 @@ func (_c *UserCreate) AddSharingRecords(v ...*SharingRecord) *UserCreate {
 	return _c.AddSharingRecordIDs(ids...)
 }
 
+// AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by IDs.
+func (_c *UserCreate) AddRightsRequestIDs(ids ...int) *UserCreate {
+	_c.mutation.AddRightsRequestIDs(ids...)
+	return _c
+}
+
+// AddRightsRequests adds the "rights_requests" edges to the RightsRequest entity.
+func (_c *UserCreate) AddRightsRequests(v ...*RightsRequest) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddRightsRequestIDs(ids...)
+}
+
 // AddSessionIDs adds the "sessions" edge to the Session entity by IDs.
 func (_c *UserCreate) AddSessionIDs(ids ...int) *UserCreate {
 	_c.mutation.AddSessionIDs(ids...)
@@ -576,6 +606,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Role(); ok {
 		_spec.SetField(user.FieldRole, field.TypeEnum, value)
 		_node.Role = value
+	}
+	if value, ok := _c.mutation.CancelledAt(); ok {
+		_spec.SetField(user.FieldCancelledAt, field.TypeTime, value)
+		_node.CancelledAt = &value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(user.FieldCreatedAt, field.TypeTime, value)
@@ -822,6 +856,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.RightsRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	if nodes := _c.mutation.SessionsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1019,6 +1069,24 @@ func (u *UserUpsert) SetRole(v user.Role) *UserUpsert {
 // UpdateRole sets the "role" field to the value that was provided on create.
 func (u *UserUpsert) UpdateRole() *UserUpsert {
 	u.SetExcluded(user.FieldRole)
+	return u
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (u *UserUpsert) SetCancelledAt(v time.Time) *UserUpsert {
+	u.Set(user.FieldCancelledAt, v)
+	return u
+}
+
+// UpdateCancelledAt sets the "cancelled_at" field to the value that was provided on create.
+func (u *UserUpsert) UpdateCancelledAt() *UserUpsert {
+	u.SetExcluded(user.FieldCancelledAt)
+	return u
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (u *UserUpsert) ClearCancelledAt() *UserUpsert {
+	u.SetNull(user.FieldCancelledAt)
 	return u
 }
 
@@ -1236,6 +1304,27 @@ func (u *UserUpsertOne) SetRole(v user.Role) *UserUpsertOne {
 func (u *UserUpsertOne) UpdateRole() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateRole()
+	})
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (u *UserUpsertOne) SetCancelledAt(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetCancelledAt(v)
+	})
+}
+
+// UpdateCancelledAt sets the "cancelled_at" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateCancelledAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateCancelledAt()
+	})
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (u *UserUpsertOne) ClearCancelledAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearCancelledAt()
 	})
 }
 
@@ -1622,6 +1711,27 @@ func (u *UserUpsertBulk) SetRole(v user.Role) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdateRole() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateRole()
+	})
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (u *UserUpsertBulk) SetCancelledAt(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetCancelledAt(v)
+	})
+}
+
+// UpdateCancelledAt sets the "cancelled_at" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateCancelledAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateCancelledAt()
+	})
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (u *UserUpsertBulk) ClearCancelledAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearCancelledAt()
 	})
 }
 

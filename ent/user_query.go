@@ -18,6 +18,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
@@ -53,6 +54,7 @@ type UserQuery struct {
 	withRealNameVerifications      *RealNameVerificationQuery
 	withFaceVerifications          *FaceVerificationQuery
 	withSharingRecords             *SharingRecordQuery
+	withRightsRequests             *RightsRequestQuery
 	withSessions                   *SessionQuery
 	loadTotal                      []func(context.Context, []*User) error
 	modifiers                      []func(*sql.Selector)
@@ -70,6 +72,7 @@ type UserQuery struct {
 	withNamedRealNameVerifications map[string]*RealNameVerificationQuery
 	withNamedFaceVerifications     map[string]*FaceVerificationQuery
 	withNamedSharingRecords        map[string]*SharingRecordQuery
+	withNamedRightsRequests        map[string]*RightsRequestQuery
 	withNamedSessions              map[string]*SessionQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -437,6 +440,28 @@ func (_q *UserQuery) QuerySharingRecords() *SharingRecordQuery {
 	return query
 }
 
+// QueryRightsRequests chains the current query on the "rights_requests" edge.
+func (_q *UserQuery) QueryRightsRequests() *RightsRequestQuery {
+	query := (&RightsRequestClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(rightsrequest.Table, rightsrequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.RightsRequestsTable, user.RightsRequestsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // QuerySessions chains the current query on the "sessions" edge.
 func (_q *UserQuery) QuerySessions() *SessionQuery {
 	query := (&SessionClient{config: _q.config}).Query()
@@ -666,6 +691,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withRealNameVerifications: _q.withRealNameVerifications.Clone(),
 		withFaceVerifications:     _q.withFaceVerifications.Clone(),
 		withSharingRecords:        _q.withSharingRecords.Clone(),
+		withRightsRequests:        _q.withRightsRequests.Clone(),
 		withSessions:              _q.withSessions.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -838,6 +864,17 @@ func (_q *UserQuery) WithSharingRecords(opts ...func(*SharingRecordQuery)) *User
 	return _q
 }
 
+// WithRightsRequests tells the query-builder to eager-load the nodes that are connected to
+// the "rights_requests" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithRightsRequests(opts ...func(*RightsRequestQuery)) *UserQuery {
+	query := (&RightsRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withRightsRequests = query
+	return _q
+}
+
 // WithSessions tells the query-builder to eager-load the nodes that are connected to
 // the "sessions" edge. The optional arguments are used to configure the query builder of the edge.
 func (_q *UserQuery) WithSessions(opts ...func(*SessionQuery)) *UserQuery {
@@ -927,7 +964,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [16]bool{
+		loadedTypes = [17]bool{
 			_q.withGuardian != nil,
 			_q.withWards != nil,
 			_q.withOrders != nil,
@@ -943,6 +980,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			_q.withRealNameVerifications != nil,
 			_q.withFaceVerifications != nil,
 			_q.withSharingRecords != nil,
+			_q.withRightsRequests != nil,
 			_q.withSessions != nil,
 		}
 	)
@@ -1075,6 +1113,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withRightsRequests; query != nil {
+		if err := _q.loadRightsRequests(ctx, query, nodes,
+			func(n *User) { n.Edges.RightsRequests = []*RightsRequest{} },
+			func(n *User, e *RightsRequest) { n.Edges.RightsRequests = append(n.Edges.RightsRequests, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withSessions; query != nil {
 		if err := _q.loadSessions(ctx, query, nodes,
 			func(n *User) { n.Edges.Sessions = []*Session{} },
@@ -1177,6 +1222,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadSharingRecords(ctx, query, nodes,
 			func(n *User) { n.appendNamedSharingRecords(name) },
 			func(n *User, e *SharingRecord) { n.appendNamedSharingRecords(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedRightsRequests {
+		if err := _q.loadRightsRequests(ctx, query, nodes,
+			func(n *User) { n.appendNamedRightsRequests(name) },
+			func(n *User, e *RightsRequest) { n.appendNamedRightsRequests(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1650,6 +1702,36 @@ func (_q *UserQuery) loadSharingRecords(ctx context.Context, query *SharingRecor
 	}
 	return nil
 }
+func (_q *UserQuery) loadRightsRequests(ctx context.Context, query *RightsRequestQuery, nodes []*User, init func(*User), assign func(*User, *RightsRequest)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(rightsrequest.FieldUserID)
+	}
+	query.Where(predicate.RightsRequest(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.RightsRequestsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 func (_q *UserQuery) loadSessions(ctx context.Context, query *SessionQuery, nodes []*User, init func(*User), assign func(*User, *Session)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[int]*User)
@@ -1990,6 +2072,20 @@ func (_q *UserQuery) WithNamedSharingRecords(name string, opts ...func(*SharingR
 		_q.withNamedSharingRecords = make(map[string]*SharingRecordQuery)
 	}
 	_q.withNamedSharingRecords[name] = query
+	return _q
+}
+
+// WithNamedRightsRequests tells the query-builder to eager-load the nodes that are connected to the "rights_requests"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedRightsRequests(name string, opts ...func(*RightsRequestQuery)) *UserQuery {
+	query := (&RightsRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedRightsRequests == nil {
+		_q.withNamedRightsRequests = make(map[string]*RightsRequestQuery)
+	}
+	_q.withNamedRightsRequests[name] = query
 	return _q
 }
 

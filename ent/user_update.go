@@ -18,6 +18,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
@@ -189,6 +190,26 @@ func (_u *UserUpdate) SetNillableRole(v *user.Role) *UserUpdate {
 	if v != nil {
 		_u.SetRole(*v)
 	}
+	return _u
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (_u *UserUpdate) SetCancelledAt(v time.Time) *UserUpdate {
+	_u.mutation.SetCancelledAt(v)
+	return _u
+}
+
+// SetNillableCancelledAt sets the "cancelled_at" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableCancelledAt(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetCancelledAt(*v)
+	}
+	return _u
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (_u *UserUpdate) ClearCancelledAt() *UserUpdate {
+	_u.mutation.ClearCancelledAt()
 	return _u
 }
 
@@ -425,6 +446,21 @@ func (_u *UserUpdate) AddSharingRecords(v ...*SharingRecord) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddSharingRecordIDs(ids...)
+}
+
+// AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by IDs.
+func (_u *UserUpdate) AddRightsRequestIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddRightsRequestIDs(ids...)
+	return _u
+}
+
+// AddRightsRequests adds the "rights_requests" edges to the RightsRequest entity.
+func (_u *UserUpdate) AddRightsRequests(v ...*RightsRequest) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddRightsRequestIDs(ids...)
 }
 
 // AddSessionIDs adds the "sessions" edge to the Session entity by IDs.
@@ -747,6 +783,27 @@ func (_u *UserUpdate) RemoveSharingRecords(v ...*SharingRecord) *UserUpdate {
 	return _u.RemoveSharingRecordIDs(ids...)
 }
 
+// ClearRightsRequests clears all "rights_requests" edges to the RightsRequest entity.
+func (_u *UserUpdate) ClearRightsRequests() *UserUpdate {
+	_u.mutation.ClearRightsRequests()
+	return _u
+}
+
+// RemoveRightsRequestIDs removes the "rights_requests" edge to RightsRequest entities by IDs.
+func (_u *UserUpdate) RemoveRightsRequestIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveRightsRequestIDs(ids...)
+	return _u
+}
+
+// RemoveRightsRequests removes "rights_requests" edges to RightsRequest entities.
+func (_u *UserUpdate) RemoveRightsRequests(v ...*RightsRequest) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveRightsRequestIDs(ids...)
+}
+
 // ClearSessions clears all "sessions" edges to the Session entity.
 func (_u *UserUpdate) ClearSessions() *UserUpdate {
 	_u.mutation.ClearSessions()
@@ -875,6 +932,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Role(); ok {
 		_spec.SetField(user.FieldRole, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.CancelledAt(); ok {
+		_spec.SetField(user.FieldCancelledAt, field.TypeTime, value)
+	}
+	if _u.mutation.CancelledAtCleared() {
+		_spec.ClearField(user.FieldCancelledAt, field.TypeTime)
 	}
 	if _u.mutation.GuardianCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1535,6 +1598,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.RightsRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRightsRequestsIDs(); len(nodes) > 0 && !_u.mutation.RightsRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RightsRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.SessionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1747,6 +1855,26 @@ func (_u *UserUpdateOne) SetNillableRole(v *user.Role) *UserUpdateOne {
 	if v != nil {
 		_u.SetRole(*v)
 	}
+	return _u
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (_u *UserUpdateOne) SetCancelledAt(v time.Time) *UserUpdateOne {
+	_u.mutation.SetCancelledAt(v)
+	return _u
+}
+
+// SetNillableCancelledAt sets the "cancelled_at" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableCancelledAt(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetCancelledAt(*v)
+	}
+	return _u
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (_u *UserUpdateOne) ClearCancelledAt() *UserUpdateOne {
+	_u.mutation.ClearCancelledAt()
 	return _u
 }
 
@@ -1983,6 +2111,21 @@ func (_u *UserUpdateOne) AddSharingRecords(v ...*SharingRecord) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddSharingRecordIDs(ids...)
+}
+
+// AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by IDs.
+func (_u *UserUpdateOne) AddRightsRequestIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddRightsRequestIDs(ids...)
+	return _u
+}
+
+// AddRightsRequests adds the "rights_requests" edges to the RightsRequest entity.
+func (_u *UserUpdateOne) AddRightsRequests(v ...*RightsRequest) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddRightsRequestIDs(ids...)
 }
 
 // AddSessionIDs adds the "sessions" edge to the Session entity by IDs.
@@ -2305,6 +2448,27 @@ func (_u *UserUpdateOne) RemoveSharingRecords(v ...*SharingRecord) *UserUpdateOn
 	return _u.RemoveSharingRecordIDs(ids...)
 }
 
+// ClearRightsRequests clears all "rights_requests" edges to the RightsRequest entity.
+func (_u *UserUpdateOne) ClearRightsRequests() *UserUpdateOne {
+	_u.mutation.ClearRightsRequests()
+	return _u
+}
+
+// RemoveRightsRequestIDs removes the "rights_requests" edge to RightsRequest entities by IDs.
+func (_u *UserUpdateOne) RemoveRightsRequestIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveRightsRequestIDs(ids...)
+	return _u
+}
+
+// RemoveRightsRequests removes "rights_requests" edges to RightsRequest entities.
+func (_u *UserUpdateOne) RemoveRightsRequests(v ...*RightsRequest) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveRightsRequestIDs(ids...)
+}
+
 // ClearSessions clears all "sessions" edges to the Session entity.
 func (_u *UserUpdateOne) ClearSessions() *UserUpdateOne {
 	_u.mutation.ClearSessions()
@@ -2463,6 +2627,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.Role(); ok {
 		_spec.SetField(user.FieldRole, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.CancelledAt(); ok {
+		_spec.SetField(user.FieldCancelledAt, field.TypeTime, value)
+	}
+	if _u.mutation.CancelledAtCleared() {
+		_spec.ClearField(user.FieldCancelledAt, field.TypeTime)
 	}
 	if _u.mutation.GuardianCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -3116,6 +3286,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RightsRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRightsRequestsIDs(); len(nodes) > 0 && !_u.mutation.RightsRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RightsRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RightsRequestsTable,
+			Columns: []string{user.RightsRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(rightsrequest.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -10,6 +10,7 @@ import (
 	"veil/classification"
 	"veil/fault"
 	"veil/graph/model"
+	"veil/identity"
 	"veil/ledger"
 )
 
@@ -82,20 +83,8 @@ func checkAccessDeclared(es graphql.ExecutableSchema) error {
 	return errors.Join(missing...)
 }
 
-// actingFor returns whose consents a request changes: the caller's own, or,
-// with forUser, the caller's child's, with the caller as the consenting
-// guardian (POLICY.md P6.4).
-func (r *Resolver) actingFor(ctx context.Context, forUser *int) (subject, grantedBy int, err error) {
-	v := classification.FromContext(ctx)
-	if forUser == nil || *forUser == v.UserID {
-		return v.UserID, 0, nil
-	}
-	child, err := r.Client.User.Get(ctx, *forUser)
-	// SECURITY: only a child's guardian may act for them; anyone else is
-	// told the same whether or not the user exists.
-	if err != nil || child.GuardianID == nil || *child.GuardianID != v.UserID ||
-		personOf(child, r.now()).AgeGroup == classification.AgeAdult {
-		return 0, 0, fault.New(fault.Forbidden, "you may act only for a child you are the guardian of")
-	}
-	return child.ID, v.UserID, nil
+// actingFor returns whom a request acts on: the caller, or with forUser
+// the caller's child (see identity.ActingFor).
+func (r *Resolver) actingFor(ctx context.Context, forUser *int) (subject, guardian int, err error) {
+	return identity.ActingFor(ctx, r.Client, classification.FromContext(ctx), forUser, r.now())
 }

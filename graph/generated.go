@@ -20,11 +20,13 @@ import (
 	"veil/ent/faceverification"
 	"veil/ent/order"
 	"veil/ent/realnameverification"
+	"veil/ent/rightsrequest"
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 	"veil/graph/model"
 	"veil/identity"
+	"veil/rights"
 	"veil/trade"
 
 	"entgo.io/contrib/entgql"
@@ -90,6 +92,11 @@ type ComplexityRoot struct {
 		StartedAt       func(childComplexity int) int
 	}
 
+	CancelAccountPayload struct {
+		Cancelled   func(childComplexity int) int
+		CancelledAt func(childComplexity int) int
+	}
+
 	Consent struct {
 		GrantedAt     func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -104,6 +111,12 @@ type ComplexityRoot struct {
 		Name       func(childComplexity int) int
 		Phone      func(childComplexity int) int
 		UploadedAt func(childComplexity int) int
+	}
+
+	DeleteMyDataPayload struct {
+		Category func(childComplexity int) int
+		Deleted  func(childComplexity int) int
+		Kept     func(childComplexity int) int
 	}
 
 	Device struct {
@@ -128,6 +141,12 @@ type ComplexityRoot struct {
 		Provider   func(childComplexity int) int
 		Result     func(childComplexity int) int
 		VerifiedAt func(childComplexity int) int
+	}
+
+	KeptRecordsPayload struct {
+		Category func(childComplexity int) int
+		Count    func(childComplexity int) int
+		Reason   func(childComplexity int) int
 	}
 
 	Listing struct {
@@ -168,8 +187,12 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AcceptPolicy          func(childComplexity int, version string) int
 		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
+		CancelAccount         func(childComplexity int, confirm bool, forUser *int) int
 		CompleteOrder         func(childComplexity int, orderID int) int
+		CorrectMyData         func(childComplexity int, input rights.CorrectionInput, forUser *int) int
 		CreateOrder           func(childComplexity int, input trade.CreateOrderInput) int
+		DeleteMyData          func(childComplexity int, category rights.Category, forUser *int) int
+		ExportMyData          func(childComplexity int, forUser *int) int
 		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
 		LinkChild             func(childComplexity int, input identity.LinkChildInput) int
 		Login                 func(childComplexity int, phone string, code string) int
@@ -267,6 +290,17 @@ type ComplexityRoot struct {
 		RetryAfterSeconds func(childComplexity int) int
 	}
 
+	RightsRequest struct {
+		CompletedAt func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		DueAt       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		RequesterID func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
 	SharingRecord struct {
 		DataCategories func(childComplexity int) int
 		ID             func(childComplexity int) int
@@ -313,6 +347,7 @@ type ComplexityRoot struct {
 		AvatarURL             func(childComplexity int) int
 		BirthDate             func(childComplexity int) int
 		CallLogs              func(childComplexity int) int
+		CancelledAt           func(childComplexity int) int
 		Consents              func(childComplexity int) int
 		Contacts              func(childComplexity int) int
 		CreatedAt             func(childComplexity int) int
@@ -329,6 +364,7 @@ type ComplexityRoot struct {
 		RealName              func(childComplexity int) int
 		RealNameVerifications func(childComplexity int) int
 		RealNameVerifiedAt    func(childComplexity int) int
+		RightsRequests        func(childComplexity int) int
 		SharingRecords        func(childComplexity int) int
 		Status                func(childComplexity int) int
 		SupportTickets        func(childComplexity int) int
@@ -377,6 +413,10 @@ type MutationResolver interface {
 	CreateOrder(ctx context.Context, input trade.CreateOrderInput) (*ent.Order, error)
 	PayOrder(ctx context.Context, orderID int) (*ent.Order, error)
 	CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error)
+	ExportMyData(ctx context.Context, forUser *int) (rights.Document, error)
+	CorrectMyData(ctx context.Context, input rights.CorrectionInput, forUser *int) (*ent.User, error)
+	DeleteMyData(ctx context.Context, category rights.Category, forUser *int) (*rights.DeletionResult, error)
+	CancelAccount(ctx context.Context, confirm bool, forUser *int) (*model.CancelAccountPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -551,6 +591,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CallLogEntry.StartedAt(childComplexity), true
 
+	case "CancelAccountPayload.cancelled":
+		if e.ComplexityRoot.CancelAccountPayload.Cancelled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelAccountPayload.Cancelled(childComplexity), true
+	case "CancelAccountPayload.cancelledAt":
+		if e.ComplexityRoot.CancelAccountPayload.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelAccountPayload.CancelledAt(childComplexity), true
+
 	case "Consent.grantedAt":
 		if e.ComplexityRoot.Consent.GrantedAt == nil {
 			break
@@ -612,6 +665,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.UploadedAt(childComplexity), true
+
+	case "DeleteMyDataPayload.category":
+		if e.ComplexityRoot.DeleteMyDataPayload.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyDataPayload.Category(childComplexity), true
+	case "DeleteMyDataPayload.deleted":
+		if e.ComplexityRoot.DeleteMyDataPayload.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyDataPayload.Deleted(childComplexity), true
+	case "DeleteMyDataPayload.kept":
+		if e.ComplexityRoot.DeleteMyDataPayload.Kept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyDataPayload.Kept(childComplexity), true
 
 	case "Device.appList":
 		if e.ComplexityRoot.Device.AppList == nil {
@@ -722,6 +794,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FaceVerification.VerifiedAt(childComplexity), true
+
+	case "KeptRecordsPayload.category":
+		if e.ComplexityRoot.KeptRecordsPayload.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeptRecordsPayload.Category(childComplexity), true
+	case "KeptRecordsPayload.count":
+		if e.ComplexityRoot.KeptRecordsPayload.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeptRecordsPayload.Count(childComplexity), true
+	case "KeptRecordsPayload.reason":
+		if e.ComplexityRoot.KeptRecordsPayload.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeptRecordsPayload.Reason(childComplexity), true
 
 	case "Listing.createdAt":
 		if e.ComplexityRoot.Listing.CreatedAt == nil {
@@ -870,6 +961,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BindThirdPartyAccount(childComplexity, args["input"].(collect.ThirdPartyAccountInput)), true
+	case "Mutation.cancelAccount":
+		if e.ComplexityRoot.Mutation.CancelAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelAccount(childComplexity, args["confirm"].(bool), args["forUser"].(*int)), true
 	case "Mutation.completeOrder":
 		if e.ComplexityRoot.Mutation.CompleteOrder == nil {
 			break
@@ -881,6 +983,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteOrder(childComplexity, args["orderId"].(int)), true
+	case "Mutation.correctMyData":
+		if e.ComplexityRoot.Mutation.CorrectMyData == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctMyData_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectMyData(childComplexity, args["input"].(rights.CorrectionInput), args["forUser"].(*int)), true
 	case "Mutation.createOrder":
 		if e.ComplexityRoot.Mutation.CreateOrder == nil {
 			break
@@ -892,6 +1005,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOrder(childComplexity, args["input"].(trade.CreateOrderInput)), true
+	case "Mutation.deleteMyData":
+		if e.ComplexityRoot.Mutation.DeleteMyData == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteMyData_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteMyData(childComplexity, args["category"].(rights.Category), args["forUser"].(*int)), true
+	case "Mutation.exportMyData":
+		if e.ComplexityRoot.Mutation.ExportMyData == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exportMyData_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExportMyData(childComplexity, args["forUser"].(*int)), true
 	case "Mutation.grantConsent":
 		if e.ComplexityRoot.Mutation.GrantConsent == nil {
 			break
@@ -1393,6 +1528,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestLoginCodePayload.RetryAfterSeconds(childComplexity), true
 
+	case "RightsRequest.completedAt":
+		if e.ComplexityRoot.RightsRequest.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.CompletedAt(childComplexity), true
+	case "RightsRequest.createdAt":
+		if e.ComplexityRoot.RightsRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.CreatedAt(childComplexity), true
+	case "RightsRequest.dueAt":
+		if e.ComplexityRoot.RightsRequest.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.DueAt(childComplexity), true
+	case "RightsRequest.id":
+		if e.ComplexityRoot.RightsRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.ID(childComplexity), true
+	case "RightsRequest.kind":
+		if e.ComplexityRoot.RightsRequest.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.Kind(childComplexity), true
+	case "RightsRequest.outcome":
+		if e.ComplexityRoot.RightsRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.Outcome(childComplexity), true
+	case "RightsRequest.requesterID":
+		if e.ComplexityRoot.RightsRequest.RequesterID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.RequesterID(childComplexity), true
+	case "RightsRequest.status":
+		if e.ComplexityRoot.RightsRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequest.Status(childComplexity), true
+
 	case "SharingRecord.dataCategories":
 		if e.ComplexityRoot.SharingRecord.DataCategories == nil {
 			break
@@ -1600,6 +1784,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.CallLogs(childComplexity), true
+	case "User.cancelledAt":
+		if e.ComplexityRoot.User.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.CancelledAt(childComplexity), true
 	case "User.consents":
 		if e.ComplexityRoot.User.Consents == nil {
 			break
@@ -1706,6 +1896,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.RealNameVerifiedAt(childComplexity), true
+	case "User.rightsRequests":
+		if e.ComplexityRoot.User.RightsRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.RightsRequests(childComplexity), true
 	case "User.sharingRecords":
 		if e.ComplexityRoot.User.SharingRecords == nil {
 			break
@@ -1792,6 +1988,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ConsentWhereInput", ec.unmarshalInputConsentWhereInput),
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("ContactWhereInput", ec.unmarshalInputContactWhereInput),
+			graphql.NewInputUnmarshaler("CorrectionInput", ec.unmarshalInputCorrectionInput),
 			graphql.NewInputUnmarshaler("CreateOrderInput", ec.unmarshalInputCreateOrderInput),
 			graphql.NewInputUnmarshaler("DeviceInput", ec.unmarshalInputDeviceInput),
 			graphql.NewInputUnmarshaler("DeviceWhereInput", ec.unmarshalInputDeviceWhereInput),
@@ -1807,6 +2004,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PublishPolicyVersionInput", ec.unmarshalInputPublishPolicyVersionInput),
 			graphql.NewInputUnmarshaler("RealNameInput", ec.unmarshalInputRealNameInput),
 			graphql.NewInputUnmarshaler("RealNameVerificationWhereInput", ec.unmarshalInputRealNameVerificationWhereInput),
+			graphql.NewInputUnmarshaler("RightsRequestWhereInput", ec.unmarshalInputRightsRequestWhereInput),
 			graphql.NewInputUnmarshaler("SharingRecordWhereInput", ec.unmarshalInputSharingRecordWhereInput),
 			graphql.NewInputUnmarshaler("SupportTicketInput", ec.unmarshalInputSupportTicketInput),
 			graphql.NewInputUnmarshaler("SupportTicketWhereInput", ec.unmarshalInputSupportTicketWhereInput),
@@ -2746,6 +2944,59 @@ input RealNameVerificationWhereInput {
   idLT: ID
   idLTE: ID
 }
+type RightsRequest implements Node {
+  id: ID! @classified(class: "public")
+  kind: RightsRequestKind @classified(class: "internal")
+  """
+  Who asked: the user, or their guardian.
+  """
+  requesterID: Int @classified(class: "internal")
+  createdAt: Time @classified(class: "internal")
+  dueAt: Time @classified(class: "internal")
+  status: RightsRequestStatus @classified(class: "internal")
+  completedAt: Time @classified(class: "internal")
+  """
+  What was done, in categories and counts; never the data itself.
+  """
+  outcome: String @classified(class: "internal")
+}
+"""
+RightsRequestKind is enum for the field kind
+"""
+enum RightsRequestKind @goModel(model: "veil/ent/rightsrequest.Kind") {
+  EXPORT
+  CORRECTION
+  DELETION
+  CANCELLATION
+}
+"""
+RightsRequestStatus is enum for the field status
+"""
+enum RightsRequestStatus @goModel(model: "veil/ent/rightsrequest.Status") {
+  OPEN
+  COMPLETED
+  REJECTED
+}
+"""
+RightsRequestWhereInput is used for filtering RightsRequest objects.
+Input was generated by ent.
+"""
+input RightsRequestWhereInput {
+  not: RightsRequestWhereInput
+  and: [RightsRequestWhereInput!]
+  or: [RightsRequestWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
 type SharingRecord implements Node {
   id: ID! @classified(class: "public")
   """
@@ -2985,6 +3236,7 @@ type User implements Node {
   birthDate: String @classified(class: "birth_date")
   realNameVerifiedAt: Time @classified(class: "real_name")
   status: AccountStatus @classified(class: "internal")
+  cancelledAt: Time @classified(class: "internal")
   createdAt: Time @classified(class: "internal")
   guardian: User @classified(class: "internal")
   orders(
@@ -3070,6 +3322,7 @@ type User implements Node {
   realNameVerifications: [RealNameVerification!] @classified(class: "real_name")
   faceVerifications: [FaceVerification!] @classified(class: "face_result")
   sharingRecords: [SharingRecord!] @classified(class: "internal")
+  rightsRequests: [RightsRequest!] @classified(class: "internal")
 }
 """
 A connection to a list of items.
@@ -3306,6 +3559,64 @@ type Mutation {
   payOrder(orderId: ID!): Order @access(level: TRADING)
   "Confirms receipt: the order completes, and the seller no longer sees the recipient phone."
   completeOrder(orderId: ID!): Order @access(level: TRADING)
+
+  """
+  Everything Veil holds about you (or, with forUser, your child) as one
+  JSON document, grouped by class: ID numbers raw, consents with their
+  history, sharing records, and the SDK inventory. The same document
+  streams from GET /export.
+  """
+  exportMyData(forUser: ID): ExportDocument! @access(level: ESSENTIAL)
+  "Corrects your profile. Real name and ID number are corrected by verifying again."
+  correctMyData(input: CorrectionInput!, forUser: ID): User @access(level: ESSENTIAL)
+  "Deletes one category of your data, and says what the law keeps and why."
+  deleteMyData(category: DataCategory!, forUser: ID): DeleteMyDataPayload! @access(level: ESSENTIAL)
+  """
+  Cancels the account at once (POLICY.md P10): every session ends, the
+  account can no longer sign in, personal data is erased or anonymised;
+  orders are kept under legal hold for 3 years after completion. The phone
+  may then open a new, unrelated account. confirm must be true.
+  """
+  cancelAccount(confirm: Boolean!, forUser: ID): CancelAccountPayload! @access(level: ESSENTIAL)
+}
+
+"A data-subject export document (format veil-export/1), as a JSON object."
+scalar ExportDocument
+
+"What a user can delete on their own; ORDERS are kept by law, and the answer says so."
+enum DataCategory {
+  ADDRESS_BOOK
+  CALL_LOG
+  ACTIVITY
+  LOCATION
+  DEVICES
+  THIRD_PARTY_ACCOUNTS
+  FACE_VERIFICATIONS
+  SUPPORT_TICKETS
+  ORDERS
+}
+
+input CorrectionInput {
+  nickname: String
+  avatarUrl: String
+}
+
+type DeleteMyDataPayload {
+  category: DataCategory!
+  deleted: Int!
+  kept: [KeptRecordsPayload!]!
+}
+
+"Records of a category the law makes Veil keep."
+type KeptRecordsPayload {
+  category: DataCategory!
+  count: Int!
+  reason: String!
+}
+
+type CancelAccountPayload {
+  cancelled: Boolean!
+  cancelledAt: Time!
 }
 
 type WithdrawConsentPayload {
@@ -3506,6 +3817,16 @@ func (ec *executionContext) childFields_CallLogEntry(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type CallLogEntry", field.Name)
 }
 
+func (ec *executionContext) childFields_CancelAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cancelled":
+		return ec.fieldContext_CancelAccountPayload_cancelled(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_CancelAccountPayload_cancelledAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CancelAccountPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3536,6 +3857,18 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_uploadedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Contact", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteMyDataPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_DeleteMyDataPayload_category(ctx, field)
+	case "deleted":
+		return ec.fieldContext_DeleteMyDataPayload_deleted(ctx, field)
+	case "kept":
+		return ec.fieldContext_DeleteMyDataPayload_kept(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteMyDataPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3584,6 +3917,18 @@ func (ec *executionContext) childFields_FaceVerification(ctx context.Context, fi
 		return ec.fieldContext_FaceVerification_verifiedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FaceVerification", field.Name)
+}
+
+func (ec *executionContext) childFields_KeptRecordsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_KeptRecordsPayload_category(ctx, field)
+	case "count":
+		return ec.fieldContext_KeptRecordsPayload_count(ctx, field)
+	case "reason":
+		return ec.fieldContext_KeptRecordsPayload_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KeptRecordsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Listing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3794,6 +4139,28 @@ func (ec *executionContext) childFields_RequestLoginCodePayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type RequestLoginCodePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RightsRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RightsRequest_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_RightsRequest_kind(ctx, field)
+	case "requesterID":
+		return ec.fieldContext_RightsRequest_requesterID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RightsRequest_createdAt(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_RightsRequest_dueAt(ctx, field)
+	case "status":
+		return ec.fieldContext_RightsRequest_status(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_RightsRequest_completedAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_RightsRequest_outcome(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RightsRequest", field.Name)
+}
+
 func (ec *executionContext) childFields_SharingRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3894,6 +4261,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_realNameVerifiedAt(ctx, field)
 	case "status":
 		return ec.fieldContext_User_status(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_User_cancelledAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_User_createdAt(ctx, field)
 	case "guardian":
@@ -3924,6 +4293,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_faceVerifications(ctx, field)
 	case "sharingRecords":
 		return ec.fieldContext_User_sharingRecords(ctx, field)
+	case "rightsRequests":
+		return ec.fieldContext_User_rightsRequests(ctx, field)
 	case "ageGroup":
 		return ec.fieldContext_User_ageGroup(ctx, field)
 	}
@@ -4134,6 +4505,28 @@ func (ec *executionContext) field_Mutation_bindThirdPartyAccount_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "confirm",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["confirm"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_completeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4148,6 +4541,28 @@ func (ec *executionContext) field_Mutation_completeOrder_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_correctMyData_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (rights.CorrectionInput, error) {
+			return ec.unmarshalNCorrectionInput2veilᚋrightsᚐCorrectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4159,6 +4574,42 @@ func (ec *executionContext) field_Mutation_createOrder_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteMyData_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "category",
+		func(ctx context.Context, v any) (rights.Category, error) {
+			return ec.unmarshalNDataCategory2veilᚋrightsᚐCategory(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["category"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_exportMyData_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg0
 	return args, nil
 }
 
@@ -5700,6 +6151,52 @@ func (ec *executionContext) fieldContext_CallLogEntry_durationSeconds(_ context.
 	return graphql.NewScalarFieldContext("CallLogEntry", field, false, false, "Int")
 }
 
+func (ec *executionContext) _CancelAccountPayload_cancelled(ctx context.Context, field graphql.CollectedField, obj *model.CancelAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelAccountPayload_cancelled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancelled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelAccountPayload_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CancelAccountPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CancelAccountPayload_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *model.CancelAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelAccountPayload_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelAccountPayload_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CancelAccountPayload", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Consent_id(ctx context.Context, field graphql.CollectedField, obj *ent.Consent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6108,6 +6605,84 @@ func (ec *executionContext) _Contact_uploadedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Contact_uploadedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DeleteMyDataPayload_category(ctx context.Context, field graphql.CollectedField, obj *rights.DeletionResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyDataPayload_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rights.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2veilᚋrightsᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyDataPayload_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteMyDataPayload", field, false, false, "DataCategory")
+}
+
+func (ec *executionContext) _DeleteMyDataPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *rights.DeletionResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyDataPayload_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyDataPayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteMyDataPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DeleteMyDataPayload_kept(ctx context.Context, field graphql.CollectedField, obj *rights.DeletionResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyDataPayload_kept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*rights.KeptRecords) graphql.Marshaler {
+			return ec.marshalNKeptRecordsPayload2ᚕᚖveilᚋrightsᚐKeptRecordsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyDataPayload_kept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteMyDataPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeptRecordsPayload(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Device_id(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
@@ -6846,6 +7421,75 @@ func (ec *executionContext) _FaceVerification_verifiedAt(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_FaceVerification_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FaceVerification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _KeptRecordsPayload_category(ctx context.Context, field graphql.CollectedField, obj *rights.KeptRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeptRecordsPayload_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rights.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2veilᚋrightsᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeptRecordsPayload_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeptRecordsPayload", field, false, false, "DataCategory")
+}
+
+func (ec *executionContext) _KeptRecordsPayload_count(ctx context.Context, field graphql.CollectedField, obj *rights.KeptRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeptRecordsPayload_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeptRecordsPayload_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeptRecordsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KeptRecordsPayload_reason(ctx context.Context, field graphql.CollectedField, obj *rights.KeptRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeptRecordsPayload_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeptRecordsPayload_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeptRecordsPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
@@ -8788,6 +9432,254 @@ func (ec *executionContext) fieldContext_Mutation_completeOrder(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_exportMyData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_exportMyData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExportMyData(ctx, fc.Args["forUser"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal rights.Document
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal rights.Document
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v rights.Document) graphql.Marshaler {
+			return ec.marshalNExportDocument2veilᚋrightsᚐDocument(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_exportMyData(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ExportDocument does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_exportMyData_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_correctMyData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctMyData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectMyData(ctx, fc.Args["input"].(rights.CorrectionInput), fc.Args["forUser"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *ent.User
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖveilᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctMyData(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctMyData_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteMyData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteMyData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteMyData(ctx, fc.Args["category"].(rights.Category), fc.Args["forUser"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *rights.DeletionResult
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *rights.DeletionResult
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *rights.DeletionResult) graphql.Marshaler {
+			return ec.marshalNDeleteMyDataPayload2ᚖveilᚋrightsᚐDeletionResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteMyData(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteMyDataPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteMyData_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelAccount(ctx, fc.Args["confirm"].(bool), fc.Args["forUser"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *model.CancelAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.CancelAccountPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CancelAccountPayload) graphql.Marshaler {
+			return ec.marshalNCancelAccountPayload2ᚖveilᚋgraphᚋmodelᚐCancelAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CancelAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10663,6 +11555,334 @@ func (ec *executionContext) fieldContext_RequestLoginCodePayload_retryAfterSecon
 	return graphql.NewScalarFieldContext("RequestLoginCodePayload", field, false, false, "Int")
 }
 
+func (ec *executionContext) _RightsRequest_id(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RightsRequest_kind(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal rightsrequest.Kind
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal rightsrequest.Kind
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v rightsrequest.Kind) graphql.Marshaler {
+			return ec.marshalORightsRequestKind2veilᚋentᚋrightsrequestᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "RightsRequestKind")
+}
+
+func (ec *executionContext) _RightsRequest_requesterID(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_requesterID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequesterID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_requesterID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RightsRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RightsRequest_dueAt(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RightsRequest_status(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal rightsrequest.Status
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal rightsrequest.Status
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v rightsrequest.Status) graphql.Marshaler {
+			return ec.marshalORightsRequestStatus2veilᚋentᚋrightsrequestᚐStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "RightsRequestStatus")
+}
+
+func (ec *executionContext) _RightsRequest_completedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RightsRequest_outcome(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequest_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "String")
+}
+
 func (ec *executionContext) _SharingRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12180,6 +13400,47 @@ func (ec *executionContext) fieldContext_User_status(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("User", field, false, false, "AccountStatus")
 }
 
+func (ec *executionContext) _User_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
+}
+
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12952,6 +14213,56 @@ func (ec *executionContext) fieldContext_User_sharingRecords(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SharingRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_rightsRequests(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_rightsRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RightsRequests(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal []*ent.RightsRequest
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.RightsRequest
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RightsRequest) graphql.Marshaler {
+			return ec.marshalORightsRequest2ᚕᚖveilᚋentᚐRightsRequestᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_rightsRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RightsRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14947,6 +16258,55 @@ func UnmarshalContactWhereInput(ctx context.Context, raw any) (ent.ContactWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCorrectionInput(ctx context.Context, obj any) (rights.CorrectionInput, error) {
+	var it rights.CorrectionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"nickname", "avatarUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "nickname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nickname"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Nickname = data
+		case "avatarUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatarUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AvatarURL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCorrectionInput unmarshals raw into the CorrectionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCorrectionInput(ctx context.Context, raw any) (rights.CorrectionInput, error) {
+	var out rights.CorrectionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CorrectionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateOrderInput(ctx context.Context, obj any) (trade.CreateOrderInput, error) {
 	var it trade.CreateOrderInput
 	if obj == nil {
@@ -16831,6 +18191,118 @@ func UnmarshalRealNameVerificationWhereInput(ctx context.Context, raw any) (ent.
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRightsRequestWhereInput(ctx context.Context, obj any) (ent.RightsRequestWhereInput, error) {
+	var it ent.RightsRequestWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalORightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalORightsRequestWhereInput2ᚕᚖveilᚋentᚐRightsRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalORightsRequestWhereInput2ᚕᚖveilᚋentᚐRightsRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRightsRequestWhereInput unmarshals raw into the RightsRequestWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRightsRequestWhereInput(ctx context.Context, raw any) (ent.RightsRequestWhereInput, error) {
+	var out ent.RightsRequestWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RightsRequestWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSharingRecordWhereInput(ctx context.Context, obj any) (ent.SharingRecordWhereInput, error) {
 	var it ent.SharingRecordWhereInput
 	if obj == nil {
@@ -18289,6 +19761,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._SharingRecord(ctx, sel, obj)
+	case *ent.RightsRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RightsRequest(ctx, sel, obj)
 	case *ent.RealNameVerification:
 		if obj == nil {
 			return graphql.Null
@@ -18584,6 +20061,44 @@ func (ec *executionContext) _CallLogEntry(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var cancelAccountPayloadImplementors = []string{"CancelAccountPayload"}
+
+func (ec *executionContext) _CancelAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CancelAccountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cancelAccountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CancelAccountPayload")
+		case "cancelled":
+			out.Values[i] = ec._CancelAccountPayload_cancelled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._CancelAccountPayload_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var consentImplementors = []string{"Consent", "Node"}
 
 func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, obj *ent.Consent) graphql.Marshaler {
@@ -18671,6 +20186,49 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 		case "uploadedAt":
 			out.Values[i] = ec._Contact_uploadedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteMyDataPayloadImplementors = []string{"DeleteMyDataPayload"}
+
+func (ec *executionContext) _DeleteMyDataPayload(ctx context.Context, sel ast.SelectionSet, obj *rights.DeletionResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteMyDataPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteMyDataPayload")
+		case "category":
+			out.Values[i] = ec._DeleteMyDataPayload_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleted":
+			out.Values[i] = ec._DeleteMyDataPayload_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kept":
+			out.Values[i] = ec._DeleteMyDataPayload_kept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18817,6 +20375,49 @@ func (ec *executionContext) _FaceVerification(ctx context.Context, sel ast.Selec
 		case "verifiedAt":
 			out.Values[i] = ec._FaceVerification_verifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var keptRecordsPayloadImplementors = []string{"KeptRecordsPayload"}
+
+func (ec *executionContext) _KeptRecordsPayload(ctx context.Context, sel ast.SelectionSet, obj *rights.KeptRecords) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, keptRecordsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KeptRecordsPayload")
+		case "category":
+			out.Values[i] = ec._KeptRecordsPayload_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._KeptRecordsPayload_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._KeptRecordsPayload_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -19234,6 +20835,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_completeOrder(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "exportMyData":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_exportMyData(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctMyData":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctMyData(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deleteMyData":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteMyData(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -19810,6 +21439,74 @@ func (ec *executionContext) _RequestLoginCodePayload(ctx context.Context, sel as
 	return out
 }
 
+var rightsRequestImplementors = []string{"RightsRequest", "Node"}
+
+func (ec *executionContext) _RightsRequest(ctx context.Context, sel ast.SelectionSet, obj *ent.RightsRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rightsRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RightsRequest")
+		case "id":
+			out.Values[i] = ec._RightsRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._RightsRequest_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "requesterID":
+			out.Values[i] = ec._RightsRequest_requesterID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._RightsRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dueAt":
+			out.Values[i] = ec._RightsRequest_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._RightsRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "completedAt":
+			out.Values[i] = ec._RightsRequest_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._RightsRequest_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var sharingRecordImplementors = []string{"SharingRecord", "Node"}
 
 func (ec *executionContext) _SharingRecord(ctx context.Context, sel ast.SelectionSet, obj *ent.SharingRecord) graphql.Marshaler {
@@ -20118,6 +21815,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cancelledAt":
+			out.Values[i] = ec._User_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._User_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -20206,6 +21908,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_sharingRecords(ctx, field, obj)
+				})
+		case "rightsRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_rightsRequests(ctx, field, obj)
 				})
 		case "ageGroup":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -20811,6 +22519,14 @@ func (ec *executionContext) unmarshalNCallLogInput2ᚖveilᚋcollectᚐCallLogIn
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCancelAccountPayload2ᚖveilᚋgraphᚋmodelᚐCancelAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.CancelAccountPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CancelAccountPayload!")
+		return graphql.Null
+	}
+	return ec._CancelAccountPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNConsent2ᚖveilᚋentᚐConsent(ctx context.Context, sel ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Consent!")
@@ -20912,6 +22628,11 @@ func (ec *executionContext) unmarshalNContactWhereInput2ᚖveilᚋentᚐContactW
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCorrectionInput2veilᚋrightsᚐCorrectionInput(ctx context.Context, v any) (rights.CorrectionInput, error) {
+	res, err := ec.unmarshalInputCorrectionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateOrderInput2veilᚋtradeᚐCreateOrderInput(ctx context.Context, v any) (trade.CreateOrderInput, error) {
 	res, err := ec.unmarshalInputCreateOrderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20925,6 +22646,29 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDataCategory2veilᚋrightsᚐCategory(ctx context.Context, v any) (rights.Category, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rights.Category(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDataCategory2veilᚋrightsᚐCategory(ctx context.Context, sel ast.SelectionSet, v rights.Category) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DataCategory!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNDeleteMyDataPayload2ᚖveilᚋrightsᚐDeletionResult(ctx context.Context, sel ast.SelectionSet, v *rights.DeletionResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteMyDataPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteMyDataPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDevice2ᚖveilᚋentᚐDevice(ctx context.Context, sel ast.SelectionSet, v *ent.Device) graphql.Marshaler {
@@ -20943,6 +22687,20 @@ func (ec *executionContext) unmarshalNDeviceInput2veilᚋcollectᚐDeviceInput(c
 func (ec *executionContext) unmarshalNDeviceWhereInput2ᚖveilᚋentᚐDeviceWhereInput(ctx context.Context, v any) (*ent.DeviceWhereInput, error) {
 	res, err := ec.unmarshalInputDeviceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNExportDocument2veilᚋrightsᚐDocument(ctx context.Context, v any) (rights.Document, error) {
+	var res rights.Document
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportDocument2veilᚋrightsᚐDocument(ctx context.Context, sel ast.SelectionSet, v rights.Document) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExportDocument!")
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalNFaceVerification2ᚖveilᚋentᚐFaceVerification(ctx context.Context, sel ast.SelectionSet, v *ent.FaceVerification) graphql.Marshaler {
@@ -21041,6 +22799,30 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNKeptRecordsPayload2ᚕᚖveilᚋrightsᚐKeptRecordsᚄ(ctx context.Context, sel ast.SelectionSet, v []*rights.KeptRecords) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKeptRecordsPayload2ᚖveilᚋrightsᚐKeptRecords(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNKeptRecordsPayload2ᚖveilᚋrightsᚐKeptRecords(ctx context.Context, sel ast.SelectionSet, v *rights.KeptRecords) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KeptRecordsPayload!")
+		return graphql.Null
+	}
+	return ec._KeptRecordsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLinkChildInput2veilᚋidentityᚐLinkChildInput(ctx context.Context, v any) (identity.LinkChildInput, error) {
@@ -21194,6 +22976,19 @@ func (ec *executionContext) marshalNRequestLoginCodePayload2ᚖveilᚋgraphᚋmo
 		return graphql.Null
 	}
 	return ec._RequestLoginCodePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRightsRequest2ᚖveilᚋentᚐRightsRequest(ctx context.Context, sel ast.SelectionSet, v *ent.RightsRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RightsRequest!")
+		return graphql.Null
+	}
+	return ec._RightsRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx context.Context, v any) (*ent.RightsRequestWhereInput, error) {
+	res, err := ec.unmarshalInputRightsRequestWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSharingRecord2ᚖveilᚋentᚐSharingRecord(ctx context.Context, sel ast.SelectionSet, v *ent.SharingRecord) graphql.Marshaler {
@@ -22422,6 +24217,70 @@ func (ec *executionContext) unmarshalORealNameVerificationWhereInput2ᚖveilᚋe
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputRealNameVerificationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORightsRequest2ᚕᚖveilᚋentᚐRightsRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RightsRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRightsRequest2ᚖveilᚋentᚐRightsRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORightsRequestKind2veilᚋentᚋrightsrequestᚐKind(ctx context.Context, v any) (rightsrequest.Kind, error) {
+	var res rightsrequest.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORightsRequestKind2veilᚋentᚋrightsrequestᚐKind(ctx context.Context, sel ast.SelectionSet, v rightsrequest.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalORightsRequestStatus2veilᚋentᚋrightsrequestᚐStatus(ctx context.Context, v any) (rightsrequest.Status, error) {
+	var res rightsrequest.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORightsRequestStatus2veilᚋentᚋrightsrequestᚐStatus(ctx context.Context, sel ast.SelectionSet, v rightsrequest.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalORightsRequestWhereInput2ᚕᚖveilᚋentᚐRightsRequestWhereInputᚄ(ctx context.Context, v any) ([]*ent.RightsRequestWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.RightsRequestWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx context.Context, v any) (*ent.RightsRequestWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRightsRequestWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -276,6 +276,36 @@ var examples = map[string]example{
 	},
 }
 
+func init() {
+	// Rights (POLICY.md P5, P10); added here to keep the table above by topic.
+	examples["exportMyData"] = example{call: func(f *fixture) veiltest.Request {
+		return veiltest.Request{Token: f.token, Query: `mutation { exportMyData }`}
+	}}
+	examples["correctMyData"] = example{
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: f.token, Query: `mutation($in: CorrectionInput!) { correctMyData(input: $in) { nickname } }`,
+				Variables: map[string]any{"in": map[string]any{"nickname": "new name"}}}
+		},
+		bad: []badInput{
+			{"empty nickname", map[string]any{"in": map[string]any{"nickname": ""}}, "input.nickname"},
+			{"nothing to correct", map[string]any{"in": map[string]any{}}, "input"},
+			{"avatar not https", map[string]any{"in": map[string]any{"avatarUrl": "javascript:alert(1)"}}, "input.avatarUrl"},
+		},
+	}
+	examples["deleteMyData"] = example{
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: f.token, Query: `mutation($c: DataCategory!) { deleteMyData(category: $c) { deleted } }`, Variables: map[string]any{"c": "ADDRESS_BOOK"}}
+		},
+		bad: []badInput{{"unknown category", map[string]any{"c": "EVERYTHING"}, "c"}},
+	}
+	examples["cancelAccount"] = example{
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: f.token, Query: `mutation($ok: Boolean!) { cancelAccount(confirm: $ok) { cancelled } }`, Variables: map[string]any{"ok": true}}
+		},
+		bad: []badInput{{"without confirmation", map[string]any{"ok": false}, "confirm"}},
+	}
+}
+
 func merge(a, b map[string]any) map[string]any {
 	out := maps.Clone(a)
 	maps.Copy(out, b)

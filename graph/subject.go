@@ -76,6 +76,7 @@ func personOf(u *ent.User, now time.Time) classification.Subject {
 	if u.GuardianID != nil {
 		s.GuardianID = *u.GuardianID
 	}
+	s.Restricted = u.Status == user.StatusCANCELLED
 	return s
 }
 
@@ -105,7 +106,7 @@ func (r *Resolver) newLoaders() *loaders {
 	return &loaders{
 		people: newBatchLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
 			users, err := r.Client.User.Query().Where(user.IDIn(ids...)).
-				Select(user.FieldBirthDate, user.FieldGuardianID).All(ctx)
+				Select(user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus).All(ctx)
 			out := make(map[int]classification.Subject, len(users))
 			for _, u := range users {
 				out[u.ID] = personOf(u, now)

@@ -247,3 +247,20 @@ func isPNG(b []byte) bool  { return len(b) > 8 && string(b[1:4]) == "PNG" }
 
 // ErrNoProvider is returned when no face provider is configured.
 var ErrNoProvider = errors.New("identity: no face verification provider")
+
+// ActingFor returns whom viewer v acts on: themself, or with forUser, a
+// minor whose guardian v is, with v as the guardian (POLICY.md P6.4: the
+// guardian may consent, read, correct, delete and cancel for the child).
+func ActingFor(ctx context.Context, c *ent.Client, v classification.Viewer, forUser *int, now time.Time) (subject, guardian int, err error) {
+	if forUser == nil || *forUser == v.UserID {
+		return v.UserID, 0, nil
+	}
+	child, err := c.User.Get(ctx, *forUser)
+	// SECURITY: only a child's guardian may act for them; anyone else is
+	// told the same whether or not the user exists.
+	if err != nil || child.GuardianID == nil || *child.GuardianID != v.UserID || child.BirthDate == nil ||
+		classification.AgeGroupOf(*child.BirthDate, now) == classification.AgeAdult {
+		return 0, 0, fault.New(fault.Forbidden, "you may act only for a child you are the guardian of")
+	}
+	return child.ID, v.UserID, nil
+}

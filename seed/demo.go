@@ -93,6 +93,9 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err := EnsureCollected(ctx, c, users["adult"], now); err != nil {
 		return nil, fmt.Errorf("seed collected data: %w", err)
 	}
+	if err := EnsureRightsRequest(ctx, c, users["adult"], now); err != nil {
+		return nil, err
+	}
 	for _, persona := range []string{"adult", "teen", "guardian", "child"} {
 		if err := EnsureRealNameVerification(ctx, c, users[persona], now); err != nil {
 			return nil, err

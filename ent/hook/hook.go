@@ -152,6 +152,18 @@ func (f RealNameVerificationFunc) Mutate(ctx context.Context, m ent.Mutation) (e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RealNameVerificationMutation", m)
 }
 
+// The RightsRequestFunc type is an adapter to allow the use of ordinary
+// function as RightsRequest mutator.
+type RightsRequestFunc func(context.Context, *ent.RightsRequestMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RightsRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RightsRequestMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RightsRequestMutation", m)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary
 // function as Session mutator.
 type SessionFunc func(context.Context, *ent.SessionMutation) (ent.Value, error)

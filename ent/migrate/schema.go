@@ -354,6 +354,39 @@ var (
 			},
 		},
 	}
+	// RightsRequestsColumns holds the columns for the "rights_requests" table.
+	RightsRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"EXPORT", "CORRECTION", "DELETION", "CANCELLATION"}},
+		{Name: "requester_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "due_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "COMPLETED", "REJECTED"}, Default: "OPEN"},
+		{Name: "completed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "outcome", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// RightsRequestsTable holds the schema information for the "rights_requests" table.
+	RightsRequestsTable = &schema.Table{
+		Name:       "rights_requests",
+		Columns:    RightsRequestsColumns,
+		PrimaryKey: []*schema.Column{RightsRequestsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "rights_requests_users_rights_requests",
+				Columns:    []*schema.Column{RightsRequestsColumns[8]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "rightsrequest_status_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{RightsRequestsColumns[5], RightsRequestsColumns[4]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -501,6 +534,7 @@ var (
 		{Name: "real_name_verified_at", Type: field.TypeTime, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "CANCELLED"}, Default: "ACTIVE"},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"user", "support", "risk", "admin", "auditor"}, Default: "user"},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "guardian_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -512,7 +546,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_users_wards",
-				Columns:    []*schema.Column{UsersColumns[11]},
+				Columns:    []*schema.Column{UsersColumns[12]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -539,6 +573,7 @@ var (
 		OrdersTable,
 		PolicyVersionsTable,
 		RealNameVerificationsTable,
+		RightsRequestsTable,
 		SessionsTable,
 		SharingRecordsTable,
 		SupportTicketsTable,
@@ -561,6 +596,7 @@ func init() {
 	OrdersTable.ForeignKeys[1].RefTable = ListingsTable
 	OrdersTable.ForeignKeys[2].RefTable = UsersTable
 	RealNameVerificationsTable.ForeignKeys[0].RefTable = UsersTable
+	RightsRequestsTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	SharingRecordsTable.ForeignKeys[0].RefTable = UsersTable
 	SupportTicketsTable.ForeignKeys[0].RefTable = UsersTable

@@ -42,6 +42,9 @@ type PolicyVersion func(*sql.Selector)
 // RealNameVerification is the predicate function for realnameverification builders.
 type RealNameVerification func(*sql.Selector)
 
+// RightsRequest is the predicate function for rightsrequest builders.
+type RightsRequest func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 

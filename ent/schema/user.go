@@ -55,6 +55,9 @@ func (User) Fields() []ent.Field {
 			Values("user", "support", "risk", "admin", "auditor").
 			Default("user").
 			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
+		field.Time("cancelled_at").
+			Optional().Nillable().
+			Annotations(classification.Tag(classification.Internal)),
 		field.Int("guardian_id").
 			Optional().Nillable().
 			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
@@ -93,6 +96,7 @@ func (User) Edges() []ent.Edge {
 		edge.To("real_name_verifications", RealNameVerification.Type).Annotations(tag(classification.RealName)),
 		edge.To("face_verifications", FaceVerification.Type).Annotations(tag(classification.FaceResult)),
 		edge.To("sharing_records", SharingRecord.Type).Annotations(tag(classification.Internal)),
+		edge.To("rights_requests", RightsRequest.Type).Annotations(tag(classification.Internal)),
 		edge.To("sessions", Session.Type).
 			Annotations(classification.Tag(classification.SecretData), entgql.Skip(entgql.SkipAll)),
 	}

@@ -35,6 +35,8 @@ const (
 	FieldStatus = "status"
 	// FieldRole holds the string denoting the role field in the database.
 	FieldRole = "role"
+	// FieldCancelledAt holds the string denoting the cancelled_at field in the database.
+	FieldCancelledAt = "cancelled_at"
 	// FieldGuardianID holds the string denoting the guardian_id field in the database.
 	FieldGuardianID = "guardian_id"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
@@ -69,6 +71,8 @@ const (
 	EdgeFaceVerifications = "face_verifications"
 	// EdgeSharingRecords holds the string denoting the sharing_records edge name in mutations.
 	EdgeSharingRecords = "sharing_records"
+	// EdgeRightsRequests holds the string denoting the rights_requests edge name in mutations.
+	EdgeRightsRequests = "rights_requests"
 	// EdgeSessions holds the string denoting the sessions edge name in mutations.
 	EdgeSessions = "sessions"
 	// Table holds the table name of the user in the database.
@@ -172,6 +176,13 @@ const (
 	SharingRecordsInverseTable = "sharing_records"
 	// SharingRecordsColumn is the table column denoting the sharing_records relation/edge.
 	SharingRecordsColumn = "user_id"
+	// RightsRequestsTable is the table that holds the rights_requests relation/edge.
+	RightsRequestsTable = "rights_requests"
+	// RightsRequestsInverseTable is the table name for the RightsRequest entity.
+	// It exists in this package in order to avoid circular dependency with the "rightsrequest" package.
+	RightsRequestsInverseTable = "rights_requests"
+	// RightsRequestsColumn is the table column denoting the rights_requests relation/edge.
+	RightsRequestsColumn = "user_id"
 	// SessionsTable is the table that holds the sessions relation/edge.
 	SessionsTable = "sessions"
 	// SessionsInverseTable is the table name for the Session entity.
@@ -193,6 +204,7 @@ var Columns = []string{
 	FieldRealNameVerifiedAt,
 	FieldStatus,
 	FieldRole,
+	FieldCancelledAt,
 	FieldGuardianID,
 	FieldCreatedAt,
 }
@@ -328,6 +340,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByRole orders the results by the role field.
 func ByRole(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRole, opts...).ToFunc()
+}
+
+// ByCancelledAt orders the results by the cancelled_at field.
+func ByCancelledAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCancelledAt, opts...).ToFunc()
 }
 
 // ByGuardianID orders the results by the guardian_id field.
@@ -543,6 +560,20 @@ func BySharingRecords(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByRightsRequestsCount orders the results by rights_requests count.
+func ByRightsRequestsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newRightsRequestsStep(), opts...)
+	}
+}
+
+// ByRightsRequests orders the results by rights_requests terms.
+func ByRightsRequests(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRightsRequestsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // BySessionsCount orders the results by sessions count.
 func BySessionsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -659,6 +690,13 @@ func newSharingRecordsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SharingRecordsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SharingRecordsTable, SharingRecordsColumn),
+	)
+}
+func newRightsRequestsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(RightsRequestsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, RightsRequestsTable, RightsRequestsColumn),
 	)
 }
 func newSessionsStep() *sqlgraph.Step {

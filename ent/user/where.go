@@ -90,6 +90,11 @@ func RealNameVerifiedAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldRealNameVerifiedAt, v))
 }
 
+// CancelledAt applies equality check predicate on the "cancelled_at" field. It's identical to CancelledAtEQ.
+func CancelledAt(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldCancelledAt, v))
+}
+
 // GuardianID applies equality check predicate on the "guardian_id" field. It's identical to GuardianIDEQ.
 func GuardianID(v int) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldGuardianID, v))
@@ -610,6 +615,56 @@ func RoleNotIn(vs ...Role) predicate.User {
 	return predicate.User(sql.FieldNotIn(FieldRole, vs...))
 }
 
+// CancelledAtEQ applies the EQ predicate on the "cancelled_at" field.
+func CancelledAtEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldCancelledAt, v))
+}
+
+// CancelledAtNEQ applies the NEQ predicate on the "cancelled_at" field.
+func CancelledAtNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldCancelledAt, v))
+}
+
+// CancelledAtIn applies the In predicate on the "cancelled_at" field.
+func CancelledAtIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldCancelledAt, vs...))
+}
+
+// CancelledAtNotIn applies the NotIn predicate on the "cancelled_at" field.
+func CancelledAtNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldCancelledAt, vs...))
+}
+
+// CancelledAtGT applies the GT predicate on the "cancelled_at" field.
+func CancelledAtGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldCancelledAt, v))
+}
+
+// CancelledAtGTE applies the GTE predicate on the "cancelled_at" field.
+func CancelledAtGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldCancelledAt, v))
+}
+
+// CancelledAtLT applies the LT predicate on the "cancelled_at" field.
+func CancelledAtLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldCancelledAt, v))
+}
+
+// CancelledAtLTE applies the LTE predicate on the "cancelled_at" field.
+func CancelledAtLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldCancelledAt, v))
+}
+
+// CancelledAtIsNil applies the IsNil predicate on the "cancelled_at" field.
+func CancelledAtIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldCancelledAt))
+}
+
+// CancelledAtNotNil applies the NotNil predicate on the "cancelled_at" field.
+func CancelledAtNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldCancelledAt))
+}
+
 // GuardianIDEQ applies the EQ predicate on the "guardian_id" field.
 func GuardianIDEQ(v int) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldGuardianID, v))
@@ -1017,6 +1072,29 @@ func HasSharingRecords() predicate.User {
 func HasSharingRecordsWith(preds ...predicate.SharingRecord) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newSharingRecordsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasRightsRequests applies the HasEdge predicate on the "rights_requests" edge.
+func HasRightsRequests() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, RightsRequestsTable, RightsRequestsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasRightsRequestsWith applies the HasEdge predicate on the "rights_requests" edge with a given conditions (other predicates).
+func HasRightsRequestsWith(preds ...predicate.RightsRequest) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newRightsRequestsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

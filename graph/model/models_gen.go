@@ -11,6 +11,11 @@ import (
 	"veil/ent"
 )
 
+type CancelAccountPayload struct {
+	Cancelled   bool      `json:"cancelled"`
+	CancelledAt time.Time `json:"cancelledAt"`
+}
+
 type LoginPayload struct {
 	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once.
 	Token     string    `json:"token"`

@@ -1,0 +1,175 @@
+package rights
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"veil/classification"
+	"veil/ent"
+	"veil/ledger"
+)
+
+// ExportFormat names the export document's format and version.
+const ExportFormat = "veil-export/1"
+
+// ownerColumn returns the column that says whom a row of typ is about, or
+// "" for types that are about no one user.
+func ownerColumn(typ string) string {
+	switch {
+	case typ == "User":
+		return "id"
+	case typ == "Order":
+		return "buyer_id" // an order is about its buyer
+	case ent.OwnerTables[typ] != "":
+		return "user_id"
+	}
+	return ""
+}
+
+// exportColumns returns, for one class, each type's columns of that class
+// that the export includes, types sorted.
+func exportColumns(c *classification.Class) (types []string, columns map[string][]string) {
+	columns = map[string][]string{}
+	for typ, fields := range ent.Fields {
+		if ownerColumn(typ) == "" {
+			continue
+		}
+		for _, f := range fields {
+			if ent.Classes[typ][f] == c.Name {
+				columns[typ] = append(columns[typ], f)
+			}
+		}
+	}
+	for typ := range columns {
+		types = append(types, typ)
+	}
+	sort.Strings(types)
+	return types, columns
+}
+
+// Export writes subjectID's export document to w, as it reads it: one JSON
+// object with every exportable field of every record about the subject,
+// grouped by class, then the SDK inventory. Government ID numbers are raw:
+// it is the subject's own data. Rows stream from the database to w, so
+// memory stays flat however long the activity history is.
+func Export(ctx context.Context, c *ent.Client, drv dialect.Driver, subjectID int, w io.Writer, now time.Time) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	pv, err := ledger.Current(ctx, c)
+	if err != nil {
+		return err
+	}
+	header, _ := json.Marshal(map[string]any{
+		"format": ExportFormat, "generatedAt": now.Format(time.RFC3339), "subjectId": subjectID, "policyVersion": pv.Version,
+	})
+	bw.Write(header[:len(header)-1])
+	bw.WriteString(`,"classes":{`)
+	firstClass := true
+	for _, cl := range classification.All {
+		if !cl.Exported || cl.Level == classification.Secret {
+			continue
+		}
+		types, columns := exportColumns(cl)
+		if len(types) == 0 {
+			continue
+		}
+		if !firstClass {
+			bw.WriteByte(',')
+		}
+		firstClass = false
+		name, _ := json.Marshal(cl.Name)
+		bw.Write(name)
+		bw.WriteString(`:[`)
+		first := true
+		for _, typ := range types {
+			if err := exportRows(ctx, drv, bw, typ, columns[typ], subjectID, &first); err != nil {
+				return err
+			}
+		}
+		bw.WriteByte(']')
+	}
+	bw.WriteString(`},"sdks":`)
+	sdks, err := c.ThirdPartySDK.Query().Order(ent.Asc("id")).All(ctx)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(bw).Encode(sdks); err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// exportRows streams the rows of typ about subjectID as
+// {"type":..,"id":..,"fields":{..}} objects.
+func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ string, columns []string, subjectID int, first *bool) error {
+	table := ent.Tables[typ]
+	cols := append([]string{"id"}, columns...)
+	query, args := entsql.Dialect(drv.Dialect()).
+		Select(cols...).From(entsql.Table(table)).
+		Where(entsql.EQ(ownerColumn(typ), subjectID)).
+		OrderBy("id").Query()
+	rows := &entsql.Rows{}
+	if err := drv.Query(ctx, query, args, rows); err != nil {
+		return fmt.Errorf("export %s: %w", table, err)
+	}
+	defer rows.Close()
+	values := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range values {
+		ptrs[i] = &values[i]
+	}
+	enc := json.NewEncoder(w)
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		fields := make(map[string]any, len(columns))
+		for i, col := range columns {
+			fields[col] = exportValue(typ, col, values[i+1])
+		}
+		if !*first {
+			w.WriteByte(',')
+		}
+		*first = false
+		if err := enc.Encode(map[string]any{"type": typ, "id": values[0], "fields": fields}); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// exportValue turns a scanned column into its JSON form: JSON columns stay
+// JSON, bytes become text, everything else as the driver gives it.
+func exportValue(typ, col string, v any) any {
+	b, isBytes := v.([]byte)
+	switch {
+	case isBytes && ent.JSONFields[typ][col] && json.Valid(b):
+		return json.RawMessage(slices.Clone(b))
+	case isBytes:
+		return string(b)
+	}
+	if s, ok := v.(string); ok && ent.JSONFields[typ][col] && json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	return v
+}
+
+// Document is an export document as one JSON value, for exportMyData.
+type Document json.RawMessage
+
+// MarshalGQL writes the document as it is.
+func (d Document) MarshalGQL(w io.Writer) { w.Write(d) }
+
+// UnmarshalGQL refuses: documents are never input.
+func (d *Document) UnmarshalGQL(any) error {
+	return fmt.Errorf("ExportDocument is output only")
+}

@@ -1,0 +1,227 @@
+// Package rights carries out the data subject's rights of POLICY.md P5,
+// P6 and P10 — export, correction, deletion by category, and immediate
+// account cancellation — and records each as a rights request due 15
+// working days after it was made. What is exported, deleted or kept
+// follows each class's declaration, not per-entity code.
+package rights
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"veil/check"
+	"veil/collection"
+	"veil/ent"
+	"veil/ent/logincode"
+	"veil/ent/rightsrequest"
+	"veil/ent/session"
+	"veil/ent/user"
+	"veil/fault"
+	"veil/store"
+)
+
+// record writes a completed rights request.
+func record(ctx context.Context, c *ent.Client, kind rightsrequest.Kind, requesterID, subjectID int, outcome string, now time.Time) error {
+	return c.RightsRequest.Create().
+		SetUserID(subjectID).
+		SetKind(kind).
+		SetRequesterID(requesterID).
+		SetCreatedAt(now).
+		SetDueAt(DueDate(now, ResponseWorkingDays)).
+		SetStatus(rightsrequest.StatusCOMPLETED).
+		SetCompletedAt(now).
+		SetOutcome(outcome).
+		Exec(ctx)
+}
+
+// RecordExport records that requesterID exported subjectID's data.
+func RecordExport(ctx context.Context, c *ent.Client, requesterID, subjectID int, now time.Time) error {
+	return record(ctx, c, rightsrequest.KindEXPORT, requesterID, subjectID, "export document delivered", now)
+}
+
+// Category is a kind of data a user may delete on its own.
+type Category string
+
+// The deletable categories, each the records of one type.
+var categoryTypes = map[Category]string{
+	"ADDRESS_BOOK":         "Contact",
+	"CALL_LOG":             "CallLogEntry",
+	"ACTIVITY":             "ActivityLog",
+	"LOCATION":             "Location",
+	"DEVICES":              "Device",
+	"THIRD_PARTY_ACCOUNTS": "ThirdPartyBinding",
+	"FACE_VERIFICATIONS":   "FaceVerification",
+	"SUPPORT_TICKETS":      "SupportTicket",
+}
+
+// keptByLaw are categories the law makes Veil keep, with the reason.
+var keptByLaw = map[Category]string{
+	"ORDERS": "E-commerce Law art. 31: goods, service and transaction records are kept 3 years after the transaction completes (POLICY.md P4.1)",
+}
+
+// KeptRecords says what of a category was not deleted, and why.
+type KeptRecords struct {
+	Category Category `json:"category"`
+	Count    int    `json:"count"`
+	Reason   string `json:"reason"`
+}
+
+// DeletionResult is what a deletion did.
+type DeletionResult struct {
+	Category Category       `json:"category"`
+	Deleted  int            `json:"deleted"`
+	Kept     []*KeptRecords `json:"kept"`
+}
+
+// Delete erases subjectID's records of one category, or reports why the
+// law keeps them, and records the request.
+func Delete(ctx context.Context, c *ent.Client, requesterID, subjectID int, category Category, now time.Time) (*DeletionResult, error) {
+	res := &DeletionResult{Category: category, Kept: []*KeptRecords{}}
+	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		if reason, kept := keptByLaw[category]; kept {
+			n, err := tx.Order.Query().Where(orderOf(subjectID)).Count(ctx)
+			if err != nil {
+				return err
+			}
+			res.Kept = append(res.Kept, &KeptRecords{Category: category, Count: n, Reason: reason})
+		} else {
+			typ, ok := categoryTypes[category]
+			if !ok {
+				return fault.Invalid("category", "unknown category")
+			}
+			n, err := deleteOwned(ctx, tx, typ, subjectID)
+			if err != nil {
+				return err
+			}
+			res.Deleted = n
+		}
+		return record(ctx, tx.Client(), rightsrequest.KindDELETION, requesterID, subjectID,
+			fmt.Sprintf("%s: %d deleted, %d kept by law", category, res.Deleted, keptCount(res.Kept)), now)
+	})
+	return res, err
+}
+
+func keptCount(k []*KeptRecords) int {
+	n := 0
+	for _, r := range k {
+		n += r.Count
+	}
+	return n
+}
+
+// CorrectionInput is the GraphQL input CorrectionInput: the fields a user
+// corrects directly. Real name and ID number are corrected by verifying
+// again with support, as they come from an official record.
+type CorrectionInput struct {
+	Nickname  *string `json:"nickname"`
+	AvatarURL *string `json:"avatarUrl"`
+}
+
+// Correct applies a correction to subjectID's profile and records which
+// fields changed (not their values).
+func Correct(ctx context.Context, c *ent.Client, requesterID, subjectID int, in CorrectionInput, now time.Time) (*ent.User, error) {
+	var v check.Checker
+	var changed []string
+	if in.Nickname != nil {
+		v.Text("input.nickname", *in.Nickname, 1, 32)
+		changed = append(changed, "nickname")
+	}
+	if in.AvatarURL != nil {
+		v.Text("input.avatarUrl", *in.AvatarURL, 0, 512)
+		if *in.AvatarURL != "" && !strings.HasPrefix(*in.AvatarURL, "https://") {
+			v.Fail("input.avatarUrl", "must be an https:// URL")
+		}
+		changed = append(changed, "avatarUrl")
+	}
+	if len(changed) == 0 {
+		v.Fail("input", "name at least one field to correct")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *ent.User
+	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		upd := tx.User.UpdateOneID(subjectID)
+		if in.Nickname != nil {
+			upd.SetNickname(*in.Nickname)
+		}
+		if in.AvatarURL != nil {
+			upd.SetAvatarURL(*in.AvatarURL)
+		}
+		var err error
+		if out, err = upd.Save(ctx); err != nil {
+			return err
+		}
+		return record(ctx, tx.Client(), rightsrequest.KindCORRECTION, requesterID, subjectID, "corrected: "+strings.Join(changed, ", "), now)
+	})
+	return out, err
+}
+
+// Cancel cancels subjectID's account at once and in one transaction:
+// every session is revoked, login codes for the phone are dropped, every
+// record of a deletable category is erased, the profile is anonymised (so
+// the phone may open a new, unrelated account), children are unlinked.
+// Orders and the sharing and consent records that go with them stay, and
+// from now on only a legal hold may read them (classification.Subject
+// Restricted). A failure half way changes nothing.
+func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now time.Time) error {
+	// SECURITY: erasure is not collection; nothing here needs consent.
+	ctx = collection.System(ctx)
+	return store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		u, err := tx.User.Get(ctx, subjectID)
+		if err != nil {
+			return err
+		}
+		if u.Status == user.StatusCANCELLED {
+			return fault.ErrAccountCancelled
+		}
+		if _, err := tx.Session.Update().
+			Where(session.UserID(subjectID), session.RevokedAtIsNil()).
+			SetRevokedAt(now).Save(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.LoginCode.Delete().Where(logincode.Phone(u.Phone)).Exec(ctx); err != nil {
+			return err
+		}
+		var erased []string
+		for _, cat := range sortedCategories() {
+			n, err := deleteOwned(ctx, tx, categoryTypes[cat], subjectID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				erased = append(erased, fmt.Sprintf("%s %d", cat, n))
+			}
+		}
+		if _, err := deleteOwned(ctx, tx, "RealNameVerification", subjectID); err != nil {
+			return err
+		}
+		if _, err := tx.User.Update().Where(user.GuardianID(subjectID)).ClearGuardianID().Save(ctx); err != nil {
+			return err
+		}
+		if err := tx.User.UpdateOneID(subjectID).
+			SetStatus(user.StatusCANCELLED).
+			SetCancelledAt(now).
+			SetPhone(fmt.Sprintf("cancelled:%d", subjectID)).
+			SetNickname("").
+			SetAvatarURL("").
+			ClearRealName().ClearIDNumber().ClearBirthDate().ClearRealNameVerifiedAt().ClearGuardianID().
+			Exec(ctx); err != nil {
+			return err
+		}
+		return record(ctx, tx.Client(), rightsrequest.KindCANCELLATION, requesterID, subjectID,
+			"account cancelled; erased: "+strings.Join(erased, ", ")+"; orders kept under legal hold until 3 years after completion", now)
+	})
+}
+
+func sortedCategories() []Category {
+	out := make([]Category, 0, len(categoryTypes))
+	for c := range categoryTypes {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,39 @@
+package rights
+
+import (
+	"time"
+
+	"github.com/6tail/lunar-go/HolidayUtil"
+)
+
+// ResponseWorkingDays is how long Veil has to answer a request (POLICY.md P9).
+const ResponseWorkingDays = 15
+
+// beijing is the calendar working days are counted in.
+var beijing = time.FixedZone("CST", 8*3600)
+
+// IsWorkingDay reports whether day is a working day in mainland China:
+// Monday to Friday unless a public holiday, plus the weekend days the State
+// Council declares working days in exchange (调休).
+func IsWorkingDay(day time.Time) bool {
+	y, m, d := day.In(beijing).Date()
+	if h := HolidayUtil.GetHolidayByYmd(y, int(m), d); h != nil {
+		return h.IsWork()
+	}
+	wd := day.In(beijing).Weekday()
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+// DueDate returns the end of the n-th working day after from (the day of
+// the request does not count), in Beijing time.
+func DueDate(from time.Time, n int) time.Time {
+	day := from.In(beijing)
+	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, beijing)
+	for n > 0 {
+		day = day.AddDate(0, 0, 1)
+		if IsWorkingDay(day) {
+			n--
+		}
+	}
+	return day.Add(24*time.Hour - time.Second)
+}
