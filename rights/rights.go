@@ -65,8 +65,8 @@ var keptByLaw = map[Category]string{
 // KeptRecords says what of a category was not deleted, and why.
 type KeptRecords struct {
 	Category Category `json:"category"`
-	Count    int    `json:"count"`
-	Reason   string `json:"reason"`
+	Count    int      `json:"count"`
+	Reason   string   `json:"reason"`
 }
 
 // DeletionResult is what a deletion did.
