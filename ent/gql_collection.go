@@ -1251,8 +1251,27 @@ func newRightsRequestPaginateArgs(rv map[string]any) *rightsrequestPaginateArgs 
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
-	if v, ok := rv[whereField].(*RightsRequestWhereInput); ok {
-		args.opts = append(args.opts, WithRightsRequestFilter(v.Filter))
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RightsRequestOrder{Field: &RightsRequestOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRightsRequestOrder(order))
+			}
+		case *RightsRequestOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRightsRequestOrder(v))
+			}
+		}
 	}
 	return args
 }

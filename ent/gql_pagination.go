@@ -3191,6 +3191,71 @@ func (_m *RightsRequestQuery) Paginate(
 	return conn, nil
 }
 
+var (
+	// RightsRequestOrderFieldCreatedAt orders RightsRequest by created_at.
+	RightsRequestOrderFieldCreatedAt = &RightsRequestOrderField{
+		Value: func(_m *RightsRequest) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: rightsrequest.FieldCreatedAt,
+		toTerm: rightsrequest.ByCreatedAt,
+		toCursor: func(_m *RightsRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// RightsRequestOrderFieldDueAt orders RightsRequest by due_at.
+	RightsRequestOrderFieldDueAt = &RightsRequestOrderField{
+		Value: func(_m *RightsRequest) (ent.Value, error) {
+			return _m.DueAt, nil
+		},
+		column: rightsrequest.FieldDueAt,
+		toTerm: rightsrequest.ByDueAt,
+		toCursor: func(_m *RightsRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.DueAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RightsRequestOrderField) String() string {
+	var str string
+	switch f.column {
+	case RightsRequestOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case RightsRequestOrderFieldDueAt.column:
+		str = "DUE_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RightsRequestOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RightsRequestOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RightsRequestOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *RightsRequestOrderFieldCreatedAt
+	case "DUE_AT":
+		*f = *RightsRequestOrderFieldDueAt
+	default:
+		return fmt.Errorf("%s is not a valid RightsRequestOrderField", str)
+	}
+	return nil
+}
+
 // RightsRequestOrderField defines the ordering field of RightsRequest.
 type RightsRequestOrderField struct {
 	// Value extracts the ordering value from the given RightsRequest.

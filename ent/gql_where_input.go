@@ -18,7 +18,6 @@ import (
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
-	"veil/ent/rightsrequest"
 	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
@@ -1755,130 +1754,6 @@ func (i *RealNameVerificationWhereInput) P() (predicate.RealNameVerification, er
 		return predicates[0], nil
 	default:
 		return realnameverification.And(predicates...), nil
-	}
-}
-
-// RightsRequestWhereInput represents a where input for filtering RightsRequest queries.
-type RightsRequestWhereInput struct {
-	Predicates []predicate.RightsRequest  `json:"-"`
-	Not        *RightsRequestWhereInput   `json:"not,omitempty"`
-	Or         []*RightsRequestWhereInput `json:"or,omitempty"`
-	And        []*RightsRequestWhereInput `json:"and,omitempty"`
-
-	// "id" field predicates.
-	ID      *int  `json:"id,omitempty"`
-	IDNEQ   *int  `json:"idNEQ,omitempty"`
-	IDIn    []int `json:"idIn,omitempty"`
-	IDNotIn []int `json:"idNotIn,omitempty"`
-	IDGT    *int  `json:"idGT,omitempty"`
-	IDGTE   *int  `json:"idGTE,omitempty"`
-	IDLT    *int  `json:"idLT,omitempty"`
-	IDLTE   *int  `json:"idLTE,omitempty"`
-}
-
-// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
-func (i *RightsRequestWhereInput) AddPredicates(predicates ...predicate.RightsRequest) {
-	i.Predicates = append(i.Predicates, predicates...)
-}
-
-// Filter applies the RightsRequestWhereInput filter on the RightsRequestQuery builder.
-func (i *RightsRequestWhereInput) Filter(q *RightsRequestQuery) (*RightsRequestQuery, error) {
-	if i == nil {
-		return q, nil
-	}
-	p, err := i.P()
-	if err != nil {
-		if err == ErrEmptyRightsRequestWhereInput {
-			return q, nil
-		}
-		return nil, err
-	}
-	return q.Where(p), nil
-}
-
-// ErrEmptyRightsRequestWhereInput is returned in case the RightsRequestWhereInput is empty.
-var ErrEmptyRightsRequestWhereInput = errors.New("ent: empty predicate RightsRequestWhereInput")
-
-// P returns a predicate for filtering rightsrequests.
-// An error is returned if the input is empty or invalid.
-func (i *RightsRequestWhereInput) P() (predicate.RightsRequest, error) {
-	var predicates []predicate.RightsRequest
-	if i.Not != nil {
-		p, err := i.Not.P()
-		if err != nil {
-			return nil, fmt.Errorf("%w: field 'not'", err)
-		}
-		predicates = append(predicates, rightsrequest.Not(p))
-	}
-	switch n := len(i.Or); {
-	case n == 1:
-		p, err := i.Or[0].P()
-		if err != nil {
-			return nil, fmt.Errorf("%w: field 'or'", err)
-		}
-		predicates = append(predicates, p)
-	case n > 1:
-		or := make([]predicate.RightsRequest, 0, n)
-		for _, w := range i.Or {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'or'", err)
-			}
-			or = append(or, p)
-		}
-		predicates = append(predicates, rightsrequest.Or(or...))
-	}
-	switch n := len(i.And); {
-	case n == 1:
-		p, err := i.And[0].P()
-		if err != nil {
-			return nil, fmt.Errorf("%w: field 'and'", err)
-		}
-		predicates = append(predicates, p)
-	case n > 1:
-		and := make([]predicate.RightsRequest, 0, n)
-		for _, w := range i.And {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'and'", err)
-			}
-			and = append(and, p)
-		}
-		predicates = append(predicates, rightsrequest.And(and...))
-	}
-	predicates = append(predicates, i.Predicates...)
-	if i.ID != nil {
-		predicates = append(predicates, rightsrequest.IDEQ(*i.ID))
-	}
-	if i.IDNEQ != nil {
-		predicates = append(predicates, rightsrequest.IDNEQ(*i.IDNEQ))
-	}
-	if len(i.IDIn) > 0 {
-		predicates = append(predicates, rightsrequest.IDIn(i.IDIn...))
-	}
-	if len(i.IDNotIn) > 0 {
-		predicates = append(predicates, rightsrequest.IDNotIn(i.IDNotIn...))
-	}
-	if i.IDGT != nil {
-		predicates = append(predicates, rightsrequest.IDGT(*i.IDGT))
-	}
-	if i.IDGTE != nil {
-		predicates = append(predicates, rightsrequest.IDGTE(*i.IDGTE))
-	}
-	if i.IDLT != nil {
-		predicates = append(predicates, rightsrequest.IDLT(*i.IDLT))
-	}
-	if i.IDLTE != nil {
-		predicates = append(predicates, rightsrequest.IDLTE(*i.IDLTE))
-	}
-
-	switch len(predicates) {
-	case 0:
-		return nil, ErrEmptyRightsRequestWhereInput
-	case 1:
-		return predicates[0], nil
-	default:
-		return rightsrequest.And(predicates...), nil
 	}
 }
 

@@ -55,6 +55,19 @@ func (r *queryResolver) PolicyVersions(ctx context.Context, after *entgql.Cursor
 		ent.WithPolicyVersionOrder(orderBy), ent.WithPolicyVersionFilter(where.Filter))
 }
 
+// RightsRequests is the resolver for the rightsRequests field.
+func (r *queryResolver) RightsRequests(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) (*ent.RightsRequestConnection, error) {
+	// SECURITY: the queue of requests is for staff; each user sees their
+	// own through me.rightsRequests. Fields are still decided per field.
+	if !classification.FromContext(ctx).IsStaff() {
+		return nil, fault.New(fault.Forbidden, "only staff may list rights requests")
+	}
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	return r.Client.RightsRequest.Query().Paginate(ctx, after, first, before, last, ent.WithRightsRequestOrder(orderBy))
+}
+
 // ThirdPartySDKs is the resolver for the thirdPartySDKs field.
 func (r *queryResolver) ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error) {
 	q, err := r.Client.ThirdPartySDK.Query().CollectFields(ctx)

@@ -271,6 +271,7 @@ type ComplexityRoot struct {
 		Node           func(childComplexity int, id int) int
 		Nodes          func(childComplexity int, ids []int) int
 		PolicyVersions func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) int
+		RightsRequests func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) int
 		ThirdPartySDKs func(childComplexity int) int
 		Users          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 	}
@@ -299,6 +300,17 @@ type ComplexityRoot struct {
 		Outcome     func(childComplexity int) int
 		RequesterID func(childComplexity int) int
 		Status      func(childComplexity int) int
+	}
+
+	RightsRequestConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RightsRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	SharingRecord struct {
@@ -423,6 +435,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Listings(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) (*ent.ListingConnection, error)
 	PolicyVersions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) (*ent.PolicyVersionConnection, error)
+	RightsRequests(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) (*ent.RightsRequestConnection, error)
 	ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
@@ -1454,6 +1467,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PolicyVersions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.PolicyVersionOrder), args["where"].(*ent.PolicyVersionWhereInput)), true
+	case "Query.rightsRequests":
+		if e.ComplexityRoot.Query.RightsRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_rightsRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RightsRequests(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RightsRequestOrder)), true
 	case "Query.thirdPartySDKs":
 		if e.ComplexityRoot.Query.ThirdPartySDKs == nil {
 			break
@@ -1576,6 +1600,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RightsRequest.Status(childComplexity), true
+
+	case "RightsRequestConnection.edges":
+		if e.ComplexityRoot.RightsRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequestConnection.Edges(childComplexity), true
+	case "RightsRequestConnection.pageInfo":
+		if e.ComplexityRoot.RightsRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequestConnection.PageInfo(childComplexity), true
+	case "RightsRequestConnection.totalCount":
+		if e.ComplexityRoot.RightsRequestConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequestConnection.TotalCount(childComplexity), true
+
+	case "RightsRequestEdge.cursor":
+		if e.ComplexityRoot.RightsRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequestEdge.Cursor(childComplexity), true
+	case "RightsRequestEdge.node":
+		if e.ComplexityRoot.RightsRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RightsRequestEdge.Node(childComplexity), true
 
 	case "SharingRecord.dataCategories":
 		if e.ComplexityRoot.SharingRecord.DataCategories == nil {
@@ -2004,7 +2060,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PublishPolicyVersionInput", ec.unmarshalInputPublishPolicyVersionInput),
 			graphql.NewInputUnmarshaler("RealNameInput", ec.unmarshalInputRealNameInput),
 			graphql.NewInputUnmarshaler("RealNameVerificationWhereInput", ec.unmarshalInputRealNameVerificationWhereInput),
-			graphql.NewInputUnmarshaler("RightsRequestWhereInput", ec.unmarshalInputRightsRequestWhereInput),
+			graphql.NewInputUnmarshaler("RightsRequestOrder", ec.unmarshalInputRightsRequestOrder),
 			graphql.NewInputUnmarshaler("SharingRecordWhereInput", ec.unmarshalInputSharingRecordWhereInput),
 			graphql.NewInputUnmarshaler("SupportTicketInput", ec.unmarshalInputSupportTicketInput),
 			graphql.NewInputUnmarshaler("SupportTicketWhereInput", ec.unmarshalInputSupportTicketWhereInput),
@@ -2879,6 +2935,32 @@ type Query {
     """
     where: PolicyVersionWhereInput
   ): PolicyVersionConnection!
+  rightsRequests(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for RightsRequests returned from the connection.
+    """
+    orderBy: RightsRequestOrder
+  ): RightsRequestConnection!
   thirdPartySDKs: [ThirdPartySDK!]!
   users(
     """
@@ -2951,14 +3033,44 @@ type RightsRequest implements Node {
   Who asked: the user, or their guardian.
   """
   requesterID: Int @classified(class: "internal")
-  createdAt: Time @classified(class: "internal")
-  dueAt: Time @classified(class: "internal")
+  createdAt: Time! @classified(class: "public")
+  dueAt: Time! @classified(class: "public")
   status: RightsRequestStatus @classified(class: "internal")
   completedAt: Time @classified(class: "internal")
   """
   What was done, in categories and counts; never the data itself.
   """
   outcome: String @classified(class: "internal")
+}
+"""
+A connection to a list of items.
+"""
+type RightsRequestConnection {
+  """
+  A list of edges.
+  """
+  edges: [RightsRequestEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type RightsRequestEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: RightsRequest
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
 }
 """
 RightsRequestKind is enum for the field kind
@@ -2970,32 +3082,32 @@ enum RightsRequestKind @goModel(model: "veil/ent/rightsrequest.Kind") {
   CANCELLATION
 }
 """
+Ordering options for RightsRequest connections
+"""
+input RightsRequestOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order RightsRequests.
+  """
+  field: RightsRequestOrderField!
+}
+"""
+Properties by which RightsRequest connections can be ordered.
+"""
+enum RightsRequestOrderField {
+  CREATED_AT
+  DUE_AT
+}
+"""
 RightsRequestStatus is enum for the field status
 """
 enum RightsRequestStatus @goModel(model: "veil/ent/rightsrequest.Status") {
   OPEN
   COMPLETED
   REJECTED
-}
-"""
-RightsRequestWhereInput is used for filtering RightsRequest objects.
-Input was generated by ent.
-"""
-input RightsRequestWhereInput {
-  not: RightsRequestWhereInput
-  and: [RightsRequestWhereInput!]
-  or: [RightsRequestWhereInput!]
-  """
-  id field predicates
-  """
-  id: ID
-  idNEQ: ID
-  idIn: [ID!]
-  idNotIn: [ID!]
-  idGT: ID
-  idGTE: ID
-  idLT: ID
-  idLTE: ID
 }
 type SharingRecord implements Node {
   id: ID! @classified(class: "public")
@@ -4161,6 +4273,28 @@ func (ec *executionContext) childFields_RightsRequest(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type RightsRequest", field.Name)
 }
 
+func (ec *executionContext) childFields_RightsRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RightsRequestConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RightsRequestConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RightsRequestConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RightsRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RightsRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_RightsRequestEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_RightsRequestEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RightsRequestEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_SharingRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5010,6 +5144,52 @@ func (ec *executionContext) field_Query_policyVersions_args(ctx context.Context,
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_rightsRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.RightsRequestOrder, error) {
+			return ec.unmarshalORightsRequestOrder2ᚖveilᚋentᚐRightsRequestOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
 	return args, nil
 }
 
@@ -11038,6 +11218,50 @@ func (ec *executionContext) fieldContext_Query_policyVersions(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_rightsRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rightsRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RightsRequests(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.RightsRequestOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RightsRequestConnection) graphql.Marshaler {
+			return ec.marshalNRightsRequestConnection2ᚖveilᚋentᚐRightsRequestConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rightsRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RightsRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_rightsRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_thirdPartySDKs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11693,7 +11917,7 @@ func (ec *executionContext) _RightsRequest_createdAt(ctx context.Context, field 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "public")
 				if err != nil {
 					var zeroVal time.Time
 					return zeroVal, err
@@ -11709,10 +11933,10 @@ func (ec *executionContext) _RightsRequest_createdAt(ctx context.Context, field 
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_RightsRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11734,7 +11958,7 @@ func (ec *executionContext) _RightsRequest_dueAt(ctx context.Context, field grap
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "public")
 				if err != nil {
 					var zeroVal time.Time
 					return zeroVal, err
@@ -11750,10 +11974,10 @@ func (ec *executionContext) _RightsRequest_dueAt(ctx context.Context, field grap
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_RightsRequest_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11881,6 +12105,148 @@ func (ec *executionContext) _RightsRequest_outcome(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_RightsRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _RightsRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequestConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RightsRequestEdge) graphql.Marshaler {
+			return ec.marshalORightsRequestEdge2ᚕᚖveilᚋentᚐRightsRequestEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequestConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RightsRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RightsRequestEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RightsRequestConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequestConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequestConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RightsRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RightsRequestConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequestConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequestConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequestConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RightsRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequestEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RightsRequest) graphql.Marshaler {
+			return ec.marshalORightsRequest2ᚖveilᚋentᚐRightsRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequestEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RightsRequestEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RightsRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RightsRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RightsRequestEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RightsRequestEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RightsRequestEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _SharingRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
@@ -18191,8 +18557,8 @@ func UnmarshalRealNameVerificationWhereInput(ctx context.Context, raw any) (ent.
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRightsRequestWhereInput(ctx context.Context, obj any) (ent.RightsRequestWhereInput, error) {
-	var it ent.RightsRequestWhereInput
+func (ec *executionContext) unmarshalInputRightsRequestOrder(ctx context.Context, obj any) (ent.RightsRequestOrder, error) {
+	var it ent.RightsRequestOrder
 	if obj == nil {
 		return it, nil
 	}
@@ -18202,104 +18568,45 @@ func (ec *executionContext) unmarshalInputRightsRequestWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
-		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
-			data, err := ec.unmarshalORightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx, v)
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.Not = data
-		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
-			data, err := ec.unmarshalORightsRequestWhereInput2ᚕᚖveilᚋentᚐRightsRequestWhereInputᚄ(ctx, v)
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNRightsRequestOrderField2ᚖveilᚋentᚐRightsRequestOrderField(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.And = data
-		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
-			data, err := ec.unmarshalORightsRequestWhereInput2ᚕᚖveilᚋentᚐRightsRequestWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Or = data
-		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ID = data
-		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNEQ = data
-		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDIn = data
-		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNotIn = data
-		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGT = data
-		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGTE = data
-		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLT = data
-		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLTE = data
+			it.Field = data
 		}
 	}
 	return it, nil
 }
 
-// UnmarshalRightsRequestWhereInput unmarshals raw into the RightsRequestWhereInput input type, using the
+// UnmarshalRightsRequestOrder unmarshals raw into the RightsRequestOrder input type, using the
 // unmarshaler bound to ctx's request. Call it from a resolver to decode an input
 // object that was not passed as a field argument.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRightsRequestWhereInput(ctx context.Context, raw any) (ent.RightsRequestWhereInput, error) {
-	var out ent.RightsRequestWhereInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "RightsRequestWhereInput", raw, &out)
+func UnmarshalRightsRequestOrder(ctx context.Context, raw any) (ent.RightsRequestOrder, error) {
+	var out ent.RightsRequestOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RightsRequestOrder", raw, &out)
 	return out, err
 }
 
@@ -21289,6 +21596,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_policyVersions(ctx, field)
 				})
+		case "rightsRequests":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rightsRequests(ctx, field)
+				})
 		case "thirdPartySDKs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -21467,12 +21780,12 @@ func (ec *executionContext) _RightsRequest(ctx context.Context, sel ast.Selectio
 			}
 		case "createdAt":
 			out.Values[i] = ec._RightsRequest_createdAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "dueAt":
 			out.Values[i] = ec._RightsRequest_dueAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "status":
@@ -21488,6 +21801,87 @@ func (ec *executionContext) _RightsRequest(ctx context.Context, sel ast.Selectio
 		case "outcome":
 			out.Values[i] = ec._RightsRequest_outcome(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rightsRequestConnectionImplementors = []string{"RightsRequestConnection"}
+
+func (ec *executionContext) _RightsRequestConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.RightsRequestConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rightsRequestConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RightsRequestConnection")
+		case "edges":
+			out.Values[i] = ec._RightsRequestConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RightsRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RightsRequestConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rightsRequestEdgeImplementors = []string{"RightsRequestEdge"}
+
+func (ec *executionContext) _RightsRequestEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.RightsRequestEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rightsRequestEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RightsRequestEdge")
+		case "node":
+			out.Values[i] = ec._RightsRequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._RightsRequestEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -22986,9 +23380,26 @@ func (ec *executionContext) marshalNRightsRequest2ᚖveilᚋentᚐRightsRequest(
 	return ec._RightsRequest(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx context.Context, v any) (*ent.RightsRequestWhereInput, error) {
-	res, err := ec.unmarshalInputRightsRequestWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+func (ec *executionContext) marshalNRightsRequestConnection2ᚖveilᚋentᚐRightsRequestConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RightsRequestConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RightsRequestConnection!")
+		return graphql.Null
+	}
+	return ec._RightsRequestConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRightsRequestOrderField2ᚖveilᚋentᚐRightsRequestOrderField(ctx context.Context, v any) (*ent.RightsRequestOrderField, error) {
+	var res = new(ent.RightsRequestOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRightsRequestOrderField2ᚖveilᚋentᚐRightsRequestOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.RightsRequestOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RightsRequestOrderField!")
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalNSharingRecord2ᚖveilᚋentᚐSharingRecord(ctx context.Context, sel ast.SelectionSet, v *ent.SharingRecord) graphql.Marshaler {
@@ -24239,6 +24650,33 @@ func (ec *executionContext) marshalORightsRequest2ᚕᚖveilᚋentᚐRightsReque
 	return ret
 }
 
+func (ec *executionContext) marshalORightsRequest2ᚖveilᚋentᚐRightsRequest(ctx context.Context, sel ast.SelectionSet, v *ent.RightsRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RightsRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORightsRequestEdge2ᚕᚖveilᚋentᚐRightsRequestEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.RightsRequestEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalORightsRequestEdge2ᚖveilᚋentᚐRightsRequestEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalORightsRequestEdge2ᚖveilᚋentᚐRightsRequestEdge(ctx context.Context, sel ast.SelectionSet, v *ent.RightsRequestEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RightsRequestEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalORightsRequestKind2veilᚋentᚋrightsrequestᚐKind(ctx context.Context, v any) (rightsrequest.Kind, error) {
 	var res rightsrequest.Kind
 	err := res.UnmarshalGQL(v)
@@ -24249,6 +24687,14 @@ func (ec *executionContext) marshalORightsRequestKind2veilᚋentᚋrightsrequest
 	return v
 }
 
+func (ec *executionContext) unmarshalORightsRequestOrder2ᚖveilᚋentᚐRightsRequestOrder(ctx context.Context, v any) (*ent.RightsRequestOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRightsRequestOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalORightsRequestStatus2veilᚋentᚋrightsrequestᚐStatus(ctx context.Context, v any) (rightsrequest.Status, error) {
 	var res rightsrequest.Status
 	err := res.UnmarshalGQL(v)
@@ -24257,31 +24703,6 @@ func (ec *executionContext) unmarshalORightsRequestStatus2veilᚋentᚋrightsreq
 
 func (ec *executionContext) marshalORightsRequestStatus2veilᚋentᚋrightsrequestᚐStatus(ctx context.Context, sel ast.SelectionSet, v rightsrequest.Status) graphql.Marshaler {
 	return v
-}
-
-func (ec *executionContext) unmarshalORightsRequestWhereInput2ᚕᚖveilᚋentᚐRightsRequestWhereInputᚄ(ctx context.Context, v any) ([]*ent.RightsRequestWhereInput, error) {
-	if v == nil {
-		return nil, nil
-	}
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]*ent.RightsRequestWhereInput, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNRightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func (ec *executionContext) unmarshalORightsRequestWhereInput2ᚖveilᚋentᚐRightsRequestWhereInput(ctx context.Context, v any) (*ent.RightsRequestWhereInput, error) {
-	if v == nil {
-		return nil, nil
-	}
-	res, err := ec.unmarshalInputRightsRequestWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOSharingRecord2ᚕᚖveilᚋentᚐSharingRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SharingRecord) graphql.Marshaler {

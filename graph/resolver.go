@@ -5,13 +5,17 @@
 package graph
 
 import (
+	"context"
+	"io"
 	"time"
 
 	"entgo.io/ent/dialect"
 
 	"veil/account"
+	"veil/classification"
 	"veil/ent"
 	"veil/identity"
+	"veil/rights"
 )
 
 // Resolver is the root resolver; its fields are the dependencies.
@@ -32,4 +36,19 @@ func (r *Resolver) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// ExportTo writes the export document of the viewer in ctx (or, with
+// forUser, of their child) to w, and records the request. It serves both
+// exportMyData and the GET /export download.
+func (r *Resolver) ExportTo(ctx context.Context, w io.Writer, forUser *int) error {
+	subject, _, err := r.actingFor(ctx, forUser)
+	if err != nil {
+		return err
+	}
+	now := r.now()
+	if err := rights.Export(ctx, r.Client, r.Driver, subject, w, now); err != nil {
+		return err
+	}
+	return rights.RecordExport(ctx, r.Client, classification.FromContext(ctx).UserID, subject, now)
 }

@@ -165,15 +165,8 @@ func (r *mutationResolver) CompleteOrder(ctx context.Context, orderID int) (*ent
 
 // ExportMyData is the resolver for the exportMyData field.
 func (r *mutationResolver) ExportMyData(ctx context.Context, forUser *int) (rights.Document, error) {
-	subject, _, err := r.actingFor(ctx, forUser)
-	if err != nil {
-		return nil, err
-	}
 	var buf bytes.Buffer
-	if err := rights.Export(ctx, r.Client, r.Driver, subject, &buf, r.now()); err != nil {
-		return nil, err
-	}
-	if err := rights.RecordExport(ctx, r.Client, classification.FromContext(ctx).UserID, subject, r.now()); err != nil {
+	if err := r.ExportTo(ctx, &buf, forUser); err != nil {
 		return nil, err
 	}
 	return rights.Document(buf.Bytes()), nil

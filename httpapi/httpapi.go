@@ -5,12 +5,14 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -24,12 +26,17 @@ import (
 // maxBodyBytes bounds a GraphQL request body.
 const maxBodyBytes = 1 << 20
 
+// Exporter streams a subject's export document; the viewer is in ctx.
+type Exporter func(ctx context.Context, w io.Writer, forUser *int) error
+
 // New returns the HTTP handler: /graphql (the GraphQL server behind
-// authentication and body checks), /healthz and /readyz (ready reports
-// whether the store answers).
-func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error) http.Handler {
+// authentication and body checks), GET /export (the bearer's export
+// document, streamed), /healthz and /readyz (ready reports whether the
+// store answers).
+func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error, export Exporter) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", checkBody(authenticate(accounts, graphqlHandler)))
+	mux.Handle("GET /export", authenticate(accounts, exportHandler(export)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -175,4 +182,55 @@ func writeErrorStatus(w http.ResponseWriter, status int, err error) {
 	json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": fe.Message, "extensions": ext}},
 	})
+}
+
+// exportHandler serves GET /export[?forUser=ID] as a JSON download.
+func exportHandler(export Exporter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !classification.FromContext(r.Context()).SignedIn() {
+			writeError(w, fault.ErrUnauthenticated)
+			return
+		}
+		var forUser *int
+		if s := r.URL.Query().Get("forUser"); s != "" {
+			id, err := strconv.Atoi(s)
+			if err != nil {
+				writeError(w, fault.Invalid("forUser", "must be a user ID"))
+				return
+			}
+			forUser = &id
+		}
+		// Headers go out with the first byte: an error before it is a coded
+		// error; an error after it cuts the document short, which a client
+		// sees as invalid JSON, never as a complete-looking document.
+		pw := &pendingWriter{w: w}
+		if err := export(r.Context(), pw, forUser); err != nil {
+			if pw.started {
+				slog.ErrorContext(r.Context(), "export failed mid-stream", "error", err.Error())
+				return
+			}
+			var fe *fault.Error
+			if !errors.As(err, &fe) {
+				slog.ErrorContext(r.Context(), "export failed", "error", err.Error())
+			}
+			writeError(w, err)
+			return
+		}
+	})
+}
+
+// pendingWriter sets the download headers on the first write.
+type pendingWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (p *pendingWriter) Write(b []byte) (int, error) {
+	if !p.started {
+		p.started = true
+		p.w.Header().Set("Content-Type", "application/json")
+		p.w.Header().Set("Content-Disposition", `attachment; filename="veil-export.json"`)
+		p.w.Header().Set("Cache-Control", "no-store")
+	}
+	return p.w.Write(b)
 }

@@ -93,6 +93,9 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err := EnsureCollected(ctx, c, users["adult"], now); err != nil {
 		return nil, fmt.Errorf("seed collected data: %w", err)
 	}
+	if err := EnsureSharingConsent(ctx, c, users["adult"].ID, "Umeng", now); err != nil {
+		return nil, err
+	}
 	if err := EnsureRightsRequest(ctx, c, users["adult"], now); err != nil {
 		return nil, err
 	}

@@ -120,6 +120,20 @@ func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose class
 	return create.Exec(ctx)
 }
 
+// EnsureSharingConsent grants THIRD_PARTY_SHARING with recipient to
+// userID unless active.
+func EnsureSharingConsent(ctx context.Context, c *ent.Client, userID int, recipient string, now time.Time) error {
+	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	exists, err := c.Consent.Query().
+		Where(consent.UserID(userID), consent.PurposeEQ(consent.PurposeTHIRD_PARTY_SHARING), consent.Recipient(recipient), consent.WithdrawnAtIsNil()).
+		Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	return c.Consent.Create().SetUserID(userID).SetPurpose(consent.PurposeTHIRD_PARTY_SHARING).
+		SetRecipient(recipient).SetPolicyVersion(PolicyVersion).SetGrantedAt(now).Exec(ctx)
+}
+
 // YearsAgo returns the calendar date years before now, minus days days.
 func YearsAgo(now time.Time, years, days int) time.Time {
 	y, m, d := now.Date()

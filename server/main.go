@@ -78,7 +78,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
 	gql := graph.NewServer(resolver, graph.Options{})
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready)}, nil
+	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready, resolver.ExportTo)}, nil
 }
 
 // serve runs the HTTP server until ctx ends, then drains it.

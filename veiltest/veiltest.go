@@ -118,8 +118,8 @@ func New(t testing.TB, databaseURL string) *Env {
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
 	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now,
 		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
-	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready))
-	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready))
+	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready, resolver.ExportTo))
+	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready, resolver.ExportTo))
 	t.Cleanup(env.Server.Close)
 	t.Cleanup(env.Baseline.Close)
 	return env

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
@@ -23,8 +24,8 @@ func (RightsRequest) Fields() []ent.Field {
 		field.Int("requester_id").Immutable().
 			Comment("Who asked: the user, or their guardian.").
 			Annotations(i),
-		field.Time("created_at").Immutable().Annotations(i),
-		field.Time("due_at").Immutable().Annotations(i),
+		field.Time("created_at").Immutable().Annotations(tag(classification.PublicData), entgql.OrderField("CREATED_AT")),
+		field.Time("due_at").Immutable().Annotations(tag(classification.PublicData), entgql.OrderField("DUE_AT")),
 		field.Enum("status").Values("OPEN", "COMPLETED", "REJECTED").Default("OPEN").
 			Annotations(i, entgql.Type("RightsRequestStatus")),
 		field.Time("completed_at").Optional().Nillable().Annotations(i),
@@ -36,6 +37,12 @@ func (RightsRequest) Fields() []ent.Field {
 
 // Edges of the RightsRequest.
 func (RightsRequest) Edges() []ent.Edge { return []ent.Edge{ownerEdge("rights_requests")} }
+
+// Annotations of the RightsRequest: listed for staff by rightsRequests.
+func (RightsRequest) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection(),
+		entgql.Skip(entgql.SkipWhereInput)}
+}
 
 // Indexes of the RightsRequest.
 func (RightsRequest) Indexes() []ent.Index {
