@@ -34,7 +34,7 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 		if err := c.Device.Create().SetUserID(u.ID).
 			SetModel("iPhone 14").SetOs("iOS").SetOsVersion("17.5").SetClientVersion("5.2.0").
 			SetResolution("1170x2532").SetPackageName("com.example.trade").SetSettings(`{"push":true}`).
-			SetAppList([]string{"WeChat", "Alipay"}).SetImei(imei).SetIdfa(idfa).SetOaid("oaid-"+u.Phone[7:]).SetMAC("3C:22:FB:01:02:03").
+			SetAppList([]string{"WeChat", "Alipay"}).SetImei(imei).SetIdfa(idfa).SetOaid("oaid-" + u.Phone[7:]).SetMAC("3C:22:FB:01:02:03").
 			SetRegisteredAt(now).Exec(ctx); err != nil {
 			return err
 		}
