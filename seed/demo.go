@@ -93,6 +93,9 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err := EnsureCollected(ctx, c, users["adult"], now); err != nil {
 		return nil, fmt.Errorf("seed collected data: %w", err)
 	}
+	if err := EnsureWithdrawnConsent(ctx, c, users["adult"].ID, classification.ConsentMarketing, now); err != nil {
+		return nil, err
+	}
 	if err := EnsureSharingConsent(ctx, c, users["adult"].ID, "Umeng", now); err != nil {
 		return nil, err
 	}
@@ -123,6 +126,10 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	}
 
 	if err := EnsureSharing(ctx, c, paid, now); err != nil {
+		return nil, err
+	}
+
+	if err := EnsureRevokedSession(ctx, c, accounts, users["adult"].ID); err != nil {
 		return nil, err
 	}
 

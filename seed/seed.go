@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"time"
 
+	"veil/account"
 	"veil/classification"
 	"veil/collection"
 	"veil/ent"
 	"veil/ent/consent"
 	"veil/ent/listing"
 	"veil/ent/order"
+	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/user"
 	"veil/idcard"
@@ -132,6 +134,37 @@ func EnsureSharingConsent(ctx context.Context, c *ent.Client, userID int, recipi
 	}
 	return c.Consent.Create().SetUserID(userID).SetPurpose(consent.PurposeTHIRD_PARTY_SHARING).
 		SetRecipient(recipient).SetPolicyVersion(PolicyVersion).SetGrantedAt(now).Exec(ctx)
+}
+
+// EnsureWithdrawnConsent records a grant of purpose to userID that was
+// withdrawn a day later, unless userID has a withdrawn one.
+func EnsureWithdrawnConsent(ctx context.Context, c *ent.Client, userID int, purpose classification.ConsentPurpose, now time.Time) error {
+	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	exists, err := c.Consent.Query().
+		Where(consent.UserID(userID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtNotNil()).
+		Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	return c.Consent.Create().SetUserID(userID).SetPurpose(consent.Purpose(purpose)).
+		SetPolicyVersion(PolicyVersion).SetGrantedAt(now.AddDate(0, 0, -2)).SetWithdrawnAt(now.AddDate(0, 0, -1)).
+		Exec(ctx)
+}
+
+// EnsureRevokedSession gives userID a signed-out session, unless it has one.
+func EnsureRevokedSession(ctx context.Context, c *ent.Client, accounts *account.Service, userID int) error {
+	exists, err := c.Session.Query().Where(session.UserID(userID), session.RevokedAtNotNil()).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	if _, err := accounts.IssueSession(ctx, userID); err != nil {
+		return err
+	}
+	s, err := c.Session.Query().Where(session.UserID(userID)).Order(ent.Desc(session.FieldID)).First(ctx)
+	if err != nil {
+		return err
+	}
+	return accounts.Revoke(ctx, s.ID)
 }
 
 // YearsAgo returns the calendar date years before now, minus days days.

@@ -49,6 +49,8 @@ type Env struct {
 	Outbox string
 	// Clock is the time the environment runs at; tests may move it.
 	Clock time.Time
+	// DatabaseURL is the store's URL, for a second process on the same data.
+	DatabaseURL string
 }
 
 // EachStore runs fn as a subtest on a fresh SQLite store and, when
@@ -108,7 +110,7 @@ func New(t testing.TB, databaseURL string) *Env {
 	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
 		t.Fatalf("seed catalog: %v", err)
 	}
-	env := &Env{T: t, Store: st, Outbox: filepath.Join(t.TempDir(), "sms-outbox.txt"), Clock: Now}
+	env := &Env{T: t, Store: st, Outbox: filepath.Join(t.TempDir(), "sms-outbox.txt"), Clock: Now, DatabaseURL: databaseURL}
 	env.Accounts = &account.Service{
 		Client:  st.Client,
 		SMS:     &account.Outbox{Path: env.Outbox},

@@ -1,0 +1,417 @@
+package graph_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"veil/classification"
+	"veil/ent"
+	"veil/rights"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// exportDoc fetches a user's export over GET /export and decodes it.
+func exportDoc(t *testing.T, env *veiltest.Env, token string, forUser int) map[string]any {
+	t.Helper()
+	url := env.Server.URL + "/export"
+	if forUser != 0 {
+		url += fmt.Sprintf("?forUser=%d", forUser)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /export: %d %s", resp.StatusCode, body)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("the export is not one JSON document: %v", err)
+	}
+	return doc
+}
+
+// normal renders a database or JSON value as comparable text.
+func normal(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case []byte:
+		return normal(string(x))
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	case float64:
+		if x == math.Trunc(x) {
+			return fmt.Sprintf("%d", int64(x))
+		}
+		return fmt.Sprintf("%g", x)
+	case int64:
+		return fmt.Sprintf("%d", x)
+	case bool:
+		return fmt.Sprint(x)
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				return t.UTC().Format(time.RFC3339)
+			}
+		}
+		var j any
+		if json.Unmarshal([]byte(x), &j) == nil {
+			if _, ok := j.([]any); ok {
+				b, _ := json.Marshal(j)
+				return string(b)
+			}
+		}
+		return x
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// exported indexes an export document: type, id, field -> normal value,
+// and the class each field was listed under.
+func exported(doc map[string]any) (values map[string]string, classOf map[string]string) {
+	values, classOf = map[string]string{}, map[string]string{}
+	for class, recs := range doc["classes"].(map[string]any) {
+		for _, r := range recs.([]any) {
+			rec := r.(map[string]any)
+			for f, v := range rec["fields"].(map[string]any) {
+				key := fmt.Sprintf("%s/%s/%s", rec["type"], normal(rec["id"]), f)
+				values[key] = normal(v)
+				classOf[key] = class
+			}
+		}
+	}
+	return values, classOf
+}
+
+// TestExportHoldsEveryExportableField reads, straight from the tables,
+// every exportable column of every row about the adult and the child, and
+// finds each value in their export under its class. Every exportable
+// column must hold a seeded value somewhere, so a new field is covered as
+// soon as it exists. No secret class or column appears.
+func TestExportHoldsEveryExportableField(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		covered := map[string]bool{}
+		for _, who := range []struct {
+			token   string
+			forUser int
+			user    *ent.User
+		}{
+			{w.Tokens["adult"], 0, w.Users["adult"]},
+			{w.Tokens["guardian"], w.Users["child"].ID, w.Users["child"]},
+		} {
+			// What the tables hold now, before the export records itself.
+			want := map[string]string{}
+			wantClass := map[string]string{}
+			for _, cl := range classification.All {
+				if !cl.Exported || cl.Level == classification.Secret {
+					continue
+				}
+				for typ, fields := range ent.Fields {
+					owner := map[string]string{"User": "id", "Order": "buyer_id"}[typ]
+					if owner == "" && ent.OwnerTables[typ] != "" {
+						owner = "user_id"
+					}
+					for _, f := range fields {
+						if owner == "" || ent.Classes[typ][f] != cl.Name {
+							continue
+						}
+						rows, err := env.Store.DB.Query(fmt.Sprintf("SELECT id, %s FROM %s WHERE %s = %d", f, ent.Tables[typ], owner, who.user.ID))
+						if err != nil {
+							t.Fatal(err)
+						}
+						for rows.Next() {
+							var id int64
+							var v any
+							if err := rows.Scan(&id, &v); err != nil {
+								t.Fatal(err)
+							}
+							key := fmt.Sprintf("%s/%d/%s", typ, id, f)
+							if v == nil {
+								continue
+							}
+							covered[typ+"."+f] = true
+							want[key], wantClass[key] = normal(v), cl.Name
+						}
+						rows.Close()
+					}
+				}
+			}
+			doc := exportDoc(t, env, who.token, who.forUser)
+			values, classOf := exported(doc)
+			for key, v := range want {
+				if got, ok := values[key]; !ok || got != v {
+					t.Errorf("%s: export has %q, the table %q", key, got, v)
+				} else if classOf[key] != wantClass[key] {
+					t.Errorf("%s listed under %s, its class is %s", key, classOf[key], wantClass[key])
+				}
+			}
+			for _, cl := range classification.All {
+				if _, ok := doc["classes"].(map[string]any)[cl.Name]; ok && (!cl.Exported || cl.Level == classification.Secret) {
+					t.Errorf("class %s is in the export", cl.Name)
+				}
+			}
+			raw, _ := json.Marshal(doc)
+			for _, secret := range []string{`"token_hash"`, `"code_hash"`, `"secret"`} {
+				if strings.Contains(string(raw), secret) {
+					t.Errorf("the export holds %s", secret)
+				}
+			}
+			if sdks, _ := doc["sdks"].([]any); len(sdks) != len(seed.SDKs) {
+				t.Errorf("the export lists %d SDKs, want %d", len(sdks), len(seed.SDKs))
+			}
+		}
+		// Fields that cannot hold a value for a living account.
+		notApplicable := map[string]bool{"User.cancelled_at": true}
+		for typ, fields := range ent.Fields {
+			if typ != "User" && typ != "Order" && ent.OwnerTables[typ] == "" {
+				continue
+			}
+			for _, f := range fields {
+				c, _ := classification.Lookup(ent.Classes[typ][f])
+				if c.Exported && c.Level != classification.Secret && !covered[typ+"."+f] && !notApplicable[typ+"."+f] {
+					t.Errorf("%s.%s holds no seeded value: seed one so the export of it is checked", typ, f)
+				}
+			}
+		}
+		t.Run("the GraphQL export is the same document", func(t *testing.T) {
+			r := env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `mutation { exportMyData }`})
+			doc, _ := r.Data["exportMyData"].(map[string]any)
+			if doc["format"] != rights.ExportFormat {
+				t.Fatalf("exportMyData: %.300s", r.Raw)
+			}
+			gql, _ := exported(doc)
+			http, _ := exported(exportDoc(t, env, w.Tokens["adult"], 0))
+			// GET /export also lists the request exportMyData recorded.
+			for k, v := range gql {
+				if http[k] != v {
+					t.Errorf("%s: exportMyData has %q, GET /export %q", k, v, http[k])
+				}
+			}
+			if len(gql) == 0 || len(http) <= len(gql) {
+				t.Errorf("exportMyData has %d values, GET /export %d", len(gql), len(http))
+			}
+			if id := *w.Users["adult"].IDNumber; gql[fmt.Sprintf("User/%d/id_number", w.Users["adult"].ID)] != id {
+				t.Error("the export does not hold the ID number raw")
+			}
+		})
+	})
+}
+
+// startServerProcess builds the server command and runs it as a separate
+// process on databaseURL, returning its base URL.
+func startServerProcess(t *testing.T, databaseURL string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "veil")
+	if out, err := exec.Command("go", "build", "-o", bin, "veil/server").CombinedOutput(); err != nil {
+		t.Fatalf("build server: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-sms-outbox", filepath.Join(t.TempDir(), "outbox.txt"))
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	addr := regexp.MustCompile(`url=http://([0-9.:]+)/graphql`)
+	sc := bufio.NewScanner(stderr)
+	deadline := time.After(30 * time.Second)
+	found := make(chan string, 1)
+	go func() {
+		for sc.Scan() {
+			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+				found <- "http://" + m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return u
+	case <-deadline:
+		t.Fatal("the server process did not start")
+		return ""
+	}
+}
+
+// TestCancellationTakesEffectEverywhereAtOnce cancels the adult's account
+// through one server and checks, through a second server process on the
+// same database, that the old token is dead; then scans every table for
+// the adult's personal values, which only the retained orders may hold;
+// then registers the same phone again as a new, unrelated account.
+func TestCancellationTakesEffectEverywhereAtOnce(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		// The second process runs on the real clock: so must the tokens.
+		env.Clock = time.Now()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adult := w.Users["adult"]
+		personal := personalValues(t, env, adult.ID)
+		other := startServerProcess(t, env.DatabaseURL)
+		me := veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { id } }`}
+		if r := env.PostRaw(other, me.Token, "", "application/json", []byte(`{"query":"{ me { id } }"}`)); len(r.Errors) > 0 {
+			t.Fatalf("the second process does not know the token before cancellation: %s", r.Raw)
+		}
+
+		env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `mutation { cancelAccount(confirm: true) { cancelled } }`})
+		for name, base := range map[string]string{"this process": env.Server.URL, "another process": other} {
+			r := env.PostRaw(base, me.Token, "", "application/json", []byte(`{"query":"{ me { id } }"}`))
+			if c := r.Code(); c != "ACCOUNT_CANCELLED" && c != "UNAUTHENTICATED" {
+				t.Errorf("%s still accepts the cancelled account's token: %s", name, r.Raw)
+			}
+		}
+
+		for _, leak := range scanTables(t, env, personal) {
+			table := leak[:strings.IndexByte(leak, '.')]
+			// Retained orders may hold them; public catalogue text (an SDK
+			// provider named like a carrier) is not about the user.
+			if table != "orders" && table != ent.Tables["ThirdPartySDK"] && table != ent.Tables["Listing"] && table != ent.Tables["PolicyVersion"] {
+				t.Errorf("after cancellation %s", leak)
+			}
+		}
+
+		t.Run("retained orders are for a legal hold only", func(t *testing.T) {
+			q := veiltest.Request{Query: `query($id: ID!) { node(id: $id) { ... on Order { orderNo recipientPhone } } }`,
+				Variables: map[string]any{"id": veiltest.ID(w.Orders[0].ID)}}
+			for _, who := range []struct {
+				token, purpose string
+				raw            bool
+			}{
+				{w.Tokens["guardian"], "", false},
+				{w.Tokens["support"], "after_sales", false},
+				{w.Tokens["auditor"], "audit", false},
+				{w.Tokens["auditor"], "legal_hold", true},
+			} {
+				q.Token, q.Purpose = who.token, who.purpose
+				r := env.MustDo(q)
+				got := veiltest.Dig(r.Data, "node.recipientPhone")
+				if who.raw != (got == adult.Phone) || !who.raw && got != nil {
+					t.Errorf("purpose %q sees recipientPhone %v", who.purpose, got)
+				}
+			}
+		})
+
+		t.Run("the phone opens a new, unrelated account", func(t *testing.T) {
+			if _, err := env.Accounts.RequestCode(ctx, adult.Phone); err != nil {
+				t.Fatal(err)
+			}
+			r := env.MustDo(veiltest.Request{Query: `mutation($p: String!, $c: String!) { login(phone: $p, code: $c) { token user { id } } }`,
+				Variables: map[string]any{"p": adult.Phone, "c": env.LastCode(adult.Phone)}})
+			if veiltest.Dig(r.Data, "login.user.id") == veiltest.ID(adult.ID) {
+				t.Fatal("the cancelled account signed in again")
+			}
+			token := veiltest.Dig(r.Data, "login.token").(string)
+			me := env.MustDo(veiltest.Request{Token: token, Query: `{ me { realName orders { totalCount } devices { id } consents { purpose } } }`})
+			if veiltest.Dig(me.Data, "me.realName") != nil || veiltest.Dig(me.Data, "me.orders.totalCount") != float64(0) ||
+				len(veiltest.Dig(me.Data, "me.devices").([]any)) != 0 {
+				t.Errorf("the new account sees old data: %s", me.Raw)
+			}
+		})
+	})
+}
+
+// personalValues collects the distinct values of personal or sensitive
+// columns in rows about userID that could identify or describe them: not
+// IDs, enum values or times, and not the transaction data the law keeps.
+func personalValues(t *testing.T, env *veiltest.Env, userID int) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for typ, fields := range ent.Fields {
+		owner := map[string]string{"User": "id", "Order": "buyer_id"}[typ]
+		if owner == "" && ent.OwnerTables[typ] != "" {
+			owner = "user_id"
+		}
+		if owner == "" {
+			continue
+		}
+		for _, f := range fields {
+			c, _ := classification.Lookup(ent.Classes[typ][f])
+			if c.Level < classification.Personal || c == classification.Internal || c == classification.SecretData ||
+				c == classification.Transaction || c == classification.OrderContact || f == "id" || strings.HasSuffix(f, "_id") {
+				continue
+			}
+			rows, err := env.Store.DB.Query(fmt.Sprintf("SELECT %s FROM %s WHERE %s = %d", f, ent.Tables[typ], owner, userID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var v any
+				rows.Scan(&v)
+				if s := normal(v); len(s) >= 4 && !slices.Contains([]string{"true", "false"}, s) && !enumValue.MatchString(s) {
+					if _, err := time.Parse(time.RFC3339, s); err != nil {
+						seen[s] = true
+					}
+				}
+			}
+			rows.Close()
+		}
+	}
+	if len(seen) < 10 {
+		t.Fatalf("only %d personal values seeded", len(seen))
+	}
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	return out
+}
+
+var enumValue = regexp.MustCompile(`^[A-Z_]+$`)
+
+// scanTables reads every column of every table and reports
+// "table.column holds <value>" for each needle found.
+func scanTables(t *testing.T, env *veiltest.Env, needles []string) []string {
+	t.Helper()
+	var found []string
+	for _, table := range ent.Tables {
+		rows, err := env.Store.DB.Query("SELECT * FROM " + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			rows.Scan(ptrs...)
+			for i, v := range vals {
+				s := normal(v)
+				for _, n := range needles {
+					if strings.Contains(s, n) {
+						found = append(found, fmt.Sprintf("%s.%s holds %q", table, cols[i], n))
+					}
+				}
+			}
+		}
+		rows.Close()
+	}
+	return found
+}
