@@ -229,12 +229,13 @@ func (s *Service) Authenticate(ctx context.Context, token, purposeHeader string)
 	}
 	now := s.now()
 	switch {
-	case sess.RevokedAt != nil, !sess.ExpiresAt.After(now):
-		return classification.Anonymous, invalid
 	case sess.Edges.User == nil:
 		return classification.Anonymous, invalid
 	case sess.Edges.User.Status == user.StatusCANCELLED:
+		// Cancellation also revoked the session; say why it stopped.
 		return classification.Anonymous, fault.ErrAccountCancelled
+	case sess.RevokedAt != nil, !sess.ExpiresAt.After(now):
+		return classification.Anonymous, invalid
 	}
 	v := classification.Viewer{
 		UserID:    sess.UserID,

@@ -37,6 +37,11 @@ type Class struct {
 	// OnlyWhileOpen limits that sharing to while the order is being
 	// fulfilled: after completion the counterparty sees it masked.
 	OnlyWhileOpen bool
+	// HandlingRecord marks bookkeeping of how an account was handled
+	// (consents, rights requests): after the subject cancels, staff with
+	// an allowed purpose may still read it, where everything else retained
+	// is for a legal hold only.
+	HandlingRecord bool
 	// Retention says how long the class is kept, and from what event.
 	Retention Retention
 	// EncryptedAtRest marks classes stored encrypted.
@@ -223,7 +228,7 @@ var (
 	}
 	Internal = &Class{
 		Name: "internal", Description: "account state kept to run the service: status, role, consents, timestamps",
-		Level: Personal, Basis: BasisContract,
+		Level: Personal, Basis: BasisContract, HandlingRecord: true,
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.9", "P1.12"},
 	}

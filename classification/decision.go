@@ -57,8 +57,9 @@ func Decide(v Viewer, s Subject, c *Class) Decision {
 	}
 	if s.Restricted {
 		// RestrictCancelled: a cancelled account's retained records are
-		// raw only to staff under a legal hold, audited; to no one else.
-		if c.AllowsPurpose(LegalHold) && v.HasPurpose(LegalHold) {
+		// raw only to staff under a legal hold (handling records: to staff
+		// with an allowed purpose), audited; to no one else.
+		if c.AllowsPurpose(v.Purpose) && v.HasPurpose(v.Purpose) && (v.Purpose == LegalHold || c.HandlingRecord) {
 			return Decision{Action: Raw, Audited: true}
 		}
 		return Decision{Action: Withhold}

@@ -103,6 +103,8 @@ func TestDecideTable(t *testing.T) {
 		{"a cancelled subject's records are withheld from staff without a legal hold", supportAfterSales, cancelled, personal, null},
 		{"a cancelled subject's records are raw to a legal hold, audited", auditorLegalHold, cancelled, shared, audited},
 		{"a cancelled subject's public data is still public", Anonymous, cancelled, PublicData, raw},
+		{"a cancelled subject's handling records stay readable to staff with a purpose", supportAfterSales, cancelled, Internal, audited},
+		{"a cancelled subject's handling records are withheld from others", counterparty, cancelled, Internal, null},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -415,3 +415,102 @@ func scanTables(t *testing.T, env *veiltest.Env, needles []string) []string {
 	}
 	return found
 }
+
+// TestCancellationIsAtomic makes the last write of a cancellation fail
+// (a trigger refuses the rights-request row): the account is left exactly
+// as it was, sessions and data included.
+func TestCancellationIsAtomic(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trigger := []string{`CREATE TRIGGER refuse_requests BEFORE INSERT ON rights_requests BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+		if env.Store.Dialect == "postgres" {
+			trigger = []string{
+				`CREATE FUNCTION refuse_requests() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql`,
+				`CREATE TRIGGER refuse_requests BEFORE INSERT ON rights_requests FOR EACH ROW EXECUTE FUNCTION refuse_requests()`,
+			}
+		}
+		for _, stmt := range trigger {
+			if _, err := env.Store.DB.Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := rowCounts(t, env)
+		r := env.Do(veiltest.Request{Token: w.Tokens["adult"], Query: `mutation { cancelAccount(confirm: true) { cancelled } }`})
+		if r.Code() != "INTERNAL" {
+			t.Fatalf("cancellation with a failing last step: %s", r.Raw)
+		}
+		if after := rowCounts(t, env); fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Errorf("rows changed: %v -> %v", before, after)
+		}
+		me := env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { phone realName status devices { id } } }`})
+		if veiltest.Dig(me.Data, "me.phone") != w.Users["adult"].Phone || veiltest.Dig(me.Data, "me.status") != "ACTIVE" {
+			t.Errorf("the account changed: %s", me.Raw)
+		}
+	})
+}
+
+// TestGuardianExercisesRightsForTheChild: a guardian exports, deletes and
+// cancels for their child; nobody else may, and every request is tracked.
+func TestGuardianExercisesRightsForTheChild(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		child := veiltest.ID(w.Users["child"].ID)
+		forChild := map[string]any{"c": child}
+		for _, token := range []string{w.Tokens["adult"], w.Tokens["support"]} {
+			r := env.Do(veiltest.Request{Token: token, Query: `mutation($c: ID!) { deleteMyData(category: DEVICES, forUser: $c) { deleted } }`, Variables: forChild})
+			if r.Code() != "FORBIDDEN" {
+				t.Errorf("someone else deleting for the child: %s", r.Raw)
+			}
+		}
+		guardian := w.Tokens["guardian"]
+		doc := exportDoc(t, env, guardian, w.Users["child"].ID)
+		if doc["subjectId"] != float64(w.Users["child"].ID) {
+			t.Errorf("the guardian's export is about %v", doc["subjectId"])
+		}
+		r := env.MustDo(veiltest.Request{Token: guardian, Query: `mutation($c: ID!) { correctMyData(input: {nickname: "明明"}, forUser: $c) { nickname } }`, Variables: forChild})
+		if veiltest.Dig(r.Data, "correctMyData.nickname") != "明明" {
+			t.Errorf("correction: %s", r.Raw)
+		}
+		r = env.MustDo(veiltest.Request{Token: guardian, Query: `mutation($c: ID!) { deleteMyData(category: ORDERS, forUser: $c) { deleted kept { count reason } } }`, Variables: forChild})
+		if veiltest.Dig(r.Data, "deleteMyData.deleted") != float64(0) || len(veiltest.Dig(r.Data, "deleteMyData.kept").([]any)) != 1 {
+			t.Errorf("orders are kept by law and the answer says so: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: guardian, Query: `mutation($c: ID!) { cancelAccount(confirm: true, forUser: $c) { cancelled } }`, Variables: forChild})
+		if r := env.Do(veiltest.Request{Token: w.Tokens["child"], Query: `{ me { id } }`}); r.Code() != "ACCOUNT_CANCELLED" {
+			t.Errorf("the child's token after the guardian cancelled: %s", r.Raw)
+		}
+
+		list := env.MustDo(veiltest.Request{Token: w.Tokens["support"], Purpose: "after_sales",
+			Query: `{ rightsRequests(first: 50, orderBy: {field: CREATED_AT}) { totalCount edges { node { kind status createdAt dueAt } } } }`})
+		kinds := map[string]bool{}
+		for _, e := range veiltest.Dig(list.Data, "rightsRequests.edges").([]any) {
+			n := e.(map[string]any)["node"].(map[string]any)
+			kinds[fmt.Sprint(n["kind"])] = true
+			created, _ := time.Parse(time.RFC3339, n["createdAt"].(string))
+			due, _ := time.Parse(time.RFC3339, n["dueAt"].(string))
+			if !due.Equal(rights.DueDate(created, rights.ResponseWorkingDays)) {
+				t.Errorf("due %v for a request of %v", due, created)
+			}
+		}
+		for _, k := range []string{"EXPORT", "CORRECTION", "DELETION", "CANCELLATION"} {
+			if !kinds[k] {
+				t.Errorf("no %s request in the queue: %s", k, list.Raw)
+			}
+		}
+		if r := env.Do(veiltest.Request{Token: w.Tokens["adult"], Query: `{ rightsRequests { totalCount } }`}); r.Code() != "FORBIDDEN" {
+			t.Errorf("a user listing every request: %s", r.Raw)
+		}
+		mine := env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { rightsRequests { kind dueAt } } }`})
+		if len(veiltest.Dig(mine.Data, "me.rightsRequests").([]any)) == 0 {
+			t.Errorf("a user does not see their own requests: %s", mine.Raw)
+		}
+	})
+}
