@@ -2,6 +2,8 @@
 //
 //	go run ./server                    serve GraphQL at http://127.0.0.1:8080/graphql
 //	go run ./server demo -tokens FILE  seed the demo personas, write persona -> token JSON
+//	go run ./server purge [-dry-run]   remove what is past retention
+//	go run ./server analytics-export   write de-identified activity data (needs VEIL_ANALYTICS_KEY)
 package main
 
 import (
@@ -47,8 +49,12 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args)
 	case "demo":
 		return demo(ctx, args)
+	case "purge":
+		return purge(ctx, args)
+	case "analytics-export":
+		return analyticsExport(ctx, args)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), demo", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export", cmd)
 	}
 }
 

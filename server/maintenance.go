@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"veil/analytics"
+	"veil/retention"
+	"veil/store"
+)
+
+// openStore opens the configured store for a maintenance command.
+func openStore(ctx context.Context, fs *flag.FlagSet, args []string) (*store.Store, error) {
+	cfg, err := parseConfig(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, cfg.DatabaseURL)
+}
+
+// purge removes what is past retention; see package retention.
+func purge(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
+	dryRun := fs.Bool("dry-run", false, "count what is due and delete nothing")
+	months := fs.Int("activity-months", envInt("VEIL_ACTIVITY_RETENTION_MONTHS", retention.MinActivityMonths),
+		"months activity logs are kept, at least 6 (VEIL_ACTIVITY_RETENTION_MONTHS)")
+	batch := fs.Int("batch", 1000, "rows per batch")
+	st, err := openStore(ctx, fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts := retention.Options{Now: time.Now(), ActivityMonths: *months, BatchSize: *batch, DryRun: *dryRun}
+	if isTerminal(os.Stderr) && !*dryRun {
+		var bar *progressbar.ProgressBar
+		opts.Progress = func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetDescription("purging"), progressbar.OptionShowCount())
+			}
+			bar.Set(done)
+		}
+	}
+	results, err := retention.Purge(ctx, st.Client, opts)
+	verb := "removed"
+	if *dryRun {
+		verb = "due"
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "rule\tclass\trows %s\n", verb)
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", r.Rule, r.Class, r.Rows)
+	}
+	tw.Flush()
+	return err
+}
+
+// analyticsExport writes de-identified activity data; see package analytics.
+func analyticsExport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("analytics-export", flag.ContinueOnError)
+	out := fs.String("out", "-", "file to write JSON lines to, - for standard output")
+	keyHex := fs.String("key", os.Getenv("VEIL_ANALYTICS_KEY"), "hex key (at least 32 bytes) for pseudonyms (VEIL_ANALYTICS_KEY); required")
+	st, err := openStore(ctx, fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := hex.DecodeString(*keyHex)
+	if err != nil || len(key) < analytics.MinKeyBytes {
+		return errors.New("analytics-export needs VEIL_ANALYTICS_KEY (or -key): at least 32 bytes, hex-encoded, held by the operator")
+	}
+	var w io.Writer = os.Stdout
+	if *out != "-" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	n, err := analytics.Export(ctx, st.Client, key, w, 1000)
+	fmt.Fprintf(os.Stderr, "exported %d de-identified activity events\n", n)
+	return err
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
