@@ -232,6 +232,13 @@ var (
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.9", "P1.12"},
 	}
+	AuditTrail = &Class{
+		Name: "audit_trail", Description: "the audit log: who read or changed whose data, when and why",
+		Level: Personal, Basis: BasisLegalObligation, HandlingRecord: true,
+		StaffPurposes: []Purpose{Audit, LegalHold},
+		Retention:     Retention{Months: 36, From: untilRecorded},
+		Policy:        []string{"P4.3"},
+	}
 	SecretData = &Class{
 		Name: "secret", Description: "password, login-code and token hashes, keys",
 		Level: Secret, Basis: BasisSecurity, Retention: Retention{From: "expiry"},
@@ -243,7 +250,7 @@ var (
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
 	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, SecretData,
+	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, AuditTrail, SecretData,
 }
 
 var byName = map[string]*Class{}

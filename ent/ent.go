@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"sync"
 	"veil/ent/activitylog"
+	"veil/ent/auditevent"
+	"veil/ent/audithead"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -92,6 +94,8 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			activitylog.Table:          activitylog.ValidColumn,
+			auditevent.Table:           auditevent.ValidColumn,
+			audithead.Table:            audithead.ValidColumn,
 			calllogentry.Table:         calllogentry.ValidColumn,
 			consent.Table:              consent.ValidColumn,
 			contact.Table:              contact.ValidColumn,

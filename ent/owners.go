@@ -5,6 +5,8 @@ package ent
 // Tables maps each Ent type to its table.
 var Tables = map[string]string{
 	"ActivityLog":          "activity_logs",
+	"AuditEvent":           "audit_events",
+	"AuditHead":            "audit_heads",
 	"CallLogEntry":         "call_log_entries",
 	"Consent":              "consents",
 	"Contact":              "contacts",
@@ -28,6 +30,8 @@ var Tables = map[string]string{
 // Fields lists the stored fields (columns) of each Ent type, the ID first.
 var Fields = map[string][]string{
 	"ActivityLog":          {"id", "user_id", "kind", "login_account", "search_query", "ip", "browser", "carrier", "network", "language", "page", "target", "stay_seconds", "occurred_at"},
+	"AuditEvent":           {"id", "seq", "at", "actor_id", "actor_role", "subject_id", "action", "class", "purpose", "detail", "prev_hash", "hash"},
+	"AuditHead":            {"id", "seq", "hash"},
 	"CallLogEntry":         {"id", "user_id", "phone", "direction", "started_at", "duration_seconds"},
 	"Consent":              {"id", "user_id", "purpose", "policy_version", "granted_at", "withdrawn_at", "recipient", "granted_by"},
 	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
@@ -51,6 +55,8 @@ var Fields = map[string][]string{
 // JSONFields marks the fields stored as JSON text.
 var JSONFields = map[string]map[string]bool{
 	"ActivityLog":          {},
+	"AuditEvent":           {},
+	"AuditHead":            {},
 	"CallLogEntry":         {},
 	"Consent":              {},
 	"Contact":              {},

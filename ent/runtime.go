@@ -5,6 +5,7 @@ package ent
 import (
 	"time"
 	"veil/ent/activitylog"
+	"veil/ent/auditevent"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -72,6 +73,34 @@ func init() {
 	activitylogDescStaySeconds := activitylogFields[11].Descriptor()
 	// activitylog.StaySecondsValidator is a validator for the "stay_seconds" field. It is called by the builders before save.
 	activitylog.StaySecondsValidator = activitylogDescStaySeconds.Validators[0].(func(int) error)
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescSeq is the schema descriptor for seq field.
+	auditeventDescSeq := auditeventFields[0].Descriptor()
+	// auditevent.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	auditevent.SeqValidator = auditeventDescSeq.Validators[0].(func(int64) error)
+	// auditeventDescActorRole is the schema descriptor for actor_role field.
+	auditeventDescActorRole := auditeventFields[3].Descriptor()
+	// auditevent.DefaultActorRole holds the default value on creation for the actor_role field.
+	auditevent.DefaultActorRole = auditeventDescActorRole.Default.(string)
+	// auditeventDescAction is the schema descriptor for action field.
+	auditeventDescAction := auditeventFields[5].Descriptor()
+	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	// auditeventDescClass is the schema descriptor for class field.
+	auditeventDescClass := auditeventFields[6].Descriptor()
+	// auditevent.DefaultClass holds the default value on creation for the class field.
+	auditevent.DefaultClass = auditeventDescClass.Default.(string)
+	// auditeventDescPurpose is the schema descriptor for purpose field.
+	auditeventDescPurpose := auditeventFields[7].Descriptor()
+	// auditevent.DefaultPurpose holds the default value on creation for the purpose field.
+	auditevent.DefaultPurpose = auditeventDescPurpose.Default.(string)
+	// auditeventDescDetail is the schema descriptor for detail field.
+	auditeventDescDetail := auditeventFields[8].Descriptor()
+	// auditevent.DefaultDetail holds the default value on creation for the detail field.
+	auditevent.DefaultDetail = auditeventDescDetail.Default.(string)
+	// auditevent.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
+	auditevent.DetailValidator = auditeventDescDetail.Validators[0].(func(string) error)
 	calllogentryFields := schema.CallLogEntry{}.Fields()
 	_ = calllogentryFields
 	// calllogentryDescPhone is the schema descriptor for phone field.

@@ -14,6 +14,10 @@ type Tx struct {
 	config
 	// ActivityLog is the client for interacting with the ActivityLog builders.
 	ActivityLog *ActivityLogClient
+	// AuditEvent is the client for interacting with the AuditEvent builders.
+	AuditEvent *AuditEventClient
+	// AuditHead is the client for interacting with the AuditHead builders.
+	AuditHead *AuditHeadClient
 	// CallLogEntry is the client for interacting with the CallLogEntry builders.
 	CallLogEntry *CallLogEntryClient
 	// Consent is the client for interacting with the Consent builders.
@@ -182,6 +186,8 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.ActivityLog = NewActivityLogClient(tx.config)
+	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AuditHead = NewAuditHeadClient(tx.config)
 	tx.CallLogEntry = NewCallLogEntryClient(tx.config)
 	tx.Consent = NewConsentClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)

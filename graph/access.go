@@ -88,3 +88,12 @@ func checkAccessDeclared(es graphql.ExecutableSchema) error {
 func (r *Resolver) actingFor(ctx context.Context, forUser *int) (subject, guardian int, err error) {
 	return identity.ActingFor(ctx, r.Client, classification.FromContext(ctx), forUser, r.now())
 }
+
+// mayAudit admits auditors who declared audit or legal_hold.
+func (r *Resolver) mayAudit(ctx context.Context) error {
+	v := classification.FromContext(ctx)
+	if v.Role != classification.RoleAuditor || !(v.HasPurpose(classification.Audit) || v.HasPurpose(classification.LegalHold)) {
+		return fault.New(fault.Forbidden, "the audit log is for auditors declaring X-Access-Purpose: audit or legal_hold")
+	}
+	return nil
+}

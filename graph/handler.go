@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"veil/audit"
 	"veil/classification"
 	"veil/collection"
 	"veil/fault"
@@ -18,8 +19,6 @@ import (
 
 // Options configures NewServer.
 type Options struct {
-	// Recorder receives audited staff accesses; nil records none.
-	Recorder classification.AccessRecorder
 	// WithoutClassification serves every field raw. It exists only as the
 	// baseline that tests and benchmarks compare the engine against; the
 	// server binary never sets it.
@@ -32,7 +31,7 @@ type Options struct {
 // registers on r.Client the interceptor that announces loaded objects to
 // the request's subject loaders (a no-op outside GraphQL requests).
 func NewServer(r *Resolver, opts Options) *handler.Server {
-	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: opts.Recorder}
+	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: &audit.Recorder{Client: r.Client, Now: r.now}}
 	cfg := Config{Resolvers: r}
 	cfg.Directives.Classified = enforcer.Directive
 	cfg.Directives.Access = r.access

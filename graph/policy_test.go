@@ -62,6 +62,8 @@ func world(t *testing.T, env *veiltest.Env) (*seed.World, []object, []viewerCase
 		{"completed order", "Order", w.Orders[1].ID, completedOrder},
 		{"listing", "Listing", w.Listings[0].ID, guardian},
 	}
+	objects = append(objects, object{"adult's audit event", "AuditEvent",
+		firstID(t, env, ent.Tables["AuditEvent"], fmt.Sprintf("subject_id = %d", u["adult"].ID)), adult})
 	for _, typ := range []string{"PolicyVersion", "ThirdPartySDK"} {
 		objects = append(objects, object{typ, typ, firstID(t, env, ent.Tables[typ], ""), classification.Subject{}})
 	}

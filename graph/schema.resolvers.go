@@ -8,10 +8,14 @@ package graph
 import (
 	"bytes"
 	"context"
+	"time"
+	"veil/audit"
 	"veil/classification"
 	"veil/collect"
 	"veil/ent"
+	"veil/ent/auditevent"
 	"veil/ent/consent"
+	"veil/ent/predicate"
 	"veil/ent/user"
 	"veil/fault"
 	"veil/graph/model"
@@ -19,6 +23,8 @@ import (
 	"veil/ledger"
 	"veil/rights"
 	"veil/trade"
+
+	"entgo.io/contrib/entgql"
 )
 
 // RequestLoginCode is the resolver for the requestLoginCode field.
@@ -81,7 +87,7 @@ func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.
 	if err != nil {
 		return nil, err
 	}
-	c, err := ledger.Withdraw(ctx, r.Client, subject, scope, r.now())
+	c, err := ledger.Withdraw(ctx, r.Client, classification.FromContext(ctx).UserID, subject, scope, r.now())
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +101,7 @@ func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string) (*e
 
 // PublishPolicyVersion is the resolver for the publishPolicyVersion field.
 func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error) {
-	return ledger.Publish(ctx, r.Client, input.Version, input.Major, input.Summary, input.Text, r.now())
+	return ledger.Publish(ctx, r.Client, classification.FromContext(ctx).UserID, input.Version, input.Major, input.Summary, input.Text, r.now())
 }
 
 // SubmitRealName is the resolver for the submitRealName field.
@@ -217,6 +223,58 @@ func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 		return nil, err
 	}
 	return q.Only(ctx)
+}
+
+// AuditEvents is the resolver for the auditEvents field.
+func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, actorID *int, subjectID *int, class *string, purpose *string, action *string, from *time.Time, to *time.Time) (*ent.AuditEventConnection, error) {
+	if err := r.mayAudit(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	// SECURITY: filtering on audit fields is for auditors only (checked
+	// above), who may read every field of the log raw anyway.
+	var preds []predicate.AuditEvent
+	if actorID != nil {
+		preds = append(preds, auditevent.ActorID(*actorID))
+	}
+	if subjectID != nil {
+		preds = append(preds, auditevent.SubjectID(*subjectID))
+	}
+	if class != nil {
+		preds = append(preds, auditevent.Class(*class))
+	}
+	if purpose != nil {
+		preds = append(preds, auditevent.Purpose(*purpose))
+	}
+	if action != nil {
+		preds = append(preds, auditevent.Action(*action))
+	}
+	if from != nil {
+		preds = append(preds, auditevent.AtGTE(*from))
+	}
+	if to != nil {
+		preds = append(preds, auditevent.AtLT(*to))
+	}
+	return r.Client.AuditEvent.Query().Where(preds...).Paginate(ctx, after, first, before, last)
+}
+
+// VerifyAuditChain is the resolver for the verifyAuditChain field.
+func (r *queryResolver) VerifyAuditChain(ctx context.Context) (*model.VerifyAuditChainPayload, error) {
+	if err := r.mayAudit(ctx); err != nil {
+		return nil, err
+	}
+	v, err := audit.Verify(ctx, r.Client)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.VerifyAuditChainPayload{Ok: v.OK, Checked: v.Checked, FirstBad: v.FirstBad}
+	if !v.OK {
+		seq := int(v.FirstBadSeq)
+		out.FirstBadSeq, out.Reason = &seq, &v.Reason
+	}
+	return out, nil
 }
 
 // AgeGroup is the resolver for the ageGroup field.

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -43,16 +44,30 @@ func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subje
 		s.OrderOpen = parties.open
 		return s, err
 	}
-	typ, id, ok := entityOf(obj)
-	table, owned := ent.OwnerTables[typ]
-	if !ok || !owned {
+	key, ok := ownerKeyOf(obj)
+	if !ok {
 		return classification.Subject{}, fmt.Errorf("graph: no subject rule for %T", obj)
 	}
-	owner, err := l.owners.Load(ctx, ownerKey{table: table, id: id})
-	if err != nil {
+	owner, err := l.owners.Load(ctx, key)
+	if err != nil || owner == 0 {
+		// An entry about no one (a system-wide audit event) has no subject.
 		return classification.Subject{}, err
 	}
 	return l.people.Load(ctx, owner)
+}
+
+// ownerKeyOf says where to look up whom obj is about: the user_id of an
+// owned record, the subject_id of an audit event.
+func ownerKeyOf(obj any) (ownerKey, bool) {
+	typ, id, ok := entityOf(obj)
+	if !ok {
+		return ownerKey{}, false
+	}
+	if typ == "AuditEvent" {
+		return ownerKey{table: ent.Tables[typ], column: "subject_id", id: id}, true
+	}
+	table, owned := ent.OwnerTables[typ]
+	return ownerKey{table: table, column: "user_id", id: id}, owned
 }
 
 // entityOf returns the Ent type name and ID of a generated entity.
@@ -86,8 +101,8 @@ type parties struct {
 }
 
 type ownerKey struct {
-	table string
-	id    int
+	table, column string
+	id            int
 }
 
 // loaders are one request's cached look-ups of subject facts.
@@ -124,13 +139,14 @@ func (r *Resolver) newLoaders() *loaders {
 			return out, err
 		}),
 		owners: newBatchLoader(func(ctx context.Context, keys []ownerKey) (map[ownerKey]int, error) {
-			byTable := map[string][]int{}
+			byTable := map[ownerKey][]int{}
 			for _, k := range keys {
-				byTable[k.table] = append(byTable[k.table], k.id)
+				t := ownerKey{table: k.table, column: k.column}
+				byTable[t] = append(byTable[t], k.id)
 			}
 			out := make(map[ownerKey]int, len(keys))
-			for table, ids := range byTable {
-				if err := r.loadOwners(ctx, table, ids, out); err != nil {
+			for t, ids := range byTable {
+				if err := r.loadOwners(ctx, t, ids, out); err != nil {
 					return nil, err
 				}
 			}
@@ -139,14 +155,15 @@ func (r *Resolver) newLoaders() *loaders {
 	}
 }
 
-// loadOwners reads the user_id of ids in table, with one statement.
-func (r *Resolver) loadOwners(ctx context.Context, table string, ids []int, out map[ownerKey]int) error {
+// loadOwners reads the owner column of ids in a table, with one statement;
+// an empty owner reads as 0.
+func (r *Resolver) loadOwners(ctx context.Context, t ownerKey, ids []int, out map[ownerKey]int) error {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
 	query, qargs := entsql.Dialect(r.Driver.Dialect()).
-		Select("id", "user_id").From(entsql.Table(table)).
+		Select("id", t.column).From(entsql.Table(t.table)).
 		Where(entsql.In("id", args...)).Query()
 	rows := &entsql.Rows{}
 	if err := r.Driver.Query(ctx, query, qargs, rows); err != nil {
@@ -154,11 +171,12 @@ func (r *Resolver) loadOwners(ctx context.Context, table string, ids []int, out 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, owner int
+		var id int
+		var owner sql.NullInt64
 		if err := rows.Scan(&id, &owner); err != nil {
 			return err
 		}
-		out[ownerKey{table: table, id: id}] = owner
+		out[ownerKey{table: t.table, column: t.column, id: id}] = int(owner.Int64)
 	}
 	return rows.Err()
 }
@@ -249,15 +267,12 @@ func announceOwned(l *loaders, v ent.Value) {
 	if rv.Kind() != reflect.Slice || rv.Len() == 0 {
 		return
 	}
-	typ, _, ok := entityOf(rv.Index(0).Interface())
-	table, owned := ent.OwnerTables[typ]
-	if !ok || !owned {
+	if _, ok := ownerKeyOf(rv.Index(0).Interface()); !ok {
 		return
 	}
 	keys := make([]ownerKey, rv.Len())
 	for i := range keys {
-		_, id, _ := entityOf(rv.Index(i).Interface())
-		keys[i] = ownerKey{table: table, id: id}
+		keys[i], _ = ownerKeyOf(rv.Index(i).Interface())
 	}
 	l.owners.expect(keys)
 }

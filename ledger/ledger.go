@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"veil/audit"
 	"veil/check"
 	"veil/classification"
 	"veil/ent"
@@ -90,15 +91,32 @@ func Grant(ctx context.Context, c *ent.Client, subjectID int, scope Scope, grant
 	if scope.Recipient != "" {
 		create.SetRecipient(scope.Recipient)
 	}
+	actor := subjectID
 	if grantedBy != 0 {
 		create.SetGrantedBy(grantedBy)
+		actor = grantedBy
 	}
-	return create.Save(ctx)
+	granted, err := create.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return granted, audit.Append(ctx, c, now, audit.Entry{ActorID: actor, SubjectID: subjectID,
+		Action: audit.ConsentGranted, Detail: scope.String() + " under policy " + pv.Version})
 }
 
-// Withdraw ends every active grant of scope for subjectID at now. It
-// returns the last one withdrawn, or nil if none was active.
-func Withdraw(ctx context.Context, c *ent.Client, subjectID int, scope Scope, now time.Time) (*ent.Consent, error) {
+// String renders the scope for the audit log: the purpose, and the
+// recipient of a sharing consent (a party, never a person).
+func (s Scope) String() string {
+	if s.Recipient == "" {
+		return string(s.Purpose)
+	}
+	return string(s.Purpose) + " to " + s.Recipient
+}
+
+// Withdraw ends every active grant of scope for subjectID at now, on
+// actorID's request. It returns the last one withdrawn, or nil if none
+// was active.
+func Withdraw(ctx context.Context, c *ent.Client, actorID, subjectID int, scope Scope, now time.Time) (*ent.Consent, error) {
 	active, err := c.Consent.Query().Where(activeWhere(subjectID, scope)...).All(ctx)
 	if err != nil {
 		return nil, err
@@ -109,7 +127,11 @@ func Withdraw(ctx context.Context, c *ent.Client, subjectID int, scope Scope, no
 			return nil, err
 		}
 	}
-	return last, nil
+	if last == nil {
+		return nil, nil
+	}
+	return last, audit.Append(ctx, c, now, audit.Entry{ActorID: actorID, SubjectID: subjectID,
+		Action: audit.ConsentWithdrawn, Detail: scope.String()})
 }
 
 // Accept records that subjectID accepts policy version, which must be
@@ -122,12 +144,17 @@ func Accept(ctx context.Context, c *ent.Client, subjectID int, version string, n
 	if err != nil {
 		return nil, err
 	}
-	return c.Consent.Create().
+	accepted, err := c.Consent.Create().
 		SetUserID(subjectID).
 		SetPurpose(consent.PurposeACCOUNT).
 		SetPolicyVersion(pv.Version).
 		SetGrantedAt(now).
 		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return accepted, audit.Append(ctx, c, now, audit.Entry{ActorID: subjectID, SubjectID: subjectID,
+		Action: audit.PolicyAccepted, Detail: "policy " + pv.Version})
 }
 
 // NeedsReconsent reports whether subjectID has yet to accept the newest
@@ -157,8 +184,8 @@ func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID int) (bool, er
 	return !accepted, err
 }
 
-// Publish archives a new policy version at now.
-func Publish(ctx context.Context, c *ent.Client, version string, major bool, summary, text string, now time.Time) (*ent.PolicyVersion, error) {
+// Publish archives a new policy version at now, by actorID.
+func Publish(ctx context.Context, c *ent.Client, actorID int, version string, major bool, summary, text string, now time.Time) (*ent.PolicyVersion, error) {
 	var v check.Checker
 	v.Text("input.version", version, 1, 32)
 	v.Text("input.summary", summary, 1, 4000)
@@ -174,11 +201,20 @@ func Publish(ctx context.Context, c *ent.Client, version string, major bool, sum
 		return nil, fault.Invalid("input.version", "this version is already published")
 	}
 	sum := sha256.Sum256([]byte(text))
-	return c.PolicyVersion.Create().
+	pv, err := c.PolicyVersion.Create().
 		SetVersion(version).
 		SetMajor(major).
 		SetSummary(summary).
 		SetContentHash(hex.EncodeToString(sum[:])).
 		SetPublishedAt(now).
 		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kind := "minor"
+	if major {
+		kind = "major"
+	}
+	return pv, audit.Append(ctx, c, now, audit.Entry{ActorID: actorID, ActorRole: string(classification.RoleAdmin),
+		Action: audit.PolicyPublished, Detail: kind + " version " + version})
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	"veil/audit"
 	"veil/classification"
 	"veil/collection"
 	"veil/ent"
@@ -244,6 +245,12 @@ func Purge(ctx context.Context, c *ent.Client, opts Options) ([]Result, error) {
 			done += len(ids)
 			if opts.Progress != nil {
 				opts.Progress(min(done, total), total)
+			}
+		}
+		if results[i].Rows > 0 {
+			if err := audit.Append(ctx, c, opts.Now, audit.Entry{Action: audit.Purge, Class: r.class.Name,
+				Detail: fmt.Sprintf("%s: %d rows", r.name, results[i].Rows)}); err != nil {
+				return results, err
 			}
 		}
 	}

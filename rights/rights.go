@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"veil/audit"
 	"veil/check"
 	"veil/collection"
 	"veil/ent"
@@ -23,8 +24,21 @@ import (
 	"veil/store"
 )
 
-// record writes a completed rights request.
+// auditActions are the audit actions of the request kinds.
+var auditActions = map[rightsrequest.Kind]string{
+	rightsrequest.KindEXPORT:       audit.RightsExport,
+	rightsrequest.KindCORRECTION:   audit.RightsCorrection,
+	rightsrequest.KindDELETION:     audit.RightsDeletion,
+	rightsrequest.KindCANCELLATION: audit.RightsCancellation,
+}
+
+// record writes a completed rights request and its audit entry, in c's
+// transaction when there is one.
 func record(ctx context.Context, c *ent.Client, kind rightsrequest.Kind, requesterID, subjectID int, outcome string, now time.Time) error {
+	if err := audit.Append(ctx, c, now, audit.Entry{ActorID: requesterID, SubjectID: subjectID,
+		Action: auditActions[kind], Detail: outcome}); err != nil {
+		return err
+	}
 	return c.RightsRequest.Create().
 		SetUserID(subjectID).
 		SetKind(kind).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"veil/account"
+	"veil/audit"
 	"veil/classification"
 	"veil/collection"
 	"veil/ent"
@@ -116,10 +117,16 @@ func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose class
 		SetPurpose(consent.Purpose(purpose)).
 		SetPolicyVersion(PolicyVersion).
 		SetGrantedAt(now)
+	actor := userID
 	if grantedBy != 0 {
 		create.SetGrantedBy(grantedBy)
+		actor = grantedBy
 	}
-	return create.Exec(ctx)
+	if err := create.Exec(ctx); err != nil {
+		return err
+	}
+	return audit.Append(ctx, c, now, audit.Entry{ActorID: actor, SubjectID: userID,
+		Action: audit.ConsentGranted, Detail: string(purpose) + " under policy " + PolicyVersion})
 }
 
 // EnsureSharingConsent grants THIRD_PARTY_SHARING with recipient to

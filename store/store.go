@@ -15,6 +15,7 @@ import (
 	_ "github.com/lib/pq"  // PostgreSQL driver, registered as "postgres".
 	_ "modernc.org/sqlite" // Pure-Go SQLite driver, registered as "sqlite".
 
+	"veil/audit"
 	"veil/collection"
 	"veil/ent"
 	"veil/ent/migrate"
@@ -60,6 +61,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := client.Schema.Create(ctx, migrate.WithGlobalUniqueID(true)); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := audit.EnsureHead(ctx, client); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("store: audit log: %w", err)
 	}
 	return &Store{Client: client, DB: db, Dialect: dia, Counter: counter}, nil
 }

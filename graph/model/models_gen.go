@@ -41,6 +41,18 @@ type RequestLoginCodePayload struct {
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
 }
 
+type VerifyAuditChainPayload struct {
+	// True when every entry links to the one before it and matches its hash, and the head matches the last entry.
+	Ok bool `json:"ok"`
+	// How many entries verified before the first bad one (all of them when ok).
+	Checked int `json:"checked"`
+	// Sequence number of the first bad entry.
+	FirstBadSeq *int `json:"firstBadSeq,omitempty"`
+	// The first bad entry, when it still exists.
+	FirstBad *ent.AuditEvent `json:"firstBad,omitempty"`
+	Reason   *string         `json:"reason,omitempty"`
+}
+
 type WithdrawConsentPayload struct {
 	// Whether an active consent was withdrawn (false: there was none).
 	Withdrawn bool         `json:"withdrawn"`

@@ -1,0 +1,226 @@
+// Package audit keeps the tamper-evident audit log (DESIGN.md rule 7): an
+// append-only chain in which each entry's hash covers its content and the
+// previous entry's hash, and a head row that holds the newest sequence
+// number and hash. Appends are serialised by locking the head row in the
+// appending transaction, so concurrent writers never fork the chain.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"veil/classification"
+	"veil/collection"
+	"veil/ent"
+	"veil/ent/auditevent"
+)
+
+// The actions the log records.
+const (
+	ReadRaw            = "READ_RAW"
+	ConsentGranted     = "CONSENT_GRANTED"
+	ConsentWithdrawn   = "CONSENT_WITHDRAWN"
+	PolicyAccepted     = "POLICY_ACCEPTED"
+	PolicyPublished    = "POLICY_PUBLISHED"
+	RightsExport       = "RIGHTS_EXPORT"
+	RightsCorrection   = "RIGHTS_CORRECTION"
+	RightsDeletion     = "RIGHTS_DELETION"
+	RightsCancellation = "RIGHTS_CANCELLATION"
+	Purge              = "PURGE"
+)
+
+// Entry is what an event says; the chain adds the sequence number, time
+// and hashes.
+type Entry struct {
+	ActorID   int
+	ActorRole string
+	SubjectID int
+	Action    string
+	Class     string
+	Purpose   string
+	// Detail holds categories and counts, never a protected value.
+	Detail string
+}
+
+// By fills the actor of e from a viewer.
+func (e Entry) By(v classification.Viewer) Entry {
+	e.ActorID, e.ActorRole = v.UserID, string(v.Role)
+	return e
+}
+
+// EnsureHead creates the chain's head row if the log is new.
+func EnsureHead(ctx context.Context, c *ent.Client) error {
+	n, err := c.AuditHead.Query().Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	return c.AuditHead.Create().SetSeq(0).SetHash("").Exec(collection.System(ctx))
+}
+
+// Append adds entries to the chain at time at, atomically. Inside a
+// transaction (c is a transaction's client) it joins it, so the entries
+// commit or roll back with the change they record.
+func Append(ctx context.Context, c *ent.Client, at time.Time, entries ...Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	tx, err := c.Tx(ctx)
+	if errors.Is(err, ent.ErrTxStarted) {
+		return appendOn(ctx, c, at, entries)
+	}
+	if err != nil {
+		return err
+	}
+	if err := appendOn(ctx, tx.Client(), at, entries); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry) error {
+	// SECURITY: the log is the system's own record, not collection.
+	ctx = collection.System(ctx)
+	// Lock the head: a no-op update takes the row lock until commit (and
+	// SQLite has one writer at a time anyway).
+	if _, err := c.AuditHead.Update().AddSeq(0).Save(ctx); err != nil {
+		return err
+	}
+	head, err := c.AuditHead.Query().Only(ctx)
+	if err != nil {
+		return fmt.Errorf("audit: chain head: %w", err)
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	seq, prev := head.Seq, head.Hash
+	builders := make([]*ent.AuditEventCreate, len(entries))
+	for i, e := range entries {
+		seq++
+		hash := Hash(seq, at, e, prev)
+		b := c.AuditEvent.Create().
+			SetSeq(seq).SetAt(at).SetActorRole(e.ActorRole).SetAction(e.Action).
+			SetClass(e.Class).SetPurpose(e.Purpose).SetDetail(e.Detail).
+			SetPrevHash(prev).SetHash(hash)
+		if e.ActorID != 0 {
+			b.SetActorID(e.ActorID)
+		}
+		if e.SubjectID != 0 {
+			b.SetSubjectID(e.SubjectID)
+		}
+		builders[i], prev = b, hash
+	}
+	if err := c.AuditEvent.CreateBulk(builders...).Exec(ctx); err != nil {
+		return err
+	}
+	return c.AuditHead.UpdateOne(head).SetSeq(seq).SetHash(prev).Exec(ctx)
+}
+
+// Hash is an entry's hash: SHA-256 over its fields and the previous hash,
+// in a fixed, unambiguous layout.
+func Hash(seq int64, at time.Time, e Entry, prev string) string {
+	fields := []string{
+		strconv.FormatInt(seq, 10), at.UTC().Format(time.RFC3339Nano),
+		strconv.Itoa(e.ActorID), e.ActorRole, strconv.Itoa(e.SubjectID),
+		e.Action, e.Class, e.Purpose, e.Detail, prev,
+	}
+	for i, f := range fields {
+		fields[i] = strconv.Itoa(len(f)) + ":" + f
+	}
+	sum := sha256.Sum256([]byte(strings.Join(fields, ",")))
+	return hex.EncodeToString(sum[:])
+}
+
+// Verification is the outcome of checking the chain.
+type Verification struct {
+	OK      bool
+	Checked int
+	// FirstBad is the first entry that does not verify (nil if none, or
+	// if the damage is at the end: see Reason).
+	FirstBad    *ent.AuditEvent
+	FirstBadSeq int64
+	Reason      string
+}
+
+// Verify recomputes the chain from the first entry, in pages, and reports
+// the first entry whose sequence number, link or hash is wrong, or a head
+// that the last entry does not match (entries removed from the end).
+func Verify(ctx context.Context, c *ent.Client) (*Verification, error) {
+	v := &Verification{OK: true}
+	var seq int64
+	prev := ""
+	for {
+		page, err := c.AuditEvent.Query().
+			Where(auditevent.SeqGT(seq)).
+			Order(ent.Asc(auditevent.FieldSeq)).
+			Limit(1000).
+			All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range page {
+			reason := ""
+			switch {
+			case ev.Seq != seq+1:
+				reason = fmt.Sprintf("sequence jumps from %d to %d: entries are missing", seq, ev.Seq)
+			case ev.PrevHash != prev:
+				reason = "does not link to the entry before it"
+			case ev.Hash != Hash(ev.Seq, ev.At, entryOf(ev), ev.PrevHash):
+				reason = "its content does not match its hash"
+			}
+			if reason != "" {
+				return &Verification{Checked: v.Checked, FirstBad: ev, FirstBadSeq: ev.Seq, Reason: reason}, nil
+			}
+			v.Checked++
+			seq, prev = ev.Seq, ev.Hash
+		}
+		if len(page) == 0 {
+			break
+		}
+	}
+	head, err := c.AuditHead.Query().Only(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: chain head: %w", err)
+	}
+	if head.Seq != seq || head.Hash != prev {
+		return &Verification{Checked: v.Checked, FirstBadSeq: seq + 1,
+			Reason: fmt.Sprintf("the head records %d entries, the log ends at %d: entries after it were removed or altered", head.Seq, seq)}, nil
+	}
+	return v, nil
+}
+
+func entryOf(ev *ent.AuditEvent) Entry {
+	e := Entry{ActorRole: ev.ActorRole, Action: ev.Action, Class: ev.Class, Purpose: ev.Purpose, Detail: ev.Detail}
+	if ev.ActorID != nil {
+		e.ActorID = *ev.ActorID
+	}
+	if ev.SubjectID != nil {
+		e.SubjectID = *ev.SubjectID
+	}
+	return e
+}
+
+// Recorder writes the engine's audited raw reads: one entry per request,
+// subject and class.
+type Recorder struct {
+	Client *ent.Client
+	Now    func() time.Time
+}
+
+var _ classification.AccessRecorder = (*Recorder)(nil)
+
+// RecordAccesses implements classification.AccessRecorder.
+func (r *Recorder) RecordAccesses(ctx context.Context, v classification.Viewer, accesses []classification.Access) error {
+	now := time.Now()
+	if r.Now != nil {
+		now = r.Now()
+	}
+	entries := make([]Entry, len(accesses))
+	for i, a := range accesses {
+		entries[i] = Entry{SubjectID: a.SubjectID, Action: ReadRaw, Class: a.Class, Purpose: string(v.Purpose)}.By(v)
+	}
+	return Append(ctx, r.Client, now, entries...)
+}

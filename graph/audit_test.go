@@ -1,0 +1,198 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"veil/classification"
+	"veil/ent/auditevent"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+func readRawEntries(t *testing.T, env *veiltest.Env) []string {
+	t.Helper()
+	evs, err := env.Store.Client.AuditEvent.Query().Where(auditevent.Action("READ_RAW")).Order(auditevent.BySeq()).All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = fmt.Sprintf("%d/%s/%s", *e.SubjectID, e.Class, e.Purpose)
+	}
+	return out
+}
+
+// TestEveryRawStaffReadIsAuditedOnce reads the adult's user record, every
+// field, as each kind of staff: exactly one entry per request, subject and
+// class read raw under a purpose; none for masked or withheld reads.
+func TestEveryRawStaffReadIsAuditedOnce(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, _, viewers := world(t, env)
+		adult := classification.Subject{UserID: w.Users["adult"].ID, AgeGroup: classification.AgeAdult}
+		def := gqlSchema.Types["User"]
+		// Scalar fields only: nested records have subjects of their own.
+		query := "query($id: ID!) { node(id: $id) { ... on User { "
+		for _, f := range def.Fields {
+			if subSelection(f) == "" {
+				query += f.Name + " "
+			}
+		}
+		query += "} } }"
+		for _, v := range viewers {
+			if !v.viewer.IsStaff() {
+				continue
+			}
+			t.Run(v.label, func(t *testing.T) {
+				want := map[string]bool{}
+				for _, f := range def.Fields {
+					c, _ := classification.FieldClass(f)
+					if d := classification.Decide(v.viewer, adult, c); subSelection(f) == "" && d.Audited {
+						want[fmt.Sprintf("%d/%s/%s", adult.UserID, c.Name, v.viewer.Purpose)] = true
+					}
+				}
+				for range 2 {
+					before := len(readRawEntries(t, env))
+					env.MustDo(veiltest.Request{Token: v.token, Purpose: string(v.viewer.Purpose), Query: query,
+						Variables: map[string]any{"id": veiltest.ID(adult.UserID)}})
+					got := readRawEntries(t, env)[before:]
+					sort.Strings(got)
+					if len(got) != len(want) {
+						t.Fatalf("audit entries %v, want one each of %v", got, want)
+					}
+					for _, g := range got {
+						if !want[g] {
+							t.Errorf("unexpected audit entry %s", g)
+						}
+					}
+				}
+			})
+		}
+	})
+}
+
+func verify(t *testing.T, env *veiltest.Env, token string) map[string]any {
+	t.Helper()
+	r := env.MustDo(veiltest.Request{Token: token, Purpose: "audit", Query: `{ verifyAuditChain { ok checked firstBadSeq firstBad { seq } reason } }`})
+	return r.Data["verifyAuditChain"].(map[string]any)
+}
+
+// TestTamperingBreaksTheChainAtThatRow alters, deletes and re-orders audit
+// rows straight in the database and asks the server to verify the chain.
+func TestTamperingBreaksTheChainAtThatRow(t *testing.T) {
+	tamper := []struct {
+		name    string
+		sql     string
+		wantSeq float64
+	}{
+		{"altering a row", "UPDATE audit_events SET detail = 'nothing happened' WHERE seq = 3", 3},
+		{"deleting a row", "DELETE FROM audit_events WHERE seq = 4", 5},
+		{"re-ordering rows", "UPDATE audit_events SET seq = 1000 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 5; UPDATE audit_events SET seq = 5 WHERE seq = 1000", 2},
+		{"deleting the newest row", "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)", -1},
+	}
+	for _, tt := range tamper {
+		t.Run(tt.name, func(t *testing.T) {
+			veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+				w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+				if err != nil {
+					t.Fatal(err)
+				}
+				auditor := w.Tokens["auditor"]
+				if v := verify(t, env, auditor); v["ok"] != true {
+					t.Fatalf("the untouched chain does not verify: %v", v)
+				}
+				last, err := env.Store.Client.AuditEvent.Query().Count(context.Background())
+				if err != nil || last < 6 {
+					t.Fatalf("only %d audit entries seeded", last)
+				}
+				for _, stmt := range strings.Split(tt.sql, "; ") {
+					if _, err := env.Store.DB.Exec(stmt); err != nil {
+						t.Fatal(err)
+					}
+				}
+				v := verify(t, env, auditor)
+				want := tt.wantSeq
+				if want < 0 {
+					want = float64(last)
+				}
+				if v["ok"] != false || v["firstBadSeq"] != want || v["reason"] == nil {
+					t.Errorf("after %s: %v, want the first bad entry at %v", tt.name, v, want)
+				}
+			})
+		})
+	}
+}
+
+// TestConcurrentAuditWritesNeverForkTheChain runs staff reads in parallel:
+// every one is logged, and the chain still verifies.
+func TestConcurrentAuditWritesNeverForkTheChain(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := len(readRawEntries(t, env))
+		const workers, each = 8, 10
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					r := env.Do(veiltest.Request{Token: w.Tokens["support"], Purpose: "after_sales",
+						Query:     `query($id: ID!) { node(id: $id) { ... on User { phone } } }`,
+						Variables: map[string]any{"id": veiltest.ID(w.Users["adult"].ID)}})
+					if len(r.Errors) > 0 {
+						t.Errorf("read failed: %s", r.Raw)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if got := len(readRawEntries(t, env)) - before; got != workers*each {
+			t.Errorf("%d audit entries for %d raw reads", got, workers*each)
+		}
+		if v := verify(t, env, w.Tokens["auditor"]); v["ok"] != true {
+			t.Errorf("the chain forked: %v", v)
+		}
+	})
+}
+
+// TestAuditLogRecordsChangesAndIsForAuditors checks that consent changes
+// and rights requests are logged, that auditors can filter the log, and
+// that nobody else can read it.
+func TestAuditLogRecordsChangesAndIsForAuditors(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adult := w.Tokens["adult"]
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { grantConsent(purpose: MARKETING) { id } }`})
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { withdrawConsent(purpose: MARKETING) { withdrawn } }`})
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { deleteMyData(category: LOCATION) { deleted } }`})
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { correctMyData(input: {nickname: "伟"}) { id } }`})
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { exportMyData }`})
+
+		q := `query($s: ID, $a: String) { auditEvents(subjectId: $s, action: $a, first: 50) { totalCount edges { node { action detail actorID } } } }`
+		for _, action := range []string{"CONSENT_GRANTED", "CONSENT_WITHDRAWN", "RIGHTS_DELETION", "RIGHTS_CORRECTION", "RIGHTS_EXPORT"} {
+			r := env.MustDo(veiltest.Request{Token: w.Tokens["auditor"], Purpose: "audit", Query: q,
+				Variables: map[string]any{"s": veiltest.ID(w.Users["adult"].ID), "a": action}})
+			if n, _ := veiltest.Dig(r.Data, "auditEvents.totalCount").(float64); n < 1 {
+				t.Errorf("no %s entry: %s", action, r.Raw)
+			}
+		}
+		for _, who := range []struct{ token, purpose string }{
+			{adult, ""}, {w.Tokens["support"], "after_sales"}, {w.Tokens["auditor"], ""}, {w.Tokens["admin"], ""},
+		} {
+			r := env.Do(veiltest.Request{Token: who.token, Purpose: who.purpose, Query: `{ auditEvents { totalCount } verifyAuditChain { ok } }`})
+			if r.Code() != "FORBIDDEN" {
+				t.Errorf("%q reads the audit log: %s", who.purpose, r.Raw)
+			}
+		}
+	})
+}
