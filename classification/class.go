@@ -14,6 +14,8 @@ type Class struct {
 	Name string
 	// Description says, for the inventories, what the class holds.
 	Description string
+	// Scenario says, for the inventories, when the class is collected.
+	Scenario string
 	// Level is the class's protection level.
 	Level Level
 	// Mask is how a viewer without raw access sees a string value. A nil
@@ -99,106 +101,122 @@ var (
 var (
 	PublicData = &Class{
 		Name: "public", Description: "identifiers and listing data anyone may see",
-		Level: Public, Basis: BasisPublic, Retention: forAccountLife, Exported: true,
+		Scenario: "browsing listings and public profiles",
+		Level:    Public, Basis: BasisPublic, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.1"},
 	}
 	PublicProfile = &Class{
 		Name: "public_profile", Description: "nickname and avatar",
-		Level: Public, Basis: BasisContract, Retention: forAccountLife, Exported: true,
+		Scenario: "setting up a profile",
+		Level:    Public, Basis: BasisContract, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.1", "P1.2"},
 	}
 	Contact = &Class{
 		Name: "contact", Description: "mobile phone number and other contact details",
-		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
+		Scenario: "registering and signing in with a mobile number; contacting customer service",
+		Level:    Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.2", "P1.6"},
 	}
 	RealName = &Class{
 		Name: "real_name", Description: "legal name from real-name verification",
-		Level: Personal, Mask: MaskName, Consent: ConsentRealName, Basis: BasisConsent,
+		Scenario: "real-name verification before trading",
+		Level:    Personal, Mask: MaskName, Consent: ConsentRealName, Basis: BasisConsent,
 		StaffPurposes: []Purpose{Dispute, FraudInvestigation, MinorProtection, LegalHold},
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.3"},
 	}
 	GovernmentID = &Class{
 		Name: "government_id", Description: "ID-card number and ID photo",
-		Level: Sensitive, Mask: MaskIDNumber, Consent: ConsentRealName, Basis: BasisConsent,
+		Scenario: "real-name verification before trading",
+		Level:    Sensitive, Mask: MaskIDNumber, Consent: ConsentRealName, Basis: BasisConsent,
 		StaffPurposes:     []Purpose{FraudInvestigation, MinorProtection, LegalHold},
 		SubjectSeesMasked: true, Retention: forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.3"},
 	}
 	BirthDate = &Class{
 		Name: "birth_date", Description: "date of birth and the age group derived from it",
-		Level: Personal, Mask: MaskBirthDate, Consent: ConsentRealName, Basis: BasisConsent,
+		Scenario: "real-name verification (read from the ID number)",
+		Level:    Personal, Mask: MaskBirthDate, Consent: ConsentRealName, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, MinorProtection, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.3", "P6"},
 	}
 	Face = &Class{
 		Name: "face", Description: "face images and biometric templates",
-		Level: Sensitive, Consent: ConsentFace, Basis: BasisConsent,
+		Scenario: "live face verification when anti-addiction rules require it",
+		Level:    Sensitive, Consent: ConsentFace, Basis: BasisConsent,
 		Retention: Retention{From: "the verification call returns"}, NeverStored: true,
 		Policy: []string{"P1.3a"},
 	}
 	AddressBook = &Class{
 		Name: "address_book", Description: "address-book contacts",
-		Level: Sensitive, Consent: ConsentContacts, Basis: BasisConsent,
+		Scenario: "uploading the address book, with permission, to confirm identity and protect minors",
+		Level:    Sensitive, Consent: ConsentContacts, Basis: BasisConsent,
 		StaffPurposes: []Purpose{MinorProtection, LegalHold},
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4", "P1.11"},
 	}
 	CallLog = &Class{
 		Name: "call_log", Description: "call-log entries",
-		Level: Sensitive, Consent: ConsentCallLog, Basis: BasisConsent,
+		Scenario: "uploading the call log, with permission, to confirm identity and protect minors",
+		Level:    Sensitive, Consent: ConsentCallLog, Basis: BasisConsent,
 		StaffPurposes: []Purpose{MinorProtection, LegalHold},
 		Retention:     forAccountLife, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4"},
 	}
 	IPAddress = &Class{
 		Name: "ip_address", Description: "IP addresses recorded in activity logs",
-		Level: Personal, Mask: MaskIP, Consent: ConsentActivity, Basis: BasisConsent,
+		Scenario: "every request to the service",
+		Level:    Personal, Mask: MaskIP, Consent: ConsentActivity, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
 		Policy: []string{"P1.4", "P1.9"},
 	}
 	FaceResult = &Class{
 		Name: "face_result", Description: "outcome, provider and time of a face verification (never the image)",
-		Level: Sensitive, Consent: ConsentFace, Basis: BasisConsent,
+		Scenario: "live face verification when anti-addiction rules require it",
+		Level:    Sensitive, Consent: ConsentFace, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, MinorProtection, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.3a"},
 	}
 	Location = &Class{
 		Name: "location", Description: "precise location and whereabouts",
-		Level: Sensitive, Mask: MaskAddress, Consent: ConsentLocation, Basis: BasisConsent,
+		Scenario: "location-based features, with permission",
+		Level:    Sensitive, Mask: MaskAddress, Consent: ConsentLocation, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, EncryptedAtRest: true, Exported: true,
 		Policy: []string{"P1.4", "P4.2"},
 	}
 	DeviceID = &Class{
 		Name: "device_id", Description: "device identifiers (IMEI, IDFA, OAID, MAC)",
-		Level: Personal, Mask: MaskDeviceID, Consent: ConsentDevice, Basis: BasisConsent,
+		Scenario: "registering the device at first start",
+		Level:    Personal, Mask: MaskDeviceID, Consent: ConsentDevice, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.4", "P8"},
 	}
 	DeviceInfo = &Class{
 		Name: "device_info", Description: "device model, OS, resolution, app list",
-		Level: Personal, Consent: ConsentDevice, Basis: BasisConsent,
+		Scenario: "registering the device at first start",
+		Level:    Personal, Consent: ConsentDevice, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.4"},
 	}
 	Behaviour = &Class{
 		Name: "behaviour", Description: "activity logs: searches, IP, pages, push opens, stay time, posts, favourites, shares",
-		Level: Personal, Consent: ConsentActivity, Basis: BasisConsent,
+		Scenario: "using the app: searching, browsing, posting, favouriting, sharing",
+		Level:    Personal, Consent: ConsentActivity, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
 		Policy: []string{"P1.4", "P1.9"},
 	}
 	Transaction = &Class{
 		Name: "transaction", Description: "orders and payments: order number, amount, status, times",
-		Level: Sensitive, Basis: BasisLegalObligation,
+		Scenario: "placing and paying orders",
+		Level:    Sensitive, Basis: BasisLegalObligation,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, FraudInvestigation, Audit, LegalHold},
 		SharedWithCounterparty: true,
 		Retention:              Retention{Months: 36, From: untilCompletion}, Exported: true,
@@ -206,7 +224,8 @@ var (
 	}
 	OrderContact = &Class{
 		Name: "order_contact", Description: "recipient phone of an order, shared with the seller for delivery",
-		Level: Personal, Mask: MaskPhone, Basis: BasisContract,
+		Scenario: "placing an order (the number the courier calls)",
+		Level:    Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, LegalHold},
 		SharedWithCounterparty: true, OnlyWhileOpen: true,
 		Retention: Retention{Months: 36, From: untilCompletion}, Exported: true,
@@ -214,34 +233,39 @@ var (
 	}
 	ThirdPartyAccount = &Class{
 		Name: "third_party_account", Description: "bound WeChat, QQ or Alipay account: open id, username, avatar",
-		Level: Personal, Mask: MaskDeviceID, Consent: ConsentThirdPartyAccount, Basis: BasisConsent,
+		Scenario: "signing in with, or binding, WeChat, QQ or Alipay",
+		Level:    Personal, Mask: MaskDeviceID, Consent: ConsentThirdPartyAccount, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     forAccountLife, Exported: true,
 		Policy: []string{"P1.7"},
 	}
 	Support = &Class{
 		Name: "support", Description: "customer-service conversations and handling records",
-		Level: Personal, Basis: BasisContract,
+		Scenario: "contacting customer service",
+		Level:    Personal, Basis: BasisContract,
 		StaffPurposes: []Purpose{AfterSales, Dispute, Audit, LegalHold},
 		Retention:     Retention{Months: 36, From: "ticket closure"}, Exported: true,
 		Policy: []string{"P1.6", "P9"},
 	}
 	Internal = &Class{
 		Name: "internal", Description: "account state kept to run the service: status, role, consents, timestamps",
-		Level: Personal, Basis: BasisContract, HandlingRecord: true,
+		Scenario: "running the account: consents, rights requests, status",
+		Level:    Personal, Basis: BasisContract, HandlingRecord: true,
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.9", "P1.12"},
 	}
 	AuditTrail = &Class{
 		Name: "audit_trail", Description: "the audit log: who read or changed whose data, when and why",
-		Level: Personal, Basis: BasisLegalObligation, HandlingRecord: true,
+		Scenario: "every access to or change of personal data",
+		Level:    Personal, Basis: BasisLegalObligation, HandlingRecord: true,
 		StaffPurposes: []Purpose{Audit, LegalHold},
 		Retention:     Retention{Months: 36, From: untilRecorded},
 		Policy:        []string{"P4.3"},
 	}
 	SecretData = &Class{
 		Name: "secret", Description: "password, login-code and token hashes, keys",
-		Level: Secret, Basis: BasisSecurity, Retention: Retention{From: "expiry"},
+		Scenario: "signing in (only hashes are kept)",
+		Level:    Secret, Basis: BasisSecurity, Retention: Retention{From: "expiry"},
 		Policy: []string{"P4.3"},
 	}
 )

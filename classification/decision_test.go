@@ -120,7 +120,7 @@ func TestDecideTable(t *testing.T) {
 func TestDeclaredClassesHaveCompletePolicies(t *testing.T) {
 	for _, c := range All {
 		t.Run(c.Name, func(t *testing.T) {
-			if c.Description == "" || c.Basis == "" || c.Retention.From == "" || len(c.Policy) == 0 {
+			if c.Description == "" || c.Scenario == "" || c.Basis == "" || c.Retention.From == "" || len(c.Policy) == 0 {
 				t.Errorf("incomplete declaration: %+v", c)
 			}
 			if (c.Basis == BasisConsent) != (c.Consent != "") {

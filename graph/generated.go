@@ -26,6 +26,7 @@ import (
 	"veil/ent/user"
 	"veil/graph/model"
 	"veil/identity"
+	"veil/inventory"
 	"veil/rights"
 	"veil/trade"
 
@@ -123,6 +124,19 @@ type ComplexityRoot struct {
 		CancelledAt func(childComplexity int) int
 	}
 
+	CollectedInformation struct {
+		Basis       func(childComplexity int) int
+		Class       func(childComplexity int) int
+		Fields      func(childComplexity int) int
+		Information func(childComplexity int) int
+		Level       func(childComplexity int) int
+		Policy      func(childComplexity int) int
+		Purpose     func(childComplexity int) int
+		Retention   func(childComplexity int) int
+		Scenario    func(childComplexity int) int
+		Stored      func(childComplexity int) int
+	}
+
 	Consent struct {
 		GrantedAt     func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -137,6 +151,12 @@ type ComplexityRoot struct {
 		Name       func(childComplexity int) int
 		Phone      func(childComplexity int) int
 		UploadedAt func(childComplexity int) int
+	}
+
+	DataInventory struct {
+		Collected func(childComplexity int) int
+		Markdown  func(childComplexity int) int
+		Shared    func(childComplexity int) int
 	}
 
 	DeleteMyDataPayload struct {
@@ -293,6 +313,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AuditEvents      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, actorID *int, subjectID *int, class *string, purpose *string, action *string, from *time.Time, to *time.Time) int
+		DataInventory    func(childComplexity int) int
 		Listings         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
 		Me               func(childComplexity int) int
 		Node             func(childComplexity int, id int) int
@@ -379,6 +400,16 @@ type ComplexityRoot struct {
 		PolicyURL        func(childComplexity int) int
 		Provider         func(childComplexity int) int
 		Purpose          func(childComplexity int) int
+	}
+
+	ThirdPartySharing struct {
+		Basis     func(childComplexity int) int
+		DataTypes func(childComplexity int) int
+		Method    func(childComplexity int) int
+		PolicyURL func(childComplexity int) int
+		Purpose   func(childComplexity int) int
+		Recipient func(childComplexity int) int
+		Scenario  func(childComplexity int) int
 	}
 
 	User struct {
@@ -477,6 +508,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*ent.User, error)
 	AuditEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, actorID *int, subjectID *int, class *string, purpose *string, action *string, from *time.Time, to *time.Time) (*ent.AuditEventConnection, error)
 	VerifyAuditChain(ctx context.Context) (*model.VerifyAuditChainPayload, error)
+	DataInventory(ctx context.Context) (*inventory.Inventory, error)
 }
 type UserResolver interface {
 	AgeGroup(ctx context.Context, obj *ent.User) (*classification.AgeGroup, error)
@@ -760,6 +792,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CancelAccountPayload.CancelledAt(childComplexity), true
 
+	case "CollectedInformation.basis":
+		if e.ComplexityRoot.CollectedInformation.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Basis(childComplexity), true
+	case "CollectedInformation.class":
+		if e.ComplexityRoot.CollectedInformation.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Class(childComplexity), true
+	case "CollectedInformation.fields":
+		if e.ComplexityRoot.CollectedInformation.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Fields(childComplexity), true
+	case "CollectedInformation.information":
+		if e.ComplexityRoot.CollectedInformation.Information == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Information(childComplexity), true
+	case "CollectedInformation.level":
+		if e.ComplexityRoot.CollectedInformation.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Level(childComplexity), true
+	case "CollectedInformation.policy":
+		if e.ComplexityRoot.CollectedInformation.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Policy(childComplexity), true
+	case "CollectedInformation.purpose":
+		if e.ComplexityRoot.CollectedInformation.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Purpose(childComplexity), true
+	case "CollectedInformation.retention":
+		if e.ComplexityRoot.CollectedInformation.Retention == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Retention(childComplexity), true
+	case "CollectedInformation.scenario":
+		if e.ComplexityRoot.CollectedInformation.Scenario == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Scenario(childComplexity), true
+	case "CollectedInformation.stored":
+		if e.ComplexityRoot.CollectedInformation.Stored == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CollectedInformation.Stored(childComplexity), true
+
 	case "Consent.grantedAt":
 		if e.ComplexityRoot.Consent.GrantedAt == nil {
 			break
@@ -821,6 +914,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.UploadedAt(childComplexity), true
+
+	case "DataInventory.collected":
+		if e.ComplexityRoot.DataInventory.Collected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataInventory.Collected(childComplexity), true
+	case "DataInventory.markdown":
+		if e.ComplexityRoot.DataInventory.Markdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataInventory.Markdown(childComplexity), true
+	case "DataInventory.shared":
+		if e.ComplexityRoot.DataInventory.Shared == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataInventory.Shared(childComplexity), true
 
 	case "DeleteMyDataPayload.category":
 		if e.ComplexityRoot.DeleteMyDataPayload.Category == nil {
@@ -1571,6 +1683,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["actorId"].(*int), args["subjectId"].(*int), args["class"].(*string), args["purpose"].(*string), args["action"].(*string), args["from"].(*time.Time), args["to"].(*time.Time)), true
+	case "Query.dataInventory":
+		if e.ComplexityRoot.Query.DataInventory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.DataInventory(childComplexity), true
 
 	case "Query.listings":
 		if e.ComplexityRoot.Query.Listings == nil {
@@ -1965,6 +2083,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThirdPartySDK.Purpose(childComplexity), true
+
+	case "ThirdPartySharing.basis":
+		if e.ComplexityRoot.ThirdPartySharing.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Basis(childComplexity), true
+	case "ThirdPartySharing.dataTypes":
+		if e.ComplexityRoot.ThirdPartySharing.DataTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.DataTypes(childComplexity), true
+	case "ThirdPartySharing.method":
+		if e.ComplexityRoot.ThirdPartySharing.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Method(childComplexity), true
+	case "ThirdPartySharing.policyUrl":
+		if e.ComplexityRoot.ThirdPartySharing.PolicyURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.PolicyURL(childComplexity), true
+	case "ThirdPartySharing.purpose":
+		if e.ComplexityRoot.ThirdPartySharing.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Purpose(childComplexity), true
+	case "ThirdPartySharing.recipient":
+		if e.ComplexityRoot.ThirdPartySharing.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Recipient(childComplexity), true
+	case "ThirdPartySharing.scenario":
+		if e.ComplexityRoot.ThirdPartySharing.Scenario == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Scenario(childComplexity), true
 
 	case "User.activities":
 		if e.ComplexityRoot.User.Activities == nil {
@@ -3846,6 +4007,47 @@ extend type Query {
   verify. For auditors declaring audit or legal_hold.
   """
   verifyAuditChain: VerifyAuditChainPayload!
+  """
+  The collected personal information list and the third-party sharing
+  list, generated from the class registry, the SDK inventory and the
+  sharing ledger. Public.
+  """
+  dataInventory: DataInventory!
+}
+
+type DataInventory {
+  collected: [CollectedInformation!]! @classified(class: "public")
+  shared: [ThirdPartySharing!]! @classified(class: "public")
+  "Both lists as Markdown, as go run ./server inventory -format md prints them."
+  markdown: String! @classified(class: "public")
+}
+
+"One kind of personal information the app collects."
+type CollectedInformation {
+  class: String! @classified(class: "public")
+  information: String! @classified(class: "public")
+  level: String! @classified(class: "public")
+  "The consent purpose it needs, or — when another lawful basis applies."
+  purpose: String! @classified(class: "public")
+  basis: String! @classified(class: "public")
+  scenario: String! @classified(class: "public")
+  retention: String! @classified(class: "public")
+  stored: Boolean! @classified(class: "public")
+  "The schema fields that hold it, as Type.field."
+  fields: [String!]! @classified(class: "public")
+  "Clauses of the privacy policy."
+  policy: [String!]! @classified(class: "public")
+}
+
+"One recipient of personal information."
+type ThirdPartySharing {
+  recipient: String! @classified(class: "public")
+  dataTypes: [String!]! @classified(class: "public")
+  purpose: String! @classified(class: "public")
+  scenario: String! @classified(class: "public")
+  method: String! @classified(class: "public")
+  basis: String! @classified(class: "public")
+  policyUrl: String @classified(class: "public")
 }
 
 type VerifyAuditChainPayload {
@@ -4273,6 +4475,32 @@ func (ec *executionContext) childFields_CancelAccountPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type CancelAccountPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CollectedInformation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "class":
+		return ec.fieldContext_CollectedInformation_class(ctx, field)
+	case "information":
+		return ec.fieldContext_CollectedInformation_information(ctx, field)
+	case "level":
+		return ec.fieldContext_CollectedInformation_level(ctx, field)
+	case "purpose":
+		return ec.fieldContext_CollectedInformation_purpose(ctx, field)
+	case "basis":
+		return ec.fieldContext_CollectedInformation_basis(ctx, field)
+	case "scenario":
+		return ec.fieldContext_CollectedInformation_scenario(ctx, field)
+	case "retention":
+		return ec.fieldContext_CollectedInformation_retention(ctx, field)
+	case "stored":
+		return ec.fieldContext_CollectedInformation_stored(ctx, field)
+	case "fields":
+		return ec.fieldContext_CollectedInformation_fields(ctx, field)
+	case "policy":
+		return ec.fieldContext_CollectedInformation_policy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CollectedInformation", field.Name)
+}
+
 func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4303,6 +4531,18 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_uploadedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Contact", field.Name)
+}
+
+func (ec *executionContext) childFields_DataInventory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "collected":
+		return ec.fieldContext_DataInventory_collected(ctx, field)
+	case "shared":
+		return ec.fieldContext_DataInventory_shared(ctx, field)
+	case "markdown":
+		return ec.fieldContext_DataInventory_markdown(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataInventory", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteMyDataPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4707,6 +4947,26 @@ func (ec *executionContext) childFields_ThirdPartySDK(ctx context.Context, field
 		return ec.fieldContext_ThirdPartySDK_policyURL(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ThirdPartySDK", field.Name)
+}
+
+func (ec *executionContext) childFields_ThirdPartySharing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "recipient":
+		return ec.fieldContext_ThirdPartySharing_recipient(ctx, field)
+	case "dataTypes":
+		return ec.fieldContext_ThirdPartySharing_dataTypes(ctx, field)
+	case "purpose":
+		return ec.fieldContext_ThirdPartySharing_purpose(ctx, field)
+	case "scenario":
+		return ec.fieldContext_ThirdPartySharing_scenario(ctx, field)
+	case "method":
+		return ec.fieldContext_ThirdPartySharing_method(ctx, field)
+	case "basis":
+		return ec.fieldContext_ThirdPartySharing_basis(ctx, field)
+	case "policyUrl":
+		return ec.fieldContext_ThirdPartySharing_policyUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThirdPartySharing", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7455,6 +7715,416 @@ func (ec *executionContext) fieldContext_CancelAccountPayload_cancelledAt(_ cont
 	return graphql.NewScalarFieldContext("CancelAccountPayload", field, false, false, "Time")
 }
 
+func (ec *executionContext) _CollectedInformation_class(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_information(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_information(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Information, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_information(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_level(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_purpose(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_basis(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_scenario(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_scenario(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scenario, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_scenario(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_retention(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_retention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retention, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_retention(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_stored(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_stored(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stored, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_stored(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CollectedInformation_fields(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
+func (ec *executionContext) _CollectedInformation_policy(ctx context.Context, field graphql.CollectedField, obj *inventory.Collected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CollectedInformation_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CollectedInformation_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CollectedInformation", field, false, false, "String")
+}
+
 func (ec *executionContext) _Consent_id(ctx context.Context, field graphql.CollectedField, obj *ent.Consent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7863,6 +8533,147 @@ func (ec *executionContext) _Contact_uploadedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Contact_uploadedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DataInventory_collected(ctx context.Context, field graphql.CollectedField, obj *inventory.Inventory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataInventory_collected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Collected, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []inventory.Collected
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []inventory.Collected
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []inventory.Collected) graphql.Marshaler {
+			return ec.marshalNCollectedInformation2ᚕveilᚋinventoryᚐCollectedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataInventory_collected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataInventory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CollectedInformation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataInventory_shared(ctx context.Context, field graphql.CollectedField, obj *inventory.Inventory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataInventory_shared(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shared, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []inventory.Shared
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []inventory.Shared
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []inventory.Shared) graphql.Marshaler {
+			return ec.marshalNThirdPartySharing2ᚕveilᚋinventoryᚐSharedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataInventory_shared(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataInventory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThirdPartySharing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataInventory_markdown(ctx context.Context, field graphql.CollectedField, obj *inventory.Inventory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataInventory_markdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Markdown(), nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataInventory_markdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataInventory", field, true, false, "String")
 }
 
 func (ec *executionContext) _DeleteMyDataPayload_category(ctx context.Context, field graphql.CollectedField, obj *rights.DeletionResult) (ret graphql.Marshaler) {
@@ -12524,6 +13335,38 @@ func (ec *executionContext) fieldContext_Query_verifyAuditChain(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_dataInventory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dataInventory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().DataInventory(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *inventory.Inventory) graphql.Marshaler {
+			return ec.marshalNDataInventory2ᚖveilᚋinventoryᚐInventory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dataInventory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataInventory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14549,6 +15392,293 @@ func (ec *executionContext) _ThirdPartySDK_policyURL(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_ThirdPartySDK_policyURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_recipient(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_dataTypes(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_dataTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataTypes, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_dataTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_purpose(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_scenario(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_scenario(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scenario, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_scenario(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_method(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_basis(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_policyUrl(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_policyUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyURL, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_policyUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -21858,6 +22988,84 @@ func (ec *executionContext) _CancelAccountPayload(ctx context.Context, sel ast.S
 	return out
 }
 
+var collectedInformationImplementors = []string{"CollectedInformation"}
+
+func (ec *executionContext) _CollectedInformation(ctx context.Context, sel ast.SelectionSet, obj *inventory.Collected) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, collectedInformationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CollectedInformation")
+		case "class":
+			out.Values[i] = ec._CollectedInformation_class(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "information":
+			out.Values[i] = ec._CollectedInformation_information(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._CollectedInformation_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._CollectedInformation_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "basis":
+			out.Values[i] = ec._CollectedInformation_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scenario":
+			out.Values[i] = ec._CollectedInformation_scenario(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retention":
+			out.Values[i] = ec._CollectedInformation_retention(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stored":
+			out.Values[i] = ec._CollectedInformation_stored(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._CollectedInformation_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policy":
+			out.Values[i] = ec._CollectedInformation_policy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var consentImplementors = []string{"Consent", "Node"}
 
 func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, obj *ent.Consent) graphql.Marshaler {
@@ -21945,6 +23153,49 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 		case "uploadedAt":
 			out.Values[i] = ec._Contact_uploadedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dataInventoryImplementors = []string{"DataInventory"}
+
+func (ec *executionContext) _DataInventory(ctx context.Context, sel ast.SelectionSet, obj *inventory.Inventory) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dataInventoryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DataInventory")
+		case "collected":
+			out.Values[i] = ec._DataInventory_collected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shared":
+			out.Values[i] = ec._DataInventory_shared(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markdown":
+			out.Values[i] = ec._DataInventory_markdown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -23084,6 +24335,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_verifyAuditChain(ctx, field)
 				})
+		case "dataInventory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dataInventory(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -23598,6 +24855,69 @@ func (ec *executionContext) _ThirdPartySDK(ctx context.Context, sel ast.Selectio
 		case "policyURL":
 			out.Values[i] = ec._ThirdPartySDK_policyURL(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var thirdPartySharingImplementors = []string{"ThirdPartySharing"}
+
+func (ec *executionContext) _ThirdPartySharing(ctx context.Context, sel ast.SelectionSet, obj *inventory.Shared) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, thirdPartySharingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThirdPartySharing")
+		case "recipient":
+			out.Values[i] = ec._ThirdPartySharing_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataTypes":
+			out.Values[i] = ec._ThirdPartySharing_dataTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._ThirdPartySharing_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scenario":
+			out.Values[i] = ec._ThirdPartySharing_scenario(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._ThirdPartySharing_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "basis":
+			out.Values[i] = ec._ThirdPartySharing_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyUrl":
+			out.Values[i] = ec._ThirdPartySharing_policyUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -24446,6 +25766,26 @@ func (ec *executionContext) marshalNCancelAccountPayload2ᚖveilᚋgraphᚋmodel
 	return ec._CancelAccountPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCollectedInformation2veilᚋinventoryᚐCollected(ctx context.Context, sel ast.SelectionSet, v inventory.Collected) graphql.Marshaler {
+	return ec._CollectedInformation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCollectedInformation2ᚕveilᚋinventoryᚐCollectedᚄ(ctx context.Context, sel ast.SelectionSet, v []inventory.Collected) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCollectedInformation2veilᚋinventoryᚐCollected(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNConsent2ᚖveilᚋentᚐConsent(ctx context.Context, sel ast.SelectionSet, v *ent.Consent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Consent!")
@@ -24580,6 +25920,14 @@ func (ec *executionContext) marshalNDataCategory2veilᚋrightsᚐCategory(ctx co
 		graphql.AddInvalidNullFromMarshaler(ctx, "DataCategory!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNDataInventory2ᚖveilᚋinventoryᚐInventory(ctx context.Context, sel ast.SelectionSet, v *inventory.Inventory) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DataInventory!")
+		return graphql.Null
+	}
+	return ec._DataInventory(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDeleteMyDataPayload2ᚖveilᚋrightsᚐDeletionResult(ctx context.Context, sel ast.SelectionSet, v *rights.DeletionResult) graphql.Marshaler {
@@ -25056,6 +26404,26 @@ func (ec *executionContext) marshalNThirdPartySDK2ᚖveilᚋentᚐThirdPartySDK(
 func (ec *executionContext) unmarshalNThirdPartySDKWhereInput2ᚖveilᚋentᚐThirdPartySDKWhereInput(ctx context.Context, v any) (*ent.ThirdPartySDKWhereInput, error) {
 	res, err := ec.unmarshalInputThirdPartySDKWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThirdPartySharing2veilᚋinventoryᚐShared(ctx context.Context, sel ast.SelectionSet, v inventory.Shared) graphql.Marshaler {
+	return ec._ThirdPartySharing(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNThirdPartySharing2ᚕveilᚋinventoryᚐSharedᚄ(ctx context.Context, sel ast.SelectionSet, v []inventory.Shared) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNThirdPartySharing2veilᚋinventoryᚐShared(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

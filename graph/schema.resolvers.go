@@ -20,6 +20,7 @@ import (
 	"veil/fault"
 	"veil/graph/model"
 	"veil/identity"
+	"veil/inventory"
 	"veil/ledger"
 	"veil/rights"
 	"veil/trade"
@@ -275,6 +276,11 @@ func (r *queryResolver) VerifyAuditChain(ctx context.Context) (*model.VerifyAudi
 		out.FirstBadSeq, out.Reason = &seq, &v.Reason
 	}
 	return out, nil
+}
+
+// DataInventory is the resolver for the dataInventory field.
+func (r *queryResolver) DataInventory(ctx context.Context) (*inventory.Inventory, error) {
+	return inventory.Build(ctx, r.Client)
 }
 
 // AgeGroup is the resolver for the ageGroup field.

@@ -4,6 +4,7 @@
 //	go run ./server demo -tokens FILE  seed the demo personas, write persona -> token JSON
 //	go run ./server purge [-dry-run]   remove what is past retention
 //	go run ./server analytics-export   write de-identified activity data (needs VEIL_ANALYTICS_KEY)
+//	go run ./server inventory -format md|json  print the collected-information and sharing lists
 package main
 
 import (
@@ -53,8 +54,10 @@ func run(ctx context.Context, args []string) error {
 		return purge(ctx, args)
 	case "analytics-export":
 		return analyticsExport(ctx, args)
+	case "inventory":
+		return inventoryCmd(ctx, args)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory", cmd)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"veil/analytics"
+	"veil/inventory"
 	"veil/retention"
+	"veil/seed"
 	"veil/store"
 )
 
@@ -103,4 +106,33 @@ func envInt(key string, def int) int {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// inventoryCmd prints the collected-information and third-party sharing
+// lists; see package inventory.
+func inventoryCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("inventory", flag.ContinueOnError)
+	format := fs.String("format", "md", "md or json")
+	st, err := openStore(ctx, fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *format != "md" && *format != "json" {
+		return fmt.Errorf("inventory: -format must be md or json, not %q", *format)
+	}
+	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
+		return err
+	}
+	inv, err := inventory.Build(ctx, st.Client)
+	if err != nil {
+		return err
+	}
+	if *format == "md" {
+		_, err = io.WriteString(os.Stdout, inv.Markdown())
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(inv)
 }

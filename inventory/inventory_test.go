@@ -1,0 +1,107 @@
+package inventory_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"veil/classification"
+	"veil/ent"
+	"veil/inventory"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden file")
+
+func build(t *testing.T) (*inventory.Inventory, *veiltest.Env) {
+	t.Helper()
+	env := veiltest.New(t, "sqlite:"+filepath.Join(t.TempDir(), "veil.db"))
+	if _, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Build(context.Background(), env.Store.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv, env
+}
+
+// TestMarkdownIsStable compares the Markdown lists of the demo data with
+// the committed golden file (go test ./inventory -update rewrites it).
+func TestMarkdownIsStable(t *testing.T) {
+	inv, _ := build(t)
+	golden := filepath.Join("testdata", "inventory.golden.md")
+	if *update {
+		if err := os.WriteFile(golden, []byte(inv.Markdown()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.Markdown(); got != string(want) {
+		t.Errorf("the Markdown lists changed; if on purpose, run go test ./inventory -update\n%s", got)
+	}
+}
+
+// TestListsCoverEveryClassifiedFieldAndSDK fails when a personal field of
+// the schema, or an SDK of the inventory, is missing from the lists.
+func TestListsCoverEveryClassifiedFieldAndSDK(t *testing.T) {
+	inv, _ := build(t)
+	listed := map[string]string{}
+	for _, c := range inv.Collected {
+		for _, f := range c.Fields {
+			listed[f] = c.Class
+		}
+	}
+	for typ, fields := range ent.Fields {
+		for _, f := range fields {
+			c, _ := classification.Lookup(ent.Classes[typ][f])
+			if c.Level == classification.Public || c.Level == classification.Secret {
+				continue
+			}
+			if listed[typ+"."+f] != c.Name {
+				t.Errorf("%s.%s (%s) is not in the collected-information list", typ, f, c.Name)
+			}
+		}
+	}
+	for _, s := range seed.SDKs {
+		found := false
+		for _, sh := range inv.Shared {
+			found = found || strings.Contains(sh.Recipient, s.Name)
+		}
+		if !found {
+			t.Errorf("SDK %s is not in the sharing list", s.Name)
+		}
+	}
+	md := inv.Markdown()
+	for _, c := range inv.Collected {
+		if !strings.Contains(md, "`"+c.Class+"`") {
+			t.Errorf("class %s is not in the Markdown", c.Class)
+		}
+	}
+	if strings.Contains(md, "user:") {
+		t.Error("the sharing list names a user")
+	}
+	if _, err := json.Marshal(inv); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDataInventoryIsPublicOverGraphQL asks for the lists anonymously.
+func TestDataInventoryIsPublicOverGraphQL(t *testing.T) {
+	inv, env := build(t)
+	r := env.MustDo(veiltest.Request{Query: `{ dataInventory { markdown collected { class fields } shared { recipient } } }`})
+	if veiltest.Dig(r.Data, "dataInventory.markdown") != inv.Markdown() {
+		t.Error("the GraphQL Markdown differs from the command's")
+	}
+	if n := len(veiltest.Dig(r.Data, "dataInventory.collected").([]any)); n != len(inv.Collected) {
+		t.Errorf("%d collected rows over GraphQL, %d built", n, len(inv.Collected))
+	}
+}
