@@ -34,8 +34,8 @@ func TestExportHoldsNoDirectIdentifier(t *testing.T) {
 		var identifiers []string
 		for _, u := range w.Users {
 			identifiers = append(identifiers, u.Phone, veiltest.ID(u.ID))
-			if u.RealName != nil {
-				identifiers = append(identifiers, *u.RealName, *u.IDNumber)
+			if u.RealName != "" {
+				identifiers = append(identifiers, u.RealName, u.IDNumber)
 			}
 		}
 		devs, err := env.Store.Client.Device.Query().Where(device.UserID(w.Users["adult"].ID)).All(ctx)

@@ -61,10 +61,12 @@ func (*CallLogEntry) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case calllogentry.FieldID, calllogentry.FieldUserID, calllogentry.FieldDurationSeconds:
 			values[i] = new(sql.NullInt64)
-		case calllogentry.FieldPhone, calllogentry.FieldDirection:
+		case calllogentry.FieldDirection:
 			values[i] = new(sql.NullString)
 		case calllogentry.FieldStartedAt:
 			values[i] = new(sql.NullTime)
+		case calllogentry.FieldPhone:
+			values[i] = calllogentry.ValueScanner.Phone.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -93,10 +95,10 @@ func (_m *CallLogEntry) assignValues(columns []string, values []any) error {
 				_m.UserID = int(value.Int64)
 			}
 		case calllogentry.FieldPhone:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field phone", values[i])
-			} else if value.Valid {
-				_m.Phone = value.String
+			if value, err := calllogentry.ValueScanner.Phone.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Phone = value
 			}
 		case calllogentry.FieldDirection:
 			if value, ok := values[i].(*sql.NullString); !ok {

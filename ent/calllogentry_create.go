@@ -132,7 +132,10 @@ func (_c *CallLogEntryCreate) sqlSave(ctx context.Context) (*CallLogEntry, error
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -146,14 +149,18 @@ func (_c *CallLogEntryCreate) sqlSave(ctx context.Context) (*CallLogEntry, error
 	return _node, nil
 }
 
-func (_c *CallLogEntryCreate) createSpec() (*CallLogEntry, *sqlgraph.CreateSpec) {
+func (_c *CallLogEntryCreate) createSpec() (*CallLogEntry, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &CallLogEntry{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(calllogentry.Table, sqlgraph.NewFieldSpec(calllogentry.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.Phone(); ok {
-		_spec.SetField(calllogentry.FieldPhone, field.TypeString, value)
+		vv, err := calllogentry.ValueScanner.Phone.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(calllogentry.FieldPhone, field.TypeString, vv)
 		_node.Phone = value
 	}
 	if value, ok := _c.mutation.Direction(); ok {
@@ -185,7 +192,7 @@ func (_c *CallLogEntryCreate) createSpec() (*CallLogEntry, *sqlgraph.CreateSpec)
 		_node.UserID = nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -461,7 +468,10 @@ func (_c *CallLogEntryCreateBulk) Save(ctx context.Context) ([]*CallLogEntry, er
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {

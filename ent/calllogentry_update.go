@@ -159,7 +159,11 @@ func (_u *CallLogEntryUpdate) sqlSave(ctx context.Context) (_node int, err error
 		}
 	}
 	if value, ok := _u.mutation.Phone(); ok {
-		_spec.SetField(calllogentry.FieldPhone, field.TypeString, value)
+		vv, err := calllogentry.ValueScanner.Phone.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(calllogentry.FieldPhone, field.TypeString, vv)
 	}
 	if value, ok := _u.mutation.Direction(); ok {
 		_spec.SetField(calllogentry.FieldDirection, field.TypeEnum, value)
@@ -354,7 +358,11 @@ func (_u *CallLogEntryUpdateOne) sqlSave(ctx context.Context) (_node *CallLogEnt
 		}
 	}
 	if value, ok := _u.mutation.Phone(); ok {
-		_spec.SetField(calllogentry.FieldPhone, field.TypeString, value)
+		vv, err := calllogentry.ValueScanner.Phone.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(calllogentry.FieldPhone, field.TypeString, vv)
 	}
 	if value, ok := _u.mutation.Direction(); ok {
 		_spec.SetField(calllogentry.FieldDirection, field.TypeEnum, value)

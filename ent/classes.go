@@ -228,6 +228,7 @@ var Classes = map[string]map[string]string{
 		"avatar_url":              "public_profile",
 		"real_name":               "real_name",
 		"id_number":               "government_id",
+		"id_number_index":         "secret",
 		"birth_date":              "birth_date",
 		"real_name_verified_at":   "real_name",
 		"status":                  "internal",

@@ -59,10 +59,12 @@ func (*Contact) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case contact.FieldID, contact.FieldUserID:
 			values[i] = new(sql.NullInt64)
-		case contact.FieldName, contact.FieldPhone:
-			values[i] = new(sql.NullString)
 		case contact.FieldUploadedAt:
 			values[i] = new(sql.NullTime)
+		case contact.FieldName:
+			values[i] = contact.ValueScanner.Name.ScanValue()
+		case contact.FieldPhone:
+			values[i] = contact.ValueScanner.Phone.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -91,16 +93,16 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 				_m.UserID = int(value.Int64)
 			}
 		case contact.FieldName:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field name", values[i])
-			} else if value.Valid {
-				_m.Name = value.String
+			if value, err := contact.ValueScanner.Name.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Name = value
 			}
 		case contact.FieldPhone:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field phone", values[i])
-			} else if value.Valid {
-				_m.Phone = value.String
+			if value, err := contact.ValueScanner.Phone.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Phone = value
 			}
 		case contact.FieldUploadedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {

@@ -135,7 +135,10 @@ func (_c *ContactCreate) sqlSave(ctx context.Context) (*Contact, error) {
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -149,18 +152,26 @@ func (_c *ContactCreate) sqlSave(ctx context.Context) (*Contact, error) {
 	return _node, nil
 }
 
-func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
+func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &Contact{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(contact.Table, sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.Name(); ok {
-		_spec.SetField(contact.FieldName, field.TypeString, value)
+		vv, err := contact.ValueScanner.Name.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(contact.FieldName, field.TypeString, vv)
 		_node.Name = value
 	}
 	if value, ok := _c.mutation.Phone(); ok {
-		_spec.SetField(contact.FieldPhone, field.TypeString, value)
+		vv, err := contact.ValueScanner.Phone.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(contact.FieldPhone, field.TypeString, vv)
 		_node.Phone = value
 	}
 	if value, ok := _c.mutation.UploadedAt(); ok {
@@ -184,7 +195,7 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 		_node.UserID = nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -399,7 +410,10 @@ func (_c *ContactCreateBulk) Save(ctx context.Context) ([]*Contact, error) {
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {

@@ -118,10 +118,18 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 	}
 	if value, ok := _u.mutation.Name(); ok {
-		_spec.SetField(contact.FieldName, field.TypeString, value)
+		vv, err := contact.ValueScanner.Name.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(contact.FieldName, field.TypeString, vv)
 	}
 	if value, ok := _u.mutation.Phone(); ok {
-		_spec.SetField(contact.FieldPhone, field.TypeString, value)
+		vv, err := contact.ValueScanner.Phone.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(contact.FieldPhone, field.TypeString, vv)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -264,10 +272,18 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 		}
 	}
 	if value, ok := _u.mutation.Name(); ok {
-		_spec.SetField(contact.FieldName, field.TypeString, value)
+		vv, err := contact.ValueScanner.Name.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(contact.FieldName, field.TypeString, vv)
 	}
 	if value, ok := _u.mutation.Phone(); ok {
-		_spec.SetField(contact.FieldPhone, field.TypeString, value)
+		vv, err := contact.ValueScanner.Phone.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(contact.FieldPhone, field.TypeString, vv)
 	}
 	_node = &Contact{config: _u.config}
 	_spec.Assign = _node.assignValues

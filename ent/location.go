@@ -25,9 +25,9 @@ type Location struct {
 	// Longitude holds the value of the "longitude" field.
 	Longitude float64 `json:"longitude,omitempty"`
 	// AccuracyMeters holds the value of the "accuracy_meters" field.
-	AccuracyMeters *float64 `json:"accuracy_meters,omitempty"`
+	AccuracyMeters float64 `json:"accuracy_meters,omitempty"`
 	// Address holds the value of the "address" field.
-	Address *string `json:"address,omitempty"`
+	Address string `json:"address,omitempty"`
 	// RecordedAt holds the value of the "recorded_at" field.
 	RecordedAt time.Time `json:"recorded_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -61,14 +61,18 @@ func (*Location) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case location.FieldLatitude, location.FieldLongitude, location.FieldAccuracyMeters:
-			values[i] = new(sql.NullFloat64)
 		case location.FieldID, location.FieldUserID:
 			values[i] = new(sql.NullInt64)
-		case location.FieldAddress:
-			values[i] = new(sql.NullString)
 		case location.FieldRecordedAt:
 			values[i] = new(sql.NullTime)
+		case location.FieldLatitude:
+			values[i] = location.ValueScanner.Latitude.ScanValue()
+		case location.FieldLongitude:
+			values[i] = location.ValueScanner.Longitude.ScanValue()
+		case location.FieldAccuracyMeters:
+			values[i] = location.ValueScanner.AccuracyMeters.ScanValue()
+		case location.FieldAddress:
+			values[i] = location.ValueScanner.Address.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -97,30 +101,28 @@ func (_m *Location) assignValues(columns []string, values []any) error {
 				_m.UserID = int(value.Int64)
 			}
 		case location.FieldLatitude:
-			if value, ok := values[i].(*sql.NullFloat64); !ok {
-				return fmt.Errorf("unexpected type %T for field latitude", values[i])
-			} else if value.Valid {
-				_m.Latitude = value.Float64
+			if value, err := location.ValueScanner.Latitude.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Latitude = value
 			}
 		case location.FieldLongitude:
-			if value, ok := values[i].(*sql.NullFloat64); !ok {
-				return fmt.Errorf("unexpected type %T for field longitude", values[i])
-			} else if value.Valid {
-				_m.Longitude = value.Float64
+			if value, err := location.ValueScanner.Longitude.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Longitude = value
 			}
 		case location.FieldAccuracyMeters:
-			if value, ok := values[i].(*sql.NullFloat64); !ok {
-				return fmt.Errorf("unexpected type %T for field accuracy_meters", values[i])
-			} else if value.Valid {
-				_m.AccuracyMeters = new(float64)
-				*_m.AccuracyMeters = value.Float64
+			if value, err := location.ValueScanner.AccuracyMeters.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.AccuracyMeters = value
 			}
 		case location.FieldAddress:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field address", values[i])
-			} else if value.Valid {
-				_m.Address = new(string)
-				*_m.Address = value.String
+			if value, err := location.ValueScanner.Address.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Address = value
 			}
 		case location.FieldRecordedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -178,15 +180,11 @@ func (_m *Location) String() string {
 	builder.WriteString("longitude=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Longitude))
 	builder.WriteString(", ")
-	if v := _m.AccuracyMeters; v != nil {
-		builder.WriteString("accuracy_meters=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
+	builder.WriteString("accuracy_meters=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AccuracyMeters))
 	builder.WriteString(", ")
-	if v := _m.Address; v != nil {
-		builder.WriteString("address=")
-		builder.WriteString(*v)
-	}
+	builder.WriteString("address=")
+	builder.WriteString(_m.Address)
 	builder.WriteString(", ")
 	builder.WriteString("recorded_at=")
 	builder.WriteString(_m.RecordedAt.Format(time.ANSIC))

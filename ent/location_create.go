@@ -156,7 +156,10 @@ func (_c *LocationCreate) sqlSave(ctx context.Context) (*Location, error) {
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -170,27 +173,43 @@ func (_c *LocationCreate) sqlSave(ctx context.Context) (*Location, error) {
 	return _node, nil
 }
 
-func (_c *LocationCreate) createSpec() (*Location, *sqlgraph.CreateSpec) {
+func (_c *LocationCreate) createSpec() (*Location, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &Location{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(location.Table, sqlgraph.NewFieldSpec(location.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.Latitude(); ok {
-		_spec.SetField(location.FieldLatitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Latitude.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(location.FieldLatitude, field.TypeFloat64, vv)
 		_node.Latitude = value
 	}
 	if value, ok := _c.mutation.Longitude(); ok {
-		_spec.SetField(location.FieldLongitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Longitude.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(location.FieldLongitude, field.TypeFloat64, vv)
 		_node.Longitude = value
 	}
 	if value, ok := _c.mutation.AccuracyMeters(); ok {
-		_spec.SetField(location.FieldAccuracyMeters, field.TypeFloat64, value)
-		_node.AccuracyMeters = &value
+		vv, err := location.ValueScanner.AccuracyMeters.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(location.FieldAccuracyMeters, field.TypeFloat64, vv)
+		_node.AccuracyMeters = value
 	}
 	if value, ok := _c.mutation.Address(); ok {
-		_spec.SetField(location.FieldAddress, field.TypeString, value)
-		_node.Address = &value
+		vv, err := location.ValueScanner.Address.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(location.FieldAddress, field.TypeString, vv)
+		_node.Address = value
 	}
 	if value, ok := _c.mutation.RecordedAt(); ok {
 		_spec.SetField(location.FieldRecordedAt, field.TypeTime, value)
@@ -213,7 +232,7 @@ func (_c *LocationCreate) createSpec() (*Location, *sqlgraph.CreateSpec) {
 		_node.UserID = nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -544,7 +563,10 @@ func (_c *LocationCreateBulk) Save(ctx context.Context) ([]*Location, error) {
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {

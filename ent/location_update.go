@@ -189,28 +189,56 @@ func (_u *LocationUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 	}
 	if value, ok := _u.mutation.Latitude(); ok {
-		_spec.SetField(location.FieldLatitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Latitude.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(location.FieldLatitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AddedLatitude(); ok {
-		_spec.AddField(location.FieldLatitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Latitude.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.AddField(location.FieldLatitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.Longitude(); ok {
-		_spec.SetField(location.FieldLongitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Longitude.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(location.FieldLongitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AddedLongitude(); ok {
-		_spec.AddField(location.FieldLongitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Longitude.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.AddField(location.FieldLongitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AccuracyMeters(); ok {
-		_spec.SetField(location.FieldAccuracyMeters, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.AccuracyMeters.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(location.FieldAccuracyMeters, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AddedAccuracyMeters(); ok {
-		_spec.AddField(location.FieldAccuracyMeters, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.AccuracyMeters.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.AddField(location.FieldAccuracyMeters, field.TypeFloat64, vv)
 	}
 	if _u.mutation.AccuracyMetersCleared() {
 		_spec.ClearField(location.FieldAccuracyMeters, field.TypeFloat64)
 	}
 	if value, ok := _u.mutation.Address(); ok {
-		_spec.SetField(location.FieldAddress, field.TypeString, value)
+		vv, err := location.ValueScanner.Address.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(location.FieldAddress, field.TypeString, vv)
 	}
 	if _u.mutation.AddressCleared() {
 		_spec.ClearField(location.FieldAddress, field.TypeString)
@@ -427,28 +455,56 @@ func (_u *LocationUpdateOne) sqlSave(ctx context.Context) (_node *Location, err 
 		}
 	}
 	if value, ok := _u.mutation.Latitude(); ok {
-		_spec.SetField(location.FieldLatitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Latitude.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(location.FieldLatitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AddedLatitude(); ok {
-		_spec.AddField(location.FieldLatitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Latitude.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.AddField(location.FieldLatitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.Longitude(); ok {
-		_spec.SetField(location.FieldLongitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Longitude.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(location.FieldLongitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AddedLongitude(); ok {
-		_spec.AddField(location.FieldLongitude, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.Longitude.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.AddField(location.FieldLongitude, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AccuracyMeters(); ok {
-		_spec.SetField(location.FieldAccuracyMeters, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.AccuracyMeters.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(location.FieldAccuracyMeters, field.TypeFloat64, vv)
 	}
 	if value, ok := _u.mutation.AddedAccuracyMeters(); ok {
-		_spec.AddField(location.FieldAccuracyMeters, field.TypeFloat64, value)
+		vv, err := location.ValueScanner.AccuracyMeters.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.AddField(location.FieldAccuracyMeters, field.TypeFloat64, vv)
 	}
 	if _u.mutation.AccuracyMetersCleared() {
 		_spec.ClearField(location.FieldAccuracyMeters, field.TypeFloat64)
 	}
 	if value, ok := _u.mutation.Address(); ok {
-		_spec.SetField(location.FieldAddress, field.TypeString, value)
+		vv, err := location.ValueScanner.Address.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(location.FieldAddress, field.TypeString, vv)
 	}
 	if _u.mutation.AddressCleared() {
 		_spec.ClearField(location.FieldAddress, field.TypeString)

@@ -7339,7 +7339,7 @@ func (m *LocationMutation) AccuracyMeters() (r float64, exists bool) {
 // OldAccuracyMeters returns the old "accuracy_meters" field's value of the Location entity.
 // If the Location object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *LocationMutation) OldAccuracyMeters(ctx context.Context) (v *float64, err error) {
+func (m *LocationMutation) OldAccuracyMeters(ctx context.Context) (v float64, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldAccuracyMeters is only allowed on UpdateOne operations")
 	}
@@ -7408,7 +7408,7 @@ func (m *LocationMutation) Address() (r string, exists bool) {
 // OldAddress returns the old "address" field's value of the Location entity.
 // If the Location object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *LocationMutation) OldAddress(ctx context.Context) (v *string, err error) {
+func (m *LocationMutation) OldAddress(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
 	}
@@ -10248,7 +10248,7 @@ func (m *RealNameVerificationMutation) IDPhotoRef() (r string, exists bool) {
 // OldIDPhotoRef returns the old "id_photo_ref" field's value of the RealNameVerification entity.
 // If the RealNameVerification object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *RealNameVerificationMutation) OldIDPhotoRef(ctx context.Context) (v *string, err error) {
+func (m *RealNameVerificationMutation) OldIDPhotoRef(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldIDPhotoRef is only allowed on UpdateOne operations")
 	}
@@ -15009,6 +15009,7 @@ type UserMutation struct {
 	avatar_url                     *string
 	real_name                      *string
 	id_number                      *string
+	id_number_index                *string
 	birth_date                     *string
 	real_name_verified_at          *time.Time
 	status                         *user.Status
@@ -15294,7 +15295,7 @@ func (m *UserMutation) RealName() (r string, exists bool) {
 // OldRealName returns the old "real_name" field's value of the User entity.
 // If the User object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldRealName(ctx context.Context) (v *string, err error) {
+func (m *UserMutation) OldRealName(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldRealName is only allowed on UpdateOne operations")
 	}
@@ -15343,7 +15344,7 @@ func (m *UserMutation) IDNumber() (r string, exists bool) {
 // OldIDNumber returns the old "id_number" field's value of the User entity.
 // If the User object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldIDNumber(ctx context.Context) (v *string, err error) {
+func (m *UserMutation) OldIDNumber(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldIDNumber is only allowed on UpdateOne operations")
 	}
@@ -15373,6 +15374,55 @@ func (m *UserMutation) IDNumberCleared() bool {
 func (m *UserMutation) ResetIDNumber() {
 	m.id_number = nil
 	delete(m.clearedFields, user.FieldIDNumber)
+}
+
+// SetIDNumberIndex sets the "id_number_index" field.
+func (m *UserMutation) SetIDNumberIndex(s string) {
+	m.id_number_index = &s
+}
+
+// IDNumberIndex returns the value of the "id_number_index" field in the mutation.
+func (m *UserMutation) IDNumberIndex() (r string, exists bool) {
+	v := m.id_number_index
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIDNumberIndex returns the old "id_number_index" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldIDNumberIndex(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIDNumberIndex is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIDNumberIndex requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIDNumberIndex: %w", err)
+	}
+	return oldValue.IDNumberIndex, nil
+}
+
+// ClearIDNumberIndex clears the value of the "id_number_index" field.
+func (m *UserMutation) ClearIDNumberIndex() {
+	m.id_number_index = nil
+	m.clearedFields[user.FieldIDNumberIndex] = struct{}{}
+}
+
+// IDNumberIndexCleared returns if the "id_number_index" field was cleared in this mutation.
+func (m *UserMutation) IDNumberIndexCleared() bool {
+	_, ok := m.clearedFields[user.FieldIDNumberIndex]
+	return ok
+}
+
+// ResetIDNumberIndex resets all changes to the "id_number_index" field.
+func (m *UserMutation) ResetIDNumberIndex() {
+	m.id_number_index = nil
+	delete(m.clearedFields, user.FieldIDNumberIndex)
 }
 
 // SetBirthDate sets the "birth_date" field.
@@ -16604,7 +16654,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.phone != nil {
 		fields = append(fields, user.FieldPhone)
 	}
@@ -16619,6 +16669,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.id_number != nil {
 		fields = append(fields, user.FieldIDNumber)
+	}
+	if m.id_number_index != nil {
+		fields = append(fields, user.FieldIDNumberIndex)
 	}
 	if m.birth_date != nil {
 		fields = append(fields, user.FieldBirthDate)
@@ -16659,6 +16712,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.RealName()
 	case user.FieldIDNumber:
 		return m.IDNumber()
+	case user.FieldIDNumberIndex:
+		return m.IDNumberIndex()
 	case user.FieldBirthDate:
 		return m.BirthDate()
 	case user.FieldRealNameVerifiedAt:
@@ -16692,6 +16747,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldRealName(ctx)
 	case user.FieldIDNumber:
 		return m.OldIDNumber(ctx)
+	case user.FieldIDNumberIndex:
+		return m.OldIDNumberIndex(ctx)
 	case user.FieldBirthDate:
 		return m.OldBirthDate(ctx)
 	case user.FieldRealNameVerifiedAt:
@@ -16749,6 +16806,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetIDNumber(v)
+		return nil
+	case user.FieldIDNumberIndex:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIDNumberIndex(v)
 		return nil
 	case user.FieldBirthDate:
 		v, ok := value.(string)
@@ -16838,6 +16902,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldIDNumber) {
 		fields = append(fields, user.FieldIDNumber)
 	}
+	if m.FieldCleared(user.FieldIDNumberIndex) {
+		fields = append(fields, user.FieldIDNumberIndex)
+	}
 	if m.FieldCleared(user.FieldBirthDate) {
 		fields = append(fields, user.FieldBirthDate)
 	}
@@ -16869,6 +16936,9 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldIDNumber:
 		m.ClearIDNumber()
+		return nil
+	case user.FieldIDNumberIndex:
+		m.ClearIDNumberIndex()
 		return nil
 	case user.FieldBirthDate:
 		m.ClearBirthDate()
@@ -16904,6 +16974,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldIDNumber:
 		m.ResetIDNumber()
+		return nil
+	case user.FieldIDNumberIndex:
+		m.ResetIDNumberIndex()
 		return nil
 	case user.FieldBirthDate:
 		m.ResetBirthDate()

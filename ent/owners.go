@@ -49,7 +49,7 @@ var Fields = map[string][]string{
 	"SupportTicket":        {"id", "user_id", "contact", "content", "handling_record", "status", "opened_at", "closed_at"},
 	"ThirdPartyBinding":    {"id", "user_id", "provider", "open_id", "username", "nickname", "avatar_url", "bound_at"},
 	"ThirdPartySDK":        {"id", "name", "provider", "purpose", "data_types", "collection_moment", "policy_url"},
-	"User":                 {"id", "phone", "nickname", "avatar_url", "real_name", "id_number", "birth_date", "real_name_verified_at", "status", "role", "cancelled_at", "guardian_id", "created_at"},
+	"User":                 {"id", "phone", "nickname", "avatar_url", "real_name", "id_number", "id_number_index", "birth_date", "real_name_verified_at", "status", "role", "cancelled_at", "guardian_id", "created_at"},
 }
 
 // JSONFields marks the fields stored as JSON text.
@@ -75,6 +75,33 @@ var JSONFields = map[string]map[string]bool{
 	"ThirdPartyBinding":    {},
 	"ThirdPartySDK":        {"data_types": true},
 	"User":                 {},
+}
+
+// EncryptedColumns gives, per table, the Go type of each column stored
+// encrypted (fields with a crypt ValueScanner); their additional data is
+// "table.column".
+var EncryptedColumns = map[string]map[string]string{
+	"activity_logs":           {},
+	"audit_events":            {},
+	"audit_heads":             {},
+	"call_log_entries":        {"phone": "string"},
+	"consents":                {},
+	"contacts":                {"name": "string", "phone": "string"},
+	"devices":                 {},
+	"face_verifications":      {},
+	"listings":                {},
+	"locations":               {"latitude": "float64", "longitude": "float64", "accuracy_meters": "float64", "address": "string"},
+	"login_codes":             {},
+	"orders":                  {},
+	"policy_versions":         {},
+	"real_name_verifications": {"real_name": "string", "id_number": "string", "id_photo_ref": "string"},
+	"rights_requests":         {},
+	"sessions":                {},
+	"sharing_records":         {},
+	"support_tickets":         {},
+	"third_party_bindings":    {},
+	"third_party_sd_ks":       {},
+	"users":                   {"real_name": "string", "id_number": "string"},
 }
 
 // OwnerTables maps each Ent type whose records are about one user (they

@@ -25,7 +25,7 @@ type RealNameVerification struct {
 	// IDNumber holds the value of the "id_number" field.
 	IDNumber string `json:"id_number,omitempty"`
 	// Reference to the ID photo held by the verifier; the photo is not stored here.
-	IDPhotoRef *string `json:"id_photo_ref,omitempty"`
+	IDPhotoRef string `json:"id_photo_ref,omitempty"`
 	// Result holds the value of the "result" field.
 	Result realnameverification.Result `json:"result,omitempty"`
 	// Verifier holds the value of the "verifier" field.
@@ -65,10 +65,16 @@ func (*RealNameVerification) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case realnameverification.FieldID, realnameverification.FieldUserID:
 			values[i] = new(sql.NullInt64)
-		case realnameverification.FieldRealName, realnameverification.FieldIDNumber, realnameverification.FieldIDPhotoRef, realnameverification.FieldResult, realnameverification.FieldVerifier:
+		case realnameverification.FieldResult, realnameverification.FieldVerifier:
 			values[i] = new(sql.NullString)
 		case realnameverification.FieldVerifiedAt:
 			values[i] = new(sql.NullTime)
+		case realnameverification.FieldRealName:
+			values[i] = realnameverification.ValueScanner.RealName.ScanValue()
+		case realnameverification.FieldIDNumber:
+			values[i] = realnameverification.ValueScanner.IDNumber.ScanValue()
+		case realnameverification.FieldIDPhotoRef:
+			values[i] = realnameverification.ValueScanner.IDPhotoRef.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -97,23 +103,22 @@ func (_m *RealNameVerification) assignValues(columns []string, values []any) err
 				_m.UserID = int(value.Int64)
 			}
 		case realnameverification.FieldRealName:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field real_name", values[i])
-			} else if value.Valid {
-				_m.RealName = value.String
+			if value, err := realnameverification.ValueScanner.RealName.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.RealName = value
 			}
 		case realnameverification.FieldIDNumber:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field id_number", values[i])
-			} else if value.Valid {
-				_m.IDNumber = value.String
+			if value, err := realnameverification.ValueScanner.IDNumber.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.IDNumber = value
 			}
 		case realnameverification.FieldIDPhotoRef:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field id_photo_ref", values[i])
-			} else if value.Valid {
-				_m.IDPhotoRef = new(string)
-				*_m.IDPhotoRef = value.String
+			if value, err := realnameverification.ValueScanner.IDPhotoRef.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.IDPhotoRef = value
 			}
 		case realnameverification.FieldResult:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -183,10 +188,8 @@ func (_m *RealNameVerification) String() string {
 	builder.WriteString("id_number=")
 	builder.WriteString(_m.IDNumber)
 	builder.WriteString(", ")
-	if v := _m.IDPhotoRef; v != nil {
-		builder.WriteString("id_photo_ref=")
-		builder.WriteString(*v)
-	}
+	builder.WriteString("id_photo_ref=")
+	builder.WriteString(_m.IDPhotoRef)
 	builder.WriteString(", ")
 	builder.WriteString("result=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Result))

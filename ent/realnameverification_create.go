@@ -165,7 +165,10 @@ func (_c *RealNameVerificationCreate) sqlSave(ctx context.Context) (*RealNameVer
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -179,23 +182,35 @@ func (_c *RealNameVerificationCreate) sqlSave(ctx context.Context) (*RealNameVer
 	return _node, nil
 }
 
-func (_c *RealNameVerificationCreate) createSpec() (*RealNameVerification, *sqlgraph.CreateSpec) {
+func (_c *RealNameVerificationCreate) createSpec() (*RealNameVerification, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &RealNameVerification{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(realnameverification.Table, sqlgraph.NewFieldSpec(realnameverification.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.RealName(); ok {
-		_spec.SetField(realnameverification.FieldRealName, field.TypeString, value)
+		vv, err := realnameverification.ValueScanner.RealName.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(realnameverification.FieldRealName, field.TypeString, vv)
 		_node.RealName = value
 	}
 	if value, ok := _c.mutation.IDNumber(); ok {
-		_spec.SetField(realnameverification.FieldIDNumber, field.TypeString, value)
+		vv, err := realnameverification.ValueScanner.IDNumber.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(realnameverification.FieldIDNumber, field.TypeString, vv)
 		_node.IDNumber = value
 	}
 	if value, ok := _c.mutation.IDPhotoRef(); ok {
-		_spec.SetField(realnameverification.FieldIDPhotoRef, field.TypeString, value)
-		_node.IDPhotoRef = &value
+		vv, err := realnameverification.ValueScanner.IDPhotoRef.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(realnameverification.FieldIDPhotoRef, field.TypeString, vv)
+		_node.IDPhotoRef = value
 	}
 	if value, ok := _c.mutation.Result(); ok {
 		_spec.SetField(realnameverification.FieldResult, field.TypeEnum, value)
@@ -226,7 +241,7 @@ func (_c *RealNameVerificationCreate) createSpec() (*RealNameVerification, *sqlg
 		_node.UserID = nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -403,7 +418,10 @@ func (_c *RealNameVerificationCreateBulk) Save(ctx context.Context) ([]*RealName
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {

@@ -25,6 +25,8 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+
+	"entgo.io/ent/schema/field"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -105,6 +107,7 @@ func init() {
 	_ = calllogentryFields
 	// calllogentryDescPhone is the schema descriptor for phone field.
 	calllogentryDescPhone := calllogentryFields[1].Descriptor()
+	calllogentry.ValueScanner.Phone = calllogentryDescPhone.ValueScanner.(field.TypeValueScanner[string])
 	// calllogentry.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
 	calllogentry.PhoneValidator = func() func(string) error {
 		validators := calllogentryDescPhone.Validators
@@ -139,6 +142,7 @@ func init() {
 	_ = contactFields
 	// contactDescName is the schema descriptor for name field.
 	contactDescName := contactFields[1].Descriptor()
+	contact.ValueScanner.Name = contactDescName.ValueScanner.(field.TypeValueScanner[string])
 	// contact.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	contact.NameValidator = func() func(string) error {
 		validators := contactDescName.Validators
@@ -157,6 +161,7 @@ func init() {
 	}()
 	// contactDescPhone is the schema descriptor for phone field.
 	contactDescPhone := contactFields[2].Descriptor()
+	contact.ValueScanner.Phone = contactDescPhone.ValueScanner.(field.TypeValueScanner[string])
 	// contact.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
 	contact.PhoneValidator = func() func(string) error {
 		validators := contactDescPhone.Validators
@@ -267,6 +272,7 @@ func init() {
 	_ = locationFields
 	// locationDescLatitude is the schema descriptor for latitude field.
 	locationDescLatitude := locationFields[1].Descriptor()
+	location.ValueScanner.Latitude = locationDescLatitude.ValueScanner.(field.TypeValueScanner[float64])
 	// location.LatitudeValidator is a validator for the "latitude" field. It is called by the builders before save.
 	location.LatitudeValidator = func() func(float64) error {
 		validators := locationDescLatitude.Validators
@@ -285,6 +291,7 @@ func init() {
 	}()
 	// locationDescLongitude is the schema descriptor for longitude field.
 	locationDescLongitude := locationFields[2].Descriptor()
+	location.ValueScanner.Longitude = locationDescLongitude.ValueScanner.(field.TypeValueScanner[float64])
 	// location.LongitudeValidator is a validator for the "longitude" field. It is called by the builders before save.
 	location.LongitudeValidator = func() func(float64) error {
 		validators := locationDescLongitude.Validators
@@ -303,10 +310,12 @@ func init() {
 	}()
 	// locationDescAccuracyMeters is the schema descriptor for accuracy_meters field.
 	locationDescAccuracyMeters := locationFields[3].Descriptor()
+	location.ValueScanner.AccuracyMeters = locationDescAccuracyMeters.ValueScanner.(field.TypeValueScanner[float64])
 	// location.AccuracyMetersValidator is a validator for the "accuracy_meters" field. It is called by the builders before save.
 	location.AccuracyMetersValidator = locationDescAccuracyMeters.Validators[0].(func(float64) error)
 	// locationDescAddress is the schema descriptor for address field.
 	locationDescAddress := locationFields[4].Descriptor()
+	location.ValueScanner.Address = locationDescAddress.ValueScanner.(field.TypeValueScanner[string])
 	// location.AddressValidator is a validator for the "address" field. It is called by the builders before save.
 	location.AddressValidator = locationDescAddress.Validators[0].(func(string) error)
 	logincodeFields := schema.LoginCode{}.Fields()
@@ -375,6 +384,7 @@ func init() {
 	_ = realnameverificationFields
 	// realnameverificationDescRealName is the schema descriptor for real_name field.
 	realnameverificationDescRealName := realnameverificationFields[1].Descriptor()
+	realnameverification.ValueScanner.RealName = realnameverificationDescRealName.ValueScanner.(field.TypeValueScanner[string])
 	// realnameverification.RealNameValidator is a validator for the "real_name" field. It is called by the builders before save.
 	realnameverification.RealNameValidator = func() func(string) error {
 		validators := realnameverificationDescRealName.Validators
@@ -393,10 +403,12 @@ func init() {
 	}()
 	// realnameverificationDescIDNumber is the schema descriptor for id_number field.
 	realnameverificationDescIDNumber := realnameverificationFields[2].Descriptor()
+	realnameverification.ValueScanner.IDNumber = realnameverificationDescIDNumber.ValueScanner.(field.TypeValueScanner[string])
 	// realnameverification.IDNumberValidator is a validator for the "id_number" field. It is called by the builders before save.
 	realnameverification.IDNumberValidator = realnameverificationDescIDNumber.Validators[0].(func(string) error)
 	// realnameverificationDescIDPhotoRef is the schema descriptor for id_photo_ref field.
 	realnameverificationDescIDPhotoRef := realnameverificationFields[3].Descriptor()
+	realnameverification.ValueScanner.IDPhotoRef = realnameverificationDescIDPhotoRef.ValueScanner.(field.TypeValueScanner[string])
 	// realnameverification.IDPhotoRefValidator is a validator for the "id_photo_ref" field. It is called by the builders before save.
 	realnameverification.IDPhotoRefValidator = realnameverificationDescIDPhotoRef.Validators[0].(func(string) error)
 	// realnameverificationDescVerifier is the schema descriptor for verifier field.
@@ -565,8 +577,14 @@ func init() {
 	user.DefaultAvatarURL = userDescAvatarURL.Default.(string)
 	// user.AvatarURLValidator is a validator for the "avatar_url" field. It is called by the builders before save.
 	user.AvatarURLValidator = userDescAvatarURL.Validators[0].(func(string) error)
+	// userDescRealName is the schema descriptor for real_name field.
+	userDescRealName := userFields[3].Descriptor()
+	user.ValueScanner.RealName = userDescRealName.ValueScanner.(field.TypeValueScanner[string])
+	// userDescIDNumber is the schema descriptor for id_number field.
+	userDescIDNumber := userFields[4].Descriptor()
+	user.ValueScanner.IDNumber = userDescIDNumber.ValueScanner.(field.TypeValueScanner[string])
 	// userDescCreatedAt is the schema descriptor for created_at field.
-	userDescCreatedAt := userFields[11].Descriptor()
+	userDescCreatedAt := userFields[12].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
 }

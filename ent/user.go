@@ -24,9 +24,11 @@ type User struct {
 	// AvatarURL holds the value of the "avatar_url" field.
 	AvatarURL string `json:"avatar_url,omitempty"`
 	// RealName holds the value of the "real_name" field.
-	RealName *string `json:"real_name,omitempty"`
-	// GB 11643-1999 citizen identity number, 18 characters.
-	IDNumber *string `json:"id_number,omitempty"`
+	RealName string `json:"real_name,omitempty"`
+	// GB 11643-1999 citizen identity number, 18 characters, encrypted at rest.
+	IDNumber string `json:"id_number,omitempty"`
+	// Keyed blind index of id_number, for uniqueness without plaintext.
+	IDNumberIndex *string `json:"-"`
 	// YYYY-MM-DD, taken from the verified ID number.
 	BirthDate *string `json:"birth_date,omitempty"`
 	// RealNameVerifiedAt holds the value of the "real_name_verified_at" field.
@@ -269,10 +271,14 @@ func (*User) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case user.FieldID, user.FieldGuardianID:
 			values[i] = new(sql.NullInt64)
-		case user.FieldPhone, user.FieldNickname, user.FieldAvatarURL, user.FieldRealName, user.FieldIDNumber, user.FieldBirthDate, user.FieldStatus, user.FieldRole:
+		case user.FieldPhone, user.FieldNickname, user.FieldAvatarURL, user.FieldIDNumberIndex, user.FieldBirthDate, user.FieldStatus, user.FieldRole:
 			values[i] = new(sql.NullString)
 		case user.FieldRealNameVerifiedAt, user.FieldCancelledAt, user.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case user.FieldRealName:
+			values[i] = user.ValueScanner.RealName.ScanValue()
+		case user.FieldIDNumber:
+			values[i] = user.ValueScanner.IDNumber.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -313,18 +319,23 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.AvatarURL = value.String
 			}
 		case user.FieldRealName:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field real_name", values[i])
-			} else if value.Valid {
-				_m.RealName = new(string)
-				*_m.RealName = value.String
+			if value, err := user.ValueScanner.RealName.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.RealName = value
 			}
 		case user.FieldIDNumber:
+			if value, err := user.ValueScanner.IDNumber.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.IDNumber = value
+			}
+		case user.FieldIDNumberIndex:
 			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field id_number", values[i])
+				return fmt.Errorf("unexpected type %T for field id_number_index", values[i])
 			} else if value.Valid {
-				_m.IDNumber = new(string)
-				*_m.IDNumber = value.String
+				_m.IDNumberIndex = new(string)
+				*_m.IDNumberIndex = value.String
 			}
 		case user.FieldBirthDate:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -502,15 +513,13 @@ func (_m *User) String() string {
 	builder.WriteString("avatar_url=")
 	builder.WriteString(_m.AvatarURL)
 	builder.WriteString(", ")
-	if v := _m.RealName; v != nil {
-		builder.WriteString("real_name=")
-		builder.WriteString(*v)
-	}
+	builder.WriteString("real_name=")
+	builder.WriteString(_m.RealName)
 	builder.WriteString(", ")
-	if v := _m.IDNumber; v != nil {
-		builder.WriteString("id_number=")
-		builder.WriteString(*v)
-	}
+	builder.WriteString("id_number=")
+	builder.WriteString(_m.IDNumber)
+	builder.WriteString(", ")
+	builder.WriteString("id_number_index=<sensitive>")
 	builder.WriteString(", ")
 	if v := _m.BirthDate; v != nil {
 		builder.WriteString("birth_date=")

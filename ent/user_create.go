@@ -99,6 +99,20 @@ func (_c *UserCreate) SetNillableIDNumber(v *string) *UserCreate {
 	return _c
 }
 
+// SetIDNumberIndex sets the "id_number_index" field.
+func (_c *UserCreate) SetIDNumberIndex(v string) *UserCreate {
+	_c.mutation.SetIDNumberIndex(v)
+	return _c
+}
+
+// SetNillableIDNumberIndex sets the "id_number_index" field if the given value is not nil.
+func (_c *UserCreate) SetNillableIDNumberIndex(v *string) *UserCreate {
+	if v != nil {
+		_c.SetIDNumberIndex(*v)
+	}
+	return _c
+}
+
 // SetBirthDate sets the "birth_date" field.
 func (_c *UserCreate) SetBirthDate(v string) *UserCreate {
 	_c.mutation.SetBirthDate(v)
@@ -551,7 +565,10 @@ func (_c *UserCreate) sqlSave(ctx context.Context) (*User, error) {
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -565,7 +582,7 @@ func (_c *UserCreate) sqlSave(ctx context.Context) (*User, error) {
 	return _node, nil
 }
 
-func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
+func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &User{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(user.Table, sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt))
@@ -584,12 +601,24 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_node.AvatarURL = value
 	}
 	if value, ok := _c.mutation.RealName(); ok {
-		_spec.SetField(user.FieldRealName, field.TypeString, value)
-		_node.RealName = &value
+		vv, err := user.ValueScanner.RealName.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(user.FieldRealName, field.TypeString, vv)
+		_node.RealName = value
 	}
 	if value, ok := _c.mutation.IDNumber(); ok {
-		_spec.SetField(user.FieldIDNumber, field.TypeString, value)
-		_node.IDNumber = &value
+		vv, err := user.ValueScanner.IDNumber.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(user.FieldIDNumber, field.TypeString, vv)
+		_node.IDNumber = value
+	}
+	if value, ok := _c.mutation.IDNumberIndex(); ok {
+		_spec.SetField(user.FieldIDNumberIndex, field.TypeString, value)
+		_node.IDNumberIndex = &value
 	}
 	if value, ok := _c.mutation.BirthDate(); ok {
 		_spec.SetField(user.FieldBirthDate, field.TypeString, value)
@@ -888,7 +917,7 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -1009,6 +1038,24 @@ func (u *UserUpsert) UpdateIDNumber() *UserUpsert {
 // ClearIDNumber clears the value of the "id_number" field.
 func (u *UserUpsert) ClearIDNumber() *UserUpsert {
 	u.SetNull(user.FieldIDNumber)
+	return u
+}
+
+// SetIDNumberIndex sets the "id_number_index" field.
+func (u *UserUpsert) SetIDNumberIndex(v string) *UserUpsert {
+	u.Set(user.FieldIDNumberIndex, v)
+	return u
+}
+
+// UpdateIDNumberIndex sets the "id_number_index" field to the value that was provided on create.
+func (u *UserUpsert) UpdateIDNumberIndex() *UserUpsert {
+	u.SetExcluded(user.FieldIDNumberIndex)
+	return u
+}
+
+// ClearIDNumberIndex clears the value of the "id_number_index" field.
+func (u *UserUpsert) ClearIDNumberIndex() *UserUpsert {
+	u.SetNull(user.FieldIDNumberIndex)
 	return u
 }
 
@@ -1237,6 +1284,27 @@ func (u *UserUpsertOne) ClearIDNumber() *UserUpsertOne {
 	})
 }
 
+// SetIDNumberIndex sets the "id_number_index" field.
+func (u *UserUpsertOne) SetIDNumberIndex(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetIDNumberIndex(v)
+	})
+}
+
+// UpdateIDNumberIndex sets the "id_number_index" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateIDNumberIndex() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateIDNumberIndex()
+	})
+}
+
+// ClearIDNumberIndex clears the value of the "id_number_index" field.
+func (u *UserUpsertOne) ClearIDNumberIndex() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearIDNumberIndex()
+	})
+}
+
 // SetBirthDate sets the "birth_date" field.
 func (u *UserUpsertOne) SetBirthDate(v string) *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
@@ -1412,7 +1480,10 @@ func (_c *UserCreateBulk) Save(ctx context.Context) ([]*User, error) {
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {
@@ -1641,6 +1712,27 @@ func (u *UserUpsertBulk) UpdateIDNumber() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearIDNumber() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearIDNumber()
+	})
+}
+
+// SetIDNumberIndex sets the "id_number_index" field.
+func (u *UserUpsertBulk) SetIDNumberIndex(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetIDNumberIndex(v)
+	})
+}
+
+// UpdateIDNumberIndex sets the "id_number_index" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateIDNumberIndex() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateIDNumberIndex()
+	})
+}
+
+// ClearIDNumberIndex clears the value of the "id_number_index" field.
+func (u *UserUpsertBulk) ClearIDNumberIndex() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearIDNumberIndex()
 	})
 }
 

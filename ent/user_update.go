@@ -125,6 +125,26 @@ func (_u *UserUpdate) ClearIDNumber() *UserUpdate {
 	return _u
 }
 
+// SetIDNumberIndex sets the "id_number_index" field.
+func (_u *UserUpdate) SetIDNumberIndex(v string) *UserUpdate {
+	_u.mutation.SetIDNumberIndex(v)
+	return _u
+}
+
+// SetNillableIDNumberIndex sets the "id_number_index" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableIDNumberIndex(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetIDNumberIndex(*v)
+	}
+	return _u
+}
+
+// ClearIDNumberIndex clears the value of the "id_number_index" field.
+func (_u *UserUpdate) ClearIDNumberIndex() *UserUpdate {
+	_u.mutation.ClearIDNumberIndex()
+	return _u
+}
+
 // SetBirthDate sets the "birth_date" field.
 func (_u *UserUpdate) SetBirthDate(v string) *UserUpdate {
 	_u.mutation.SetBirthDate(v)
@@ -904,16 +924,30 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		_spec.SetField(user.FieldAvatarURL, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.RealName(); ok {
-		_spec.SetField(user.FieldRealName, field.TypeString, value)
+		vv, err := user.ValueScanner.RealName.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(user.FieldRealName, field.TypeString, vv)
 	}
 	if _u.mutation.RealNameCleared() {
 		_spec.ClearField(user.FieldRealName, field.TypeString)
 	}
 	if value, ok := _u.mutation.IDNumber(); ok {
-		_spec.SetField(user.FieldIDNumber, field.TypeString, value)
+		vv, err := user.ValueScanner.IDNumber.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(user.FieldIDNumber, field.TypeString, vv)
 	}
 	if _u.mutation.IDNumberCleared() {
 		_spec.ClearField(user.FieldIDNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.IDNumberIndex(); ok {
+		_spec.SetField(user.FieldIDNumberIndex, field.TypeString, value)
+	}
+	if _u.mutation.IDNumberIndexCleared() {
+		_spec.ClearField(user.FieldIDNumberIndex, field.TypeString)
 	}
 	if value, ok := _u.mutation.BirthDate(); ok {
 		_spec.SetField(user.FieldBirthDate, field.TypeString, value)
@@ -1790,6 +1824,26 @@ func (_u *UserUpdateOne) ClearIDNumber() *UserUpdateOne {
 	return _u
 }
 
+// SetIDNumberIndex sets the "id_number_index" field.
+func (_u *UserUpdateOne) SetIDNumberIndex(v string) *UserUpdateOne {
+	_u.mutation.SetIDNumberIndex(v)
+	return _u
+}
+
+// SetNillableIDNumberIndex sets the "id_number_index" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableIDNumberIndex(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetIDNumberIndex(*v)
+	}
+	return _u
+}
+
+// ClearIDNumberIndex clears the value of the "id_number_index" field.
+func (_u *UserUpdateOne) ClearIDNumberIndex() *UserUpdateOne {
+	_u.mutation.ClearIDNumberIndex()
+	return _u
+}
+
 // SetBirthDate sets the "birth_date" field.
 func (_u *UserUpdateOne) SetBirthDate(v string) *UserUpdateOne {
 	_u.mutation.SetBirthDate(v)
@@ -2599,16 +2653,30 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 		_spec.SetField(user.FieldAvatarURL, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.RealName(); ok {
-		_spec.SetField(user.FieldRealName, field.TypeString, value)
+		vv, err := user.ValueScanner.RealName.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(user.FieldRealName, field.TypeString, vv)
 	}
 	if _u.mutation.RealNameCleared() {
 		_spec.ClearField(user.FieldRealName, field.TypeString)
 	}
 	if value, ok := _u.mutation.IDNumber(); ok {
-		_spec.SetField(user.FieldIDNumber, field.TypeString, value)
+		vv, err := user.ValueScanner.IDNumber.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(user.FieldIDNumber, field.TypeString, vv)
 	}
 	if _u.mutation.IDNumberCleared() {
 		_spec.ClearField(user.FieldIDNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.IDNumberIndex(); ok {
+		_spec.SetField(user.FieldIDNumberIndex, field.TypeString, value)
+	}
+	if _u.mutation.IDNumberIndexCleared() {
+		_spec.ClearField(user.FieldIDNumberIndex, field.TypeString)
 	}
 	if value, ok := _u.mutation.BirthDate(); ok {
 		_spec.SetField(user.FieldBirthDate, field.TypeString, value)

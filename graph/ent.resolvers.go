@@ -15,6 +15,11 @@ import (
 	"entgo.io/contrib/entgql"
 )
 
+// Address is the resolver for the address field.
+func (r *locationResolver) Address(ctx context.Context, obj *ent.Location) (*string, error) {
+	return orNull(obj.Address), nil
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	n, err := r.Client.Noder(ctx, id)
@@ -91,13 +96,38 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// IDPhotoRef is the resolver for the idPhotoRef field.
+func (r *realNameVerificationResolver) IDPhotoRef(ctx context.Context, obj *ent.RealNameVerification) (*string, error) {
+	return orNull(obj.IDPhotoRef), nil
+}
+
+// RealName is the resolver for the realName field.
+func (r *userResolver) RealName(ctx context.Context, obj *ent.User) (*string, error) {
+	return orNull(obj.RealName), nil
+}
+
+// IDNumber is the resolver for the idNumber field.
+func (r *userResolver) IDNumber(ctx context.Context, obj *ent.User) (*string, error) {
+	return orNull(obj.IDNumber), nil
+}
+
+// Location returns LocationResolver implementation.
+func (r *Resolver) Location() LocationResolver { return &locationResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
+
+// RealNameVerification returns RealNameVerificationResolver implementation.
+func (r *Resolver) RealNameVerification() RealNameVerificationResolver {
+	return &realNameVerificationResolver{r}
+}
 
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
-	queryResolver struct{ *Resolver }
-	userResolver  struct{ *Resolver }
+	locationResolver             struct{ *Resolver }
+	queryResolver                struct{ *Resolver }
+	realNameVerificationResolver struct{ *Resolver }
+	userResolver                 struct{ *Resolver }
 )

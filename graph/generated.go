@@ -47,8 +47,10 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Location() LocationResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	RealNameVerification() RealNameVerificationResolver
 	User() UserResolver
 }
 
@@ -471,6 +473,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type LocationResolver interface {
+	Address(ctx context.Context, obj *ent.Location) (*string, error)
+}
 type MutationResolver interface {
 	RequestLoginCode(ctx context.Context, phone string) (*model.RequestLoginCodePayload, error)
 	Login(ctx context.Context, phone string, code string) (*model.LoginPayload, error)
@@ -510,7 +515,13 @@ type QueryResolver interface {
 	VerifyAuditChain(ctx context.Context) (*model.VerifyAuditChainPayload, error)
 	DataInventory(ctx context.Context) (*inventory.Inventory, error)
 }
+type RealNameVerificationResolver interface {
+	IDPhotoRef(ctx context.Context, obj *ent.RealNameVerification) (*string, error)
+}
 type UserResolver interface {
+	RealName(ctx context.Context, obj *ent.User) (*string, error)
+	IDNumber(ctx context.Context, obj *ent.User) (*string, error)
+
 	AgeGroup(ctx context.Context, obj *ent.User) (*classification.AgeGroup, error)
 }
 
@@ -3748,7 +3759,7 @@ type User implements Node {
   avatarURL: String! @classified(class: "public_profile")
   realName: String @classified(class: "real_name")
   """
-  GB 11643-1999 citizen identity number, 18 characters.
+  GB 11643-1999 citizen identity number, 18 characters, encrypted at rest.
   """
   idNumber: String @classified(class: "government_id")
   """
@@ -10098,11 +10109,11 @@ func (ec *executionContext) _Location_accuracyMeters(ctx context.Context, field 
 			directive1 := func(ctx context.Context) (any, error) {
 				class, err := ec.unmarshalNString2string(ctx, "location")
 				if err != nil {
-					var zeroVal *float64
+					var zeroVal float64
 					return zeroVal, err
 				}
 				if ec.Directives.Classified == nil {
-					var zeroVal *float64
+					var zeroVal float64
 					return zeroVal, errors.New("directive classified is not implemented")
 				}
 				return ec.Directives.Classified(ctx, obj, directive0, class)
@@ -10111,8 +10122,8 @@ func (ec *executionContext) _Location_accuracyMeters(ctx context.Context, field 
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalOFloat2float64(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10131,7 +10142,7 @@ func (ec *executionContext) _Location_address(ctx context.Context, field graphql
 			return ec.fieldContext_Location_address(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Address, nil
+			return ec.Resolvers.Location().Address(ctx, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -10160,7 +10171,7 @@ func (ec *executionContext) _Location_address(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Location_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Location", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Location", field, true, true, "String")
 }
 
 func (ec *executionContext) _Location_recordedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Location) (ret graphql.Marshaler) {
@@ -13575,7 +13586,7 @@ func (ec *executionContext) _RealNameVerification_idPhotoRef(ctx context.Context
 			return ec.fieldContext_RealNameVerification_idPhotoRef(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.IDPhotoRef, nil
+			return ec.Resolvers.RealNameVerification().IDPhotoRef(ctx, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -13604,7 +13615,7 @@ func (ec *executionContext) _RealNameVerification_idPhotoRef(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_RealNameVerification_idPhotoRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RealNameVerification", field, false, false, "String")
+	return graphql.NewScalarFieldContext("RealNameVerification", field, true, true, "String")
 }
 
 func (ec *executionContext) _RealNameVerification_result(ctx context.Context, field graphql.CollectedField, obj *ent.RealNameVerification) (ret graphql.Marshaler) {
@@ -15854,7 +15865,7 @@ func (ec *executionContext) _User_realName(ctx context.Context, field graphql.Co
 			return ec.fieldContext_User_realName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.RealName, nil
+			return ec.Resolvers.User().RealName(ctx, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -15883,7 +15894,7 @@ func (ec *executionContext) _User_realName(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_User_realName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_idNumber(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15895,7 +15906,7 @@ func (ec *executionContext) _User_idNumber(ctx context.Context, field graphql.Co
 			return ec.fieldContext_User_idNumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.IDNumber, nil
+			return ec.Resolvers.User().IDNumber(ctx, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -15924,7 +15935,7 @@ func (ec *executionContext) _User_idNumber(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_User_idNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_birthDate(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -23601,32 +23612,33 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Location_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "latitude":
 			out.Values[i] = ec._Location_latitude(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "longitude":
 			out.Values[i] = ec._Location_longitude(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "accuracyMeters":
 			out.Values[i] = ec._Location_accuracyMeters(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "address":
-			out.Values[i] = ec._Location_address(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Location_address(ctx, field, obj)
+				})
 		case "recordedAt":
 			out.Values[i] = ec._Location_recordedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24386,37 +24398,38 @@ func (ec *executionContext) _RealNameVerification(ctx context.Context, sel ast.S
 		case "id":
 			out.Values[i] = ec._RealNameVerification_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "realName":
 			out.Values[i] = ec._RealNameVerification_realName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "idNumber":
 			out.Values[i] = ec._RealNameVerification_idNumber(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "idPhotoRef":
-			out.Values[i] = ec._RealNameVerification_idPhotoRef(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RealNameVerification_idPhotoRef(ctx, field, obj)
+				})
 		case "result":
 			out.Values[i] = ec._RealNameVerification_result(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "verifier":
 			out.Values[i] = ec._RealNameVerification_verifier(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "verifiedAt":
 			out.Values[i] = ec._RealNameVerification_verifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24969,15 +24982,17 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "realName":
-			out.Values[i] = ec._User_realName(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_realName(ctx, field, obj)
+				})
 		case "idNumber":
-			out.Values[i] = ec._User_idNumber(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_idNumber(ctx, field, obj)
+				})
 		case "birthDate":
 			out.Values[i] = ec._User_birthDate(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {

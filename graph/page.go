@@ -14,3 +14,11 @@ func checkPage(first, last *int) error {
 	}
 	return nil
 }
+
+// orNull serves an absent encrypted value (stored as "") as null.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

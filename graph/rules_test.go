@@ -96,7 +96,7 @@ func TestChildrenNeedTheirGuardian(t *testing.T) {
 		if r := env.Do(submit); r.Code() != "GUARDIAN_CONSENT_REQUIRED" {
 			t.Fatalf("a child's own real-name submission: %s", r.Raw)
 		}
-		if u, _ := env.Store.Client.User.Get(ctx, child.ID); u.RealName != nil || u.BirthDate != nil {
+		if u, _ := env.Store.Client.User.Get(ctx, child.ID); u.RealName != "" || u.BirthDate != nil {
 			t.Fatal("the child's real name was stored without a guardian's consent")
 		}
 

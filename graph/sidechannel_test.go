@@ -65,8 +65,8 @@ func TestCursorsHoldNoProtectedValue(t *testing.T) {
 		var protected []string
 		for _, u := range w.Users {
 			protected = append(protected, u.Phone)
-			if u.RealName != nil {
-				protected = append(protected, *u.RealName, *u.IDNumber, *u.BirthDate)
+			if u.RealName != "" {
+				protected = append(protected, u.RealName, u.IDNumber, *u.BirthDate)
 			}
 		}
 		for _, orderBy := range []string{"", "orderBy: {field: NICKNAME}, "} {

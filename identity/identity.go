@@ -14,6 +14,7 @@ import (
 	"veil/check"
 	"veil/classification"
 	"veil/collection"
+	"veil/crypt"
 	"veil/ent"
 	"veil/ent/faceverification"
 	"veil/ent/realnameverification"
@@ -104,7 +105,11 @@ func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realNam
 	if u.RealNameVerifiedAt != nil {
 		return nil, ErrAlreadyVerified
 	}
-	taken, err := c.User.Query().Where(user.IDNumber(n.Value), user.IDNEQ(userID)).Exist(ctx)
+	index, err := crypt.BlindIndex(IDNumberIndexDomain, n.Value)
+	if err != nil {
+		return nil, err
+	}
+	taken, err := c.User.Query().Where(user.IDNumberIndex(index), user.IDNEQ(userID)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +126,7 @@ func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realNam
 		result = realnameverification.ResultREJECTED
 	}
 	if err := c.RealNameVerification.Create().
-		SetUserID(userID).SetRealName(realName).SetIDNumber(n.Value).SetNillableIDPhotoRef(photo).
+		SetUserID(userID).SetRealName(realName).SetIDNumber(n.Value).SetIDPhotoRef(deref(photo)).
 		SetResult(result).SetVerifier(s.Verifier.Name()).SetVerifiedAt(now).
 		Exec(ctx); err != nil {
 		return nil, err
@@ -132,9 +137,20 @@ func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realNam
 	return c.User.UpdateOne(u).
 		SetRealName(realName).
 		SetIDNumber(n.Value).
+		SetIDNumberIndex(index).
 		SetBirthDate(n.BirthDate.Format(classification.BirthDateLayout)).
 		SetRealNameVerifiedAt(now).
 		Save(ctx)
+}
+
+// IDNumberIndexDomain separates the blind index of ID numbers from others.
+const IDNumberIndexDomain = "users.id_number"
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // LinkChildInput is the GraphQL input LinkChildInput.

@@ -8,12 +8,14 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/classification"
+	"veil/crypt"
 	"veil/ent"
 	"veil/ledger"
 )
@@ -134,7 +136,11 @@ func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ st
 		}
 		fields := make(map[string]any, len(columns))
 		for i, col := range columns {
-			fields[col] = exportValue(typ, col, values[i+1])
+			v, err := exportValue(table, typ, col, values[i+1])
+			if err != nil {
+				return err
+			}
+			fields[col] = v
 		}
 		if !*first {
 			w.WriteByte(',')
@@ -147,20 +153,32 @@ func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ st
 	return rows.Err()
 }
 
-// exportValue turns a scanned column into its JSON form: JSON columns stay
-// JSON, bytes become text, everything else as the driver gives it.
-func exportValue(typ, col string, v any) any {
-	b, isBytes := v.([]byte)
+// exportValue turns a scanned column into its JSON form: encrypted values
+// are opened (the export is the subject's own data, in the clear), JSON
+// columns stay JSON, bytes become text, the rest as the driver gives it.
+func exportValue(table, typ, col string, v any) (any, error) {
+	if b, ok := v.([]byte); ok {
+		if ent.JSONFields[typ][col] && json.Valid(b) {
+			return json.RawMessage(slices.Clone(b)), nil
+		}
+		v = string(b)
+	}
+	s, ok := v.(string)
 	switch {
-	case isBytes && ent.JSONFields[typ][col] && json.Valid(b):
-		return json.RawMessage(slices.Clone(b))
-	case isBytes:
-		return string(b)
+	case ok && ent.EncryptedColumns[table][col] != "":
+		k := crypt.Active()
+		if k == nil {
+			return nil, crypt.ErrNoKeyring
+		}
+		plain, err := k.Open(table+"."+col, s)
+		if err != nil || ent.EncryptedColumns[table][col] != "float64" {
+			return plain, err
+		}
+		return strconv.ParseFloat(plain, 64)
+	case ok && ent.JSONFields[typ][col] && json.Valid([]byte(s)):
+		return json.RawMessage(s), nil
 	}
-	if s, ok := v.(string); ok && ent.JSONFields[typ][col] && json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	return v
+	return v, nil
 }
 
 // Document is an export document as one JSON value, for exportMyData.

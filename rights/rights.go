@@ -222,7 +222,7 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 			SetPhone(fmt.Sprintf("cancelled:%d", subjectID)).
 			SetNickname("").
 			SetAvatarURL("").
-			ClearRealName().ClearIDNumber().ClearBirthDate().ClearRealNameVerifiedAt().ClearGuardianID().
+			ClearRealName().ClearIDNumber().ClearIDNumberIndex().ClearBirthDate().ClearRealNameVerifiedAt().ClearGuardianID().
 			Exec(ctx); err != nil {
 			return err
 		}

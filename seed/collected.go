@@ -112,7 +112,7 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 // seeded user's real name, unless one exists.
 func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
 	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
-	if u.RealName == nil {
+	if u.RealName == "" {
 		return nil
 	}
 	exists, err := c.RealNameVerification.Query().Where(realnameverification.UserID(u.ID)).Exist(ctx)
@@ -120,7 +120,7 @@ func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User,
 		return err
 	}
 	return c.RealNameVerification.Create().SetUserID(u.ID).
-		SetRealName(*u.RealName).SetIDNumber(*u.IDNumber).SetIDPhotoRef("idphoto://verifier/" + u.Phone[7:]).
+		SetRealName(u.RealName).SetIDNumber(u.IDNumber).SetIDPhotoRef("idphoto://verifier/" + u.Phone[7:]).
 		SetResult(realnameverification.ResultPASSED).SetVerifier("alipay-identity").SetVerifiedAt(now).Exec(ctx)
 }
 

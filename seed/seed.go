@@ -12,6 +12,7 @@ import (
 	"veil/audit"
 	"veil/classification"
 	"veil/collection"
+	"veil/crypt"
 	"veil/ent"
 	"veil/ent/consent"
 	"veil/ent/listing"
@@ -20,6 +21,7 @@ import (
 	"veil/ent/sharingrecord"
 	"veil/ent/user"
 	"veil/idcard"
+	"veil/identity"
 )
 
 // PolicyVersion is the privacy-policy version seeded consents refer to.
@@ -58,8 +60,13 @@ func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*e
 		SetRole(user.Role(role)).
 		SetCreatedAt(now)
 	if p.RealName != "" {
+		id := idcard.Make("110105", p.Birth, 100+p.Seq)
+		index, err := crypt.BlindIndex(identity.IDNumberIndexDomain, id)
+		if err != nil {
+			return nil, err
+		}
 		create.SetRealName(p.RealName).
-			SetIDNumber(idcard.Make("110105", p.Birth, 100+p.Seq)).
+			SetIDNumber(id).SetIDNumberIndex(index).
 			SetBirthDate(p.Birth.Format(classification.BirthDateLayout)).
 			SetRealNameVerifiedAt(now)
 	}

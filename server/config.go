@@ -19,6 +19,7 @@ type config struct {
 	SMSOutbox   string
 	SMSGateway  string
 	CodeKey     []byte
+	KeyFile     string
 	ShutdownIn  time.Duration
 }
 
@@ -37,6 +38,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.Env, "env", envOr("VEIL_ENV", "development"), "development or production (VEIL_ENV)")
 	fs.StringVar(&c.SMSOutbox, "sms-outbox", envOr("VEIL_SMS_OUTBOX", "sms-outbox.txt"), "development SMS outbox file (VEIL_SMS_OUTBOX)")
 	fs.StringVar(&c.SMSGateway, "sms-gateway", envOr("VEIL_SMS_GATEWAY", ""), "SMS gateway URL (VEIL_SMS_GATEWAY); required in production")
+	fs.StringVar(&c.KeyFile, "key-file", envOr("VEIL_KEY_FILE", "veil-keys.json"), "encryption keyring file (VEIL_KEY_FILE); generated in development, required in production")
 	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -60,6 +62,11 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		}
 		if c.CodeKey == nil {
 			return c, errors.New("production needs VEIL_SECRET")
+		}
+	}
+	if c.Env == "production" {
+		if _, err := os.Stat(c.KeyFile); err != nil {
+			return c, fmt.Errorf("production needs an encryption keyring: %s: %w", c.KeyFile, err)
 		}
 	}
 	if c.CodeKey == nil {

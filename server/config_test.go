@@ -2,23 +2,36 @@ package main
 
 import (
 	"flag"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"veil/crypt"
 )
 
 func TestParseConfig(t *testing.T) {
 	key := strings.Repeat("ab", 32)
+	keyring := filepath.Join(t.TempDir(), "keys.json")
+	k, err := crypt.Generate(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WriteFile(keyring); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
 		wantErr string
 	}{
 		{"development defaults", nil, ""},
-		{"production without an SMS gateway is refused", []string{"-env", "production", "-secret", key}, "SMS gateway"},
+		{"production without an SMS gateway is refused", []string{"-env", "production", "-secret", key, "-key-file", keyring}, "SMS gateway"},
+		{"production without an encryption keyring is refused", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example", "-key-file", "/nonexistent/keys.json"}, "encryption keyring"},
 		{"production without a secret is refused", []string{"-env", "production", "-sms-gateway", "https://sms.example"}, "VEIL_SECRET"},
 		{"an unknown environment is refused", []string{"-env", "staging"}, "development or production"},
 		{"a short secret is refused", []string{"-secret", "abcd"}, "at least 32 bytes"},
-		{"production with both starts", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example"}, ""},
+		{"production with a gateway, a secret and a keyring starts", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example", "-key-file", keyring}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@
 //	go run ./server purge [-dry-run]   remove what is past retention
 //	go run ./server analytics-export   write de-identified activity data (needs VEIL_ANALYTICS_KEY)
 //	go run ./server inventory -format md|json  print the collected-information and sharing lists
+//	go run ./server rotate-key [-generate]     re-encrypt sensitive values under the current key
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"veil/account"
+	"veil/crypt"
 	"veil/graph"
 	"veil/httpapi"
 	"veil/identity"
@@ -56,8 +58,10 @@ func run(ctx context.Context, args []string) error {
 		return analyticsExport(ctx, args)
 	case "inventory":
 		return inventoryCmd(ctx, args)
+	case "rotate-key":
+		return rotateKey(ctx, args)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory, rotate-key", cmd)
 	}
 }
 
@@ -69,7 +73,30 @@ type app struct {
 	handler  http.Handler
 }
 
+// useKeys loads the encryption keyring from cfg.KeyFile; in development a
+// missing file is generated, loudly.
+func useKeys(cfg config) error {
+	k, err := crypt.LoadFile(cfg.KeyFile)
+	if errors.Is(err, os.ErrNotExist) && cfg.Env == "development" {
+		if k, err = crypt.Generate(time.Now()); err != nil {
+			return err
+		}
+		if err := k.WriteFile(cfg.KeyFile); err != nil {
+			return err
+		}
+		slog.Warn("GENERATED A DEVELOPMENT ENCRYPTION KEYRING: sensitive data is encrypted with keys in a local file; never use it in production",
+			"file", cfg.KeyFile)
+	}
+	if err != nil {
+		return fmt.Errorf("encryption keyring: %w", err)
+	}
+	return crypt.Use(k)
+}
+
 func newApp(ctx context.Context, cfg config) (*app, error) {
+	if err := useKeys(cfg); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"veil/analytics"
+	"veil/crypt"
 	"veil/inventory"
 	"veil/retention"
 	"veil/seed"
@@ -26,6 +27,9 @@ import (
 func openStore(ctx context.Context, fs *flag.FlagSet, args []string) (*store.Store, error) {
 	cfg, err := parseConfig(fs, args)
 	if err != nil {
+		return nil, err
+	}
+	if err := useKeys(cfg); err != nil {
 		return nil, err
 	}
 	return store.Open(ctx, cfg.DatabaseURL)
@@ -135,4 +139,53 @@ func inventoryCmd(ctx context.Context, args []string) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(inv)
+}
+
+// rotateKey re-seals every encrypted value under the keyring's current
+// key; with -generate it first adds a new key to the key file and makes
+// it current.
+func rotateKey(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("rotate-key", flag.ContinueOnError)
+	generate := fs.Bool("generate", false, "add a new data key to the key file and make it current first")
+	batch := fs.Int("batch", 500, "values per transaction")
+	cfg, err := parseConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *generate {
+		k, err := crypt.LoadFile(cfg.KeyFile)
+		if err != nil {
+			return fmt.Errorf("rotate-key -generate: %w", err)
+		}
+		id, err := k.AddKey(time.Now())
+		if err != nil {
+			return err
+		}
+		if err := k.WriteFile(cfg.KeyFile); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "added key %s to %s and made it current\n", id, cfg.KeyFile)
+	}
+	if err := useKeys(cfg); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts := store.RotateOptions{Batch: *batch}
+	if isTerminal(os.Stderr) {
+		var bar *progressbar.ProgressBar
+		opts.Progress = func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetDescription("re-encrypting"), progressbar.OptionShowCount())
+			}
+			bar.Set(done)
+		}
+	}
+	n, err := st.RotateKeys(ctx, crypt.Active(), opts)
+	fmt.Printf("%d values re-encrypted under key %s\n", n, crypt.Active().Current)
+	return err
 }

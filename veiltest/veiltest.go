@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"veil/account"
+	"veil/crypt"
 	"veil/graph"
 	"veil/httpapi"
 	"veil/identity"
@@ -98,9 +99,19 @@ func freshPostgresSchema(t testing.TB, base string) string {
 	return u.String()
 }
 
+// Keyring is the fixed encryption keyring of every test environment.
+var Keyring = &crypt.Keyring{
+	Current: "test1",
+	Keys:    map[string][]byte{"test1": []byte("veiltest data key, 32 bytes long")},
+	Index:   []byte("veiltest index key, 32 bytes lon"),
+}
+
 // New starts Veil on the store at databaseURL.
 func New(t testing.TB, databaseURL string) *Env {
 	t.Helper()
+	if err := crypt.Use(Keyring); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, databaseURL)
 	if err != nil {

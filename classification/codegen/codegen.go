@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc/gen"
+	"entgo.io/ent/schema/field"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"veil/classification"
@@ -61,6 +62,10 @@ func checkField(t *gen.Type, f *gen.Field) error {
 		return fmt.Errorf("%s.%s: secret field must be Sensitive() or skipped from GraphQL", t.Name, f.Name)
 	case c.Level != classification.Public && ant.OrderField != "":
 		return fmt.Errorf("%s.%s: class %s is not public and cannot be an order field", t.Name, f.Name, c.Name)
+	case c.EncryptedAtRest && (f.Type.Type == field.TypeString || f.Type.Type == field.TypeFloat64) && !f.HasValueScanner():
+		return fmt.Errorf("%s.%s: class %s is encrypted at rest: use crypt.String or crypt.Float as its ValueScanner", t.Name, f.Name, c.Name)
+	case f.HasValueScanner() && f.Nillable:
+		return fmt.Errorf("%s.%s: an encrypted field cannot be Nillable (Ent does not support it): make it Optional", t.Name, f.Name)
 	}
 	if c.Level != classification.Public {
 		ant.Skip |= entgql.SkipWhereInput

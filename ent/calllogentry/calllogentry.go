@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
 )
 
 const (
@@ -64,6 +65,10 @@ var (
 	PhoneValidator func(string) error
 	// DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
 	DurationSecondsValidator func(int) error
+	// ValueScanner of all CallLogEntry fields.
+	ValueScanner struct {
+		Phone field.TypeValueScanner[string]
+	}
 )
 
 // Direction defines the type for the "direction" enum field.

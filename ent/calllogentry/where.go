@@ -3,6 +3,7 @@
 package calllogentry
 
 import (
+	"fmt"
 	"time"
 	"veil/ent/predicate"
 
@@ -62,7 +63,8 @@ func UserID(v int) predicate.CallLogEntry {
 
 // Phone applies equality check predicate on the "phone" field. It's identical to PhoneEQ.
 func Phone(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldEQ(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldEQ(FieldPhone, vc), err)
 }
 
 // StartedAt applies equality check predicate on the "started_at" field. It's identical to StartedAtEQ.
@@ -97,67 +99,116 @@ func UserIDNotIn(vs ...int) predicate.CallLogEntry {
 
 // PhoneEQ applies the EQ predicate on the "phone" field.
 func PhoneEQ(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldEQ(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldEQ(FieldPhone, vc), err)
 }
 
 // PhoneNEQ applies the NEQ predicate on the "phone" field.
 func PhoneNEQ(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldNEQ(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldNEQ(FieldPhone, vc), err)
 }
 
 // PhoneIn applies the In predicate on the "phone" field.
 func PhoneIn(vs ...string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldIn(FieldPhone, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Phone.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldIn(FieldPhone, v...), err)
 }
 
 // PhoneNotIn applies the NotIn predicate on the "phone" field.
 func PhoneNotIn(vs ...string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldNotIn(FieldPhone, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Phone.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldNotIn(FieldPhone, v...), err)
 }
 
 // PhoneGT applies the GT predicate on the "phone" field.
 func PhoneGT(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldGT(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldGT(FieldPhone, vc), err)
 }
 
 // PhoneGTE applies the GTE predicate on the "phone" field.
 func PhoneGTE(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldGTE(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldGTE(FieldPhone, vc), err)
 }
 
 // PhoneLT applies the LT predicate on the "phone" field.
 func PhoneLT(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldLT(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldLT(FieldPhone, vc), err)
 }
 
 // PhoneLTE applies the LTE predicate on the "phone" field.
 func PhoneLTE(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldLTE(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.CallLogEntryOrErr(sql.FieldLTE(FieldPhone, vc), err)
 }
 
 // PhoneContains applies the Contains predicate on the "phone" field.
 func PhoneContains(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldContains(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldContains(FieldPhone, vcs), err)
 }
 
 // PhoneHasPrefix applies the HasPrefix predicate on the "phone" field.
 func PhoneHasPrefix(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldHasPrefix(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldHasPrefix(FieldPhone, vcs), err)
 }
 
 // PhoneHasSuffix applies the HasSuffix predicate on the "phone" field.
 func PhoneHasSuffix(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldHasSuffix(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldHasSuffix(FieldPhone, vcs), err)
 }
 
 // PhoneEqualFold applies the EqualFold predicate on the "phone" field.
 func PhoneEqualFold(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldEqualFold(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldEqualFold(FieldPhone, vcs), err)
 }
 
 // PhoneContainsFold applies the ContainsFold predicate on the "phone" field.
 func PhoneContainsFold(v string) predicate.CallLogEntry {
-	return predicate.CallLogEntry(sql.FieldContainsFold(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.CallLogEntryOrErr(sql.FieldContainsFold(FieldPhone, vcs), err)
 }
 
 // DirectionEQ applies the EQ predicate on the "direction" field.

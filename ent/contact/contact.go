@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
 )
 
 const (
@@ -61,6 +62,11 @@ var (
 	PhoneValidator func(string) error
 	// DefaultUploadedAt holds the default value on creation for the "uploaded_at" field.
 	DefaultUploadedAt func() time.Time
+	// ValueScanner of all Contact fields.
+	ValueScanner struct {
+		Name  field.TypeValueScanner[string]
+		Phone field.TypeValueScanner[string]
+	}
 )
 
 // OrderOption defines the ordering options for the Contact queries.

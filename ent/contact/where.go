@@ -3,6 +3,7 @@
 package contact
 
 import (
+	"fmt"
 	"time"
 	"veil/ent/predicate"
 
@@ -62,12 +63,14 @@ func UserID(v int) predicate.Contact {
 
 // Name applies equality check predicate on the "name" field. It's identical to NameEQ.
 func Name(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldEQ(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldEQ(FieldName, vc), err)
 }
 
 // Phone applies equality check predicate on the "phone" field. It's identical to PhoneEQ.
 func Phone(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldEQ(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldEQ(FieldPhone, vc), err)
 }
 
 // UploadedAt applies equality check predicate on the "uploaded_at" field. It's identical to UploadedAtEQ.
@@ -97,132 +100,230 @@ func UserIDNotIn(vs ...int) predicate.Contact {
 
 // NameEQ applies the EQ predicate on the "name" field.
 func NameEQ(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldEQ(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldEQ(FieldName, vc), err)
 }
 
 // NameNEQ applies the NEQ predicate on the "name" field.
 func NameNEQ(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldNEQ(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldNEQ(FieldName, vc), err)
 }
 
 // NameIn applies the In predicate on the "name" field.
 func NameIn(vs ...string) predicate.Contact {
-	return predicate.Contact(sql.FieldIn(FieldName, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Name.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.ContactOrErr(sql.FieldIn(FieldName, v...), err)
 }
 
 // NameNotIn applies the NotIn predicate on the "name" field.
 func NameNotIn(vs ...string) predicate.Contact {
-	return predicate.Contact(sql.FieldNotIn(FieldName, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Name.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.ContactOrErr(sql.FieldNotIn(FieldName, v...), err)
 }
 
 // NameGT applies the GT predicate on the "name" field.
 func NameGT(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldGT(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldGT(FieldName, vc), err)
 }
 
 // NameGTE applies the GTE predicate on the "name" field.
 func NameGTE(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldGTE(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldGTE(FieldName, vc), err)
 }
 
 // NameLT applies the LT predicate on the "name" field.
 func NameLT(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldLT(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldLT(FieldName, vc), err)
 }
 
 // NameLTE applies the LTE predicate on the "name" field.
 func NameLTE(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldLTE(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	return predicate.ContactOrErr(sql.FieldLTE(FieldName, vc), err)
 }
 
 // NameContains applies the Contains predicate on the "name" field.
 func NameContains(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldContains(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("name value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldContains(FieldName, vcs), err)
 }
 
 // NameHasPrefix applies the HasPrefix predicate on the "name" field.
 func NameHasPrefix(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldHasPrefix(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("name value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldHasPrefix(FieldName, vcs), err)
 }
 
 // NameHasSuffix applies the HasSuffix predicate on the "name" field.
 func NameHasSuffix(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldHasSuffix(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("name value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldHasSuffix(FieldName, vcs), err)
 }
 
 // NameEqualFold applies the EqualFold predicate on the "name" field.
 func NameEqualFold(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldEqualFold(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("name value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldEqualFold(FieldName, vcs), err)
 }
 
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldContainsFold(FieldName, v))
+	vc, err := ValueScanner.Name.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("name value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldContainsFold(FieldName, vcs), err)
 }
 
 // PhoneEQ applies the EQ predicate on the "phone" field.
 func PhoneEQ(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldEQ(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldEQ(FieldPhone, vc), err)
 }
 
 // PhoneNEQ applies the NEQ predicate on the "phone" field.
 func PhoneNEQ(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldNEQ(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldNEQ(FieldPhone, vc), err)
 }
 
 // PhoneIn applies the In predicate on the "phone" field.
 func PhoneIn(vs ...string) predicate.Contact {
-	return predicate.Contact(sql.FieldIn(FieldPhone, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Phone.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.ContactOrErr(sql.FieldIn(FieldPhone, v...), err)
 }
 
 // PhoneNotIn applies the NotIn predicate on the "phone" field.
 func PhoneNotIn(vs ...string) predicate.Contact {
-	return predicate.Contact(sql.FieldNotIn(FieldPhone, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Phone.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.ContactOrErr(sql.FieldNotIn(FieldPhone, v...), err)
 }
 
 // PhoneGT applies the GT predicate on the "phone" field.
 func PhoneGT(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldGT(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldGT(FieldPhone, vc), err)
 }
 
 // PhoneGTE applies the GTE predicate on the "phone" field.
 func PhoneGTE(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldGTE(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldGTE(FieldPhone, vc), err)
 }
 
 // PhoneLT applies the LT predicate on the "phone" field.
 func PhoneLT(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldLT(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldLT(FieldPhone, vc), err)
 }
 
 // PhoneLTE applies the LTE predicate on the "phone" field.
 func PhoneLTE(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldLTE(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	return predicate.ContactOrErr(sql.FieldLTE(FieldPhone, vc), err)
 }
 
 // PhoneContains applies the Contains predicate on the "phone" field.
 func PhoneContains(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldContains(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldContains(FieldPhone, vcs), err)
 }
 
 // PhoneHasPrefix applies the HasPrefix predicate on the "phone" field.
 func PhoneHasPrefix(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldHasPrefix(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldHasPrefix(FieldPhone, vcs), err)
 }
 
 // PhoneHasSuffix applies the HasSuffix predicate on the "phone" field.
 func PhoneHasSuffix(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldHasSuffix(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldHasSuffix(FieldPhone, vcs), err)
 }
 
 // PhoneEqualFold applies the EqualFold predicate on the "phone" field.
 func PhoneEqualFold(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldEqualFold(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldEqualFold(FieldPhone, vcs), err)
 }
 
 // PhoneContainsFold applies the ContainsFold predicate on the "phone" field.
 func PhoneContainsFold(v string) predicate.Contact {
-	return predicate.Contact(sql.FieldContainsFold(FieldPhone, v))
+	vc, err := ValueScanner.Phone.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("phone value is not a string: %T", vc)
+	}
+	return predicate.ContactOrErr(sql.FieldContainsFold(FieldPhone, vcs), err)
 }
 
 // UploadedAtEQ applies the EQ predicate on the "uploaded_at" field.

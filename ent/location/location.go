@@ -5,6 +5,7 @@ package location
 import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
 )
 
 const (
@@ -67,6 +68,13 @@ var (
 	AccuracyMetersValidator func(float64) error
 	// AddressValidator is a validator for the "address" field. It is called by the builders before save.
 	AddressValidator func(string) error
+	// ValueScanner of all Location fields.
+	ValueScanner struct {
+		Latitude       field.TypeValueScanner[float64]
+		Longitude      field.TypeValueScanner[float64]
+		AccuracyMeters field.TypeValueScanner[float64]
+		Address        field.TypeValueScanner[string]
+	}
 )
 
 // OrderOption defines the ordering options for the Location queries.

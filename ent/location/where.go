@@ -3,6 +3,7 @@
 package location
 
 import (
+	"fmt"
 	"time"
 	"veil/ent/predicate"
 
@@ -62,22 +63,26 @@ func UserID(v int) predicate.Location {
 
 // Latitude applies equality check predicate on the "latitude" field. It's identical to LatitudeEQ.
 func Latitude(v float64) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldLatitude, vc), err)
 }
 
 // Longitude applies equality check predicate on the "longitude" field. It's identical to LongitudeEQ.
 func Longitude(v float64) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldLongitude, vc), err)
 }
 
 // AccuracyMeters applies equality check predicate on the "accuracy_meters" field. It's identical to AccuracyMetersEQ.
 func AccuracyMeters(v float64) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldAccuracyMeters, vc), err)
 }
 
 // Address applies equality check predicate on the "address" field. It's identical to AddressEQ.
 func Address(v string) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldAddress, vc), err)
 }
 
 // RecordedAt applies equality check predicate on the "recorded_at" field. It's identical to RecordedAtEQ.
@@ -107,122 +112,194 @@ func UserIDNotIn(vs ...int) predicate.Location {
 
 // LatitudeEQ applies the EQ predicate on the "latitude" field.
 func LatitudeEQ(v float64) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldLatitude, vc), err)
 }
 
 // LatitudeNEQ applies the NEQ predicate on the "latitude" field.
 func LatitudeNEQ(v float64) predicate.Location {
-	return predicate.Location(sql.FieldNEQ(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldNEQ(FieldLatitude, vc), err)
 }
 
 // LatitudeIn applies the In predicate on the "latitude" field.
 func LatitudeIn(vs ...float64) predicate.Location {
-	return predicate.Location(sql.FieldIn(FieldLatitude, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Latitude.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldIn(FieldLatitude, v...), err)
 }
 
 // LatitudeNotIn applies the NotIn predicate on the "latitude" field.
 func LatitudeNotIn(vs ...float64) predicate.Location {
-	return predicate.Location(sql.FieldNotIn(FieldLatitude, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Latitude.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldNotIn(FieldLatitude, v...), err)
 }
 
 // LatitudeGT applies the GT predicate on the "latitude" field.
 func LatitudeGT(v float64) predicate.Location {
-	return predicate.Location(sql.FieldGT(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldGT(FieldLatitude, vc), err)
 }
 
 // LatitudeGTE applies the GTE predicate on the "latitude" field.
 func LatitudeGTE(v float64) predicate.Location {
-	return predicate.Location(sql.FieldGTE(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldGTE(FieldLatitude, vc), err)
 }
 
 // LatitudeLT applies the LT predicate on the "latitude" field.
 func LatitudeLT(v float64) predicate.Location {
-	return predicate.Location(sql.FieldLT(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldLT(FieldLatitude, vc), err)
 }
 
 // LatitudeLTE applies the LTE predicate on the "latitude" field.
 func LatitudeLTE(v float64) predicate.Location {
-	return predicate.Location(sql.FieldLTE(FieldLatitude, v))
+	vc, err := ValueScanner.Latitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldLTE(FieldLatitude, vc), err)
 }
 
 // LongitudeEQ applies the EQ predicate on the "longitude" field.
 func LongitudeEQ(v float64) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldLongitude, vc), err)
 }
 
 // LongitudeNEQ applies the NEQ predicate on the "longitude" field.
 func LongitudeNEQ(v float64) predicate.Location {
-	return predicate.Location(sql.FieldNEQ(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldNEQ(FieldLongitude, vc), err)
 }
 
 // LongitudeIn applies the In predicate on the "longitude" field.
 func LongitudeIn(vs ...float64) predicate.Location {
-	return predicate.Location(sql.FieldIn(FieldLongitude, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Longitude.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldIn(FieldLongitude, v...), err)
 }
 
 // LongitudeNotIn applies the NotIn predicate on the "longitude" field.
 func LongitudeNotIn(vs ...float64) predicate.Location {
-	return predicate.Location(sql.FieldNotIn(FieldLongitude, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Longitude.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldNotIn(FieldLongitude, v...), err)
 }
 
 // LongitudeGT applies the GT predicate on the "longitude" field.
 func LongitudeGT(v float64) predicate.Location {
-	return predicate.Location(sql.FieldGT(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldGT(FieldLongitude, vc), err)
 }
 
 // LongitudeGTE applies the GTE predicate on the "longitude" field.
 func LongitudeGTE(v float64) predicate.Location {
-	return predicate.Location(sql.FieldGTE(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldGTE(FieldLongitude, vc), err)
 }
 
 // LongitudeLT applies the LT predicate on the "longitude" field.
 func LongitudeLT(v float64) predicate.Location {
-	return predicate.Location(sql.FieldLT(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldLT(FieldLongitude, vc), err)
 }
 
 // LongitudeLTE applies the LTE predicate on the "longitude" field.
 func LongitudeLTE(v float64) predicate.Location {
-	return predicate.Location(sql.FieldLTE(FieldLongitude, v))
+	vc, err := ValueScanner.Longitude.Value(v)
+	return predicate.LocationOrErr(sql.FieldLTE(FieldLongitude, vc), err)
 }
 
 // AccuracyMetersEQ applies the EQ predicate on the "accuracy_meters" field.
 func AccuracyMetersEQ(v float64) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldAccuracyMeters, vc), err)
 }
 
 // AccuracyMetersNEQ applies the NEQ predicate on the "accuracy_meters" field.
 func AccuracyMetersNEQ(v float64) predicate.Location {
-	return predicate.Location(sql.FieldNEQ(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldNEQ(FieldAccuracyMeters, vc), err)
 }
 
 // AccuracyMetersIn applies the In predicate on the "accuracy_meters" field.
 func AccuracyMetersIn(vs ...float64) predicate.Location {
-	return predicate.Location(sql.FieldIn(FieldAccuracyMeters, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.AccuracyMeters.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldIn(FieldAccuracyMeters, v...), err)
 }
 
 // AccuracyMetersNotIn applies the NotIn predicate on the "accuracy_meters" field.
 func AccuracyMetersNotIn(vs ...float64) predicate.Location {
-	return predicate.Location(sql.FieldNotIn(FieldAccuracyMeters, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.AccuracyMeters.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldNotIn(FieldAccuracyMeters, v...), err)
 }
 
 // AccuracyMetersGT applies the GT predicate on the "accuracy_meters" field.
 func AccuracyMetersGT(v float64) predicate.Location {
-	return predicate.Location(sql.FieldGT(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldGT(FieldAccuracyMeters, vc), err)
 }
 
 // AccuracyMetersGTE applies the GTE predicate on the "accuracy_meters" field.
 func AccuracyMetersGTE(v float64) predicate.Location {
-	return predicate.Location(sql.FieldGTE(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldGTE(FieldAccuracyMeters, vc), err)
 }
 
 // AccuracyMetersLT applies the LT predicate on the "accuracy_meters" field.
 func AccuracyMetersLT(v float64) predicate.Location {
-	return predicate.Location(sql.FieldLT(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldLT(FieldAccuracyMeters, vc), err)
 }
 
 // AccuracyMetersLTE applies the LTE predicate on the "accuracy_meters" field.
 func AccuracyMetersLTE(v float64) predicate.Location {
-	return predicate.Location(sql.FieldLTE(FieldAccuracyMeters, v))
+	vc, err := ValueScanner.AccuracyMeters.Value(v)
+	return predicate.LocationOrErr(sql.FieldLTE(FieldAccuracyMeters, vc), err)
 }
 
 // AccuracyMetersIsNil applies the IsNil predicate on the "accuracy_meters" field.
@@ -237,57 +314,96 @@ func AccuracyMetersNotNil() predicate.Location {
 
 // AddressEQ applies the EQ predicate on the "address" field.
 func AddressEQ(v string) predicate.Location {
-	return predicate.Location(sql.FieldEQ(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldEQ(FieldAddress, vc), err)
 }
 
 // AddressNEQ applies the NEQ predicate on the "address" field.
 func AddressNEQ(v string) predicate.Location {
-	return predicate.Location(sql.FieldNEQ(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldNEQ(FieldAddress, vc), err)
 }
 
 // AddressIn applies the In predicate on the "address" field.
 func AddressIn(vs ...string) predicate.Location {
-	return predicate.Location(sql.FieldIn(FieldAddress, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Address.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldIn(FieldAddress, v...), err)
 }
 
 // AddressNotIn applies the NotIn predicate on the "address" field.
 func AddressNotIn(vs ...string) predicate.Location {
-	return predicate.Location(sql.FieldNotIn(FieldAddress, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Address.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.LocationOrErr(sql.FieldNotIn(FieldAddress, v...), err)
 }
 
 // AddressGT applies the GT predicate on the "address" field.
 func AddressGT(v string) predicate.Location {
-	return predicate.Location(sql.FieldGT(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldGT(FieldAddress, vc), err)
 }
 
 // AddressGTE applies the GTE predicate on the "address" field.
 func AddressGTE(v string) predicate.Location {
-	return predicate.Location(sql.FieldGTE(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldGTE(FieldAddress, vc), err)
 }
 
 // AddressLT applies the LT predicate on the "address" field.
 func AddressLT(v string) predicate.Location {
-	return predicate.Location(sql.FieldLT(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldLT(FieldAddress, vc), err)
 }
 
 // AddressLTE applies the LTE predicate on the "address" field.
 func AddressLTE(v string) predicate.Location {
-	return predicate.Location(sql.FieldLTE(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	return predicate.LocationOrErr(sql.FieldLTE(FieldAddress, vc), err)
 }
 
 // AddressContains applies the Contains predicate on the "address" field.
 func AddressContains(v string) predicate.Location {
-	return predicate.Location(sql.FieldContains(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("address value is not a string: %T", vc)
+	}
+	return predicate.LocationOrErr(sql.FieldContains(FieldAddress, vcs), err)
 }
 
 // AddressHasPrefix applies the HasPrefix predicate on the "address" field.
 func AddressHasPrefix(v string) predicate.Location {
-	return predicate.Location(sql.FieldHasPrefix(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("address value is not a string: %T", vc)
+	}
+	return predicate.LocationOrErr(sql.FieldHasPrefix(FieldAddress, vcs), err)
 }
 
 // AddressHasSuffix applies the HasSuffix predicate on the "address" field.
 func AddressHasSuffix(v string) predicate.Location {
-	return predicate.Location(sql.FieldHasSuffix(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("address value is not a string: %T", vc)
+	}
+	return predicate.LocationOrErr(sql.FieldHasSuffix(FieldAddress, vcs), err)
 }
 
 // AddressIsNil applies the IsNil predicate on the "address" field.
@@ -302,12 +418,22 @@ func AddressNotNil() predicate.Location {
 
 // AddressEqualFold applies the EqualFold predicate on the "address" field.
 func AddressEqualFold(v string) predicate.Location {
-	return predicate.Location(sql.FieldEqualFold(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("address value is not a string: %T", vc)
+	}
+	return predicate.LocationOrErr(sql.FieldEqualFold(FieldAddress, vcs), err)
 }
 
 // AddressContainsFold applies the ContainsFold predicate on the "address" field.
 func AddressContainsFold(v string) predicate.Location {
-	return predicate.Location(sql.FieldContainsFold(FieldAddress, v))
+	vc, err := ValueScanner.Address.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("address value is not a string: %T", vc)
+	}
+	return predicate.LocationOrErr(sql.FieldContainsFold(FieldAddress, vcs), err)
 }
 
 // RecordedAtEQ applies the EQ predicate on the "recorded_at" field.

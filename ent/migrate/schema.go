@@ -104,7 +104,7 @@ var (
 	// CallLogEntriesColumns holds the columns for the "call_log_entries" table.
 	CallLogEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "phone", Type: field.TypeString, Size: 32},
+		{Name: "phone", Type: field.TypeString, Size: 32, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
 		{Name: "direction", Type: field.TypeEnum, Enums: []string{"INCOMING", "OUTGOING", "MISSED"}},
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "duration_seconds", Type: field.TypeInt},
@@ -159,8 +159,8 @@ var (
 	// ContactsColumns holds the columns for the "contacts" table.
 	ContactsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString, Size: 64},
-		{Name: "phone", Type: field.TypeString, Size: 32},
+		{Name: "name", Type: field.TypeString, Size: 64, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "phone", Type: field.TypeString, Size: 32, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
 		{Name: "uploaded_at", Type: field.TypeTime},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -257,10 +257,10 @@ var (
 	// LocationsColumns holds the columns for the "locations" table.
 	LocationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "latitude", Type: field.TypeFloat64},
-		{Name: "longitude", Type: field.TypeFloat64},
-		{Name: "accuracy_meters", Type: field.TypeFloat64, Nullable: true},
-		{Name: "address", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "latitude", Type: field.TypeFloat64, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "longitude", Type: field.TypeFloat64, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "accuracy_meters", Type: field.TypeFloat64, Nullable: true, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "address", Type: field.TypeString, Nullable: true, Size: 256, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
 		{Name: "recorded_at", Type: field.TypeTime},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -382,9 +382,9 @@ var (
 	// RealNameVerificationsColumns holds the columns for the "real_name_verifications" table.
 	RealNameVerificationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "real_name", Type: field.TypeString, Size: 64},
-		{Name: "id_number", Type: field.TypeString},
-		{Name: "id_photo_ref", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "real_name", Type: field.TypeString, Size: 64, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "id_number", Type: field.TypeString, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "id_photo_ref", Type: field.TypeString, Nullable: true, Size: 256, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
 		{Name: "result", Type: field.TypeEnum, Enums: []string{"PASSED", "REJECTED"}},
 		{Name: "verifier", Type: field.TypeString},
 		{Name: "verified_at", Type: field.TypeTime},
@@ -578,8 +578,9 @@ var (
 		{Name: "phone", Type: field.TypeString},
 		{Name: "nickname", Type: field.TypeString, Size: 32, Default: ""},
 		{Name: "avatar_url", Type: field.TypeString, Size: 512, Default: ""},
-		{Name: "real_name", Type: field.TypeString, Nullable: true},
-		{Name: "id_number", Type: field.TypeString, Nullable: true},
+		{Name: "real_name", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "id_number", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "text", "postgres": "text", "sqlite3": "text"}},
+		{Name: "id_number_index", Type: field.TypeString, Nullable: true},
 		{Name: "birth_date", Type: field.TypeString, Nullable: true},
 		{Name: "real_name_verified_at", Type: field.TypeTime, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "CANCELLED"}, Default: "ACTIVE"},
@@ -596,7 +597,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_users_wards",
-				Columns:    []*schema.Column{UsersColumns[12]},
+				Columns:    []*schema.Column{UsersColumns[13]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -606,6 +607,11 @@ var (
 				Name:    "user_phone",
 				Unique:  true,
 				Columns: []*schema.Column{UsersColumns[1]},
+			},
+			{
+				Name:    "user_id_number_index",
+				Unique:  true,
+				Columns: []*schema.Column{UsersColumns[6]},
 			},
 		},
 	}

@@ -18,11 +18,33 @@ type AuditHead func(*sql.Selector)
 // CallLogEntry is the predicate function for calllogentry builders.
 type CallLogEntry func(*sql.Selector)
 
+// CallLogEntryOrErr calls the predicate only if the error is not nit.
+func CallLogEntryOrErr(p CallLogEntry, err error) CallLogEntry {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // Consent is the predicate function for consent builders.
 type Consent func(*sql.Selector)
 
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
+
+// ContactOrErr calls the predicate only if the error is not nit.
+func ContactOrErr(p Contact, err error) Contact {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
 
 // Device is the predicate function for device builders.
 type Device func(*sql.Selector)
@@ -36,6 +58,17 @@ type Listing func(*sql.Selector)
 // Location is the predicate function for location builders.
 type Location func(*sql.Selector)
 
+// LocationOrErr calls the predicate only if the error is not nit.
+func LocationOrErr(p Location, err error) Location {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // LoginCode is the predicate function for logincode builders.
 type LoginCode func(*sql.Selector)
 
@@ -47,6 +80,17 @@ type PolicyVersion func(*sql.Selector)
 
 // RealNameVerification is the predicate function for realnameverification builders.
 type RealNameVerification func(*sql.Selector)
+
+// RealNameVerificationOrErr calls the predicate only if the error is not nit.
+func RealNameVerificationOrErr(p RealNameVerification, err error) RealNameVerification {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
 
 // RightsRequest is the predicate function for rightsrequest builders.
 type RightsRequest func(*sql.Selector)
@@ -68,3 +112,14 @@ type ThirdPartySDK func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// UserOrErr calls the predicate only if the error is not nit.
+func UserOrErr(p User, err error) User {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}

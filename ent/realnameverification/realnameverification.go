@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
 )
 
 const (
@@ -74,6 +75,12 @@ var (
 	IDPhotoRefValidator func(string) error
 	// VerifierValidator is a validator for the "verifier" field. It is called by the builders before save.
 	VerifierValidator func(string) error
+	// ValueScanner of all RealNameVerification fields.
+	ValueScanner struct {
+		RealName   field.TypeValueScanner[string]
+		IDNumber   field.TypeValueScanner[string]
+		IDPhotoRef field.TypeValueScanner[string]
+	}
 )
 
 // Result defines the type for the "result" enum field.

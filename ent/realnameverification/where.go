@@ -3,6 +3,7 @@
 package realnameverification
 
 import (
+	"fmt"
 	"time"
 	"veil/ent/predicate"
 
@@ -62,17 +63,20 @@ func UserID(v int) predicate.RealNameVerification {
 
 // RealName applies equality check predicate on the "real_name" field. It's identical to RealNameEQ.
 func RealName(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEQ(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldEQ(FieldRealName, vc), err)
 }
 
 // IDNumber applies equality check predicate on the "id_number" field. It's identical to IDNumberEQ.
 func IDNumber(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEQ(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldEQ(FieldIDNumber, vc), err)
 }
 
 // IDPhotoRef applies equality check predicate on the "id_photo_ref" field. It's identical to IDPhotoRefEQ.
 func IDPhotoRef(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEQ(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldEQ(FieldIDPhotoRef, vc), err)
 }
 
 // Verifier applies equality check predicate on the "verifier" field. It's identical to VerifierEQ.
@@ -107,187 +111,324 @@ func UserIDNotIn(vs ...int) predicate.RealNameVerification {
 
 // RealNameEQ applies the EQ predicate on the "real_name" field.
 func RealNameEQ(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEQ(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldEQ(FieldRealName, vc), err)
 }
 
 // RealNameNEQ applies the NEQ predicate on the "real_name" field.
 func RealNameNEQ(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldNEQ(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldNEQ(FieldRealName, vc), err)
 }
 
 // RealNameIn applies the In predicate on the "real_name" field.
 func RealNameIn(vs ...string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldIn(FieldRealName, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RealName.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldIn(FieldRealName, v...), err)
 }
 
 // RealNameNotIn applies the NotIn predicate on the "real_name" field.
 func RealNameNotIn(vs ...string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldNotIn(FieldRealName, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RealName.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldNotIn(FieldRealName, v...), err)
 }
 
 // RealNameGT applies the GT predicate on the "real_name" field.
 func RealNameGT(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldGT(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldGT(FieldRealName, vc), err)
 }
 
 // RealNameGTE applies the GTE predicate on the "real_name" field.
 func RealNameGTE(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldGTE(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldGTE(FieldRealName, vc), err)
 }
 
 // RealNameLT applies the LT predicate on the "real_name" field.
 func RealNameLT(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldLT(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldLT(FieldRealName, vc), err)
 }
 
 // RealNameLTE applies the LTE predicate on the "real_name" field.
 func RealNameLTE(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldLTE(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldLTE(FieldRealName, vc), err)
 }
 
 // RealNameContains applies the Contains predicate on the "real_name" field.
 func RealNameContains(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldContains(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldContains(FieldRealName, vcs), err)
 }
 
 // RealNameHasPrefix applies the HasPrefix predicate on the "real_name" field.
 func RealNameHasPrefix(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldHasPrefix(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldHasPrefix(FieldRealName, vcs), err)
 }
 
 // RealNameHasSuffix applies the HasSuffix predicate on the "real_name" field.
 func RealNameHasSuffix(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldHasSuffix(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldHasSuffix(FieldRealName, vcs), err)
 }
 
 // RealNameEqualFold applies the EqualFold predicate on the "real_name" field.
 func RealNameEqualFold(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEqualFold(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldEqualFold(FieldRealName, vcs), err)
 }
 
 // RealNameContainsFold applies the ContainsFold predicate on the "real_name" field.
 func RealNameContainsFold(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldContainsFold(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldContainsFold(FieldRealName, vcs), err)
 }
 
 // IDNumberEQ applies the EQ predicate on the "id_number" field.
 func IDNumberEQ(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEQ(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldEQ(FieldIDNumber, vc), err)
 }
 
 // IDNumberNEQ applies the NEQ predicate on the "id_number" field.
 func IDNumberNEQ(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldNEQ(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldNEQ(FieldIDNumber, vc), err)
 }
 
 // IDNumberIn applies the In predicate on the "id_number" field.
 func IDNumberIn(vs ...string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldIn(FieldIDNumber, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.IDNumber.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldIn(FieldIDNumber, v...), err)
 }
 
 // IDNumberNotIn applies the NotIn predicate on the "id_number" field.
 func IDNumberNotIn(vs ...string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldNotIn(FieldIDNumber, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.IDNumber.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldNotIn(FieldIDNumber, v...), err)
 }
 
 // IDNumberGT applies the GT predicate on the "id_number" field.
 func IDNumberGT(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldGT(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldGT(FieldIDNumber, vc), err)
 }
 
 // IDNumberGTE applies the GTE predicate on the "id_number" field.
 func IDNumberGTE(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldGTE(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldGTE(FieldIDNumber, vc), err)
 }
 
 // IDNumberLT applies the LT predicate on the "id_number" field.
 func IDNumberLT(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldLT(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldLT(FieldIDNumber, vc), err)
 }
 
 // IDNumberLTE applies the LTE predicate on the "id_number" field.
 func IDNumberLTE(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldLTE(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldLTE(FieldIDNumber, vc), err)
 }
 
 // IDNumberContains applies the Contains predicate on the "id_number" field.
 func IDNumberContains(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldContains(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldContains(FieldIDNumber, vcs), err)
 }
 
 // IDNumberHasPrefix applies the HasPrefix predicate on the "id_number" field.
 func IDNumberHasPrefix(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldHasPrefix(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldHasPrefix(FieldIDNumber, vcs), err)
 }
 
 // IDNumberHasSuffix applies the HasSuffix predicate on the "id_number" field.
 func IDNumberHasSuffix(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldHasSuffix(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldHasSuffix(FieldIDNumber, vcs), err)
 }
 
 // IDNumberEqualFold applies the EqualFold predicate on the "id_number" field.
 func IDNumberEqualFold(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEqualFold(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldEqualFold(FieldIDNumber, vcs), err)
 }
 
 // IDNumberContainsFold applies the ContainsFold predicate on the "id_number" field.
 func IDNumberContainsFold(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldContainsFold(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldContainsFold(FieldIDNumber, vcs), err)
 }
 
 // IDPhotoRefEQ applies the EQ predicate on the "id_photo_ref" field.
 func IDPhotoRefEQ(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEQ(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldEQ(FieldIDPhotoRef, vc), err)
 }
 
 // IDPhotoRefNEQ applies the NEQ predicate on the "id_photo_ref" field.
 func IDPhotoRefNEQ(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldNEQ(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldNEQ(FieldIDPhotoRef, vc), err)
 }
 
 // IDPhotoRefIn applies the In predicate on the "id_photo_ref" field.
 func IDPhotoRefIn(vs ...string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldIn(FieldIDPhotoRef, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.IDPhotoRef.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldIn(FieldIDPhotoRef, v...), err)
 }
 
 // IDPhotoRefNotIn applies the NotIn predicate on the "id_photo_ref" field.
 func IDPhotoRefNotIn(vs ...string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldNotIn(FieldIDPhotoRef, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.IDPhotoRef.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldNotIn(FieldIDPhotoRef, v...), err)
 }
 
 // IDPhotoRefGT applies the GT predicate on the "id_photo_ref" field.
 func IDPhotoRefGT(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldGT(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldGT(FieldIDPhotoRef, vc), err)
 }
 
 // IDPhotoRefGTE applies the GTE predicate on the "id_photo_ref" field.
 func IDPhotoRefGTE(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldGTE(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldGTE(FieldIDPhotoRef, vc), err)
 }
 
 // IDPhotoRefLT applies the LT predicate on the "id_photo_ref" field.
 func IDPhotoRefLT(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldLT(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldLT(FieldIDPhotoRef, vc), err)
 }
 
 // IDPhotoRefLTE applies the LTE predicate on the "id_photo_ref" field.
 func IDPhotoRefLTE(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldLTE(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	return predicate.RealNameVerificationOrErr(sql.FieldLTE(FieldIDPhotoRef, vc), err)
 }
 
 // IDPhotoRefContains applies the Contains predicate on the "id_photo_ref" field.
 func IDPhotoRefContains(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldContains(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_photo_ref value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldContains(FieldIDPhotoRef, vcs), err)
 }
 
 // IDPhotoRefHasPrefix applies the HasPrefix predicate on the "id_photo_ref" field.
 func IDPhotoRefHasPrefix(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldHasPrefix(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_photo_ref value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldHasPrefix(FieldIDPhotoRef, vcs), err)
 }
 
 // IDPhotoRefHasSuffix applies the HasSuffix predicate on the "id_photo_ref" field.
 func IDPhotoRefHasSuffix(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldHasSuffix(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_photo_ref value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldHasSuffix(FieldIDPhotoRef, vcs), err)
 }
 
 // IDPhotoRefIsNil applies the IsNil predicate on the "id_photo_ref" field.
@@ -302,12 +443,22 @@ func IDPhotoRefNotNil() predicate.RealNameVerification {
 
 // IDPhotoRefEqualFold applies the EqualFold predicate on the "id_photo_ref" field.
 func IDPhotoRefEqualFold(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldEqualFold(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_photo_ref value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldEqualFold(FieldIDPhotoRef, vcs), err)
 }
 
 // IDPhotoRefContainsFold applies the ContainsFold predicate on the "id_photo_ref" field.
 func IDPhotoRefContainsFold(v string) predicate.RealNameVerification {
-	return predicate.RealNameVerification(sql.FieldContainsFold(FieldIDPhotoRef, v))
+	vc, err := ValueScanner.IDPhotoRef.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_photo_ref value is not a string: %T", vc)
+	}
+	return predicate.RealNameVerificationOrErr(sql.FieldContainsFold(FieldIDPhotoRef, vcs), err)
 }
 
 // ResultEQ applies the EQ predicate on the "result" field.

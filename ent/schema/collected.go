@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"veil/classification"
+	"veil/crypt"
 )
 
 // This file holds the records of POLICY.md P1: what the app collects about
@@ -91,8 +92,10 @@ func (Contact) Fields() []ent.Field {
 	a := tag(classification.AddressBook)
 	return []ent.Field{
 		ownerField(),
-		field.String("name").NotEmpty().MaxLen(64).Annotations(a),
-		field.String("phone").NotEmpty().MaxLen(32).Annotations(a),
+		field.String("name").NotEmpty().MaxLen(64).
+			ValueScanner(crypt.String("contacts.name")).SchemaType(crypt.TextColumn).Annotations(a),
+		field.String("phone").NotEmpty().MaxLen(32).
+			ValueScanner(crypt.String("contacts.phone")).SchemaType(crypt.TextColumn).Annotations(a),
 		field.Time("uploaded_at").Default(time.Now).Immutable().Annotations(a),
 	}
 }
@@ -108,7 +111,8 @@ func (CallLogEntry) Fields() []ent.Field {
 	c := tag(classification.CallLog)
 	return []ent.Field{
 		ownerField(),
-		field.String("phone").NotEmpty().MaxLen(32).Annotations(c),
+		field.String("phone").NotEmpty().MaxLen(32).
+			ValueScanner(crypt.String("call_log_entries.phone")).SchemaType(crypt.TextColumn).Annotations(c),
 		field.Enum("direction").Values("INCOMING", "OUTGOING", "MISSED").Annotations(c, entgql.Type("CallDirection")),
 		field.Time("started_at").Annotations(c),
 		field.Int("duration_seconds").NonNegative().Annotations(c),
@@ -126,10 +130,14 @@ func (Location) Fields() []ent.Field {
 	l := tag(classification.Location)
 	return []ent.Field{
 		ownerField(),
-		field.Float("latitude").Min(-90).Max(90).Annotations(l),
-		field.Float("longitude").Min(-180).Max(180).Annotations(l),
-		field.Float("accuracy_meters").Optional().Nillable().Min(0).Annotations(l),
-		field.String("address").Optional().Nillable().MaxLen(256).Annotations(l),
+		field.Float("latitude").Min(-90).Max(90).
+			ValueScanner(crypt.Float("locations.latitude")).SchemaType(crypt.TextColumn).Annotations(l),
+		field.Float("longitude").Min(-180).Max(180).
+			ValueScanner(crypt.Float("locations.longitude")).SchemaType(crypt.TextColumn).Annotations(l),
+		field.Float("accuracy_meters").Optional().Min(0).
+			ValueScanner(crypt.Float("locations.accuracy_meters")).SchemaType(crypt.TextColumn).Annotations(l),
+		field.String("address").Optional().MaxLen(256).
+			ValueScanner(crypt.String("locations.address")).SchemaType(crypt.TextColumn).Annotations(l),
 		field.Time("recorded_at").Immutable().Annotations(l),
 	}
 }
@@ -192,9 +200,14 @@ type RealNameVerification struct{ ent.Schema }
 func (RealNameVerification) Fields() []ent.Field {
 	return []ent.Field{
 		ownerField(),
-		field.String("real_name").NotEmpty().MaxLen(64).Immutable().Annotations(tag(classification.RealName)),
-		field.String("id_number").NotEmpty().Immutable().Annotations(tag(classification.GovernmentID)),
-		field.String("id_photo_ref").Optional().Nillable().MaxLen(256).Immutable().
+		field.String("real_name").NotEmpty().MaxLen(64).Immutable().
+			ValueScanner(crypt.String("real_name_verifications.real_name")).SchemaType(crypt.TextColumn).
+			Annotations(tag(classification.RealName)),
+		field.String("id_number").NotEmpty().Immutable().
+			ValueScanner(crypt.String("real_name_verifications.id_number")).SchemaType(crypt.TextColumn).
+			Annotations(tag(classification.GovernmentID)),
+		field.String("id_photo_ref").Optional().MaxLen(256).Immutable().
+			ValueScanner(crypt.String("real_name_verifications.id_photo_ref")).SchemaType(crypt.TextColumn).
 			Comment("Reference to the ID photo held by the verifier; the photo is not stored here.").
 			Annotations(tag(classification.GovernmentID)),
 		field.Enum("result").Values("PASSED", "REJECTED").Immutable().Annotations(tag(classification.RealName), entgql.Type("VerificationResult")),

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"veil/classification"
+	"veil/crypt"
 )
 
 // User is an account: a consumer, a guardian, or a staff member.
@@ -34,12 +35,19 @@ func (User) Fields() []ent.Field {
 			MaxLen(512).
 			Annotations(classification.Tag(classification.PublicProfile)),
 		field.String("real_name").
-			Optional().Nillable().
+			Optional().
+			ValueScanner(crypt.String("users.real_name")).SchemaType(crypt.TextColumn).
 			Annotations(classification.Tag(classification.RealName)),
 		field.String("id_number").
-			Optional().Nillable().
-			Comment("GB 11643-1999 citizen identity number, 18 characters.").
+			Optional().
+			ValueScanner(crypt.String("users.id_number")).SchemaType(crypt.TextColumn).
+			Comment("GB 11643-1999 citizen identity number, 18 characters, encrypted at rest.").
 			Annotations(classification.Tag(classification.GovernmentID)),
+		field.String("id_number_index").
+			Optional().Nillable().
+			Sensitive().
+			Comment("Keyed blind index of id_number, for uniqueness without plaintext.").
+			Annotations(classification.Tag(classification.SecretData)),
 		field.String("birth_date").
 			Optional().Nillable().
 			Comment("YYYY-MM-DD, taken from the verified ID number.").
@@ -106,6 +114,7 @@ func (User) Edges() []ent.Edge {
 func (User) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("phone").Unique(),
+		index.Fields("id_number_index").Unique(),
 	}
 }
 

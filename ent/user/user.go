@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
 )
 
 const (
@@ -27,6 +28,8 @@ const (
 	FieldRealName = "real_name"
 	// FieldIDNumber holds the string denoting the id_number field in the database.
 	FieldIDNumber = "id_number"
+	// FieldIDNumberIndex holds the string denoting the id_number_index field in the database.
+	FieldIDNumberIndex = "id_number_index"
 	// FieldBirthDate holds the string denoting the birth_date field in the database.
 	FieldBirthDate = "birth_date"
 	// FieldRealNameVerifiedAt holds the string denoting the real_name_verified_at field in the database.
@@ -200,6 +203,7 @@ var Columns = []string{
 	FieldAvatarURL,
 	FieldRealName,
 	FieldIDNumber,
+	FieldIDNumberIndex,
 	FieldBirthDate,
 	FieldRealNameVerifiedAt,
 	FieldStatus,
@@ -232,6 +236,11 @@ var (
 	AvatarURLValidator func(string) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// ValueScanner of all User fields.
+	ValueScanner struct {
+		RealName field.TypeValueScanner[string]
+		IDNumber field.TypeValueScanner[string]
+	}
 )
 
 // Status defines the type for the "status" enum field.
@@ -320,6 +329,11 @@ func ByRealName(opts ...sql.OrderTermOption) OrderOption {
 // ByIDNumber orders the results by the id_number field.
 func ByIDNumber(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIDNumber, opts...).ToFunc()
+}
+
+// ByIDNumberIndex orders the results by the id_number_index field.
+func ByIDNumberIndex(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIDNumberIndex, opts...).ToFunc()
 }
 
 // ByBirthDate orders the results by the birth_date field.

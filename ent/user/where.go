@@ -3,6 +3,7 @@
 package user
 
 import (
+	"fmt"
 	"time"
 	"veil/ent/predicate"
 
@@ -72,12 +73,19 @@ func AvatarURL(v string) predicate.User {
 
 // RealName applies equality check predicate on the "real_name" field. It's identical to RealNameEQ.
 func RealName(v string) predicate.User {
-	return predicate.User(sql.FieldEQ(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldEQ(FieldRealName, vc), err)
 }
 
 // IDNumber applies equality check predicate on the "id_number" field. It's identical to IDNumberEQ.
 func IDNumber(v string) predicate.User {
-	return predicate.User(sql.FieldEQ(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldEQ(FieldIDNumber, vc), err)
+}
+
+// IDNumberIndex applies equality check predicate on the "id_number_index" field. It's identical to IDNumberIndexEQ.
+func IDNumberIndex(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIDNumberIndex, v))
 }
 
 // BirthDate applies equality check predicate on the "birth_date" field. It's identical to BirthDateEQ.
@@ -302,57 +310,96 @@ func AvatarURLContainsFold(v string) predicate.User {
 
 // RealNameEQ applies the EQ predicate on the "real_name" field.
 func RealNameEQ(v string) predicate.User {
-	return predicate.User(sql.FieldEQ(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldEQ(FieldRealName, vc), err)
 }
 
 // RealNameNEQ applies the NEQ predicate on the "real_name" field.
 func RealNameNEQ(v string) predicate.User {
-	return predicate.User(sql.FieldNEQ(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldNEQ(FieldRealName, vc), err)
 }
 
 // RealNameIn applies the In predicate on the "real_name" field.
 func RealNameIn(vs ...string) predicate.User {
-	return predicate.User(sql.FieldIn(FieldRealName, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RealName.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UserOrErr(sql.FieldIn(FieldRealName, v...), err)
 }
 
 // RealNameNotIn applies the NotIn predicate on the "real_name" field.
 func RealNameNotIn(vs ...string) predicate.User {
-	return predicate.User(sql.FieldNotIn(FieldRealName, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RealName.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UserOrErr(sql.FieldNotIn(FieldRealName, v...), err)
 }
 
 // RealNameGT applies the GT predicate on the "real_name" field.
 func RealNameGT(v string) predicate.User {
-	return predicate.User(sql.FieldGT(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldGT(FieldRealName, vc), err)
 }
 
 // RealNameGTE applies the GTE predicate on the "real_name" field.
 func RealNameGTE(v string) predicate.User {
-	return predicate.User(sql.FieldGTE(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldGTE(FieldRealName, vc), err)
 }
 
 // RealNameLT applies the LT predicate on the "real_name" field.
 func RealNameLT(v string) predicate.User {
-	return predicate.User(sql.FieldLT(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldLT(FieldRealName, vc), err)
 }
 
 // RealNameLTE applies the LTE predicate on the "real_name" field.
 func RealNameLTE(v string) predicate.User {
-	return predicate.User(sql.FieldLTE(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	return predicate.UserOrErr(sql.FieldLTE(FieldRealName, vc), err)
 }
 
 // RealNameContains applies the Contains predicate on the "real_name" field.
 func RealNameContains(v string) predicate.User {
-	return predicate.User(sql.FieldContains(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldContains(FieldRealName, vcs), err)
 }
 
 // RealNameHasPrefix applies the HasPrefix predicate on the "real_name" field.
 func RealNameHasPrefix(v string) predicate.User {
-	return predicate.User(sql.FieldHasPrefix(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldHasPrefix(FieldRealName, vcs), err)
 }
 
 // RealNameHasSuffix applies the HasSuffix predicate on the "real_name" field.
 func RealNameHasSuffix(v string) predicate.User {
-	return predicate.User(sql.FieldHasSuffix(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldHasSuffix(FieldRealName, vcs), err)
 }
 
 // RealNameIsNil applies the IsNil predicate on the "real_name" field.
@@ -367,67 +414,116 @@ func RealNameNotNil() predicate.User {
 
 // RealNameEqualFold applies the EqualFold predicate on the "real_name" field.
 func RealNameEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldEqualFold(FieldRealName, vcs), err)
 }
 
 // RealNameContainsFold applies the ContainsFold predicate on the "real_name" field.
 func RealNameContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldRealName, v))
+	vc, err := ValueScanner.RealName.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("real_name value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldContainsFold(FieldRealName, vcs), err)
 }
 
 // IDNumberEQ applies the EQ predicate on the "id_number" field.
 func IDNumberEQ(v string) predicate.User {
-	return predicate.User(sql.FieldEQ(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldEQ(FieldIDNumber, vc), err)
 }
 
 // IDNumberNEQ applies the NEQ predicate on the "id_number" field.
 func IDNumberNEQ(v string) predicate.User {
-	return predicate.User(sql.FieldNEQ(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldNEQ(FieldIDNumber, vc), err)
 }
 
 // IDNumberIn applies the In predicate on the "id_number" field.
 func IDNumberIn(vs ...string) predicate.User {
-	return predicate.User(sql.FieldIn(FieldIDNumber, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.IDNumber.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UserOrErr(sql.FieldIn(FieldIDNumber, v...), err)
 }
 
 // IDNumberNotIn applies the NotIn predicate on the "id_number" field.
 func IDNumberNotIn(vs ...string) predicate.User {
-	return predicate.User(sql.FieldNotIn(FieldIDNumber, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.IDNumber.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UserOrErr(sql.FieldNotIn(FieldIDNumber, v...), err)
 }
 
 // IDNumberGT applies the GT predicate on the "id_number" field.
 func IDNumberGT(v string) predicate.User {
-	return predicate.User(sql.FieldGT(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldGT(FieldIDNumber, vc), err)
 }
 
 // IDNumberGTE applies the GTE predicate on the "id_number" field.
 func IDNumberGTE(v string) predicate.User {
-	return predicate.User(sql.FieldGTE(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldGTE(FieldIDNumber, vc), err)
 }
 
 // IDNumberLT applies the LT predicate on the "id_number" field.
 func IDNumberLT(v string) predicate.User {
-	return predicate.User(sql.FieldLT(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldLT(FieldIDNumber, vc), err)
 }
 
 // IDNumberLTE applies the LTE predicate on the "id_number" field.
 func IDNumberLTE(v string) predicate.User {
-	return predicate.User(sql.FieldLTE(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	return predicate.UserOrErr(sql.FieldLTE(FieldIDNumber, vc), err)
 }
 
 // IDNumberContains applies the Contains predicate on the "id_number" field.
 func IDNumberContains(v string) predicate.User {
-	return predicate.User(sql.FieldContains(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldContains(FieldIDNumber, vcs), err)
 }
 
 // IDNumberHasPrefix applies the HasPrefix predicate on the "id_number" field.
 func IDNumberHasPrefix(v string) predicate.User {
-	return predicate.User(sql.FieldHasPrefix(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldHasPrefix(FieldIDNumber, vcs), err)
 }
 
 // IDNumberHasSuffix applies the HasSuffix predicate on the "id_number" field.
 func IDNumberHasSuffix(v string) predicate.User {
-	return predicate.User(sql.FieldHasSuffix(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldHasSuffix(FieldIDNumber, vcs), err)
 }
 
 // IDNumberIsNil applies the IsNil predicate on the "id_number" field.
@@ -442,12 +538,97 @@ func IDNumberNotNil() predicate.User {
 
 // IDNumberEqualFold applies the EqualFold predicate on the "id_number" field.
 func IDNumberEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldEqualFold(FieldIDNumber, vcs), err)
 }
 
 // IDNumberContainsFold applies the ContainsFold predicate on the "id_number" field.
 func IDNumberContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldIDNumber, v))
+	vc, err := ValueScanner.IDNumber.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("id_number value is not a string: %T", vc)
+	}
+	return predicate.UserOrErr(sql.FieldContainsFold(FieldIDNumber, vcs), err)
+}
+
+// IDNumberIndexEQ applies the EQ predicate on the "id_number_index" field.
+func IDNumberIndexEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexNEQ applies the NEQ predicate on the "id_number_index" field.
+func IDNumberIndexNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexIn applies the In predicate on the "id_number_index" field.
+func IDNumberIndexIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldIDNumberIndex, vs...))
+}
+
+// IDNumberIndexNotIn applies the NotIn predicate on the "id_number_index" field.
+func IDNumberIndexNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldIDNumberIndex, vs...))
+}
+
+// IDNumberIndexGT applies the GT predicate on the "id_number_index" field.
+func IDNumberIndexGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexGTE applies the GTE predicate on the "id_number_index" field.
+func IDNumberIndexGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexLT applies the LT predicate on the "id_number_index" field.
+func IDNumberIndexLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexLTE applies the LTE predicate on the "id_number_index" field.
+func IDNumberIndexLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexContains applies the Contains predicate on the "id_number_index" field.
+func IDNumberIndexContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexHasPrefix applies the HasPrefix predicate on the "id_number_index" field.
+func IDNumberIndexHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexHasSuffix applies the HasSuffix predicate on the "id_number_index" field.
+func IDNumberIndexHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexIsNil applies the IsNil predicate on the "id_number_index" field.
+func IDNumberIndexIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldIDNumberIndex))
+}
+
+// IDNumberIndexNotNil applies the NotNil predicate on the "id_number_index" field.
+func IDNumberIndexNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldIDNumberIndex))
+}
+
+// IDNumberIndexEqualFold applies the EqualFold predicate on the "id_number_index" field.
+func IDNumberIndexEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldIDNumberIndex, v))
+}
+
+// IDNumberIndexContainsFold applies the ContainsFold predicate on the "id_number_index" field.
+func IDNumberIndexContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldIDNumberIndex, v))
 }
 
 // BirthDateEQ applies the EQ predicate on the "birth_date" field.
