@@ -1477,9 +1477,6 @@ func newSharingRecordPaginateArgs(rv map[string]any) *sharingrecordPaginateArgs 
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
-	if v, ok := rv[whereField].(*SharingRecordWhereInput); ok {
-		args.opts = append(args.opts, WithSharingRecordFilter(v.Filter))
-	}
 	return args
 }
 

@@ -18,7 +18,6 @@ import (
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
-	"veil/ent/sharingrecord"
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
@@ -1754,130 +1753,6 @@ func (i *RealNameVerificationWhereInput) P() (predicate.RealNameVerification, er
 		return predicates[0], nil
 	default:
 		return realnameverification.And(predicates...), nil
-	}
-}
-
-// SharingRecordWhereInput represents a where input for filtering SharingRecord queries.
-type SharingRecordWhereInput struct {
-	Predicates []predicate.SharingRecord  `json:"-"`
-	Not        *SharingRecordWhereInput   `json:"not,omitempty"`
-	Or         []*SharingRecordWhereInput `json:"or,omitempty"`
-	And        []*SharingRecordWhereInput `json:"and,omitempty"`
-
-	// "id" field predicates.
-	ID      *int  `json:"id,omitempty"`
-	IDNEQ   *int  `json:"idNEQ,omitempty"`
-	IDIn    []int `json:"idIn,omitempty"`
-	IDNotIn []int `json:"idNotIn,omitempty"`
-	IDGT    *int  `json:"idGT,omitempty"`
-	IDGTE   *int  `json:"idGTE,omitempty"`
-	IDLT    *int  `json:"idLT,omitempty"`
-	IDLTE   *int  `json:"idLTE,omitempty"`
-}
-
-// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
-func (i *SharingRecordWhereInput) AddPredicates(predicates ...predicate.SharingRecord) {
-	i.Predicates = append(i.Predicates, predicates...)
-}
-
-// Filter applies the SharingRecordWhereInput filter on the SharingRecordQuery builder.
-func (i *SharingRecordWhereInput) Filter(q *SharingRecordQuery) (*SharingRecordQuery, error) {
-	if i == nil {
-		return q, nil
-	}
-	p, err := i.P()
-	if err != nil {
-		if err == ErrEmptySharingRecordWhereInput {
-			return q, nil
-		}
-		return nil, err
-	}
-	return q.Where(p), nil
-}
-
-// ErrEmptySharingRecordWhereInput is returned in case the SharingRecordWhereInput is empty.
-var ErrEmptySharingRecordWhereInput = errors.New("ent: empty predicate SharingRecordWhereInput")
-
-// P returns a predicate for filtering sharingrecords.
-// An error is returned if the input is empty or invalid.
-func (i *SharingRecordWhereInput) P() (predicate.SharingRecord, error) {
-	var predicates []predicate.SharingRecord
-	if i.Not != nil {
-		p, err := i.Not.P()
-		if err != nil {
-			return nil, fmt.Errorf("%w: field 'not'", err)
-		}
-		predicates = append(predicates, sharingrecord.Not(p))
-	}
-	switch n := len(i.Or); {
-	case n == 1:
-		p, err := i.Or[0].P()
-		if err != nil {
-			return nil, fmt.Errorf("%w: field 'or'", err)
-		}
-		predicates = append(predicates, p)
-	case n > 1:
-		or := make([]predicate.SharingRecord, 0, n)
-		for _, w := range i.Or {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'or'", err)
-			}
-			or = append(or, p)
-		}
-		predicates = append(predicates, sharingrecord.Or(or...))
-	}
-	switch n := len(i.And); {
-	case n == 1:
-		p, err := i.And[0].P()
-		if err != nil {
-			return nil, fmt.Errorf("%w: field 'and'", err)
-		}
-		predicates = append(predicates, p)
-	case n > 1:
-		and := make([]predicate.SharingRecord, 0, n)
-		for _, w := range i.And {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'and'", err)
-			}
-			and = append(and, p)
-		}
-		predicates = append(predicates, sharingrecord.And(and...))
-	}
-	predicates = append(predicates, i.Predicates...)
-	if i.ID != nil {
-		predicates = append(predicates, sharingrecord.IDEQ(*i.ID))
-	}
-	if i.IDNEQ != nil {
-		predicates = append(predicates, sharingrecord.IDNEQ(*i.IDNEQ))
-	}
-	if len(i.IDIn) > 0 {
-		predicates = append(predicates, sharingrecord.IDIn(i.IDIn...))
-	}
-	if len(i.IDNotIn) > 0 {
-		predicates = append(predicates, sharingrecord.IDNotIn(i.IDNotIn...))
-	}
-	if i.IDGT != nil {
-		predicates = append(predicates, sharingrecord.IDGT(*i.IDGT))
-	}
-	if i.IDGTE != nil {
-		predicates = append(predicates, sharingrecord.IDGTE(*i.IDGTE))
-	}
-	if i.IDLT != nil {
-		predicates = append(predicates, sharingrecord.IDLT(*i.IDLT))
-	}
-	if i.IDLTE != nil {
-		predicates = append(predicates, sharingrecord.IDLTE(*i.IDLTE))
-	}
-
-	switch len(predicates) {
-	case 0:
-		return nil, ErrEmptySharingRecordWhereInput
-	case 1:
-		return predicates[0], nil
-	default:
-		return sharingrecord.And(predicates...), nil
 	}
 }
 

@@ -196,3 +196,25 @@ func TestAuditLogRecordsChangesAndIsForAuditors(t *testing.T) {
 		}
 	})
 }
+
+// TestSharingLedgerIsForStaffAndOwners lists the ledger as staff, and as
+// its owner through me.
+func TestSharingLedgerIsForStaffAndOwners(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := env.MustDo(veiltest.Request{Token: w.Tokens["support"], Purpose: "after_sales", Query: `{ sharingRecords(first: 10) { totalCount edges { node { recipient dataCategories legalBasis } } } }`})
+		if veiltest.Dig(r.Data, "sharingRecords.totalCount") != float64(1) || !strings.Contains(r.Raw, "order_contact") {
+			t.Errorf("staff ledger: %s", r.Raw)
+		}
+		if r := env.Do(veiltest.Request{Token: w.Tokens["adult"], Query: `{ sharingRecords { totalCount } }`}); r.Code() != "FORBIDDEN" {
+			t.Errorf("a user listing the whole ledger: %s", r.Raw)
+		}
+		r = env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { sharingRecords { recipient purpose } } thirdPartySDKs { name } }`})
+		if len(veiltest.Dig(r.Data, "me.sharingRecords").([]any)) != 1 || len(veiltest.Dig(r.Data, "thirdPartySDKs").([]any)) != len(seed.SDKs) {
+			t.Errorf("own ledger and SDKs: %s", r.Raw)
+		}
+	})
+}

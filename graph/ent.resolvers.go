@@ -73,6 +73,19 @@ func (r *queryResolver) RightsRequests(ctx context.Context, after *entgql.Cursor
 	return r.Client.RightsRequest.Query().Paginate(ctx, after, first, before, last, ent.WithRightsRequestOrder(orderBy))
 }
 
+// SharingRecords is the resolver for the sharingRecords field.
+func (r *queryResolver) SharingRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.SharingRecordConnection, error) {
+	// SECURITY: the whole ledger is for staff; each user sees their own
+	// through me.sharingRecords. Fields are still decided per field.
+	if !classification.FromContext(ctx).IsStaff() {
+		return nil, fault.New(fault.Forbidden, "only staff may list the sharing ledger")
+	}
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	return r.Client.SharingRecord.Query().Paginate(ctx, after, first, before, last)
+}
+
 // ThirdPartySDKs is the resolver for the thirdPartySDKs field.
 func (r *queryResolver) ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error) {
 	q, err := r.Client.ThirdPartySDK.Query().CollectFields(ctx)

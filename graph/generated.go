@@ -322,6 +322,7 @@ type ComplexityRoot struct {
 		Nodes            func(childComplexity int, ids []int) int
 		PolicyVersions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) int
 		RightsRequests   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) int
+		SharingRecords   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		ThirdPartySDKs   func(childComplexity int) int
 		Users            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		VerifyAuditChain func(childComplexity int) int
@@ -372,6 +373,17 @@ type ComplexityRoot struct {
 		Purpose        func(childComplexity int) int
 		Recipient      func(childComplexity int) int
 		SharedAt       func(childComplexity int) int
+	}
+
+	SharingRecordConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SharingRecordEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	SupportTicket struct {
@@ -508,6 +520,7 @@ type QueryResolver interface {
 	Listings(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) (*ent.ListingConnection, error)
 	PolicyVersions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) (*ent.PolicyVersionConnection, error)
 	RightsRequests(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) (*ent.RightsRequestConnection, error)
+	SharingRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.SharingRecordConnection, error)
 	ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
@@ -1762,6 +1775,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RightsRequests(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RightsRequestOrder)), true
+	case "Query.sharingRecords":
+		if e.ComplexityRoot.Query.SharingRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sharingRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SharingRecords(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "Query.thirdPartySDKs":
 		if e.ComplexityRoot.Query.ThirdPartySDKs == nil {
 			break
@@ -1965,6 +1989,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SharingRecord.SharedAt(childComplexity), true
+
+	case "SharingRecordConnection.edges":
+		if e.ComplexityRoot.SharingRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecordConnection.Edges(childComplexity), true
+	case "SharingRecordConnection.pageInfo":
+		if e.ComplexityRoot.SharingRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecordConnection.PageInfo(childComplexity), true
+	case "SharingRecordConnection.totalCount":
+		if e.ComplexityRoot.SharingRecordConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecordConnection.TotalCount(childComplexity), true
+
+	case "SharingRecordEdge.cursor":
+		if e.ComplexityRoot.SharingRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecordEdge.Cursor(childComplexity), true
+	case "SharingRecordEdge.node":
+		if e.ComplexityRoot.SharingRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecordEdge.Node(childComplexity), true
 
 	case "SupportTicket.closedAt":
 		if e.ComplexityRoot.SupportTicket.ClosedAt == nil {
@@ -2425,7 +2481,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RealNameInput", ec.unmarshalInputRealNameInput),
 			graphql.NewInputUnmarshaler("RealNameVerificationWhereInput", ec.unmarshalInputRealNameVerificationWhereInput),
 			graphql.NewInputUnmarshaler("RightsRequestOrder", ec.unmarshalInputRightsRequestOrder),
-			graphql.NewInputUnmarshaler("SharingRecordWhereInput", ec.unmarshalInputSharingRecordWhereInput),
 			graphql.NewInputUnmarshaler("SupportTicketInput", ec.unmarshalInputSupportTicketInput),
 			graphql.NewInputUnmarshaler("SupportTicketWhereInput", ec.unmarshalInputSupportTicketWhereInput),
 			graphql.NewInputUnmarshaler("ThirdPartyAccountInput", ec.unmarshalInputThirdPartyAccountInput),
@@ -3381,6 +3436,27 @@ type Query {
     """
     orderBy: RightsRequestOrder
   ): RightsRequestConnection!
+  sharingRecords(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+  ): SharingRecordConnection!
   thirdPartySDKs: [ThirdPartySDK!]!
   users(
     """
@@ -3545,24 +3621,34 @@ type SharingRecord implements Node {
   sharedAt: Time @classified(class: "internal")
 }
 """
-SharingRecordWhereInput is used for filtering SharingRecord objects.
-Input was generated by ent.
+A connection to a list of items.
 """
-input SharingRecordWhereInput {
-  not: SharingRecordWhereInput
-  and: [SharingRecordWhereInput!]
-  or: [SharingRecordWhereInput!]
+type SharingRecordConnection {
   """
-  id field predicates
+  A list of edges.
   """
-  id: ID
-  idNEQ: ID
-  idIn: [ID!]
-  idNotIn: [ID!]
-  idGT: ID
-  idGTE: ID
-  idLT: ID
-  idLTE: ID
+  edges: [SharingRecordEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type SharingRecordEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: SharingRecord
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
 }
 type SupportTicket implements Node {
   id: ID! @classified(class: "public")
@@ -4900,6 +4986,28 @@ func (ec *executionContext) childFields_SharingRecord(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type SharingRecord", field.Name)
 }
 
+func (ec *executionContext) childFields_SharingRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SharingRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SharingRecordConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SharingRecordConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SharingRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SharingRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SharingRecordEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SharingRecordEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SharingRecordEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_SupportTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5905,6 +6013,44 @@ func (ec *executionContext) field_Query_rightsRequests_args(ctx context.Context,
 		return nil, err
 	}
 	args["orderBy"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_sharingRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
 	return args, nil
 }
 
@@ -13162,6 +13308,50 @@ func (ec *executionContext) fieldContext_Query_rightsRequests(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_sharingRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sharingRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SharingRecords(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SharingRecordConnection) graphql.Marshaler {
+			return ec.marshalNSharingRecordConnection2ᚖveilᚋentᚐSharingRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sharingRecords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SharingRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_sharingRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_thirdPartySDKs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14542,6 +14732,148 @@ func (ec *executionContext) _SharingRecord_sharedAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_SharingRecord_sharedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SharingRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecordConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SharingRecordEdge) graphql.Marshaler {
+			return ec.marshalOSharingRecordEdge2ᚕᚖveilᚋentᚐSharingRecordEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecordConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SharingRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SharingRecordEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SharingRecordConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecordConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecordConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SharingRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SharingRecordConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecordConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecordConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SharingRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecordEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SharingRecord) graphql.Marshaler {
+			return ec.marshalOSharingRecord2ᚖveilᚋentᚐSharingRecord(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecordEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SharingRecordEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SharingRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SharingRecordEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecordEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecordEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _SupportTicket_id(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
@@ -21029,118 +21361,6 @@ func UnmarshalRightsRequestOrder(ctx context.Context, raw any) (ent.RightsReques
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSharingRecordWhereInput(ctx context.Context, obj any) (ent.SharingRecordWhereInput, error) {
-	var it ent.SharingRecordWhereInput
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
-			data, err := ec.unmarshalOSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Not = data
-		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
-			data, err := ec.unmarshalOSharingRecordWhereInput2ᚕᚖveilᚋentᚐSharingRecordWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.And = data
-		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
-			data, err := ec.unmarshalOSharingRecordWhereInput2ᚕᚖveilᚋentᚐSharingRecordWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Or = data
-		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ID = data
-		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNEQ = data
-		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDIn = data
-		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNotIn = data
-		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGT = data
-		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGTE = data
-		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLT = data
-		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLTE = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalSharingRecordWhereInput unmarshals raw into the SharingRecordWhereInput input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalSharingRecordWhereInput(ctx context.Context, raw any) (ent.SharingRecordWhereInput, error) {
-	var out ent.SharingRecordWhereInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "SharingRecordWhereInput", raw, &out)
-	return out, err
-}
-
 func (ec *executionContext) unmarshalInputSupportTicketInput(ctx context.Context, obj any) (collect.SupportTicketInput, error) {
 	var it collect.SupportTicketInput
 	if obj == nil {
@@ -24317,6 +24537,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_rightsRequests(ctx, field)
 				})
+		case "sharingRecords":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sharingRecords(ctx, field)
+				})
 		case "thirdPartySDKs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -24679,6 +24905,87 @@ func (ec *executionContext) _SharingRecord(ctx context.Context, sel ast.Selectio
 		case "sharedAt":
 			out.Values[i] = ec._SharingRecord_sharedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sharingRecordConnectionImplementors = []string{"SharingRecordConnection"}
+
+func (ec *executionContext) _SharingRecordConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SharingRecordConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sharingRecordConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SharingRecordConnection")
+		case "edges":
+			out.Values[i] = ec._SharingRecordConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SharingRecordConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SharingRecordConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sharingRecordEdgeImplementors = []string{"SharingRecordEdge"}
+
+func (ec *executionContext) _SharingRecordEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SharingRecordEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sharingRecordEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SharingRecordEdge")
+		case "node":
+			out.Values[i] = ec._SharingRecordEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._SharingRecordEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -26298,9 +26605,12 @@ func (ec *executionContext) marshalNSharingRecord2ᚖveilᚋentᚐSharingRecord(
 	return ec._SharingRecord(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx context.Context, v any) (*ent.SharingRecordWhereInput, error) {
-	res, err := ec.unmarshalInputSharingRecordWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+func (ec *executionContext) marshalNSharingRecordConnection2ᚖveilᚋentᚐSharingRecordConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SharingRecordConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SharingRecordConnection!")
+		return graphql.Null
+	}
+	return ec._SharingRecordConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -27667,29 +27977,31 @@ func (ec *executionContext) marshalOSharingRecord2ᚕᚖveilᚋentᚐSharingReco
 	return ret
 }
 
-func (ec *executionContext) unmarshalOSharingRecordWhereInput2ᚕᚖveilᚋentᚐSharingRecordWhereInputᚄ(ctx context.Context, v any) ([]*ent.SharingRecordWhereInput, error) {
+func (ec *executionContext) marshalOSharingRecord2ᚖveilᚋentᚐSharingRecord(ctx context.Context, sel ast.SelectionSet, v *ent.SharingRecord) graphql.Marshaler {
 	if v == nil {
-		return nil, nil
+		return graphql.Null
 	}
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]*ent.SharingRecordWhereInput, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return ec._SharingRecord(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOSharingRecordWhereInput2ᚖveilᚋentᚐSharingRecordWhereInput(ctx context.Context, v any) (*ent.SharingRecordWhereInput, error) {
+func (ec *executionContext) marshalOSharingRecordEdge2ᚕᚖveilᚋentᚐSharingRecordEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.SharingRecordEdge) graphql.Marshaler {
 	if v == nil {
-		return nil, nil
+		return graphql.Null
 	}
-	res, err := ec.unmarshalInputSharingRecordWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOSharingRecordEdge2ᚖveilᚋentᚐSharingRecordEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSharingRecordEdge2ᚖveilᚋentᚐSharingRecordEdge(ctx context.Context, sel ast.SelectionSet, v *ent.SharingRecordEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SharingRecordEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

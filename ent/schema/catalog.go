@@ -91,3 +91,9 @@ func (SharingRecord) Fields() []ent.Field {
 
 // Edges of the SharingRecord.
 func (SharingRecord) Edges() []ent.Edge { return []ent.Edge{ownerEdge("sharing_records")} }
+
+// Annotations of the SharingRecord: the ledger is listed for staff by
+// sharingRecords; users see theirs through me.sharingRecords.
+func (SharingRecord) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput)}
+}
