@@ -19,6 +19,7 @@ import (
 	"veil/collection"
 	"veil/ent"
 	"veil/ent/auditevent"
+	"veil/metrics"
 )
 
 // The actions the log records.
@@ -116,7 +117,13 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 	if err := c.AuditEvent.CreateBulk(builders...).Exec(ctx); err != nil {
 		return err
 	}
-	return c.AuditHead.UpdateOne(head).SetSeq(seq).SetHash(prev).Exec(ctx)
+	if err := c.AuditHead.UpdateOne(head).SetSeq(seq).SetHash(prev).Exec(ctx); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		metrics.AuditWrites.WithLabelValues(e.Action).Inc()
+	}
+	return nil
 }
 
 // Hash is an entry's hash: SHA-256 over its fields and the previous hash,

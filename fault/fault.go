@@ -51,6 +51,7 @@ var (
 	ErrForbidden        = &Error{Code: Forbidden, Message: "you may not do this"}
 	ErrAccountCancelled = &Error{Code: AccountCancelled, Message: "this account has been cancelled"}
 	ErrInternal         = &Error{Code: Internal, Message: "internal error"}
+	ErrUnavailable      = &Error{Code: Internal, Message: "the service is temporarily unavailable; try again shortly", RetryAfterSeconds: 2}
 )
 
 // Invalid returns a VALIDATION_FAILED error about one input field.

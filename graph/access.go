@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -12,12 +13,21 @@ import (
 	"veil/graph/model"
 	"veil/identity"
 	"veil/ledger"
+	"veil/metrics"
+	"veil/reqctx"
 )
 
 // access implements @access on mutations: who may call one at all, checked
 // before its resolver runs, in one place for every mutation.
 func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, level model.AccessLevel) (any, error) {
 	if level == model.AccessLevelAnonymous {
+		// Signing in is limited per client address as well as per phone.
+		if r.SignInLimiter != nil {
+			if ok, wait := r.SignInLimiter.Allow(reqctx.From(ctx).ClientIP, time.Now()); !ok {
+				metrics.RateLimited.WithLabelValues("sign_in").Inc()
+				return nil, fault.Limited("too many sign-in attempts from this address", int(wait/time.Second)+1)
+			}
+		}
 		return next(ctx)
 	}
 	v := classification.FromContext(ctx)

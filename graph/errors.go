@@ -14,6 +14,9 @@ import (
 
 	"veil/ent"
 	"veil/fault"
+	"veil/metrics"
+	"veil/reqctx"
+	"veil/store"
 )
 
 // presentError maps every error to a contract code, in this one place. A
@@ -51,11 +54,20 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
 		}
+	case store.IsUnavailable(err):
+		slog.ErrorContext(ctx, "store unavailable", "request_id", reqctx.From(ctx).ID, "path", graphql.GetPath(ctx).String(), "error", err.Error())
+		gqlErr.Message = fault.ErrUnavailable.Message
+		gqlErr.Err = nil
+		setCode(gqlErr, fault.Internal)
+		gqlErr.Extensions["retryAfterSeconds"] = fault.ErrUnavailable.RetryAfterSeconds
 	default:
-		slog.ErrorContext(ctx, "internal error", "path", graphql.GetPath(ctx).String(), "error", err.Error())
+		slog.ErrorContext(ctx, "internal error", "request_id", reqctx.From(ctx).ID, "path", graphql.GetPath(ctx).String(), "error", err.Error())
 		gqlErr.Message = fault.ErrInternal.Message
 		gqlErr.Err = nil
 		setCode(gqlErr, fault.Internal)
+	}
+	if code, ok := gqlErr.Extensions["code"].(string); ok {
+		metrics.Errors.WithLabelValues(code).Inc()
 	}
 	return gqlErr
 }
@@ -101,6 +113,6 @@ func setCode(e *gqlerror.Error, c fault.Code) {
 // recoverPanic turns a resolver panic into a bare INTERNAL error; the
 // panic value is logged, never sent.
 func recoverPanic(ctx context.Context, v any) error {
-	slog.ErrorContext(ctx, "panic in resolver", "path", graphql.GetPath(ctx).String(), "panic", v)
+	slog.ErrorContext(ctx, "panic in resolver", "request_id", reqctx.From(ctx).ID, "path", graphql.GetPath(ctx).String(), "panic", v)
 	return fault.ErrInternal
 }

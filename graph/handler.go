@@ -48,6 +48,12 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(operationRules{})
+	srv.Use(shapeLimits{DefaultLimits})
+	srv.SetParserTokenLimit(DefaultLimits.Tokens)
+	// Suggestions ("did you mean ...") would let anyone map the schema that
+	// introspection hides; admins explore it through introspection.
+	srv.SetDisableSuggestion(true)
+	srv.Use(observe{})
 	if !opts.WithoutClassification {
 		srv.Use(enforcer)
 	}

@@ -15,6 +15,7 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/identity"
+	"veil/ratelimit"
 	"veil/rights"
 )
 
@@ -26,6 +27,9 @@ type Resolver struct {
 	Driver   dialect.Driver
 	Accounts *account.Service
 	Identity *identity.Service
+	// SignInLimiter, when set, bounds requestLoginCode and login per
+	// client address.
+	SignInLimiter *ratelimit.Limiter
 	// Now is the request clock (age groups are derived from it); time.Now
 	// when nil.
 	Now func() time.Time

@@ -6,21 +6,33 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+	"golang.org/x/time/rate"
 
 	"veil/account"
 	"veil/classification"
 	"veil/fault"
+	"veil/metrics"
+	"veil/ratelimit"
+	"veil/reqctx"
+	"veil/store"
 )
 
 // maxBodyBytes bounds a GraphQL request body.
@@ -29,14 +41,33 @@ const maxBodyBytes = 1 << 20
 // Exporter streams a subject's export document; the viewer is in ctx.
 type Exporter func(ctx context.Context, w io.Writer, forUser *int) error
 
+// Options are the HTTP layer's limits.
+type Options struct {
+	// SessionRate and SessionBurst bound each signed-in session's requests.
+	SessionRate  rate.Limit
+	SessionBurst int
+	// AnonymousRate and AnonymousBurst bound anonymous requests per IP.
+	AnonymousRate  rate.Limit
+	AnonymousBurst int
+}
+
+// DefaultOptions are the limits the server runs with unless configured.
+var DefaultOptions = Options{SessionRate: 20, SessionBurst: 40, AnonymousRate: 5, AnonymousBurst: 20}
+
 // New returns the HTTP handler: /graphql (the GraphQL server behind
-// authentication and body checks), GET /export (the bearer's export
-// document, streamed), /healthz and /readyz (ready reports whether the
-// store answers).
-func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error, export Exporter) http.Handler {
+// authentication, rate limits and body checks), GET /export (the bearer's
+// export document, streamed), /healthz, /readyz (whether the store
+// answers) and /metrics (Prometheus). Every response carries an
+// X-Request-Id, which the access log records.
+func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error, export Exporter, opts Options) http.Handler {
+	limits := &limiters{
+		session:   ratelimit.New(opts.SessionRate, opts.SessionBurst),
+		anonymous: ratelimit.New(opts.AnonymousRate, opts.AnonymousBurst),
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", checkBody(authenticate(accounts, graphqlHandler)))
-	mux.Handle("GET /export", authenticate(accounts, exportHandler(export)))
+	mux.Handle("/graphql", checkAccept(checkBody(authenticate(accounts, limits.limit(graphqlHandler)))))
+	mux.Handle("GET /export", authenticate(accounts, limits.limit(exportHandler(export))))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -47,7 +78,7 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 		}
 		w.Write([]byte("ok\n"))
 	})
-	return mux
+	return requestInfo(accessLog(recoverPanics(mux)))
 }
 
 // authenticate puts the request's viewer in its context. A request without
@@ -67,7 +98,11 @@ func authenticate(accounts *account.Service, next http.Handler) http.Handler {
 		if err != nil {
 			var fe *fault.Error
 			if !errors.As(err, &fe) {
-				slog.ErrorContext(r.Context(), "authentication failed", "error", err.Error())
+				slog.ErrorContext(r.Context(), "authentication failed", "request_id", reqctx.From(r.Context()).ID, "error", err.Error())
+				if store.IsUnavailable(err) {
+					writeErrorStatus(w, http.StatusServiceUnavailable, fault.ErrUnavailable)
+					return
+				}
 			}
 			writeError(w, err)
 			return
@@ -174,6 +209,11 @@ func writeErrorStatus(w http.ResponseWriter, status int, err error) {
 	if fe.Field != "" {
 		ext["field"] = fe.Field
 	}
+	if fe.RetryAfterSeconds > 0 {
+		ext["retryAfterSeconds"] = fe.RetryAfterSeconds
+		w.Header().Set("Retry-After", strconv.Itoa(fe.RetryAfterSeconds))
+	}
+	metrics.Errors.WithLabelValues(string(fe.Code)).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="veil"`)
@@ -233,4 +273,116 @@ func (p *pendingWriter) Write(b []byte) (int, error) {
 		p.w.Header().Set("Cache-Control", "no-store")
 	}
 	return p.w.Write(b)
+}
+
+// checkAccept answers 406 to a client that accepts neither JSON media type
+// (GraphQL over HTTP: application/graphql-response+json or application/json).
+func checkAccept(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accept := r.Header.Get("Accept")
+		if accept == "" || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		for part := range strings.SplitSeq(accept, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			switch mt {
+			case "application/graphql-response+json", "application/json", "application/*", "*/*":
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		writeErrorStatus(w, http.StatusNotAcceptable, fault.Invalid("Accept", "must accept application/graphql-response+json or application/json"))
+	})
+}
+
+// limiters hold the request rate limits.
+type limiters struct{ session, anonymous *ratelimit.Limiter }
+
+// limit refuses, with RATE_LIMITED and a Retry-After, a session or an
+// anonymous address that sends requests faster than its limit.
+func (l *limiters) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := classification.FromContext(r.Context())
+		lim, key, name := l.anonymous, "ip:"+reqctx.From(r.Context()).ClientIP, "anonymous"
+		if v.SignedIn() {
+			lim, key, name = l.session, fmt.Sprintf("session:%d", v.SessionID), "session"
+		}
+		if ok, wait := lim.Allow(key, time.Now()); !ok {
+			metrics.RateLimited.WithLabelValues(name).Inc()
+			writeErrorStatus(w, http.StatusTooManyRequests, fault.Limited("too many requests; slow down", int(wait/time.Second)+1))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// requestInfo gives every request an id (the client's X-Request-Id when
+// well-formed, else a new one), echoed in the response, and notes the
+// client's address.
+func requestInfo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			buf := make([]byte, 8)
+			rand.Read(buf)
+			id = hex.EncodeToString(buf)
+		}
+		w.Header().Set("X-Request-Id", id)
+		ip, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			ip = r.RemoteAddr
+		}
+		next.ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), reqctx.Info{ID: id, ClientIP: ip})))
+	})
+}
+
+// accessLog writes one line per request: no query, no variables, no
+// headers, so no personal data.
+func accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		slog.InfoContext(r.Context(), "request",
+			"request_id", reqctx.From(r.Context()).ID, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// recoverPanics turns a panic outside GraphQL execution into INTERNAL.
+func recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				slog.ErrorContext(r.Context(), "panic", "request_id", reqctx.From(r.Context()).ID, "panic", fmt.Sprint(v))
+				writeErrorStatus(w, http.StatusInternalServerError, fault.ErrInternal)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
 }

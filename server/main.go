@@ -21,17 +21,25 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"veil/account"
 	"veil/crypt"
 	"veil/graph"
 	"veil/httpapi"
 	"veil/identity"
+	"veil/ratelimit"
 	"veil/seed"
 	"veil/store"
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	// JSON logs in production (VEIL_ENV=production) or with VEIL_LOG_FORMAT=json.
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if os.Getenv("VEIL_ENV") == "production" || os.Getenv("VEIL_LOG_FORMAT") == "json" {
+		handler = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	slog.SetDefault(slog.New(handler))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
@@ -110,11 +118,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		SMS:     &account.Outbox{Path: cfg.SMSOutbox},
 		CodeKey: cfg.CodeKey,
 	}
-	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: accounts,
+	resolver := &graph.Resolver{SignInLimiter: ratelimit.New(rate.Every(6*time.Second), 10), Client: st.Client, Driver: st.Counter, Accounts: accounts,
 		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
 	gql := graph.NewServer(resolver, graph.Options{})
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready, resolver.ExportTo)}, nil
+	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready, resolver.ExportTo, httpapi.DefaultOptions)}, nil
 }
 
 // serve runs the HTTP server until ctx ends, then drains it.

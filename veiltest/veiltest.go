@@ -99,6 +99,10 @@ func freshPostgresSchema(t testing.TB, base string) string {
 	return u.String()
 }
 
+// HTTPOptions are the HTTP limits of test servers: the defaults, with
+// rates high enough that only tests of the limits meet them.
+var HTTPOptions = httpapi.Options{SessionRate: 1000, SessionBurst: 1000, AnonymousRate: 1000, AnonymousBurst: 1000}
+
 // Keyring is the fixed encryption keyring of every test environment.
 var Keyring = &crypt.Keyring{
 	Current: "test1",
@@ -131,8 +135,8 @@ func New(t testing.TB, databaseURL string) *Env {
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
 	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now,
 		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
-	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready, resolver.ExportTo))
-	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready, resolver.ExportTo))
+	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready, resolver.ExportTo, HTTPOptions))
+	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready, resolver.ExportTo, HTTPOptions))
 	t.Cleanup(env.Server.Close)
 	t.Cleanup(env.Baseline.Close)
 	return env

@@ -1,0 +1,118 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"veil/fault"
+)
+
+// Limits bound the work one GraphQL document may ask for. The defaults
+// follow common practice for public GraphQL APIs.
+type Limits struct {
+	// Depth is the deepest selection nesting (fragments count as inlined).
+	Depth int
+	// Aliases is how many aliased fields a document may hold.
+	Aliases int
+	// Directives is how many directives a document may use.
+	Directives int
+	// Tokens is the parser's token budget.
+	Tokens int
+	// Cost is the most fields a document may resolve: each field counts
+	// once per element of every connection around it, a connection
+	// counting as its first/last argument, or 100 (the page limit).
+	Cost int
+}
+
+// DefaultLimits are the limits the server runs with unless configured.
+var DefaultLimits = Limits{Depth: 10, Aliases: 15, Directives: 50, Tokens: 2000, Cost: 10000}
+
+// shapeLimits is the handler extension that enforces Depth, Aliases and
+// Directives before execution.
+type shapeLimits struct{ Limits }
+
+var (
+	_ graphql.HandlerExtension        = shapeLimits{}
+	_ graphql.OperationContextMutator = shapeLimits{}
+)
+
+func (shapeLimits) ExtensionName() string                   { return "ShapeLimits" }
+func (shapeLimits) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l shapeLimits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	c := counter{vars: oc.Variables}
+	c.walk(oc.Operation.SelectionSet, 1, 1)
+	c.directives += len(oc.Operation.Directives)
+	switch {
+	case c.depth > l.Depth:
+		return limitError(fmt.Sprintf("the query is %d levels deep; the limit is %d", c.depth, l.Depth))
+	case c.aliases > l.Aliases:
+		return limitError(fmt.Sprintf("the query uses %d aliases; the limit is %d", c.aliases, l.Aliases))
+	case c.directives > l.Directives:
+		return limitError(fmt.Sprintf("the query uses %d directives; the limit is %d", c.directives, l.Directives))
+	case c.cost > l.Cost:
+		return limitError(fmt.Sprintf("the query could resolve %d fields; the limit is %d: ask for smaller pages", c.cost, l.Cost))
+	}
+	return nil
+}
+
+func limitError(msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Err: fault.New(fault.ValidationFailed, msg)}
+}
+
+type counter struct {
+	vars                             map[string]any
+	depth, aliases, directives, cost int
+	// visiting guards against fragment cycles (validation rejects them,
+	// but the walk must not rely on it).
+	visiting map[string]bool
+}
+
+func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			c.depth = max(c.depth, depth)
+			c.directives += len(s.Directives)
+			c.cost += mult
+			if s.Alias != "" && s.Alias != s.Name {
+				c.aliases++
+			}
+			c.walk(s.SelectionSet, depth+1, mult*c.pageSize(s))
+		case *ast.InlineFragment:
+			c.directives += len(s.Directives)
+			c.walk(s.SelectionSet, depth, mult)
+		case *ast.FragmentSpread:
+			c.directives += len(s.Directives)
+			if s.Definition == nil || c.visiting[s.Name] {
+				continue
+			}
+			if c.visiting == nil {
+				c.visiting = map[string]bool{}
+			}
+			c.visiting[s.Name] = true
+			c.walk(s.Definition.SelectionSet, depth, mult)
+			delete(c.visiting, s.Name)
+		}
+	}
+}
+
+// pageSize is how many elements a connection field may return: its first
+// or last argument, or the page limit.
+func (c *counter) pageSize(f *ast.Field) int {
+	if f.Definition == nil || !strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
+		return 1
+	}
+	args := f.ArgumentMap(c.vars)
+	for _, name := range []string{"first", "last"} {
+		if n, ok := args[name].(int64); ok && n >= 0 {
+			return int(min(n, maxPage))
+		}
+	}
+	return maxPage
+}

@@ -1,0 +1,53 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"veil/classification"
+	"veil/metrics"
+)
+
+// observe is the handler extension that records each operation's latency
+// and outcome, and the values it withheld, as Prometheus metrics.
+type observe struct{}
+
+var (
+	_ graphql.HandlerExtension    = observe{}
+	_ graphql.ResponseInterceptor = observe{}
+)
+
+func (observe) ExtensionName() string                   { return "Observe" }
+func (observe) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	resp := next(ctx)
+	name := "unknown"
+	if graphql.HasOperationContext(ctx) {
+		if oc := graphql.GetOperationContext(ctx); oc.OperationName != "" {
+			name = oc.OperationName
+		} else if oc.Operation != nil {
+			name = string(oc.Operation.Operation)
+		}
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	outcome := "ok"
+	if resp == nil || len(resp.Errors) > 0 {
+		outcome = "error"
+	}
+	metrics.Requests.WithLabelValues(name, outcome).Inc()
+	metrics.Latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	if resp != nil {
+		if list, ok := resp.Extensions[classification.ExtensionKey].([]classification.Withheld); ok {
+			for _, w := range list {
+				metrics.Withheld.WithLabelValues(w.Class, w.Decision).Inc()
+			}
+		}
+	}
+	return resp
+}
