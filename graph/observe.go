@@ -27,10 +27,11 @@ func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 	resp := next(ctx)
 	name := "unknown"
 	if graphql.HasOperationContext(ctx) {
-		if oc := graphql.GetOperationContext(ctx); oc.OperationName != "" {
-			name = oc.OperationName
-		} else if oc.Operation != nil {
-			name = string(oc.Operation.Operation)
+		switch oc := graphql.GetOperationContext(ctx); {
+		case oc.Operation != nil && oc.Operation.Name != "":
+			name = oc.Operation.Name
+		case oc.Operation != nil:
+			name = "anonymous " + string(oc.Operation.Operation)
 		}
 	}
 	if len(name) > 64 {

@@ -26,6 +26,7 @@ import (
 	"veil/graph"
 	"veil/httpapi"
 	"veil/identity"
+	"veil/ratelimit"
 	"veil/seed"
 	"veil/store"
 )
@@ -110,8 +111,22 @@ var Keyring = &crypt.Keyring{
 	Index:   []byte("veiltest index key, 32 bytes lon"),
 }
 
+// Option changes how New builds an environment.
+type Option func(*settings)
+
+type settings struct {
+	http   httpapi.Options
+	signIn *ratelimit.Limiter
+}
+
+// WithHTTPOptions sets the HTTP layer's limits.
+func WithHTTPOptions(o httpapi.Options) Option { return func(s *settings) { s.http = o } }
+
+// WithSignInLimiter limits sign-in per address.
+func WithSignInLimiter(l *ratelimit.Limiter) Option { return func(s *settings) { s.signIn = l } }
+
 // New starts Veil on the store at databaseURL.
-func New(t testing.TB, databaseURL string) *Env {
+func New(t testing.TB, databaseURL string, options ...Option) *Env {
 	t.Helper()
 	if err := crypt.Use(Keyring); err != nil {
 		t.Fatal(err)
@@ -132,11 +147,15 @@ func New(t testing.TB, databaseURL string) *Env {
 		CodeKey: []byte("veiltest code key, 32 bytes long"),
 		Now:     env.now,
 	}
+	set := settings{http: HTTPOptions}
+	for _, o := range options {
+		o(&set)
+	}
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	resolver := &graph.Resolver{Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now,
+	resolver := &graph.Resolver{SignInLimiter: set.signIn, Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now,
 		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
-	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready, resolver.ExportTo, HTTPOptions))
-	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready, resolver.ExportTo, HTTPOptions))
+	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready, resolver.ExportTo, set.http))
+	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready, resolver.ExportTo, set.http))
 	t.Cleanup(env.Server.Close)
 	t.Cleanup(env.Baseline.Close)
 	return env
