@@ -28,6 +28,7 @@ import (
 
 	"veil/account"
 	"veil/classification"
+	"veil/console"
 	"veil/fault"
 	"veil/metrics"
 	"veil/ratelimit"
@@ -68,6 +69,8 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 	mux.Handle("/graphql", checkAccept(checkBody(authenticate(accounts, limits.limit(graphqlHandler)))))
 	mux.Handle("GET /export", authenticate(accounts, limits.limit(exportHandler(export))))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/console/", console.Handler())
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -1,0 +1,105 @@
+package console_test
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// TestConsoleInHeadlessChromium opens the console in Chromium with every
+// host but the loopback address unresolvable, signs in with a support
+// token, runs GraphiQL's query, and checks the masked answer, the privacy
+// view, and that no request left the server's origin.
+func TestConsoleInHeadlessChromium(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium): the console's browser test is skipped")
+	}
+	env := veiltest.New(t, "sqlite:"+filepath.Join(t.TempDir(), "veil.db"))
+	w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		// Nothing but the test server resolves.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	// Start the tab, then record every request it makes.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	var mu sync.Mutex
+	var requested []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			requested = append(requested, e.Request.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(env.Server.URL+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), w.Tokens["support"]),
+		chromedp.Click(chromedp.CSS("#credentials button")),
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
+		chromedp.Click(chromedp.CSS(".graphiql-execute-button")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	result, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(t => t.includes('nickname') ? t : false)((document.querySelector('.result-window') || {}).innerText || '')`))
+	if err != nil {
+		t.Fatalf("no result in GraphiQL: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(env.Server.URL+"/console/privacy")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(t => t.includes('government_id') ? t : false)(document.querySelector('#collected tbody').innerText)`)); err != nil {
+		t.Fatalf("the privacy view lists no classes: %v", err)
+	}
+	adult := w.Users["adult"].Phone
+	if !strings.Contains(result, adult[:3]+"****"+adult[7:]) || strings.Contains(result, adult) {
+		t.Errorf("GraphiQL shows %.500s; want the adult's phone masked for support without a purpose", result)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(requested) < 5 {
+		t.Fatalf("only %d requests seen: the network listener is not working", len(requested))
+	}
+	for _, u := range requested {
+		if !strings.HasPrefix(u, env.Server.URL+"/") && !strings.HasPrefix(u, "data:") {
+			t.Errorf("the console requested %s", u)
+		}
+	}
+}
