@@ -1,16 +1,12 @@
 package graph_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -242,45 +238,6 @@ func plain(t *testing.T, table, column string, v any) any {
 	return opened
 }
 
-// startServerProcess builds the server command and runs it as a separate
-// process on databaseURL, returning its base URL.
-func startServerProcess(t *testing.T, databaseURL string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "veil")
-	if out, err := exec.Command("go", "build", "-o", bin, "veil/server").CombinedOutput(); err != nil {
-		t.Fatalf("build server: %v\n%s", err, out)
-	}
-	keys := filepath.Join(t.TempDir(), "keys.json")
-	if err := veiltest.Keyring.WriteFile(keys); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-sms-outbox", filepath.Join(t.TempDir(), "outbox.txt"), "-key-file", keys)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
-	addr := regexp.MustCompile(`url=http://([0-9.:]+)/graphql`)
-	sc := bufio.NewScanner(stderr)
-	deadline := time.After(30 * time.Second)
-	found := make(chan string, 1)
-	go func() {
-		for sc.Scan() {
-			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-				found <- "http://" + m[1]
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return u
-	case <-deadline:
-		t.Fatal("the server process did not start")
-		return ""
-	}
-}
-
 // TestCancellationTakesEffectEverywhereAtOnce cancels the adult's account
 // through one server and checks, through a second server process on the
 // same database, that the old token is dead; then scans every table for
@@ -297,7 +254,7 @@ func TestCancellationTakesEffectEverywhereAtOnce(t *testing.T) {
 		}
 		adult := w.Users["adult"]
 		personal := personalValues(t, env, adult.ID)
-		other := startServerProcess(t, env.DatabaseURL)
+		other := veiltest.StartServerProcess(t, env.DatabaseURL)
 		me := veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { id } }`}
 		if r := env.PostRaw(other, me.Token, "", "application/json", []byte(`{"query":"{ me { id } }"}`)); len(r.Errors) > 0 {
 			t.Fatalf("the second process does not know the token before cancellation: %s", r.Raw)

@@ -4,6 +4,7 @@
 package veiltest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -16,7 +17,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -67,13 +70,13 @@ func EachStore(t *testing.T, fn func(t *testing.T, env *Env)) {
 		if base == "" {
 			t.Skipf("%s is not set: set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run this test on PostgreSQL", PostgresEnv)
 		}
-		fn(t, New(t, freshPostgresSchema(t, base)))
+		fn(t, New(t, FreshPostgresSchema(t, base)))
 	})
 }
 
-// freshPostgresSchema creates an empty schema, dropped when the test ends,
+// FreshPostgresSchema creates an empty schema, dropped when the test ends,
 // and returns a URL whose connections use it.
-func freshPostgresSchema(t testing.TB, base string) string {
+func FreshPostgresSchema(t testing.TB, base string) string {
 	t.Helper()
 	buf := make([]byte, 6)
 	rand.Read(buf)
@@ -324,3 +327,43 @@ func Dig(v any, path string) any {
 
 // ID returns a GraphQL ID as the string clients send back.
 func ID(id int) string { return fmt.Sprint(id) }
+
+// StartServerProcess builds the server command and runs it as a separate
+// process on databaseURL, with the test keyring, and returns its base URL.
+// The process is interrupted when the test ends.
+func StartServerProcess(t testing.TB, databaseURL string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "veil")
+	if out, err := exec.Command("go", "build", "-o", bin, "veil/server").CombinedOutput(); err != nil {
+		t.Fatalf("build server: %v\n%s", err, out)
+	}
+	keys := filepath.Join(t.TempDir(), "keys.json")
+	if err := Keyring.WriteFile(keys); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-sms-outbox", filepath.Join(t.TempDir(), "outbox.txt"), "-key-file", keys)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	addr := regexp.MustCompile(`url=http://([0-9.:]+)/graphql`)
+	sc := bufio.NewScanner(stderr)
+	deadline := time.After(30 * time.Second)
+	found := make(chan string, 1)
+	go func() {
+		for sc.Scan() {
+			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+				found <- "http://" + m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return u
+	case <-deadline:
+		t.Fatal("the server process did not start")
+		return ""
+	}
+}
