@@ -23,6 +23,8 @@ type Options struct {
 	// baseline that tests and benchmarks compare the engine against; the
 	// server binary never sets it.
 	WithoutClassification bool
+	// Limits bound each document; the zero value means DefaultLimits.
+	Limits Limits
 }
 
 // NewServer returns the GraphQL handler: POST and GET (queries only)
@@ -48,8 +50,12 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(operationRules{})
-	srv.Use(shapeLimits{DefaultLimits})
-	srv.SetParserTokenLimit(DefaultLimits.Tokens)
+	limits := opts.Limits
+	if limits == (Limits{}) {
+		limits = DefaultLimits
+	}
+	srv.Use(shapeLimits{limits})
+	srv.SetParserTokenLimit(limits.Tokens)
 	// Suggestions ("did you mean ...") would let anyone map the schema that
 	// introspection hides; admins explore it through introspection.
 	srv.SetDisableSuggestion(true)

@@ -7,7 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"veil/graph"
+	"veil/httpapi"
 )
 
 // config is everything the server reads from flags and the environment.
@@ -21,6 +27,8 @@ type config struct {
 	CodeKey     []byte
 	KeyFile     string
 	ShutdownIn  time.Duration
+	Limits      graph.Limits
+	HTTP        httpapi.Options
 }
 
 func envOr(key, def string) string {
@@ -39,11 +47,24 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.SMSOutbox, "sms-outbox", envOr("VEIL_SMS_OUTBOX", "sms-outbox.txt"), "development SMS outbox file (VEIL_SMS_OUTBOX)")
 	fs.StringVar(&c.SMSGateway, "sms-gateway", envOr("VEIL_SMS_GATEWAY", ""), "SMS gateway URL (VEIL_SMS_GATEWAY); required in production")
 	fs.StringVar(&c.KeyFile, "key-file", envOr("VEIL_KEY_FILE", "veil-keys.json"), "encryption keyring file (VEIL_KEY_FILE); generated in development, required in production")
+	c.Limits, c.HTTP = graph.DefaultLimits, httpapi.DefaultOptions
+	fs.IntVar(&c.Limits.Depth, "max-depth", envInt("VEIL_MAX_DEPTH", c.Limits.Depth), "deepest selection nesting (VEIL_MAX_DEPTH)")
+	fs.IntVar(&c.Limits.Aliases, "max-aliases", envInt("VEIL_MAX_ALIASES", c.Limits.Aliases), "aliases per document (VEIL_MAX_ALIASES)")
+	fs.IntVar(&c.Limits.Directives, "max-directives", envInt("VEIL_MAX_DIRECTIVES", c.Limits.Directives), "directives per document (VEIL_MAX_DIRECTIVES)")
+	fs.IntVar(&c.Limits.Tokens, "max-tokens", envInt("VEIL_MAX_TOKENS", c.Limits.Tokens), "parser tokens per document (VEIL_MAX_TOKENS)")
+	fs.IntVar(&c.Limits.Cost, "max-cost", envInt("VEIL_MAX_COST", c.Limits.Cost), "fields a document may resolve (VEIL_MAX_COST)")
+	sessionRate := fs.Float64("session-rate", envFloat("VEIL_SESSION_RATE", float64(c.HTTP.SessionRate)), "requests a second per session, bursts of twice that (VEIL_SESSION_RATE)")
+	anonymousRate := fs.Float64("anonymous-rate", envFloat("VEIL_ANONYMOUS_RATE", float64(c.HTTP.AnonymousRate)), "anonymous requests a second per address, bursts of four times that (VEIL_ANONYMOUS_RATE)")
 	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.ShutdownIn = 15 * time.Second
+	c.HTTP.SessionRate, c.HTTP.SessionBurst = rate.Limit(*sessionRate), max(1, int(2**sessionRate))
+	c.HTTP.AnonymousRate, c.HTTP.AnonymousBurst = rate.Limit(*anonymousRate), max(1, int(4**anonymousRate))
+	if c.Limits.Depth < 1 || c.Limits.Aliases < 0 || c.Limits.Directives < 0 || c.Limits.Tokens < 10 || c.Limits.Cost < 1 || *sessionRate <= 0 || *anonymousRate <= 0 {
+		return c, errors.New("limits must be positive")
+	}
 	switch c.Env {
 	case "development", "production":
 	default:
@@ -76,4 +97,11 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
+	}
+	return def
 }
