@@ -118,41 +118,53 @@ var errNoSubject = errors.New("graph: the object's subject could not be found")
 
 func (r *Resolver) newLoaders() *loaders {
 	now := r.now()
-	return &loaders{
-		people: newBatchLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
-			users, err := r.Client.User.Query().Where(user.IDIn(ids...)).
-				Select(user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus).All(ctx)
-			out := make(map[int]classification.Subject, len(users))
-			for _, u := range users {
-				out[u.ID] = personOf(u, now)
+	l := &loaders{}
+	l.people = newBatchLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
+		users, err := r.Client.User.Query().Where(user.IDIn(ids...)).
+			Select(user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus).All(ctx)
+		out := make(map[int]classification.Subject, len(users))
+		for _, u := range users {
+			out[u.ID] = personOf(u, now)
+		}
+		return out, err
+	})
+	// Records found in one wave are about people who are then looked up
+	// together: announce them before the first of them is loaded.
+	l.orders = newBatchLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
+		orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).
+			Select(order.FieldBuyerID, order.FieldSellerID, order.FieldStatus).All(ctx)
+		out := make(map[int]parties, len(orders))
+		buyers := make([]int, 0, len(orders))
+		for _, o := range orders {
+			open := o.Status != order.StatusCOMPLETED && o.Status != order.StatusCANCELLED
+			out[o.ID] = parties{buyer: o.BuyerID, seller: o.SellerID, open: open}
+			buyers = append(buyers, o.BuyerID)
+		}
+		l.people.expect(buyers)
+		return out, err
+	})
+	l.owners = newBatchLoader(func(ctx context.Context, keys []ownerKey) (map[ownerKey]int, error) {
+		byTable := map[ownerKey][]int{}
+		for _, k := range keys {
+			t := ownerKey{table: k.table, column: k.column}
+			byTable[t] = append(byTable[t], k.id)
+		}
+		out := make(map[ownerKey]int, len(keys))
+		for t, ids := range byTable {
+			if err := r.loadOwners(ctx, t, ids, out); err != nil {
+				return nil, err
 			}
-			return out, err
-		}),
-		orders: newBatchLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
-			orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).
-				Select(order.FieldBuyerID, order.FieldSellerID, order.FieldStatus).All(ctx)
-			out := make(map[int]parties, len(orders))
-			for _, o := range orders {
-				open := o.Status != order.StatusCOMPLETED && o.Status != order.StatusCANCELLED
-				out[o.ID] = parties{buyer: o.BuyerID, seller: o.SellerID, open: open}
+		}
+		owners := make([]int, 0, len(out))
+		for _, o := range out {
+			if o != 0 {
+				owners = append(owners, o)
 			}
-			return out, err
-		}),
-		owners: newBatchLoader(func(ctx context.Context, keys []ownerKey) (map[ownerKey]int, error) {
-			byTable := map[ownerKey][]int{}
-			for _, k := range keys {
-				t := ownerKey{table: k.table, column: k.column}
-				byTable[t] = append(byTable[t], k.id)
-			}
-			out := make(map[ownerKey]int, len(keys))
-			for t, ids := range byTable {
-				if err := r.loadOwners(ctx, t, ids, out); err != nil {
-					return nil, err
-				}
-			}
-			return out, nil
-		}),
-	}
+		}
+		l.people.expect(owners)
+		return out, nil
+	})
+	return l
 }
 
 // loadOwners reads the owner column of ids in a table, with one statement;

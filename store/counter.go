@@ -13,6 +13,16 @@ import (
 type Counter struct {
 	dialect.Driver
 	n atomic.Int64
+	// Trace, when set, is told each statement's text (never its
+	// arguments), for finding where statements come from.
+	Trace func(query string)
+}
+
+func (c *Counter) count(query string) {
+	c.n.Add(1)
+	if c.Trace != nil {
+		c.Trace(query)
+	}
 }
 
 // Statements returns how many statements have run so far.
@@ -20,13 +30,13 @@ func (c *Counter) Statements() int64 { return c.n.Load() }
 
 // Exec implements dialect.ExecQuerier.
 func (c *Counter) Exec(ctx context.Context, query string, args, v any) error {
-	c.n.Add(1)
+	c.count(query)
 	return c.Driver.Exec(ctx, query, args, v)
 }
 
 // Query implements dialect.ExecQuerier.
 func (c *Counter) Query(ctx context.Context, query string, args, v any) error {
-	c.n.Add(1)
+	c.count(query)
 	return c.Driver.Query(ctx, query, args, v)
 }
 
@@ -36,20 +46,20 @@ func (c *Counter) Tx(ctx context.Context) (dialect.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingTx{Tx: tx, n: &c.n}, nil
+	return &countingTx{Tx: tx, c: c}, nil
 }
 
 type countingTx struct {
 	dialect.Tx
-	n *atomic.Int64
+	c *Counter
 }
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
-	t.n.Add(1)
+	t.c.count(query)
 	return t.Tx.Exec(ctx, query, args, v)
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
-	t.n.Add(1)
+	t.c.count(query)
 	return t.Tx.Query(ctx, query, args, v)
 }

@@ -1,0 +1,137 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"veil/classification"
+	"veil/collection"
+	"veil/ent"
+	"veil/ent/order"
+	"veil/ledger"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// deepSelection selects every field of def, and of the records under it
+// to depth levels, with connections paged by page.
+func deepSelection(def *ast.Definition, depth, page int) string {
+	var b strings.Builder
+	for _, f := range def.Fields {
+		t := gqlSchema.Types[f.Type.Name()]
+		switch {
+		case t.Kind != ast.Object:
+			b.WriteString(f.Name + " ")
+		case depth == 0:
+			continue
+		case strings.HasSuffix(t.Name, "Connection"):
+			node := gqlSchema.Types[strings.TrimSuffix(t.Name, "Connection")]
+			fmt.Fprintf(&b, "%s(first: %d) { totalCount edges { cursor node { %s } } } ", f.Name, page, deepSelection(node, depth-1, page))
+		default:
+			fmt.Fprintf(&b, "%s { %s } ", f.Name, deepSelection(t, depth-1, page))
+		}
+	}
+	return b.String()
+}
+
+// TestStatementsPerRequestDoNotGrowWithListSize asks every connection the
+// schema exposes at the root, with every field of its records and of the
+// records under them, as a viewer who reads everything raw (so every
+// subject, guardian, consent and audit look-up runs), for pages of 12 and
+// of 20: the number of SQL statements must be the same.
+func TestStatementsPerRequestDoNotGrowWithListSize(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Twelve more users with a record of every kind.
+		seller := w.Users["guardian"]
+		l := w.Listings[0]
+		for i := range 12 {
+			u, err := seed.EnsureUser(ctx, env.Store.Client, seed.Person{
+				Phone: fmt.Sprintf("1360000%04d", i), Nickname: fmt.Sprintf("u%02d", i),
+				RealName: "测试", Birth: seed.YearsAgo(env.Clock, 30, i), Seq: 200 + i,
+			}, env.Clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range classification.ConsentPurposes {
+				if err := seed.EnsureConsent(ctx, env.Store.Client, u.ID, p, 0, env.Clock); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := seed.EnsureCollected(ctx, env.Store.Client, u, env.Clock); err != nil {
+				t.Fatal(err)
+			}
+			if err := seed.EnsureRightsRequest(ctx, env.Store.Client, u, env.Clock); err != nil {
+				t.Fatal(err)
+			}
+			for j := range 3 {
+				o, err := seed.EnsureOrder(ctx, env.Store.Client, fmt.Sprintf("S%02d-%d", i, j), u, l, order.StatusPAID, env.Clock)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := seed.EnsureSharing(collection.System(ctx), env.Store.Client, o, env.Clock); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		_ = seller
+		for i := range 12 {
+			v := fmt.Sprintf("2022-%02d-01", i+1)
+			if _, err := ledger.Publish(ctx, env.Store.Client, w.Users["admin"].ID, v, false, "minor edit", "text "+v, env.Clock); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The auditor under a legal hold reads every class raw (and so
+		// writes an audit entry per subject and class).
+		token, purpose := w.Tokens["auditor"], string(classification.LegalHold)
+		roots := 0
+		for _, f := range gqlSchema.Query.Fields {
+			conn := gqlSchema.Types[f.Type.Name()]
+			if conn == nil || !strings.HasSuffix(conn.Name, "Connection") {
+				continue
+			}
+			roots++
+			node := gqlSchema.Types[strings.TrimSuffix(conn.Name, "Connection")]
+			t.Run(f.Name, func(t *testing.T) {
+				var trace []string
+				env.Store.Counter.Trace = func(q string) { trace = append(trace, q[:min(len(q), 90)]) }
+				defer func() { env.Store.Counter.Trace = nil }()
+				count := func(n int) int64 {
+					trace = trace[:0]
+					q := fmt.Sprintf("{ %s(first: %d) { totalCount edges { node { %s } } } }", f.Name, n, deepSelection(node, 1, 5))
+					before := env.Store.Counter.Statements()
+					r := env.Do(veiltest.Request{Token: token, Purpose: purpose, Query: q})
+					after := env.Store.Counter.Statements()
+					if len(r.Errors) > 0 {
+						t.Fatalf("%.400s", r.Raw)
+					}
+					if got := len(veiltest.Dig(r.Data, f.Name+".edges").([]any)); got < min(n, 2) {
+						t.Fatalf("only %d %s to page through", got, f.Name)
+					}
+					return after - before
+				}
+				// Both pages hold records of every kind (so the same look-ups
+				// run), one far more of them than the other.
+				small := count(12)
+				smallTrace := append([]string(nil), trace...)
+				large := count(20)
+				t.Logf("%s: %d statements for 12, %d for 20", f.Name, small, large)
+				if small != large {
+					t.Errorf("statements grow with the page: %d for 12, %d for 20:\n%s\n---\n%s", small, large, strings.Join(smallTrace, "\n"), strings.Join(trace, "\n"))
+				}
+			})
+		}
+		if roots < 5 {
+			t.Errorf("only %d root connections found", roots)
+		}
+		_ = ent.Tables
+	})
+}
