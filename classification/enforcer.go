@@ -151,7 +151,20 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 		}
 	}
 	if len(st.withheld) > 0 {
-		sort.Slice(st.withheld, func(i, j int) bool { return st.withheld[i].Path.String() < st.withheld[j].Path.String() })
+		// Fields resolve concurrently: sort for a stable answer, on path
+		// strings computed once.
+		type keyed struct {
+			key string
+			w   Withheld
+		}
+		ks := make([]keyed, len(st.withheld))
+		for i, w := range st.withheld {
+			ks[i] = keyed{w.Path.String(), w}
+		}
+		sort.Slice(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
+		for i := range ks {
+			st.withheld[i] = ks[i].w
+		}
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"veil/seed"
 )
 
@@ -17,6 +19,9 @@ import (
 func demo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	tokensPath := fs.String("tokens", "", "write persona -> bearer token JSON to this file (required)")
+	users := fs.Int("users", 0, "also generate this many users for scale tests")
+	ordersPerUser := fs.Int("orders-per-user", 10, "orders of each generated user")
+	activityPerUser := fs.Int("activity-per-user", 100, "activity events of each generated user")
 	cfg, err := parseConfig(fs, args)
 	if err != nil {
 		return err
@@ -32,6 +37,20 @@ func demo(ctx context.Context, args []string) error {
 	world, err := seed.Demo(ctx, a.store.Client, a.accounts, time.Now())
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	if *users > 0 {
+		start := time.Now()
+		opts := seed.ScaleOptions{Users: *users, OrdersPerUser: *ordersPerUser, ActivityPerUser: *activityPerUser}
+		if isTerminal(os.Stderr) {
+			bar := progressbar.NewOptions(*users, progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionSetDescription("generating users"), progressbar.OptionShowCount())
+			opts.Progress = func(done, _ int) { bar.Set(done) }
+		}
+		if err := seed.Scale(ctx, a.store.Client, opts, time.Now()); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "\ngenerated %d users, %d orders, %d activity events in %v\n", *users,
+			*users**ordersPerUser, *users**activityPerUser, time.Since(start).Round(time.Second))
 	}
 	buf, err := json.MarshalIndent(world.Tokens, "", "  ")
 	if err != nil {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Load test: builds Veil, generates a scale dataset in a fresh PostgreSQL
+# database, starts the server, drives it from a second process for a fixed
+# time, and reports throughput, latency and the server's peak memory.
+#
+#   bench/load.sh [users=10000] [seconds=20] [clients=8]
+#
+# Needs PostgreSQL on 127.0.0.1:5432 with trust auth (as in .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users=${1:-10000}
+seconds=${2:-20}
+clients=${3:-8}
+db=veil_bench
+admin="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+url="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+work=$(mktemp -d)
+trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+psql -q "$admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+go build -o "$work/veil" ./server
+go build -o "$work/load" ./bench/load
+echo "--- generating $users users, $((users * 10)) orders, $((users * 100)) activity events"
+DATABASE_URL="$url" "$work/veil" demo -tokens "$work/tokens.json" -key-file "$work/keys.json" \
+  -users "$users" -orders-per-user 10 -activity-per-user 100
+DATABASE_URL="$url" "$work/veil" -addr 127.0.0.1:18080 -key-file "$work/keys.json" \
+  -session-rate 1000000 -anonymous-rate 1000000 2>"$work/server.log" &
+pid=$!
+for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
+echo "--- $seconds s of load from $clients clients"
+"$work/load" -url http://127.0.0.1:18080 -tokens "$work/tokens.json" -duration "${seconds}s" -concurrency "$clients"
+echo "server peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"

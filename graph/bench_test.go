@@ -1,0 +1,98 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"testing"
+	"time"
+
+	"veil/classification"
+	"veil/ent/order"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkHTTP runs three representative operations through the real
+// handler, with the classification layer and against the same handler
+// without it, in the same run: rounds of requests alternate between the
+// two, and the CPU time per request (client and server, both in this
+// process) is compared round by round. It reports the median ratio and
+// its spread.
+func BenchmarkHTTP(b *testing.B) {
+	env := veiltest.New(b, "sqlite:"+filepath.Join(b.TempDir(), "veil.db"))
+	ctx := context.Background()
+	w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 50 {
+		u, err := seed.EnsureUser(ctx, env.Store.Client, seed.Person{
+			Phone: fmt.Sprintf("1370000%04d", i), Nickname: fmt.Sprintf("bench%02d", i),
+			RealName: "测试", Birth: seed.YearsAgo(env.Clock, 30, i), Seq: 300 + i,
+		}, env.Clock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range 10 {
+			if _, err := seed.EnsureOrder(ctx, env.Store.Client, fmt.Sprintf("B%02d-%d", i, j), u, w.Listings[j%2], order.StatusPAID, env.Clock); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	support, purpose := w.Tokens["support"], string(classification.AfterSales)
+	ops := []struct {
+		name string
+		req  veiltest.Request
+	}{
+		{"own-profile-with-orders", veiltest.Request{Token: w.Tokens["adult"],
+			Query: `{ me { id nickname phone realName idNumber ageGroup orders(first: 10) { edges { node { orderNo amountFen status recipientPhone } } } } }`}},
+		{"staff-list-50-users", veiltest.Request{Token: support, Purpose: purpose,
+			Query: `{ users(first: 50) { edges { node { id nickname avatarURL phone realName idNumber birthDate ageGroup status createdAt } } } }`}},
+		{"nested-users-orders", veiltest.Request{Token: support, Purpose: purpose,
+			Query: `{ users(first: 20) { edges { node { id nickname orders(first: 10) { edges { node { orderNo amountFen recipientPhone status } } } } } } }`}},
+	}
+	for _, op := range ops {
+		b.Run(op.name, func(b *testing.B) {
+			const perRound = 20
+			var ratios []float64
+			var with, without time.Duration
+			for b.Loop() {
+				start := cpuTime()
+				for range perRound {
+					if r := env.Do(op.req); len(r.Errors) > 0 {
+						b.Fatalf("%.300s", r.Raw)
+					}
+				}
+				mid := cpuTime()
+				for range perRound {
+					env.DoBaseline(op.req)
+				}
+				end := cpuTime()
+				with += mid - start
+				without += end - mid
+				if end > mid {
+					ratios = append(ratios, float64(mid-start)/float64(end-mid))
+				}
+			}
+			sort.Float64s(ratios)
+			if len(ratios) > 0 {
+				b.ReportMetric(ratios[len(ratios)/2], "ratio-median")
+				b.ReportMetric(ratios[0], "ratio-min")
+				b.ReportMetric(ratios[len(ratios)-1], "ratio-max")
+			}
+			n := float64(b.N * perRound)
+			b.ReportMetric(float64(with.Microseconds())/n, "cpu-µs/req")
+			b.ReportMetric(float64(without.Microseconds())/n, "baseline-cpu-µs/req")
+		})
+	}
+}
