@@ -22,6 +22,7 @@ import (
 	"veil/ent/user"
 	"veil/idcard"
 	"veil/identity"
+	"veil/trade"
 )
 
 // PolicyVersion is the privacy-policy version seeded consents refer to.
@@ -195,13 +196,5 @@ func EnsureSharing(ctx context.Context, c *ent.Client, o *ent.Order, now time.Ti
 	if err != nil || exists {
 		return err
 	}
-	return c.SharingRecord.Create().
-		SetUserID(o.BuyerID).
-		SetRecipient(fmt.Sprintf("user:%d", o.SellerID)).
-		SetDataCategories([]string{classification.OrderContact.Name, classification.Transaction.Name}).
-		SetPurpose("delivery and after-sales of the order").
-		SetLegalBasis(string(classification.BasisContract)).
-		SetOrderID(o.ID).
-		SetSharedAt(now).
-		Exec(ctx)
+	return trade.RecordSharing(ctx, c, o, now)
 }

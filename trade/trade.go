@@ -72,17 +72,24 @@ func PayOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time
 		if out, err = tx.Order.UpdateOne(o).SetStatus(order.StatusPAID).Save(ctx); err != nil {
 			return err
 		}
-		return tx.SharingRecord.Create().
-			SetUserID(buyerID).
-			SetRecipient(fmt.Sprintf("user:%d", o.SellerID)).
-			SetDataCategories([]string{classification.OrderContact.Name, classification.Transaction.Name}).
-			SetPurpose("delivery and after-sales of the order").
-			SetLegalBasis(string(classification.BasisContract)).
-			SetOrderID(o.ID).
-			SetSharedAt(now).
-			Exec(ctx)
+		return RecordSharing(ctx, tx.Client(), o, now)
 	})
 	return out, err
+}
+
+// RecordSharing records that paying order o shared the buyer's recipient
+// phone and the transaction with the seller, to deliver it (a contract
+// basis: POLICY.md P1.5, P1.12).
+func RecordSharing(ctx context.Context, c *ent.Client, o *ent.Order, now time.Time) error {
+	return c.SharingRecord.Create().
+		SetUserID(o.BuyerID).
+		SetRecipient(fmt.Sprintf("user:%d", o.SellerID)).
+		SetDataCategories([]string{classification.OrderContact.Name, classification.Transaction.Name}).
+		SetPurpose("delivery and after-sales of the order").
+		SetLegalBasis(string(classification.BasisContract)).
+		SetOrderID(o.ID).
+		SetSharedAt(now).
+		Exec(ctx)
 }
 
 // CompleteOrder confirms receipt of a paid or shipped order.
