@@ -1,9 +1,6 @@
 package classification
 
-import (
-	"fmt"
-	"sort"
-)
+import "fmt"
 
 // Class is a sensitivity class with its whole policy. Every field Veil
 // stores or serves carries exactly one. Classes are declared once, below,
@@ -292,14 +289,4 @@ func init() {
 func Lookup(name string) (*Class, bool) {
 	c, ok := byName[name]
 	return c, ok
-}
-
-// Names returns every class name, sorted.
-func Names() []string {
-	names := make([]string, 0, len(byName))
-	for n := range byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

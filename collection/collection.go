@@ -54,30 +54,6 @@ func nowFrom(ctx context.Context) time.Time {
 	return time.Now()
 }
 
-// Written records, per request, which classes mutations wrote; tests use
-// it to learn what each GraphQL mutation collects.
-type Written struct{ classes map[string]bool }
-
-type writtenKey struct{}
-
-// Observe returns a ctx whose mutations report the classes they write to w.
-func Observe(ctx context.Context, w *Written) context.Context {
-	if w.classes == nil {
-		w.classes = map[string]bool{}
-	}
-	return context.WithValue(ctx, writtenKey{}, w)
-}
-
-// Classes returns the names of the classes written, sorted.
-func (w *Written) Classes() []string {
-	out := make([]string, 0, len(w.classes))
-	for c := range w.classes {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Hook is the Ent hook that checks every create and update.
 func Hook() entgo.Hook {
 	return func(next entgo.Mutator) entgo.Mutator {
@@ -119,9 +95,6 @@ func check(ctx context.Context, m entgo.Mutation) error {
 		}
 		if c.NeverStored {
 			return fmt.Errorf("collection: %s.%s is of class %s, which is never stored", m.Type(), f, c.Name)
-		}
-		if w, ok := ctx.Value(writtenKey{}).(*Written); ok {
-			w.classes[c.Name] = true
 		}
 		if c.Basis == classification.BasisConsent {
 			needs[c.Consent] = append(needs[c.Consent], f)

@@ -6,7 +6,6 @@ package identity
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -260,9 +259,6 @@ func (s *Service) VerifyFace(ctx context.Context, userID int, in VerifyFaceInput
 
 func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF }
 func isPNG(b []byte) bool  { return len(b) > 8 && string(b[1:4]) == "PNG" }
-
-// ErrNoProvider is returned when no face provider is configured.
-var ErrNoProvider = errors.New("identity: no face verification provider")
 
 // ActingFor returns whom viewer v acts on: themself, or with forUser, a
 // minor whose guardian v is, with v as the guardian (POLICY.md P6.4: the

@@ -63,11 +63,6 @@ func activeWhere(subjectID int, s Scope) []predicate.Consent {
 	return preds
 }
 
-// Has reports whether subjectID has an active consent for scope.
-func Has(ctx context.Context, c *ent.Client, subjectID int, scope Scope) (bool, error) {
-	return c.Consent.Query().Where(activeWhere(subjectID, scope)...).Exist(ctx)
-}
-
 // Grant records scope for subjectID under the current policy version,
 // unless an active grant exists (then it returns that). grantedBy is the
 // consenting guardian, or 0 when the subject consents.
