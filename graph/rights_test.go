@@ -134,7 +134,7 @@ func TestExportHoldsEveryExportableField(t *testing.T) {
 						owner = "user_id"
 					}
 					for _, f := range fields {
-						if owner == "" || ent.Classes[typ][f] != cl.Name {
+						if owner == "" || f == "id" || ent.Classes[typ][f] != cl.Name {
 							continue
 						}
 						rows, err := env.Store.DB.Query(fmt.Sprintf("SELECT id, %s FROM %s WHERE %s = %d", f, ent.Tables[typ], owner, who.user.ID))
@@ -182,8 +182,12 @@ func TestExportHoldsEveryExportableField(t *testing.T) {
 				t.Errorf("the export lists %d SDKs, want %d", len(sdks), len(seed.SDKs))
 			}
 		}
-		// Fields that cannot hold a value for a living account.
+		// Fields that cannot hold a value for a living account, and the ID,
+		// which the export gives every record rather than a class.
 		notApplicable := map[string]bool{"User.cancelled_at": true}
+		for typ := range ent.Fields {
+			notApplicable[typ+".id"] = true
+		}
 		for typ, fields := range ent.Fields {
 			if typ != "User" && typ != "Order" && ent.OwnerTables[typ] == "" {
 				continue

@@ -46,7 +46,8 @@ func exportColumns(c *classification.Class) (types []string, columns map[string]
 			continue
 		}
 		for _, f := range fields {
-			if ent.Classes[typ][f] == c.Name {
+			// The ID is every record's own, not a field of a class.
+			if f != "id" && ent.Classes[typ][f] == c.Name {
 				columns[typ] = append(columns[typ], f)
 			}
 		}
