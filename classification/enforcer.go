@@ -2,9 +2,11 @@ package classification
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -25,6 +27,54 @@ type Withheld struct {
 	Path     ast.Path `json:"path"`
 	Class    string   `json:"class"`
 	Decision string   `json:"decision"`
+}
+
+// WithheldList is the value of the withheld extension. It encodes itself
+// without reflection: a list holds an entry per withheld value, so it can
+// be long.
+type WithheldList []Withheld
+
+// MarshalJSON implements json.Marshaler.
+func (l WithheldList) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 64*len(l)+2)
+	buf = append(buf, '[')
+	for i, w := range l {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"path":[`...)
+		for j, el := range w.Path {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			switch el := el.(type) {
+			case ast.PathIndex:
+				buf = strconv.AppendInt(buf, int64(el), 10)
+			case ast.PathName:
+				buf = appendJSONString(buf, string(el))
+			}
+		}
+		buf = append(buf, `],"class":`...)
+		buf = appendJSONString(buf, w.Class)
+		buf = append(buf, `,"decision":`...)
+		buf = appendJSONString(buf, w.Decision)
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
+}
+
+// appendJSONString appends s as a JSON string. GraphQL names and class
+// names need no escaping; anything else goes through encoding/json.
+func appendJSONString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			quoted, _ := json.Marshal(s)
+			return append(buf, quoted...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
 }
 
 // Access is one audited raw read: a class of a subject's data.
@@ -168,7 +218,7 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
-		resp.Extensions[ExtensionKey] = st.withheld
+		resp.Extensions[ExtensionKey] = WithheldList(st.withheld)
 	}
 	return resp
 }

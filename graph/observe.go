@@ -44,7 +44,7 @@ func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 	metrics.Requests.WithLabelValues(name, outcome).Inc()
 	metrics.Latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	if resp != nil {
-		if list, ok := resp.Extensions[classification.ExtensionKey].([]classification.Withheld); ok {
+		if list, ok := resp.Extensions[classification.ExtensionKey].(classification.WithheldList); ok {
 			for _, w := range list {
 				metrics.Withheld.WithLabelValues(w.Class, w.Decision).Inc()
 			}
