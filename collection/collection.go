@@ -140,21 +140,60 @@ func Allowed(ctx context.Context, c *ent.Client, subjectID int, classes ...*clas
 	return allowed(ctx, c, subjectID, "", needs, beyondLogin)
 }
 
-func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth string, needs map[classification.ConsentPurpose][]string, beyondLogin bool) error {
+// batchKey holds the facts of one batch write (see Batch).
+type batchKey struct{}
+
+type batchFacts struct {
+	subjects map[int]subjectFacts
+}
+
+type subjectFacts struct {
+	user   *ent.User
+	active []*ent.Consent
+}
+
+// Batch returns a ctx for one bulk write: the subject and consent look-ups
+// of its records are made once, not once per record. Nothing else may
+// write between the look-up and the bulk insert, so use it for a single
+// CreateBulk only.
+func Batch(ctx context.Context) context.Context {
+	return context.WithValue(ctx, batchKey{}, &batchFacts{subjects: map[int]subjectFacts{}})
+}
+
+func lookUp(ctx context.Context, client *ent.Client, subjectID int) (subjectFacts, error) {
+	batch, _ := ctx.Value(batchKey{}).(*batchFacts)
+	if batch != nil {
+		if f, ok := batch.subjects[subjectID]; ok {
+			return f, nil
+		}
+	}
 	subj, err := client.User.Query().Where(user.ID(subjectID)).
 		Select(user.FieldBirthDate, user.FieldGuardianID).Only(ctx)
 	if err != nil {
-		return fmt.Errorf("collection: load subject: %w", err)
-	}
-	birth := newBirth
-	if birth == "" && subj.BirthDate != nil {
-		birth = *subj.BirthDate
+		return subjectFacts{}, fmt.Errorf("collection: load subject: %w", err)
 	}
 	active, err := client.Consent.Query().
 		Where(consent.UserID(subjectID), consent.WithdrawnAtIsNil()).
 		All(ctx)
 	if err != nil {
+		return subjectFacts{}, err
+	}
+	f := subjectFacts{user: subj, active: active}
+	if batch != nil {
+		batch.subjects[subjectID] = f
+	}
+	return f, nil
+}
+
+func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth string, needs map[classification.ConsentPurpose][]string, beyondLogin bool) error {
+	facts, err := lookUp(ctx, client, subjectID)
+	if err != nil {
 		return err
+	}
+	subj, active := facts.user, facts.active
+	birth := newBirth
+	if birth == "" && subj.BirthDate != nil {
+		birth = *subj.BirthDate
 	}
 	granted := map[classification.ConsentPurpose]*ent.Consent{}
 	for _, c := range active {

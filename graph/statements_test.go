@@ -135,3 +135,21 @@ func TestStatementsPerRequestDoNotGrowWithListSize(t *testing.T) {
 		_ = ent.Tables
 	})
 }
+
+// TestBatchWritesCheckConsentOnce records 2 and 100 activity events: the
+// consent check of a batch costs the same statements whatever its size.
+func TestBatchWritesCheckConsentOnce(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		f.grant(classification.ConsentActivity)
+		count := func(n int) int64 {
+			before := env.Store.Counter.Statements()
+			env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($in: [ActivityInput!]!) { recordActivity(input: $in) }`,
+				Variables: map[string]any{"in": repeat(n, activity)}})
+			return env.Store.Counter.Statements() - before
+		}
+		if small, large := count(2), count(100); small != large {
+			t.Errorf("statements: %d for 2 events, %d for 100", small, large)
+		}
+	})
+}
