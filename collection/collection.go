@@ -257,10 +257,8 @@ func subjectOf(ctx context.Context, m entgo.Mutation) (id int, newBirth string, 
 		}
 		return id, newBirth, nil
 	}
-	column := "user_id"
-	if m.Type() == "Order" {
-		column = "buyer_id" // an order is about its buyer
-	} else if _, owned := ent.OwnerTables[m.Type()]; !owned {
+	column := SubjectColumn(m.Type())
+	if column == "" {
 		return 0, "", fmt.Errorf("collection: %s collects personal data but has no owner", m.Type())
 	}
 	if v, ok := m.Field(column); ok {
@@ -276,4 +274,22 @@ func subjectOf(ctx context.Context, m entgo.Mutation) (id int, newBirth string, 
 		return id, "", nil
 	}
 	return 0, "", fmt.Errorf("collection: bulk updates of %s must run as collection.System", m.Type())
+}
+
+// SubjectColumn names the column that says whom a record of Ent type typ
+// is about: a user's own id, an order's buyer, an audit entry's subject,
+// the user_id of any other record about one user; "" for types about no
+// one user (listings, policy versions, SDKs).
+func SubjectColumn(typ string) string {
+	switch {
+	case typ == "User":
+		return "id"
+	case typ == "Order":
+		return "buyer_id"
+	case typ == "AuditEvent":
+		return "subject_id"
+	case ent.OwnerTables[typ] != "":
+		return "user_id"
+	}
+	return ""
 }

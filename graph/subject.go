@@ -12,6 +12,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/classification"
+	"veil/collection"
 	"veil/ent"
 	"veil/ent/order"
 	"veil/ent/user"
@@ -56,18 +57,15 @@ func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subje
 	return l.people.Load(ctx, owner)
 }
 
-// ownerKeyOf says where to look up whom obj is about: the user_id of an
-// owned record, the subject_id of an audit event.
+// ownerKeyOf says where to look up whom obj is about (collection.
+// SubjectColumn); users and orders have loaders of their own.
 func ownerKeyOf(obj any) (ownerKey, bool) {
 	typ, id, ok := entityOf(obj)
 	if !ok {
 		return ownerKey{}, false
 	}
-	if typ == "AuditEvent" {
-		return ownerKey{table: ent.Tables[typ], column: "subject_id", id: id}, true
-	}
-	table, owned := ent.OwnerTables[typ]
-	return ownerKey{table: table, column: "user_id", id: id}, owned
+	column := collection.SubjectColumn(typ)
+	return ownerKey{table: ent.Tables[typ], column: column, id: id}, column != ""
 }
 
 // entityOf returns the Ent type name and ID of a generated entity.

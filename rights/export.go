@@ -15,6 +15,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/classification"
+	"veil/collection"
 	"veil/crypt"
 	"veil/ent"
 	"veil/ledger"
@@ -23,26 +24,12 @@ import (
 // ExportFormat names the export document's format and version.
 const ExportFormat = "veil-export/1"
 
-// ownerColumn returns the column that says whom a row of typ is about, or
-// "" for types that are about no one user.
-func ownerColumn(typ string) string {
-	switch {
-	case typ == "User":
-		return "id"
-	case typ == "Order":
-		return "buyer_id" // an order is about its buyer
-	case ent.OwnerTables[typ] != "":
-		return "user_id"
-	}
-	return ""
-}
-
 // exportColumns returns, for one class, each type's columns of that class
 // that the export includes, types sorted.
 func exportColumns(c *classification.Class) (types []string, columns map[string][]string) {
 	columns = map[string][]string{}
 	for typ, fields := range ent.Fields {
-		if ownerColumn(typ) == "" {
+		if collection.SubjectColumn(typ) == "" {
 			continue
 		}
 		for _, f := range fields {
@@ -118,7 +105,7 @@ func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ st
 	cols := append([]string{"id"}, columns...)
 	query, args := entsql.Dialect(drv.Dialect()).
 		Select(cols...).From(entsql.Table(table)).
-		Where(entsql.EQ(ownerColumn(typ), subjectID)).
+		Where(entsql.EQ(collection.SubjectColumn(typ), subjectID)).
 		OrderBy("id").Query()
 	rows := &entsql.Rows{}
 	if err := drv.Query(ctx, query, args, rows); err != nil {
