@@ -148,10 +148,7 @@ func UploadContacts(ctx context.Context, c *ent.Client, userID int, in []*Contac
 	for i, ci := range in {
 		f := check.Item("input", i)
 		v.Text(f+".name", ci.Name, 1, 64)
-		v.Text(f+".phone", ci.Phone, 3, 32)
-		if !isDialable(ci.Phone) {
-			v.Fail(f+".phone", "must be digits, spaces, dashes and an optional leading +")
-		}
+		checkDialable(&v, f+".phone", ci.Phone)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -177,10 +174,7 @@ func UploadCallLog(ctx context.Context, c *ent.Client, userID int, in []*CallLog
 	v.Batch("input", len(in), MaxContactBatch)
 	for i, e := range in {
 		f := check.Item("input", i)
-		v.Text(f+".phone", e.Phone, 3, 32)
-		if !isDialable(e.Phone) {
-			v.Fail(f+".phone", "must be digits, spaces, dashes and an optional leading +")
-		}
+		checkDialable(&v, f+".phone", e.Phone)
 		if e.StartedAt.After(now.Add(5 * time.Minute)) {
 			v.Fail(f+".startedAt", "must not be in the future")
 		}
@@ -284,6 +278,15 @@ func OpenSupportTicket(ctx context.Context, c *ent.Client, userID int, in Suppor
 	}
 	return c.SupportTicket.Create().SetUserID(userID).
 		SetContact(in.Contact).SetContent(in.Content).SetOpenedAt(now).Save(ctx)
+}
+
+// checkDialable requires a phone number as address books and call logs
+// hold it: any country's, 3 to 32 characters.
+func checkDialable(v *check.Checker, field, phone string) {
+	v.Text(field, phone, 3, 32)
+	if !isDialable(phone) {
+		v.Fail(field, "must be digits, spaces, dashes and an optional leading +")
+	}
 }
 
 func isDialable(s string) bool {
