@@ -34,8 +34,9 @@ var announcing sync.Map
 // NewServer returns the GraphQL handler: POST and GET (queries only)
 // transports, the classification engine, per-request subject loading, and
 // the error presenter. Introspection is for admin tokens only. It also
-// registers on r.Client the interceptor that announces loaded objects to
-// the request's subject loaders (a no-op outside GraphQL requests).
+// registers on r.Client the interceptor that feeds loaded objects to the
+// request's subject loaders, and the hook that empties them on a write
+// (both no-ops outside GraphQL requests).
 func NewServer(r *Resolver, opts Options) *handler.Server {
 	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: &audit.Recorder{Client: r.Client, Now: r.now}}
 	cfg := Config{Resolvers: r}
@@ -48,7 +49,8 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	}
 	if _, done := announcing.LoadOrStore(r.Client, true); !done {
 		// Once per client: a server and its test baseline share one.
-		r.Client.Intercept(announceSubjects())
+		r.Client.Intercept(announceSubjects(r.now))
+		r.Client.Use(forgetSubjectsOnWrite)
 	}
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
@@ -71,7 +73,12 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 		srv.Use(enforcer)
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(collection.WithNow(r.withLoaders(ctx), r.now()))
+		ctx = collection.WithNow(ctx, r.now())
+		if !opts.WithoutClassification {
+			// Without loaders the subject interceptor leaves queries alone.
+			ctx = r.withLoaders(ctx)
+		}
+		return next(ctx)
 	})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	entgo "entgo.io/ent"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/classification"
@@ -23,10 +26,12 @@ import (
 // counterparty; a record with a user_id (ent.OwnerTables) about that user.
 // Public-only types (listings, policy versions, SDKs) never need one.
 //
-// SECURITY: only the object's ID is trusted. GraphQL field collection
-// loads just the columns a query selects, so a subject column (a birth
-// date, a buyer, an owner) may be absent from the object; the facts are
-// loaded by ID instead, batched and cached per request.
+// SECURITY: the object itself is never read for these facts. GraphQL
+// field collection loads just the columns a query selects, so a subject
+// column (a birth date, a buyer, an owner) may be absent from it. The
+// facts come from the request's loaders: seeded from rows whose query was
+// made to load the subject columns (announceSubjects), otherwise loaded
+// by ID, batched, and cached for the request.
 func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subject, error) {
 	l := loadersFrom(ctx)
 	if l == nil {
@@ -98,6 +103,11 @@ type parties struct {
 	open          bool
 }
 
+func partiesOf(o *ent.Order) parties {
+	open := o.Status != order.StatusCOMPLETED && o.Status != order.StatusCANCELLED
+	return parties{buyer: o.BuyerID, seller: o.SellerID, open: open}
+}
+
 type ownerKey struct {
 	table, column string
 	id            int
@@ -134,8 +144,7 @@ func (r *Resolver) newLoaders() *loaders {
 		out := make(map[int]parties, len(orders))
 		buyers := make([]int, 0, len(orders))
 		for _, o := range orders {
-			open := o.Status != order.StatusCOMPLETED && o.Status != order.StatusCANCELLED
-			out[o.ID] = parties{buyer: o.BuyerID, seller: o.SellerID, open: open}
+			out[o.ID] = partiesOf(o)
 			buyers = append(buyers, o.BuyerID)
 		}
 		l.people.expect(buyers)
@@ -216,6 +225,21 @@ func (l *batchLoader[K, V]) expect(ids []K) {
 	}
 }
 
+// seed caches facts read elsewhere (from the rows a query loaded).
+func (l *batchLoader[K, V]) seed(id K, v V) {
+	l.mu.Lock()
+	l.cache[id] = v
+	delete(l.pending, id)
+	l.mu.Unlock()
+}
+
+// forget drops every cached fact.
+func (l *batchLoader[K, V]) forget() {
+	l.mu.Lock()
+	clear(l.cache)
+	l.mu.Unlock()
+}
+
 // Load returns the facts for id, fetching every pending ID with it.
 func (l *batchLoader[K, V]) Load(ctx context.Context, id K) (V, error) {
 	l.mu.Lock()
@@ -247,32 +271,133 @@ func (l *batchLoader[K, V]) Load(ctx context.Context, id K) (V, error) {
 	return v, nil
 }
 
-// announceSubjects is an Ent interceptor that tells the request's loaders
-// about every User, Order and Consent a query returns, so that their
-// subject facts load in one statement per query, whatever the list size.
-func announceSubjects() ent.Interceptor {
+// announceSubjects is an Ent interceptor that makes every User, Order and
+// owned record a GraphQL request loads carry the facts of whom it is
+// about: it adds the subject columns (subjectFields) to the query's
+// projection and seeds the request's loaders from the rows, so a list
+// needs no look-up of its own people. Records about someone else (an
+// order's buyer) are announced, to be loaded together in one statement.
+func announceSubjects(now func() time.Time) ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
-			v, err := next.Query(ctx, q)
 			l := loadersFrom(ctx)
-			if err != nil || l == nil {
+			if l == nil {
+				return next.Query(ctx, q)
+			}
+			p, _ := q.(projected)
+			fields := subjectFields(q)
+			if p != nil && loadsEntities(ctx, p) {
+				p.SelectAlso(fields...)
+			}
+			// Seed only from rows known to hold the subject columns.
+			complete := p != nil && hasAll(p.Projection(), fields)
+			v, err := next.Query(ctx, q)
+			if err != nil {
 				return v, err
 			}
 			switch rows := v.(type) {
 			case []*ent.User:
-				l.people.expect(ids(rows, func(u *ent.User) int { return u.ID }))
+				if !complete {
+					l.people.expect(ids(rows, func(u *ent.User) int { return u.ID }))
+					break
+				}
+				t := now()
+				for _, u := range rows {
+					l.people.seed(u.ID, personOf(u, t))
+				}
 			case []*ent.Order:
-				l.orders.expect(ids(rows, func(o *ent.Order) int { return o.ID }))
+				if !complete {
+					l.orders.expect(ids(rows, func(o *ent.Order) int { return o.ID }))
+					break
+				}
+				for _, o := range rows {
+					l.orders.seed(o.ID, partiesOf(o))
+				}
+				l.people.expect(ids(rows, func(o *ent.Order) int { return o.BuyerID }))
 			default:
-				announceOwned(l, v)
+				announceOwned(l, v, complete)
 			}
 			return v, err
 		})
 	})
 }
 
-// announceOwned announces the records of a result whose type has an owner.
-func announceOwned(l *loaders, v ent.Value) {
+// hasAll reports whether a projection holds every field; an empty
+// projection loads them all.
+func hasAll(projection, fields []string) bool {
+	if len(projection) == 0 {
+		return true
+	}
+	for _, f := range fields {
+		if !slices.Contains(projection, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// forgetSubjectsOnWrite is an Ent hook: a write in a request (a mutation
+// linking a guardian, correcting a birth date, cancelling an account)
+// makes the subject facts it has cached stale, so they are dropped and
+// read again.
+func forgetSubjectsOnWrite(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		v, err := next.Mutate(ctx, m)
+		if l := loadersFrom(ctx); l != nil {
+			l.people.forget()
+			l.orders.forget()
+			l.owners.forget()
+		}
+		return v, err
+	})
+}
+
+// projected is a generated query that can widen its projection.
+type projected interface {
+	ent.Query
+	SelectAlso(fields ...string)
+	Projection() []string
+}
+
+// loadsEntities reports whether a query is about to load whole records
+// (All, First, Only) under a projection that starts with the ID, as field
+// collection and eager loading build them. A GroupBy or a Select scan
+// into other values projects to other columns and is left alone: widening
+// it would change what it groups by or scans.
+func loadsEntities(ctx context.Context, p projected) bool {
+	qc := entgo.QueryFromContext(ctx)
+	if qc == nil {
+		return false
+	}
+	switch qc.Op {
+	case entgo.OpQueryAll, entgo.OpQueryFirst, entgo.OpQueryOnly:
+	default:
+		return false
+	}
+	fields := p.Projection()
+	return len(fields) > 0 && fields[0] == "id"
+}
+
+// subjectFields are the columns that say whom a record of q's type is
+// about: what personOf and partiesOf read, or the owner column.
+func subjectFields(q ent.Query) []string {
+	switch q.(type) {
+	case *ent.UserQuery:
+		return []string{user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus}
+	case *ent.OrderQuery:
+		return []string{order.FieldBuyerID, order.FieldSellerID, order.FieldStatus}
+	}
+	typ := strings.TrimSuffix(reflect.TypeOf(q).Elem().Name(), "Query")
+	if c := collection.SubjectColumn(typ); c != "" && c != "id" {
+		return []string{c}
+	}
+	return nil
+}
+
+// announceOwned seeds the owners of a result whose type has one, or,
+// when the rows may lack the owner column, announces them to be looked up
+// together.
+func announceOwned(l *loaders, v ent.Value, complete bool) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Slice || rv.Len() == 0 {
 		return
@@ -281,10 +406,74 @@ func announceOwned(l *loaders, v ent.Value) {
 		return
 	}
 	keys := make([]ownerKey, rv.Len())
+	owners := make([]int, 0, rv.Len())
 	for i := range keys {
-		keys[i], _ = ownerKeyOf(rv.Index(i).Interface())
+		obj := rv.Index(i).Interface()
+		keys[i], _ = ownerKeyOf(obj)
+		if !complete {
+			continue
+		}
+		owner, ok := columnInt(obj, keys[i].column)
+		if !ok {
+			complete = false
+			continue
+		}
+		l.owners.seed(keys[i], owner)
+		if owner != 0 {
+			owners = append(owners, owner)
+		}
 	}
-	l.owners.expect(keys)
+	if !complete {
+		l.owners.expect(keys)
+	}
+	l.people.expect(owners)
+}
+
+// columnInt reads an int or *int field of a generated entity by its
+// column name (a nil pointer reads as 0).
+func columnInt(obj any, column string) (int, bool) {
+	v := reflect.ValueOf(obj).Elem()
+	i, ok := columnIndex(v.Type(), column)
+	if !ok {
+		return 0, false
+	}
+	f := v.Field(i)
+	if f.Kind() == reflect.Pointer {
+		if f.IsNil() {
+			return 0, true
+		}
+		f = f.Elem()
+	}
+	if f.Kind() != reflect.Int {
+		return 0, false
+	}
+	return int(f.Int()), true
+}
+
+var columnIndexes sync.Map // struct type + column -> field index
+
+type columnRef struct {
+	t      reflect.Type
+	column string
+}
+
+// columnIndex finds the struct field Ent generated for a column: its json
+// tag names the column.
+func columnIndex(t reflect.Type, column string) (int, bool) {
+	key := columnRef{t, column}
+	if i, ok := columnIndexes.Load(key); ok {
+		return i.(int), i.(int) >= 0
+	}
+	idx := -1
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == column {
+			idx = i
+			break
+		}
+	}
+	columnIndexes.Store(key, idx)
+	return idx, idx >= 0
 }
 
 func ids[T any](rows []T, id func(T) int) []int {
