@@ -24,9 +24,11 @@ const ExtensionKey = "withheld"
 // Withheld reports one value a viewer did not get raw, so a client can tell
 // "withheld" from "empty". It names the class, never the value.
 type Withheld struct {
-	Path     ast.Path `json:"path"`
-	Class    string   `json:"class"`
-	Decision string   `json:"decision"`
+	// Path is the value's response path, encoded as a JSON array:
+	// ["users","edges",0,"node","phone"].
+	Path     string `json:"path"`
+	Class    string `json:"class"`
+	Decision string `json:"decision"`
 }
 
 // WithheldList is the value of the withheld extension. It encodes itself
@@ -36,31 +38,49 @@ type WithheldList []Withheld
 
 // MarshalJSON implements json.Marshaler.
 func (l WithheldList) MarshalJSON() ([]byte, error) {
-	buf := make([]byte, 0, 64*len(l)+2)
+	n := 2
+	for _, w := range l {
+		n += len(w.Path) + len(w.Class) + 40
+	}
+	buf := make([]byte, 0, n)
 	buf = append(buf, '[')
 	for i, w := range l {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, `{"path":[`...)
-		for j, el := range w.Path {
-			if j > 0 {
-				buf = append(buf, ',')
-			}
-			switch el := el.(type) {
-			case ast.PathIndex:
-				buf = strconv.AppendInt(buf, int64(el), 10)
-			case ast.PathName:
-				buf = appendJSONString(buf, string(el))
-			}
-		}
-		buf = append(buf, `],"class":`...)
+		buf = append(buf, `{"path":`...)
+		buf = append(buf, w.Path...)
+		buf = append(buf, `,"class":`...)
 		buf = appendJSONString(buf, w.Class)
 		buf = append(buf, `,"decision":`...)
 		buf = appendJSONString(buf, w.Decision)
 		buf = append(buf, '}')
 	}
 	return append(buf, ']'), nil
+}
+
+// appendPath appends fc's response path as a JSON array, as
+// graphql.FieldContext.Path would give it, without building the path.
+func appendPath(buf []byte, fc *graphql.FieldContext) []byte {
+	var stack [32]*graphql.FieldContext
+	chain := stack[:0]
+	for it := fc; it != nil; it = it.Parent {
+		if it.Index != nil || it.Field.Field != nil {
+			chain = append(chain, it)
+		}
+	}
+	buf = append(buf, '[')
+	for i := len(chain) - 1; i >= 0; i-- {
+		if i < len(chain)-1 {
+			buf = append(buf, ',')
+		}
+		if it := chain[i]; it.Index != nil {
+			buf = strconv.AppendInt(buf, int64(*it.Index), 10)
+		} else {
+			buf = appendJSONString(buf, it.Field.Alias)
+		}
+	}
+	return append(buf, ']')
 }
 
 // appendJSONString appends s as a JSON string. GraphQL names and class
@@ -177,7 +197,7 @@ func FieldClass(f *ast.FieldDefinition) (*Class, error) {
 
 // InterceptResponse implements graphql.ResponseInterceptor.
 func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	st := &requestState{}
+	st := &requestState{viewer: FromContext(ctx)}
 	resp := next(context.WithValue(ctx, stateKey{}, st))
 	if resp == nil {
 		return resp
@@ -195,32 +215,39 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 			}
 			return accesses[i].Class < accesses[j].Class
 		})
-		if err := e.Recorder.RecordAccesses(ctx, FromContext(ctx), accesses); err != nil {
+		if err := e.Recorder.RecordAccesses(ctx, st.viewer, accesses); err != nil {
 			// Fail closed: data whose access could not be audited is not served.
 			return graphql.ErrorResponse(ctx, "the access could not be audited; try again")
 		}
 	}
 	if len(st.withheld) > 0 {
-		// Fields resolve concurrently: sort for a stable answer, on path
-		// strings computed once.
-		type keyed struct {
-			key string
-			w   Withheld
-		}
-		ks := make([]keyed, len(st.withheld))
-		for i, w := range st.withheld {
-			ks[i] = keyed{w.Path.String(), w}
-		}
-		sort.Slice(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
-		for i := range ks {
-			st.withheld[i] = ks[i].w
-		}
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
-		resp.Extensions[ExtensionKey] = WithheldList(st.withheld)
+		resp.Extensions[ExtensionKey] = st.report()
 	}
 	return resp
+}
+
+// report lists what was withheld, sorted by path (fields resolve
+// concurrently, so they were noted in no particular order). The paths
+// share one string.
+func (st *requestState) report() WithheldList {
+	buf := make([]byte, 0, 48*len(st.withheld))
+	ends := make([]int, len(st.withheld))
+	for i, w := range st.withheld {
+		buf = appendPath(buf, w.fc)
+		ends[i] = len(buf)
+	}
+	paths := string(buf)
+	list := make(WithheldList, len(st.withheld))
+	start := 0
+	for i, w := range st.withheld {
+		list[i] = Withheld{Path: paths[start:ends[i]], Class: w.class.Name, Decision: w.action.String()}
+		start = ends[i]
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Path < list[j].Path })
+	return list
 }
 
 // Directive is the implementation of @classified. It decides before the
@@ -237,39 +264,44 @@ func (e *Enforcer) Directive(ctx context.Context, obj any, next graphql.Resolver
 	if err != nil {
 		return nil, err
 	}
-	d := Decide(FromContext(ctx), s, c)
 	st, _ := ctx.Value(stateKey{}).(*requestState)
-	fc := graphql.GetFieldContext(ctx)
-	if d.Action == Mask && (c.Mask == nil || !isString(fc)) {
-		d.Action = Withhold
+	var v Viewer
+	if st != nil {
+		v = st.viewer
+	} else {
+		v = FromContext(ctx)
 	}
-	switch d.Action {
-	case Raw:
+	d := Decide(v, s, c)
+	if d.Action == Raw {
 		if d.Audited && st != nil {
 			st.access(Access{SubjectID: s.UserID, Class: c.Name})
 		}
 		return next(ctx)
-	case Mask:
-		res, err := next(ctx)
-		if err != nil || isNil(res) {
-			// An absent value reads as absent: there is nothing to hide.
-			return res, err
-		}
-		masked, shown := maskValue(res, c.Mask)
-		if st != nil {
-			action := Mask
-			if !shown {
-				action = Withhold
-			}
-			st.withhold(fc, c, action)
-		}
-		return masked, nil
-	default:
-		if st != nil {
-			st.withhold(fc, c, Withhold)
-		}
+	}
+	return withhold(ctx, next, st, c, d.Action)
+}
+
+// withhold serves a value masked, or null, and notes it in the report.
+func withhold(ctx context.Context, next graphql.Resolver, st *requestState, c *Class, a Action) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if a == Mask && (c.Mask == nil || !isString(fc)) {
+		a = Withhold
+	}
+	if a == Withhold {
+		st.withhold(fc, c, Withhold)
 		return nil, nil
 	}
+	res, err := next(ctx)
+	if err != nil || isNil(res) {
+		// An absent value reads as absent: there is nothing to hide.
+		return res, err
+	}
+	masked, shown := maskValue(res, c.Mask)
+	if !shown {
+		a = Withhold
+	}
+	st.withhold(fc, c, a)
+	return masked, nil
 }
 
 func isString(fc *graphql.FieldContext) bool {
@@ -303,21 +335,28 @@ func maskValue(res any, m Masker) (masked any, shown bool) {
 
 type stateKey struct{}
 
-// requestState collects, for one response, what was withheld and what
-// must be audited.
+// requestState is one response's viewer and what it withheld and must
+// audit.
 type requestState struct {
+	viewer   Viewer
 	mu       sync.Mutex
-	withheld []Withheld
+	withheld []withheldField
 	accesses map[Access]struct{}
 }
 
+type withheldField struct {
+	fc     *graphql.FieldContext
+	class  *Class
+	action Action
+}
+
+// withhold notes a withheld value; its path is worked out in report.
 func (st *requestState) withhold(fc *graphql.FieldContext, c *Class, a Action) {
-	var path ast.Path
-	if fc != nil {
-		path = fc.Path()
+	if st == nil || fc == nil {
+		return
 	}
 	st.mu.Lock()
-	st.withheld = append(st.withheld, Withheld{Path: path, Class: c.Name, Decision: a.String()})
+	st.withheld = append(st.withheld, withheldField{fc, c, a})
 	st.mu.Unlock()
 }
 

@@ -45,8 +45,13 @@ func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 	metrics.Latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	if resp != nil {
 		if list, ok := resp.Extensions[classification.ExtensionKey].(classification.WithheldList); ok {
+			type labels struct{ class, decision string }
+			counts := map[labels]int{}
 			for _, w := range list {
-				metrics.Withheld.WithLabelValues(w.Class, w.Decision).Inc()
+				counts[labels{w.Class, w.Decision}]++
+			}
+			for l, n := range counts {
+				metrics.Withheld.WithLabelValues(l.class, l.decision).Add(float64(n))
 			}
 		}
 	}
