@@ -15,10 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
 	"veil/classification"
 	"veil/collection"
 	"veil/ent"
 	"veil/ent/auditevent"
+	"veil/ent/audithead"
 	"veil/metrics"
 )
 
@@ -84,46 +88,76 @@ func Append(ctx context.Context, c *ent.Client, at time.Time, entries ...Entry) 
 	return tx.Commit()
 }
 
+// maxRowsPerInsert keeps a multi-row INSERT under every store's limit on
+// bound parameters (11 a row).
+const maxRowsPerInsert = 500
+
 func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry) error {
-	// SECURITY: the log is the system's own record, not collection.
-	ctx = collection.System(ctx)
-	// Lock the head: a no-op update takes the row lock until commit (and
-	// SQLite has one writer at a time anyway).
-	if _, err := c.AuditHead.Update().AddSeq(0).Save(ctx); err != nil {
-		return err
-	}
-	head, err := c.AuditHead.Query().Only(ctx)
+	// SECURITY: the log is the system's own record, not collection; it is
+	// written with plain statements (no Ent hooks), validated here.
+	drv := c.Driver()
+	d := entsql.Dialect(drv.Dialect())
+	// Lock the head and read it in one statement: the no-op update holds
+	// the row lock until commit (and SQLite has one writer at a time).
+	query, args := d.Update(audithead.Table).Add(audithead.FieldSeq, 0).
+		Returning(audithead.FieldSeq, audithead.FieldHash).Query()
+	seq, prev, err := readHead(ctx, drv, query, args)
 	if err != nil {
-		return fmt.Errorf("audit: chain head: %w", err)
+		return err
 	}
 	at = at.UTC().Truncate(time.Microsecond)
-	seq, prev := head.Seq, head.Hash
-	builders := make([]*ent.AuditEventCreate, len(entries))
-	for i, e := range entries {
-		seq++
-		hash := Hash(seq, at, e, prev)
-		b := c.AuditEvent.Create().
-			SetSeq(seq).SetAt(at).SetActorRole(e.ActorRole).SetAction(e.Action).
-			SetClass(e.Class).SetPurpose(e.Purpose).SetDetail(e.Detail).
-			SetPrevHash(prev).SetHash(hash)
-		if e.ActorID != 0 {
-			b.SetActorID(e.ActorID)
+	for start := 0; start < len(entries); start += maxRowsPerInsert {
+		ins := d.Insert(auditevent.Table).Columns(auditevent.FieldSeq, auditevent.FieldAt,
+			auditevent.FieldActorID, auditevent.FieldActorRole, auditevent.FieldSubjectID,
+			auditevent.FieldAction, auditevent.FieldClass, auditevent.FieldPurpose,
+			auditevent.FieldDetail, auditevent.FieldPrevHash, auditevent.FieldHash)
+		for _, e := range entries[start:min(start+maxRowsPerInsert, len(entries))] {
+			seq++
+			if err := errors.Join(auditevent.SeqValidator(seq), auditevent.ActionValidator(e.Action), auditevent.DetailValidator(e.Detail)); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+			hash := Hash(seq, at, e, prev)
+			ins.Values(seq, at, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
+				e.Action, e.Class, e.Purpose, e.Detail, prev, hash)
+			prev = hash
 		}
-		if e.SubjectID != 0 {
-			b.SetSubjectID(e.SubjectID)
+		query, args := ins.Query()
+		if err := drv.Exec(ctx, query, args, nil); err != nil {
+			return err
 		}
-		builders[i], prev = b, hash
 	}
-	if err := c.AuditEvent.CreateBulk(builders...).Exec(ctx); err != nil {
-		return err
-	}
-	if err := c.AuditHead.UpdateOne(head).SetSeq(seq).SetHash(prev).Exec(ctx); err != nil {
+	query, args = d.Update(audithead.Table).Set(audithead.FieldSeq, seq).Set(audithead.FieldHash, prev).Query()
+	if err := drv.Exec(ctx, query, args, nil); err != nil {
 		return err
 	}
 	for _, e := range entries {
 		metrics.AuditWrites.WithLabelValues(e.Action).Inc()
 	}
 	return nil
+}
+
+// readHead runs the head-locking statement and returns the head.
+func readHead(ctx context.Context, drv dialect.Driver, query string, args []any) (seq int64, hash string, err error) {
+	rows := &entsql.Rows{}
+	if err := drv.Query(ctx, query, args, rows); err != nil {
+		return 0, "", err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return 0, "", errors.Join(errors.New("audit: the chain has no head"), rows.Err())
+	}
+	if err := rows.Scan(&seq, &hash); err != nil {
+		return 0, "", err
+	}
+	return seq, hash, rows.Err()
+}
+
+// nullID is an optional user ID as a column value: 0 is NULL.
+func nullID(id int) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
 
 // Hash is an entry's hash: SHA-256 over its fields and the previous hash,

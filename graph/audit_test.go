@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"veil/audit"
 	"veil/classification"
 	"veil/ent/auditevent"
 	"veil/seed"
@@ -215,6 +216,48 @@ func TestSharingLedgerIsForStaffAndOwners(t *testing.T) {
 		r = env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { sharingRecords { recipient purpose } } thirdPartySDKs { name } }`})
 		if len(veiltest.Dig(r.Data, "me.sharingRecords").([]any)) != 1 || len(veiltest.Dig(r.Data, "thirdPartySDKs").([]any)) != len(seed.SDKs) {
 			t.Errorf("own ledger and SDKs: %s", r.Raw)
+		}
+	})
+}
+
+// TestAuditAppendValidatesAndSpansStatements appends a batch larger than
+// one INSERT holds (the chain must still verify), then an entry Ent's
+// schema refuses: nothing of a refused batch is written.
+func TestAuditAppendValidatesAndSpansStatements(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			n, err := env.Store.Client.AuditEvent.Query().Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := count()
+		batch := make([]audit.Entry, 1203)
+		for i := range batch {
+			batch[i] = audit.Entry{SubjectID: w.Users["adult"].ID, Action: audit.ReadRaw, Class: "contact", Detail: fmt.Sprint(i)}
+		}
+		if err := audit.Append(ctx, env.Store.Client, env.Clock, batch...); err != nil {
+			t.Fatal(err)
+		}
+		if got := count() - before; got != len(batch) {
+			t.Fatalf("%d entries written for %d", got, len(batch))
+		}
+		for _, bad := range []audit.Entry{{Action: ""}, {Action: audit.ReadRaw, Detail: strings.Repeat("x", 1001)}} {
+			if err := audit.Append(ctx, env.Store.Client, env.Clock, audit.Entry{Action: audit.Purge}, bad); err == nil {
+				t.Errorf("appended %+v", bad)
+			}
+		}
+		if got := count() - before; got != len(batch) {
+			t.Errorf("a refused batch left %d entries", got-len(batch))
+		}
+		if v := verify(t, env, w.Tokens["auditor"]); v["ok"] != true {
+			t.Errorf("the chain does not verify: %v", v)
 		}
 	})
 }

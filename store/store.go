@@ -91,7 +91,7 @@ func ParseURL(url string) (driverName, dsn, dia string, err error) {
 		if strings.Contains(path, "?") {
 			sep = "&"
 		}
-		return "sqlite", "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_time_format=sqlite", dialect.SQLite, nil
+		return "sqlite", "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_time_format=sqlite", dialect.SQLite, nil
 	default:
 		return "", "", "", errors.New("store: DATABASE_URL must start with sqlite:, file:, postgres:// or postgresql://")
 	}
