@@ -40,7 +40,7 @@ type WithheldList []Withheld
 func (l WithheldList) MarshalJSON() ([]byte, error) {
 	n := 2
 	for _, w := range l {
-		n += len(w.Path) + len(w.Class) + 40
+		n += len(w.Path) + len(w.Class) + 64
 	}
 	buf := make([]byte, 0, n)
 	buf = append(buf, '[')
@@ -233,7 +233,7 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 // concurrently, so they were noted in no particular order). The paths
 // share one string.
 func (st *requestState) report() WithheldList {
-	buf := make([]byte, 0, 48*len(st.withheld))
+	buf := make([]byte, 0, 64*len(st.withheld))
 	ends := make([]int, len(st.withheld))
 	for i, w := range st.withheld {
 		buf = appendPath(buf, w.fc)
