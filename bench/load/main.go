@@ -3,6 +3,11 @@
 // reports requests per second and latency percentiles.
 //
 //	go run ./bench/load -url http://127.0.0.1:18080 -tokens tokens.json -duration 20s
+//
+// With -target postgraphile it sends the same three reads, in
+// PostGraphile's schema, to a PostGraphile server on the same database:
+// the same rows and columns, with no privacy rule applied (and encrypted
+// columns served as stored).
 package main
 
 import (
@@ -27,6 +32,8 @@ func main() {
 	tokensPath := flag.String("tokens", "tokens.json", "persona -> token JSON written by the demo command")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send load")
 	concurrency := flag.Int("concurrency", 8, "parallel clients")
+	target := flag.String("target", "veil", "veil, or postgraphile (a PostGraphile 4 server on the same database)")
+	userID := flag.Int("user-id", 0, "for postgraphile: the row ID of the demo adult")
 	flag.Parse()
 
 	buf, err := os.ReadFile(*tokensPath)
@@ -42,9 +49,24 @@ func main() {
 		{"staff list of 50 users", tokens["support"], "after_sales", `{ users(first: 50) { edges { node { id nickname avatarURL phone realName idNumber birthDate ageGroup status createdAt } } } }`},
 		{"nested users and orders", tokens["support"], "after_sales", `{ users(first: 20) { edges { node { id nickname orders(first: 10) { edges { node { orderNo amountFen recipientPhone status } } } } } } }`},
 	}
+	switch *target {
+	case "veil":
+	case "postgraphile":
+		if *userID == 0 {
+			fail(fmt.Errorf("-target postgraphile needs -user-id"))
+		}
+		ops = []op{
+			{ops[0].name, "", "", fmt.Sprintf(`{ userById(id: %d) { id nickname phone realName idNumber birthDate ordersByBuyerId(first: 10) { nodes { orderNo amountFen status recipientPhone } } } }`, *userID)},
+			{ops[1].name, "", "", `{ allUsers(first: 50, orderBy: ID_ASC) { nodes { id nickname avatarUrl phone realName idNumber birthDate status createdAt } } }`},
+			{ops[2].name, "", "", `{ allUsers(first: 20, orderBy: ID_ASC) { nodes { id nickname ordersByBuyerId(first: 10) { nodes { orderNo amountFen recipientPhone status } } } } }`},
+		}
+	default:
+		fail(fmt.Errorf("unknown -target %q", *target))
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency}}
 	latencies := make([][]time.Duration, len(ops))
 	errors := make([]int, len(ops))
+	firstError := make([]string, len(ops))
 	var mu sync.Mutex
 	deadline := time.Now().Add(*duration)
 	var wg sync.WaitGroup
@@ -58,13 +80,15 @@ func main() {
 				body, _ := json.Marshal(map[string]string{"query": o.query})
 				req, _ := http.NewRequest(http.MethodPost, *base+"/graphql", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+o.token)
+				if o.token != "" {
+					req.Header.Set("Authorization", "Bearer "+o.token)
+				}
 				if o.purpose != "" {
 					req.Header.Set("X-Access-Purpose", o.purpose)
 				}
 				start := time.Now()
 				resp, err := client.Do(req)
-				ok := false
+				ok, answer := false, ""
 				if err == nil {
 					var out struct {
 						Errors []any `json:"errors"`
@@ -72,12 +96,18 @@ func main() {
 					b, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					ok = resp.StatusCode == 200 && json.Unmarshal(b, &out) == nil && len(out.Errors) == 0
+					answer = fmt.Sprintf("status %d: %.300s", resp.StatusCode, b)
+				} else {
+					answer = err.Error()
 				}
 				d := time.Since(start)
 				mu.Lock()
 				if ok {
 					latencies[k] = append(latencies[k], d)
 				} else {
+					if errors[k] == 0 {
+						firstError[k] = answer
+					}
 					errors[k]++
 				}
 				mu.Unlock()
@@ -92,6 +122,9 @@ func main() {
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 		total += len(l)
 		fmt.Printf("%-26s %8d %8d %10v %10v\n", o.name, len(l), errors[k], pct(l, 0.50), pct(l, 0.99))
+		if firstError[k] != "" {
+			fmt.Fprintf(os.Stderr, "first error of %q: %s\n", o.name, firstError[k])
+		}
 	}
 	fmt.Printf("total: %d requests in %v: %.1f requests/s with %d clients\n", total, *duration, float64(total)/duration.Seconds(), *concurrency)
 }
