@@ -28,6 +28,8 @@ go build -o "$work/load" ./bench/load
 echo "--- generating $users users, $((users * 10)) orders, $((users * 100)) activity events"
 DATABASE_URL="$url" "$work/veil" demo -tokens "$work/tokens.json" -key-file "$work/keys.json" \
   -users "$users" -orders-per-user 10 -activity-per-user 100
+# Planner statistics for the fresh tables, as autovacuum would gather them.
+psql -q "$url" -c ANALYZE
 DATABASE_URL="$url" "$work/veil" -addr 127.0.0.1:18080 -key-file "$work/keys.json" \
   -session-rate 1000000 -anonymous-rate 1000000 2>"$work/server.log" &
 pid=$!

@@ -56,7 +56,7 @@ func main() {
 			fail(fmt.Errorf("-target postgraphile needs -user-id"))
 		}
 		ops = []op{
-			{ops[0].name, "", "", fmt.Sprintf(`{ userById(id: %d) { id nickname phone realName idNumber birthDate ordersByBuyerId(first: 10) { nodes { orderNo amountFen status recipientPhone } } } }`, *userID)},
+			{ops[0].name, "", "", fmt.Sprintf(`{ userById(id: "%d") { id nickname phone realName idNumber birthDate ordersByBuyerId(first: 10) { nodes { orderNo amountFen status recipientPhone } } } }`, *userID)},
 			{ops[1].name, "", "", `{ allUsers(first: 50, orderBy: ID_ASC) { nodes { id nickname avatarUrl phone realName idNumber birthDate status createdAt } } }`},
 			{ops[2].name, "", "", `{ allUsers(first: 20, orderBy: ID_ASC) { nodes { id nickname ordersByBuyerId(first: 10) { nodes { orderNo amountFen recipientPhone status } } } } }`},
 		}
