@@ -9,6 +9,7 @@
 package crypt
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -37,6 +39,8 @@ type Keyring struct {
 	Current string
 	Keys    map[string][]byte
 	Index   []byte
+
+	aeads sync.Map // key id -> *keyedAEAD
 }
 
 // Validate checks that the keyring can seal and index.
@@ -81,16 +85,33 @@ func Active() *Keyring { return active.Load() }
 // before a keyring is configured.
 var ErrNoKeyring = errors.New("crypt: no encryption keyring configured")
 
+// aead returns the AES-GCM instance of key id, made once per key: every
+// encrypted column of every row read goes through it.
 func (k *Keyring) aead(id string) (cipher.AEAD, error) {
 	key, ok := k.Keys[id]
 	if !ok {
 		return nil, fmt.Errorf("crypt: unknown key %q", id)
 	}
+	if c, ok := k.aeads.Load(id); ok && bytes.Equal(c.(*keyedAEAD).key, key) {
+		return c.(*keyedAEAD).aead, nil
+	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewGCM(block)
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	k.aeads.Store(id, &keyedAEAD{key: bytes.Clone(key), aead: gcm})
+	return gcm, nil
+}
+
+// keyedAEAD is a cached AES-GCM instance with the key it was made from,
+// so a key replaced under the same id is never served from the cache.
+type keyedAEAD struct {
+	key  []byte
+	aead cipher.AEAD
 }
 
 // Seal encrypts plaintext for column (the additional data that binds the
