@@ -89,7 +89,7 @@ func Append(ctx context.Context, c *ent.Client, at time.Time, entries ...Entry) 
 }
 
 // maxRowsPerInsert keeps a multi-row INSERT under every store's limit on
-// bound parameters (11 a row).
+// bound parameters (len(insertColumns) a row).
 const maxRowsPerInsert = 500
 
 func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry) error {
@@ -107,22 +107,19 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	for start := 0; start < len(entries); start += maxRowsPerInsert {
-		ins := d.Insert(auditevent.Table).Columns(auditevent.FieldSeq, auditevent.FieldAt,
-			auditevent.FieldActorID, auditevent.FieldActorRole, auditevent.FieldSubjectID,
-			auditevent.FieldAction, auditevent.FieldClass, auditevent.FieldPurpose,
-			auditevent.FieldDetail, auditevent.FieldPrevHash, auditevent.FieldHash)
-		for _, e := range entries[start:min(start+maxRowsPerInsert, len(entries))] {
+		chunk := entries[start:min(start+maxRowsPerInsert, len(entries))]
+		args := make([]any, 0, len(chunk)*len(insertColumns))
+		for _, e := range chunk {
 			seq++
 			if err := errors.Join(auditevent.SeqValidator(seq), auditevent.ActionValidator(e.Action), auditevent.DetailValidator(e.Detail)); err != nil {
 				return fmt.Errorf("audit: %w", err)
 			}
 			hash := Hash(seq, at, e, prev)
-			ins.Values(seq, at, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
+			args = append(args, seq, at, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
 				e.Action, e.Class, e.Purpose, e.Detail, prev, hash)
 			prev = hash
 		}
-		query, args := ins.Query()
-		if err := drv.Exec(ctx, query, args, nil); err != nil {
+		if err := drv.Exec(ctx, insertStatement(drv.Dialect(), len(chunk)), args, nil); err != nil {
 			return err
 		}
 	}
@@ -134,6 +131,48 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 		metrics.AuditWrites.WithLabelValues(e.Action).Inc()
 	}
 	return nil
+}
+
+// insertColumns are the columns an append writes, in the order of its
+// arguments.
+var insertColumns = []string{auditevent.FieldSeq, auditevent.FieldAt,
+	auditevent.FieldActorID, auditevent.FieldActorRole, auditevent.FieldSubjectID,
+	auditevent.FieldAction, auditevent.FieldClass, auditevent.FieldPurpose,
+	auditevent.FieldDetail, auditevent.FieldPrevHash, auditevent.FieldHash}
+
+// insertStatement is the INSERT of rows entries, with the placeholders of
+// the dialect (both stores accept the double-quoted names).
+func insertStatement(dia string, rows int) string {
+	var b strings.Builder
+	b.Grow(64 + 16*len(insertColumns) + rows*len(insertColumns)*6)
+	b.WriteString(`INSERT INTO "` + auditevent.Table + `" (`)
+	for i, c := range insertColumns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`"` + c + `"`)
+	}
+	b.WriteString(") VALUES ")
+	n := 0
+	for r := range rows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for i := range insertColumns {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if n++; dia == dialect.Postgres {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // readHead runs the head-locking statement and returns the head.
@@ -161,18 +200,27 @@ func nullID(id int) any {
 }
 
 // Hash is an entry's hash: SHA-256 over its fields and the previous hash,
-// in a fixed, unambiguous layout.
+// in a fixed, unambiguous layout: each field as its length in bytes, ":"
+// and the field, the fields joined by ",".
 func Hash(seq int64, at time.Time, e Entry, prev string) string {
-	fields := []string{
-		strconv.FormatInt(seq, 10), at.UTC().Format(time.RFC3339Nano),
-		strconv.Itoa(e.ActorID), e.ActorRole, strconv.Itoa(e.SubjectID),
-		e.Action, e.Class, e.Purpose, e.Detail, prev,
+	var stack [512]byte
+	var num [40]byte
+	b := stack[:0]
+	b = appendField(b, strconv.AppendInt(num[:0], seq, 10))
+	b = append(b, ',')
+	b = appendField(b, at.UTC().AppendFormat(num[:0], time.RFC3339Nano))
+	for _, f := range [...]string{strconv.Itoa(e.ActorID), e.ActorRole, strconv.Itoa(e.SubjectID), e.Action, e.Class, e.Purpose, e.Detail, prev} {
+		b = append(b, ',')
+		b = appendField(b, f)
 	}
-	for i, f := range fields {
-		fields[i] = strconv.Itoa(len(f)) + ":" + f
-	}
-	sum := sha256.Sum256([]byte(strings.Join(fields, ",")))
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+func appendField[T string | []byte](b []byte, f T) []byte {
+	b = strconv.AppendInt(b, int64(len(f)), 10)
+	b = append(b, ':')
+	return append(b, f...)
 }
 
 // Verification is the outcome of checking the chain.
