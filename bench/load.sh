@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Load test: builds Veil, generates a scale dataset in a fresh PostgreSQL
 # database, starts the server, drives it from a second process for a fixed
-# time, and reports throughput, latency and the server's peak memory.
-# With compare=postgraphile it then serves the same database with
-# PostGraphile 4 (installed from npm into a temporary directory) and sends
-# it the same three reads.
+# time, and reports throughput, latency and the server's peak memory. It
+# then does the same with the baseline build (-tags veilbench: the same
+# server without the classification layer). With compare=postgraphile it
+# then serves the same database with PostGraphile 4 (installed from npm
+# into a temporary directory) and sends it the same three reads.
 #
 #   bench/load.sh [users=10000] [seconds=20] [clients=8] [compare=none|postgraphile]
 #
@@ -24,20 +25,28 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 psql -q "$admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 go build -o "$work/veil" ./server
+go build -tags veilbench -o "$work/veil-baseline" ./server
 go build -o "$work/load" ./bench/load
 echo "--- generating $users users, $((users * 10)) orders, $((users * 100)) activity events"
 DATABASE_URL="$url" "$work/veil" demo -tokens "$work/tokens.json" -key-file "$work/keys.json" \
   -users "$users" -orders-per-user 10 -activity-per-user 100
 # Planner statistics for the fresh tables, as autovacuum would gather them.
 psql -q "$url" -c ANALYZE
-DATABASE_URL="$url" "$work/veil" -addr 127.0.0.1:18080 -key-file "$work/keys.json" \
-  -session-rate 1000000 -anonymous-rate 1000000 2>"$work/server.log" &
-pid=$!
-for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
-echo "--- Veil: $seconds s of load from $clients clients"
-"$work/load" -url http://127.0.0.1:18080 -tokens "$work/tokens.json" -duration "${seconds}s" -concurrency "$clients"
-echo "server peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+# run LABEL BINARY SECONDS: serve the dataset with BINARY, load it, stop it.
+run() {
+  DATABASE_URL="$url" "$2" -addr 127.0.0.1:18080 -key-file "$work/keys.json" \
+    -session-rate 1000000 -anonymous-rate 1000000 2>>"$work/server.log" &
+  pid=$!
+  for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
+  echo "--- $1: $3 s of load from $clients clients"
+  "$work/load" -url http://127.0.0.1:18080 -tokens "$work/tokens.json" -duration "${3}s" -concurrency "$clients"
+  echo "server peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+# A short run first brings the tables into PostgreSQL's cache for all.
+run "warm-up (not a result)" "$work/veil-baseline" 5
+run Veil "$work/veil" "$seconds"
+run "baseline: Veil without the classification layer" "$work/veil-baseline" "$seconds"
 
 case "$compare" in
 none) exit 0 ;;

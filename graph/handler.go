@@ -22,7 +22,8 @@ import (
 type Options struct {
 	// WithoutClassification serves every field raw. It exists only as the
 	// baseline that tests and benchmarks compare the engine against; the
-	// server binary never sets it.
+	// server binary sets it only when built with the veilbench tag, for
+	// the load test's baseline (server/baseline.go).
 	WithoutClassification bool
 	// Limits bound each document; the zero value means DefaultLimits.
 	Limits Limits

@@ -120,7 +120,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	resolver := &graph.Resolver{SignInLimiter: ratelimit.New(rate.Every(6*time.Second), 10), Client: st.Client, Driver: st.Counter, Accounts: accounts,
 		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
-	gql := graph.NewServer(resolver, graph.Options{Limits: cfg.Limits})
+	gql := graph.NewServer(resolver, graph.Options{Limits: cfg.Limits, WithoutClassification: withoutClassification})
 	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
 	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready, resolver.ExportTo, cfg.HTTP)}, nil
 }
