@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -51,6 +52,9 @@ type Entry struct {
 	Purpose   string
 	// Detail holds categories and counts, never a protected value.
 	Detail string
+	// At, when set, is when the entry happened; otherwise it takes the
+	// time of the append.
+	At time.Time
 }
 
 // By fills the actor of e from a viewer.
@@ -105,7 +109,7 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 	if err != nil {
 		return err
 	}
-	at = at.UTC().Truncate(time.Microsecond)
+	at = at.UTC()
 	for start := 0; start < len(entries); start += maxRowsPerInsert {
 		chunk := entries[start:min(start+maxRowsPerInsert, len(entries))]
 		args := make([]any, 0, len(chunk)*len(insertColumns))
@@ -114,8 +118,13 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 			if err := errors.Join(auditevent.SeqValidator(seq), auditevent.ActionValidator(e.Action), auditevent.DetailValidator(e.Detail)); err != nil {
 				return fmt.Errorf("audit: %w", err)
 			}
-			hash := Hash(seq, at, e, prev)
-			args = append(args, seq, at, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
+			when := at
+			if !e.At.IsZero() {
+				when = e.At.UTC()
+			}
+			when = when.Truncate(time.Microsecond)
+			hash := Hash(seq, when, e, prev)
+			args = append(args, seq, when, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
 				e.Action, e.Class, e.Purpose, e.Detail, prev, hash)
 			prev = hash
 		}
@@ -293,11 +302,29 @@ func entryOf(ev *ent.AuditEvent) Entry {
 }
 
 // Recorder writes the engine's audited raw reads: one entry per request,
-// subject and class.
+// subject and class. Requests that finish together share one append (one
+// transaction, one lock of the chain's head, one commit): the chain is a
+// single sequence, so appending request by request would make every
+// audited read wait for all the others' commits. Each request still
+// returns only once its entries are committed.
 type Recorder struct {
 	Client *ent.Client
 	Now    func() time.Time
+
+	mu      sync.Mutex
+	queue   []*pending
+	writing bool
 }
+
+// pending is one request's entries, waiting for the append that commits
+// them.
+type pending struct {
+	entries []Entry
+	done    chan error
+}
+
+// maxEntriesPerAppend bounds one shared append.
+const maxEntriesPerAppend = 5000
 
 var _ classification.AccessRecorder = (*Recorder)(nil)
 
@@ -307,9 +334,55 @@ func (r *Recorder) RecordAccesses(ctx context.Context, v classification.Viewer, 
 	if r.Now != nil {
 		now = r.Now()
 	}
-	entries := make([]Entry, len(accesses))
+	p := &pending{entries: make([]Entry, len(accesses)), done: make(chan error, 1)}
 	for i, a := range accesses {
-		entries[i] = Entry{SubjectID: a.SubjectID, Action: ReadRaw, Class: a.Class, Purpose: string(v.Purpose)}.By(v)
+		p.entries[i] = Entry{SubjectID: a.SubjectID, Action: ReadRaw, Class: a.Class, Purpose: string(v.Purpose), At: now}.By(v)
 	}
-	return Append(ctx, r.Client, now, entries...)
+	r.mu.Lock()
+	r.queue = append(r.queue, p)
+	if !r.writing {
+		r.writing = true
+		go r.write()
+	}
+	r.mu.Unlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// The entries may still be written: an access recorded but not
+		// served is harmless; served but not recorded never happens.
+		return ctx.Err()
+	}
+}
+
+// write appends what is queued, in shared appends, until the queue is
+// empty.
+func (r *Recorder) write() {
+	for {
+		r.mu.Lock()
+		n, size := 0, 0
+		for n < len(r.queue) && (n == 0 || size+len(r.queue[n].entries) <= maxEntriesPerAppend) {
+			size += len(r.queue[n].entries)
+			n++
+		}
+		batch := r.queue[:n:n]
+		r.queue = r.queue[n:]
+		if n == 0 {
+			r.writing = false
+			r.queue = nil
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		entries := make([]Entry, 0, size)
+		for _, p := range batch {
+			entries = append(entries, p.entries...)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := Append(ctx, r.Client, time.Now(), entries...)
+		cancel()
+		for _, p := range batch {
+			p.done <- err
+		}
+	}
 }
