@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -36,6 +37,10 @@ type Store struct {
 	Counter *Counter
 }
 
+// maxIdleConns is how many PostgreSQL connections stay open between
+// requests.
+const maxIdleConns = 32
+
 // Open connects to url (see ParseURL), migrates the schema and returns the
 // store. The caller closes it.
 func Open(ctx context.Context, url string) (*Store, error) {
@@ -50,6 +55,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if dia == dialect.SQLite {
 		// One writer at a time; concurrent writers would get SQLITE_BUSY.
 		db.SetMaxOpenConns(1)
+	} else {
+		// database/sql keeps 2 idle connections by default: under load the
+		// rest would be closed and opened again, each time a new
+		// PostgreSQL backend to fork and warm up.
+		db.SetMaxIdleConns(maxIdleConns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
