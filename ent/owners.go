@@ -104,6 +104,98 @@ var EncryptedColumns = map[string]map[string]string{
 	"users":                   {"real_name": "string", "id_number": "string"},
 }
 
+// TypeAndID returns the type name and ID of a generated entity, without
+// reflection (the classification engine asks it for every field).
+func TypeAndID(v any) (typ string, id int, ok bool) {
+	switch e := v.(type) {
+	case *ActivityLog:
+		if e != nil {
+			return "ActivityLog", e.ID, true
+		}
+	case *AuditEvent:
+		if e != nil {
+			return "AuditEvent", e.ID, true
+		}
+	case *AuditHead:
+		if e != nil {
+			return "AuditHead", e.ID, true
+		}
+	case *CallLogEntry:
+		if e != nil {
+			return "CallLogEntry", e.ID, true
+		}
+	case *Consent:
+		if e != nil {
+			return "Consent", e.ID, true
+		}
+	case *Contact:
+		if e != nil {
+			return "Contact", e.ID, true
+		}
+	case *Device:
+		if e != nil {
+			return "Device", e.ID, true
+		}
+	case *FaceVerification:
+		if e != nil {
+			return "FaceVerification", e.ID, true
+		}
+	case *Listing:
+		if e != nil {
+			return "Listing", e.ID, true
+		}
+	case *Location:
+		if e != nil {
+			return "Location", e.ID, true
+		}
+	case *LoginCode:
+		if e != nil {
+			return "LoginCode", e.ID, true
+		}
+	case *Order:
+		if e != nil {
+			return "Order", e.ID, true
+		}
+	case *PolicyVersion:
+		if e != nil {
+			return "PolicyVersion", e.ID, true
+		}
+	case *RealNameVerification:
+		if e != nil {
+			return "RealNameVerification", e.ID, true
+		}
+	case *RightsRequest:
+		if e != nil {
+			return "RightsRequest", e.ID, true
+		}
+	case *Session:
+		if e != nil {
+			return "Session", e.ID, true
+		}
+	case *SharingRecord:
+		if e != nil {
+			return "SharingRecord", e.ID, true
+		}
+	case *SupportTicket:
+		if e != nil {
+			return "SupportTicket", e.ID, true
+		}
+	case *ThirdPartyBinding:
+		if e != nil {
+			return "ThirdPartyBinding", e.ID, true
+		}
+	case *ThirdPartySDK:
+		if e != nil {
+			return "ThirdPartySDK", e.ID, true
+		}
+	case *User:
+		if e != nil {
+			return "User", e.ID, true
+		}
+	}
+	return "", 0, false
+}
+
 // OwnerTables maps each Ent type whose records are about one user (they
 // have a user_id field) to its table. The classification engine looks the
 // owner up by ID in that table.

@@ -65,25 +65,12 @@ func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subje
 // ownerKeyOf says where to look up whom obj is about (collection.
 // SubjectColumn); users and orders have loaders of their own.
 func ownerKeyOf(obj any) (ownerKey, bool) {
-	typ, id, ok := entityOf(obj)
+	typ, id, ok := ent.TypeAndID(obj)
 	if !ok {
 		return ownerKey{}, false
 	}
 	column := collection.SubjectColumn(typ)
 	return ownerKey{table: ent.Tables[typ], column: column, id: id}, column != ""
-}
-
-// entityOf returns the Ent type name and ID of a generated entity.
-func entityOf(obj any) (typ string, id int, ok bool) {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return "", 0, false
-	}
-	f := v.Elem().FieldByName("ID")
-	if !f.IsValid() || f.Kind() != reflect.Int {
-		return "", 0, false
-	}
-	return v.Elem().Type().Name(), int(f.Int()), true
 }
 
 func personOf(u *ent.User, now time.Time) classification.Subject {
