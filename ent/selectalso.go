@@ -8,6 +8,13 @@ func (_q *ActivityLogQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *ActivityLogQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -25,6 +32,13 @@ func (_q *ActivityLogQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *AuditEventQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *AuditEventQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -46,6 +60,13 @@ func (_q *AuditHeadQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *AuditHeadQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -63,6 +84,13 @@ func (_q *AuditHeadQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *CallLogEntryQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *CallLogEntryQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -84,6 +112,13 @@ func (_q *ConsentQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *ConsentQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -101,6 +136,13 @@ func (_q *ConsentQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *ContactQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *ContactQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -122,6 +164,13 @@ func (_q *DeviceQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *DeviceQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -139,6 +188,13 @@ func (_q *DeviceQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *FaceVerificationQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *FaceVerificationQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -160,6 +216,13 @@ func (_q *ListingQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *ListingQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -177,6 +240,13 @@ func (_q *ListingQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *LocationQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *LocationQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -198,6 +268,13 @@ func (_q *LoginCodeQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *LoginCodeQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -215,6 +292,13 @@ func (_q *LoginCodeQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *OrderQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *OrderQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -236,6 +320,13 @@ func (_q *PolicyVersionQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *PolicyVersionQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -253,6 +344,13 @@ func (_q *PolicyVersionQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *RealNameVerificationQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *RealNameVerificationQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -274,6 +372,13 @@ func (_q *RightsRequestQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *RightsRequestQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -291,6 +396,13 @@ func (_q *RightsRequestQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *SessionQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *SessionQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -312,6 +424,13 @@ func (_q *SharingRecordQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *SharingRecordQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -329,6 +448,13 @@ func (_q *SharingRecordQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *SupportTicketQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *SupportTicketQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the
@@ -350,6 +476,13 @@ func (_q *ThirdPartyBindingQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *ThirdPartyBindingQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -369,6 +502,13 @@ func (_q *ThirdPartySDKQuery) Projection() []string {
 	return _q.ctx.Fields
 }
 
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *ThirdPartySDKQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
 // SelectAlso adds fields to the query's projection, once each, when the
 // query has one: a query without a projection loads every field anyway.
 // Use it before the query runs (in an interceptor), never on a query
@@ -386,6 +526,13 @@ func (_q *ThirdPartySDKQuery) SelectAlso(fields ...string) {
 // them). The slice is the query's own: do not modify it.
 func (_q *UserQuery) Projection() []string {
 	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *UserQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
 }
 
 // SelectAlso adds fields to the query's projection, once each, when the

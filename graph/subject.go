@@ -276,8 +276,10 @@ func announceSubjects(now func() time.Time) ent.Interceptor {
 			if p != nil && loadsEntities(ctx, p) {
 				p.SelectAlso(fields...)
 			}
-			// Seed only from rows known to hold the subject columns.
-			complete := p != nil && hasAll(p.Projection(), fields)
+			// Seed only from rows known to hold the subject columns, and
+			// committed: a transaction's rows may yet be rolled back, so
+			// its records are looked up by ID when a field is decided.
+			complete := p != nil && !p.InTransaction() && hasAll(p.Projection(), fields)
 			v, err := next.Query(ctx, q)
 			if err != nil {
 				return v, err
@@ -344,6 +346,7 @@ type projected interface {
 	ent.Query
 	SelectAlso(fields ...string)
 	Projection() []string
+	InTransaction() bool
 }
 
 // loadsEntities reports whether a query is about to load whole records
