@@ -111,6 +111,10 @@ type AccessRecorder interface {
 	RecordAccesses(ctx context.Context, v Viewer, accesses []Access) error
 }
 
+// ErrNotAudited is the error of a response withheld because its audited
+// accesses could not be recorded.
+var ErrNotAudited = errors.New("classification: the access could not be audited")
+
 // ErrUnclassified is returned for a field whose class is unknown: the
 // field is withheld rather than served unchecked.
 var ErrUnclassified = errors.New("classification: field has no known class")
@@ -216,8 +220,10 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 			return accesses[i].Class < accesses[j].Class
 		})
 		if err := e.Recorder.RecordAccesses(ctx, st.viewer, accesses); err != nil {
-			// Fail closed: data whose access could not be audited is not served.
-			return graphql.ErrorResponse(ctx, "the access could not be audited; try again")
+			// Fail closed: data whose access could not be audited is not
+			// served. The error goes through the server's presenter.
+			graphql.AddError(ctx, fmt.Errorf("%w: %w", ErrNotAudited, err))
+			return &graphql.Response{Errors: graphql.GetErrors(ctx)}
 		}
 	}
 	if len(st.withheld) > 0 {

@@ -261,3 +261,59 @@ func TestAuditAppendValidatesAndSpansStatements(t *testing.T) {
 		}
 	})
 }
+
+// TestUnauditedReadsAreNotServed makes every audit append fail (a trigger
+// refuses the rows) while several staff read a phone raw at once: none of
+// them gets the value, each gets an error with a code, the masked read
+// still works, and the chain is untouched.
+func TestUnauditedReadsAreNotServed(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trigger := []string{`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+		if env.Store.Dialect == "postgres" {
+			trigger = []string{
+				`CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql`,
+				`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`,
+			}
+		}
+		for _, stmt := range trigger {
+			if _, err := env.Store.DB.Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before, err := env.Store.Client.AuditEvent.Query().Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		phone := w.Users["adult"].Phone
+		read := veiltest.Request{Token: w.Tokens["support"], Purpose: "after_sales",
+			Query:     `query($id: ID!) { node(id: $id) { ... on User { phone } } }`,
+			Variables: map[string]any{"id": veiltest.ID(w.Users["adult"].ID)}}
+		var wg sync.WaitGroup
+		responses := make([]veiltest.Response, 6)
+		for i := range responses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				responses[i] = env.Do(read)
+			}()
+		}
+		wg.Wait()
+		for _, r := range responses {
+			if strings.Contains(r.Raw, phone) || r.Code() != "INTERNAL" || !strings.Contains(r.Raw, "retryAfterSeconds") {
+				t.Errorf("an unaudited raw read answered: %s", r.Raw)
+			}
+		}
+		read.Purpose = ""
+		if r := env.MustDo(read); veiltest.Dig(r.Data, "node.phone") == phone || veiltest.Dig(r.Data, "node.phone") == nil {
+			t.Errorf("the masked read: %s", r.Raw)
+		}
+		if after, _ := env.Store.Client.AuditEvent.Query().Count(ctx); after != before {
+			t.Errorf("%d audit entries written by failed appends", after-before)
+		}
+	})
+}

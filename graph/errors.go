@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"veil/classification"
 	"veil/ent"
 	"veil/fault"
 	"veil/metrics"
@@ -54,6 +55,12 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
 		}
+	case errors.Is(err, classification.ErrNotAudited):
+		slog.ErrorContext(ctx, "audit write failed: response withheld", "request_id", reqctx.From(ctx).ID, "error", err.Error())
+		gqlErr.Message = "the access could not be recorded in the audit log, so nothing was served; try again shortly"
+		gqlErr.Err = nil
+		setCode(gqlErr, fault.Internal)
+		gqlErr.Extensions["retryAfterSeconds"] = fault.ErrUnavailable.RetryAfterSeconds
 	case store.IsUnavailable(err):
 		slog.ErrorContext(ctx, "store unavailable", "request_id", reqctx.From(ctx).ID, "path", graphql.GetPath(ctx).String(), "error", err.Error())
 		gqlErr.Message = fault.ErrUnavailable.Message
