@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"veil/audit"
 	"veil/classification"
@@ -314,6 +315,77 @@ func TestUnauditedReadsAreNotServed(t *testing.T) {
 		}
 		if after, _ := env.Store.Client.AuditEvent.Query().Count(ctx); after != before {
 			t.Errorf("%d audit entries written by failed appends", after-before)
+		}
+	})
+}
+
+// TestAuditAppendsAreShared holds the chain (a transaction that locks its
+// head, or on SQLite the one connection) while ten requests record raw
+// reads: they wait, and once it is released their entries are written in
+// far fewer appends than requests, every entry committed, the chain
+// intact.
+func TestAuditAppendsAreShared(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		appends := 0
+		env.Store.Counter.Trace = func(q string) {
+			if strings.HasPrefix(q, "UPDATE") && strings.Contains(q, "audit_heads") && strings.Contains(q, "RETURNING") {
+				mu.Lock()
+				appends++
+				mu.Unlock()
+			}
+		}
+		defer func() { env.Store.Counter.Trace = nil }()
+		before, err := env.Store.Client.AuditEvent.Query().Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold, err := env.Store.DB.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hold.Exec(`UPDATE audit_heads SET seq = seq`); err != nil {
+			t.Fatal(err)
+		}
+		rec := &audit.Recorder{Client: env.Store.Client}
+		support := classification.Viewer{UserID: w.Users["support"].ID, Role: classification.RoleSupport, Purpose: classification.AfterSales}
+		const requests = 10
+		errs := make(chan error, requests)
+		for i := range requests {
+			go func() {
+				errs <- rec.RecordAccesses(ctx, support, []classification.Access{{SubjectID: w.Users["adult"].ID, Class: "contact"}, {SubjectID: i + 1, Class: "internal"}})
+			}()
+		}
+		time.Sleep(300 * time.Millisecond)
+		if err := hold.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		for range requests {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		after, err := env.Store.Client.AuditEvent.Query().Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		n := appends
+		mu.Unlock()
+		t.Logf("%d requests, %d appends", requests, n)
+		if n > 3 {
+			t.Errorf("%d appends for %d waiting requests", n, requests)
+		}
+		if after-before != 2*requests {
+			t.Errorf("%d entries written, want %d", after-before, 2*requests)
+		}
+		if v := verify(t, env, w.Tokens["auditor"]); v["ok"] != true {
+			t.Errorf("the chain does not verify: %v", v)
 		}
 	})
 }
