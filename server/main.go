@@ -102,6 +102,9 @@ func useKeys(cfg config) error {
 }
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
+	if withoutClassification && cfg.Env == "production" {
+		return nil, errors.New("this is the load test's baseline build (-tags veilbench), without the classification layer: it never runs in production")
+	}
 	if err := useKeys(cfg); err != nil {
 		return nil, err
 	}
