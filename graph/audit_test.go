@@ -274,18 +274,7 @@ func TestUnauditedReadsAreNotServed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trigger := []string{`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused'); END`}
-		if env.Store.Dialect == "postgres" {
-			trigger = []string{
-				`CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql`,
-				`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`,
-			}
-		}
-		for _, stmt := range trigger {
-			if _, err := env.Store.DB.Exec(stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
+		env.RefuseInserts("audit_events")
 		before, err := env.Store.Client.AuditEvent.Query().Count(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -411,18 +411,7 @@ func TestCancellationIsAtomic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trigger := []string{`CREATE TRIGGER refuse_requests BEFORE INSERT ON rights_requests BEGIN SELECT RAISE(ABORT, 'refused'); END`}
-		if env.Store.Dialect == "postgres" {
-			trigger = []string{
-				`CREATE FUNCTION refuse_requests() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql`,
-				`CREATE TRIGGER refuse_requests BEFORE INSERT ON rights_requests FOR EACH ROW EXECUTE FUNCTION refuse_requests()`,
-			}
-		}
-		for _, stmt := range trigger {
-			if _, err := env.Store.DB.Exec(stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
+		env.RefuseInserts("rights_requests")
 		before := rowCounts(t, env)
 		r := env.Do(veiltest.Request{Token: w.Tokens["adult"], Query: `mutation { cancelAccount(confirm: true) { cancelled } }`})
 		if r.Code() != "INTERNAL" {

@@ -284,6 +284,25 @@ func (e *Env) MustDo(req Request) Response {
 	return r
 }
 
+// RefuseInserts installs a trigger that makes every INSERT into table
+// fail, on either store: for tests of what happens when a write fails.
+func (e *Env) RefuseInserts(table string) {
+	e.T.Helper()
+	name := "refuse_" + table
+	stmts := []string{`CREATE TRIGGER ` + name + ` BEFORE INSERT ON ` + table + ` BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+	if e.Store.Dialect == "postgres" {
+		stmts = []string{
+			`CREATE FUNCTION ` + name + `() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql`,
+			`CREATE TRIGGER ` + name + ` BEFORE INSERT ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ` + name + `()`,
+		}
+	}
+	for _, stmt := range stmts {
+		if _, err := e.Store.DB.Exec(stmt); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+}
+
 // LastCode returns the newest login code sent to phone, from the outbox.
 func (e *Env) LastCode(phone string) string {
 	e.T.Helper()
