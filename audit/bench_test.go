@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,20 +25,13 @@ func BenchmarkAppend(b *testing.B) {
 					Action: audit.ReadRaw, Class: []string{"contact", "internal"}[i%2], Purpose: "after_sales"}
 			}
 			ctx := context.Background()
-			start := cpuTime()
+			start := veiltest.CPUTime()
 			for b.Loop() {
 				if err := audit.Append(ctx, env.Store.Client, time.Now(), entries...); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/append")
+			b.ReportMetric(float64((veiltest.CPUTime()-start).Microseconds())/float64(b.N), "cpu-µs/append")
 		})
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,13 +15,6 @@ import (
 	"veil/seed"
 	"veil/veiltest"
 )
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkHTTP runs three representative operations through the real
 // handler, with the classification layer and against the same handler
@@ -81,13 +73,13 @@ func BenchmarkHTTP(b *testing.B) {
 			layer, baseline := env.Poster(op.req, false), env.Poster(op.req, true)
 			const perRound = 20
 			half := func(p *veiltest.Poster) time.Duration {
-				start := cpuTime()
+				start := veiltest.CPUTime()
 				for range perRound {
 					if err := p.Post(); err != nil {
 						b.Fatal(err)
 					}
 				}
-				return cpuTime() - start
+				return veiltest.CPUTime() - start
 			}
 			var ratios []float64
 			var with, without time.Duration
