@@ -50,7 +50,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	}
 	if _, done := announcing.LoadOrStore(r.Client, true); !done {
 		// Once per client: a server and its test baseline share one.
-		r.Client.Intercept(announceSubjects(r.now))
+		r.Client.Intercept(announceSubjects())
 		r.Client.Use(forgetSubjectsOnWrite)
 	}
 	srv := handler.New(NewExecutableSchema(cfg))

@@ -100,8 +100,17 @@ type ownerKey struct {
 	id            int
 }
 
-// loaders are one request's cached look-ups of subject facts.
+// personFields are the user columns personOf reads; partyFields the order
+// columns partiesOf reads.
+var (
+	personFields = []string{user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus}
+	partyFields  = []string{order.FieldBuyerID, order.FieldSellerID, order.FieldStatus}
+)
+
+// loaders are one request's cached look-ups of subject facts, with the
+// request's time, at which ages are worked out.
 type loaders struct {
+	now    time.Time
 	people *batchLoader[int, classification.Subject]
 	orders *batchLoader[int, parties]
 	owners *batchLoader[ownerKey, int]
@@ -112,22 +121,19 @@ type loaders struct {
 var errNoSubject = errors.New("graph: the object's subject could not be found")
 
 func (r *Resolver) newLoaders() *loaders {
-	now := r.now()
-	l := &loaders{}
+	l := &loaders{now: r.now()}
 	l.people = newBatchLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
-		users, err := r.Client.User.Query().Where(user.IDIn(ids...)).
-			Select(user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus).All(ctx)
+		users, err := r.Client.User.Query().Where(user.IDIn(ids...)).Select(personFields...).All(ctx)
 		out := make(map[int]classification.Subject, len(users))
 		for _, u := range users {
-			out[u.ID] = personOf(u, now)
+			out[u.ID] = personOf(u, l.now)
 		}
 		return out, err
 	})
 	// Records found in one wave are about people who are then looked up
 	// together: announce them before the first of them is loaded.
 	l.orders = newBatchLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
-		orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).
-			Select(order.FieldBuyerID, order.FieldSellerID, order.FieldStatus).All(ctx)
+		orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).Select(partyFields...).All(ctx)
 		out := make(map[int]parties, len(orders))
 		buyers := make([]int, 0, len(orders))
 		for _, o := range orders {
@@ -264,7 +270,7 @@ func (l *batchLoader[K, V]) Load(ctx context.Context, id K) (V, error) {
 // projection and seeds the request's loaders from the rows, so a list
 // needs no look-up of its own people. Records about someone else (an
 // order's buyer) are announced, to be loaded together in one statement.
-func announceSubjects(now func() time.Time) ent.Interceptor {
+func announceSubjects() ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
 			l := loadersFrom(ctx)
@@ -290,9 +296,8 @@ func announceSubjects(now func() time.Time) ent.Interceptor {
 					l.people.expect(ids(rows, func(u *ent.User) int { return u.ID }))
 					break
 				}
-				t := now()
 				for _, u := range rows {
-					l.people.seed(u.ID, personOf(u, t))
+					l.people.seed(u.ID, personOf(u, l.now))
 				}
 			case []*ent.Order:
 				if !complete {
@@ -373,9 +378,9 @@ func loadsEntities(ctx context.Context, p projected) bool {
 func subjectFields(q ent.Query) []string {
 	switch q.(type) {
 	case *ent.UserQuery:
-		return []string{user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus}
+		return personFields
 	case *ent.OrderQuery:
-		return []string{order.FieldBuyerID, order.FieldSellerID, order.FieldStatus}
+		return partyFields
 	}
 	typ := strings.TrimSuffix(reflect.TypeOf(q).Elem().Name(), "Query")
 	if c := collection.SubjectColumn(typ); c != "" && c != "id" {
