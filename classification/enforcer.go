@@ -1,6 +1,7 @@
 package classification
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,9 +27,9 @@ const ExtensionKey = "withheld"
 type Withheld struct {
 	// Path is the value's response path, encoded as a JSON array:
 	// ["users","edges",0,"node","phone"].
-	Path     string `json:"path"`
-	Class    string `json:"class"`
-	Decision string `json:"decision"`
+	Path     json.RawMessage `json:"path"`
+	Class    string          `json:"class"`
+	Decision string          `json:"decision"`
 }
 
 // WithheldList is the value of the withheld extension. It encodes itself
@@ -237,7 +238,7 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 
 // report lists what was withheld, sorted by path (fields resolve
 // concurrently, so they were noted in no particular order). The paths
-// share one string.
+// share one buffer.
 func (st *requestState) report() WithheldList {
 	buf := make([]byte, 0, 64*len(st.withheld))
 	ends := make([]int, len(st.withheld))
@@ -245,14 +246,13 @@ func (st *requestState) report() WithheldList {
 		buf = appendPath(buf, w.fc)
 		ends[i] = len(buf)
 	}
-	paths := string(buf)
 	list := make(WithheldList, len(st.withheld))
 	start := 0
 	for i, w := range st.withheld {
-		list[i] = Withheld{Path: paths[start:ends[i]], Class: w.class.Name, Decision: w.action.String()}
+		list[i] = Withheld{Path: buf[start:ends[i]:ends[i]], Class: w.class.Name, Decision: w.action.String()}
 		start = ends[i]
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Path < list[j].Path })
+	sort.Slice(list, func(i, j int) bool { return bytes.Compare(list[i].Path, list[j].Path) < 0 })
 	return list
 }
 
