@@ -211,19 +211,37 @@ func (e *Env) DoBaseline(req Request) Response { return e.post(e.Baseline.URL, r
 
 func (e *Env) post(base string, req Request) Response {
 	e.T.Helper()
-	body, err := json.Marshal(map[string]any{"query": req.Query, "variables": req.Variables})
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	hr, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	hr, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(e.body(req)))
 	if err != nil {
 		e.T.Fatal(err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	if req.Authorization != "" {
-		hr.Header.Set("Authorization", req.Authorization)
+	authorize(hr.Header, req)
+	return e.send(hr, "", "")
+}
+
+// body is req as a GraphQL-over-HTTP POST body.
+func (e *Env) body(req Request) []byte {
+	e.T.Helper()
+	body, err := json.Marshal(map[string]any{"query": req.Query, "variables": req.Variables})
+	if err != nil {
+		e.T.Fatal(err)
 	}
-	return e.send(hr, req.Token, req.Purpose)
+	return body
+}
+
+// authorize sets req's credentials and purpose on h: the Authorization
+// header as given, or else a bearer token.
+func authorize(h http.Header, req Request) {
+	if req.Authorization != "" {
+		h.Set("Authorization", req.Authorization)
+	}
+	if req.Token != "" {
+		h.Set("Authorization", "Bearer "+req.Token)
+	}
+	if req.Purpose != "" {
+		h.Set("X-Access-Purpose", req.Purpose)
+	}
 }
 
 // Get sends query anonymously over GET to the real handler.
@@ -249,12 +267,7 @@ func (e *Env) PostRaw(base, token, purpose, contentType string, body []byte) Res
 
 func (e *Env) send(hr *http.Request, token, purpose string) Response {
 	e.T.Helper()
-	if token != "" {
-		hr.Header.Set("Authorization", "Bearer "+token)
-	}
-	if purpose != "" {
-		hr.Header.Set("X-Access-Purpose", purpose)
-	}
+	authorize(hr.Header, Request{Token: token, Purpose: purpose})
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
 		e.T.Fatal(err)
@@ -402,22 +415,13 @@ type Poster struct {
 // Poster prepares req for the real handler, or for the baseline.
 func (e *Env) Poster(req Request, baseline bool) *Poster {
 	e.T.Helper()
-	body, err := json.Marshal(map[string]any{"query": req.Query, "variables": req.Variables})
-	if err != nil {
-		e.T.Fatal(err)
-	}
 	srv := e.Server
 	if baseline {
 		srv = e.Baseline
 	}
 	h := http.Header{"Content-Type": {"application/json"}}
-	if req.Token != "" {
-		h.Set("Authorization", "Bearer "+req.Token)
-	}
-	if req.Purpose != "" {
-		h.Set("X-Access-Purpose", req.Purpose)
-	}
-	return &Poster{client: srv.Client(), url: srv.URL + "/graphql", body: body, headers: h}
+	authorize(h, req)
+	return &Poster{client: srv.Client(), url: srv.URL + "/graphql", body: e.body(req), headers: h}
 }
 
 // Post sends the request once; an answer other than 200 with data and no
