@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"veil/seed"
 )
 
@@ -40,12 +38,8 @@ func demo(ctx context.Context, args []string) error {
 	}
 	if *users > 0 {
 		start := time.Now()
-		opts := seed.ScaleOptions{Users: *users, OrdersPerUser: *ordersPerUser, ActivityPerUser: *activityPerUser}
-		if isTerminal(os.Stderr) {
-			bar := progressbar.NewOptions(*users, progressbar.OptionSetWriter(os.Stderr),
-				progressbar.OptionSetDescription("generating users"), progressbar.OptionShowCount())
-			opts.Progress = func(done, _ int) { bar.Set(done) }
-		}
+		opts := seed.ScaleOptions{Users: *users, OrdersPerUser: *ordersPerUser, ActivityPerUser: *activityPerUser,
+			Progress: progress("generating users")}
 		if err := seed.Scale(ctx, a.store.Client, opts, time.Now()); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}

@@ -48,15 +48,8 @@ func purge(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	opts := retention.Options{Now: time.Now(), ActivityMonths: *months, BatchSize: *batch, DryRun: *dryRun}
-	if isTerminal(os.Stderr) && !*dryRun {
-		var bar *progressbar.ProgressBar
-		opts.Progress = func(done, total int) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("purging"), progressbar.OptionShowCount())
-			}
-			bar.Set(done)
-		}
+	if !*dryRun {
+		opts.Progress = progress("purging")
 	}
 	results, err := retention.Purge(ctx, st.Client, opts)
 	verb := "removed"
@@ -110,6 +103,22 @@ func envInt(key string, def int) int {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progress returns a reporter that draws a progress bar on standard error,
+// or nil when standard error is not a terminal.
+func progress(description string) func(done, total int) {
+	if !isTerminal(os.Stderr) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionSetDescription(description), progressbar.OptionShowCount())
+		}
+		bar.Set(done)
+	}
 }
 
 // inventoryCmd prints the collected-information and third-party sharing
@@ -174,17 +183,7 @@ func rotateKey(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	opts := store.RotateOptions{Batch: *batch}
-	if isTerminal(os.Stderr) {
-		var bar *progressbar.ProgressBar
-		opts.Progress = func(done, total int) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("re-encrypting"), progressbar.OptionShowCount())
-			}
-			bar.Set(done)
-		}
-	}
+	opts := store.RotateOptions{Batch: *batch, Progress: progress("re-encrypting")}
 	n, err := st.RotateKeys(ctx, crypt.Active(), opts)
 	fmt.Printf("%d values re-encrypted under key %s\n", n, crypt.Active().Current)
 	return err
