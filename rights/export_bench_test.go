@@ -19,7 +19,7 @@ import (
 )
 
 // seedActivity gives a new user n activity rows and returns the user ID.
-func seedActivity(b *testing.B, env *veiltest.Env, n int) int {
+func seedActivity(b testing.TB, env *veiltest.Env, n int) int {
 	b.Helper()
 	ctx := collection.System(context.Background())
 	u, err := seed.EnsureUser(ctx, env.Store.Client, seed.Person{Phone: "13300000001", Nickname: "busy"}, env.Clock)
