@@ -43,7 +43,7 @@ func AgeGroupOf(birthDate string, now time.Time) AgeGroup {
 	if err != nil {
 		return AgeUnknown
 	}
-	switch age := AgeOn(birth, now.In(chinaTime)); {
+	switch age := AgeOn(birth, now.In(ChinaTime)); {
 	case age < 14:
 		return AgeChild
 	case age < 18:
@@ -53,5 +53,5 @@ func AgeGroupOf(birthDate string, now time.Time) AgeGroup {
 	}
 }
 
-// chinaTime is the zone birthdays are counted in (UTC+8, no DST).
-var chinaTime = time.FixedZone("CST", 8*60*60)
+// ChinaTime is the zone birthdays are counted in (UTC+8, no DST).
+var ChinaTime = time.FixedZone("CST", 8*60*60)

@@ -7,7 +7,7 @@ import (
 
 func TestAgeGroupOf(t *testing.T) {
 	day := func(s string) time.Time {
-		d, err := time.ParseInLocation("2006-01-02 15:04", s, chinaTime)
+		d, err := time.ParseInLocation("2006-01-02 15:04", s, ChinaTime)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,16 +83,22 @@ func Decide(v Viewer, s Subject, c *Class) Decision {
 	case c.AllowsPurpose(v.Purpose) && v.HasPurpose(v.Purpose):
 		// AllowStaffPurpose: staff with an allowed purpose read raw, audited.
 		return Decision{Action: Raw, Audited: true}
-	case v.SignedIn() && s.CounterpartyID != 0 && v.UserID == s.CounterpartyID &&
-		c.SharedWithCounterparty && (s.OrderOpen || !c.OnlyWhileOpen):
+	}
+	counterparty := v.SignedIn() && s.CounterpartyID != 0 && v.UserID == s.CounterpartyID
+	switch {
+	case counterparty && c.SharedWithCounterparty && (s.OrderOpen || !c.OnlyWhileOpen):
 		// AllowCounterparty: what an order shares is raw to its other party
 		// (some of it only while the order is being fulfilled).
 		return Decision{Action: Raw}
-	case level == Personal:
-		// MaskPersonal: everyone else sees personal data masked.
+	case (counterparty || v.IsStaff()) && level == Personal:
+		// MaskForParties: the other party of an order, and staff without
+		// an allowed purpose, see the rest of its personal data masked.
 		return Decision{Action: Mask}
 	default:
-		// DenySensitive: everyone else gets nothing of sensitive data.
+		// DenyStrangers: everyone else gets public classes only, whatever
+		// the subject's age or state, so that neither a value nor the
+		// reported decision tells anything about them. Sensitive data is
+		// null to parties and staff without a purpose too.
 		return Decision{Action: Withhold}
 	}
 }

@@ -63,7 +63,7 @@ func TestDecideTable(t *testing.T) {
 		{"guardian of a child sees personal raw", guardian, child, personal, raw},
 		{"guardian of a child sees sensitive raw", guardian, child, sensitive, raw},
 		{"guardian of a child never sees secrets", guardian, child, SecretData, null},
-		{"guardian of a 14-17 minor is a stranger for personal", guardian, teenWithGuardian, personal, masked},
+		{"guardian of a 14-17 minor is a stranger for personal", guardian, teenWithGuardian, personal, null},
 		{"guardian of a 14-17 minor is a stranger for sensitive", guardian, teenWithGuardian, sensitive, null},
 
 		{"counterparty sees public raw", counterparty, adult, PublicProfile, raw},
@@ -75,13 +75,13 @@ func TestDecideTable(t *testing.T) {
 		{"counterparty gets no other sensitive data", counterparty, adult, sensitive, null},
 
 		{"stranger sees public raw", stranger, adult, PublicProfile, raw},
-		{"stranger sees personal masked", stranger, adult, personal, masked},
+		{"stranger gets no personal data", stranger, adult, personal, null},
 		{"stranger gets no sensitive data", stranger, adult, sensitive, null},
 		{"stranger gets nothing shared with counterparties", stranger, adult, shared, null},
 		{"stranger gets no personal data of a child", stranger, child, personal, null},
 
 		{"anonymous sees public raw", Anonymous, adult, PublicData, raw},
-		{"anonymous sees personal masked", Anonymous, adult, personal, masked},
+		{"anonymous gets no personal data", Anonymous, adult, personal, null},
 		{"anonymous gets no sensitive data", Anonymous, adult, sensitive, null},
 		{"anonymous gets no personal data of a child", Anonymous, child, personal, null},
 
@@ -95,7 +95,7 @@ func TestDecideTable(t *testing.T) {
 		{"staff without a purpose see personal masked", supportNoPurpose, adult, personal, masked},
 		{"staff without a purpose get no sensitive data", supportNoPurpose, adult, sensitive, null},
 		{"staff claiming a purpose of another role get nothing extra", supportClaimingFraud, adult, sensitive, null},
-		{"a user declaring a purpose gets nothing extra", userClaimingPurpose, adult, personal, masked},
+		{"a user declaring a purpose gets nothing extra", userClaimingPurpose, adult, personal, null},
 
 		{"a nil class fails closed", self, adult, nil, null},
 
@@ -158,5 +158,38 @@ func TestMinimumClassSet(t *testing.T) {
 	}
 	if !Face.NeverStored {
 		t.Error("face data must be declared never stored")
+	}
+}
+
+// TestStrangersSeeTheSameOfEveryone checks, for every class, that what a
+// stranger or an anonymous caller gets does not depend on whom the value
+// is about: their age group, guardian or state. Otherwise the decision
+// itself (masked for one, null for another) would tell who is a child.
+func TestStrangersSeeTheSameOfEveryone(t *testing.T) {
+	subjects := []Subject{
+		{UserID: 10, AgeGroup: AgeAdult},
+		{UserID: 10, AgeGroup: AgeMinor, GuardianID: 11},
+		{UserID: 10, AgeGroup: AgeChild, GuardianID: 11},
+		{UserID: 10, AgeGroup: AgeUnknown},
+		{UserID: 10, AgeGroup: AgeAdult, Restricted: true},
+		{UserID: 10, AgeGroup: AgeAdult, CounterpartyID: 12, OrderOpen: true},
+	}
+	viewers := map[string]Viewer{
+		"anonymous":                  Anonymous,
+		"stranger":                   {UserID: 13, Role: RoleUser},
+		"a user declaring a purpose": {UserID: 13, Role: RoleUser, Purpose: AfterSales},
+	}
+	for label, v := range viewers {
+		for _, c := range All {
+			want := Decide(v, subjects[0], c)
+			if c.Level != Public && want.Action != Withhold {
+				t.Errorf("%s gets %s of %s: strangers get public classes only", label, want.Action, c.Name)
+			}
+			for _, s := range subjects[1:] {
+				if got := Decide(v, s, c); got != want {
+					t.Errorf("%s: %s of a subject %+v is %v, of an adult %v", label, c.Name, s, got, want)
+				}
+			}
+		}
 	}
 }

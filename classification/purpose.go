@@ -48,6 +48,8 @@ const (
 	RoleRisk    Role = "risk"
 	RoleAdmin   Role = "admin"
 	RoleAuditor Role = "auditor"
+	// RoleSystem is the role of the System viewer only; no account has it.
+	RoleSystem Role = "system"
 )
 
 // RolePurposes says which purposes each staff role may declare. The admin

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"veil/check"
-	"veil/collection"
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/ent/calllogentry"
 	"veil/ent/thirdpartybinding"
 	"veil/fault"
+	"veil/privacy"
 )
 
 // Batch limits.
@@ -129,7 +129,7 @@ func RecordActivity(ctx context.Context, c *ent.Client, userID int, in []*Activi
 			SetNillableLanguage(a.Language).SetNillablePage(a.Page).SetNillableTarget(a.Target).
 			SetNillableStaySeconds(a.StaySeconds)
 	}
-	if _, err := c.ActivityLog.CreateBulk(builders...).Save(collection.Batch(ctx)); err != nil {
+	if _, err := c.ActivityLog.CreateBulk(builders...).Save(privacy.Batch(ctx)); err != nil {
 		return 0, err
 	}
 	return len(in), nil
@@ -157,7 +157,7 @@ func UploadContacts(ctx context.Context, c *ent.Client, userID int, in []*Contac
 	for i, ci := range in {
 		builders[i] = c.Contact.Create().SetUserID(userID).SetName(ci.Name).SetPhone(ci.Phone).SetUploadedAt(now)
 	}
-	return c.Contact.CreateBulk(builders...).Save(collection.Batch(ctx))
+	return c.Contact.CreateBulk(builders...).Save(privacy.Batch(ctx))
 }
 
 // CallLogInput is the GraphQL input CallLogInput.
@@ -188,7 +188,7 @@ func UploadCallLog(ctx context.Context, c *ent.Client, userID int, in []*CallLog
 		builders[i] = c.CallLogEntry.Create().SetUserID(userID).SetPhone(e.Phone).
 			SetDirection(e.Direction).SetStartedAt(e.StartedAt).SetDurationSeconds(e.DurationSeconds)
 	}
-	if _, err := c.CallLogEntry.CreateBulk(builders...).Save(collection.Batch(ctx)); err != nil {
+	if _, err := c.CallLogEntry.CreateBulk(builders...).Save(privacy.Batch(ctx)); err != nil {
 		return 0, err
 	}
 	return len(in), nil

@@ -41,6 +41,7 @@ type Keyring struct {
 	Index   []byte
 
 	aeads sync.Map // key id -> *keyedAEAD
+	ids   idCipher
 }
 
 // Validate checks that the keyring can seal and index.

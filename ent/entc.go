@@ -26,7 +26,7 @@ func main() {
 		log.Fatalf("entgql: %v", err)
 	}
 	err = entc.Generate("./schema", &gen.Config{
-		Features: []gen.Feature{gen.FeatureUpsert, gen.FeatureLock},
+		Features: []gen.Feature{gen.FeatureUpsert, gen.FeatureLock, gen.FeatureIntercept},
 		Hooks:    []gen.Hook{codegen.Hook()},
 	}, entc.Extensions(ex), entc.TemplateFiles("template/classes.tmpl"))
 	if err != nil {

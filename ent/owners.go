@@ -195,22 +195,3 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 	}
 	return "", 0, false
 }
-
-// OwnerTables maps each Ent type whose records are about one user (they
-// have a user_id field) to its table. The classification engine looks the
-// owner up by ID in that table.
-var OwnerTables = map[string]string{
-	"ActivityLog":          "activity_logs",
-	"CallLogEntry":         "call_log_entries",
-	"Consent":              "consents",
-	"Contact":              "contacts",
-	"Device":               "devices",
-	"FaceVerification":     "face_verifications",
-	"Location":             "locations",
-	"RealNameVerification": "real_name_verifications",
-	"RightsRequest":        "rights_requests",
-	"Session":              "sessions",
-	"SharingRecord":        "sharing_records",
-	"SupportTicket":        "support_tickets",
-	"ThirdPartyBinding":    "third_party_bindings",
-}

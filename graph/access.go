@@ -14,6 +14,7 @@ import (
 	"veil/identity"
 	"veil/ledger"
 	"veil/metrics"
+	"veil/privacy"
 	"veil/reqctx"
 )
 
@@ -73,7 +74,7 @@ func (r *Resolver) mayTrade(ctx context.Context, userID int) error {
 	if u.RealNameVerifiedAt == nil {
 		return fault.New(fault.RealNameRequired, "trading needs real-name verification first (submitRealName)")
 	}
-	if personOf(u, r.now()).AgeGroup != classification.AgeAdult {
+	if privacy.PersonOf(u, r.now()).AgeGroup != classification.AgeAdult {
 		return fault.New(fault.MinorRestricted, "users under 18 cannot trade")
 	}
 	return nil

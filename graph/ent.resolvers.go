@@ -13,6 +13,7 @@ import (
 	"veil/fault"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // Address is the resolver for the address field.
@@ -22,6 +23,8 @@ func (r *locationResolver) Address(ctx context.Context, obj *ent.Location) (*str
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
+	// SECURITY: a row that does not exist and a row the row rule hides
+	// read the same: null, with no error.
 	n, err := r.Client.Noder(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil, nil
@@ -34,12 +37,23 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if len(ids) > maxPage {
 		return nil, fault.Invalid("ids", "at most 100 ids at a time")
 	}
-	nodes, err := r.Client.Noders(ctx, ids)
-	if ent.IsNotFound(err) {
-		// An ID of no GraphQL type reads as absent, like node(id) does.
-		return make([]ent.Noder, len(ids)), nil
+	// SECURITY: as in node, a missing or hidden row is null without an
+	// error. Ent reports each as an error of its own (naming the ID), so
+	// its errors are collected apart and only other failures returned.
+	quiet := graphql.WithResponseContext(ctx, graphql.DefaultErrorPresenter, nil)
+	nodes, err := r.Client.Noders(quiet, ids)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
 	}
-	return nodes, err
+	for _, e := range graphql.GetErrors(quiet) {
+		if code, _ := e.Extensions["code"].(string); code != "NOT_FOUND" && !ent.IsNotFound(e.Err) {
+			return nil, e
+		}
+	}
+	if nodes == nil {
+		nodes = make([]ent.Noder, len(ids))
+	}
+	return nodes, nil
 }
 
 // Listings is the resolver for the listings field.

@@ -15,6 +15,7 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/fault"
+	"veil/gid"
 	"veil/metrics"
 	"veil/reqctx"
 	"veil/store"
@@ -41,6 +42,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		if fe.RetryAfterSeconds > 0 {
 			gqlErr.Extensions["retryAfterSeconds"] = fe.RetryAfterSeconds
+		}
+		if errors.Is(err, gid.ErrInvalid) {
+			// The ID scalar does not know where it was given; the path
+			// does: an argument (["payOrder","orderId"]) or a variable.
+			if field := inputField(gqlErr.Path); field != "" {
+				gqlErr.Message = field + ": not a valid ID"
+				gqlErr.Extensions["field"] = field
+			}
 		}
 	case errors.As(err, &ve):
 		gqlErr.Message = ve.Name + ": invalid value"
@@ -108,6 +117,18 @@ func variableField(path ast.Path) string {
 		}
 	}
 	return b.String()
+}
+
+// inputField names the argument or variable an input error is about:
+// ["createOrder","input","listingId"] is "input.listingId".
+func inputField(path ast.Path) string {
+	if len(path) < 2 {
+		return ""
+	}
+	if path[0] == ast.PathName("variable") {
+		return variableField(path)
+	}
+	return variableField(append(ast.Path{ast.PathName("variable")}, path[1:]...))
 }
 
 func setCode(e *gqlerror.Error, c fault.Code) {

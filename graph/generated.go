@@ -24,6 +24,7 @@ import (
 	"veil/ent/supportticket"
 	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
+	"veil/gid"
 	"veil/graph/model"
 	"veil/identity"
 	"veil/inventory"
@@ -2670,12 +2671,12 @@ type AuditEvent implements Node {
   """
   Who acted; empty for the system (purge).
   """
-  actorID: Int @classified(class: "audit_trail")
+  actorID: ID @classified(class: "audit_trail")
   actorRole: String @classified(class: "audit_trail")
   """
   Whose data it was about; empty for system-wide events.
   """
-  subjectID: Int @classified(class: "audit_trail")
+  subjectID: ID @classified(class: "audit_trail")
   action: String @classified(class: "audit_trail")
   class: String @classified(class: "audit_trail")
   purpose: String @classified(class: "audit_trail")
@@ -3528,7 +3529,7 @@ type RightsRequest implements Node {
   """
   Who asked: the user, or their guardian.
   """
-  requesterID: Int @classified(class: "internal")
+  requesterID: ID @classified(class: "internal")
   createdAt: Time! @classified(class: "public")
   dueAt: Time! @classified(class: "public")
   status: RightsRequestStatus @classified(class: "internal")
@@ -3617,7 +3618,7 @@ type SharingRecord implements Node {
   dataCategories: [String!] @classified(class: "internal")
   purpose: String @classified(class: "internal")
   legalBasis: String @classified(class: "internal")
-  orderID: Int @classified(class: "internal")
+  orderID: ID @classified(class: "internal")
   sharedAt: Time @classified(class: "internal")
 }
 """
@@ -7141,14 +7142,14 @@ func (ec *executionContext) _AuditEvent_actorID(ctx context.Context, field graph
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditEvent_actorRole(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -7223,14 +7224,14 @@ func (ec *executionContext) _AuditEvent_subjectID(ctx context.Context, field gra
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditEvent_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditEvent_action(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -14090,14 +14091,14 @@ func (ec *executionContext) _RightsRequest_requesterID(ctx context.Context, fiel
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalOInt2int(ctx, selections, v)
+			return ec.marshalOID2int(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_RightsRequest_requesterID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("RightsRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _RightsRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.RightsRequest) (ret graphql.Marshaler) {
@@ -14683,14 +14684,14 @@ func (ec *executionContext) _SharingRecord_orderID(ctx context.Context, field gr
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_SharingRecord_orderID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SharingRecord_sharedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
@@ -26320,13 +26321,13 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalIntID(v)
+	res, err := gid.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNID2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalIntID(v)
+	res := gid.MarshalID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -27434,14 +27435,14 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 }
 
 func (ec *executionContext) unmarshalOID2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalIntID(v)
+	res, err := gid.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOID2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalIntID(v)
+	res := gid.MarshalID(v)
 	return res
 }
 
@@ -27484,7 +27485,7 @@ func (ec *executionContext) unmarshalOID2ᚖint(ctx context.Context, v any) (*in
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalIntID(v)
+	res, err := gid.UnmarshalID(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -27494,7 +27495,7 @@ func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.Selec
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalIntID(*v)
+	res := gid.MarshalID(*v)
 	return res
 }
 

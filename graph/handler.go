@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -14,8 +13,8 @@ import (
 
 	"veil/audit"
 	"veil/classification"
-	"veil/collection"
 	"veil/fault"
+	"veil/privacy"
 )
 
 // Options configures NewServer.
@@ -29,17 +28,13 @@ type Options struct {
 	Limits Limits
 }
 
-// announcing holds the clients announceSubjects is registered on.
-var announcing sync.Map
-
 // NewServer returns the GraphQL handler: POST and GET (queries only)
-// transports, the classification engine, per-request subject loading, and
-// the error presenter. Introspection is for admin tokens only. It also
-// registers on r.Client the interceptor that feeds loaded objects to the
-// request's subject loaders, and the hook that empties them on a write
-// (both no-ops outside GraphQL requests).
+// transports, the classification engine, and the error presenter.
+// Introspection is for admin tokens only. Every request runs under
+// privacy.Serve (its subject loaders and the row rule), which needs the
+// privacy layer installed on r.Client (app.Open does it).
 func NewServer(r *Resolver, opts Options) *handler.Server {
-	enforcer := &classification.Enforcer{Subject: r.subjectOf, Recorder: &audit.Recorder{Client: r.Client, Now: r.now}}
+	enforcer := &classification.Enforcer{Subject: privacy.SubjectOf, Recorder: &audit.Recorder{Client: r.Client, Now: r.now}}
 	cfg := Config{Resolvers: r}
 	cfg.Directives.Classified = enforcer.Directive
 	cfg.Directives.Access = r.access
@@ -47,11 +42,6 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 		cfg.Directives.Classified = func(ctx context.Context, _ any, next graphql.Resolver, _ string) (any, error) {
 			return next(ctx)
 		}
-	}
-	if _, done := announcing.LoadOrStore(r.Client, true); !done {
-		// Once per client: a server and its test baseline share one.
-		r.Client.Intercept(announceSubjects())
-		r.Client.Use(forgetSubjectsOnWrite)
 	}
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
@@ -74,13 +64,15 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 		srv.Use(enforcer)
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		ctx = collection.WithNow(ctx, r.now())
-		if !opts.WithoutClassification {
-			// Without loaders the subject interceptor leaves queries alone.
-			ctx = r.withLoaders(ctx)
+		if opts.WithoutClassification {
+			// The baseline: no row rule, no subject loading.
+			return next(privacy.WithNow(ctx, r.now()))
 		}
-		return next(ctx)
+		return next(privacy.Serve(ctx, r.Client, r.now()))
 	})
+	if !opts.WithoutClassification {
+		srv.AroundFields(domainCode)
+	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	return srv
@@ -129,4 +121,14 @@ func introspects(set ast.SelectionSet) bool {
 		}
 	}
 	return false
+}
+
+// domainCode runs the resolver of each mutation as domain code, which
+// decides itself who may act on which rows (privacy.InDomainCode); the
+// fields of what it returns are resolved under the request's row rule.
+func domainCode(ctx context.Context, next graphql.Resolver) (any, error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.IsResolver && fc.Object == "Mutation" {
+		return next(privacy.InDomainCode(ctx))
+	}
+	return next(ctx)
 }

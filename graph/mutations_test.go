@@ -255,8 +255,9 @@ var examples = map[string]example{
 				Variables: map[string]any{"in": map[string]any{"listingId": veiltest.ID(f.listing.ID), "recipientPhone": "13600136000"}}}
 		},
 		bad: []badInput{
-			{"invalid recipient phone", map[string]any{"in": map[string]any{"listingId": "1", "recipientPhone": "123"}}, "input.recipientPhone"},
-			{"unknown listing", map[string]any{"in": map[string]any{"listingId": "999", "recipientPhone": "13600136000"}}, "input.listingId"},
+			{"invalid recipient phone", map[string]any{"in": map[string]any{"listingId": veiltest.ID(1), "recipientPhone": "123"}}, "input.recipientPhone"},
+			{"unknown listing", map[string]any{"in": map[string]any{"listingId": veiltest.ID(999), "recipientPhone": "13600136000"}}, "input.listingId"},
+			{"malformed listing ID", map[string]any{"in": map[string]any{"listingId": "999", "recipientPhone": "13600136000"}}, "input.listingId"},
 		},
 	},
 	"payOrder": {
@@ -264,14 +265,14 @@ var examples = map[string]example{
 			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { payOrder(orderId: $id) { status } }`,
 				Variables: map[string]any{"id": veiltest.ID(f.order(order.StatusCREATED).ID)}}
 		},
-		bad: []badInput{{"unknown order", map[string]any{"id": "999"}, "orderId"}},
+		bad: []badInput{{"unknown order", map[string]any{"id": veiltest.ID(999)}, "orderId"}, {"malformed order ID", map[string]any{"id": "999"}, "orderId"}},
 	},
 	"completeOrder": {
 		call: func(f *fixture) veiltest.Request {
 			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { completeOrder(orderId: $id) { status } }`,
 				Variables: map[string]any{"id": veiltest.ID(f.order(order.StatusPAID).ID)}}
 		},
-		bad: []badInput{{"unknown order", map[string]any{"id": "999"}, "orderId"}},
+		bad: []badInput{{"unknown order", map[string]any{"id": veiltest.ID(999)}, "orderId"}, {"malformed order ID", map[string]any{"id": "999"}, "orderId"}},
 	},
 }
 

@@ -129,10 +129,7 @@ func TestExportHoldsEveryExportableField(t *testing.T) {
 					continue
 				}
 				for typ, fields := range ent.Fields {
-					owner := map[string]string{"User": "id", "Order": "buyer_id"}[typ]
-					if owner == "" && ent.OwnerTables[typ] != "" {
-						owner = "user_id"
-					}
+					owner := ent.Records[typ].SubjectColumn()
 					for _, f := range fields {
 						if owner == "" || f == "id" || ent.Classes[typ][f] != cl.Name {
 							continue
@@ -189,7 +186,7 @@ func TestExportHoldsEveryExportableField(t *testing.T) {
 			notApplicable[typ+".id"] = true
 		}
 		for typ, fields := range ent.Fields {
-			if typ != "User" && typ != "Order" && ent.OwnerTables[typ] == "" {
+			if ent.Records[typ].SubjectColumn() == "" {
 				continue
 			}
 			for _, f := range fields {
@@ -328,16 +325,13 @@ func personalValues(t *testing.T, env *veiltest.Env, userID int) []string {
 	t.Helper()
 	seen := map[string]bool{}
 	for typ, fields := range ent.Fields {
-		owner := map[string]string{"User": "id", "Order": "buyer_id"}[typ]
-		if owner == "" && ent.OwnerTables[typ] != "" {
-			owner = "user_id"
-		}
+		owner := ent.Records[typ].SubjectColumn()
 		if owner == "" {
 			continue
 		}
 		for _, f := range fields {
 			c, _ := classification.Lookup(ent.Classes[typ][f])
-			if c.Level < classification.Personal || c == classification.Internal || c == classification.SecretData ||
+			if c.Level < classification.Personal || c == classification.Internal || c == classification.SecretData || c == classification.AuditTrail ||
 				c == classification.Transaction || c == classification.OrderContact || f == "id" || strings.HasSuffix(f, "_id") {
 				continue
 			}

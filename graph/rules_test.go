@@ -129,7 +129,7 @@ func TestChildrenNeedTheirGuardian(t *testing.T) {
 			t.Errorf("a stranger sees a child's personal data: %s", r.Raw)
 		}
 		if r := env.Do(veiltest.Request{Token: childToken, Query: `mutation($in: CreateOrderInput!) { createOrder(input: $in) { id } }`,
-			Variables: map[string]any{"in": map[string]any{"listingId": "1", "recipientPhone": "13600136000"}}}); r.Code() != "MINOR_RESTRICTED" {
+			Variables: map[string]any{"in": map[string]any{"listingId": veiltest.ID(1), "recipientPhone": "13600136000"}}}); r.Code() != "MINOR_RESTRICTED" {
 			t.Errorf("a child trading: %s", r.Raw)
 		}
 	})

@@ -22,6 +22,7 @@ import (
 	"veil/identity"
 	"veil/inventory"
 	"veil/ledger"
+	"veil/privacy"
 	"veil/rights"
 	"veil/trade"
 
@@ -285,7 +286,7 @@ func (r *queryResolver) DataInventory(ctx context.Context) (*inventory.Inventory
 
 // AgeGroup is the resolver for the ageGroup field.
 func (r *userResolver) AgeGroup(ctx context.Context, obj *ent.User) (*classification.AgeGroup, error) {
-	g := personOf(obj, r.now()).AgeGroup
+	g := privacy.PersonOf(obj, r.now()).AgeGroup
 	return &g, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"veil/classification"
-	"veil/collection"
 	"veil/ent"
 	"veil/ent/order"
 	"veil/ledger"
@@ -80,7 +79,7 @@ func TestStatementsPerRequestDoNotGrowWithListSize(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := seed.EnsureSharing(collection.System(ctx), env.Store.Client, o, env.Clock); err != nil {
+				if err := seed.EnsureSharing(classification.AsSystem(ctx), env.Store.Client, o, env.Clock); err != nil {
 					t.Fatal(err)
 				}
 			}

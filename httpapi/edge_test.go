@@ -183,7 +183,7 @@ func TestOperationsEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.MustDo(veiltest.Request{Token: w.Tokens["teen"], Query: `query Peek($id: ID!) { node(id: $id) { ... on User { phone } } }`,
+	env.MustDo(veiltest.Request{Token: w.Tokens["support"], Query: `query Peek($id: ID!) { node(id: $id) { ... on User { phone } } }`,
 		Variables: map[string]any{"id": veiltest.ID(w.Users["adult"].ID)}})
 	get := func(path string) (int, string) {
 		resp, err := http.Get(env.Server.URL + path)

@@ -12,7 +12,6 @@ import (
 
 	"veil/check"
 	"veil/classification"
-	"veil/collection"
 	"veil/crypt"
 	"veil/ent"
 	"veil/ent/faceverification"
@@ -21,6 +20,7 @@ import (
 	"veil/fault"
 	"veil/idcard"
 	"veil/ledger"
+	"veil/privacy"
 	"veil/store"
 )
 
@@ -240,7 +240,7 @@ func (s *Service) VerifyFace(ctx context.Context, userID int, in VerifyFaceInput
 	}
 	// Sending the image is itself processing face data: the consent is
 	// checked before, not only when the outcome is written.
-	if err := collection.Allowed(ctx, s.Client, userID, classification.Face); err != nil {
+	if err := privacy.Allowed(ctx, s.Client, userID, classification.Face); err != nil {
 		return nil, err
 	}
 	passed, err := s.Face.Verify(ctx, userID, image)

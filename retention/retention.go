@@ -1,33 +1,30 @@
 // Package retention removes what is past its retention period (POLICY.md
-// P4.1, DESIGN.md rule 6): activity logs after a configurable period of at
-// least 6 months, precise locations after 6 months, a cancelled account's
-// retained orders 3 years after completion, the collected data of a child
-// left without a guardian, and expired login codes and sessions. It works
-// in batches, each committed on its own, so it is safe to interrupt and
-// run again; a second run finds nothing left to do.
+// P4.1, DESIGN.md rule 6): the rows of every type that declares an expiry
+// field, by its class's retention (activity logs after a configurable
+// period of at least 6 months, precise locations after 6 months), a
+// cancelled account's retained orders 3 years after completion, the
+// collected data of a child left without a guardian, and expired login
+// codes and sessions. It works in batches, each committed on its own, so
+// it is safe to interrupt and run again; a second run finds nothing left
+// to do.
 package retention
 
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/audit"
 	"veil/classification"
-	"veil/collection"
 	"veil/ent"
-	"veil/ent/activitylog"
-	"veil/ent/calllogentry"
-	"veil/ent/contact"
-	"veil/ent/device"
-	"veil/ent/faceverification"
-	"veil/ent/location"
 	"veil/ent/logincode"
 	"veil/ent/order"
 	"veil/ent/predicate"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
-	"veil/ent/thirdpartybinding"
 	"veil/ent/user"
 	"veil/store"
 )
@@ -68,8 +65,6 @@ type rule struct {
 }
 
 func rules(opts Options) []rule {
-	activityCutoff := opts.Now.AddDate(0, -opts.ActivityMonths, 0)
-	locationCutoff := opts.Now.AddDate(0, -classification.Location.Retention.Months, 0)
 	orderCutoff := opts.Now.AddDate(0, -classification.Transaction.Retention.Months, 0)
 	childCutoff := opts.Now.AddDate(-14, 0, 0).Format(classification.BirthDateLayout)
 
@@ -79,33 +74,7 @@ func rules(opts Options) []rule {
 	}
 	orphanChild := user.And(user.BirthDateGT(childCutoff), user.GuardianIDIsNil(), user.StatusEQ(user.StatusACTIVE))
 
-	return []rule{
-		{
-			name: "activity logs past retention", class: classification.Behaviour,
-			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
-				return c.ActivityLog.Query().Where(activitylog.OccurredAtLT(activityCutoff)).Limit(n).IDs(ctx)
-			},
-			count: func(ctx context.Context, c *ent.Client) (int, error) {
-				return c.ActivityLog.Query().Where(activitylog.OccurredAtLT(activityCutoff)).Count(ctx)
-			},
-			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error {
-				_, err := tx.ActivityLog.Delete().Where(activitylog.IDIn(ids...)).Exec(ctx)
-				return err
-			},
-		},
-		{
-			name: "locations past retention", class: classification.Location,
-			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
-				return c.Location.Query().Where(location.RecordedAtLT(locationCutoff)).Limit(n).IDs(ctx)
-			},
-			count: func(ctx context.Context, c *ent.Client) (int, error) {
-				return c.Location.Query().Where(location.RecordedAtLT(locationCutoff)).Count(ctx)
-			},
-			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error {
-				_, err := tx.Location.Delete().Where(location.IDIn(ids...)).Exec(ctx)
-				return err
-			},
-		},
+	return append(expiryRules(opts), []rule{
 		{
 			name: "cancelled accounts' orders 3 years after completion", class: classification.Transaction,
 			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
@@ -158,7 +127,53 @@ func rules(opts Options) []rule {
 				return err
 			},
 		},
+	}...)
+}
+
+// expiryRules are the rules of the types that declare an expiry field
+// (classification.Record ExpiresFrom): their rows go once the retention
+// of that field's class has passed (for behaviour, opts.ActivityMonths).
+func expiryRules(opts Options) []rule {
+	var out []rule
+	for _, typ := range sortedTypes() {
+		rec := ent.Records[typ]
+		if rec.Expires == "" {
+			continue
+		}
+		class, ok := classification.Lookup(ent.Classes[typ][rec.Expires])
+		if !ok || class.Retention.Months == 0 {
+			continue
+		}
+		months := class.Retention.Months
+		if class == classification.Behaviour {
+			months = opts.ActivityMonths
+		}
+		cutoff := opts.Now.AddDate(0, -months, 0)
+		out = append(out, rule{
+			name:  fmt.Sprintf("%s past retention (%d months)", ent.Tables[typ], months),
+			class: class,
+			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
+				return ent.ExpiredIDs(ctx, c, typ, cutoff, n)
+			},
+			count: func(ctx context.Context, c *ent.Client) (int, error) {
+				return ent.CountExpired(ctx, c, typ, cutoff)
+			},
+			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error {
+				_, err := ent.DeleteIDs(ctx, tx.Client(), typ, ids...)
+				return err
+			},
+		})
 	}
+	return out
+}
+
+func sortedTypes() []string {
+	out := make([]string, 0, len(ent.Records))
+	for typ := range ent.Records {
+		out = append(out, typ)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func endedSessions(now time.Time) predicate.Session {
@@ -166,39 +181,40 @@ func endedSessions(now time.Time) predicate.Session {
 	return session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))
 }
 
+// hasCollectedData holds for users about whom a row of a type that
+// cancellation erases exists: the data collected about them.
 func hasCollectedData() predicate.User {
-	return user.Or(user.HasDevices(), user.HasActivities(), user.HasContacts(), user.HasCallLogs(),
-		user.HasLocations(), user.HasThirdPartyBindings(), user.HasFaceVerifications())
+	return func(s *entsql.Selector) {
+		var exists []*entsql.Predicate
+		for _, typ := range erasedTypes() {
+			t := entsql.Table(ent.Tables[typ])
+			exists = append(exists, entsql.Exists(entsql.Dialect(s.Dialect()).Select(t.C(user.FieldID)).From(t).
+				Where(entsql.ColumnsEQ(t.C(ent.Records[typ].Subject), s.C(user.FieldID)))))
+		}
+		s.Where(entsql.Or(exists...))
+	}
 }
 
+// eraseCollected erases the data collected about the users ids.
 func eraseCollected(ctx context.Context, tx *ent.Tx, ids []int) error {
-	steps := []func() error{
-		func() error { _, err := tx.Device.Delete().Where(device.UserIDIn(ids...)).Exec(ctx); return err },
-		func() error {
-			_, err := tx.ActivityLog.Delete().Where(activitylog.UserIDIn(ids...)).Exec(ctx)
-			return err
-		},
-		func() error { _, err := tx.Contact.Delete().Where(contact.UserIDIn(ids...)).Exec(ctx); return err },
-		func() error {
-			_, err := tx.CallLogEntry.Delete().Where(calllogentry.UserIDIn(ids...)).Exec(ctx)
-			return err
-		},
-		func() error { _, err := tx.Location.Delete().Where(location.UserIDIn(ids...)).Exec(ctx); return err },
-		func() error {
-			_, err := tx.ThirdPartyBinding.Delete().Where(thirdpartybinding.UserIDIn(ids...)).Exec(ctx)
-			return err
-		},
-		func() error {
-			_, err := tx.FaceVerification.Delete().Where(faceverification.UserIDIn(ids...)).Exec(ctx)
-			return err
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
+	for _, typ := range erasedTypes() {
+		if _, err := ent.DeleteAbout(ctx, tx.Client(), typ, ids...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// erasedTypes are the types whose rows are erased with their subject's
+// account (classification.Erase), sorted.
+func erasedTypes() []string {
+	var out []string
+	for _, typ := range sortedTypes() {
+		if ent.Records[typ].OnCancel == classification.Erase {
+			out = append(out, typ)
+		}
+	}
+	return out
 }
 
 // Purge applies every rule in batches and returns the rows removed (or
@@ -211,7 +227,7 @@ func Purge(ctx context.Context, c *ent.Client, opts Options) ([]Result, error) {
 		opts.BatchSize = 1000
 	}
 	// SECURITY: purging is the system's own processing, not collection.
-	ctx = collection.System(ctx)
+	ctx = classification.AsSystem(ctx)
 	rs := rules(opts)
 	total := 0
 	counts := make([]int, len(rs))

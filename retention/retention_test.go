@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"veil/collection"
+	"veil/classification"
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/ent/order"
@@ -19,7 +19,7 @@ import (
 // retention rule, and returns what must survive.
 func world(t *testing.T, env *veiltest.Env, now time.Time) {
 	t.Helper()
-	ctx := collection.System(context.Background())
+	ctx := classification.AsSystem(context.Background())
 	c := env.Store.Client
 	mk := func(p seed.Person) *ent.User {
 		u, err := seed.EnsureUser(ctx, c, p, now)
@@ -103,8 +103,8 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 		})
 
 		want := map[string]int{
-			"activity logs past retention":                        1,
-			"locations past retention":                            1,
+			"activity_logs past retention (6 months)":             1,
+			"locations past retention (6 months)":                 1,
 			"cancelled accounts' orders 3 years after completion": 1,
 			"data of children left without a guardian":            1,
 			"expired login codes":                                 1,

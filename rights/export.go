@@ -15,7 +15,6 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/classification"
-	"veil/collection"
 	"veil/crypt"
 	"veil/ent"
 	"veil/ledger"
@@ -29,7 +28,7 @@ const ExportFormat = "veil-export/1"
 func exportColumns(c *classification.Class) (types []string, columns map[string][]string) {
 	columns = map[string][]string{}
 	for typ, fields := range ent.Fields {
-		if collection.SubjectColumn(typ) == "" {
+		if ent.Records[typ].SubjectColumn() == "" {
 			continue
 		}
 		for _, f := range fields {
@@ -105,7 +104,7 @@ func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ st
 	cols := append([]string{"id"}, columns...)
 	query, args := entsql.Dialect(drv.Dialect()).
 		Select(cols...).From(entsql.Table(table)).
-		Where(entsql.EQ(collection.SubjectColumn(typ), subjectID)).
+		Where(entsql.EQ(ent.Records[typ].SubjectColumn(), subjectID)).
 		OrderBy("id").Query()
 	rows := &entsql.Rows{}
 	if err := drv.Query(ctx, query, args, rows); err != nil {

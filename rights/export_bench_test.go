@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"veil/collection"
+	"veil/classification"
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/rights"
@@ -21,7 +21,7 @@ import (
 // seedActivity gives a new user n activity rows and returns the user ID.
 func seedActivity(b testing.TB, env *veiltest.Env, n int) int {
 	b.Helper()
-	ctx := collection.System(context.Background())
+	ctx := classification.AsSystem(context.Background())
 	u, err := seed.EnsureUser(ctx, env.Store.Client, seed.Person{Phone: "13300000001", Nickname: "busy"}, env.Clock)
 	if err != nil {
 		b.Fatal(err)

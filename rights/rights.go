@@ -14,7 +14,7 @@ import (
 
 	"veil/audit"
 	"veil/check"
-	"veil/collection"
+	"veil/classification"
 	"veil/ent"
 	"veil/ent/logincode"
 	"veil/ent/rightsrequest"
@@ -56,24 +56,31 @@ func RecordExport(ctx context.Context, c *ent.Client, requesterID, subjectID int
 	return record(ctx, c, rightsrequest.KindEXPORT, requesterID, subjectID, "export document delivered", now)
 }
 
-// Category is a kind of data a user may delete on its own.
+// Category is a kind of data a user may delete on its own: the rows of
+// the type whose record declaration names it (classification.Record,
+// DeletedAs).
 type Category string
 
-// The deletable categories, each the records of one type.
-var categoryTypes = map[Category]string{
-	"ADDRESS_BOOK":         "Contact",
-	"CALL_LOG":             "CallLogEntry",
-	"ACTIVITY":             "ActivityLog",
-	"LOCATION":             "Location",
-	"DEVICES":              "Device",
-	"THIRD_PARTY_ACCOUNTS": "ThirdPartyBinding",
-	"FACE_VERIFICATIONS":   "FaceVerification",
-	"SUPPORT_TICKETS":      "SupportTicket",
+// categoryType returns the type whose rows make up a category.
+func categoryType(c Category) (string, classification.Record, bool) {
+	for typ, rec := range ent.Records {
+		if rec.Category == string(c) {
+			return typ, rec, true
+		}
+	}
+	return "", classification.Record{}, false
 }
 
-// keptByLaw are categories the law makes Veil keep, with the reason.
-var keptByLaw = map[Category]string{
-	"ORDERS": "E-commerce Law art. 31: goods, service and transaction records are kept 3 years after the transaction completes (POLICY.md P4.1)",
+// erasedTypes are the types whose rows cancellation erases, sorted.
+func erasedTypes() []string {
+	var out []string
+	for typ, rec := range ent.Records {
+		if rec.OnCancel == classification.Erase {
+			out = append(out, typ)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // KeptRecords says what of a category was not deleted, and why.
@@ -94,19 +101,19 @@ type DeletionResult struct {
 // law keeps them, and records the request.
 func Delete(ctx context.Context, c *ent.Client, requesterID, subjectID int, category Category, now time.Time) (*DeletionResult, error) {
 	res := &DeletionResult{Category: category, Kept: []*KeptRecords{}}
+	typ, rec, ok := categoryType(category)
+	if !ok {
+		return nil, fault.Invalid("category", "unknown category")
+	}
 	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
-		if reason, kept := keptByLaw[category]; kept {
-			n, err := tx.Order.Query().Where(orderOf(subjectID)).Count(ctx)
+		if rec.OnCancel == classification.Keep {
+			n, err := ent.CountAbout(ctx, tx.Client(), typ, subjectID)
 			if err != nil {
 				return err
 			}
-			res.Kept = append(res.Kept, &KeptRecords{Category: category, Count: n, Reason: reason})
+			res.Kept = append(res.Kept, &KeptRecords{Category: category, Count: n, Reason: rec.Kept})
 		} else {
-			typ, ok := categoryTypes[category]
-			if !ok {
-				return fault.Invalid("category", "unknown category")
-			}
-			n, err := deleteOwned(ctx, tx, typ, subjectID)
+			n, err := ent.DeleteAbout(ctx, tx.Client(), typ, subjectID)
 			if err != nil {
 				return err
 			}
@@ -175,15 +182,16 @@ func Correct(ctx context.Context, c *ent.Client, requesterID, subjectID int, in 
 }
 
 // Cancel cancels subjectID's account at once and in one transaction:
-// every session is revoked, login codes for the phone are dropped, every
-// record of a deletable category is erased, the profile is anonymised (so
+// every session is revoked, login codes for the phone are dropped, the
+// rows of every type declared erased on cancellation are erased, the
+// profile is anonymised (so
 // the phone may open a new, unrelated account), children are unlinked.
 // Orders and the sharing and consent records that go with them stay, and
 // from now on only a legal hold may read them (classification.Subject
 // Restricted). A failure half way changes nothing.
 func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now time.Time) error {
 	// SECURITY: erasure is not collection; nothing here needs consent.
-	ctx = collection.System(ctx)
+	ctx = classification.AsSystem(ctx)
 	return store.WithTx(ctx, c, func(tx *ent.Tx) error {
 		u, err := tx.User.Get(ctx, subjectID)
 		if err != nil {
@@ -201,17 +209,14 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 			return err
 		}
 		var erased []string
-		for _, cat := range sortedCategories() {
-			n, err := deleteOwned(ctx, tx, categoryTypes[cat], subjectID)
+		for _, typ := range erasedTypes() {
+			n, err := ent.DeleteAbout(ctx, tx.Client(), typ, subjectID)
 			if err != nil {
 				return err
 			}
 			if n > 0 {
-				erased = append(erased, fmt.Sprintf("%s %d", cat, n))
+				erased = append(erased, fmt.Sprintf("%s %d", ent.Tables[typ], n))
 			}
-		}
-		if _, err := deleteOwned(ctx, tx, "RealNameVerification", subjectID); err != nil {
-			return err
 		}
 		if _, err := tx.User.Update().Where(user.GuardianID(subjectID)).ClearGuardianID().Save(ctx); err != nil {
 			return err
@@ -229,13 +234,4 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 		return record(ctx, tx.Client(), rightsrequest.KindCANCELLATION, requesterID, subjectID,
 			"account cancelled; erased: "+strings.Join(erased, ", ")+"; orders kept under legal hold until 3 years after completion", now)
 	})
-}
-
-func sortedCategories() []Category {
-	out := make([]Category, 0, len(categoryTypes))
-	for c := range categoryTypes {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"time"
 
-	"veil/collection"
+	"veil/classification"
 	"veil/ent"
 	"veil/ent/policyversion"
 	"veil/ent/thirdpartysdk"
@@ -51,7 +51,7 @@ const policyPublished = "2021-08-20T00:00:00+08:00"
 
 // EnsureCatalog seeds the SDK inventory and the first policy version.
 func EnsureCatalog(ctx context.Context, c *ent.Client) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	for _, s := range SDKs {
 		exists, err := c.ThirdPartySDK.Query().Where(thirdpartysdk.Name(s.Name)).Exist(ctx)
 		if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"veil/collection"
+	"veil/classification"
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/ent/calllogentry"
@@ -20,7 +20,7 @@ import (
 // EnsureCollected gives u one record of every kind POLICY.md P1 collects,
 // unless u has them already.
 func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	has := func(q interface {
 		Exist(context.Context) (bool, error)
 	}) (bool, error) {
@@ -111,7 +111,7 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 // EnsureRealNameVerification records the passing verification behind a
 // seeded user's real name, unless one exists.
 func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	if u.RealName == "" {
 		return nil
 	}
@@ -127,7 +127,7 @@ func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User,
 // EnsureRightsRequest records an answered export request of u's, unless u
 // has one.
 func EnsureRightsRequest(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	exists, err := c.RightsRequest.Query().Where(rightsrequest.UserID(u.ID)).Exist(ctx)
 	if err != nil || exists {
 		return err

@@ -7,7 +7,6 @@ import (
 
 	"veil/account"
 	"veil/classification"
-	"veil/collection"
 	"veil/ent"
 	"veil/ent/order"
 )
@@ -30,7 +29,7 @@ type World struct {
 // Demo seeds the demo personas and their data, then opens one session per
 // persona. Running it again reuses the data and issues fresh tokens.
 func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now time.Time) (*World, error) {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	if err := EnsureCatalog(ctx, c); err != nil {
 		return nil, fmt.Errorf("seed catalog: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"veil/classification"
-	"veil/collection"
 	"veil/crypt"
 	"veil/ent"
 	"veil/ent/activitylog"
@@ -32,7 +31,7 @@ const scaleBatch = 500
 // activity events, in batches of bulk inserts. Users that exist already
 // (by phone) are skipped, so it can be run again to grow the dataset.
 func Scale(ctx context.Context, c *ent.Client, o ScaleOptions, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: generated data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: generated data is the system's own writing, not collection.
 	var listings []*ent.Listing
 	for i := range 10 {
 		s, err := EnsureUser(ctx, c, Person{Phone: fmt.Sprintf("1590000%04d", i), Nickname: fmt.Sprintf("seller%d", i)}, now)

@@ -11,7 +11,6 @@ import (
 	"veil/account"
 	"veil/audit"
 	"veil/classification"
-	"veil/collection"
 	"veil/crypt"
 	"veil/ent"
 	"veil/ent/consent"
@@ -45,7 +44,7 @@ type Person struct {
 
 // EnsureUser returns the user with p.Phone, creating it from p if needed.
 func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*ent.User, error) {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	u, err := c.User.Query().Where(user.Phone(p.Phone)).Only(ctx)
 	if err == nil || !ent.IsNotFound(err) {
 		return u, err
@@ -79,7 +78,7 @@ func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*e
 
 // EnsureListing returns the seller's listing titled title, creating it.
 func EnsureListing(ctx context.Context, c *ent.Client, sellerID int, title string, priceFen int64, now time.Time) (*ent.Listing, error) {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	l, err := c.Listing.Query().Where(listing.SellerID(sellerID), listing.Title(title)).First(ctx)
 	if err == nil || !ent.IsNotFound(err) {
 		return l, err
@@ -90,7 +89,7 @@ func EnsureListing(ctx context.Context, c *ent.Client, sellerID int, title strin
 // EnsureOrder returns the order numbered orderNo, creating it as a
 // purchase of l by buyer.
 func EnsureOrder(ctx context.Context, c *ent.Client, orderNo string, buyer *ent.User, l *ent.Listing, status order.Status, now time.Time) (*ent.Order, error) {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	o, err := c.Order.Query().Where(order.OrderNo(orderNo)).Only(ctx)
 	if err == nil || !ent.IsNotFound(err) {
 		return o, err
@@ -113,7 +112,7 @@ func EnsureOrder(ctx context.Context, c *ent.Client, orderNo string, buyer *ent.
 // EnsureConsent grants purpose to userID under PolicyVersion unless an
 // active grant exists. grantedBy is the consenting guardian, or 0.
 func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose classification.ConsentPurpose, grantedBy int, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	exists, err := c.Consent.Query().
 		Where(consent.UserID(userID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
 		Exist(ctx)
@@ -140,7 +139,7 @@ func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose class
 // EnsureSharingConsent grants THIRD_PARTY_SHARING with recipient to
 // userID unless active.
 func EnsureSharingConsent(ctx context.Context, c *ent.Client, userID int, recipient string, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	exists, err := c.Consent.Query().
 		Where(consent.UserID(userID), consent.PurposeEQ(consent.PurposeTHIRD_PARTY_SHARING), consent.Recipient(recipient), consent.WithdrawnAtIsNil()).
 		Exist(ctx)
@@ -154,7 +153,7 @@ func EnsureSharingConsent(ctx context.Context, c *ent.Client, userID int, recipi
 // EnsureWithdrawnConsent records a grant of purpose to userID that was
 // withdrawn a day later, unless userID has a withdrawn one.
 func EnsureWithdrawnConsent(ctx context.Context, c *ent.Client, userID int, purpose classification.ConsentPurpose, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	exists, err := c.Consent.Query().
 		Where(consent.UserID(userID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtNotNil()).
 		Exist(ctx)
@@ -191,7 +190,7 @@ func YearsAgo(now time.Time, years, days int) time.Time {
 // EnsureSharing records that paying order o shared the buyer's recipient
 // phone and the transaction with the seller, unless already recorded.
 func EnsureSharing(ctx context.Context, c *ent.Client, o *ent.Order, now time.Time) error {
-	ctx = collection.System(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	exists, err := c.SharingRecord.Query().Where(sharingrecord.OrderID(o.ID)).Exist(ctx)
 	if err != nil || exists {
 		return err

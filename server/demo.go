@@ -31,8 +31,8 @@ func demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
-	world, err := seed.Demo(ctx, a.store.Client, a.accounts, time.Now())
+	defer a.Store.Close()
+	world, err := seed.Demo(ctx, a.Store.Client, a.Accounts, time.Now())
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -40,7 +40,7 @@ func demo(ctx context.Context, args []string) error {
 		start := time.Now()
 		opts := seed.ScaleOptions{Users: *users, OrdersPerUser: *ordersPerUser, ActivityPerUser: *activityPerUser,
 			Progress: progress("generating users")}
-		if err := seed.Scale(ctx, a.store.Client, opts, time.Now()); err != nil {
+		if err := seed.Scale(ctx, a.Store.Client, opts, time.Now()); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		fmt.Fprintf(os.Stderr, "\ngenerated %d users, %d orders, %d activity events in %v\n", *users,

@@ -24,13 +24,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"veil/account"
+	"veil/app"
 	"veil/crypt"
-	"veil/graph"
-	"veil/httpapi"
 	"veil/identity"
 	"veil/ratelimit"
-	"veil/seed"
-	"veil/store"
 )
 
 func main() {
@@ -73,14 +70,6 @@ func run(ctx context.Context, args []string) error {
 	}
 }
 
-// app is the server's dependency graph, built once from config.
-type app struct {
-	cfg      config
-	store    *store.Store
-	accounts *account.Service
-	handler  http.Handler
-}
-
 // useKeys loads the encryption keyring from cfg.KeyFile; in development a
 // missing file is generated, loudly.
 func useKeys(cfg config) error {
@@ -101,31 +90,25 @@ func useKeys(cfg config) error {
 	return crypt.Use(k)
 }
 
-func newApp(ctx context.Context, cfg config) (*app, error) {
+// newApp builds the application from the configuration.
+func newApp(ctx context.Context, cfg config) (*app.App, error) {
 	if withoutClassification && cfg.Env == "production" {
 		return nil, errors.New("this is the load test's baseline build (-tags veilbench), without the classification layer: it never runs in production")
 	}
 	if err := useKeys(cfg); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("seed the SDK inventory and policy: %w", err)
-	}
-	accounts := &account.Service{
-		Client:  st.Client,
-		SMS:     &account.Outbox{Path: cfg.SMSOutbox},
-		CodeKey: cfg.CodeKey,
-	}
-	resolver := &graph.Resolver{SignInLimiter: ratelimit.New(rate.Every(6*time.Second), 10), Client: st.Client, Driver: st.Counter, Accounts: accounts,
-		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
-	gql := graph.NewServer(resolver, graph.Options{Limits: cfg.Limits, WithoutClassification: withoutClassification})
-	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	return &app{cfg: cfg, store: st, accounts: accounts, handler: httpapi.New(gql, accounts, ready, resolver.ExportTo, cfg.HTTP)}, nil
+	return app.New(ctx, app.Config{
+		DatabaseURL:           cfg.DatabaseURL,
+		SMS:                   &account.Outbox{Path: cfg.SMSOutbox},
+		CodeKey:               cfg.CodeKey,
+		Verifier:              identity.DevVerifier{},
+		Face:                  identity.DevFace{},
+		SignInLimiter:         ratelimit.New(rate.Every(6*time.Second), 10),
+		Limits:                cfg.Limits,
+		HTTP:                  cfg.HTTP,
+		WithoutClassification: withoutClassification,
+	})
 }
 
 // serve runs the HTTP server until ctx ends, then drains it.
@@ -138,13 +121,13 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.Store.Close()
 	if cfg.SMSGateway == "" {
 		slog.Warn("no SMS gateway configured: login codes go to the development outbox", "file", cfg.SMSOutbox)
 	}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           a.handler,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -157,7 +140,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	slog.Info("serving GraphQL", "url", "http://"+ln.Addr().String()+"/graphql", "store", a.store.Dialect)
+	slog.Info("serving GraphQL", "url", "http://"+ln.Addr().String()+"/graphql", "store", a.Store.Dialect)
 	select {
 	case err := <-errc:
 		return err

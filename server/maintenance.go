@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"veil/analytics"
+	"veil/app"
 	"veil/crypt"
 	"veil/inventory"
 	"veil/retention"
@@ -32,7 +33,7 @@ func openStore(ctx context.Context, fs *flag.FlagSet, args []string) (*store.Sto
 	if err := useKeys(cfg); err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, cfg.DatabaseURL)
+	return app.Open(ctx, cfg.DatabaseURL)
 }
 
 // purge removes what is past retention; see package retention.
@@ -178,7 +179,7 @@ func rotateKey(ctx context.Context, args []string) error {
 	if err := useKeys(cfg); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := app.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 	_ "modernc.org/sqlite" // Pure-Go SQLite driver, registered as "sqlite".
 
 	"veil/audit"
-	"veil/collection"
 	"veil/ent"
 	"veil/ent/migrate"
 )
@@ -42,7 +41,8 @@ type Store struct {
 const maxIdleConns = 32
 
 // Open connects to url (see ParseURL), migrates the schema and returns the
-// store. The caller closes it.
+// store. The caller closes it. The client has no privacy layer yet: open
+// stores through app.Open, which installs it.
 func Open(ctx context.Context, url string) (*Store, error) {
 	driverName, dsn, dia, err := ParseURL(url)
 	if err != nil {
@@ -68,7 +68,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	counter := &Counter{Driver: entsql.OpenDB(dia, db)}
 	client := ent.NewClient(ent.Driver(counter))
-	client.Use(collection.Hook())
 	if err := client.Schema.Create(ctx, migrate.WithGlobalUniqueID(true)); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)

@@ -26,12 +26,12 @@ import (
 	"time"
 
 	"veil/account"
+	"veil/app"
 	"veil/crypt"
-	"veil/graph"
+	"veil/gid"
 	"veil/httpapi"
 	"veil/identity"
 	"veil/ratelimit"
-	"veil/seed"
 	"veil/store"
 )
 
@@ -44,7 +44,9 @@ var Now = time.Date(2026, 6, 15, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 // Env is one running Veil for one test.
 type Env struct {
-	T        testing.TB
+	T testing.TB
+	// App is the application under test, built as the server builds it.
+	App      *app.App
 	Store    *store.Store
 	Accounts *account.Service
 	// Server serves the real handler; Baseline serves the same schema with
@@ -135,31 +137,28 @@ func New(t testing.TB, databaseURL string, options ...Option) *Env {
 	if err := crypt.Use(Keyring); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
-		t.Fatalf("seed catalog: %v", err)
-	}
-	env := &Env{T: t, Store: st, Outbox: filepath.Join(t.TempDir(), "sms-outbox.txt"), Clock: Now, DatabaseURL: databaseURL}
-	env.Accounts = &account.Service{
-		Client:  st.Client,
-		SMS:     &account.Outbox{Path: env.Outbox},
-		CodeKey: []byte("veiltest code key, 32 bytes long"),
-		Now:     env.now,
-	}
+	env := &Env{T: t, Outbox: filepath.Join(t.TempDir(), "sms-outbox.txt"), Clock: Now, DatabaseURL: databaseURL}
 	set := settings{http: HTTPOptions}
 	for _, o := range options {
 		o(&set)
 	}
-	ready := func(r *http.Request) error { return st.DB.PingContext(r.Context()) }
-	resolver := &graph.Resolver{SignInLimiter: set.signIn, Client: st.Client, Driver: st.Counter, Accounts: env.Accounts, Now: env.now,
-		Identity: &identity.Service{Client: st.Client, Verifier: identity.DevVerifier{}, Face: identity.DevFace{}}}
-	env.Server = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{}), env.Accounts, ready, resolver.ExportTo, set.http))
-	env.Baseline = httptest.NewServer(httpapi.New(graph.NewServer(resolver, graph.Options{WithoutClassification: true}), env.Accounts, ready, resolver.ExportTo, set.http))
+	a, err := app.New(context.Background(), app.Config{
+		DatabaseURL:   databaseURL,
+		SMS:           &account.Outbox{Path: env.Outbox},
+		CodeKey:       []byte("veiltest code key, 32 bytes long"),
+		Verifier:      identity.DevVerifier{},
+		Face:          identity.DevFace{},
+		SignInLimiter: set.signIn,
+		HTTP:          set.http,
+		Now:           env.now,
+	})
+	if err != nil {
+		t.Fatalf("build the app: %v", err)
+	}
+	t.Cleanup(func() { a.Store.Close() })
+	env.App, env.Store, env.Accounts = a, a.Store, a.Accounts
+	env.Server = httptest.NewServer(a.Handler)
+	env.Baseline = httptest.NewServer(a.Baseline())
 	t.Cleanup(env.Server.Close)
 	t.Cleanup(env.Baseline.Close)
 	return env
@@ -358,8 +357,29 @@ func Dig(v any, path string) any {
 	return v
 }
 
-// ID returns a GraphQL ID as the string clients send back.
-func ID(id int) string { return fmt.Sprint(id) }
+// ID returns the opaque GraphQL ID of row id, as clients see and send it
+// (package gid), under the test keyring.
+func ID(id int) string {
+	if err := crypt.Use(Keyring); err != nil {
+		panic(err)
+	}
+	s, err := gid.Encode(id)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// RowID returns the row ID of an opaque GraphQL ID, or 0 when it does not
+// open.
+func RowID(id any) int {
+	s, _ := id.(string)
+	n, err := gid.Decode(s)
+	if err != nil {
+		return 0
+	}
+	return n
+}
 
 // StartServerProcess builds the server command and runs it as a separate
 // process on databaseURL, with the test keyring, and returns its base URL.

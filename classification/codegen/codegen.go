@@ -27,6 +27,9 @@ func Hook() gen.Hook {
 		return gen.GenerateFunc(func(g *gen.Graph) error {
 			var problems []error
 			for _, t := range g.Nodes {
+				if err := checkRecord(t); err != nil {
+					problems = append(problems, err)
+				}
 				for _, f := range t.Fields {
 					if err := checkField(t, f); err != nil {
 						problems = append(problems, err)
@@ -38,12 +41,53 @@ func Hook() gen.Hook {
 					}
 				}
 			}
+			problems = append(problems, checkCategories(g)...)
 			if err := errors.Join(problems...); err != nil {
 				return err
 			}
 			return next.Generate(g)
 		})
 	}
+}
+
+// checkRecord refuses a type that does not declare whom its rows are
+// about (classification.Record), or declares it wrongly.
+func checkRecord(t *gen.Type) error {
+	r, err := classification.RecordOf(t.Annotations)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Name, err)
+	}
+	fields := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		fields[i] = f.Name
+	}
+	if err := r.Check(fields); err != nil {
+		return fmt.Errorf("%s: record declaration: %w", t.Name, err)
+	}
+	return nil
+}
+
+// checkCategories makes every deletion category belong to exactly one
+// type.
+func checkCategories(g *gen.Graph) []error {
+	owner := map[string]string{}
+	var problems []error
+	for _, t := range g.Nodes {
+		r, err := classification.RecordOf(t.Annotations)
+		if err != nil || r.Category == "" {
+			continue
+		}
+		if other, dup := owner[r.Category]; dup {
+			problems = append(problems, fmt.Errorf("deletion category %s is declared by both %s and %s", r.Category, other, t.Name))
+		}
+		owner[r.Category] = t.Name
+	}
+	for _, c := range classification.DataCategories {
+		if owner[c] == "" {
+			problems = append(problems, fmt.Errorf("deletion category %s is declared by no type", c))
+		}
+	}
+	return problems
 }
 
 func checkField(t *gen.Type, f *gen.Field) error {

@@ -26,11 +26,11 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Time("at").Immutable().Annotations(a),
 		field.Int("actor_id").Optional().Nillable().Immutable().
 			Comment("Who acted; empty for the system (purge).").
-			Annotations(a),
+			Annotations(a, entgql.Type("ID")),
 		field.String("actor_role").Default("").Immutable().Annotations(a),
 		field.Int("subject_id").Optional().Nillable().Immutable().
 			Comment("Whose data it was about; empty for system-wide events.").
-			Annotations(a),
+			Annotations(a, entgql.Type("ID")),
 		field.String("action").NotEmpty().Immutable().Annotations(a),
 		field.String("class").Default("").Immutable().Annotations(a),
 		field.String("purpose").Default("").Immutable().Annotations(a),
@@ -54,7 +54,11 @@ func (AuditEvent) Indexes() []ent.Index {
 // Annotations of the AuditEvent: listed by auditEvents, written only by
 // package audit, never filtered through a generated WhereInput.
 func (AuditEvent) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
+	return []schema.Annotation{
+		classification.About("subject_id").
+			KeptAfterCancel("the audit log is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3), and its chain must stay whole"),
+		entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+	}
 }
 
 // AuditHead is the chain's head: the last sequence number and hash, kept
@@ -73,5 +77,5 @@ func (AuditHead) Fields() []ent.Field {
 
 // Annotations of the AuditHead: not part of the GraphQL schema.
 func (AuditHead) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+	return []schema.Annotation{classification.SystemRows(), entgql.Skip(entgql.SkipAll)}
 }

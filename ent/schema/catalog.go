@@ -38,7 +38,7 @@ func (PolicyVersion) Indexes() []ent.Index {
 
 // Annotations of the PolicyVersion.
 func (PolicyVersion) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+	return []schema.Annotation{classification.PublicRows(), entgql.QueryField(), entgql.RelayConnection()}
 }
 
 // ThirdPartySDK is an SDK embedded in the app (P1.8).
@@ -64,7 +64,7 @@ func (ThirdPartySDK) Indexes() []ent.Index {
 
 // Annotations of the ThirdPartySDK.
 func (ThirdPartySDK) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField("thirdPartySDKs")}
+	return []schema.Annotation{classification.PublicRows(), entgql.QueryField("thirdPartySDKs")}
 }
 
 // SharingRecord is one disclosure of a user's data to another party
@@ -84,7 +84,7 @@ func (SharingRecord) Fields() []ent.Field {
 			Annotations(i),
 		field.String("purpose").NotEmpty().Immutable().Annotations(i),
 		field.String("legal_basis").NotEmpty().Immutable().Annotations(i),
-		field.Int("order_id").Optional().Nillable().Immutable().Annotations(i),
+		field.Int("order_id").Optional().Nillable().Immutable().Annotations(i, entgql.Type("ID")),
 		field.Time("shared_at").Default(time.Now).Immutable().Annotations(i),
 	}
 }
@@ -95,5 +95,8 @@ func (SharingRecord) Edges() []ent.Edge { return []ent.Edge{ownerEdge("sharing_r
 // Annotations of the SharingRecord: the ledger is listed for staff by
 // sharingRecords; users see theirs through me.sharingRecords.
 func (SharingRecord) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput)}
+	return []schema.Annotation{
+		classification.About("user_id").KeptAfterCancel("record of a lawful disclosure that goes with a retained order"),
+		entgql.QueryField(), entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput),
+	}
 }

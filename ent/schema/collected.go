@@ -44,6 +44,11 @@ func (Device) Fields() []ent.Field {
 // Edges of the Device.
 func (Device) Edges() []ent.Edge { return []ent.Edge{ownerEdge("devices")} }
 
+// Annotations of the Device: whom its rows are about, and their fate.
+func (Device) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("DEVICES")}
+}
+
 // ActivityLog is one behaviour event (P1.4 logs).
 type ActivityLog struct{ ent.Schema }
 
@@ -76,7 +81,7 @@ func (ActivityLog) Edges() []ent.Edge { return []ent.Edge{ownerEdge("activities"
 
 // Annotations of the ActivityLog.
 func (ActivityLog) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{classification.About("user_id").DeletedAs("ACTIVITY").ExpiresFrom("occurred_at"), entgql.RelayConnection()}
 }
 
 // Indexes of the ActivityLog.
@@ -103,6 +108,11 @@ func (Contact) Fields() []ent.Field {
 // Edges of the Contact.
 func (Contact) Edges() []ent.Edge { return []ent.Edge{ownerEdge("contacts")} }
 
+// Annotations of the Contact: whom its rows are about, and their fate.
+func (Contact) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("ADDRESS_BOOK")}
+}
+
 // CallLogEntry is one call-log record uploaded with the user's consent.
 type CallLogEntry struct{ ent.Schema }
 
@@ -121,6 +131,11 @@ func (CallLogEntry) Fields() []ent.Field {
 
 // Edges of the CallLogEntry.
 func (CallLogEntry) Edges() []ent.Edge { return []ent.Edge{ownerEdge("call_logs")} }
+
+// Annotations of the CallLogEntry: whom its rows are about, and their fate.
+func (CallLogEntry) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("CALL_LOG")}
+}
 
 // Location is one precise position of the user (P1.4).
 type Location struct{ ent.Schema }
@@ -145,6 +160,11 @@ func (Location) Fields() []ent.Field {
 // Edges of the Location.
 func (Location) Edges() []ent.Edge { return []ent.Edge{ownerEdge("locations")} }
 
+// Annotations of the Location: whom its rows are about, and their fate.
+func (Location) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("LOCATION").ExpiresFrom("recorded_at")}
+}
+
 // ThirdPartyBinding is a WeChat, QQ or Alipay account bound to the user (P1.7).
 type ThirdPartyBinding struct{ ent.Schema }
 
@@ -164,6 +184,11 @@ func (ThirdPartyBinding) Fields() []ent.Field {
 
 // Edges of the ThirdPartyBinding.
 func (ThirdPartyBinding) Edges() []ent.Edge { return []ent.Edge{ownerEdge("third_party_bindings")} }
+
+// Annotations of the ThirdPartyBinding: whom its rows are about, and their fate.
+func (ThirdPartyBinding) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("THIRD_PARTY_ACCOUNTS")}
+}
 
 // Indexes of the ThirdPartyBinding.
 func (ThirdPartyBinding) Indexes() []ent.Index {
@@ -191,6 +216,11 @@ func (SupportTicket) Fields() []ent.Field {
 
 // Edges of the SupportTicket.
 func (SupportTicket) Edges() []ent.Edge { return []ent.Edge{ownerEdge("support_tickets")} }
+
+// Annotations of the SupportTicket: whom its rows are about, and their fate.
+func (SupportTicket) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("SUPPORT_TICKETS")}
+}
 
 // RealNameVerification is one real-name check (P1.3). A passing one also
 // sets the user's real name, ID number and birth date.
@@ -221,6 +251,11 @@ func (RealNameVerification) Edges() []ent.Edge {
 	return []ent.Edge{ownerEdge("real_name_verifications")}
 }
 
+// Annotations of the RealNameVerification: whom its rows are about, and their fate.
+func (RealNameVerification) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id")}
+}
+
 // FaceVerification is the outcome of a live face check (P1.3a). The image
 // goes to the provider and is dropped: only result, provider and time stay.
 type FaceVerification struct{ ent.Schema }
@@ -238,3 +273,8 @@ func (FaceVerification) Fields() []ent.Field {
 
 // Edges of the FaceVerification.
 func (FaceVerification) Edges() []ent.Edge { return []ent.Edge{ownerEdge("face_verifications")} }
+
+// Annotations of the FaceVerification: whom its rows are about, and their fate.
+func (FaceVerification) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("FACE_VERIFICATIONS")}
+}

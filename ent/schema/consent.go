@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -63,6 +64,11 @@ func (Consent) Edges() []ent.Edge {
 			Unique().Required().Immutable().
 			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
 	}
+}
+
+// Annotations of the Consent: whom its rows are about, and their fate.
+func (Consent) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").KeptAfterCancel("proof of the consent under which past processing was lawful (PIPL Art. 15)")}
 }
 
 // Indexes of the Consent.

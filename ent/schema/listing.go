@@ -48,5 +48,5 @@ func (Listing) Edges() []ent.Edge {
 
 // Annotations of the Listing.
 func (Listing) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+	return []schema.Annotation{classification.PublicRows("seller_id"), entgql.QueryField(), entgql.RelayConnection()}
 }

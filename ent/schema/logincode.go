@@ -51,5 +51,5 @@ func (LoginCode) Indexes() []ent.Index {
 
 // Annotations of the LoginCode: never part of the GraphQL schema.
 func (LoginCode) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+	return []schema.Annotation{classification.SystemRows(), entgql.Skip(entgql.SkipAll)}
 }

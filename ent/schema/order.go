@@ -87,5 +87,9 @@ func (Order) Indexes() []ent.Index {
 
 // Annotations of the Order.
 func (Order) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{
+		classification.About("buyer_id").WithCounterparty("seller_id").DeletedAs("ORDERS").
+			KeptAfterCancel("E-commerce Law art. 31: goods, service and transaction records are kept 3 years after the transaction completes (POLICY.md P4.1), under legal hold"),
+		entgql.RelayConnection(),
+	}
 }

@@ -23,7 +23,7 @@ func (RightsRequest) Fields() []ent.Field {
 			Annotations(i, entgql.Type("RightsRequestKind")),
 		field.Int("requester_id").Immutable().
 			Comment("Who asked: the user, or their guardian.").
-			Annotations(i),
+			Annotations(i, entgql.Type("ID")),
 		field.Time("created_at").Immutable().Annotations(tag(classification.PublicData), entgql.OrderField("CREATED_AT")),
 		field.Time("due_at").Immutable().Annotations(tag(classification.PublicData), entgql.OrderField("DUE_AT")),
 		field.Enum("status").Values("OPEN", "COMPLETED", "REJECTED").Default("OPEN").
@@ -40,8 +40,10 @@ func (RightsRequest) Edges() []ent.Edge { return []ent.Edge{ownerEdge("rights_re
 
 // Annotations of the RightsRequest: listed for staff by rightsRequests.
 func (RightsRequest) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection(),
-		entgql.Skip(entgql.SkipWhereInput)}
+	return []schema.Annotation{
+		classification.About("user_id").KeptAfterCancel("record of how the subject's requests were answered (POLICY.md P9)"),
+		entgql.QueryField(), entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput),
+	}
 }
 
 // Indexes of the RightsRequest.

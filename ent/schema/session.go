@@ -59,5 +59,8 @@ func (Session) Indexes() []ent.Index {
 
 // Annotations of the Session: never part of the GraphQL schema.
 func (Session) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+	return []schema.Annotation{
+		classification.About("user_id").KeptAfterCancel("revoked at cancellation; holds only a token hash and times"),
+		entgql.Skip(entgql.SkipAll),
+	}
 }

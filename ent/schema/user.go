@@ -121,6 +121,7 @@ func (User) Indexes() []ent.Index {
 // Annotations of the User.
 func (User) Annotations() []schema.Annotation {
 	return []schema.Annotation{
+		classification.IsPerson(),
 		entgql.QueryField(),
 		entgql.RelayConnection(),
 	}

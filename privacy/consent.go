@@ -1,10 +1,4 @@
-// Package collection enforces the write side of the privacy policy on
-// every Ent mutation, from the classes of the fields it sets: consent for
-// the class's purpose (POLICY.md P1.11, PIPL Art. 14, 29), a guardian's
-// consent before anything about a child under 14 is collected (PIPL
-// Art. 31), and never storing a never-stored class. Because it is an Ent
-// hook installed on every client, a new collection path cannot skip it.
-package collection
+package privacy
 
 import (
 	"context"
@@ -23,22 +17,10 @@ import (
 	"veil/fault"
 )
 
-type systemKey struct{}
-
-// System marks ctx as the system's own processing (seeding demo data,
-// anonymising a cancelled account, purging past retention), which is not
-// collection and needs no consent.
-//
-// SECURITY: every call is a bypass of the consent rules; grep for
-// collection.System to review them all.
-func System(ctx context.Context) context.Context {
-	return context.WithValue(ctx, systemKey{}, true)
-}
-
-func isSystem(ctx context.Context) bool {
-	v, _ := ctx.Value(systemKey{}).(bool)
-	return v
-}
+// isSystem reports whether ctx is the system's own processing (seeding,
+// anonymising a cancelled account, purging past retention: see
+// classification.AsSystem), which is not collection and needs no consent.
+func isSystem(ctx context.Context) bool { return classification.FromContext(ctx).IsSystem() }
 
 type nowKey struct{}
 
@@ -54,8 +36,8 @@ func nowFrom(ctx context.Context) time.Time {
 	return time.Now()
 }
 
-// Hook is the Ent hook that checks every create and update.
-func Hook() entgo.Hook {
+// consentHook is the Ent hook that checks every create and update.
+func consentHook() entgo.Hook {
 	return func(next entgo.Mutator) entgo.Mutator {
 		return entgo.MutateFunc(func(ctx context.Context, m entgo.Mutation) (entgo.Value, error) {
 			if !m.Op().Is(entgo.OpCreate | entgo.OpUpdate | entgo.OpUpdateOne) {
@@ -83,7 +65,7 @@ func check(ctx context.Context, m entgo.Mutation) error {
 	}
 	classes, ok := ent.Classes[m.Type()]
 	if !ok {
-		return fmt.Errorf("collection: no classes for type %s", m.Type())
+		return fmt.Errorf("privacy: no classes for type %s", m.Type())
 	}
 	needs := map[classification.ConsentPurpose][]string{}
 	beyondLogin := false
@@ -91,10 +73,10 @@ func check(ctx context.Context, m entgo.Mutation) error {
 	for _, f := range fields {
 		c, ok := classification.Lookup(classes[f])
 		if !ok {
-			return fmt.Errorf("collection: %s.%s has no class", m.Type(), f)
+			return fmt.Errorf("privacy: %s.%s has no class", m.Type(), f)
 		}
 		if c.NeverStored {
-			return fmt.Errorf("collection: %s.%s is of class %s, which is never stored", m.Type(), f, c.Name)
+			return fmt.Errorf("privacy: %s.%s is of class %s, which is never stored", m.Type(), f, c.Name)
 		}
 		if c.Basis == classification.BasisConsent {
 			needs[c.Consent] = append(needs[c.Consent], f)
@@ -108,7 +90,7 @@ func check(ctx context.Context, m entgo.Mutation) error {
 	}
 	cm, ok := m.(interface{ Client() *ent.Client })
 	if !ok {
-		return fmt.Errorf("collection: mutation %T has no client", m)
+		return fmt.Errorf("privacy: mutation %T has no client", m)
 	}
 	subjectID, newBirth, err := subjectOf(ctx, m)
 	if err != nil {
@@ -116,7 +98,7 @@ func check(ctx context.Context, m entgo.Mutation) error {
 	}
 	if subjectID == 0 {
 		// A new account: only its login identity may be written.
-		return errors.New("collection: a new account may hold only its login phone")
+		return errors.New("privacy: a new account may hold only its login phone")
 	}
 	return allowed(ctx, cm.Client(), subjectID, newBirth, needs, beyondLogin)
 }
@@ -167,14 +149,17 @@ func lookUp(ctx context.Context, client *ent.Client, subjectID int) (subjectFact
 			return f, nil
 		}
 	}
+	// SECURITY: the facts a write is checked against are read as the
+	// system: no row rule may hide them.
+	sys := classification.AsSystem(ctx)
 	subj, err := client.User.Query().Where(user.ID(subjectID)).
-		Select(user.FieldBirthDate, user.FieldGuardianID).Only(ctx)
+		Select(user.FieldBirthDate, user.FieldGuardianID).Only(sys)
 	if err != nil {
-		return subjectFacts{}, fmt.Errorf("collection: load subject: %w", err)
+		return subjectFacts{}, fmt.Errorf("privacy: load subject: %w", err)
 	}
 	active, err := client.Consent.Query().
 		Where(consent.UserID(subjectID), consent.WithdrawnAtIsNil()).
-		All(ctx)
+		All(sys)
 	if err != nil {
 		return subjectFacts{}, err
 	}
@@ -249,17 +234,17 @@ func subjectOf(ctx context.Context, m entgo.Mutation) (id int, newBirth string, 
 		}
 		idm, ok := m.(interface{ ID() (int, bool) })
 		if !ok {
-			return 0, "", errors.New("collection: bulk updates of users must run as collection.System")
+			return 0, "", errors.New("privacy: bulk updates of users must run as the system (classification.AsSystem)")
 		}
 		id, exists := idm.ID()
 		if !exists || !m.Op().Is(entgo.OpUpdateOne) {
-			return 0, "", errors.New("collection: bulk updates of users must run as collection.System")
+			return 0, "", errors.New("privacy: bulk updates of users must run as the system (classification.AsSystem)")
 		}
 		return id, newBirth, nil
 	}
-	column := SubjectColumn(m.Type())
+	column := ent.Records[m.Type()].SubjectColumn()
 	if column == "" {
-		return 0, "", fmt.Errorf("collection: %s collects personal data but has no owner", m.Type())
+		return 0, "", fmt.Errorf("privacy: %s collects personal data but has no owner", m.Type())
 	}
 	if v, ok := m.Field(column); ok {
 		id, _ := v.(int)
@@ -273,23 +258,5 @@ func subjectOf(ctx context.Context, m entgo.Mutation) (id int, newBirth string, 
 		id, _ := v.(int)
 		return id, "", nil
 	}
-	return 0, "", fmt.Errorf("collection: bulk updates of %s must run as collection.System", m.Type())
-}
-
-// SubjectColumn names the column that says whom a record of Ent type typ
-// is about: a user's own id, an order's buyer, an audit entry's subject,
-// the user_id of any other record about one user; "" for types about no
-// one user (listings, policy versions, SDKs).
-func SubjectColumn(typ string) string {
-	switch {
-	case typ == "User":
-		return "id"
-	case typ == "Order":
-		return "buyer_id"
-	case typ == "AuditEvent":
-		return "subject_id"
-	case ent.OwnerTables[typ] != "":
-		return "user_id"
-	}
-	return ""
+	return 0, "", fmt.Errorf("privacy: bulk updates of %s must run as the system (classification.AsSystem)", m.Type())
 }

@@ -1,4 +1,4 @@
-package graph
+package privacy
 
 import (
 	"context"
@@ -7,24 +7,26 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	entgo "entgo.io/ent"
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"veil/classification"
-	"veil/collection"
 	"veil/ent"
+	"veil/ent/intercept"
 	"veil/ent/order"
 	"veil/ent/user"
 )
 
-// subjectOf tells the classification engine whom a GraphQL object is about:
-// a user is about themself; an order about its buyer, with the seller as
-// counterparty; a record with a user_id (ent.OwnerTables) about that user.
-// Public-only types (listings, policy versions, SDKs) never need one.
+// SubjectOf tells the classification engine whom a GraphQL object is
+// about, from the record declarations of ent/schema: a person is about
+// themself; a row about someone is about the user its subject column
+// names, with the counterparty its counterparty column names (an order's
+// seller), and an order is open until it completes or is cancelled.
+// Public rows are about no one and never need a subject.
 //
 // SECURITY: the object itself is never read for these facts. GraphQL
 // field collection loads just the columns a query selects, so a subject
@@ -32,16 +34,23 @@ import (
 // facts come from the request's loaders: seeded from rows whose query was
 // made to load the subject columns (announceSubjects), otherwise loaded
 // by ID, batched, and cached for the request.
-func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subject, error) {
+func SubjectOf(ctx context.Context, obj any) (classification.Subject, error) {
 	l := loadersFrom(ctx)
 	if l == nil {
-		l = r.newLoaders()
+		return classification.Subject{}, errNoLoaders
 	}
-	switch o := obj.(type) {
-	case *ent.User:
-		return l.people.Load(ctx, o.ID)
-	case *ent.Order:
-		parties, err := l.orders.Load(ctx, o.ID)
+	typ, id, _, _, ok := ent.SubjectOf(obj)
+	if !ok {
+		return classification.Subject{}, fmt.Errorf("privacy: no record declaration for %T", obj)
+	}
+	rec := ent.Records[typ]
+	switch {
+	case rec.Rows == classification.RowsPerson:
+		return l.people.Load(ctx, id)
+	case rec.Rows != classification.RowsAbout:
+		return classification.Subject{}, nil
+	case typ == orderType:
+		parties, err := l.orders.Load(ctx, id)
 		if err != nil {
 			return classification.Subject{}, err
 		}
@@ -50,30 +59,26 @@ func (r *Resolver) subjectOf(ctx context.Context, obj any) (classification.Subje
 		s.OrderOpen = parties.open
 		return s, err
 	}
-	key, ok := ownerKeyOf(obj)
-	if !ok {
-		return classification.Subject{}, fmt.Errorf("graph: no subject rule for %T", obj)
-	}
-	owner, err := l.owners.Load(ctx, key)
-	if err != nil || owner == 0 {
+	owner, err := l.owners.Load(ctx, ownerKey{typ: typ, id: id})
+	if err != nil || owner.subject == 0 {
 		// An entry about no one (a system-wide audit event) has no subject.
 		return classification.Subject{}, err
 	}
-	return l.people.Load(ctx, owner)
+	s, err := l.people.Load(ctx, owner.subject)
+	s.CounterpartyID = owner.counterparty
+	return s, err
 }
 
-// ownerKeyOf says where to look up whom obj is about (collection.
-// SubjectColumn); users and orders have loaders of their own.
-func ownerKeyOf(obj any) (ownerKey, bool) {
-	typ, id, ok := ent.TypeAndID(obj)
-	if !ok {
-		return ownerKey{}, false
-	}
-	column := collection.SubjectColumn(typ)
-	return ownerKey{table: ent.Tables[typ], column: column, id: id}, column != ""
-}
+// orderType is the one type whose counterparty sees what it shares only
+// while it is open: its status is a subject fact too.
+const orderType = "Order"
 
-func personOf(u *ent.User, now time.Time) classification.Subject {
+// errNoLoaders is returned outside a request that has subject loaders:
+// fields are not served rather than decided for nobody.
+var errNoLoaders = errors.New("privacy: no subject loaders in this context (see WithSubjects)")
+
+// PersonOf returns the subject facts of a user row, on day now.
+func PersonOf(u *ent.User, now time.Time) classification.Subject {
 	s := classification.Subject{UserID: u.ID, AgeGroup: classification.AgeUnknown}
 	if u.BirthDate != nil {
 		s.AgeGroup = classification.AgeGroupOf(*u.BirthDate, now)
@@ -96,11 +101,14 @@ func partiesOf(o *ent.Order) parties {
 }
 
 type ownerKey struct {
-	table, column string
-	id            int
+	typ string
+	id  int
 }
 
-// personFields are the user columns personOf reads; partyFields the order
+// owner is whom a row is about, and its counterparty.
+type owner struct{ subject, counterparty int }
+
+// personFields are the user columns PersonOf reads; partyFields the order
 // columns partiesOf reads.
 var (
 	personFields = []string{user.FieldBirthDate, user.FieldGuardianID, user.FieldStatus}
@@ -113,27 +121,29 @@ type loaders struct {
 	now    time.Time
 	people *batchLoader[int, classification.Subject]
 	orders *batchLoader[int, parties]
-	owners *batchLoader[ownerKey, int]
+	owners *batchLoader[ownerKey, owner]
 }
 
 // errNoSubject is returned when an object's row has gone: its fields are
 // not served rather than decided for nobody.
 var errNoSubject = errors.New("graph: the object's subject could not be found")
 
-func (r *Resolver) newLoaders() *loaders {
-	l := &loaders{now: r.now()}
+func newLoaders(client *ent.Client, now time.Time) *loaders {
+	l := &loaders{now: now}
+	// SECURITY: the facts that decide what a viewer sees are read as the
+	// system: no row rule may hide whom a row is about.
 	l.people = newBatchLoader(func(ctx context.Context, ids []int) (map[int]classification.Subject, error) {
-		users, err := r.Client.User.Query().Where(user.IDIn(ids...)).Select(personFields...).All(ctx)
+		users, err := client.User.Query().Where(user.IDIn(ids...)).Select(personFields...).All(classification.AsSystem(ctx))
 		out := make(map[int]classification.Subject, len(users))
 		for _, u := range users {
-			out[u.ID] = personOf(u, l.now)
+			out[u.ID] = PersonOf(u, l.now)
 		}
 		return out, err
 	})
 	// Records found in one wave are about people who are then looked up
 	// together: announce them before the first of them is loaded.
 	l.orders = newBatchLoader(func(ctx context.Context, ids []int) (map[int]parties, error) {
-		orders, err := r.Client.Order.Query().Where(order.IDIn(ids...)).Select(partyFields...).All(ctx)
+		orders, err := client.Order.Query().Where(order.IDIn(ids...)).Select(partyFields...).All(classification.AsSystem(ctx))
 		out := make(map[int]parties, len(orders))
 		buyers := make([]int, 0, len(orders))
 		for _, o := range orders {
@@ -143,52 +153,60 @@ func (r *Resolver) newLoaders() *loaders {
 		l.people.expect(buyers)
 		return out, err
 	})
-	l.owners = newBatchLoader(func(ctx context.Context, keys []ownerKey) (map[ownerKey]int, error) {
-		byTable := map[ownerKey][]int{}
+	l.owners = newBatchLoader(func(ctx context.Context, keys []ownerKey) (map[ownerKey]owner, error) {
+		byType := map[string][]int{}
 		for _, k := range keys {
-			t := ownerKey{table: k.table, column: k.column}
-			byTable[t] = append(byTable[t], k.id)
+			byType[k.typ] = append(byType[k.typ], k.id)
 		}
-		out := make(map[ownerKey]int, len(keys))
-		for t, ids := range byTable {
-			if err := r.loadOwners(ctx, t, ids, out); err != nil {
+		out := make(map[ownerKey]owner, len(keys))
+		for typ, ids := range byType {
+			if err := loadOwners(ctx, client.Driver(), typ, ids, out); err != nil {
 				return nil, err
 			}
 		}
-		owners := make([]int, 0, len(out))
+		people := make([]int, 0, len(out))
 		for _, o := range out {
-			if o != 0 {
-				owners = append(owners, o)
+			if o.subject != 0 {
+				people = append(people, o.subject)
 			}
 		}
-		l.people.expect(owners)
+		l.people.expect(people)
 		return out, nil
 	})
 	return l
 }
 
-// loadOwners reads the owner column of ids in a table, with one statement;
-// an empty owner reads as 0.
-func (r *Resolver) loadOwners(ctx context.Context, t ownerKey, ids []int, out map[ownerKey]int) error {
+// loadOwners reads the subject and counterparty columns of ids in typ's
+// table, with one statement; an empty column reads as 0.
+func loadOwners(ctx context.Context, drv dialect.Driver, typ string, ids []int, out map[ownerKey]owner) error {
+	rec := ent.Records[typ]
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	query, qargs := entsql.Dialect(r.Driver.Dialect()).
-		Select("id", t.column).From(entsql.Table(t.table)).
+	columns := []string{"id", rec.Subject}
+	if rec.Counterparty != "" {
+		columns = append(columns, rec.Counterparty)
+	}
+	query, qargs := entsql.Dialect(drv.Dialect()).
+		Select(columns...).From(entsql.Table(ent.Tables[typ])).
 		Where(entsql.In("id", args...)).Query()
 	rows := &entsql.Rows{}
-	if err := r.Driver.Query(ctx, query, qargs, rows); err != nil {
+	if err := drv.Query(ctx, query, qargs, rows); err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int
-		var owner sql.NullInt64
-		if err := rows.Scan(&id, &owner); err != nil {
+		var subject, counterparty sql.NullInt64
+		dest := []any{&id, &subject}
+		if rec.Counterparty != "" {
+			dest = append(dest, &counterparty)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		out[ownerKey{table: t.table, column: t.column, id: id}] = int(owner.Int64)
+		out[ownerKey{typ: typ, id: id}] = owner{subject: int(subject.Int64), counterparty: int(counterparty.Int64)}
 	}
 	return rows.Err()
 }
@@ -264,22 +282,26 @@ func (l *batchLoader[K, V]) Load(ctx context.Context, id K) (V, error) {
 	return v, nil
 }
 
-// announceSubjects is an Ent interceptor that makes every User, Order and
-// owned record a GraphQL request loads carry the facts of whom it is
-// about: it adds the subject columns (subjectFields) to the query's
-// projection and seeds the request's loaders from the rows, so a list
-// needs no look-up of its own people. Records about someone else (an
-// order's buyer) are announced, to be loaded together in one statement.
+// announceSubjects is an Ent interceptor that makes every row a GraphQL
+// request loads carry the facts of whom it is about: it adds the subject
+// columns (subjectFields) to the query's projection and seeds the
+// request's loaders from the rows, so a list needs no look-up of its own
+// people. Rows about someone else (an order's buyer) are announced, to be
+// loaded together in one statement.
 func announceSubjects() ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
 			l := loadersFrom(ctx)
-			if l == nil {
+			qc := entgo.QueryFromContext(ctx)
+			iq, err := intercept.NewQuery(q)
+			if l == nil || qc == nil || err != nil {
 				return next.Query(ctx, q)
 			}
+			// The type is the query's own: an eager-loaded edge runs under
+			// the context of the query that loads it.
 			p, _ := q.(projected)
-			fields := subjectFields(q)
-			if p != nil && loadsEntities(ctx, p) {
+			fields := subjectFields(iq.Type())
+			if p != nil && loadsEntities(qc, p) {
 				p.SelectAlso(fields...)
 			}
 			// Seed only from rows known to hold the subject columns, and
@@ -297,7 +319,7 @@ func announceSubjects() ent.Interceptor {
 					break
 				}
 				for _, u := range rows {
-					l.people.seed(u.ID, personOf(u, l.now))
+					l.people.seed(u.ID, PersonOf(u, l.now))
 				}
 			case []*ent.Order:
 				if !complete {
@@ -359,11 +381,7 @@ type projected interface {
 // collection and eager loading build them. A GroupBy or a Select scan
 // into other values projects to other columns and is left alone: widening
 // it would change what it groups by or scans.
-func loadsEntities(ctx context.Context, p projected) bool {
-	qc := entgo.QueryFromContext(ctx)
-	if qc == nil {
-		return false
-	}
+func loadsEntities(qc *entgo.QueryContext, p projected) bool {
 	switch qc.Op {
 	case entgo.OpQueryAll, entgo.OpQueryFirst, entgo.OpQueryOnly:
 	default:
@@ -373,102 +391,51 @@ func loadsEntities(ctx context.Context, p projected) bool {
 	return len(fields) > 0 && fields[0] == "id"
 }
 
-// subjectFields are the columns that say whom a record of q's type is
-// about: what personOf and partiesOf read, or the owner column.
-func subjectFields(q ent.Query) []string {
-	switch q.(type) {
-	case *ent.UserQuery:
+// subjectFields are the columns that say whom a row of type typ is
+// about: what PersonOf and partiesOf read, or the subject and
+// counterparty columns its record declares.
+func subjectFields(typ string) []string {
+	rec := ent.Records[typ]
+	switch {
+	case rec.Rows == classification.RowsPerson:
 		return personFields
-	case *ent.OrderQuery:
+	case typ == orderType:
 		return partyFields
+	case rec.Rows != classification.RowsAbout:
+		return nil
+	case rec.Counterparty != "":
+		return []string{rec.Subject, rec.Counterparty}
 	}
-	typ := strings.TrimSuffix(reflect.TypeOf(q).Elem().Name(), "Query")
-	if c := collection.SubjectColumn(typ); c != "" && c != "id" {
-		return []string{c}
-	}
-	return nil
+	return []string{rec.Subject}
 }
 
-// announceOwned seeds the owners of a result whose type has one, or,
-// when the rows may lack the owner column, announces them to be looked up
+// announceOwned seeds whom the rows of a result are about, when the rows
+// hold their subject columns, or else announces them to be looked up
 // together.
 func announceOwned(l *loaders, v ent.Value, complete bool) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Slice || rv.Len() == 0 {
 		return
 	}
-	if _, ok := ownerKeyOf(rv.Index(0).Interface()); !ok {
-		return
-	}
-	keys := make([]ownerKey, rv.Len())
-	owners := make([]int, 0, rv.Len())
-	for i := range keys {
-		obj := rv.Index(i).Interface()
-		keys[i], _ = ownerKeyOf(obj)
+	people := make([]int, 0, rv.Len())
+	var keys []ownerKey
+	for i := range rv.Len() {
+		typ, id, subject, counterparty, ok := ent.SubjectOf(rv.Index(i).Interface())
+		if !ok || ent.Records[typ].Rows != classification.RowsAbout {
+			return
+		}
+		key := ownerKey{typ: typ, id: id}
 		if !complete {
+			keys = append(keys, key)
 			continue
 		}
-		owner, ok := columnInt(obj, keys[i].column)
-		if !ok {
-			complete = false
-			continue
-		}
-		l.owners.seed(keys[i], owner)
-		if owner != 0 {
-			owners = append(owners, owner)
+		l.owners.seed(key, owner{subject: subject, counterparty: counterparty})
+		if subject != 0 {
+			people = append(people, subject)
 		}
 	}
-	if !complete {
-		l.owners.expect(keys)
-	}
-	l.people.expect(owners)
-}
-
-// columnInt reads an int or *int field of a generated entity by its
-// column name (a nil pointer reads as 0).
-func columnInt(obj any, column string) (int, bool) {
-	v := reflect.ValueOf(obj).Elem()
-	i, ok := columnIndex(v.Type(), column)
-	if !ok {
-		return 0, false
-	}
-	f := v.Field(i)
-	if f.Kind() == reflect.Pointer {
-		if f.IsNil() {
-			return 0, true
-		}
-		f = f.Elem()
-	}
-	if f.Kind() != reflect.Int {
-		return 0, false
-	}
-	return int(f.Int()), true
-}
-
-var columnIndexes sync.Map // struct type + column -> field index
-
-type columnRef struct {
-	t      reflect.Type
-	column string
-}
-
-// columnIndex finds the struct field Ent generated for a column: its json
-// tag names the column.
-func columnIndex(t reflect.Type, column string) (int, bool) {
-	key := columnRef{t, column}
-	if i, ok := columnIndexes.Load(key); ok {
-		return i.(int), i.(int) >= 0
-	}
-	idx := -1
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == column {
-			idx = i
-			break
-		}
-	}
-	columnIndexes.Store(key, idx)
-	return idx, idx >= 0
+	l.owners.expect(keys)
+	l.people.expect(people)
 }
 
 func ids[T any](rows []T, id func(T) int) []int {
@@ -486,7 +453,9 @@ func loadersFrom(ctx context.Context) *loaders {
 	return l
 }
 
-// withLoaders gives a request its own subject loaders.
-func (r *Resolver) withLoaders(ctx context.Context) context.Context {
-	return context.WithValue(ctx, loadersKey{}, r.newLoaders())
+// WithSubjects gives a request its own subject loaders, which read from
+// client and work out ages on day now. Without them, the enforcer serves
+// no field that needs a subject.
+func WithSubjects(ctx context.Context, client *ent.Client, now time.Time) context.Context {
+	return context.WithValue(ctx, loadersKey{}, newLoaders(client, now))
 }

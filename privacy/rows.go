@@ -1,0 +1,201 @@
+package privacy
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/intercept"
+)
+
+// The row rule decides which rows a viewer may know exist, from the
+// record declarations of ent/schema, for every type and on every path:
+// node, nodes, every connection, every edge and every count, because it
+// is a traverser on the client that adds its predicate to every query of
+// a GraphQL request, at every step of a traversal. A row it hides behaves
+// as if it did not exist.
+//
+// A user (and the anonymous viewer, who is no one) sees:
+//   - rows about themself (AllowSubject);
+//   - rows about their child under 14 (AllowGuardian);
+//   - rows whose counterparty they are, and the person on the other side
+//     (AllowCounterparty);
+//   - public rows, and the people a public row exposes (a listing's
+//     seller's public profile) (AllowPublic).
+//
+// Staff see every row of the types their role serves: a type is served
+// when one of its classes may be read raw under a purpose the role may
+// declare (AllowStaffRole); what each field shows is still decided per
+// field. The system sees everything (AllowSystem); system rows are never
+// served (DenySystemRows).
+
+type filterKey struct{}
+
+// filtering reports whether ctx is a GraphQL request whose queries the
+// row rule filters.
+func filtering(ctx context.Context) bool {
+	on, _ := ctx.Value(filterKey{}).(bool)
+	return on
+}
+
+// InDomainCode returns ctx for the resolver of a mutation: domain code
+// (linking a child by phone, paying an order on a listing) looks rows up
+// to decide, itself, whether the caller may act on them, so the row rule
+// does not filter its queries. What the mutation returns is filtered again
+// as its fields resolve, which they do under the request's own context.
+//
+// SECURITY: every domain function reached this way checks who may act on
+// what (identity.ActingFor, trade's buyer checks, ...).
+func InDomainCode(ctx context.Context) context.Context {
+	return context.WithValue(ctx, filterKey{}, false)
+}
+
+// rowRule is the traverser that applies the row rule.
+func rowRule() ent.Interceptor {
+	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
+		if !filtering(ctx) {
+			return nil
+		}
+		if p := rowPredicate(classification.FromContext(ctx), q.Type(), nowFrom(ctx)); p != nil {
+			q.WhereP(p)
+		}
+		return nil
+	})
+}
+
+// rowPredicate returns the predicate that limits rows of typ to those v
+// may see on day now, or nil for all of them.
+func rowPredicate(v classification.Viewer, typ string, now time.Time) func(*entsql.Selector) {
+	rec, declared := ent.Records[typ]
+	switch {
+	case !declared:
+		// DenyUndeclared: codegen refuses such a type; fail closed anyway.
+		return deny
+	case v.IsSystem():
+		// AllowSystem: the system's own processing sees every row.
+		return nil
+	case rec.Rows == classification.RowsPublic:
+		// AllowPublic: public rows are for everyone.
+		return nil
+	case rec.Rows == classification.RowsSystem:
+		// DenySystemRows: the system's bookkeeping is never served.
+		return deny
+	case v.IsStaff() && roleServes(v.Role, typ):
+		// AllowStaffRole: staff see every row of the types they serve.
+		return nil
+	}
+	cutoff := childCutoff(now)
+	return func(s *entsql.Selector) {
+		var allow []*entsql.Predicate
+		if rec.Rows == classification.RowsPerson {
+			allow = append(allow, exposedPeople(s)...)
+		}
+		if v.SignedIn() {
+			allow = append(allow, ownRows(s, rec, v.UserID, cutoff)...)
+		}
+		if len(allow) == 0 {
+			s.Where(entsql.False())
+			return
+		}
+		s.Where(entsql.Or(allow...))
+	}
+}
+
+func deny(s *entsql.Selector) { s.Where(entsql.False()) }
+
+// ownRows are the predicates of the rows of rec's type that are about
+// viewer, their child under 14, or a counterparty relation of viewer's.
+func ownRows(s *entsql.Selector, rec classification.Record, viewer int, cutoff string) []*entsql.Predicate {
+	b := entsql.Dialect(s.Dialect())
+	users := entsql.Table(ent.Tables["User"])
+	wards := b.Select(users.C("id")).From(users).
+		Where(entsql.And(entsql.EQ(users.C("guardian_id"), viewer), entsql.GT(users.C("birth_date"), cutoff)))
+	if rec.Rows == classification.RowsPerson {
+		// A person is their own subject; a ward is a row whose guardian
+		// is the viewer, under 14.
+		allow := []*entsql.Predicate{
+			entsql.EQ(s.C("id"), viewer),
+			entsql.And(entsql.EQ(s.C("guardian_id"), viewer), entsql.GT(s.C("birth_date"), cutoff)),
+		}
+		return append(allow, counterparts(s, viewer)...)
+	}
+	allow := []*entsql.Predicate{
+		entsql.EQ(s.C(rec.Subject), viewer),
+		entsql.In(s.C(rec.Subject), wards),
+	}
+	if rec.Counterparty != "" {
+		allow = append(allow, entsql.EQ(s.C(rec.Counterparty), viewer))
+	}
+	return allow
+}
+
+// counterparts are the people on the other side of a row that has a
+// counterparty (the buyer of an order the viewer sells, its seller).
+func counterparts(s *entsql.Selector, viewer int) []*entsql.Predicate {
+	b := entsql.Dialect(s.Dialect())
+	var allow []*entsql.Predicate
+	for _, typ := range recordTypes {
+		rec := ent.Records[typ]
+		if rec.Counterparty == "" {
+			continue
+		}
+		t := entsql.Table(ent.Tables[typ])
+		allow = append(allow,
+			entsql.In(s.C("id"), b.Select(t.C(rec.Subject)).From(t).Where(entsql.EQ(t.C(rec.Counterparty), viewer))),
+			entsql.In(s.C("id"), b.Select(t.C(rec.Counterparty)).From(t).Where(entsql.EQ(t.C(rec.Subject), viewer))),
+		)
+	}
+	return allow
+}
+
+// exposedPeople are the people whose public profile a public row makes
+// public (the seller of a listing).
+func exposedPeople(s *entsql.Selector) []*entsql.Predicate {
+	b := entsql.Dialect(s.Dialect())
+	var allow []*entsql.Predicate
+	for _, typ := range recordTypes {
+		rec := ent.Records[typ]
+		t := entsql.Table(ent.Tables[typ])
+		for _, column := range rec.Exposes {
+			allow = append(allow, entsql.In(s.C("id"), b.Select(t.C(column)).From(t)))
+		}
+	}
+	return allow
+}
+
+// childCutoff is the birth date after which someone is under 14 on day
+// now (in Beijing time, as classification.AgeGroupOf counts it).
+func childCutoff(now time.Time) string {
+	return now.In(classification.ChinaTime).AddDate(-14, 0, 0).Format(classification.BirthDateLayout)
+}
+
+// roleServes reports whether staff of role serve rows of typ: one of the
+// type's classes may be read raw under a purpose the role may declare.
+func roleServes(role classification.Role, typ string) bool {
+	for _, name := range ent.Classes[typ] {
+		c, ok := classification.Lookup(name)
+		if !ok {
+			continue
+		}
+		for _, p := range c.StaffPurposes {
+			if role.MayDeclare(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recordTypes are the declared types, in a stable order.
+var recordTypes = func() []string {
+	out := make([]string, 0, len(ent.Records))
+	for typ := range ent.Records {
+		out = append(out, typ)
+	}
+	slices.Sort(out)
+	return out
+}()
