@@ -44,7 +44,8 @@ func Decode(s string) (int, error) {
 	if len(s) != encodedLen {
 		return 0, ErrInvalid
 	}
-	if n, err := base64.RawURLEncoding.Decode(sealed[:], []byte(s)); err != nil || n != len(sealed) {
+	// Strict: one ID has one spelling (no stray bits in the last character).
+	if n, err := base64.RawURLEncoding.Strict().Decode(sealed[:], []byte(s)); err != nil || n != len(sealed) {
 		return 0, ErrInvalid
 	}
 	id, err := k.OpenID(sealed)

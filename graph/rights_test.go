@@ -26,7 +26,7 @@ func exportDoc(t *testing.T, env *veiltest.Env, token string, forUser int) map[s
 	t.Helper()
 	url := env.Server.URL + "/export"
 	if forUser != 0 {
-		url += fmt.Sprintf("?forUser=%d", forUser)
+		url += "?forUser=" + veiltest.ID(forUser)
 	}
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -44,6 +44,33 @@ func exportDoc(t *testing.T, env *veiltest.Env, token string, forUser int) map[s
 		t.Fatalf("the export is not one JSON document: %v", err)
 	}
 	return doc
+}
+
+// TestExportDownloadTakesOpaqueIDs checks GET /export?forUser= with the
+// ID a guardian sees, and that a row ID or a garbled ID is refused.
+func TestExportDownloadTakesOpaqueIDs(t *testing.T) {
+	env := veiltest.New(t, "sqlite:"+t.TempDir()+"/veil.db")
+	w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := w.Users["child"].ID
+	if doc := exportDoc(t, env, w.Tokens["guardian"], child); doc["subjectId"] != float64(child) {
+		t.Errorf("the guardian's download is about %v, want the child", doc["subjectId"])
+	}
+	for _, bad := range []string{fmt.Sprint(child), "garbled", veiltest.ID(child) + "x"} {
+		req, _ := http.NewRequest(http.MethodGet, env.Server.URL+"/export?forUser="+bad, nil)
+		req.Header.Set("Authorization", "Bearer "+w.Tokens["guardian"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"VALIDATION_FAILED"`) {
+			t.Errorf("forUser=%s: %d %s, want 400 VALIDATION_FAILED", bad, resp.StatusCode, body)
+		}
+	}
 }
 
 // normal renders a database or JSON value as comparable text.

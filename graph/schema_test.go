@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/entc/gen"
 
 	"veil/classification"
+	"veil/ent"
 )
 
 // loadEntGraph loads the Ent schema the way codegen does.
@@ -118,6 +119,29 @@ func TestOrderFieldsArePublic(t *testing.T) {
 			if !public[v.Name] {
 				t.Errorf("%s.%s does not order by a public field", enum.Name, v.Name)
 			}
+		}
+	}
+}
+
+// TestDeletionCategoriesAreTheDeclaredOnes: the DataCategory enum of the
+// API lists exactly the categories the record declarations give a type.
+func TestDeletionCategoriesAreTheDeclaredOnes(t *testing.T) {
+	var api []string
+	for _, v := range gqlSchema.Types["DataCategory"].EnumValues {
+		api = append(api, v.Name)
+	}
+	declared := map[string]string{}
+	for typ, rec := range ent.Records {
+		if rec.Category != "" {
+			declared[rec.Category] = typ
+		}
+	}
+	if len(api) != len(declared) {
+		t.Errorf("DataCategory has %v; the schema declares %v", api, declared)
+	}
+	for _, c := range api {
+		if declared[c] == "" {
+			t.Errorf("DataCategory %s is declared by no Ent type (classification.Record DeletedAs)", c)
 		}
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"veil/classification"
 	"veil/console"
 	"veil/fault"
+	"veil/gid"
 	"veil/metrics"
 	"veil/ratelimit"
 	"veil/reqctx"
@@ -236,7 +237,7 @@ func exportHandler(export Exporter) http.Handler {
 		}
 		var forUser *int
 		if s := r.URL.Query().Get("forUser"); s != "" {
-			id, err := strconv.Atoi(s)
+			id, err := gid.Decode(s)
 			if err != nil {
 				writeError(w, fault.Invalid("forUser", "must be a user ID"))
 				return
