@@ -13,23 +13,16 @@ package privacy
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"veil/ent"
 )
 
-// installed holds the clients the layer is installed on.
-var installed sync.Map
-
 // Install installs the privacy layer on c: the consent hook on every
 // write, the row rule on every query, and the subject facts of GraphQL
-// requests (loaded with the rows, dropped on a write). Installing twice
-// is a no-op, so a server and its test baseline may share a client.
+// requests (loaded with the rows, dropped on a write). It is called
+// once per client, by app.Open; a server and its baseline share one.
 func Install(c *ent.Client) {
-	if _, done := installed.LoadOrStore(c, true); done {
-		return
-	}
 	c.Use(consentHook())
 	c.Use(forgetSubjectsOnWrite)
 	c.Intercept(rowRule(), announceSubjects())
