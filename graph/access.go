@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,6 +22,11 @@ import (
 // access implements @access on mutations: who may call one at all, checked
 // before its resolver runs, in one place for every mutation.
 func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, level model.AccessLevel) (any, error) {
+	if err := sessionEnded(ctx); err != nil {
+		// An earlier field of this document cancelled the account or
+		// ended the session: nothing after it runs.
+		return nil, err
+	}
 	if level == model.AccessLevelAnonymous {
 		// Signing in is limited per client address as well as per phone.
 		if r.SignInLimiter != nil {
@@ -107,4 +113,37 @@ func (r *Resolver) mayAudit(ctx context.Context) error {
 		return fault.New(fault.Forbidden, "the audit log is for auditors declaring X-Access-Purpose: audit or legal_hold")
 	}
 	return nil
+}
+
+type sessionEndKey struct{}
+
+// sessionEnd remembers, for one request, that a field ended its session
+// (logout) or cancelled its account: mutations run one after the other,
+// and none after that may act for the account.
+type sessionEnd struct {
+	mu  sync.Mutex
+	err error
+}
+
+func withSessionEnd(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sessionEndKey{}, &sessionEnd{})
+}
+
+// endSession makes every later field of the request fail with err.
+func endSession(ctx context.Context, err error) {
+	if e, ok := ctx.Value(sessionEndKey{}).(*sessionEnd); ok {
+		e.mu.Lock()
+		e.err = err
+		e.mu.Unlock()
+	}
+}
+
+func sessionEnded(ctx context.Context) error {
+	e, ok := ctx.Value(sessionEndKey{}).(*sessionEnd)
+	if !ok {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }

@@ -64,6 +64,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 		srv.Use(enforcer)
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		ctx = withSessionEnd(ctx)
 		if opts.WithoutClassification {
 			// The baseline: no row rule, no subject loading.
 			return next(privacy.WithNow(ctx, r.now()))

@@ -16,6 +16,7 @@ import (
 
 	"veil/classification"
 	"veil/ent"
+	entcontact "veil/ent/contact"
 	"veil/rights"
 	"veil/seed"
 	"veil/veiltest"
@@ -506,6 +507,50 @@ func TestGuardianExercisesRightsForTheChild(t *testing.T) {
 		mine := env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { rightsRequests { kind dueAt } } }`})
 		if len(veiltest.Dig(mine.Data, "me.rightsRequests").([]any)) == 0 {
 			t.Errorf("a user does not see their own requests: %s", mine.Raw)
+		}
+	})
+}
+
+// TestARequestEndsWithItsAccount: once a field of a document cancels the
+// account or ends the session, every later field fails and writes
+// nothing.
+func TestARequestEndsWithItsAccount(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			persona, first, code string
+		}{
+			{"adult", `cancelAccount(confirm: true) { cancelled }`, "ACCOUNT_CANCELLED"},
+			{"guardian", `logout`, "UNAUTHENTICATED"},
+		} {
+			u := w.Users[tc.persona]
+			contactsBefore := env.Store.Client.Contact.Query().Where(entcontact.UserID(u.ID)).CountX(context.Background())
+			r := env.Do(veiltest.Request{Token: w.Tokens[tc.persona], Query: `mutation { first: ` + tc.first + `
+				c: uploadContacts(input: [{name: "甲", phone: "13700000009"}]) { id }
+				n: correctMyData(input: {nickname: "后来"}) { nickname } }`})
+			codes := map[string]string{}
+			for _, e := range r.Errors {
+				if len(e.Path) > 0 {
+					codes[fmt.Sprint(e.Path[0])], _ = e.Extensions["code"].(string)
+				}
+			}
+			// uploadContacts is non-null: its error nulls the whole data.
+			if codes["first"] != "" || codes["c"] != tc.code || codes["n"] != tc.code {
+				t.Errorf("%s: later fields got %v, want %s: %s", tc.persona, codes, tc.code, r.Raw)
+			}
+			after, err := env.Store.Client.User.Get(context.Background(), u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Nickname == "后来" {
+				t.Errorf("%s: the nickname was corrected after the account ended", tc.persona)
+			}
+			if n := env.Store.Client.Contact.Query().Where(entcontact.UserID(u.ID)).CountX(context.Background()); n > contactsBefore {
+				t.Errorf("%s: a contact was uploaded after the account ended", tc.persona)
+			}
 		}
 	})
 }

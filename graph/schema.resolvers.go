@@ -63,6 +63,7 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 	if err := r.Accounts.Revoke(ctx, v.SessionID); err != nil {
 		return false, err
 	}
+	endSession(ctx, fault.ErrUnauthenticated)
 	return true, nil
 }
 
@@ -208,8 +209,12 @@ func (r *mutationResolver) CancelAccount(ctx context.Context, confirm bool, forU
 		return nil, err
 	}
 	now := r.now()
-	if err := rights.Cancel(ctx, r.Client, classification.FromContext(ctx).UserID, subject, now); err != nil {
+	viewer := classification.FromContext(ctx).UserID
+	if err := rights.Cancel(ctx, r.Client, viewer, subject, now); err != nil {
 		return nil, err
+	}
+	if subject == viewer {
+		endSession(ctx, fault.ErrAccountCancelled)
 	}
 	return &model.CancelAccountPayload{Cancelled: true, CancelledAt: now}, nil
 }
