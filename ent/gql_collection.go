@@ -772,6 +772,11 @@ func (_q *ListingQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, listing.FieldCreatedAt)
 				fieldSeen[listing.FieldCreatedAt] = struct{}{}
 			}
+		case "withdrawnAt":
+			if _, ok := fieldSeen[listing.FieldWithdrawnAt]; !ok {
+				selectedFields = append(selectedFields, listing.FieldWithdrawnAt)
+				fieldSeen[listing.FieldWithdrawnAt] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

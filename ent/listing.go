@@ -26,6 +26,8 @@ type Listing struct {
 	SellerID int `json:"seller_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// When the listing stopped being offered (its seller cancelled the account); it can no longer be ordered or paid for.
+	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ListingQuery when eager-loading is set.
 	Edges        ListingEdges `json:"edges"`
@@ -63,7 +65,7 @@ func (*Listing) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case listing.FieldTitle:
 			values[i] = new(sql.NullString)
-		case listing.FieldCreatedAt:
+		case listing.FieldCreatedAt, listing.FieldWithdrawnAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -109,6 +111,13 @@ func (_m *Listing) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
+			}
+		case listing.FieldWithdrawnAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field withdrawn_at", values[i])
+			} else if value.Valid {
+				_m.WithdrawnAt = new(time.Time)
+				*_m.WithdrawnAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -162,6 +171,11 @@ func (_m *Listing) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.WithdrawnAt; v != nil {
+		builder.WriteString("withdrawn_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -55,6 +55,20 @@ func (_c *ListingCreate) SetNillableCreatedAt(v *time.Time) *ListingCreate {
 	return _c
 }
 
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (_c *ListingCreate) SetWithdrawnAt(v time.Time) *ListingCreate {
+	_c.mutation.SetWithdrawnAt(v)
+	return _c
+}
+
+// SetNillableWithdrawnAt sets the "withdrawn_at" field if the given value is not nil.
+func (_c *ListingCreate) SetNillableWithdrawnAt(v *time.Time) *ListingCreate {
+	if v != nil {
+		_c.SetWithdrawnAt(*v)
+	}
+	return _c
+}
+
 // SetSeller sets the "seller" edge to the User entity.
 func (_c *ListingCreate) SetSeller(v *User) *ListingCreate {
 	return _c.SetSellerID(v.ID)
@@ -167,6 +181,10 @@ func (_c *ListingCreate) createSpec() (*Listing, *sqlgraph.CreateSpec) {
 		_spec.SetField(listing.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
 	}
+	if value, ok := _c.mutation.WithdrawnAt(); ok {
+		_spec.SetField(listing.FieldWithdrawnAt, field.TypeTime, value)
+		_node.WithdrawnAt = &value
+	}
 	if nodes := _c.mutation.SellerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -278,6 +296,24 @@ func (u *ListingUpsert) UpdateSellerID() *ListingUpsert {
 	return u
 }
 
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (u *ListingUpsert) SetWithdrawnAt(v time.Time) *ListingUpsert {
+	u.Set(listing.FieldWithdrawnAt, v)
+	return u
+}
+
+// UpdateWithdrawnAt sets the "withdrawn_at" field to the value that was provided on create.
+func (u *ListingUpsert) UpdateWithdrawnAt() *ListingUpsert {
+	u.SetExcluded(listing.FieldWithdrawnAt)
+	return u
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (u *ListingUpsert) ClearWithdrawnAt() *ListingUpsert {
+	u.SetNull(listing.FieldWithdrawnAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -369,6 +405,27 @@ func (u *ListingUpsertOne) SetSellerID(v int) *ListingUpsertOne {
 func (u *ListingUpsertOne) UpdateSellerID() *ListingUpsertOne {
 	return u.Update(func(s *ListingUpsert) {
 		s.UpdateSellerID()
+	})
+}
+
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (u *ListingUpsertOne) SetWithdrawnAt(v time.Time) *ListingUpsertOne {
+	return u.Update(func(s *ListingUpsert) {
+		s.SetWithdrawnAt(v)
+	})
+}
+
+// UpdateWithdrawnAt sets the "withdrawn_at" field to the value that was provided on create.
+func (u *ListingUpsertOne) UpdateWithdrawnAt() *ListingUpsertOne {
+	return u.Update(func(s *ListingUpsert) {
+		s.UpdateWithdrawnAt()
+	})
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (u *ListingUpsertOne) ClearWithdrawnAt() *ListingUpsertOne {
+	return u.Update(func(s *ListingUpsert) {
+		s.ClearWithdrawnAt()
 	})
 }
 
@@ -629,6 +686,27 @@ func (u *ListingUpsertBulk) SetSellerID(v int) *ListingUpsertBulk {
 func (u *ListingUpsertBulk) UpdateSellerID() *ListingUpsertBulk {
 	return u.Update(func(s *ListingUpsert) {
 		s.UpdateSellerID()
+	})
+}
+
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (u *ListingUpsertBulk) SetWithdrawnAt(v time.Time) *ListingUpsertBulk {
+	return u.Update(func(s *ListingUpsert) {
+		s.SetWithdrawnAt(v)
+	})
+}
+
+// UpdateWithdrawnAt sets the "withdrawn_at" field to the value that was provided on create.
+func (u *ListingUpsertBulk) UpdateWithdrawnAt() *ListingUpsertBulk {
+	return u.Update(func(s *ListingUpsert) {
+		s.UpdateWithdrawnAt()
+	})
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (u *ListingUpsertBulk) ClearWithdrawnAt() *ListingUpsertBulk {
+	return u.Update(func(s *ListingUpsert) {
+		s.ClearWithdrawnAt()
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"veil/ent/listing"
 	"veil/ent/predicate"
 	"veil/ent/user"
@@ -74,6 +75,26 @@ func (_u *ListingUpdate) SetNillableSellerID(v *int) *ListingUpdate {
 	if v != nil {
 		_u.SetSellerID(*v)
 	}
+	return _u
+}
+
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (_u *ListingUpdate) SetWithdrawnAt(v time.Time) *ListingUpdate {
+	_u.mutation.SetWithdrawnAt(v)
+	return _u
+}
+
+// SetNillableWithdrawnAt sets the "withdrawn_at" field if the given value is not nil.
+func (_u *ListingUpdate) SetNillableWithdrawnAt(v *time.Time) *ListingUpdate {
+	if v != nil {
+		_u.SetWithdrawnAt(*v)
+	}
+	return _u
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (_u *ListingUpdate) ClearWithdrawnAt() *ListingUpdate {
+	_u.mutation.ClearWithdrawnAt()
 	return _u
 }
 
@@ -158,6 +179,12 @@ func (_u *ListingUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedPriceFen(); ok {
 		_spec.AddField(listing.FieldPriceFen, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.WithdrawnAt(); ok {
+		_spec.SetField(listing.FieldWithdrawnAt, field.TypeTime, value)
+	}
+	if _u.mutation.WithdrawnAtCleared() {
+		_spec.ClearField(listing.FieldWithdrawnAt, field.TypeTime)
 	}
 	if _u.mutation.SellerCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -254,6 +281,26 @@ func (_u *ListingUpdateOne) SetNillableSellerID(v *int) *ListingUpdateOne {
 	if v != nil {
 		_u.SetSellerID(*v)
 	}
+	return _u
+}
+
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (_u *ListingUpdateOne) SetWithdrawnAt(v time.Time) *ListingUpdateOne {
+	_u.mutation.SetWithdrawnAt(v)
+	return _u
+}
+
+// SetNillableWithdrawnAt sets the "withdrawn_at" field if the given value is not nil.
+func (_u *ListingUpdateOne) SetNillableWithdrawnAt(v *time.Time) *ListingUpdateOne {
+	if v != nil {
+		_u.SetWithdrawnAt(*v)
+	}
+	return _u
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (_u *ListingUpdateOne) ClearWithdrawnAt() *ListingUpdateOne {
+	_u.mutation.ClearWithdrawnAt()
 	return _u
 }
 
@@ -368,6 +415,12 @@ func (_u *ListingUpdateOne) sqlSave(ctx context.Context) (_node *Listing, err er
 	}
 	if value, ok := _u.mutation.AddedPriceFen(); ok {
 		_spec.AddField(listing.FieldPriceFen, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.WithdrawnAt(); ok {
+		_spec.SetField(listing.FieldWithdrawnAt, field.TypeTime, value)
+	}
+	if _u.mutation.WithdrawnAtCleared() {
+		_spec.ClearField(listing.FieldWithdrawnAt, field.TypeTime)
 	}
 	if _u.mutation.SellerCleared() {
 		edge := &sqlgraph.EdgeSpec{

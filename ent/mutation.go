@@ -6485,6 +6485,7 @@ type ListingMutation struct {
 	price_fen     *int64
 	addprice_fen  *int64
 	created_at    *time.Time
+	withdrawn_at  *time.Time
 	clearedFields map[string]struct{}
 	seller        *int
 	clearedseller bool
@@ -6755,6 +6756,55 @@ func (m *ListingMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (m *ListingMutation) SetWithdrawnAt(t time.Time) {
+	m.withdrawn_at = &t
+}
+
+// WithdrawnAt returns the value of the "withdrawn_at" field in the mutation.
+func (m *ListingMutation) WithdrawnAt() (r time.Time, exists bool) {
+	v := m.withdrawn_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWithdrawnAt returns the old "withdrawn_at" field's value of the Listing entity.
+// If the Listing object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ListingMutation) OldWithdrawnAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWithdrawnAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWithdrawnAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWithdrawnAt: %w", err)
+	}
+	return oldValue.WithdrawnAt, nil
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (m *ListingMutation) ClearWithdrawnAt() {
+	m.withdrawn_at = nil
+	m.clearedFields[listing.FieldWithdrawnAt] = struct{}{}
+}
+
+// WithdrawnAtCleared returns if the "withdrawn_at" field was cleared in this mutation.
+func (m *ListingMutation) WithdrawnAtCleared() bool {
+	_, ok := m.clearedFields[listing.FieldWithdrawnAt]
+	return ok
+}
+
+// ResetWithdrawnAt resets all changes to the "withdrawn_at" field.
+func (m *ListingMutation) ResetWithdrawnAt() {
+	m.withdrawn_at = nil
+	delete(m.clearedFields, listing.FieldWithdrawnAt)
+}
+
 // ClearSeller clears the "seller" edge to the User entity.
 func (m *ListingMutation) ClearSeller() {
 	m.clearedseller = true
@@ -6816,7 +6866,7 @@ func (m *ListingMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ListingMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m.title != nil {
 		fields = append(fields, listing.FieldTitle)
 	}
@@ -6828,6 +6878,9 @@ func (m *ListingMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, listing.FieldCreatedAt)
+	}
+	if m.withdrawn_at != nil {
+		fields = append(fields, listing.FieldWithdrawnAt)
 	}
 	return fields
 }
@@ -6845,6 +6898,8 @@ func (m *ListingMutation) Field(name string) (ent.Value, bool) {
 		return m.SellerID()
 	case listing.FieldCreatedAt:
 		return m.CreatedAt()
+	case listing.FieldWithdrawnAt:
+		return m.WithdrawnAt()
 	}
 	return nil, false
 }
@@ -6862,6 +6917,8 @@ func (m *ListingMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSellerID(ctx)
 	case listing.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case listing.FieldWithdrawnAt:
+		return m.OldWithdrawnAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Listing field %s", name)
 }
@@ -6898,6 +6955,13 @@ func (m *ListingMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCreatedAt(v)
+		return nil
+	case listing.FieldWithdrawnAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWithdrawnAt(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Listing field %s", name)
@@ -6943,7 +7007,11 @@ func (m *ListingMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *ListingMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(listing.FieldWithdrawnAt) {
+		fields = append(fields, listing.FieldWithdrawnAt)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -6956,6 +7024,11 @@ func (m *ListingMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *ListingMutation) ClearField(name string) error {
+	switch name {
+	case listing.FieldWithdrawnAt:
+		m.ClearWithdrawnAt()
+		return nil
+	}
 	return fmt.Errorf("unknown Listing nullable field %s", name)
 }
 
@@ -6974,6 +7047,9 @@ func (m *ListingMutation) ResetField(name string) error {
 		return nil
 	case listing.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case listing.FieldWithdrawnAt:
+		m.ResetWithdrawnAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Listing field %s", name)

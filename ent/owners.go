@@ -37,7 +37,7 @@ var Fields = map[string][]string{
 	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
 	"Device":               {"id", "user_id", "model", "os", "os_version", "client_version", "resolution", "package_name", "settings", "app_list", "imei", "idfa", "oaid", "mac", "registered_at"},
 	"FaceVerification":     {"id", "user_id", "result", "provider", "verified_at"},
-	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at"},
+	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at", "withdrawn_at"},
 	"Location":             {"id", "user_id", "latitude", "longitude", "accuracy_meters", "address", "recorded_at"},
 	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "attempts", "used_at"},
 	"Order":                {"id", "order_no", "amount_fen", "status", "recipient_phone", "buyer_id", "seller_id", "listing_id", "created_at", "completed_at"},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/listing"
 	"veil/ent/thirdpartysdk"
 	"veil/fault"
 
@@ -61,7 +62,8 @@ func (r *queryResolver) Listings(ctx context.Context, after *entgql.Cursor[int],
 	if err := checkPage(first, last); err != nil {
 		return nil, err
 	}
-	return r.Client.Listing.Query().Paginate(ctx, after, first, before, last,
+	// Withdrawn listings are no longer offered; node(id) still reads them.
+	return r.Client.Listing.Query().Where(listing.WithdrawnAtIsNil()).Paginate(ctx, after, first, before, last,
 		ent.WithListingOrder(orderBy), ent.WithListingFilter(where.Filter))
 }
 

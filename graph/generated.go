@@ -199,12 +199,13 @@ type ComplexityRoot struct {
 	}
 
 	Listing struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		PriceFen  func(childComplexity int) int
-		Seller    func(childComplexity int) int
-		SellerID  func(childComplexity int) int
-		Title     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		PriceFen    func(childComplexity int) int
+		Seller      func(childComplexity int) int
+		SellerID    func(childComplexity int) int
+		Title       func(childComplexity int) int
+		WithdrawnAt func(childComplexity int) int
 	}
 
 	ListingConnection struct {
@@ -1143,6 +1144,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Listing.Title(childComplexity), true
+	case "Listing.withdrawnAt":
+		if e.ComplexityRoot.Listing.WithdrawnAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.WithdrawnAt(childComplexity), true
 
 	case "ListingConnection.edges":
 		if e.ComplexityRoot.ListingConnection.Edges == nil {
@@ -2906,6 +2913,10 @@ type Listing implements Node {
   priceFen: Int! @classified(class: "public")
   sellerID: ID! @classified(class: "public")
   createdAt: Time! @classified(class: "public")
+  """
+  When the listing stopped being offered (its seller cancelled the account); it can no longer be ordered or paid for.
+  """
+  withdrawnAt: Time @classified(class: "public")
   seller: User! @classified(class: "public")
 }
 """
@@ -3023,6 +3034,19 @@ input ListingWhereInput {
   createdAtGTE: Time
   createdAtLT: Time
   createdAtLTE: Time
+  """
+  withdrawn_at field predicates
+  """
+  withdrawnAt: Time
+  withdrawnAtNEQ: Time
+  withdrawnAtIn: [Time!]
+  withdrawnAtNotIn: [Time!]
+  withdrawnAtGT: Time
+  withdrawnAtGTE: Time
+  withdrawnAtLT: Time
+  withdrawnAtLTE: Time
+  withdrawnAtIsNil: Boolean
+  withdrawnAtNotNil: Boolean
   """
   seller edge predicates
   """
@@ -4727,6 +4751,8 @@ func (ec *executionContext) childFields_Listing(ctx context.Context, field graph
 		return ec.fieldContext_Listing_sellerID(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Listing_createdAt(ctx, field)
+	case "withdrawnAt":
+		return ec.fieldContext_Listing_withdrawnAt(ctx, field)
 	case "seller":
 		return ec.fieldContext_Listing_seller(ctx, field)
 	}
@@ -9921,6 +9947,47 @@ func (ec *executionContext) _Listing_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Listing_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Listing_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_withdrawnAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithdrawnAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_withdrawnAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Time")
 }
 
@@ -19937,7 +20004,7 @@ func (ec *executionContext) unmarshalInputListingWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "priceFen", "priceFenNEQ", "priceFenIn", "priceFenNotIn", "priceFenGT", "priceFenGTE", "priceFenLT", "priceFenLTE", "sellerID", "sellerIDNEQ", "sellerIDIn", "sellerIDNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasSeller", "hasSellerWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "priceFen", "priceFenNEQ", "priceFenIn", "priceFenNotIn", "priceFenGT", "priceFenGTE", "priceFenLT", "priceFenLTE", "sellerID", "sellerIDNEQ", "sellerIDIn", "sellerIDNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "withdrawnAt", "withdrawnAtNEQ", "withdrawnAtIn", "withdrawnAtNotIn", "withdrawnAtGT", "withdrawnAtGTE", "withdrawnAtLT", "withdrawnAtLTE", "withdrawnAtIsNil", "withdrawnAtNotNil", "hasSeller", "hasSellerWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20252,6 +20319,76 @@ func (ec *executionContext) unmarshalInputListingWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.CreatedAtLTE = data
+		case "withdrawnAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAt = data
+		case "withdrawnAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtNEQ = data
+		case "withdrawnAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtIn = data
+		case "withdrawnAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtNotIn = data
+		case "withdrawnAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtGT = data
+		case "withdrawnAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtGTE = data
+		case "withdrawnAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtLT = data
+		case "withdrawnAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtLTE = data
+		case "withdrawnAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtIsNil = data
+		case "withdrawnAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtNotNil = data
 		case "hasSeller":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSeller"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -23713,6 +23850,11 @@ func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, 
 		case "createdAt":
 			out.Values[i] = ec._Listing_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withdrawnAt":
+			out.Values[i] = ec._Listing_withdrawnAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "seller":

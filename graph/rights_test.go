@@ -554,3 +554,45 @@ func TestARequestEndsWithItsAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelledSellersLeaveCommerce: cancelling withdraws the account's
+// listings in the same transaction; nobody can order them any more, an
+// order made before cannot be paid (which would share the buyer's phone
+// with the cancelled account), and the listings are no longer listed.
+func TestCancelledSellersLeaveCommerce(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buyer := w.Tokens["adult"]
+		create := func() veiltest.Response {
+			return env.Do(veiltest.Request{Token: buyer, Query: `mutation($in: CreateOrderInput!) { createOrder(input: $in) { id } }`,
+				Variables: map[string]any{"in": map[string]any{"listingId": veiltest.ID(w.Listings[0].ID), "recipientPhone": "13600136000"}}})
+		}
+		r := create()
+		orderID, _ := veiltest.Dig(r.Data, "createOrder.id").(string)
+		if orderID == "" {
+			t.Fatalf("the order before cancellation: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: w.Tokens["guardian"], Query: `mutation { cancelAccount(confirm: true) { cancelled } }`})
+		shared := env.Store.Client.SharingRecord.Query().CountX(ctx)
+
+		if r := create(); r.Code() != "VALIDATION_FAILED" || r.Errors[0].Extensions["field"] != "input.listingId" {
+			t.Errorf("ordering a cancelled seller's listing: %s", r.Raw)
+		}
+		r = env.Do(veiltest.Request{Token: buyer, Query: `mutation($id: ID!) { payOrder(orderId: $id) { status } }`,
+			Variables: map[string]any{"id": orderID}})
+		if r.Code() != "VALIDATION_FAILED" {
+			t.Errorf("paying an order on a cancelled seller's listing: %s", r.Raw)
+		}
+		if n := env.Store.Client.SharingRecord.Query().CountX(ctx); n != shared {
+			t.Errorf("%d sharing records after the refused payment, want %d", n, shared)
+		}
+		r = env.MustDo(veiltest.Request{Query: `{ listings(first: 10) { totalCount } }`})
+		if n := veiltest.Dig(r.Data, "listings.totalCount"); n != float64(0) {
+			t.Errorf("listings still lists %v of the cancelled seller's listings", n)
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"veil/check"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/listing"
 	"veil/ent/logincode"
 	"veil/ent/rightsrequest"
 	"veil/ent/session"
@@ -219,6 +220,11 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 			}
 		}
 		if _, err := tx.User.Update().Where(user.GuardianID(subjectID)).ClearGuardianID().Save(ctx); err != nil {
+			return err
+		}
+		// A cancelled account sells nothing: its listings are withdrawn
+		// (orders on them stay, and can no longer be paid).
+		if _, err := tx.Listing.Update().Where(listing.SellerID(subjectID), listing.WithdrawnAtIsNil()).SetWithdrawnAt(now).Save(ctx); err != nil {
 			return err
 		}
 		if err := tx.User.UpdateOneID(subjectID).

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/order"
+	"veil/ent/user"
 	"veil/fault"
 	"veil/store"
 )
@@ -42,6 +44,9 @@ func CreateOrder(ctx context.Context, c *ent.Client, buyerID int, in CreateOrder
 	if l.SellerID == buyerID {
 		return nil, fault.Invalid("input.listingId", "you cannot buy your own listing")
 	}
+	if err := offered(ctx, c, l); err != nil {
+		return nil, fault.Invalid("input.listingId", err.Error())
+	}
 	no, err := orderNumber(now)
 	if err != nil {
 		return nil, err
@@ -68,6 +73,14 @@ func PayOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time
 		}
 		if o.Status != order.StatusCREATED {
 			return fault.Invalid("orderId", "only a new order can be paid")
+		}
+		l, err := tx.Listing.Get(ctx, o.ListingID)
+		if err != nil {
+			return err
+		}
+		if err := offered(ctx, tx.Client(), l); err != nil {
+			// Paying would share the buyer's phone with a cancelled account.
+			return fault.Invalid("orderId", err.Error())
 		}
 		if out, err = tx.Order.UpdateOne(o).SetStatus(order.StatusPAID).Save(ctx); err != nil {
 			return err
@@ -120,4 +133,24 @@ func orderNumber(now time.Time) (string, error) {
 		return "", err
 	}
 	return now.Format("20060102") + strings.ToUpper(hex.EncodeToString(buf)), nil
+}
+
+// errWithdrawn is why an order on a withdrawn listing is refused.
+var errWithdrawn = errors.New("this listing is no longer offered: its seller has left")
+
+// offered reports errWithdrawn for a listing that is withdrawn, or whose
+// seller's account is cancelled (listings are withdrawn with it, in the
+// same transaction; this also covers rows from before that rule).
+func offered(ctx context.Context, c *ent.Client, l *ent.Listing) error {
+	if l.WithdrawnAt != nil {
+		return errWithdrawn
+	}
+	seller, err := c.User.Get(ctx, l.SellerID)
+	if err != nil {
+		return err
+	}
+	if seller.Status == user.StatusCANCELLED {
+		return errWithdrawn
+	}
+	return nil
 }

@@ -22,6 +22,8 @@ const (
 	FieldSellerID = "seller_id"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldWithdrawnAt holds the string denoting the withdrawn_at field in the database.
+	FieldWithdrawnAt = "withdrawn_at"
 	// EdgeSeller holds the string denoting the seller edge name in mutations.
 	EdgeSeller = "seller"
 	// Table holds the table name of the listing in the database.
@@ -42,6 +44,7 @@ var Columns = []string{
 	FieldPriceFen,
 	FieldSellerID,
 	FieldCreatedAt,
+	FieldWithdrawnAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -89,6 +92,11 @@ func BySellerID(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByWithdrawnAt orders the results by the withdrawn_at field.
+func ByWithdrawnAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWithdrawnAt, opts...).ToFunc()
 }
 
 // BySellerField orders the results by seller field.

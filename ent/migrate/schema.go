@@ -238,6 +238,7 @@ var (
 		{Name: "title", Type: field.TypeString, Size: 120},
 		{Name: "price_fen", Type: field.TypeInt64},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "withdrawn_at", Type: field.TypeTime, Nullable: true},
 		{Name: "seller_id", Type: field.TypeInt},
 	}
 	// ListingsTable holds the schema information for the "listings" table.
@@ -248,7 +249,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "listings_users_listings",
-				Columns:    []*schema.Column{ListingsColumns[4]},
+				Columns:    []*schema.Column{ListingsColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},

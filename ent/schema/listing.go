@@ -32,6 +32,10 @@ func (Listing) Fields() []ent.Field {
 			Default(time.Now).
 			Immutable().
 			Annotations(classification.Tag(classification.PublicData), entgql.OrderField("CREATED_AT")),
+		field.Time("withdrawn_at").
+			Optional().Nillable().
+			Comment("When the listing stopped being offered (its seller cancelled the account); it can no longer be ordered or paid for.").
+			Annotations(classification.Tag(classification.PublicData)),
 	}
 }
 
