@@ -56,6 +56,45 @@ var Records = map[string]classification.Record{
 	"User":                 {Rows: "person", OnCancel: "anonymise"},
 }
 
+// RecordTypes lists the declared types, in name order.
+var RecordTypes = []string{
+	"ActivityLog",
+	"AuditEvent",
+	"AuditHead",
+	"CallLogEntry",
+	"Consent",
+	"Contact",
+	"Device",
+	"FaceVerification",
+	"Listing",
+	"Location",
+	"LoginCode",
+	"Order",
+	"PolicyVersion",
+	"RealNameVerification",
+	"RightsRequest",
+	"Session",
+	"SharingRecord",
+	"SupportTicket",
+	"ThirdPartyBinding",
+	"ThirdPartySDK",
+	"User",
+}
+
+// ErasedOnCancel lists the types whose rows are erased with their
+// subject's account (classification.Erase), in name order.
+var ErasedOnCancel = []string{
+	"ActivityLog",
+	"CallLogEntry",
+	"Contact",
+	"Device",
+	"FaceVerification",
+	"Location",
+	"RealNameVerification",
+	"SupportTicket",
+	"ThirdPartyBinding",
+}
+
 // SubjectOf returns, for a generated entity, its type and ID, the user it
 // is about (its subject column; 0 for rows about no one) and its
 // counterparty (0 when none), read from the entity's own fields.

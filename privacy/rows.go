@@ -2,7 +2,6 @@ package privacy
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -138,7 +137,7 @@ func ownRows(s *entsql.Selector, rec classification.Record, viewer int, cutoff s
 func counterparts(s *entsql.Selector, viewer int) []*entsql.Predicate {
 	b := entsql.Dialect(s.Dialect())
 	var allow []*entsql.Predicate
-	for _, typ := range recordTypes {
+	for _, typ := range ent.RecordTypes {
 		rec := ent.Records[typ]
 		if rec.Counterparty == "" {
 			continue
@@ -157,7 +156,7 @@ func counterparts(s *entsql.Selector, viewer int) []*entsql.Predicate {
 func exposedPeople(s *entsql.Selector) []*entsql.Predicate {
 	b := entsql.Dialect(s.Dialect())
 	var allow []*entsql.Predicate
-	for _, typ := range recordTypes {
+	for _, typ := range ent.RecordTypes {
 		rec := ent.Records[typ]
 		t := entsql.Table(ent.Tables[typ])
 		for _, column := range rec.Exposes {
@@ -189,13 +188,3 @@ func roleServes(role classification.Role, typ string) bool {
 	}
 	return false
 }
-
-// recordTypes are the declared types, in a stable order.
-var recordTypes = func() []string {
-	out := make([]string, 0, len(ent.Records))
-	for typ := range ent.Records {
-		out = append(out, typ)
-	}
-	slices.Sort(out)
-	return out
-}()

@@ -12,7 +12,6 @@ package retention
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -135,7 +134,7 @@ func rules(opts Options) []rule {
 // of that field's class has passed (for behaviour, opts.ActivityMonths).
 func expiryRules(opts Options) []rule {
 	var out []rule
-	for _, typ := range sortedTypes() {
+	for _, typ := range ent.RecordTypes {
 		rec := ent.Records[typ]
 		if rec.Expires == "" {
 			continue
@@ -167,15 +166,6 @@ func expiryRules(opts Options) []rule {
 	return out
 }
 
-func sortedTypes() []string {
-	out := make([]string, 0, len(ent.Records))
-	for typ := range ent.Records {
-		out = append(out, typ)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func endedSessions(now time.Time) predicate.Session {
 	cutoff := now.AddDate(0, 0, -30)
 	return session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))
@@ -186,7 +176,7 @@ func endedSessions(now time.Time) predicate.Session {
 func hasCollectedData() predicate.User {
 	return func(s *entsql.Selector) {
 		var exists []*entsql.Predicate
-		for _, typ := range erasedTypes() {
+		for _, typ := range ent.ErasedOnCancel {
 			t := entsql.Table(ent.Tables[typ])
 			exists = append(exists, entsql.Exists(entsql.Dialect(s.Dialect()).Select(t.C(user.FieldID)).From(t).
 				Where(entsql.ColumnsEQ(t.C(ent.Records[typ].Subject), s.C(user.FieldID)))))
@@ -197,24 +187,12 @@ func hasCollectedData() predicate.User {
 
 // eraseCollected erases the data collected about the users ids.
 func eraseCollected(ctx context.Context, tx *ent.Tx, ids []int) error {
-	for _, typ := range erasedTypes() {
+	for _, typ := range ent.ErasedOnCancel {
 		if _, err := ent.DeleteAbout(ctx, tx.Client(), typ, ids...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// erasedTypes are the types whose rows are erased with their subject's
-// account (classification.Erase), sorted.
-func erasedTypes() []string {
-	var out []string
-	for _, typ := range sortedTypes() {
-		if ent.Records[typ].OnCancel == classification.Erase {
-			out = append(out, typ)
-		}
-	}
-	return out
 }
 
 // Purge applies every rule in batches and returns the rows removed (or

@@ -8,7 +8,6 @@ package rights
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -70,18 +69,6 @@ func categoryType(c Category) (string, classification.Record, bool) {
 		}
 	}
 	return "", classification.Record{}, false
-}
-
-// erasedTypes are the types whose rows cancellation erases, sorted.
-func erasedTypes() []string {
-	var out []string
-	for typ, rec := range ent.Records {
-		if rec.OnCancel == classification.Erase {
-			out = append(out, typ)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // KeptRecords says what of a category was not deleted, and why.
@@ -210,7 +197,7 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 			return err
 		}
 		var erased []string
-		for _, typ := range erasedTypes() {
+		for _, typ := range ent.ErasedOnCancel {
 			n, err := ent.DeleteAbout(ctx, tx.Client(), typ, subjectID)
 			if err != nil {
 				return err
