@@ -23,7 +23,7 @@ import (
 type Resolver struct {
 	Client *ent.Client
 	// Driver is the client's driver, for the few reads that Ent's typed
-	// API cannot express generically (owners of records by table).
+	// API cannot express generically (the export streams rows by table).
 	Driver   dialect.Driver
 	Accounts *account.Service
 	Identity *identity.Service
