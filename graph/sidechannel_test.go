@@ -149,3 +149,19 @@ func TestStatementsDoNotGrowWithListSize(t *testing.T) {
 		}
 	})
 }
+
+// TestNoFilterOrdersOpaqueIDs: no WhereInput compares IDs by order, which
+// would tell an opaque ID's type and place among the rows of a public type.
+func TestNoFilterOrdersOpaqueIDs(t *testing.T) {
+	for _, def := range gqlSchema.Types {
+		if !strings.HasSuffix(def.Name, "WhereInput") {
+			continue
+		}
+		for _, f := range def.Fields {
+			if f.Type.Name() == "ID" && (strings.HasSuffix(f.Name, "GT") || strings.HasSuffix(f.Name, "GTE") ||
+				strings.HasSuffix(f.Name, "LT") || strings.HasSuffix(f.Name, "LTE")) {
+				t.Errorf("%s.%s orders opaque IDs", def.Name, f.Name)
+			}
+		}
+	}
+}

@@ -161,6 +161,7 @@ func SchemaHook(g *gen.Graph, s *ast.Schema) error {
 		Locations: []ast.DirectiveLocation{ast.LocationFieldDefinition},
 	}
 	for _, t := range g.Nodes {
+		dropIDOrdering(s.Types[t.Name+"WhereInput"])
 		def := s.Types[t.Name]
 		if def == nil {
 			continue
@@ -209,4 +210,22 @@ func classify(def *ast.Definition, field string, c *classification.Class) {
 	if c.Level != classification.Public {
 		fd.Type.NonNull = false
 	}
+}
+
+// dropIDOrdering removes the idGT, idGTE, idLT and idLTE filters from a
+// WhereInput: global IDs are opaque, and comparing one with the rows of a
+// public type would tell its type and its place in the sequence.
+func dropIDOrdering(def *ast.Definition) {
+	if def == nil {
+		return
+	}
+	kept := def.Fields[:0]
+	for _, f := range def.Fields {
+		switch f.Name {
+		case "idGT", "idGTE", "idLT", "idLTE":
+			continue
+		}
+		kept = append(kept, f)
+	}
+	def.Fields = kept
 }
