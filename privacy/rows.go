@@ -109,19 +109,14 @@ func deny(s *entsql.Selector) { s.Where(entsql.False()) }
 // ownRows are the predicates of the rows of rec's type that are about
 // viewer, their child under 14, or a counterparty relation of viewer's.
 func ownRows(s *entsql.Selector, rec classification.Record, viewer int, cutoff string) []*entsql.Predicate {
-	b := entsql.Dialect(s.Dialect())
-	users := entsql.Table(ent.Tables["User"])
-	wards := b.Select(users.C("id")).From(users).
-		Where(entsql.And(entsql.EQ(users.C("guardian_id"), viewer), entsql.GT(users.C("birth_date"), cutoff)))
 	if rec.Rows == classification.RowsPerson {
-		// A person is their own subject; a ward is a row whose guardian
+		// A person is their own subject; a ward is a person whose guardian
 		// is the viewer, under 14.
-		allow := []*entsql.Predicate{
-			entsql.EQ(s.C("id"), viewer),
-			entsql.And(entsql.EQ(s.C("guardian_id"), viewer), entsql.GT(s.C("birth_date"), cutoff)),
-		}
+		allow := []*entsql.Predicate{entsql.EQ(s.C("id"), viewer), ward(s.C, viewer, cutoff)}
 		return append(allow, counterparts(s, viewer)...)
 	}
+	users := entsql.Table(ent.Tables["User"])
+	wards := entsql.Dialect(s.Dialect()).Select(users.C("id")).From(users).Where(ward(users.C, viewer, cutoff))
 	allow := []*entsql.Predicate{
 		entsql.EQ(s.C(rec.Subject), viewer),
 		entsql.In(s.C(rec.Subject), wards),
@@ -130,6 +125,12 @@ func ownRows(s *entsql.Selector, rec classification.Record, viewer int, cutoff s
 		allow = append(allow, entsql.EQ(s.C(rec.Counterparty), viewer))
 	}
 	return allow
+}
+
+// ward holds for a user row (its columns qualified by column) whose
+// guardian is viewer and who is under 14 (born after cutoff).
+func ward(column func(string) string, viewer int, cutoff string) *entsql.Predicate {
+	return entsql.And(entsql.EQ(column("guardian_id"), viewer), entsql.GT(column("birth_date"), cutoff))
 }
 
 // counterparts are the people on the other side of a row that has a
