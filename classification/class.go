@@ -36,6 +36,10 @@ type Class struct {
 	// OnlyWhileOpen limits that sharing to while the order is being
 	// fulfilled: after completion the counterparty sees it masked.
 	OnlyWhileOpen bool
+	// ShownToGuardians makes the class raw to the guardian of a minor of 14
+	// to 17, who otherwise sees what a stranger would: the consent state
+	// the guardian manages (see GuardianPowers).
+	ShownToGuardians bool
 	// HandlingRecord marks bookkeeping of how an account was handled
 	// (consents, rights requests): after the subject cancels, staff with
 	// an allowed purpose may still read it, where everything else retained
@@ -245,11 +249,18 @@ var (
 		Policy: []string{"P1.6", "P9"},
 	}
 	Internal = &Class{
-		Name: "internal", Description: "account state kept to run the service: status, role, consents, timestamps",
-		Scenario: "running the account: consents, rights requests, status",
+		Name: "internal", Description: "account state kept to run the service: status, role, rights requests, timestamps",
+		Scenario: "running the account: rights requests, status",
 		Level:    Personal, Basis: BasisContract, HandlingRecord: true,
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P1.9", "P1.12"},
+	}
+	ConsentRecord = &Class{
+		Name: "consent_record", Description: "consents given by the user or their guardian, per purpose and policy version, with their withdrawals",
+		Scenario: "granting and withdrawing consents, accepting the policy",
+		Level:    Personal, Basis: BasisLegalObligation, HandlingRecord: true, ShownToGuardians: true,
+		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P5.2", "P6.1", "P6.2", "P7"},
 	}
 	AuditTrail = &Class{
 		Name: "audit_trail", Description: "the audit log: who read or changed whose data, when and why",
@@ -271,7 +282,7 @@ var (
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
 	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, AuditTrail, SecretData,
+	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, AuditTrail, SecretData,
 }
 
 var byName = map[string]*Class{}

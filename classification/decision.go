@@ -77,8 +77,12 @@ func Decide(v Viewer, s Subject, c *Class) Decision {
 	case self:
 		// AllowSubject: the subject sees their own data raw.
 		return Decision{Action: Raw}
-	case v.SignedIn() && s.AgeGroup == AgeChild && s.GuardianID != 0 && v.UserID == s.GuardianID:
+	case GuardianPowers(v, s).Has(ReadRaw):
 		// AllowGuardian: a child's guardian sees the child's data raw.
+		return Decision{Action: Raw}
+	case GuardianPowers(v, s).Has(ManageConsents) && c.ShownToGuardians:
+		// AllowGuardianConsents: the guardian of a minor sees the minor's
+		// consent state, which they manage.
 		return Decision{Action: Raw}
 	case c.AllowsPurpose(v.Purpose) && v.HasPurpose(v.Purpose):
 		// AllowStaffPurpose: staff with an allowed purpose read raw, audited.

@@ -30,7 +30,7 @@ type Consent struct {
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
 	// For THIRD_PARTY_SHARING: the one recipient this consent covers (PIPL Art. 23).
 	Recipient *string `json:"recipient,omitempty"`
-	// The guardian who consented for a child, if not the user.
+	// The guardian who consented for a ward, if not the user.
 	GrantedBy *int `json:"granted_by,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConsentQuery when eager-loading is set.

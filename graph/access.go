@@ -101,9 +101,9 @@ func checkAccessDeclared(es graphql.ExecutableSchema) error {
 }
 
 // actingFor returns whom a request acts on: the caller, or with forUser
-// the caller's child (see identity.ActingFor).
-func (r *Resolver) actingFor(ctx context.Context, forUser *int) (subject, guardian int, err error) {
-	return identity.ActingFor(ctx, r.Client, classification.FromContext(ctx), forUser, r.now())
+// a ward over whom the caller holds power (see identity.ActingFor).
+func (r *Resolver) actingFor(ctx context.Context, forUser *int, power classification.Power) (subject, guardian int, err error) {
+	return identity.ActingFor(ctx, r.Client, classification.FromContext(ctx), forUser, power, r.now())
 }
 
 // mayAudit admits auditors who declared audit or legal_hold.

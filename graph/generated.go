@@ -2753,14 +2753,14 @@ input CallLogEntryWhereInput {
 }
 type Consent implements Node {
   id: ID! @classified(class: "public")
-  purpose: ConsentPurpose @classified(class: "internal")
-  policyVersion: String @classified(class: "internal")
-  grantedAt: Time @classified(class: "internal")
-  withdrawnAt: Time @classified(class: "internal")
+  purpose: ConsentPurpose @classified(class: "consent_record")
+  policyVersion: String @classified(class: "consent_record")
+  grantedAt: Time @classified(class: "consent_record")
+  withdrawnAt: Time @classified(class: "consent_record")
   """
   For THIRD_PARTY_SHARING: the one recipient this consent covers (PIPL Art. 23).
   """
-  recipient: String @classified(class: "internal")
+  recipient: String @classified(class: "consent_record")
 }
 """
 ConsentPurpose is enum for the field purpose
@@ -3878,7 +3878,7 @@ type User implements Node {
     """
     where: ListingWhereInput
   ): ListingConnection! @classified(class: "public")
-  consents: [Consent!] @classified(class: "internal")
+  consents: [Consent!] @classified(class: "consent_record")
   devices: [Device!] @classified(class: "device_info")
   activities(
     """
@@ -8305,7 +8305,7 @@ func (ec *executionContext) _Consent_purpose(ctx context.Context, field graphql.
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "consent_record")
 				if err != nil {
 					var zeroVal consent.Purpose
 					return zeroVal, err
@@ -8346,7 +8346,7 @@ func (ec *executionContext) _Consent_policyVersion(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "consent_record")
 				if err != nil {
 					var zeroVal string
 					return zeroVal, err
@@ -8387,7 +8387,7 @@ func (ec *executionContext) _Consent_grantedAt(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "consent_record")
 				if err != nil {
 					var zeroVal time.Time
 					return zeroVal, err
@@ -8428,7 +8428,7 @@ func (ec *executionContext) _Consent_withdrawnAt(ctx context.Context, field grap
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "consent_record")
 				if err != nil {
 					var zeroVal *time.Time
 					return zeroVal, err
@@ -8469,7 +8469,7 @@ func (ec *executionContext) _Consent_recipient(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "consent_record")
 				if err != nil {
 					var zeroVal *string
 					return zeroVal, err
@@ -16672,7 +16672,7 @@ func (ec *executionContext) _User_consents(ctx context.Context, field graphql.Co
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "consent_record")
 				if err != nil {
 					var zeroVal []*ent.Consent
 					return zeroVal, err

@@ -46,7 +46,7 @@ func (r *Resolver) now() time.Time {
 // forUser, of their child) to w, and records the request. It serves both
 // exportMyData and the GET /export download.
 func (r *Resolver) ExportTo(ctx context.Context, w io.Writer, forUser *int) error {
-	subject, _, err := r.actingFor(ctx, forUser)
+	subject, _, err := r.actingFor(ctx, forUser, classification.Export)
 	if err != nil {
 		return err
 	}

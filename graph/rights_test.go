@@ -359,7 +359,7 @@ func personalValues(t *testing.T, env *veiltest.Env, userID int) []string {
 		}
 		for _, f := range fields {
 			c, _ := classification.Lookup(ent.Classes[typ][f])
-			if c.Level < classification.Personal || c == classification.Internal || c == classification.SecretData || c == classification.AuditTrail ||
+			if c.Level < classification.Personal || c.HandlingRecord || c == classification.SecretData ||
 				c == classification.Transaction || c == classification.OrderContact || f == "id" || strings.HasSuffix(f, "_id") {
 				continue
 			}

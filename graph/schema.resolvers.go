@@ -73,7 +73,7 @@ func (r *mutationResolver) GrantConsent(ctx context.Context, purpose consent.Pur
 	if err != nil {
 		return nil, err
 	}
-	subject, grantedBy, err := r.actingFor(ctx, forUser)
+	subject, grantedBy, err := r.actingFor(ctx, forUser, classification.ManageConsents)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.
 	if err != nil {
 		return nil, err
 	}
-	subject, _, err := r.actingFor(ctx, forUser)
+	subject, _, err := r.actingFor(ctx, forUser, classification.ManageConsents)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func (r *mutationResolver) ExportMyData(ctx context.Context, forUser *int) (righ
 
 // CorrectMyData is the resolver for the correctMyData field.
 func (r *mutationResolver) CorrectMyData(ctx context.Context, input rights.CorrectionInput, forUser *int) (*ent.User, error) {
-	subject, _, err := r.actingFor(ctx, forUser)
+	subject, _, err := r.actingFor(ctx, forUser, classification.Correct)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (r *mutationResolver) CorrectMyData(ctx context.Context, input rights.Corre
 
 // DeleteMyData is the resolver for the deleteMyData field.
 func (r *mutationResolver) DeleteMyData(ctx context.Context, category rights.Category, forUser *int) (*rights.DeletionResult, error) {
-	subject, _, err := r.actingFor(ctx, forUser)
+	subject, _, err := r.actingFor(ctx, forUser, classification.Delete)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (r *mutationResolver) CancelAccount(ctx context.Context, confirm bool, forU
 	if !confirm {
 		return nil, fault.Invalid("confirm", "must be true: cancellation takes effect at once and cannot be undone")
 	}
-	subject, _, err := r.actingFor(ctx, forUser)
+	subject, _, err := r.actingFor(ctx, forUser, classification.Cancel)
 	if err != nil {
 		return nil, err
 	}

@@ -261,18 +261,19 @@ func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 &
 func isPNG(b []byte) bool  { return len(b) > 8 && string(b[1:4]) == "PNG" }
 
 // ActingFor returns whom viewer v acts on: themself, or with forUser, a
-// minor whose guardian v is, with v as the guardian (POLICY.md P6.4: the
-// guardian may consent, read, correct, delete and cancel for the child).
-func ActingFor(ctx context.Context, c *ent.Client, v classification.Viewer, forUser *int, now time.Time) (subject, guardian int, err error) {
+// ward over whom v holds power as their guardian, with v as the guardian.
+// The power comes from classification.GuardianPowers, by the ward's age
+// today (POLICY.md P6).
+func ActingFor(ctx context.Context, c *ent.Client, v classification.Viewer, forUser *int, power classification.Power, now time.Time) (subject, guardian int, err error) {
 	if forUser == nil || *forUser == v.UserID {
 		return v.UserID, 0, nil
 	}
-	child, err := c.User.Get(ctx, *forUser)
-	// SECURITY: only a child's guardian may act for them; anyone else is
-	// told the same whether or not the user exists.
-	if err != nil || child.GuardianID == nil || *child.GuardianID != v.UserID || child.BirthDate == nil ||
-		classification.AgeGroupOf(*child.BirthDate, now) == classification.AgeAdult {
-		return 0, 0, fault.New(fault.Forbidden, "you may act only for a child you are the guardian of")
+	// SECURITY: read as the system, so that the answer below is the one
+	// rule's; only a guardian holding the power may act, and anyone else
+	// is told the same whether or not the user exists.
+	ward, err := c.User.Query().Where(user.ID(*forUser)).Only(classification.AsSystem(ctx))
+	if err != nil || !classification.GuardianPowers(v, privacy.PersonOf(ward, now)).Has(power) {
+		return 0, 0, fault.New(fault.Forbidden, "you may do this only for a ward you are the guardian of, while their age gives you the power to")
 	}
-	return child.ID, v.UserID, nil
+	return ward.ID, v.UserID, nil
 }

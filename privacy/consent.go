@@ -52,9 +52,10 @@ func consentHook() entgo.Hook {
 }
 
 // loginIdentity are the classes collected to open an account at all: the
-// login phone and the account's own bookkeeping (P1.2).
+// login phone and the account's own bookkeeping (P1.2), consents included.
 func loginIdentity(c *classification.Class) bool {
-	return c == classification.Contact || c == classification.Internal || c == classification.SecretData || c.Level == classification.Public
+	return c == classification.Contact || c == classification.Internal || c == classification.ConsentRecord ||
+		c == classification.SecretData || c.Level == classification.Public
 }
 
 func check(ctx context.Context, m entgo.Mutation) error {

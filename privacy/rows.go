@@ -20,7 +20,10 @@ import (
 //
 // A user (and the anonymous viewer, who is no one) sees:
 //   - rows about themself (AllowSubject);
-//   - rows about their child under 14 (AllowGuardian);
+//   - rows about their ward while the ward's age gives the guardian a
+//     power over them (AllowGuardian, from classification.GuardianPowers):
+//     every row of a child under 14; the person and consent state of a
+//     minor under 18;
 //   - rows whose counterparty they are, and the person on the other side
 //     (AllowCounterparty);
 //   - public rows, and the people a public row exposes (a listing's
@@ -87,7 +90,7 @@ func rowPredicate(v classification.Viewer, typ string, now time.Time) func(*ents
 		// AllowStaffRole: staff see every row of the types they serve.
 		return nil
 	}
-	cutoff := childCutoff(now)
+	cutoff := wardCutoff(rec, typ, now)
 	return func(s *entsql.Selector) {
 		var allow []*entsql.Predicate
 		if rec.Rows == classification.RowsPerson {
@@ -107,11 +110,12 @@ func rowPredicate(v classification.Viewer, typ string, now time.Time) func(*ents
 func deny(s *entsql.Selector) { s.Where(entsql.False()) }
 
 // ownRows are the predicates of the rows of rec's type that are about
-// viewer, their child under 14, or a counterparty relation of viewer's.
+// viewer, their ward born after cutoff, or a counterparty relation of
+// viewer's.
 func ownRows(s *entsql.Selector, rec classification.Record, viewer int, cutoff string) []*entsql.Predicate {
 	if rec.Rows == classification.RowsPerson {
 		// A person is their own subject; a ward is a person whose guardian
-		// is the viewer, under 14.
+		// is the viewer.
 		allow := []*entsql.Predicate{entsql.EQ(s.C("id"), viewer), ward(s.C, viewer, cutoff)}
 		return append(allow, counterparts(s, viewer)...)
 	}
@@ -128,7 +132,7 @@ func ownRows(s *entsql.Selector, rec classification.Record, viewer int, cutoff s
 }
 
 // ward holds for a user row (its columns qualified by column) whose
-// guardian is viewer and who is under 14 (born after cutoff).
+// guardian is viewer and who was born after cutoff.
 func ward(column func(string) string, viewer int, cutoff string) *entsql.Predicate {
 	return entsql.And(entsql.EQ(column("guardian_id"), viewer), entsql.GT(column("birth_date"), cutoff))
 }
@@ -167,10 +171,29 @@ func exposedPeople(s *entsql.Selector) []*entsql.Predicate {
 	return allow
 }
 
-// childCutoff is the birth date after which someone is under 14 on day
-// now (in Beijing time, as classification.AgeGroupOf counts it).
-func childCutoff(now time.Time) string {
-	return now.In(classification.ChinaTime).AddDate(-14, 0, 0).Format(classification.BirthDateLayout)
+// wardCutoff is the birth date after which a guardian sees rows of typ
+// about their ward on day now (in Beijing time, as
+// classification.AgeGroupOf counts it): the age under which they hold the
+// power to read them raw, or, for the ward's person and for rows the
+// guardian of a minor is shown (consents), to manage the consents.
+func wardCutoff(rec classification.Record, typ string, now time.Time) string {
+	power := classification.ReadRaw
+	if rec.Rows == classification.RowsPerson || shownToGuardians(typ) {
+		power = classification.ManageConsents
+	}
+	age := classification.WardAge(power)
+	return now.In(classification.ChinaTime).AddDate(-age, 0, 0).Format(classification.BirthDateLayout)
+}
+
+// shownToGuardians reports whether a class of typ is shown to the
+// guardian of a minor.
+func shownToGuardians(typ string) bool {
+	for _, name := range ent.Classes[typ] {
+		if c, ok := classification.Lookup(name); ok && c.ShownToGuardians {
+			return true
+		}
+	}
+	return false
 }
 
 // roleServes reports whether staff of role serve rows of typ: one of the

@@ -30,28 +30,28 @@ func (Consent) Fields() []ent.Field {
 		field.Enum("purpose").
 			Values(purposes...).
 			Immutable().
-			Annotations(classification.Tag(classification.Internal), entgql.Type("ConsentPurpose")),
+			Annotations(classification.Tag(classification.ConsentRecord), entgql.Type("ConsentPurpose")),
 		field.String("policy_version").
 			NotEmpty().
 			Immutable().
-			Annotations(classification.Tag(classification.Internal)),
+			Annotations(classification.Tag(classification.ConsentRecord)),
 		field.Time("granted_at").
 			Immutable().
-			Annotations(classification.Tag(classification.Internal)),
+			Annotations(classification.Tag(classification.ConsentRecord)),
 		field.Time("withdrawn_at").
 			Optional().Nillable().
-			Annotations(classification.Tag(classification.Internal)),
+			Annotations(classification.Tag(classification.ConsentRecord)),
 		field.String("recipient").
 			Optional().Nillable().
 			Immutable().
 			MaxLen(128).
 			Comment("For THIRD_PARTY_SHARING: the one recipient this consent covers (PIPL Art. 23).").
-			Annotations(classification.Tag(classification.Internal)),
+			Annotations(classification.Tag(classification.ConsentRecord)),
 		field.Int("granted_by").
 			Optional().Nillable().
 			Immutable().
-			Comment("The guardian who consented for a child, if not the user.").
-			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
+			Comment("The guardian who consented for a ward, if not the user.").
+			Annotations(classification.Tag(classification.ConsentRecord), entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -93,7 +93,7 @@ func (User) Edges() []ent.Edge {
 			Comment("Listings the user sells.").
 			Annotations(classification.Tag(classification.PublicData), entgql.RelayConnection()),
 		edge.To("consents", Consent.Type).
-			Annotations(classification.Tag(classification.Internal)),
+			Annotations(classification.Tag(classification.ConsentRecord)),
 		edge.To("devices", Device.Type).Annotations(tag(classification.DeviceInfo)),
 		edge.To("activities", ActivityLog.Type).Annotations(tag(classification.Behaviour), entgql.RelayConnection()),
 		edge.To("contacts", Contact.Type).Annotations(tag(classification.AddressBook)),
