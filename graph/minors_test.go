@@ -2,7 +2,7 @@ package graph_test
 
 import (
 	"context"
-		"testing"
+	"testing"
 	"time"
 
 	"veil/classification"
@@ -21,7 +21,9 @@ var guardianProbes = []struct {
 }{
 	{"read raw", func(w *ent.User) veiltest.Request {
 		return veiltest.Request{Query: `query($w: ID!) { node(id: $w) { ... on User { realName } } }`, Variables: map[string]any{"w": veiltest.ID(w.ID)}}
-	}, func(r veiltest.Response, w *ent.User) bool { return veiltest.Dig(r.Data, "node.realName") == w.RealName }},
+	}, func(r veiltest.Response, w *ent.User) bool {
+		return veiltest.Dig(r.Data, "node.realName") == w.RealName
+	}},
 	{"see consent state", func(w *ent.User) veiltest.Request {
 		return veiltest.Request{Query: `query($w: ID!) { node(id: $w) { ... on User { consents { purpose grantedAt } } } }`, Variables: map[string]any{"w": veiltest.ID(w.ID)}}
 	}, func(r veiltest.Response, _ *ent.User) bool {
