@@ -104,6 +104,18 @@ var ConsentPurposes = []ConsentPurpose{
 	ConsentThirdPartySharing, ConsentCrossBorder, ConsentMarketing,
 }
 
+// Optional reports whether the basic service does not need the purpose
+// (PIPL Art. 16): refusing or withdrawing it never blocks the service, and
+// a minor is never asked for it on their own consent, only on their
+// guardian's (POLICY.md P6.2).
+func (p ConsentPurpose) Optional() bool {
+	switch p {
+	case ConsentFace, ConsentContacts, ConsentCallLog, ConsentLocation, ConsentThirdPartyAccount, ConsentMarketing:
+		return true
+	}
+	return false
+}
+
 // LawfulBasis is a ground for processing that needs no consent (POLICY.md P1.12).
 type LawfulBasis string
 

@@ -53,19 +53,29 @@ func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, lev
 	default:
 		return nil, fmt.Errorf("graph: unknown access level %q", level)
 	}
-	if !v.IsStaff() {
-		stale, err := ledger.NeedsReconsent(ctx, r.Client, v.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if stale {
-			return nil, fault.New(fault.PolicyReconsentRequired, "a new version of the privacy policy needs your acceptance first (acceptPolicy); reading it, exporting your data and cancelling your account still work")
-		}
+	if v.IsStaff() {
+		return next(ctx)
+	}
+	// A minor's use of the service rests on their guardian's consent
+	// (P6.1), and so does their acceptance of a new major version.
+	acceptor, minorErr := privacy.Acceptor(ctx, r.Client, v.UserID, r.now())
+	if fe := (*fault.Error)(nil); minorErr != nil && !(errors.As(minorErr, &fe) && fe.Code == fault.GuardianConsentRequired) {
+		return nil, minorErr
+	}
+	stale, err := ledger.NeedsReconsent(ctx, r.Client, v.UserID, acceptor)
+	if err != nil {
+		return nil, err
+	}
+	if stale {
+		return nil, fault.New(fault.PolicyReconsentRequired, "a new version of the privacy policy needs your acceptance first (acceptPolicy; a guardian accepts for their ward with forUser); reading it, exporting your data and cancelling your account still work")
 	}
 	if level == model.AccessLevelTrading {
 		if err := r.mayTrade(ctx, v.UserID); err != nil {
 			return nil, err
 		}
+	}
+	if minorErr != nil {
+		return nil, minorErr
 	}
 	return next(ctx)
 }

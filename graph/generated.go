@@ -235,7 +235,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptPolicy          func(childComplexity int, version string) int
+		AcceptPolicy          func(childComplexity int, version string, forUser *int) int
 		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
 		CancelAccount         func(childComplexity int, confirm bool, forUser *int) int
 		CompleteOrder         func(childComplexity int, orderID int) int
@@ -496,7 +496,7 @@ type MutationResolver interface {
 	Logout(ctx context.Context) (bool, error)
 	GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*ent.Consent, error)
 	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*model.WithdrawConsentPayload, error)
-	AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error)
+	AcceptPolicy(ctx context.Context, version string, forUser *int) (*ent.Consent, error)
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
 	SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error)
 	LinkChild(ctx context.Context, input identity.LinkChildInput) (*ent.User, error)
@@ -1249,7 +1249,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AcceptPolicy(childComplexity, args["version"].(string)), true
+		return e.ComplexityRoot.Mutation.AcceptPolicy(childComplexity, args["version"].(string), args["forUser"].(*int)), true
 	case "Mutation.bindThirdPartyAccount":
 		if e.ComplexityRoot.Mutation.BindThirdPartyAccount == nil {
 			break
@@ -4175,8 +4175,12 @@ type Mutation {
   lawfully processed before stays (POLICY.md P5.2).
   """
   withdrawConsent(purpose: ConsentPurpose!, forUser: ID, recipient: String): WithdrawConsentPayload! @access(level: ESSENTIAL)
-  "Accepts a published policy version (needed after a major version)."
-  acceptPolicy(version: String!): Consent! @access(level: ESSENTIAL)
+  """
+  Accepts a published policy version (needed after a major version). A
+  guardian accepts for their ward under 18 with forUser; for a ward, only
+  the guardian's acceptance passes the re-consent gate.
+  """
+  acceptPolicy(version: String!, forUser: ID): Consent! @access(level: ESSENTIAL)
   "Publishes a new policy version; a major one requires every user to accept it again."
   publishPolicyVersion(input: PublishPolicyVersionInput!): PolicyVersion! @access(level: ADMIN)
 
@@ -5318,6 +5322,14 @@ func (ec *executionContext) field_Mutation_acceptPolicy_args(ctx context.Context
 		return nil, err
 	}
 	args["version"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "forUser",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["forUser"] = arg1
 	return args, nil
 }
 
@@ -10746,7 +10758,7 @@ func (ec *executionContext) _Mutation_acceptPolicy(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AcceptPolicy(ctx, fc.Args["version"].(string))
+			return ec.Resolvers.Mutation().AcceptPolicy(ctx, fc.Args["version"].(string), fc.Args["forUser"].(*int))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

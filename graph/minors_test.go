@@ -7,6 +7,7 @@ import (
 
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/consent"
 	"veil/seed"
 	"veil/veiltest"
 )
@@ -110,4 +111,120 @@ func newWard(t *testing.T, env *veiltest.Env, guardian *ent.User, birth time.Tim
 		}
 	}
 	return w
+}
+
+// wardFixture is a verified ward of guardian, born years ago, as a
+// fixture for the mutation examples; with consented false, the guardian
+// has linked but not consented to the account.
+func wardFixture(t *testing.T, env *veiltest.Env, guardian *ent.User, years int, consented bool) *fixture {
+	t.Helper()
+	w := newWard(t, env, guardian, seed.YearsAgo(env.Clock, years, 20), 300+int(phoneSeq.Load()%600))
+	if !consented {
+		env.Store.Client.Consent.Update().Where(consent.UserID(w.ID)).SetWithdrawnAt(env.Clock).ExecX(context.Background())
+	}
+	// The ward's own consent to the account, as first login records it.
+	if err := seed.EnsureConsent(context.Background(), env.Store.Client, w.ID, classification.ConsentAccount, 0, env.Clock); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, env: env, user: w, token: env.Token(w.ID)}
+}
+
+// TestMinorsNeedTheirGuardiansConsent applies P6.1 and P6.2 to a
+// verified 16-year-old: without a guardian's consent only the essential
+// operations work; with it, the service works, but data the basic service
+// does not need is collected only on the guardian's consent, and the
+// minor's own withdrawal still stops it.
+func TestMinorsNeedTheirGuardiansConsent(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		guardian := newUser(t, env, true, 45)
+		gToken := env.Token(guardian.ID)
+		t.Run("without the guardian's consent", func(t *testing.T) {
+			for _, f := range []*fixture{newMinor(t, env), wardFixture(t, env, guardian, 16, false)} {
+				if r := env.Do(examples["openSupportTicket"].call(f)); r.Code() != "GUARDIAN_CONSENT_REQUIRED" {
+					t.Errorf("a minor without a guardian's consent uses the service: %s", r.Raw)
+				}
+				f.grant(classification.ConsentContacts)
+				if r := env.Do(examples["uploadContacts"].call(f)); r.Code() != "GUARDIAN_CONSENT_REQUIRED" {
+					t.Errorf("a minor's address book on their own consent: %s", r.Raw)
+				}
+				for _, q := range []string{`mutation { exportMyData }`, `mutation { grantConsent(purpose: DEVICE) { id } }`,
+					`mutation { withdrawConsent(purpose: DEVICE) { withdrawn } }`, `{ me { id consents { purpose } } }`} {
+					env.MustDo(veiltest.Request{Token: f.token, Query: q})
+				}
+			}
+		})
+		t.Run("with the guardian's consent", func(t *testing.T) {
+			f := wardFixture(t, env, guardian, 16, true)
+			env.MustDo(examples["openSupportTicket"].call(f))
+			f.grant(classification.ConsentDevice, classification.ConsentContacts)
+			env.MustDo(examples["registerDevice"].call(f))
+			r := env.Do(examples["uploadContacts"].call(f))
+			if r.Code() != "GUARDIAN_CONSENT_REQUIRED" || r.Errors[0].Extensions["purpose"] != "CONTACTS" {
+				t.Errorf("a minor's address book on their own consent: %s", r.Raw)
+			}
+			env.MustDo(veiltest.Request{Token: gToken, Query: `mutation($w: ID!) { grantConsent(purpose: CONTACTS, forUser: $w) { id } }`,
+				Variables: map[string]any{"w": veiltest.ID(f.user.ID)}})
+			env.MustDo(examples["uploadContacts"].call(f))
+			env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { withdrawConsent(purpose: CONTACTS) { withdrawn } }`})
+			if r := env.Do(examples["uploadContacts"].call(f)); len(r.Errors) == 0 {
+				t.Errorf("collection goes on after the minor withdrew: %s", r.Raw)
+			}
+			l, err := seed.EnsureListing(context.Background(), env.Store.Client, guardian.ID, "book", 1000, env.Clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.listing = l
+			if r := env.Do(examples["createOrder"].call(f)); r.Code() != "MINOR_RESTRICTED" {
+				t.Errorf("a minor trading: %s", r.Raw)
+			}
+		})
+	})
+}
+
+// newMinor is a verified 16-year-old with no guardian.
+func newMinor(t *testing.T, env *veiltest.Env) *fixture {
+	u := newUser(t, env, true, 16)
+	return &fixture{t: t, env: env, user: u, token: env.Token(u.ID)}
+}
+
+// TestAWardsOwnConsentNeverShadowsTheGuardians: a ward's own grants and
+// acceptance never replace the guardian's, and for a ward the re-consent
+// gate needs the guardian's acceptance of the new version.
+func TestAWardsOwnConsentNeverShadowsTheGuardians(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		guardian := newUser(t, env, true, 45)
+		gToken := env.Token(guardian.ID)
+		for _, years := range []int{12, 16} {
+			f := wardFixture(t, env, guardian, years, true)
+			wardVar := map[string]any{"w": veiltest.ID(f.user.ID)}
+			env.MustDo(veiltest.Request{Token: gToken, Query: `mutation($w: ID!) { grantConsent(purpose: DEVICE, forUser: $w) { id } }`, Variables: wardVar})
+			env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { grantConsent(purpose: DEVICE) { id } }`})
+			env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($v: String!) { acceptPolicy(version: $v) { id } }`,
+				Variables: map[string]any{"v": seed.PolicyVersion}})
+			if r := env.Do(examples["registerDevice"].call(f)); len(r.Errors) > 0 {
+				t.Errorf("age %d: the ward's own grant shadows the guardian's: %s", years, r.Raw)
+			}
+			// The guardian's grant after the ward's own takes effect.
+			g := wardFixture(t, env, guardian, years, true)
+			env.MustDo(veiltest.Request{Token: g.token, Query: `mutation { grantConsent(purpose: DEVICE) { id } }`})
+			env.MustDo(veiltest.Request{Token: gToken, Query: `mutation($w: ID!) { grantConsent(purpose: DEVICE, forUser: $w) { id } }`,
+				Variables: map[string]any{"w": veiltest.ID(g.user.ID)}})
+			if r := env.Do(examples["registerDevice"].call(g)); len(r.Errors) > 0 {
+				t.Errorf("age %d: the guardian's grant after the ward's own: %s", years, r.Raw)
+			}
+		}
+
+		ward := wardFixture(t, env, guardian, 16, true)
+		admin := newUser(t, env, false, 0)
+		env.Store.Client.User.UpdateOneID(admin.ID).SetRole("admin").ExecX(context.Background())
+		env.MustDo(veiltest.Request{Token: env.Token(admin.ID), Query: `mutation { publishPolicyVersion(input: {version: "2026-09-01", major: true, summary: "s", text: "t"}) { version } }`})
+		accept := veiltest.Request{Token: ward.token, Query: `mutation { acceptPolicy(version: "2026-09-01") { id } }`}
+		env.MustDo(accept)
+		if r := env.Do(examples["openSupportTicket"].call(ward)); r.Code() != "POLICY_RECONSENT_REQUIRED" {
+			t.Errorf("a ward's own acceptance passes the re-consent gate: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: gToken, Query: `mutation($w: ID!) { acceptPolicy(version: "2026-09-01", forUser: $w) { id } }`,
+			Variables: map[string]any{"w": veiltest.ID(ward.user.ID)}})
+		env.MustDo(examples["openSupportTicket"].call(ward))
+	})
 }

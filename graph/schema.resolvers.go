@@ -98,8 +98,12 @@ func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.
 }
 
 // AcceptPolicy is the resolver for the acceptPolicy field.
-func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string) (*ent.Consent, error) {
-	return ledger.Accept(ctx, r.Client, classification.FromContext(ctx).UserID, version, r.now())
+func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string, forUser *int) (*ent.Consent, error) {
+	subject, acceptedBy, err := r.actingFor(ctx, forUser, classification.ManageConsents)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Accept(ctx, r.Client, subject, version, acceptedBy, r.now())
 }
 
 // PublishPolicyVersion is the resolver for the publishPolicyVersion field.

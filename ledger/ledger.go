@@ -130,8 +130,9 @@ func Withdraw(ctx context.Context, c *ent.Client, actorID, subjectID int, scope 
 }
 
 // Accept records that subjectID accepts policy version, which must be
-// published.
-func Accept(ctx context.Context, c *ent.Client, subjectID int, version string, now time.Time) (*ent.Consent, error) {
+// published; acceptedBy is the accepting guardian, or 0 when the subject
+// accepts.
+func Accept(ctx context.Context, c *ent.Client, subjectID int, version string, acceptedBy int, now time.Time) (*ent.Consent, error) {
 	pv, err := c.PolicyVersion.Query().Where(policyversion.Version(version)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, fault.Invalid("version", "no such policy version; see policyVersions")
@@ -139,22 +140,28 @@ func Accept(ctx context.Context, c *ent.Client, subjectID int, version string, n
 	if err != nil {
 		return nil, err
 	}
-	accepted, err := c.Consent.Create().
+	create := c.Consent.Create().
 		SetUserID(subjectID).
 		SetPurpose(consent.PurposeACCOUNT).
 		SetPolicyVersion(pv.Version).
-		SetGrantedAt(now).
-		Save(ctx)
+		SetGrantedAt(now)
+	actor := subjectID
+	if acceptedBy != 0 {
+		create.SetGrantedBy(acceptedBy)
+		actor = acceptedBy
+	}
+	accepted, err := create.Save(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return accepted, audit.Append(ctx, c, now, audit.Entry{ActorID: subjectID, SubjectID: subjectID,
+	return accepted, audit.Append(ctx, c, now, audit.Entry{ActorID: actor, SubjectID: subjectID,
 		Action: audit.PolicyAccepted, Detail: "policy " + pv.Version})
 }
 
 // NeedsReconsent reports whether subjectID has yet to accept the newest
-// major policy version (or any later one).
-func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID int) (bool, error) {
+// major policy version (or any later one); with acceptor not 0, only an
+// acceptance by acceptor (a minor's guardian) counts.
+func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID, acceptor int) (bool, error) {
 	major, err := c.PolicyVersion.Query().
 		Where(policyversion.Major(true)).
 		Order(ent.Desc(policyversion.FieldPublishedAt)).
@@ -172,10 +179,12 @@ func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID int) (bool, er
 	if err != nil {
 		return false, err
 	}
-	accepted, err := c.Consent.Query().
-		Where(consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeACCOUNT),
-			consent.WithdrawnAtIsNil(), consent.PolicyVersionIn(since...)).
-		Exist(ctx)
+	preds := []predicate.Consent{consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeACCOUNT),
+		consent.WithdrawnAtIsNil(), consent.PolicyVersionIn(since...)}
+	if acceptor != 0 {
+		preds = append(preds, consent.GrantedBy(acceptor))
+	}
+	accepted, err := c.Consent.Query().Where(preds...).Exist(ctx)
 	return !accepted, err
 }
 

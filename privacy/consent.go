@@ -68,8 +68,7 @@ func check(ctx context.Context, m entgo.Mutation) error {
 	if !ok {
 		return fmt.Errorf("privacy: no classes for type %s", m.Type())
 	}
-	needs := map[classification.ConsentPurpose][]string{}
-	beyondLogin := false
+	var w collection
 	fields := append(m.Fields(), m.AddedFields()...)
 	for _, f := range fields {
 		c, ok := classification.Lookup(classes[f])
@@ -79,14 +78,9 @@ func check(ctx context.Context, m entgo.Mutation) error {
 		if c.NeverStored {
 			return fmt.Errorf("privacy: %s.%s is of class %s, which is never stored", m.Type(), f, c.Name)
 		}
-		if c.Basis == classification.BasisConsent {
-			needs[c.Consent] = append(needs[c.Consent], f)
-		}
-		if !loginIdentity(c) {
-			beyondLogin = true
-		}
+		w.add(c, f)
 	}
-	if len(needs) == 0 && !beyondLogin {
+	if len(w.needs) == 0 && !w.beyondLogin {
 		return nil
 	}
 	cm, ok := m.(interface{ Client() *ent.Client })
@@ -101,7 +95,30 @@ func check(ctx context.Context, m entgo.Mutation) error {
 		// A new account: only its login identity may be written.
 		return errors.New("privacy: a new account may hold only its login phone")
 	}
-	return allowed(ctx, cm.Client(), subjectID, newBirth, needs, beyondLogin)
+	return allowed(ctx, cm.Client(), subjectID, newBirth, w)
+}
+
+// collection is what one write collects: the consent purposes its classes
+// need, with the fields that need each, and whether it goes beyond the
+// login identity, and beyond real-name verification.
+type collection struct {
+	needs                    map[classification.ConsentPurpose][]string
+	beyondLogin, beyondIdent bool
+}
+
+func (w *collection) add(c *classification.Class, field string) {
+	if c.Basis == classification.BasisConsent {
+		if w.needs == nil {
+			w.needs = map[classification.ConsentPurpose][]string{}
+		}
+		w.needs[c.Consent] = append(w.needs[c.Consent], field)
+	}
+	if !loginIdentity(c) {
+		w.beyondLogin = true
+		// Real-name verification is how a minor's age is found at all
+		// (P1.3): a minor of 14 to 17 is verified on their own consent.
+		w.beyondIdent = w.beyondIdent || c.Consent != classification.ConsentRealName
+	}
 }
 
 // Allowed reports whether values of the given classes may be collected
@@ -112,15 +129,11 @@ func Allowed(ctx context.Context, c *ent.Client, subjectID int, classes ...*clas
 	if isSystem(ctx) {
 		return nil
 	}
-	needs := map[classification.ConsentPurpose][]string{}
-	beyondLogin := false
+	var w collection
 	for _, cl := range classes {
-		if cl.Basis == classification.BasisConsent {
-			needs[cl.Consent] = append(needs[cl.Consent], cl.Name)
-		}
-		beyondLogin = beyondLogin || !loginIdentity(cl)
+		w.add(cl, cl.Name)
 	}
-	return allowed(ctx, c, subjectID, "", needs, beyondLogin)
+	return allowed(ctx, c, subjectID, "", w)
 }
 
 // batchKey holds the facts of one batch write (see Batch).
@@ -171,46 +184,96 @@ func lookUp(ctx context.Context, client *ent.Client, subjectID int) (subjectFact
 	return f, nil
 }
 
-func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth string, needs map[classification.ConsentPurpose][]string, beyondLogin bool) error {
+// granted reports whether purpose p is active for the subject: given by
+// anyone (byGuardian false) or by their current guardian. Every active
+// grant counts, so that none shadows another.
+func (f subjectFacts) granted(p classification.ConsentPurpose, byGuardian bool) bool {
+	for _, c := range f.active {
+		if classification.ConsentPurpose(c.Purpose) != p {
+			continue
+		}
+		if !byGuardian || f.user.GuardianID != nil && c.GrantedBy != nil && *c.GrantedBy == *f.user.GuardianID {
+			return true
+		}
+	}
+	return false
+}
+
+func (f subjectFacts) ageGroup(newBirth string, now time.Time) classification.AgeGroup {
+	birth := newBirth
+	if birth == "" && f.user.BirthDate != nil {
+		birth = *f.user.BirthDate
+	}
+	return classification.AgeGroupOf(birth, now)
+}
+
+// allowed applies the consent rules to one write about subjectID:
+//   - an adult, or someone whose age is not known, needs each purpose's
+//     consent active (CONSENT_REQUIRED);
+//   - a child under 14 needs the guardian's consent to the account for
+//     anything beyond the login phone, and the guardian's consent to
+//     each purpose; the child's own consents do not count (P6.4);
+//   - a minor of 14 to 17 needs the guardian's consent to the account for
+//     anything beyond the login phone and real-name verification (P6.1),
+//     and the guardian's consent to each purpose the basic service does
+//     not need (P6.2); other purposes take the minor's own consent too.
+//
+// Each is GUARDIAN_CONSENT_REQUIRED naming the purpose.
+func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth string, w collection) error {
 	facts, err := lookUp(ctx, client, subjectID)
 	if err != nil {
 		return err
 	}
-	subj, active := facts.user, facts.active
-	birth := newBirth
-	if birth == "" && subj.BirthDate != nil {
-		birth = *subj.BirthDate
-	}
-	granted := map[classification.ConsentPurpose]*ent.Consent{}
-	for _, c := range active {
-		granted[classification.ConsentPurpose(c.Purpose)] = c
-	}
-	if classification.AgeGroupOf(birth, nowFrom(ctx)) == classification.AgeChild {
-		// A child's consents count only when their verified guardian gave
-		// them, and nothing beyond the login phone is collected before the
-		// guardian consented to the account itself.
-		byGuardian := func(p classification.ConsentPurpose) bool {
-			c := granted[p]
-			return c != nil && subj.GuardianID != nil && c.GrantedBy != nil && *c.GrantedBy == *subj.GuardianID
+	age := facts.ageGroup(newBirth, nowFrom(ctx))
+	switch age {
+	case classification.AgeChild:
+		if w.beyondLogin && !facts.granted(classification.ConsentAccount, true) {
+			return guardianNeeded(classification.ConsentAccount,
+				"this account belongs to a child under 14: a verified guardian must be linked (linkChild) and consent first")
 		}
-		if beyondLogin && !byGuardian(classification.ConsentAccount) {
-			return &fault.Error{Code: fault.GuardianConsentRequired, Purpose: string(classification.ConsentAccount),
-				Message: "this account belongs to a child under 14: a verified guardian must link it and consent first (linkChild)"}
+	case classification.AgeMinor:
+		if w.beyondIdent && !facts.granted(classification.ConsentAccount, true) {
+			return guardianNeeded(classification.ConsentAccount,
+				"users under 18 need their guardian's consent to use the service: a verified guardian must be linked (linkChild) and consent first")
 		}
-		for _, p := range sortedPurposes(needs) {
-			if !byGuardian(p) {
-				return &fault.Error{Code: fault.GuardianConsentRequired, Purpose: string(p),
-					Message: "a guardian must grant consent " + string(p) + " for this child (grantConsent with forUser)"}
+	}
+	for _, p := range sortedPurposes(w.needs) {
+		switch {
+		case age == classification.AgeChild || age == classification.AgeMinor && p.Optional():
+			if !facts.granted(p, true) {
+				return guardianNeeded(p, "a guardian must grant consent "+string(p)+" for this user (grantConsent with forUser)")
 			}
-		}
-		return nil
-	}
-	for _, p := range sortedPurposes(needs) {
-		if granted[p] == nil {
-			return fault.NeedsConsent(string(p), strings.Join(needs[p], ", "))
+		case !facts.granted(p, false):
+			return fault.NeedsConsent(string(p), strings.Join(w.needs[p], ", "))
 		}
 	}
 	return nil
+}
+
+func guardianNeeded(p classification.ConsentPurpose, message string) error {
+	return &fault.Error{Code: fault.GuardianConsentRequired, Purpose: string(p), Message: message}
+}
+
+// Acceptor returns whose acceptance of the privacy policy, and consent to
+// the account, lets userID use the service beyond the essential
+// operations on day now: the user's own (0) for an adult or someone whose
+// age is not known; for a minor, their guardian's, and GUARDIAN_CONSENT_
+// REQUIRED when that consent is not active (POLICY.md P6.1).
+func Acceptor(ctx context.Context, client *ent.Client, userID int, now time.Time) (int, error) {
+	facts, err := lookUp(ctx, client, userID)
+	if err != nil {
+		return 0, err
+	}
+	switch facts.ageGroup("", now) {
+	case classification.AgeChild, classification.AgeMinor:
+	default:
+		return 0, nil
+	}
+	if !facts.granted(classification.ConsentAccount, true) {
+		return 0, guardianNeeded(classification.ConsentAccount,
+			"users under 18 need their guardian's consent to use the service: a verified guardian must be linked (linkChild) and consent first; reading the policy, managing consents, exporting and cancelling still work")
+	}
+	return *facts.user.GuardianID, nil
 }
 
 func sortedPurposes(needs map[classification.ConsentPurpose][]string) []classification.ConsentPurpose {
