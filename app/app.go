@@ -35,6 +35,9 @@ type Config struct {
 	Face     identity.FaceProvider
 	// SignInLimiter, when set, bounds sign-in attempts per client address.
 	SignInLimiter *ratelimit.Limiter
+	// RealNameLimiter, when set, bounds real-name verifications per client
+	// address.
+	RealNameLimiter *ratelimit.Limiter
 	// Limits bound each GraphQL document; zero means graph.DefaultLimits.
 	Limits graph.Limits
 	// HTTP are the HTTP layer's limits.
@@ -83,7 +86,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Client:        st.Client,
 		Driver:        st.Counter,
 		Accounts:      accounts,
-		Identity:      &identity.Service{Client: st.Client, Verifier: cfg.Verifier, Face: cfg.Face},
+		Identity:      &identity.Service{Client: st.Client, Verifier: cfg.Verifier, Face: cfg.Face, AddressLimiter: cfg.RealNameLimiter},
 		SignInLimiter: cfg.SignInLimiter,
 		Now:           cfg.Now,
 	}

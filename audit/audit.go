@@ -38,6 +38,9 @@ const (
 	RightsDeletion     = "RIGHTS_DELETION"
 	RightsCancellation = "RIGHTS_CANCELLATION"
 	Purge              = "PURGE"
+	GuardianRequested  = "GUARDIAN_REQUESTED"
+	GuardianAnswered   = "GUARDIAN_ANSWERED"
+	GuardianEnded      = "GUARDIAN_ENDED"
 )
 
 // Entry is what an event says; the chain adds the sequence number, time

@@ -262,6 +262,14 @@ var (
 		StaffPurposes: anyStaff, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P5.2", "P6.1", "P6.2", "P7"},
 	}
+	Guardianship = &Class{
+		Name: "guardianship", Description: "who is whose guardian: requests, answers and ends of a guardianship",
+		Scenario: "a guardian asking to link a minor's account, and the minor answering",
+		Level:    Personal, Basis: BasisLegalObligation, HandlingRecord: true, ShownToGuardians: true,
+		SharedWithCounterparty: true,
+		StaffPurposes:          []Purpose{MinorProtection, Audit, LegalHold}, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P6.1", "P6.4"},
+	}
 	AuditTrail = &Class{
 		Name: "audit_trail", Description: "the audit log: who read or changed whose data, when and why",
 		Scenario: "every access to or change of personal data",
@@ -282,7 +290,7 @@ var (
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
 	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, AuditTrail, SecretData,
+	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
 }
 
 var byName = map[string]*Class{}

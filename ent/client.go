@@ -19,6 +19,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
@@ -60,6 +61,8 @@ type Client struct {
 	Device *DeviceClient
 	// FaceVerification is the client for interacting with the FaceVerification builders.
 	FaceVerification *FaceVerificationClient
+	// GuardianLink is the client for interacting with the GuardianLink builders.
+	GuardianLink *GuardianLinkClient
 	// Listing is the client for interacting with the Listing builders.
 	Listing *ListingClient
 	// Location is the client for interacting with the Location builders.
@@ -107,6 +110,7 @@ func (c *Client) init() {
 	c.Contact = NewContactClient(c.config)
 	c.Device = NewDeviceClient(c.config)
 	c.FaceVerification = NewFaceVerificationClient(c.config)
+	c.GuardianLink = NewGuardianLinkClient(c.config)
 	c.Listing = NewListingClient(c.config)
 	c.Location = NewLocationClient(c.config)
 	c.LoginCode = NewLoginCodeClient(c.config)
@@ -220,6 +224,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Contact:              NewContactClient(cfg),
 		Device:               NewDeviceClient(cfg),
 		FaceVerification:     NewFaceVerificationClient(cfg),
+		GuardianLink:         NewGuardianLinkClient(cfg),
 		Listing:              NewListingClient(cfg),
 		Location:             NewLocationClient(cfg),
 		LoginCode:            NewLoginCodeClient(cfg),
@@ -260,6 +265,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Contact:              NewContactClient(cfg),
 		Device:               NewDeviceClient(cfg),
 		FaceVerification:     NewFaceVerificationClient(cfg),
+		GuardianLink:         NewGuardianLinkClient(cfg),
 		Listing:              NewListingClient(cfg),
 		Location:             NewLocationClient(cfg),
 		LoginCode:            NewLoginCodeClient(cfg),
@@ -303,9 +309,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActivityLog, c.AuditEvent, c.AuditHead, c.CallLogEntry, c.Consent, c.Contact,
-		c.Device, c.FaceVerification, c.Listing, c.Location, c.LoginCode, c.Order,
-		c.PolicyVersion, c.RealNameVerification, c.RightsRequest, c.Session,
-		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.Device, c.FaceVerification, c.GuardianLink, c.Listing, c.Location,
+		c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification, c.RightsRequest,
+		c.Session, c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding,
+		c.ThirdPartySDK, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -316,9 +323,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActivityLog, c.AuditEvent, c.AuditHead, c.CallLogEntry, c.Consent, c.Contact,
-		c.Device, c.FaceVerification, c.Listing, c.Location, c.LoginCode, c.Order,
-		c.PolicyVersion, c.RealNameVerification, c.RightsRequest, c.Session,
-		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.Device, c.FaceVerification, c.GuardianLink, c.Listing, c.Location,
+		c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification, c.RightsRequest,
+		c.Session, c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding,
+		c.ThirdPartySDK, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -343,6 +351,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Device.mutate(ctx, m)
 	case *FaceVerificationMutation:
 		return c.FaceVerification.mutate(ctx, m)
+	case *GuardianLinkMutation:
+		return c.GuardianLink.mutate(ctx, m)
 	case *ListingMutation:
 		return c.Listing.mutate(ctx, m)
 	case *LocationMutation:
@@ -1531,6 +1541,171 @@ func (c *FaceVerificationClient) mutate(ctx context.Context, m *FaceVerification
 		return (&FaceVerificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown FaceVerification mutation op: %q", m.Op())
+	}
+}
+
+// GuardianLinkClient is a client for the GuardianLink schema.
+type GuardianLinkClient struct {
+	config
+}
+
+// NewGuardianLinkClient returns a client for the GuardianLink from the given config.
+func NewGuardianLinkClient(c config) *GuardianLinkClient {
+	return &GuardianLinkClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `guardianlink.Hooks(f(g(h())))`.
+func (c *GuardianLinkClient) Use(hooks ...Hook) {
+	c.hooks.GuardianLink = append(c.hooks.GuardianLink, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `guardianlink.Intercept(f(g(h())))`.
+func (c *GuardianLinkClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GuardianLink = append(c.inters.GuardianLink, interceptors...)
+}
+
+// Create returns a builder for creating a GuardianLink entity.
+func (c *GuardianLinkClient) Create() *GuardianLinkCreate {
+	mutation := newGuardianLinkMutation(c.config, OpCreate)
+	return &GuardianLinkCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GuardianLink entities.
+func (c *GuardianLinkClient) CreateBulk(builders ...*GuardianLinkCreate) *GuardianLinkCreateBulk {
+	return &GuardianLinkCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GuardianLinkClient) MapCreateBulk(slice any, setFunc func(*GuardianLinkCreate, int)) *GuardianLinkCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GuardianLinkCreateBulk{err: fmt.Errorf("calling to GuardianLinkClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GuardianLinkCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GuardianLinkCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GuardianLink.
+func (c *GuardianLinkClient) Update() *GuardianLinkUpdate {
+	mutation := newGuardianLinkMutation(c.config, OpUpdate)
+	return &GuardianLinkUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GuardianLinkClient) UpdateOne(_m *GuardianLink) *GuardianLinkUpdateOne {
+	mutation := newGuardianLinkMutation(c.config, OpUpdateOne, withGuardianLink(_m))
+	return &GuardianLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GuardianLinkClient) UpdateOneID(id int) *GuardianLinkUpdateOne {
+	mutation := newGuardianLinkMutation(c.config, OpUpdateOne, withGuardianLinkID(id))
+	return &GuardianLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GuardianLink.
+func (c *GuardianLinkClient) Delete() *GuardianLinkDelete {
+	mutation := newGuardianLinkMutation(c.config, OpDelete)
+	return &GuardianLinkDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GuardianLinkClient) DeleteOne(_m *GuardianLink) *GuardianLinkDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GuardianLinkClient) DeleteOneID(id int) *GuardianLinkDeleteOne {
+	builder := c.Delete().Where(guardianlink.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GuardianLinkDeleteOne{builder}
+}
+
+// Query returns a query builder for GuardianLink.
+func (c *GuardianLinkClient) Query() *GuardianLinkQuery {
+	return &GuardianLinkQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGuardianLink},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GuardianLink entity by its id.
+func (c *GuardianLinkClient) Get(ctx context.Context, id int) (*GuardianLink, error) {
+	return c.Query().Where(guardianlink.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GuardianLinkClient) GetX(ctx context.Context, id int) *GuardianLink {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryChild queries the child edge of a GuardianLink.
+func (c *GuardianLinkClient) QueryChild(_m *GuardianLink) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(guardianlink.Table, guardianlink.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, guardianlink.ChildTable, guardianlink.ChildColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGuardian queries the guardian edge of a GuardianLink.
+func (c *GuardianLinkClient) QueryGuardian(_m *GuardianLink) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(guardianlink.Table, guardianlink.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, guardianlink.GuardianTable, guardianlink.GuardianColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GuardianLinkClient) Hooks() []Hook {
+	return c.hooks.GuardianLink
+}
+
+// Interceptors returns the client interceptors.
+func (c *GuardianLinkClient) Interceptors() []Interceptor {
+	return c.inters.GuardianLink
+}
+
+func (c *GuardianLinkClient) mutate(ctx context.Context, m *GuardianLinkMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GuardianLinkCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GuardianLinkUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GuardianLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GuardianLinkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GuardianLink mutation op: %q", m.Op())
 	}
 }
 
@@ -3446,6 +3621,38 @@ func (c *UserClient) QueryWards(_m *User) *UserQuery {
 	return query
 }
 
+// QueryGuardianLinks queries the guardian_links edge of a User.
+func (c *UserClient) QueryGuardianLinks(_m *User) *GuardianLinkQuery {
+	query := (&GuardianLinkClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(guardianlink.Table, guardianlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.GuardianLinksTable, user.GuardianLinksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGuardedLinks queries the guarded_links edge of a User.
+func (c *UserClient) QueryGuardedLinks(_m *User) *GuardianLinkQuery {
+	query := (&GuardianLinkClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(guardianlink.Table, guardianlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.GuardedLinksTable, user.GuardedLinksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryOrders queries the orders edge of a User.
 func (c *UserClient) QueryOrders(_m *User) *OrderQuery {
 	query := (&OrderClient{config: c.config}).Query()
@@ -3715,14 +3922,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		ActivityLog, AuditEvent, AuditHead, CallLogEntry, Consent, Contact, Device,
-		FaceVerification, Listing, Location, LoginCode, Order, PolicyVersion,
-		RealNameVerification, RightsRequest, Session, SharingRecord, SupportTicket,
-		ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
+		FaceVerification, GuardianLink, Listing, Location, LoginCode, Order,
+		PolicyVersion, RealNameVerification, RightsRequest, Session, SharingRecord,
+		SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
 	}
 	inters struct {
 		ActivityLog, AuditEvent, AuditHead, CallLogEntry, Consent, Contact, Device,
-		FaceVerification, Listing, Location, LoginCode, Order, PolicyVersion,
-		RealNameVerification, RightsRequest, Session, SharingRecord, SupportTicket,
-		ThirdPartyBinding, ThirdPartySDK, User []ent.Interceptor
+		FaceVerification, GuardianLink, Listing, Location, LoginCode, Order,
+		PolicyVersion, RealNameVerification, RightsRequest, Session, SharingRecord,
+		SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Interceptor
 	}
 )

@@ -16,6 +16,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
@@ -101,6 +102,7 @@ func checkColumn(t, c string) error {
 			contact.Table:              contact.ValidColumn,
 			device.Table:               device.ValidColumn,
 			faceverification.Table:     faceverification.ValidColumn,
+			guardianlink.Table:         guardianlink.ValidColumn,
 			listing.Table:              listing.ValidColumn,
 			location.Table:             location.ValidColumn,
 			logincode.Table:            logincode.ValidColumn,

@@ -13,6 +13,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -712,6 +713,118 @@ func newFaceVerificationPaginateArgs(rv map[string]any) *faceverificationPaginat
 	}
 	if v, ok := rv[whereField].(*FaceVerificationWhereInput); ok {
 		args.opts = append(args.opts, WithFaceVerificationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *GuardianLinkQuery) CollectFields(ctx context.Context, satisfies ...string) (*GuardianLinkQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *GuardianLinkQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(guardianlink.Columns))
+		selectedFields = []string{guardianlink.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "guardian":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withGuardian = query
+			if _, ok := fieldSeen[guardianlink.FieldGuardianID]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldGuardianID)
+				fieldSeen[guardianlink.FieldGuardianID] = struct{}{}
+			}
+		case "requesterNickname":
+			if _, ok := fieldSeen[guardianlink.FieldRequesterNickname]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldRequesterNickname)
+				fieldSeen[guardianlink.FieldRequesterNickname] = struct{}{}
+			}
+		case "requesterPhone":
+			if _, ok := fieldSeen[guardianlink.FieldRequesterPhone]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldRequesterPhone)
+				fieldSeen[guardianlink.FieldRequesterPhone] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[guardianlink.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldStatus)
+				fieldSeen[guardianlink.FieldStatus] = struct{}{}
+			}
+		case "endReason":
+			if _, ok := fieldSeen[guardianlink.FieldEndReason]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldEndReason)
+				fieldSeen[guardianlink.FieldEndReason] = struct{}{}
+			}
+		case "requestedAt":
+			if _, ok := fieldSeen[guardianlink.FieldRequestedAt]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldRequestedAt)
+				fieldSeen[guardianlink.FieldRequestedAt] = struct{}{}
+			}
+		case "answeredAt":
+			if _, ok := fieldSeen[guardianlink.FieldAnsweredAt]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldAnsweredAt)
+				fieldSeen[guardianlink.FieldAnsweredAt] = struct{}{}
+			}
+		case "endedAt":
+			if _, ok := fieldSeen[guardianlink.FieldEndedAt]; !ok {
+				selectedFields = append(selectedFields, guardianlink.FieldEndedAt)
+				fieldSeen[guardianlink.FieldEndedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type guardianlinkPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []GuardianLinkPaginateOption
+}
+
+func newGuardianLinkPaginateArgs(rv map[string]any) *guardianlinkPaginateArgs {
+	args := &guardianlinkPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*GuardianLinkWhereInput); ok {
+		args.opts = append(args.opts, WithGuardianLinkFilter(v.Filter))
 	}
 	return args
 }
@@ -1798,6 +1911,32 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				fieldSeen[user.FieldGuardianID] = struct{}{}
 			}
 
+		case "guardianLinks":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&GuardianLinkClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, guardianlinkImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedGuardianLinks(alias, func(wq *GuardianLinkQuery) {
+				*wq = *query
+			})
+
+		case "guardedLinks":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&GuardianLinkClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, guardianlinkImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedGuardedLinks(alias, func(wq *GuardianLinkQuery) {
+				*wq = *query
+			})
+
 		case "orders":
 			var (
 				alias = field.Alias
@@ -1841,10 +1980,10 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[1][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -1852,10 +1991,10 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Orders)
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[1][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -1930,10 +2069,10 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[4][alias] = n
 						}
 						return nil
 					})
@@ -1941,10 +2080,10 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Listings)
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[4][alias] = n
 						}
 						return nil
 					})
@@ -2045,10 +2184,10 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[5] == nil {
-								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[5][alias] = n
+							nodes[i].Edges.totalCount[7][alias] = n
 						}
 						return nil
 					})
@@ -2056,10 +2195,10 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Activities)
-							if nodes[i].Edges.totalCount[5] == nil {
-								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[5][alias] = n
+							nodes[i].Edges.totalCount[7][alias] = n
 						}
 						return nil
 					})

@@ -8,6 +8,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *GuardianLink) Guardian(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.GuardianOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryGuardian().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Listing) Seller(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.SellerOrErr()
 	if IsNotLoaded(err) {
@@ -48,12 +56,36 @@ func (_m *User) Guardian(ctx context.Context) (*User, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *User) GuardianLinks(ctx context.Context) (result []*GuardianLink, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedGuardianLinks(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.GuardianLinksOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryGuardianLinks().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) GuardedLinks(ctx context.Context) (result []*GuardianLink, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedGuardedLinks(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.GuardedLinksOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryGuardedLinks().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *User) Orders(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int,
 ) (*OrderConnection, error) {
 	opts := []OrderPaginateOption{}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedOrders(alias); err == nil || hasTotalCount {
 		pager, err := newOrderPager(opts, last != nil)
 		if err != nil {
@@ -74,7 +106,7 @@ func (_m *User) Listings(
 		WithListingFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
 	if nodes, err := _m.NamedListings(alias); err == nil || hasTotalCount {
 		pager, err := newListingPager(opts, last != nil)
 		if err != nil {
@@ -116,7 +148,7 @@ func (_m *User) Activities(
 ) (*ActivityLogConnection, error) {
 	opts := []ActivityLogPaginateOption{}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[7][alias]
 	if nodes, err := _m.NamedActivities(alias); err == nil || hasTotalCount {
 		pager, err := newActivityLogPager(opts, last != nil)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -74,6 +75,11 @@ var faceverificationImplementors = []string{"FaceVerification", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*FaceVerification) IsNode() {}
+
+var guardianlinkImplementors = []string{"GuardianLink", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*GuardianLink) IsNode() {}
 
 var listingImplementors = []string{"Listing", "Node"}
 
@@ -247,6 +253,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(faceverification.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, faceverificationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case guardianlink.Table:
+		query := c.GuardianLink.Query().
+			Where(guardianlink.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, guardianlinkImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -523,6 +538,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.FaceVerification.Query().
 			Where(faceverification.IDIn(ids...))
 		query, err := query.CollectFields(ctx, faceverificationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case guardianlink.Table:
+		query := c.GuardianLink.Query().
+			Where(guardianlink.IDIn(ids...))
+		query, err := query.CollectFields(ctx, guardianlinkImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -1853,6 +1854,255 @@ func (_m *FaceVerification) ToEdge(order *FaceVerificationOrder) *FaceVerificati
 		order = DefaultFaceVerificationOrder
 	}
 	return &FaceVerificationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// GuardianLinkEdge is the edge representation of GuardianLink.
+type GuardianLinkEdge struct {
+	Node   *GuardianLink `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// GuardianLinkConnection is the connection containing edges to GuardianLink.
+type GuardianLinkConnection struct {
+	Edges      []*GuardianLinkEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *GuardianLinkConnection) build(nodes []*GuardianLink, pager *guardianlinkPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *GuardianLink
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *GuardianLink {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *GuardianLink {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*GuardianLinkEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &GuardianLinkEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// GuardianLinkPaginateOption enables pagination customization.
+type GuardianLinkPaginateOption func(*guardianlinkPager) error
+
+// WithGuardianLinkOrder configures pagination ordering.
+func WithGuardianLinkOrder(order *GuardianLinkOrder) GuardianLinkPaginateOption {
+	if order == nil {
+		order = DefaultGuardianLinkOrder
+	}
+	o := *order
+	return func(pager *guardianlinkPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultGuardianLinkOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithGuardianLinkFilter configures pagination filter.
+func WithGuardianLinkFilter(filter func(*GuardianLinkQuery) (*GuardianLinkQuery, error)) GuardianLinkPaginateOption {
+	return func(pager *guardianlinkPager) error {
+		if filter == nil {
+			return errors.New("GuardianLinkQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type guardianlinkPager struct {
+	reverse bool
+	order   *GuardianLinkOrder
+	filter  func(*GuardianLinkQuery) (*GuardianLinkQuery, error)
+}
+
+func newGuardianLinkPager(opts []GuardianLinkPaginateOption, reverse bool) (*guardianlinkPager, error) {
+	pager := &guardianlinkPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultGuardianLinkOrder
+	}
+	return pager, nil
+}
+
+func (p *guardianlinkPager) applyFilter(query *GuardianLinkQuery) (*GuardianLinkQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *guardianlinkPager) toCursor(_m *GuardianLink) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *guardianlinkPager) applyCursors(query *GuardianLinkQuery, after, before *Cursor) (*GuardianLinkQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultGuardianLinkOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *guardianlinkPager) applyOrder(query *GuardianLinkQuery) *GuardianLinkQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultGuardianLinkOrder.Field {
+		query = query.Order(DefaultGuardianLinkOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *guardianlinkPager) orderExpr(query *GuardianLinkQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultGuardianLinkOrder.Field {
+			b.Comma().Ident(DefaultGuardianLinkOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to GuardianLink.
+func (_m *GuardianLinkQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...GuardianLinkPaginateOption,
+) (*GuardianLinkConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newGuardianLinkPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &GuardianLinkConnection{Edges: []*GuardianLinkEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// GuardianLinkOrderField defines the ordering field of GuardianLink.
+type GuardianLinkOrderField struct {
+	// Value extracts the ordering value from the given GuardianLink.
+	Value    func(*GuardianLink) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) guardianlink.OrderOption
+	toCursor func(*GuardianLink) Cursor
+}
+
+// GuardianLinkOrder defines the ordering of GuardianLink.
+type GuardianLinkOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *GuardianLinkOrderField `json:"field"`
+}
+
+// DefaultGuardianLinkOrder is the default ordering of GuardianLink.
+var DefaultGuardianLinkOrder = &GuardianLinkOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &GuardianLinkOrderField{
+		Value: func(_m *GuardianLink) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: guardianlink.FieldID,
+		toTerm: guardianlink.ByID,
+		toCursor: func(_m *GuardianLink) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts GuardianLink into GuardianLinkEdge.
+func (_m *GuardianLink) ToEdge(order *GuardianLinkOrder) *GuardianLinkEdge {
+	if order == nil {
+		order = DefaultGuardianLinkOrder
+	}
+	return &GuardianLinkEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

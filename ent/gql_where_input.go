@@ -12,6 +12,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -765,6 +766,130 @@ func (i *FaceVerificationWhereInput) P() (predicate.FaceVerification, error) {
 		return predicates[0], nil
 	default:
 		return faceverification.And(predicates...), nil
+	}
+}
+
+// GuardianLinkWhereInput represents a where input for filtering GuardianLink queries.
+type GuardianLinkWhereInput struct {
+	Predicates []predicate.GuardianLink  `json:"-"`
+	Not        *GuardianLinkWhereInput   `json:"not,omitempty"`
+	Or         []*GuardianLinkWhereInput `json:"or,omitempty"`
+	And        []*GuardianLinkWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *GuardianLinkWhereInput) AddPredicates(predicates ...predicate.GuardianLink) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the GuardianLinkWhereInput filter on the GuardianLinkQuery builder.
+func (i *GuardianLinkWhereInput) Filter(q *GuardianLinkQuery) (*GuardianLinkQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyGuardianLinkWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyGuardianLinkWhereInput is returned in case the GuardianLinkWhereInput is empty.
+var ErrEmptyGuardianLinkWhereInput = errors.New("ent: empty predicate GuardianLinkWhereInput")
+
+// P returns a predicate for filtering guardianlinks.
+// An error is returned if the input is empty or invalid.
+func (i *GuardianLinkWhereInput) P() (predicate.GuardianLink, error) {
+	var predicates []predicate.GuardianLink
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, guardianlink.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.GuardianLink, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, guardianlink.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.GuardianLink, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, guardianlink.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, guardianlink.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, guardianlink.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, guardianlink.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, guardianlink.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, guardianlink.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, guardianlink.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, guardianlink.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, guardianlink.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyGuardianLinkWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return guardianlink.And(predicates...), nil
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
@@ -52,6 +53,7 @@ const (
 	TypeContact              = "Contact"
 	TypeDevice               = "Device"
 	TypeFaceVerification     = "FaceVerification"
+	TypeGuardianLink         = "GuardianLink"
 	TypeListing              = "Listing"
 	TypeLocation             = "Location"
 	TypeLoginCode            = "LoginCode"
@@ -6473,6 +6475,1033 @@ func (m *FaceVerificationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown FaceVerification edge %s", name)
+}
+
+// GuardianLinkMutation represents an operation that mutates the GuardianLink nodes in the graph.
+type GuardianLinkMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	requested_by       *int
+	addrequested_by    *int
+	requester_nickname *string
+	requester_phone    *string
+	status             *guardianlink.Status
+	end_reason         *guardianlink.EndReason
+	requested_at       *time.Time
+	answered_at        *time.Time
+	ended_at           *time.Time
+	clearedFields      map[string]struct{}
+	child              *int
+	clearedchild       bool
+	guardian           *int
+	clearedguardian    bool
+	done               bool
+	oldValue           func(context.Context) (*GuardianLink, error)
+	predicates         []predicate.GuardianLink
+}
+
+var _ ent.Mutation = (*GuardianLinkMutation)(nil)
+
+// guardianlinkOption allows management of the mutation configuration using functional options.
+type guardianlinkOption func(*GuardianLinkMutation)
+
+// newGuardianLinkMutation creates new mutation for the GuardianLink entity.
+func newGuardianLinkMutation(c config, op Op, opts ...guardianlinkOption) *GuardianLinkMutation {
+	m := &GuardianLinkMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGuardianLink,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGuardianLinkID sets the ID field of the mutation.
+func withGuardianLinkID(id int) guardianlinkOption {
+	return func(m *GuardianLinkMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GuardianLink
+		)
+		m.oldValue = func(ctx context.Context) (*GuardianLink, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GuardianLink.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGuardianLink sets the old GuardianLink of the mutation.
+func withGuardianLink(node *GuardianLink) guardianlinkOption {
+	return func(m *GuardianLinkMutation) {
+		m.oldValue = func(context.Context) (*GuardianLink, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GuardianLinkMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GuardianLinkMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GuardianLinkMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GuardianLinkMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GuardianLink.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetChildID sets the "child_id" field.
+func (m *GuardianLinkMutation) SetChildID(i int) {
+	m.child = &i
+}
+
+// ChildID returns the value of the "child_id" field in the mutation.
+func (m *GuardianLinkMutation) ChildID() (r int, exists bool) {
+	v := m.child
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChildID returns the old "child_id" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldChildID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChildID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChildID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChildID: %w", err)
+	}
+	return oldValue.ChildID, nil
+}
+
+// ResetChildID resets all changes to the "child_id" field.
+func (m *GuardianLinkMutation) ResetChildID() {
+	m.child = nil
+}
+
+// SetRequestedBy sets the "requested_by" field.
+func (m *GuardianLinkMutation) SetRequestedBy(i int) {
+	m.requested_by = &i
+	m.addrequested_by = nil
+}
+
+// RequestedBy returns the value of the "requested_by" field in the mutation.
+func (m *GuardianLinkMutation) RequestedBy() (r int, exists bool) {
+	v := m.requested_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedBy returns the old "requested_by" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldRequestedBy(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedBy: %w", err)
+	}
+	return oldValue.RequestedBy, nil
+}
+
+// AddRequestedBy adds i to the "requested_by" field.
+func (m *GuardianLinkMutation) AddRequestedBy(i int) {
+	if m.addrequested_by != nil {
+		*m.addrequested_by += i
+	} else {
+		m.addrequested_by = &i
+	}
+}
+
+// AddedRequestedBy returns the value that was added to the "requested_by" field in this mutation.
+func (m *GuardianLinkMutation) AddedRequestedBy() (r int, exists bool) {
+	v := m.addrequested_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRequestedBy resets all changes to the "requested_by" field.
+func (m *GuardianLinkMutation) ResetRequestedBy() {
+	m.requested_by = nil
+	m.addrequested_by = nil
+}
+
+// SetGuardianID sets the "guardian_id" field.
+func (m *GuardianLinkMutation) SetGuardianID(i int) {
+	m.guardian = &i
+}
+
+// GuardianID returns the value of the "guardian_id" field in the mutation.
+func (m *GuardianLinkMutation) GuardianID() (r int, exists bool) {
+	v := m.guardian
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGuardianID returns the old "guardian_id" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldGuardianID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGuardianID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGuardianID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGuardianID: %w", err)
+	}
+	return oldValue.GuardianID, nil
+}
+
+// ClearGuardianID clears the value of the "guardian_id" field.
+func (m *GuardianLinkMutation) ClearGuardianID() {
+	m.guardian = nil
+	m.clearedFields[guardianlink.FieldGuardianID] = struct{}{}
+}
+
+// GuardianIDCleared returns if the "guardian_id" field was cleared in this mutation.
+func (m *GuardianLinkMutation) GuardianIDCleared() bool {
+	_, ok := m.clearedFields[guardianlink.FieldGuardianID]
+	return ok
+}
+
+// ResetGuardianID resets all changes to the "guardian_id" field.
+func (m *GuardianLinkMutation) ResetGuardianID() {
+	m.guardian = nil
+	delete(m.clearedFields, guardianlink.FieldGuardianID)
+}
+
+// SetRequesterNickname sets the "requester_nickname" field.
+func (m *GuardianLinkMutation) SetRequesterNickname(s string) {
+	m.requester_nickname = &s
+}
+
+// RequesterNickname returns the value of the "requester_nickname" field in the mutation.
+func (m *GuardianLinkMutation) RequesterNickname() (r string, exists bool) {
+	v := m.requester_nickname
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequesterNickname returns the old "requester_nickname" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldRequesterNickname(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequesterNickname is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequesterNickname requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequesterNickname: %w", err)
+	}
+	return oldValue.RequesterNickname, nil
+}
+
+// ResetRequesterNickname resets all changes to the "requester_nickname" field.
+func (m *GuardianLinkMutation) ResetRequesterNickname() {
+	m.requester_nickname = nil
+}
+
+// SetRequesterPhone sets the "requester_phone" field.
+func (m *GuardianLinkMutation) SetRequesterPhone(s string) {
+	m.requester_phone = &s
+}
+
+// RequesterPhone returns the value of the "requester_phone" field in the mutation.
+func (m *GuardianLinkMutation) RequesterPhone() (r string, exists bool) {
+	v := m.requester_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequesterPhone returns the old "requester_phone" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldRequesterPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequesterPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequesterPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequesterPhone: %w", err)
+	}
+	return oldValue.RequesterPhone, nil
+}
+
+// ResetRequesterPhone resets all changes to the "requester_phone" field.
+func (m *GuardianLinkMutation) ResetRequesterPhone() {
+	m.requester_phone = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *GuardianLinkMutation) SetStatus(gu guardianlink.Status) {
+	m.status = &gu
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *GuardianLinkMutation) Status() (r guardianlink.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldStatus(ctx context.Context) (v guardianlink.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *GuardianLinkMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetEndReason sets the "end_reason" field.
+func (m *GuardianLinkMutation) SetEndReason(gr guardianlink.EndReason) {
+	m.end_reason = &gr
+}
+
+// EndReason returns the value of the "end_reason" field in the mutation.
+func (m *GuardianLinkMutation) EndReason() (r guardianlink.EndReason, exists bool) {
+	v := m.end_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndReason returns the old "end_reason" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldEndReason(ctx context.Context) (v *guardianlink.EndReason, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndReason: %w", err)
+	}
+	return oldValue.EndReason, nil
+}
+
+// ClearEndReason clears the value of the "end_reason" field.
+func (m *GuardianLinkMutation) ClearEndReason() {
+	m.end_reason = nil
+	m.clearedFields[guardianlink.FieldEndReason] = struct{}{}
+}
+
+// EndReasonCleared returns if the "end_reason" field was cleared in this mutation.
+func (m *GuardianLinkMutation) EndReasonCleared() bool {
+	_, ok := m.clearedFields[guardianlink.FieldEndReason]
+	return ok
+}
+
+// ResetEndReason resets all changes to the "end_reason" field.
+func (m *GuardianLinkMutation) ResetEndReason() {
+	m.end_reason = nil
+	delete(m.clearedFields, guardianlink.FieldEndReason)
+}
+
+// SetRequestedAt sets the "requested_at" field.
+func (m *GuardianLinkMutation) SetRequestedAt(t time.Time) {
+	m.requested_at = &t
+}
+
+// RequestedAt returns the value of the "requested_at" field in the mutation.
+func (m *GuardianLinkMutation) RequestedAt() (r time.Time, exists bool) {
+	v := m.requested_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedAt returns the old "requested_at" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldRequestedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedAt: %w", err)
+	}
+	return oldValue.RequestedAt, nil
+}
+
+// ResetRequestedAt resets all changes to the "requested_at" field.
+func (m *GuardianLinkMutation) ResetRequestedAt() {
+	m.requested_at = nil
+}
+
+// SetAnsweredAt sets the "answered_at" field.
+func (m *GuardianLinkMutation) SetAnsweredAt(t time.Time) {
+	m.answered_at = &t
+}
+
+// AnsweredAt returns the value of the "answered_at" field in the mutation.
+func (m *GuardianLinkMutation) AnsweredAt() (r time.Time, exists bool) {
+	v := m.answered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnsweredAt returns the old "answered_at" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldAnsweredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnsweredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnsweredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnsweredAt: %w", err)
+	}
+	return oldValue.AnsweredAt, nil
+}
+
+// ClearAnsweredAt clears the value of the "answered_at" field.
+func (m *GuardianLinkMutation) ClearAnsweredAt() {
+	m.answered_at = nil
+	m.clearedFields[guardianlink.FieldAnsweredAt] = struct{}{}
+}
+
+// AnsweredAtCleared returns if the "answered_at" field was cleared in this mutation.
+func (m *GuardianLinkMutation) AnsweredAtCleared() bool {
+	_, ok := m.clearedFields[guardianlink.FieldAnsweredAt]
+	return ok
+}
+
+// ResetAnsweredAt resets all changes to the "answered_at" field.
+func (m *GuardianLinkMutation) ResetAnsweredAt() {
+	m.answered_at = nil
+	delete(m.clearedFields, guardianlink.FieldAnsweredAt)
+}
+
+// SetEndedAt sets the "ended_at" field.
+func (m *GuardianLinkMutation) SetEndedAt(t time.Time) {
+	m.ended_at = &t
+}
+
+// EndedAt returns the value of the "ended_at" field in the mutation.
+func (m *GuardianLinkMutation) EndedAt() (r time.Time, exists bool) {
+	v := m.ended_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndedAt returns the old "ended_at" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldEndedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndedAt: %w", err)
+	}
+	return oldValue.EndedAt, nil
+}
+
+// ClearEndedAt clears the value of the "ended_at" field.
+func (m *GuardianLinkMutation) ClearEndedAt() {
+	m.ended_at = nil
+	m.clearedFields[guardianlink.FieldEndedAt] = struct{}{}
+}
+
+// EndedAtCleared returns if the "ended_at" field was cleared in this mutation.
+func (m *GuardianLinkMutation) EndedAtCleared() bool {
+	_, ok := m.clearedFields[guardianlink.FieldEndedAt]
+	return ok
+}
+
+// ResetEndedAt resets all changes to the "ended_at" field.
+func (m *GuardianLinkMutation) ResetEndedAt() {
+	m.ended_at = nil
+	delete(m.clearedFields, guardianlink.FieldEndedAt)
+}
+
+// ClearChild clears the "child" edge to the User entity.
+func (m *GuardianLinkMutation) ClearChild() {
+	m.clearedchild = true
+	m.clearedFields[guardianlink.FieldChildID] = struct{}{}
+}
+
+// ChildCleared reports if the "child" edge to the User entity was cleared.
+func (m *GuardianLinkMutation) ChildCleared() bool {
+	return m.clearedchild
+}
+
+// ChildIDs returns the "child" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ChildID instead. It exists only for internal usage by the builders.
+func (m *GuardianLinkMutation) ChildIDs() (ids []int) {
+	if id := m.child; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetChild resets all changes to the "child" edge.
+func (m *GuardianLinkMutation) ResetChild() {
+	m.child = nil
+	m.clearedchild = false
+}
+
+// ClearGuardian clears the "guardian" edge to the User entity.
+func (m *GuardianLinkMutation) ClearGuardian() {
+	m.clearedguardian = true
+	m.clearedFields[guardianlink.FieldGuardianID] = struct{}{}
+}
+
+// GuardianCleared reports if the "guardian" edge to the User entity was cleared.
+func (m *GuardianLinkMutation) GuardianCleared() bool {
+	return m.GuardianIDCleared() || m.clearedguardian
+}
+
+// GuardianIDs returns the "guardian" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GuardianID instead. It exists only for internal usage by the builders.
+func (m *GuardianLinkMutation) GuardianIDs() (ids []int) {
+	if id := m.guardian; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGuardian resets all changes to the "guardian" edge.
+func (m *GuardianLinkMutation) ResetGuardian() {
+	m.guardian = nil
+	m.clearedguardian = false
+}
+
+// Where appends a list predicates to the GuardianLinkMutation builder.
+func (m *GuardianLinkMutation) Where(ps ...predicate.GuardianLink) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GuardianLinkMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GuardianLinkMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GuardianLink, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GuardianLinkMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GuardianLinkMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GuardianLink).
+func (m *GuardianLinkMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GuardianLinkMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.child != nil {
+		fields = append(fields, guardianlink.FieldChildID)
+	}
+	if m.requested_by != nil {
+		fields = append(fields, guardianlink.FieldRequestedBy)
+	}
+	if m.guardian != nil {
+		fields = append(fields, guardianlink.FieldGuardianID)
+	}
+	if m.requester_nickname != nil {
+		fields = append(fields, guardianlink.FieldRequesterNickname)
+	}
+	if m.requester_phone != nil {
+		fields = append(fields, guardianlink.FieldRequesterPhone)
+	}
+	if m.status != nil {
+		fields = append(fields, guardianlink.FieldStatus)
+	}
+	if m.end_reason != nil {
+		fields = append(fields, guardianlink.FieldEndReason)
+	}
+	if m.requested_at != nil {
+		fields = append(fields, guardianlink.FieldRequestedAt)
+	}
+	if m.answered_at != nil {
+		fields = append(fields, guardianlink.FieldAnsweredAt)
+	}
+	if m.ended_at != nil {
+		fields = append(fields, guardianlink.FieldEndedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GuardianLinkMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case guardianlink.FieldChildID:
+		return m.ChildID()
+	case guardianlink.FieldRequestedBy:
+		return m.RequestedBy()
+	case guardianlink.FieldGuardianID:
+		return m.GuardianID()
+	case guardianlink.FieldRequesterNickname:
+		return m.RequesterNickname()
+	case guardianlink.FieldRequesterPhone:
+		return m.RequesterPhone()
+	case guardianlink.FieldStatus:
+		return m.Status()
+	case guardianlink.FieldEndReason:
+		return m.EndReason()
+	case guardianlink.FieldRequestedAt:
+		return m.RequestedAt()
+	case guardianlink.FieldAnsweredAt:
+		return m.AnsweredAt()
+	case guardianlink.FieldEndedAt:
+		return m.EndedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GuardianLinkMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case guardianlink.FieldChildID:
+		return m.OldChildID(ctx)
+	case guardianlink.FieldRequestedBy:
+		return m.OldRequestedBy(ctx)
+	case guardianlink.FieldGuardianID:
+		return m.OldGuardianID(ctx)
+	case guardianlink.FieldRequesterNickname:
+		return m.OldRequesterNickname(ctx)
+	case guardianlink.FieldRequesterPhone:
+		return m.OldRequesterPhone(ctx)
+	case guardianlink.FieldStatus:
+		return m.OldStatus(ctx)
+	case guardianlink.FieldEndReason:
+		return m.OldEndReason(ctx)
+	case guardianlink.FieldRequestedAt:
+		return m.OldRequestedAt(ctx)
+	case guardianlink.FieldAnsweredAt:
+		return m.OldAnsweredAt(ctx)
+	case guardianlink.FieldEndedAt:
+		return m.OldEndedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown GuardianLink field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GuardianLinkMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case guardianlink.FieldChildID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChildID(v)
+		return nil
+	case guardianlink.FieldRequestedBy:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedBy(v)
+		return nil
+	case guardianlink.FieldGuardianID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGuardianID(v)
+		return nil
+	case guardianlink.FieldRequesterNickname:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequesterNickname(v)
+		return nil
+	case guardianlink.FieldRequesterPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequesterPhone(v)
+		return nil
+	case guardianlink.FieldStatus:
+		v, ok := value.(guardianlink.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case guardianlink.FieldEndReason:
+		v, ok := value.(guardianlink.EndReason)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndReason(v)
+		return nil
+	case guardianlink.FieldRequestedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedAt(v)
+		return nil
+	case guardianlink.FieldAnsweredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnsweredAt(v)
+		return nil
+	case guardianlink.FieldEndedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GuardianLink field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GuardianLinkMutation) AddedFields() []string {
+	var fields []string
+	if m.addrequested_by != nil {
+		fields = append(fields, guardianlink.FieldRequestedBy)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GuardianLinkMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case guardianlink.FieldRequestedBy:
+		return m.AddedRequestedBy()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GuardianLinkMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case guardianlink.FieldRequestedBy:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRequestedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GuardianLink numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GuardianLinkMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(guardianlink.FieldGuardianID) {
+		fields = append(fields, guardianlink.FieldGuardianID)
+	}
+	if m.FieldCleared(guardianlink.FieldEndReason) {
+		fields = append(fields, guardianlink.FieldEndReason)
+	}
+	if m.FieldCleared(guardianlink.FieldAnsweredAt) {
+		fields = append(fields, guardianlink.FieldAnsweredAt)
+	}
+	if m.FieldCleared(guardianlink.FieldEndedAt) {
+		fields = append(fields, guardianlink.FieldEndedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GuardianLinkMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GuardianLinkMutation) ClearField(name string) error {
+	switch name {
+	case guardianlink.FieldGuardianID:
+		m.ClearGuardianID()
+		return nil
+	case guardianlink.FieldEndReason:
+		m.ClearEndReason()
+		return nil
+	case guardianlink.FieldAnsweredAt:
+		m.ClearAnsweredAt()
+		return nil
+	case guardianlink.FieldEndedAt:
+		m.ClearEndedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GuardianLink nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GuardianLinkMutation) ResetField(name string) error {
+	switch name {
+	case guardianlink.FieldChildID:
+		m.ResetChildID()
+		return nil
+	case guardianlink.FieldRequestedBy:
+		m.ResetRequestedBy()
+		return nil
+	case guardianlink.FieldGuardianID:
+		m.ResetGuardianID()
+		return nil
+	case guardianlink.FieldRequesterNickname:
+		m.ResetRequesterNickname()
+		return nil
+	case guardianlink.FieldRequesterPhone:
+		m.ResetRequesterPhone()
+		return nil
+	case guardianlink.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case guardianlink.FieldEndReason:
+		m.ResetEndReason()
+		return nil
+	case guardianlink.FieldRequestedAt:
+		m.ResetRequestedAt()
+		return nil
+	case guardianlink.FieldAnsweredAt:
+		m.ResetAnsweredAt()
+		return nil
+	case guardianlink.FieldEndedAt:
+		m.ResetEndedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GuardianLink field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GuardianLinkMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.child != nil {
+		edges = append(edges, guardianlink.EdgeChild)
+	}
+	if m.guardian != nil {
+		edges = append(edges, guardianlink.EdgeGuardian)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GuardianLinkMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case guardianlink.EdgeChild:
+		if id := m.child; id != nil {
+			return []ent.Value{*id}
+		}
+	case guardianlink.EdgeGuardian:
+		if id := m.guardian; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GuardianLinkMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GuardianLinkMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GuardianLinkMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedchild {
+		edges = append(edges, guardianlink.EdgeChild)
+	}
+	if m.clearedguardian {
+		edges = append(edges, guardianlink.EdgeGuardian)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GuardianLinkMutation) EdgeCleared(name string) bool {
+	switch name {
+	case guardianlink.EdgeChild:
+		return m.clearedchild
+	case guardianlink.EdgeGuardian:
+		return m.clearedguardian
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GuardianLinkMutation) ClearEdge(name string) error {
+	switch name {
+	case guardianlink.EdgeChild:
+		m.ClearChild()
+		return nil
+	case guardianlink.EdgeGuardian:
+		m.ClearGuardian()
+		return nil
+	}
+	return fmt.Errorf("unknown GuardianLink unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GuardianLinkMutation) ResetEdge(name string) error {
+	switch name {
+	case guardianlink.EdgeChild:
+		m.ResetChild()
+		return nil
+	case guardianlink.EdgeGuardian:
+		m.ResetGuardian()
+		return nil
+	}
+	return fmt.Errorf("unknown GuardianLink edge %s", name)
 }
 
 // ListingMutation represents an operation that mutates the Listing nodes in the graph.
@@ -15098,6 +16127,12 @@ type UserMutation struct {
 	wards                          map[int]struct{}
 	removedwards                   map[int]struct{}
 	clearedwards                   bool
+	guardian_links                 map[int]struct{}
+	removedguardian_links          map[int]struct{}
+	clearedguardian_links          bool
+	guarded_links                  map[int]struct{}
+	removedguarded_links           map[int]struct{}
+	clearedguarded_links           bool
 	orders                         map[int]struct{}
 	removedorders                  map[int]struct{}
 	clearedorders                  bool
@@ -15884,6 +16919,114 @@ func (m *UserMutation) ResetWards() {
 	m.wards = nil
 	m.clearedwards = false
 	m.removedwards = nil
+}
+
+// AddGuardianLinkIDs adds the "guardian_links" edge to the GuardianLink entity by ids.
+func (m *UserMutation) AddGuardianLinkIDs(ids ...int) {
+	if m.guardian_links == nil {
+		m.guardian_links = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.guardian_links[ids[i]] = struct{}{}
+	}
+}
+
+// ClearGuardianLinks clears the "guardian_links" edge to the GuardianLink entity.
+func (m *UserMutation) ClearGuardianLinks() {
+	m.clearedguardian_links = true
+}
+
+// GuardianLinksCleared reports if the "guardian_links" edge to the GuardianLink entity was cleared.
+func (m *UserMutation) GuardianLinksCleared() bool {
+	return m.clearedguardian_links
+}
+
+// RemoveGuardianLinkIDs removes the "guardian_links" edge to the GuardianLink entity by IDs.
+func (m *UserMutation) RemoveGuardianLinkIDs(ids ...int) {
+	if m.removedguardian_links == nil {
+		m.removedguardian_links = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.guardian_links, ids[i])
+		m.removedguardian_links[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedGuardianLinks returns the removed IDs of the "guardian_links" edge to the GuardianLink entity.
+func (m *UserMutation) RemovedGuardianLinksIDs() (ids []int) {
+	for id := range m.removedguardian_links {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// GuardianLinksIDs returns the "guardian_links" edge IDs in the mutation.
+func (m *UserMutation) GuardianLinksIDs() (ids []int) {
+	for id := range m.guardian_links {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetGuardianLinks resets all changes to the "guardian_links" edge.
+func (m *UserMutation) ResetGuardianLinks() {
+	m.guardian_links = nil
+	m.clearedguardian_links = false
+	m.removedguardian_links = nil
+}
+
+// AddGuardedLinkIDs adds the "guarded_links" edge to the GuardianLink entity by ids.
+func (m *UserMutation) AddGuardedLinkIDs(ids ...int) {
+	if m.guarded_links == nil {
+		m.guarded_links = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.guarded_links[ids[i]] = struct{}{}
+	}
+}
+
+// ClearGuardedLinks clears the "guarded_links" edge to the GuardianLink entity.
+func (m *UserMutation) ClearGuardedLinks() {
+	m.clearedguarded_links = true
+}
+
+// GuardedLinksCleared reports if the "guarded_links" edge to the GuardianLink entity was cleared.
+func (m *UserMutation) GuardedLinksCleared() bool {
+	return m.clearedguarded_links
+}
+
+// RemoveGuardedLinkIDs removes the "guarded_links" edge to the GuardianLink entity by IDs.
+func (m *UserMutation) RemoveGuardedLinkIDs(ids ...int) {
+	if m.removedguarded_links == nil {
+		m.removedguarded_links = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.guarded_links, ids[i])
+		m.removedguarded_links[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedGuardedLinks returns the removed IDs of the "guarded_links" edge to the GuardianLink entity.
+func (m *UserMutation) RemovedGuardedLinksIDs() (ids []int) {
+	for id := range m.removedguarded_links {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// GuardedLinksIDs returns the "guarded_links" edge IDs in the mutation.
+func (m *UserMutation) GuardedLinksIDs() (ids []int) {
+	for id := range m.guarded_links {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetGuardedLinks resets all changes to the "guarded_links" edge.
+func (m *UserMutation) ResetGuardedLinks() {
+	m.guarded_links = nil
+	m.clearedguarded_links = false
+	m.removedguarded_links = nil
 }
 
 // AddOrderIDs adds the "orders" edge to the Order entity by ids.
@@ -17081,12 +18224,18 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 17)
+	edges := make([]string, 0, 19)
 	if m.guardian != nil {
 		edges = append(edges, user.EdgeGuardian)
 	}
 	if m.wards != nil {
 		edges = append(edges, user.EdgeWards)
+	}
+	if m.guardian_links != nil {
+		edges = append(edges, user.EdgeGuardianLinks)
+	}
+	if m.guarded_links != nil {
+		edges = append(edges, user.EdgeGuardedLinks)
 	}
 	if m.orders != nil {
 		edges = append(edges, user.EdgeOrders)
@@ -17147,6 +18296,18 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 	case user.EdgeWards:
 		ids := make([]ent.Value, 0, len(m.wards))
 		for id := range m.wards {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeGuardianLinks:
+		ids := make([]ent.Value, 0, len(m.guardian_links))
+		for id := range m.guardian_links {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeGuardedLinks:
+		ids := make([]ent.Value, 0, len(m.guarded_links))
+		for id := range m.guarded_links {
 			ids = append(ids, id)
 		}
 		return ids
@@ -17246,9 +18407,15 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 17)
+	edges := make([]string, 0, 19)
 	if m.removedwards != nil {
 		edges = append(edges, user.EdgeWards)
+	}
+	if m.removedguardian_links != nil {
+		edges = append(edges, user.EdgeGuardianLinks)
+	}
+	if m.removedguarded_links != nil {
+		edges = append(edges, user.EdgeGuardedLinks)
 	}
 	if m.removedorders != nil {
 		edges = append(edges, user.EdgeOrders)
@@ -17305,6 +18472,18 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 	case user.EdgeWards:
 		ids := make([]ent.Value, 0, len(m.removedwards))
 		for id := range m.removedwards {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeGuardianLinks:
+		ids := make([]ent.Value, 0, len(m.removedguardian_links))
+		for id := range m.removedguardian_links {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeGuardedLinks:
+		ids := make([]ent.Value, 0, len(m.removedguarded_links))
+		for id := range m.removedguarded_links {
 			ids = append(ids, id)
 		}
 		return ids
@@ -17404,12 +18583,18 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 17)
+	edges := make([]string, 0, 19)
 	if m.clearedguardian {
 		edges = append(edges, user.EdgeGuardian)
 	}
 	if m.clearedwards {
 		edges = append(edges, user.EdgeWards)
+	}
+	if m.clearedguardian_links {
+		edges = append(edges, user.EdgeGuardianLinks)
+	}
+	if m.clearedguarded_links {
+		edges = append(edges, user.EdgeGuardedLinks)
 	}
 	if m.clearedorders {
 		edges = append(edges, user.EdgeOrders)
@@ -17467,6 +18652,10 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedguardian
 	case user.EdgeWards:
 		return m.clearedwards
+	case user.EdgeGuardianLinks:
+		return m.clearedguardian_links
+	case user.EdgeGuardedLinks:
+		return m.clearedguarded_links
 	case user.EdgeOrders:
 		return m.clearedorders
 	case user.EdgeListings:
@@ -17521,6 +18710,12 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeWards:
 		m.ResetWards()
+		return nil
+	case user.EdgeGuardianLinks:
+		m.ResetGuardianLinks()
+		return nil
+	case user.EdgeGuardedLinks:
+		m.ResetGuardedLinks()
 		return nil
 	case user.EdgeOrders:
 		m.ResetOrders()

@@ -12,6 +12,7 @@ var Tables = map[string]string{
 	"Contact":              "contacts",
 	"Device":               "devices",
 	"FaceVerification":     "face_verifications",
+	"GuardianLink":         "guardian_links",
 	"Listing":              "listings",
 	"Location":             "locations",
 	"LoginCode":            "login_codes",
@@ -37,6 +38,7 @@ var Fields = map[string][]string{
 	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
 	"Device":               {"id", "user_id", "model", "os", "os_version", "client_version", "resolution", "package_name", "settings", "app_list", "imei", "idfa", "oaid", "mac", "registered_at"},
 	"FaceVerification":     {"id", "user_id", "result", "provider", "verified_at"},
+	"GuardianLink":         {"id", "child_id", "requested_by", "guardian_id", "requester_nickname", "requester_phone", "status", "end_reason", "requested_at", "answered_at", "ended_at"},
 	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at", "withdrawn_at"},
 	"Location":             {"id", "user_id", "latitude", "longitude", "accuracy_meters", "address", "recorded_at"},
 	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "attempts", "used_at"},
@@ -62,6 +64,7 @@ var JSONFields = map[string]map[string]bool{
 	"Contact":              {},
 	"Device":               {"app_list": true},
 	"FaceVerification":     {},
+	"GuardianLink":         {},
 	"Listing":              {},
 	"Location":             {},
 	"LoginCode":            {},
@@ -89,6 +92,7 @@ var EncryptedColumns = map[string]map[string]string{
 	"contacts":                {"name": "string", "phone": "string"},
 	"devices":                 {},
 	"face_verifications":      {},
+	"guardian_links":          {},
 	"listings":                {},
 	"locations":               {"latitude": "float64", "longitude": "float64", "accuracy_meters": "float64", "address": "string"},
 	"login_codes":             {},
@@ -139,6 +143,10 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 	case *FaceVerification:
 		if e != nil {
 			return "FaceVerification", e.ID, true
+		}
+	case *GuardianLink:
+		if e != nil {
+			return "GuardianLink", e.ID, true
 		}
 	case *Listing:
 		if e != nil {

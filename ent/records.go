@@ -15,6 +15,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
@@ -41,6 +42,7 @@ var Records = map[string]classification.Record{
 	"Contact":              {Rows: "about", Subject: "user_id", Category: "ADDRESS_BOOK", OnCancel: "erase"},
 	"Device":               {Rows: "about", Subject: "user_id", Category: "DEVICES", OnCancel: "erase"},
 	"FaceVerification":     {Rows: "about", Subject: "user_id", Category: "FACE_VERIFICATIONS", OnCancel: "erase"},
+	"GuardianLink":         {Rows: "about", Subject: "child_id", Counterparty: "guardian_id", OnCancel: "keep", Kept: "proof of who consented for a minor, and when (PIPL Art. 31)"},
 	"Listing":              {Rows: "public", Exposes: []string{"seller_id"}},
 	"Location":             {Rows: "about", Subject: "user_id", Category: "LOCATION", OnCancel: "erase", Expires: "recorded_at"},
 	"LoginCode":            {Rows: "system"},
@@ -66,6 +68,7 @@ var RecordTypes = []string{
 	"Contact",
 	"Device",
 	"FaceVerification",
+	"GuardianLink",
 	"Listing",
 	"Location",
 	"LoginCode",
@@ -149,6 +152,15 @@ func SubjectOf(v any) (typ string, id, subject, counterparty int, ok bool) {
 		}
 		subject = e.UserID
 		return "FaceVerification", e.ID, subject, counterparty, true
+	case *GuardianLink:
+		if e == nil {
+			return "", 0, 0, 0, false
+		}
+		subject = e.ChildID
+		if e.GuardianID != nil {
+			counterparty = *e.GuardianID
+		}
+		return "GuardianLink", e.ID, subject, counterparty, true
 	case *Listing:
 		if e == nil {
 			return "", 0, 0, 0, false
@@ -246,6 +258,8 @@ func DeleteAbout(ctx context.Context, c *Client, typ string, subjects ...int) (i
 		return c.Device.Delete().Where(device.UserIDIn(subjects...)).Exec(ctx)
 	case "FaceVerification":
 		return c.FaceVerification.Delete().Where(faceverification.UserIDIn(subjects...)).Exec(ctx)
+	case "GuardianLink":
+		return c.GuardianLink.Delete().Where(guardianlink.ChildIDIn(subjects...)).Exec(ctx)
 	case "Location":
 		return c.Location.Delete().Where(location.UserIDIn(subjects...)).Exec(ctx)
 	case "Order":
@@ -284,6 +298,8 @@ func CountAbout(ctx context.Context, c *Client, typ string, subjects ...int) (in
 		return c.Device.Query().Where(device.UserIDIn(subjects...)).Count(ctx)
 	case "FaceVerification":
 		return c.FaceVerification.Query().Where(faceverification.UserIDIn(subjects...)).Count(ctx)
+	case "GuardianLink":
+		return c.GuardianLink.Query().Where(guardianlink.ChildIDIn(subjects...)).Count(ctx)
 	case "Location":
 		return c.Location.Query().Where(location.UserIDIn(subjects...)).Count(ctx)
 	case "Order":
@@ -346,6 +362,8 @@ func DeleteIDs(ctx context.Context, c *Client, typ string, ids ...int) (int, err
 		return c.Device.Delete().Where(device.IDIn(ids...)).Exec(ctx)
 	case "FaceVerification":
 		return c.FaceVerification.Delete().Where(faceverification.IDIn(ids...)).Exec(ctx)
+	case "GuardianLink":
+		return c.GuardianLink.Delete().Where(guardianlink.IDIn(ids...)).Exec(ctx)
 	case "Listing":
 		return c.Listing.Delete().Where(listing.IDIn(ids...)).Exec(ctx)
 	case "Location":

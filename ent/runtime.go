@@ -11,6 +11,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
@@ -240,6 +241,16 @@ func init() {
 	faceverificationDescProvider := faceverificationFields[2].Descriptor()
 	// faceverification.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
 	faceverification.ProviderValidator = faceverificationDescProvider.Validators[0].(func(string) error)
+	guardianlinkFields := schema.GuardianLink{}.Fields()
+	_ = guardianlinkFields
+	// guardianlinkDescRequesterNickname is the schema descriptor for requester_nickname field.
+	guardianlinkDescRequesterNickname := guardianlinkFields[3].Descriptor()
+	// guardianlink.RequesterNicknameValidator is a validator for the "requester_nickname" field. It is called by the builders before save.
+	guardianlink.RequesterNicknameValidator = guardianlinkDescRequesterNickname.Validators[0].(func(string) error)
+	// guardianlinkDescRequestedAt is the schema descriptor for requested_at field.
+	guardianlinkDescRequestedAt := guardianlinkFields[7].Descriptor()
+	// guardianlink.DefaultRequestedAt holds the default value on creation for the requested_at field.
+	guardianlink.DefaultRequestedAt = guardianlinkDescRequestedAt.Default.(func() time.Time)
 	listingFields := schema.Listing{}.Fields()
 	_ = listingFields
 	// listingDescTitle is the schema descriptor for title field.

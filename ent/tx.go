@@ -28,6 +28,8 @@ type Tx struct {
 	Device *DeviceClient
 	// FaceVerification is the client for interacting with the FaceVerification builders.
 	FaceVerification *FaceVerificationClient
+	// GuardianLink is the client for interacting with the GuardianLink builders.
+	GuardianLink *GuardianLinkClient
 	// Listing is the client for interacting with the Listing builders.
 	Listing *ListingClient
 	// Location is the client for interacting with the Location builders.
@@ -193,6 +195,7 @@ func (tx *Tx) init() {
 	tx.Contact = NewContactClient(tx.config)
 	tx.Device = NewDeviceClient(tx.config)
 	tx.FaceVerification = NewFaceVerificationClient(tx.config)
+	tx.GuardianLink = NewGuardianLinkClient(tx.config)
 	tx.Listing = NewListingClient(tx.config)
 	tx.Location = NewLocationClient(tx.config)
 	tx.LoginCode = NewLoginCodeClient(tx.config)

@@ -53,8 +53,12 @@ type User struct {
 type UserEdges struct {
 	// Guardian holds the value of the guardian edge.
 	Guardian *User `json:"guardian,omitempty"`
-	// Children under 14 this user is the verified guardian of.
+	// Wards under 18 this user is the guardian of (see GuardianLink).
 	Wards []*User `json:"wards,omitempty"`
+	// Guardianship requests to this user and guardianships of theirs, as the ward.
+	GuardianLinks []*GuardianLink `json:"guardian_links,omitempty"`
+	// Guardianships this user holds or held, once accepted.
+	GuardedLinks []*GuardianLink `json:"guarded_links,omitempty"`
 	// Orders the user placed as buyer.
 	Orders []*Order `json:"orders,omitempty"`
 	// Listings the user sells.
@@ -87,11 +91,13 @@ type UserEdges struct {
 	Sessions []*Session `json:"sessions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [17]bool
+	loadedTypes [19]bool
 	// totalCount holds the count of the edges above.
-	totalCount [15]map[string]int
+	totalCount [17]map[string]int
 
 	namedWards                 map[string][]*User
+	namedGuardianLinks         map[string][]*GuardianLink
+	namedGuardedLinks          map[string][]*GuardianLink
 	namedOrders                map[string][]*Order
 	namedListings              map[string][]*Listing
 	namedConsents              map[string][]*Consent
@@ -129,10 +135,28 @@ func (e UserEdges) WardsOrErr() ([]*User, error) {
 	return nil, &NotLoadedError{edge: "wards"}
 }
 
+// GuardianLinksOrErr returns the GuardianLinks value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) GuardianLinksOrErr() ([]*GuardianLink, error) {
+	if e.loadedTypes[2] {
+		return e.GuardianLinks, nil
+	}
+	return nil, &NotLoadedError{edge: "guardian_links"}
+}
+
+// GuardedLinksOrErr returns the GuardedLinks value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) GuardedLinksOrErr() ([]*GuardianLink, error) {
+	if e.loadedTypes[3] {
+		return e.GuardedLinks, nil
+	}
+	return nil, &NotLoadedError{edge: "guarded_links"}
+}
+
 // OrdersOrErr returns the Orders value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) OrdersOrErr() ([]*Order, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[4] {
 		return e.Orders, nil
 	}
 	return nil, &NotLoadedError{edge: "orders"}
@@ -141,7 +165,7 @@ func (e UserEdges) OrdersOrErr() ([]*Order, error) {
 // ListingsOrErr returns the Listings value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ListingsOrErr() ([]*Listing, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[5] {
 		return e.Listings, nil
 	}
 	return nil, &NotLoadedError{edge: "listings"}
@@ -150,7 +174,7 @@ func (e UserEdges) ListingsOrErr() ([]*Listing, error) {
 // ConsentsOrErr returns the Consents value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ConsentsOrErr() ([]*Consent, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[6] {
 		return e.Consents, nil
 	}
 	return nil, &NotLoadedError{edge: "consents"}
@@ -159,7 +183,7 @@ func (e UserEdges) ConsentsOrErr() ([]*Consent, error) {
 // DevicesOrErr returns the Devices value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) DevicesOrErr() ([]*Device, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[7] {
 		return e.Devices, nil
 	}
 	return nil, &NotLoadedError{edge: "devices"}
@@ -168,7 +192,7 @@ func (e UserEdges) DevicesOrErr() ([]*Device, error) {
 // ActivitiesOrErr returns the Activities value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ActivitiesOrErr() ([]*ActivityLog, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[8] {
 		return e.Activities, nil
 	}
 	return nil, &NotLoadedError{edge: "activities"}
@@ -177,7 +201,7 @@ func (e UserEdges) ActivitiesOrErr() ([]*ActivityLog, error) {
 // ContactsOrErr returns the Contacts value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ContactsOrErr() ([]*Contact, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[9] {
 		return e.Contacts, nil
 	}
 	return nil, &NotLoadedError{edge: "contacts"}
@@ -186,7 +210,7 @@ func (e UserEdges) ContactsOrErr() ([]*Contact, error) {
 // CallLogsOrErr returns the CallLogs value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) CallLogsOrErr() ([]*CallLogEntry, error) {
-	if e.loadedTypes[8] {
+	if e.loadedTypes[10] {
 		return e.CallLogs, nil
 	}
 	return nil, &NotLoadedError{edge: "call_logs"}
@@ -195,7 +219,7 @@ func (e UserEdges) CallLogsOrErr() ([]*CallLogEntry, error) {
 // LocationsOrErr returns the Locations value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) LocationsOrErr() ([]*Location, error) {
-	if e.loadedTypes[9] {
+	if e.loadedTypes[11] {
 		return e.Locations, nil
 	}
 	return nil, &NotLoadedError{edge: "locations"}
@@ -204,7 +228,7 @@ func (e UserEdges) LocationsOrErr() ([]*Location, error) {
 // ThirdPartyBindingsOrErr returns the ThirdPartyBindings value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ThirdPartyBindingsOrErr() ([]*ThirdPartyBinding, error) {
-	if e.loadedTypes[10] {
+	if e.loadedTypes[12] {
 		return e.ThirdPartyBindings, nil
 	}
 	return nil, &NotLoadedError{edge: "third_party_bindings"}
@@ -213,7 +237,7 @@ func (e UserEdges) ThirdPartyBindingsOrErr() ([]*ThirdPartyBinding, error) {
 // SupportTicketsOrErr returns the SupportTickets value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SupportTicketsOrErr() ([]*SupportTicket, error) {
-	if e.loadedTypes[11] {
+	if e.loadedTypes[13] {
 		return e.SupportTickets, nil
 	}
 	return nil, &NotLoadedError{edge: "support_tickets"}
@@ -222,7 +246,7 @@ func (e UserEdges) SupportTicketsOrErr() ([]*SupportTicket, error) {
 // RealNameVerificationsOrErr returns the RealNameVerifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) RealNameVerificationsOrErr() ([]*RealNameVerification, error) {
-	if e.loadedTypes[12] {
+	if e.loadedTypes[14] {
 		return e.RealNameVerifications, nil
 	}
 	return nil, &NotLoadedError{edge: "real_name_verifications"}
@@ -231,7 +255,7 @@ func (e UserEdges) RealNameVerificationsOrErr() ([]*RealNameVerification, error)
 // FaceVerificationsOrErr returns the FaceVerifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) FaceVerificationsOrErr() ([]*FaceVerification, error) {
-	if e.loadedTypes[13] {
+	if e.loadedTypes[15] {
 		return e.FaceVerifications, nil
 	}
 	return nil, &NotLoadedError{edge: "face_verifications"}
@@ -240,7 +264,7 @@ func (e UserEdges) FaceVerificationsOrErr() ([]*FaceVerification, error) {
 // SharingRecordsOrErr returns the SharingRecords value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
-	if e.loadedTypes[14] {
+	if e.loadedTypes[16] {
 		return e.SharingRecords, nil
 	}
 	return nil, &NotLoadedError{edge: "sharing_records"}
@@ -249,7 +273,7 @@ func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
 // RightsRequestsOrErr returns the RightsRequests value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[17] {
 		return e.RightsRequests, nil
 	}
 	return nil, &NotLoadedError{edge: "rights_requests"}
@@ -258,7 +282,7 @@ func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
 // SessionsOrErr returns the Sessions value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SessionsOrErr() ([]*Session, error) {
-	if e.loadedTypes[16] {
+	if e.loadedTypes[18] {
 		return e.Sessions, nil
 	}
 	return nil, &NotLoadedError{edge: "sessions"}
@@ -404,6 +428,16 @@ func (_m *User) QueryGuardian() *UserQuery {
 // QueryWards queries the "wards" edge of the User entity.
 func (_m *User) QueryWards() *UserQuery {
 	return NewUserClient(_m.config).QueryWards(_m)
+}
+
+// QueryGuardianLinks queries the "guardian_links" edge of the User entity.
+func (_m *User) QueryGuardianLinks() *GuardianLinkQuery {
+	return NewUserClient(_m.config).QueryGuardianLinks(_m)
+}
+
+// QueryGuardedLinks queries the "guarded_links" edge of the User entity.
+func (_m *User) QueryGuardedLinks() *GuardianLinkQuery {
+	return NewUserClient(_m.config).QueryGuardedLinks(_m)
 }
 
 // QueryOrders queries the "orders" edge of the User entity.
@@ -574,6 +608,54 @@ func (_m *User) appendNamedWards(name string, edges ...*User) {
 		_m.Edges.namedWards[name] = []*User{}
 	} else {
 		_m.Edges.namedWards[name] = append(_m.Edges.namedWards[name], edges...)
+	}
+}
+
+// NamedGuardianLinks returns the GuardianLinks named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedGuardianLinks(name string) ([]*GuardianLink, error) {
+	if _m.Edges.namedGuardianLinks == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedGuardianLinks[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedGuardianLinks(name string, edges ...*GuardianLink) {
+	if _m.Edges.namedGuardianLinks == nil {
+		_m.Edges.namedGuardianLinks = make(map[string][]*GuardianLink)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedGuardianLinks[name] = []*GuardianLink{}
+	} else {
+		_m.Edges.namedGuardianLinks[name] = append(_m.Edges.namedGuardianLinks[name], edges...)
+	}
+}
+
+// NamedGuardedLinks returns the GuardedLinks named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedGuardedLinks(name string) ([]*GuardianLink, error) {
+	if _m.Edges.namedGuardedLinks == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedGuardedLinks[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedGuardedLinks(name string, edges ...*GuardianLink) {
+	if _m.Edges.namedGuardedLinks == nil {
+		_m.Edges.namedGuardedLinks = make(map[string][]*GuardianLink)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedGuardedLinks[name] = []*GuardianLink{}
+	} else {
+		_m.Edges.namedGuardedLinks[name] = append(_m.Edges.namedGuardedLinks[name], edges...)
 	}
 }
 

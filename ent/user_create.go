@@ -13,6 +13,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -229,6 +230,36 @@ func (_c *UserCreate) AddWards(v ...*User) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddWardIDs(ids...)
+}
+
+// AddGuardianLinkIDs adds the "guardian_links" edge to the GuardianLink entity by IDs.
+func (_c *UserCreate) AddGuardianLinkIDs(ids ...int) *UserCreate {
+	_c.mutation.AddGuardianLinkIDs(ids...)
+	return _c
+}
+
+// AddGuardianLinks adds the "guardian_links" edges to the GuardianLink entity.
+func (_c *UserCreate) AddGuardianLinks(v ...*GuardianLink) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddGuardianLinkIDs(ids...)
+}
+
+// AddGuardedLinkIDs adds the "guarded_links" edge to the GuardianLink entity by IDs.
+func (_c *UserCreate) AddGuardedLinkIDs(ids ...int) *UserCreate {
+	_c.mutation.AddGuardedLinkIDs(ids...)
+	return _c
+}
+
+// AddGuardedLinks adds the "guarded_links" edges to the GuardianLink entity.
+func (_c *UserCreate) AddGuardedLinks(v ...*GuardianLink) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddGuardedLinkIDs(ids...)
 }
 
 // AddOrderIDs adds the "orders" edge to the Order entity by IDs.
@@ -670,6 +701,38 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec, error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GuardianLinksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GuardedLinksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

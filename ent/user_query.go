@@ -13,6 +13,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -41,6 +42,8 @@ type UserQuery struct {
 	predicates                     []predicate.User
 	withGuardian                   *UserQuery
 	withWards                      *UserQuery
+	withGuardianLinks              *GuardianLinkQuery
+	withGuardedLinks               *GuardianLinkQuery
 	withOrders                     *OrderQuery
 	withListings                   *ListingQuery
 	withConsents                   *ConsentQuery
@@ -59,6 +62,8 @@ type UserQuery struct {
 	loadTotal                      []func(context.Context, []*User) error
 	modifiers                      []func(*sql.Selector)
 	withNamedWards                 map[string]*UserQuery
+	withNamedGuardianLinks         map[string]*GuardianLinkQuery
+	withNamedGuardedLinks          map[string]*GuardianLinkQuery
 	withNamedOrders                map[string]*OrderQuery
 	withNamedListings              map[string]*ListingQuery
 	withNamedConsents              map[string]*ConsentQuery
@@ -147,6 +152,50 @@ func (_q *UserQuery) QueryWards() *UserQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.WardsTable, user.WardsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryGuardianLinks chains the current query on the "guardian_links" edge.
+func (_q *UserQuery) QueryGuardianLinks() *GuardianLinkQuery {
+	query := (&GuardianLinkClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(guardianlink.Table, guardianlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.GuardianLinksTable, user.GuardianLinksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryGuardedLinks chains the current query on the "guarded_links" edge.
+func (_q *UserQuery) QueryGuardedLinks() *GuardianLinkQuery {
+	query := (&GuardianLinkClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(guardianlink.Table, guardianlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.GuardedLinksTable, user.GuardedLinksColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -678,6 +727,8 @@ func (_q *UserQuery) Clone() *UserQuery {
 		predicates:                append([]predicate.User{}, _q.predicates...),
 		withGuardian:              _q.withGuardian.Clone(),
 		withWards:                 _q.withWards.Clone(),
+		withGuardianLinks:         _q.withGuardianLinks.Clone(),
+		withGuardedLinks:          _q.withGuardedLinks.Clone(),
 		withOrders:                _q.withOrders.Clone(),
 		withListings:              _q.withListings.Clone(),
 		withConsents:              _q.withConsents.Clone(),
@@ -718,6 +769,28 @@ func (_q *UserQuery) WithWards(opts ...func(*UserQuery)) *UserQuery {
 		opt(query)
 	}
 	_q.withWards = query
+	return _q
+}
+
+// WithGuardianLinks tells the query-builder to eager-load the nodes that are connected to
+// the "guardian_links" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithGuardianLinks(opts ...func(*GuardianLinkQuery)) *UserQuery {
+	query := (&GuardianLinkClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGuardianLinks = query
+	return _q
+}
+
+// WithGuardedLinks tells the query-builder to eager-load the nodes that are connected to
+// the "guarded_links" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithGuardedLinks(opts ...func(*GuardianLinkQuery)) *UserQuery {
+	query := (&GuardianLinkClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGuardedLinks = query
 	return _q
 }
 
@@ -964,9 +1037,11 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [17]bool{
+		loadedTypes = [19]bool{
 			_q.withGuardian != nil,
 			_q.withWards != nil,
+			_q.withGuardianLinks != nil,
+			_q.withGuardedLinks != nil,
 			_q.withOrders != nil,
 			_q.withListings != nil,
 			_q.withConsents != nil,
@@ -1015,6 +1090,20 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadWards(ctx, query, nodes,
 			func(n *User) { n.Edges.Wards = []*User{} },
 			func(n *User, e *User) { n.Edges.Wards = append(n.Edges.Wards, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withGuardianLinks; query != nil {
+		if err := _q.loadGuardianLinks(ctx, query, nodes,
+			func(n *User) { n.Edges.GuardianLinks = []*GuardianLink{} },
+			func(n *User, e *GuardianLink) { n.Edges.GuardianLinks = append(n.Edges.GuardianLinks, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withGuardedLinks; query != nil {
+		if err := _q.loadGuardedLinks(ctx, query, nodes,
+			func(n *User) { n.Edges.GuardedLinks = []*GuardianLink{} },
+			func(n *User, e *GuardianLink) { n.Edges.GuardedLinks = append(n.Edges.GuardedLinks, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1131,6 +1220,20 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadWards(ctx, query, nodes,
 			func(n *User) { n.appendNamedWards(name) },
 			func(n *User, e *User) { n.appendNamedWards(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedGuardianLinks {
+		if err := _q.loadGuardianLinks(ctx, query, nodes,
+			func(n *User) { n.appendNamedGuardianLinks(name) },
+			func(n *User, e *GuardianLink) { n.appendNamedGuardianLinks(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedGuardedLinks {
+		if err := _q.loadGuardedLinks(ctx, query, nodes,
+			func(n *User) { n.appendNamedGuardedLinks(name) },
+			func(n *User, e *GuardianLink) { n.appendNamedGuardedLinks(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1294,6 +1397,69 @@ func (_q *UserQuery) loadWards(ctx context.Context, query *UserQuery, nodes []*U
 	}
 	query.Where(predicate.User(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(user.WardsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.GuardianID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "guardian_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "guardian_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadGuardianLinks(ctx context.Context, query *GuardianLinkQuery, nodes []*User, init func(*User), assign func(*User, *GuardianLink)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(guardianlink.FieldChildID)
+	}
+	query.Where(predicate.GuardianLink(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.GuardianLinksColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ChildID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "child_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadGuardedLinks(ctx context.Context, query *GuardianLinkQuery, nodes []*User, init func(*User), assign func(*User, *GuardianLink)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(guardianlink.FieldGuardianID)
+	}
+	query.Where(predicate.GuardianLink(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.GuardedLinksColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -1890,6 +2056,34 @@ func (_q *UserQuery) WithNamedWards(name string, opts ...func(*UserQuery)) *User
 		_q.withNamedWards = make(map[string]*UserQuery)
 	}
 	_q.withNamedWards[name] = query
+	return _q
+}
+
+// WithNamedGuardianLinks tells the query-builder to eager-load the nodes that are connected to the "guardian_links"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedGuardianLinks(name string, opts ...func(*GuardianLinkQuery)) *UserQuery {
+	query := (&GuardianLinkClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedGuardianLinks == nil {
+		_q.withNamedGuardianLinks = make(map[string]*GuardianLinkQuery)
+	}
+	_q.withNamedGuardianLinks[name] = query
+	return _q
+}
+
+// WithNamedGuardedLinks tells the query-builder to eager-load the nodes that are connected to the "guarded_links"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedGuardedLinks(name string, opts ...func(*GuardianLinkQuery)) *UserQuery {
+	query := (&GuardianLinkClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedGuardedLinks == nil {
+		_q.withNamedGuardedLinks = make(map[string]*GuardianLinkQuery)
+	}
+	_q.withNamedGuardedLinks[name] = query
 	return _q
 }
 

@@ -13,6 +13,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/order"
@@ -273,6 +274,36 @@ func (_u *UserUpdate) AddWards(v ...*User) *UserUpdate {
 	return _u.AddWardIDs(ids...)
 }
 
+// AddGuardianLinkIDs adds the "guardian_links" edge to the GuardianLink entity by IDs.
+func (_u *UserUpdate) AddGuardianLinkIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddGuardianLinkIDs(ids...)
+	return _u
+}
+
+// AddGuardianLinks adds the "guardian_links" edges to the GuardianLink entity.
+func (_u *UserUpdate) AddGuardianLinks(v ...*GuardianLink) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddGuardianLinkIDs(ids...)
+}
+
+// AddGuardedLinkIDs adds the "guarded_links" edge to the GuardianLink entity by IDs.
+func (_u *UserUpdate) AddGuardedLinkIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddGuardedLinkIDs(ids...)
+	return _u
+}
+
+// AddGuardedLinks adds the "guarded_links" edges to the GuardianLink entity.
+func (_u *UserUpdate) AddGuardedLinks(v ...*GuardianLink) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddGuardedLinkIDs(ids...)
+}
+
 // AddOrderIDs adds the "orders" edge to the Order entity by IDs.
 func (_u *UserUpdate) AddOrderIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddOrderIDs(ids...)
@@ -528,6 +559,48 @@ func (_u *UserUpdate) RemoveWards(v ...*User) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveWardIDs(ids...)
+}
+
+// ClearGuardianLinks clears all "guardian_links" edges to the GuardianLink entity.
+func (_u *UserUpdate) ClearGuardianLinks() *UserUpdate {
+	_u.mutation.ClearGuardianLinks()
+	return _u
+}
+
+// RemoveGuardianLinkIDs removes the "guardian_links" edge to GuardianLink entities by IDs.
+func (_u *UserUpdate) RemoveGuardianLinkIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveGuardianLinkIDs(ids...)
+	return _u
+}
+
+// RemoveGuardianLinks removes "guardian_links" edges to GuardianLink entities.
+func (_u *UserUpdate) RemoveGuardianLinks(v ...*GuardianLink) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveGuardianLinkIDs(ids...)
+}
+
+// ClearGuardedLinks clears all "guarded_links" edges to the GuardianLink entity.
+func (_u *UserUpdate) ClearGuardedLinks() *UserUpdate {
+	_u.mutation.ClearGuardedLinks()
+	return _u
+}
+
+// RemoveGuardedLinkIDs removes the "guarded_links" edge to GuardianLink entities by IDs.
+func (_u *UserUpdate) RemoveGuardedLinkIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveGuardedLinkIDs(ids...)
+	return _u
+}
+
+// RemoveGuardedLinks removes "guarded_links" edges to GuardianLink entities.
+func (_u *UserUpdate) RemoveGuardedLinks(v ...*GuardianLink) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveGuardedLinkIDs(ids...)
 }
 
 // ClearOrders clears all "orders" edges to the Order entity.
@@ -1040,6 +1113,96 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GuardianLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedGuardianLinksIDs(); len(nodes) > 0 && !_u.mutation.GuardianLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GuardianLinksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GuardedLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedGuardedLinksIDs(); len(nodes) > 0 && !_u.mutation.GuardedLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GuardedLinksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1972,6 +2135,36 @@ func (_u *UserUpdateOne) AddWards(v ...*User) *UserUpdateOne {
 	return _u.AddWardIDs(ids...)
 }
 
+// AddGuardianLinkIDs adds the "guardian_links" edge to the GuardianLink entity by IDs.
+func (_u *UserUpdateOne) AddGuardianLinkIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddGuardianLinkIDs(ids...)
+	return _u
+}
+
+// AddGuardianLinks adds the "guardian_links" edges to the GuardianLink entity.
+func (_u *UserUpdateOne) AddGuardianLinks(v ...*GuardianLink) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddGuardianLinkIDs(ids...)
+}
+
+// AddGuardedLinkIDs adds the "guarded_links" edge to the GuardianLink entity by IDs.
+func (_u *UserUpdateOne) AddGuardedLinkIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddGuardedLinkIDs(ids...)
+	return _u
+}
+
+// AddGuardedLinks adds the "guarded_links" edges to the GuardianLink entity.
+func (_u *UserUpdateOne) AddGuardedLinks(v ...*GuardianLink) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddGuardedLinkIDs(ids...)
+}
+
 // AddOrderIDs adds the "orders" edge to the Order entity by IDs.
 func (_u *UserUpdateOne) AddOrderIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddOrderIDs(ids...)
@@ -2227,6 +2420,48 @@ func (_u *UserUpdateOne) RemoveWards(v ...*User) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveWardIDs(ids...)
+}
+
+// ClearGuardianLinks clears all "guardian_links" edges to the GuardianLink entity.
+func (_u *UserUpdateOne) ClearGuardianLinks() *UserUpdateOne {
+	_u.mutation.ClearGuardianLinks()
+	return _u
+}
+
+// RemoveGuardianLinkIDs removes the "guardian_links" edge to GuardianLink entities by IDs.
+func (_u *UserUpdateOne) RemoveGuardianLinkIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveGuardianLinkIDs(ids...)
+	return _u
+}
+
+// RemoveGuardianLinks removes "guardian_links" edges to GuardianLink entities.
+func (_u *UserUpdateOne) RemoveGuardianLinks(v ...*GuardianLink) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveGuardianLinkIDs(ids...)
+}
+
+// ClearGuardedLinks clears all "guarded_links" edges to the GuardianLink entity.
+func (_u *UserUpdateOne) ClearGuardedLinks() *UserUpdateOne {
+	_u.mutation.ClearGuardedLinks()
+	return _u
+}
+
+// RemoveGuardedLinkIDs removes the "guarded_links" edge to GuardianLink entities by IDs.
+func (_u *UserUpdateOne) RemoveGuardedLinkIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveGuardedLinkIDs(ids...)
+	return _u
+}
+
+// RemoveGuardedLinks removes "guarded_links" edges to GuardianLink entities.
+func (_u *UserUpdateOne) RemoveGuardedLinks(v ...*GuardianLink) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveGuardedLinkIDs(ids...)
 }
 
 // ClearOrders clears all "orders" edges to the Order entity.
@@ -2769,6 +3004,96 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GuardianLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedGuardianLinksIDs(); len(nodes) > 0 && !_u.mutation.GuardianLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GuardianLinksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardianLinksTable,
+			Columns: []string{user.GuardianLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GuardedLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedGuardedLinksIDs(); len(nodes) > 0 && !_u.mutation.GuardedLinksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GuardedLinksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.GuardedLinksTable,
+			Columns: []string{user.GuardedLinksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardianlink.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -18,6 +18,7 @@ import (
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/order"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
@@ -192,10 +193,26 @@ type ComplexityRoot struct {
 		VerifiedAt func(childComplexity int) int
 	}
 
+	GuardianLink struct {
+		AnsweredAt        func(childComplexity int) int
+		EndReason         func(childComplexity int) int
+		EndedAt           func(childComplexity int) int
+		Guardian          func(childComplexity int) int
+		ID                func(childComplexity int) int
+		RequestedAt       func(childComplexity int) int
+		RequesterNickname func(childComplexity int) int
+		RequesterPhone    func(childComplexity int) int
+		Status            func(childComplexity int) int
+	}
+
 	KeptRecordsPayload struct {
 		Category func(childComplexity int) int
 		Count    func(childComplexity int) int
 		Reason   func(childComplexity int) int
+	}
+
+	LinkChildPayload struct {
+		Requested func(childComplexity int) int
 	}
 
 	Listing struct {
@@ -236,12 +253,14 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptPolicy          func(childComplexity int, version string, forUser *int) int
+		AnswerGuardianRequest func(childComplexity int, requestID int, accept bool) int
 		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
 		CancelAccount         func(childComplexity int, confirm bool, forUser *int) int
 		CompleteOrder         func(childComplexity int, orderID int) int
 		CorrectMyData         func(childComplexity int, input rights.CorrectionInput, forUser *int) int
 		CreateOrder           func(childComplexity int, input trade.CreateOrderInput) int
 		DeleteMyData          func(childComplexity int, category rights.Category, forUser *int) int
+		EndGuardianship       func(childComplexity int, linkID int) int
 		ExportMyData          func(childComplexity int, forUser *int) int
 		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
 		LinkChild             func(childComplexity int, input identity.LinkChildInput) int
@@ -440,7 +459,9 @@ type ComplexityRoot struct {
 		CreatedAt             func(childComplexity int) int
 		Devices               func(childComplexity int) int
 		FaceVerifications     func(childComplexity int) int
+		GuardedLinks          func(childComplexity int) int
 		Guardian              func(childComplexity int) int
+		GuardianLinks         func(childComplexity int) int
 		ID                    func(childComplexity int) int
 		IDNumber              func(childComplexity int) int
 		Listings              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
@@ -499,7 +520,9 @@ type MutationResolver interface {
 	AcceptPolicy(ctx context.Context, version string, forUser *int) (*ent.Consent, error)
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
 	SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error)
-	LinkChild(ctx context.Context, input identity.LinkChildInput) (*ent.User, error)
+	LinkChild(ctx context.Context, input identity.LinkChildInput) (*model.LinkChildPayload, error)
+	AnswerGuardianRequest(ctx context.Context, requestID int, accept bool) (*ent.GuardianLink, error)
+	EndGuardianship(ctx context.Context, linkID int) (*ent.GuardianLink, error)
 	VerifyFace(ctx context.Context, input identity.VerifyFaceInput) (*ent.FaceVerification, error)
 	RegisterDevice(ctx context.Context, input collect.DeviceInput) (*ent.Device, error)
 	RecordActivity(ctx context.Context, input []*collect.ActivityInput) (int, error)
@@ -1089,6 +1112,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FaceVerification.VerifiedAt(childComplexity), true
 
+	case "GuardianLink.answeredAt":
+		if e.ComplexityRoot.GuardianLink.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.AnsweredAt(childComplexity), true
+	case "GuardianLink.endReason":
+		if e.ComplexityRoot.GuardianLink.EndReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.EndReason(childComplexity), true
+	case "GuardianLink.endedAt":
+		if e.ComplexityRoot.GuardianLink.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.EndedAt(childComplexity), true
+	case "GuardianLink.guardian":
+		if e.ComplexityRoot.GuardianLink.Guardian == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.Guardian(childComplexity), true
+	case "GuardianLink.id":
+		if e.ComplexityRoot.GuardianLink.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.ID(childComplexity), true
+	case "GuardianLink.requestedAt":
+		if e.ComplexityRoot.GuardianLink.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.RequestedAt(childComplexity), true
+	case "GuardianLink.requesterNickname":
+		if e.ComplexityRoot.GuardianLink.RequesterNickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.RequesterNickname(childComplexity), true
+	case "GuardianLink.requesterPhone":
+		if e.ComplexityRoot.GuardianLink.RequesterPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.RequesterPhone(childComplexity), true
+	case "GuardianLink.status":
+		if e.ComplexityRoot.GuardianLink.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianLink.Status(childComplexity), true
+
 	case "KeptRecordsPayload.category":
 		if e.ComplexityRoot.KeptRecordsPayload.Category == nil {
 			break
@@ -1107,6 +1185,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KeptRecordsPayload.Reason(childComplexity), true
+
+	case "LinkChildPayload.requested":
+		if e.ComplexityRoot.LinkChildPayload.Requested == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkChildPayload.Requested(childComplexity), true
 
 	case "Listing.createdAt":
 		if e.ComplexityRoot.Listing.CreatedAt == nil {
@@ -1250,6 +1335,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptPolicy(childComplexity, args["version"].(string), args["forUser"].(*int)), true
+	case "Mutation.answerGuardianRequest":
+		if e.ComplexityRoot.Mutation.AnswerGuardianRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerGuardianRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerGuardianRequest(childComplexity, args["requestId"].(int), args["accept"].(bool)), true
 	case "Mutation.bindThirdPartyAccount":
 		if e.ComplexityRoot.Mutation.BindThirdPartyAccount == nil {
 			break
@@ -1316,6 +1412,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteMyData(childComplexity, args["category"].(rights.Category), args["forUser"].(*int)), true
+	case "Mutation.endGuardianship":
+		if e.ComplexityRoot.Mutation.EndGuardianship == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endGuardianship_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndGuardianship(childComplexity, args["linkId"].(int)), true
 	case "Mutation.exportMyData":
 		if e.ComplexityRoot.Mutation.ExportMyData == nil {
 			break
@@ -2273,12 +2380,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.FaceVerifications(childComplexity), true
+	case "User.guardedLinks":
+		if e.ComplexityRoot.User.GuardedLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.GuardedLinks(childComplexity), true
 	case "User.guardian":
 		if e.ComplexityRoot.User.Guardian == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.Guardian(childComplexity), true
+	case "User.guardianLinks":
+		if e.ComplexityRoot.User.GuardianLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.GuardianLinks(childComplexity), true
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -2477,6 +2596,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeviceInput", ec.unmarshalInputDeviceInput),
 			graphql.NewInputUnmarshaler("DeviceWhereInput", ec.unmarshalInputDeviceWhereInput),
 			graphql.NewInputUnmarshaler("FaceVerificationWhereInput", ec.unmarshalInputFaceVerificationWhereInput),
+			graphql.NewInputUnmarshaler("GuardianLinkWhereInput", ec.unmarshalInputGuardianLinkWhereInput),
 			graphql.NewInputUnmarshaler("LinkChildInput", ec.unmarshalInputLinkChildInput),
 			graphql.NewInputUnmarshaler("ListingOrder", ec.unmarshalInputListingOrder),
 			graphql.NewInputUnmarshaler("ListingWhereInput", ec.unmarshalInputListingWhereInput),
@@ -2875,6 +2995,61 @@ input FaceVerificationWhereInput {
   not: FaceVerificationWhereInput
   and: [FaceVerificationWhereInput!]
   or: [FaceVerificationWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+}
+type GuardianLink implements Node {
+  id: ID! @classified(class: "public")
+  """
+  The requester's nickname when they asked, for the ward to recognise them.
+  """
+  requesterNickname: String @classified(class: "guardianship")
+  """
+  The requester's phone, masked, when they asked: for the ward to recognise them.
+  """
+  requesterPhone: String @classified(class: "guardianship")
+  status: GuardianLinkStatus @classified(class: "guardianship")
+  endReason: GuardianLinkEnd @classified(class: "guardianship")
+  requestedAt: Time @classified(class: "guardianship")
+  answeredAt: Time @classified(class: "guardianship")
+  endedAt: Time @classified(class: "guardianship")
+  """
+  The guardian, once accepted: their public profile.
+  """
+  guardian: User @classified(class: "guardianship")
+}
+"""
+GuardianLinkEnd is enum for the field end_reason
+"""
+enum GuardianLinkEnd @goModel(model: "veil/ent/guardianlink.EndReason") {
+  BY_GUARDIAN
+  BY_WARD
+  WARD_CAME_OF_AGE
+  WARD_DATA_DELETED
+  ACCOUNT_CANCELLED
+}
+"""
+GuardianLinkStatus is enum for the field status
+"""
+enum GuardianLinkStatus @goModel(model: "veil/ent/guardianlink.Status") {
+  PENDING
+  ACTIVE
+  DECLINED
+  ENDED
+}
+"""
+GuardianLinkWhereInput is used for filtering GuardianLink objects.
+Input was generated by ent.
+"""
+input GuardianLinkWhereInput {
+  not: GuardianLinkWhereInput
+  and: [GuardianLinkWhereInput!]
+  or: [GuardianLinkWhereInput!]
   """
   id field predicates
   """
@@ -3826,6 +4001,14 @@ type User implements Node {
   cancelledAt: Time @classified(class: "internal")
   createdAt: Time @classified(class: "internal")
   guardian: User @classified(class: "internal")
+  """
+  Guardianship requests to this user and guardianships of theirs, as the ward.
+  """
+  guardianLinks: [GuardianLink!] @classified(class: "guardianship")
+  """
+  Guardianships this user holds or held, once accepted.
+  """
+  guardedLinks: [GuardianLink!] @classified(class: "guardianship")
   orders(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -4187,10 +4370,28 @@ type Mutation {
   "Verifies the caller's real name and ID number (GB 11643-1999). Needs consent REAL_NAME."
   submitRealName(input: RealNameInput!): User @access(level: ORDINARY) @collects(purposes: [REAL_NAME])
   """
-  A guardian (a verified adult) links a child under 14 who has signed in
-  once, consents for them, and verifies their real name.
+  Asks the account with childPhone to accept the caller, a real-name
+  verified adult, as its guardian. The answer is the same whatever the
+  phone: the request reaches the account (me { guardianLinks }) only when
+  it can take a guardian, and the caller sees nothing of it until the
+  account accepts from its own session (answerGuardianRequest). Accepting
+  records the caller's consent to the ward's account and real-name
+  verification; the ward then verifies their own real name. At most 5
+  requests a day.
   """
-  linkChild(input: LinkChildInput!): User @access(level: ORDINARY)
+  linkChild(input: LinkChildInput!): LinkChildPayload! @access(level: ORDINARY)
+  """
+  Accepts or declines, from the ward's own session, a guardianship request
+  made to this account. Only a user not known to be an adult, without a
+  guardian, can accept.
+  """
+  answerGuardianRequest(requestId: ID!, accept: Boolean!): GuardianLink @access(level: ESSENTIAL)
+  """
+  Ends an active guardianship, by either side: the ward has no guardian
+  any more, and every consent the guardian gave for the ward is
+  withdrawn. A guardianship also ends by itself when the ward turns 18.
+  """
+  endGuardianship(linkId: ID!): GuardianLink @access(level: ESSENTIAL)
   """
   Runs a live face check. The image goes to the verification provider and is
   dropped: only the result, provider and time are kept. Needs consent FACE.
@@ -4304,9 +4505,13 @@ input RealNameInput {
 }
 
 input LinkChildInput {
+  "The login phone of the minor's account."
   childPhone: String!
-  realName: String!
-  idNumber: String!
+}
+
+type LinkChildPayload {
+  "Always true: the answer says nothing of the account the phone belongs to."
+  requested: Boolean!
 }
 
 input VerifyFaceInput {
@@ -4671,6 +4876,30 @@ func (ec *executionContext) childFields_FaceVerification(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type FaceVerification", field.Name)
 }
 
+func (ec *executionContext) childFields_GuardianLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GuardianLink_id(ctx, field)
+	case "requesterNickname":
+		return ec.fieldContext_GuardianLink_requesterNickname(ctx, field)
+	case "requesterPhone":
+		return ec.fieldContext_GuardianLink_requesterPhone(ctx, field)
+	case "status":
+		return ec.fieldContext_GuardianLink_status(ctx, field)
+	case "endReason":
+		return ec.fieldContext_GuardianLink_endReason(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_GuardianLink_requestedAt(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_GuardianLink_answeredAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_GuardianLink_endedAt(ctx, field)
+	case "guardian":
+		return ec.fieldContext_GuardianLink_guardian(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardianLink", field.Name)
+}
+
 func (ec *executionContext) childFields_KeptRecordsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "category":
@@ -4681,6 +4910,14 @@ func (ec *executionContext) childFields_KeptRecordsPayload(ctx context.Context, 
 		return ec.fieldContext_KeptRecordsPayload_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KeptRecordsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LinkChildPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requested":
+		return ec.fieldContext_LinkChildPayload_requested(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LinkChildPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Listing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5085,6 +5322,10 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_createdAt(ctx, field)
 	case "guardian":
 		return ec.fieldContext_User_guardian(ctx, field)
+	case "guardianLinks":
+		return ec.fieldContext_User_guardianLinks(ctx, field)
+	case "guardedLinks":
+		return ec.fieldContext_User_guardedLinks(ctx, field)
 	case "orders":
 		return ec.fieldContext_User_orders(ctx, field)
 	case "listings":
@@ -5333,6 +5574,28 @@ func (ec *executionContext) field_Mutation_acceptPolicy_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_answerGuardianRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "accept",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accept"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bindThirdPartyAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5438,6 +5701,20 @@ func (ec *executionContext) field_Mutation_deleteMyData_args(ctx context.Context
 		return nil, err
 	}
 	args["forUser"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_endGuardianship_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "linkId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["linkId"] = arg0
 	return args, nil
 }
 
@@ -9628,6 +9905,384 @@ func (ec *executionContext) fieldContext_FaceVerification_verifiedAt(_ context.C
 	return graphql.NewScalarFieldContext("FaceVerification", field, false, false, "Time")
 }
 
+func (ec *executionContext) _GuardianLink_id(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GuardianLink_requesterNickname(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_requesterNickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequesterNickname, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_requesterNickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardianLink_requesterPhone(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_requesterPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequesterPhone, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_requesterPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardianLink_status(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal guardianlink.Status
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal guardianlink.Status
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v guardianlink.Status) graphql.Marshaler {
+			return ec.marshalOGuardianLinkStatus2veilᚋentᚋguardianlinkᚐStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "GuardianLinkStatus")
+}
+
+func (ec *executionContext) _GuardianLink_endReason(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_endReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndReason, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal *guardianlink.EndReason
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *guardianlink.EndReason
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *guardianlink.EndReason) graphql.Marshaler {
+			return ec.marshalOGuardianLinkEnd2ᚖveilᚋentᚋguardianlinkᚐEndReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_endReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "GuardianLinkEnd")
+}
+
+func (ec *executionContext) _GuardianLink_requestedAt(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GuardianLink_answeredAt(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GuardianLink_endedAt(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianLink", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GuardianLink_guardian(ctx context.Context, field graphql.CollectedField, obj *ent.GuardianLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianLink_guardian(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guardian(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal *ent.User
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖveilᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianLink_guardian(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardianLink",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _KeptRecordsPayload_category(ctx context.Context, field graphql.CollectedField, obj *rights.KeptRecords) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9695,6 +10350,29 @@ func (ec *executionContext) _KeptRecordsPayload_reason(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_KeptRecordsPayload_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KeptRecordsPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _LinkChildPayload_requested(ctx context.Context, field graphql.CollectedField, obj *model.LinkChildPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LinkChildPayload_requested(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requested, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LinkChildPayload_requested(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LinkChildPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
@@ -10952,11 +11630,11 @@ func (ec *executionContext) _Mutation_linkChild(ctx context.Context, field graph
 			directive1 := func(ctx context.Context) (any, error) {
 				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
 				if err != nil {
-					var zeroVal *ent.User
+					var zeroVal *model.LinkChildPayload
 					return zeroVal, err
 				}
 				if ec.Directives.Access == nil {
-					var zeroVal *ent.User
+					var zeroVal *model.LinkChildPayload
 					return zeroVal, errors.New("directive access is not implemented")
 				}
 				return ec.Directives.Access(ctx, nil, directive0, level)
@@ -10965,11 +11643,11 @@ func (ec *executionContext) _Mutation_linkChild(ctx context.Context, field graph
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖveilᚋentᚐUser(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LinkChildPayload) graphql.Marshaler {
+			return ec.marshalNLinkChildPayload2ᚖveilᚋgraphᚋmodelᚐLinkChildPayload(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_linkChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10979,7 +11657,7 @@ func (ec *executionContext) fieldContext_Mutation_linkChild(ctx context.Context,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			return ec.childFields_LinkChildPayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -10990,6 +11668,130 @@ func (ec *executionContext) fieldContext_Mutation_linkChild(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_linkChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_answerGuardianRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerGuardianRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerGuardianRequest(ctx, fc.Args["requestId"].(int), fc.Args["accept"].(bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *ent.GuardianLink
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.GuardianLink
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.GuardianLink) graphql.Marshaler {
+			return ec.marshalOGuardianLink2ᚖveilᚋentᚐGuardianLink(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerGuardianRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardianLink(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerGuardianRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endGuardianship(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endGuardianship(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndGuardianship(ctx, fc.Args["linkId"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal *ent.GuardianLink
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.GuardianLink
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.GuardianLink) graphql.Marshaler {
+			return ec.marshalOGuardianLink2ᚖveilᚋentᚐGuardianLink(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endGuardianship(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardianLink(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endGuardianship_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16545,6 +17347,106 @@ func (ec *executionContext) fieldContext_User_guardian(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _User_guardianLinks(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_guardianLinks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuardianLinks(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal []*ent.GuardianLink
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.GuardianLink
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.GuardianLink) graphql.Marshaler {
+			return ec.marshalOGuardianLink2ᚕᚖveilᚋentᚐGuardianLinkᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_guardianLinks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardianLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_guardedLinks(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_guardedLinks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuardedLinks(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "guardianship")
+				if err != nil {
+					var zeroVal []*ent.GuardianLink
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.GuardianLink
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.GuardianLink) graphql.Marshaler {
+			return ec.marshalOGuardianLink2ᚕᚖveilᚋentᚐGuardianLinkᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_guardedLinks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardianLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_orders(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19668,6 +20570,90 @@ func UnmarshalFaceVerificationWhereInput(ctx context.Context, raw any) (ent.Face
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputGuardianLinkWhereInput(ctx context.Context, obj any) (ent.GuardianLinkWhereInput, error) {
+	var it ent.GuardianLinkWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOGuardianLinkWhereInput2ᚖveilᚋentᚐGuardianLinkWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOGuardianLinkWhereInput2ᚕᚖveilᚋentᚐGuardianLinkWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOGuardianLinkWhereInput2ᚕᚖveilᚋentᚐGuardianLinkWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGuardianLinkWhereInput unmarshals raw into the GuardianLinkWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGuardianLinkWhereInput(ctx context.Context, raw any) (ent.GuardianLinkWhereInput, error) {
+	var out ent.GuardianLinkWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GuardianLinkWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, obj any) (identity.LinkChildInput, error) {
 	var it identity.LinkChildInput
 	if obj == nil {
@@ -19679,7 +20665,7 @@ func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"childPhone", "realName", "idNumber"}
+	fieldsInOrder := [...]string{"childPhone"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19693,20 +20679,6 @@ func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ChildPhone = data
-		case "realName":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realName"))
-			data, err := ec.unmarshalNString2string(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RealName = data
-		case "idNumber":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNumber"))
-			data, err := ec.unmarshalNString2string(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNumber = data
 		}
 	}
 	return it, nil
@@ -22407,6 +23379,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Listing(ctx, sel, obj)
+	case *ent.GuardianLink:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._GuardianLink(ctx, sel, obj)
 	case *ent.FaceVerification:
 		if obj == nil {
 			return graphql.Null
@@ -23305,6 +24282,80 @@ func (ec *executionContext) _FaceVerification(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var guardianLinkImplementors = []string{"GuardianLink", "Node"}
+
+func (ec *executionContext) _GuardianLink(ctx context.Context, sel ast.SelectionSet, obj *ent.GuardianLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardianLinkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardianLink")
+		case "id":
+			out.Values[i] = ec._GuardianLink_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requesterNickname":
+			out.Values[i] = ec._GuardianLink_requesterNickname(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requesterPhone":
+			out.Values[i] = ec._GuardianLink_requesterPhone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._GuardianLink_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endReason":
+			out.Values[i] = ec._GuardianLink_endReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedAt":
+			out.Values[i] = ec._GuardianLink_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answeredAt":
+			out.Values[i] = ec._GuardianLink_answeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._GuardianLink_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guardian":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GuardianLink_guardian(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var keptRecordsPayloadImplementors = []string{"KeptRecordsPayload"}
 
 func (ec *executionContext) _KeptRecordsPayload(ctx context.Context, sel ast.SelectionSet, obj *rights.KeptRecords) graphql.Marshaler {
@@ -23328,6 +24379,39 @@ func (ec *executionContext) _KeptRecordsPayload(ctx context.Context, sel ast.Sel
 			}
 		case "reason":
 			out.Values[i] = ec._KeptRecordsPayload_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var linkChildPayloadImplementors = []string{"LinkChildPayload"}
+
+func (ec *executionContext) _LinkChildPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LinkChildPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, linkChildPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LinkChildPayload")
+		case "requested":
+			out.Values[i] = ec._LinkChildPayload_requested(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23673,6 +24757,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "linkChild":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_linkChild(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerGuardianRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerGuardianRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endGuardianship":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endGuardianship(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -25006,6 +26104,18 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_guardian(ctx, field, obj)
 				})
+		case "guardianLinks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_guardianLinks(ctx, field, obj)
+				})
+		case "guardedLinks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_guardedLinks(ctx, field, obj)
+				})
 		case "orders":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -25994,6 +27104,19 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) marshalNGuardianLink2ᚖveilᚋentᚐGuardianLink(ctx context.Context, sel ast.SelectionSet, v *ent.GuardianLink) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GuardianLink!")
+		return graphql.Null
+	}
+	return ec._GuardianLink(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGuardianLinkWhereInput2ᚖveilᚋentᚐGuardianLinkWhereInput(ctx context.Context, v any) (*ent.GuardianLinkWhereInput, error) {
+	res, err := ec.unmarshalInputGuardianLinkWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
 	res, err := gid.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26092,6 +27215,14 @@ func (ec *executionContext) marshalNKeptRecordsPayload2ᚖveilᚋrightsᚐKeptRe
 func (ec *executionContext) unmarshalNLinkChildInput2veilᚋidentityᚐLinkChildInput(ctx context.Context, v any) (identity.LinkChildInput, error) {
 	res, err := ec.unmarshalInputLinkChildInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLinkChildPayload2ᚖveilᚋgraphᚋmodelᚐLinkChildPayload(ctx context.Context, sel ast.SelectionSet, v *model.LinkChildPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LinkChildPayload!")
+		return graphql.Null
+	}
+	return ec._LinkChildPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNListingConnection2ᚖveilᚋentᚐListingConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ListingConnection) graphql.Marshaler {
@@ -27106,6 +28237,83 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalOGuardianLink2ᚕᚖveilᚋentᚐGuardianLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.GuardianLink) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardianLink2ᚖveilᚋentᚐGuardianLink(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOGuardianLink2ᚖveilᚋentᚐGuardianLink(ctx context.Context, sel ast.SelectionSet, v *ent.GuardianLink) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GuardianLink(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOGuardianLinkEnd2ᚖveilᚋentᚋguardianlinkᚐEndReason(ctx context.Context, v any) (*guardianlink.EndReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(guardianlink.EndReason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGuardianLinkEnd2ᚖveilᚋentᚋguardianlinkᚐEndReason(ctx context.Context, sel ast.SelectionSet, v *guardianlink.EndReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOGuardianLinkStatus2veilᚋentᚋguardianlinkᚐStatus(ctx context.Context, v any) (guardianlink.Status, error) {
+	var res guardianlink.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGuardianLinkStatus2veilᚋentᚋguardianlinkᚐStatus(ctx context.Context, sel ast.SelectionSet, v guardianlink.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalOGuardianLinkWhereInput2ᚕᚖveilᚋentᚐGuardianLinkWhereInputᚄ(ctx context.Context, v any) ([]*ent.GuardianLinkWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.GuardianLinkWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardianLinkWhereInput2ᚖveilᚋentᚐGuardianLinkWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOGuardianLinkWhereInput2ᚖveilᚋentᚐGuardianLinkWhereInput(ctx context.Context, v any) (*ent.GuardianLinkWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputGuardianLinkWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOID2int(ctx context.Context, v any) (int, error) {

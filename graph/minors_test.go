@@ -2,12 +2,15 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/consent"
+	"veil/idcard"
+	"veil/identity"
 	"veil/seed"
 	"veil/veiltest"
 )
@@ -227,4 +230,149 @@ func TestAWardsOwnConsentNeverShadowsTheGuardians(t *testing.T) {
 			Variables: map[string]any{"w": veiltest.ID(ward.user.ID)}})
 		env.MustDo(examples["openSupportTicket"].call(ward))
 	})
+}
+
+// TestNobodyMakesThemselvesAGuardian tries the takeover of #12 against
+// the link flow: a verified adult who knows only a victim's phone asks to
+// be their guardian. The answer is the same for a victim, a staff account,
+// a verified adult and a phone with no account; until the victim accepts
+// from their own session the asker has no power, and sees nothing; the
+// identity of the victim is never the asker's to give.
+func TestNobodyMakesThemselvesAGuardian(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		attacker := newUser(t, env, true, 35)
+		aToken := env.Token(attacker.ID)
+		victim := newUser(t, env, false, 0)
+		staff := newUser(t, env, false, 0)
+		env.Store.Client.User.UpdateOneID(staff.ID).SetRole("support").ExecX(context.Background())
+		adult := newUser(t, env, true, 30)
+		ask := func(phone string) veiltest.Response {
+			return env.Do(veiltest.Request{Token: aToken, Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { requested } }`,
+				Variables: map[string]any{"p": phone}})
+		}
+		want := ask(victim.Phone)
+		for name, phone := range map[string]string{"staff": staff.Phone, "verified adult": adult.Phone, "no account": freshPhone(), "again": victim.Phone} {
+			if r := ask(phone); r.Raw != want.Raw {
+				t.Errorf("asking for %s answers %s, for the victim %s", name, r.Raw, want.Raw)
+			}
+		}
+		// The old takeover: an identity made up for the victim's account.
+		r := env.Do(veiltest.Request{Token: aToken, Query: `mutation($in: LinkChildInput!) { linkChild(input: $in) { requested } }`,
+			Variables: map[string]any{"in": map[string]any{"childPhone": victim.Phone, "realName": "假名字", "idNumber": "110105201401010018"}}})
+		if r.Code() != "VALIDATION_FAILED" {
+			t.Errorf("linking with an identity for someone else's account: %s", r.Raw)
+		}
+		for _, who := range []*ent.User{staff, adult} {
+			r := env.MustDo(veiltest.Request{Token: env.Token(who.ID), Query: `{ me { guardianLinks { id } } }`})
+			if links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any); len(links) != 0 {
+				t.Errorf("a request reached an account that cannot take a guardian: %s", r.Raw)
+			}
+		}
+
+		victimVar := map[string]any{"w": veiltest.ID(victim.ID)}
+		powerless := func(when string) {
+			t.Helper()
+			for _, p := range guardianProbes[2:] {
+				req := p.req(victim)
+				req.Token = aToken
+				if r := env.Do(req); r.Code() != "FORBIDDEN" {
+					t.Errorf("%s: the asker may %s: %s", when, p.power, r.Raw)
+				}
+			}
+			r := env.MustDo(veiltest.Request{Token: aToken, Query: `query($w: ID!) { node(id: $w) { id } }`, Variables: victimVar})
+			if r.Raw != `{"data":{"node":null}}` {
+				t.Errorf("%s: the asker sees the victim: %s", when, r.Raw)
+			}
+			r = env.MustDo(veiltest.Request{Token: aToken, Query: `{ me { guardedLinks { id } } }`})
+			if links, _ := veiltest.Dig(r.Data, "me.guardedLinks").([]any); len(links) != 0 {
+				t.Errorf("%s: the asker sees a guardianship: %s", when, r.Raw)
+			}
+		}
+		powerless("before an answer")
+
+		vToken := env.Token(victim.ID)
+		r = env.MustDo(veiltest.Request{Token: vToken, Query: `{ me { ageGroup guardianLinks { id status requesterNickname requesterPhone } } }`})
+		links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any)
+		if len(links) != 1 || veiltest.Dig(links[0], "requesterPhone") != attacker.Phone[:3]+"****"+attacker.Phone[7:] {
+			t.Fatalf("the victim does not see one request naming the asker: %s", r.Raw)
+		}
+		linkID := veiltest.Dig(links[0], "id")
+		// Nobody else answers for the victim.
+		r = env.Do(veiltest.Request{Token: aToken, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true) { id } }`,
+			Variables: map[string]any{"id": linkID}})
+		if r.Code() != "FORBIDDEN" {
+			t.Errorf("the asker answers their own request: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: vToken, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: false) { status } }`,
+			Variables: map[string]any{"id": linkID}})
+		powerless("after the victim declined")
+		if r := env.Do(examples["openSupportTicket"].call(&fixture{t: t, env: env, user: victim, token: vToken})); len(r.Errors) > 0 {
+			t.Errorf("the victim can no longer write: %s", r.Raw)
+		}
+		if u := env.Store.Client.User.GetX(context.Background(), victim.ID); u.GuardianID != nil || u.BirthDate != nil || u.RealName != "" {
+			t.Errorf("the victim's account was changed: %+v", u)
+		}
+
+		t.Run("an accepted guardianship is seen by both and ended by either", func(t *testing.T) {
+			guardian := newUser(t, env, true, 40)
+			gToken := env.Token(guardian.ID)
+			child := newUser(t, env, false, 0)
+			cToken := env.Token(child.ID)
+			id := linkAsGuardian(t, env, gToken, cToken, child.Phone)
+			r := env.MustDo(veiltest.Request{Token: gToken, Query: `{ me { guardedLinks { id status } } }`})
+			if first(r, "me.guardedLinks", "status") != "ACTIVE" {
+				t.Errorf("the guardian does not see the guardianship: %s", r.Raw)
+			}
+			r = env.MustDo(veiltest.Request{Token: cToken, Query: `mutation($id: ID!) { endGuardianship(linkId: $id) { status endReason } }`,
+				Variables: map[string]any{"id": id}})
+			if veiltest.Dig(r.Data, "endGuardianship.endReason") != "BY_WARD" {
+				t.Errorf("ending: %s", r.Raw)
+			}
+			r = env.MustDo(veiltest.Request{Token: gToken, Query: `{ me { guardedLinks { status endReason } } }`})
+			if first(r, "me.guardedLinks", "endReason") != "BY_WARD" {
+				t.Errorf("the guardian does not see the end: %s", r.Raw)
+			}
+			var active int
+			env.Store.DB.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM consents WHERE user_id = %d AND granted_by = %d AND withdrawn_at IS NULL", child.ID, guardian.ID)).Scan(&active)
+			if active != 0 {
+				t.Errorf("%d consents of the former guardian still active", active)
+			}
+		})
+	})
+}
+
+// TestRealNameSubmissionIsNoOracle: a number verified on another account
+// and a number the verifier does not match answer alike, and attempts are
+// limited per account.
+func TestRealNameSubmissionIsNoOracle(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		owner := newUser(t, env, true, 30)
+		prober := newUser(t, env, false, 0)
+		token := env.Token(prober.ID)
+		env.MustDo(veiltest.Request{Token: token, Query: `mutation { grantConsent(purpose: REAL_NAME) { id } }`})
+		submit := func(name, number string) veiltest.Response {
+			return env.Do(veiltest.Request{Token: token, Query: `mutation($in: RealNameInput!) { submitRealName(input: $in) { id } }`,
+				Variables: map[string]any{"in": map[string]any{"realName": name, "idNumber": number}}})
+		}
+		taken := submit(owner.RealName, owner.IDNumber)
+		mismatch := submit("钱多多", idcard.Make("110105", seed.YearsAgo(env.Clock, 30, 0), 999))
+		if taken.Raw != mismatch.Raw || taken.Code() != "VALIDATION_FAILED" {
+			t.Errorf("a registered number answers %s, a mismatch %s", taken.Raw, mismatch.Raw)
+		}
+		for range identity.MaxRealNameAttempts - 2 {
+			submit("钱多多", idcard.Make("110105", seed.YearsAgo(env.Clock, 30, 0), 999))
+		}
+		if r := submit("钱多多", idcard.Make("110105", seed.YearsAgo(env.Clock, 31, 0), 5)); r.Code() != "RATE_LIMITED" {
+			t.Errorf("attempt %d: %s", identity.MaxRealNameAttempts+1, r.Raw)
+		}
+	})
+}
+
+// first digs field out of the first element of the list at path.
+func first(r veiltest.Response, path, field string) any {
+	list, _ := veiltest.Dig(r.Data, path).([]any)
+	if len(list) == 0 {
+		return nil
+	}
+	return veiltest.Dig(list[0], field)
 }

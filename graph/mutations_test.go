@@ -13,6 +13,7 @@ import (
 
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/guardianlink"
 	"veil/ent/order"
 	"veil/idcard"
 	"veil/seed"
@@ -70,6 +71,20 @@ func (f *fixture) grant(purposes ...classification.ConsentPurpose) {
 			f.t.Fatal(err)
 		}
 	}
+}
+
+// guardianLink seeds a guardianship request from guardian to ward, or with
+// active an accepted guardianship.
+func (f *fixture) guardianLink(guardian, ward *ent.User, active bool) *ent.GuardianLink {
+	f.t.Helper()
+	ctx := classification.AsSystem(context.Background())
+	create := f.env.Store.Client.GuardianLink.Create().SetChildID(ward.ID).SetRequestedBy(guardian.ID).
+		SetRequesterNickname(guardian.Nickname).SetRequesterPhone("135****0000").SetRequestedAt(f.env.Clock)
+	if active {
+		create.SetGuardianID(guardian.ID).SetStatus(guardianlink.StatusACTIVE).SetAnsweredAt(f.env.Clock)
+		f.env.Store.Client.User.UpdateOneID(ward.ID).SetGuardianID(guardian.ID).ExecX(ctx)
+	}
+	return create.SaveX(ctx)
 }
 
 func (f *fixture) order(status order.Status) *ent.Order {
@@ -179,11 +194,27 @@ var examples = map[string]example{
 	"linkChild": {
 		call: func(f *fixture) veiltest.Request {
 			child := newUser(f.t, f.env, false, 0)
-			id := idcard.Make("310104", seed.YearsAgo(f.env.Clock, 10, 5), int(phoneSeq.Add(1)%900))
-			return veiltest.Request{Token: f.token, Query: `mutation($in: LinkChildInput!) { linkChild(input: $in) { ageGroup } }`,
-				Variables: map[string]any{"in": map[string]any{"childPhone": child.Phone, "realName": "赵小六", "idNumber": id}}}
+			return veiltest.Request{Token: f.token, Query: `mutation($in: LinkChildInput!) { linkChild(input: $in) { requested } }`,
+				Variables: map[string]any{"in": map[string]any{"childPhone": child.Phone}}}
 		},
-		bad: []badInput{{"invalid phone", map[string]any{"in": map[string]any{"childPhone": "abc", "realName": "赵小六", "idNumber": "11010519491231002X"}}, "input.childPhone"}},
+		bad: []badInput{{"invalid phone", map[string]any{"in": map[string]any{"childPhone": "abc"}}, "input.childPhone"}},
+	},
+	"answerGuardianRequest": {
+		call: func(f *fixture) veiltest.Request {
+			link := f.guardianLink(newUser(f.t, f.env, true, 40), f.user, false)
+			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true) { status guardian { nickname } } }`,
+				Variables: map[string]any{"id": veiltest.ID(link.ID)}}
+		},
+		unverified: true,
+		bad:        []badInput{{"malformed request ID", map[string]any{"id": "12"}, "requestId"}},
+	},
+	"endGuardianship": {
+		call: func(f *fixture) veiltest.Request {
+			link := f.guardianLink(f.user, newUser(f.t, f.env, false, 0), true)
+			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { endGuardianship(linkId: $id) { status endReason } }`,
+				Variables: map[string]any{"id": veiltest.ID(link.ID)}}
+		},
+		bad: []badInput{{"malformed link ID", map[string]any{"id": "12"}, "linkId"}},
 	},
 	"verifyFace": {
 		call: func(f *fixture) veiltest.Request {

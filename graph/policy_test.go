@@ -79,7 +79,15 @@ func world(t *testing.T, env *veiltest.Env) (*seed.World, []object, []viewerCase
 			subject classification.Subject
 		}{{"adult", adult}, {"child", child}} {
 			if id := firstID(t, env, table, fmt.Sprintf("%s = %d", rec.Subject, u[who.persona].ID)); id != 0 {
-				objects = append(objects, object{who.persona + "'s " + typ, typ, id, who.subject})
+				subject := who.subject
+				if rec.Counterparty != "" {
+					var counterparty sql.NullInt64
+					if err := env.Store.DB.QueryRow(fmt.Sprintf("SELECT %s FROM %s WHERE id = %d", rec.Counterparty, table, id)).Scan(&counterparty); err != nil {
+						t.Fatal(err)
+					}
+					subject.CounterpartyID = int(counterparty.Int64)
+				}
+				objects = append(objects, object{who.persona + "'s " + typ, typ, id, subject})
 			}
 		}
 	}

@@ -30,7 +30,9 @@ type row struct {
 }
 
 // seesRow is the row rule of DESIGN.md as this test states it: a user
-// sees rows about themself, about their child under 14, rows whose
+// sees rows about themself, about their ward under 14, the person of
+// their ward under 18 and the rows about them of classes shown to a
+// minor's guardian (consents, guardianships), rows whose
 // counterparty they are (and the person on the other side), and public
 // rows (and the people a public row exposes); staff see every row of the
 // types their role serves; system rows are never served.
@@ -52,12 +54,23 @@ func seesRow(v classification.Viewer, r row) bool {
 	switch {
 	case s.UserID != 0 && s.UserID == v.UserID:
 		return true
-	case s.AgeGroup == classification.AgeChild && s.GuardianID == v.UserID:
+	case s.GuardianID != 0 && s.GuardianID == v.UserID && (s.AgeGroup == classification.AgeChild ||
+		s.AgeGroup == classification.AgeMinor && (rec.Rows == classification.RowsPerson || shownToGuardians(r.typ))):
 		return true
 	case rec.Rows == classification.RowsPerson:
 		return slices.Contains(r.counterparts, v.UserID)
 	}
 	return s.CounterpartyID != 0 && s.CounterpartyID == v.UserID
+}
+
+// shownToGuardians: a class of typ is shown to the guardian of a minor.
+func shownToGuardians(typ string) bool {
+	for _, name := range ent.Classes[typ] {
+		if c, _ := classification.Lookup(name); c != nil && c.ShownToGuardians {
+			return true
+		}
+	}
+	return false
 }
 
 // roleServes: a staff role serves a type when one of the type's classes
@@ -117,8 +130,15 @@ func loadRows(t *testing.T, env *veiltest.Env, typ string) []row {
 		exposed := ids(t, env, `SELECT seller_id FROM listings`)
 		for i := range out {
 			out[i].exposed = slices.Contains(exposed, out[i].id)
-			out[i].counterparts = ids(t, env, fmt.Sprintf(
-				`SELECT seller_id FROM orders WHERE buyer_id = %d UNION SELECT buyer_id FROM orders WHERE seller_id = %d`, out[i].id, out[i].id))
+			for _, other := range ent.RecordTypes {
+				r := ent.Records[other]
+				if r.Counterparty == "" {
+					continue
+				}
+				out[i].counterparts = append(out[i].counterparts, ids(t, env, fmt.Sprintf(
+					`SELECT %[1]s FROM %[3]s WHERE %[2]s = %[4]d AND %[1]s IS NOT NULL UNION SELECT %[2]s FROM %[3]s WHERE %[1]s = %[4]d`,
+					r.Counterparty, r.Subject, ent.Tables[other], out[i].id))...)
+			}
 		}
 	}
 	return out
@@ -285,8 +305,11 @@ func checkEdges(t *testing.T, do doFunc, person row, rows map[string][]row, v cl
 			continue
 		}
 		column := ent.Records[typ].SubjectColumn()
-		if ent.Records[typ].Rows == classification.RowsPublic {
+		switch {
+		case ent.Records[typ].Rows == classification.RowsPublic:
 			column = ent.Records[typ].Exposes[0]
+		case viaCounterparty[f.Name]:
+			column = ent.Records[typ].Counterparty
 		}
 		want := map[string]bool{}
 		for _, r := range rows[typ] {
@@ -307,11 +330,19 @@ func checkEdges(t *testing.T, do doFunc, person row, rows map[string][]row, v cl
 	}
 }
 
-// edgeOwner is the user a row belongs to through column: its subject, or
-// the person a public row exposes.
+// viaCounterparty are the edges of a person that reach rows through their
+// counterparty column, not their subject column: the guardianships a
+// guardian holds.
+var viaCounterparty = map[string]bool{"guardedLinks": true}
+
+// edgeOwner is the user a row belongs to through column: its subject, its
+// counterparty, or the person a public row exposes.
 func edgeOwner(r row, column string) int {
-	if column == ent.Records[r.typ].SubjectColumn() {
+	switch column {
+	case ent.Records[r.typ].SubjectColumn():
 		return r.subject.UserID
+	case ent.Records[r.typ].Counterparty:
+		return r.subject.CounterpartyID
 	}
 	return r.exposedOwner
 }

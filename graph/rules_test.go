@@ -100,10 +100,15 @@ func TestChildrenNeedTheirGuardian(t *testing.T) {
 			t.Fatal("the child's real name was stored without a guardian's consent")
 		}
 
-		link := veiltest.Request{Token: guardianToken, Query: `mutation($in: LinkChildInput!) { linkChild(input: $in) { ageGroup realName } }`,
-			Variables: map[string]any{"in": map[string]any{"childPhone": child.Phone, "realName": "孙小八", "idNumber": childID}}}
-		r := env.MustDo(link)
-		if veiltest.Dig(r.Data, "linkChild.ageGroup") != "CHILD" || veiltest.Dig(r.Data, "linkChild.realName") != "孙小八" {
+		// The guardian asks; the child accepts from their own session, then
+		// verifies their own real name on the guardian's consent.
+		linkAsGuardian(t, env, guardianToken, childToken, child.Phone)
+		if r := env.MustDo(submit); veiltest.Dig(r.Data, "submitRealName.id") == nil {
+			t.Fatalf("the child's verification after the guardian's consent: %s", r.Raw)
+		}
+		r := env.MustDo(veiltest.Request{Token: guardianToken, Query: `query($c: ID!) { node(id: $c) { ... on User { ageGroup realName } } }`,
+			Variables: map[string]any{"c": veiltest.ID(child.ID)}})
+		if veiltest.Dig(r.Data, "node.ageGroup") != "CHILD" || veiltest.Dig(r.Data, "node.realName") != "孙小八" {
 			t.Errorf("the guardian does not see the child raw: %s", r.Raw)
 		}
 
@@ -133,6 +138,31 @@ func TestChildrenNeedTheirGuardian(t *testing.T) {
 			t.Errorf("a child trading: %s", r.Raw)
 		}
 	})
+}
+
+// linkAsGuardian makes the user of guardianToken the guardian of the
+// account of wardToken, both sides acting: the guardian asks with the
+// ward's phone, the ward accepts the request it finds in its own session.
+func linkAsGuardian(t *testing.T, env *veiltest.Env, guardianToken, wardToken, wardPhone string) (linkID string) {
+	t.Helper()
+	env.MustDo(veiltest.Request{Token: guardianToken, Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { requested } }`,
+		Variables: map[string]any{"p": wardPhone}})
+	r := env.MustDo(veiltest.Request{Token: wardToken, Query: `{ me { guardianLinks { id status } } }`})
+	links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any)
+	for _, l := range links {
+		if veiltest.Dig(l, "status") == "PENDING" {
+			linkID, _ = veiltest.Dig(l, "id").(string)
+		}
+	}
+	if linkID == "" {
+		t.Fatalf("the ward sees no pending request: %s", r.Raw)
+	}
+	r = env.MustDo(veiltest.Request{Token: wardToken, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true) { status guardian { id } } }`,
+		Variables: map[string]any{"id": linkID}})
+	if veiltest.Dig(r.Data, "answerGuardianRequest.status") != "ACTIVE" || veiltest.Dig(r.Data, "answerGuardianRequest.guardian.id") == nil {
+		t.Fatalf("accepting: %s", r.Raw)
+	}
+	return linkID
 }
 
 // TestMajorPolicyVersionNeedsReconsent publishes a major version: ordinary

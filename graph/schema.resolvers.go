@@ -117,8 +117,21 @@ func (r *mutationResolver) SubmitRealName(ctx context.Context, input identity.Re
 }
 
 // LinkChild is the resolver for the linkChild field.
-func (r *mutationResolver) LinkChild(ctx context.Context, input identity.LinkChildInput) (*ent.User, error) {
-	return r.Identity.LinkChild(ctx, classification.FromContext(ctx).UserID, input, r.now())
+func (r *mutationResolver) LinkChild(ctx context.Context, input identity.LinkChildInput) (*model.LinkChildPayload, error) {
+	if err := r.Identity.RequestGuardianship(ctx, classification.FromContext(ctx).UserID, input, r.now()); err != nil {
+		return nil, err
+	}
+	return &model.LinkChildPayload{Requested: true}, nil
+}
+
+// AnswerGuardianRequest is the resolver for the answerGuardianRequest field.
+func (r *mutationResolver) AnswerGuardianRequest(ctx context.Context, requestID int, accept bool) (*ent.GuardianLink, error) {
+	return r.Identity.AnswerGuardianship(ctx, classification.FromContext(ctx).UserID, requestID, accept, r.now())
+}
+
+// EndGuardianship is the resolver for the endGuardianship field.
+func (r *mutationResolver) EndGuardianship(ctx context.Context, linkID int) (*ent.GuardianLink, error) {
+	return r.Identity.EndGuardianship(ctx, classification.FromContext(ctx).UserID, linkID, r.now())
 }
 
 // VerifyFace is the resolver for the verifyFace field.

@@ -1,26 +1,32 @@
 // Package identity verifies who a user is: real name and ID number
-// (POLICY.md P1.3), a guardian linking a child under 14 (P6.4), and live
+// (POLICY.md P1.3), guardianships proven by both sides (P6), and live
 // face checks whose images are never kept (P1.3a).
 package identity
 
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
 
+	"veil/audit"
 	"veil/check"
 	"veil/classification"
 	"veil/crypt"
 	"veil/ent"
+	"veil/ent/consent"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/realnameverification"
 	"veil/ent/user"
 	"veil/fault"
 	"veil/idcard"
 	"veil/ledger"
 	"veil/privacy"
+	"veil/ratelimit"
+	"veil/reqctx"
 	"veil/store"
 )
 
@@ -45,6 +51,9 @@ type Service struct {
 	Client   *ent.Client
 	Verifier Verifier
 	Face     FaceProvider
+	// AddressLimiter, when set, bounds real-name verifications per client
+	// address.
+	AddressLimiter *ratelimit.Limiter
 }
 
 // RealNameInput is the GraphQL input RealNameInput.
@@ -75,9 +84,21 @@ func parseID(v *check.Checker, field, number string, now time.Time) idcard.Numbe
 	return n
 }
 
+// MaxRealNameAttempts bounds the real-name verifications one account may
+// try in a day (AddressLimiter bounds them per client address).
+const MaxRealNameAttempts = 5
+
+// errNotVerified is the one answer to a verification that did not pass,
+// whether the verifier found no match or the number is verified on
+// another account: no answer tells whether an ID number is registered.
+var errNotVerified = fault.Invalid("input", "the name and ID number could not be verified")
+
 // SubmitRealName verifies userID's own name and ID number and, if they
-// pass, records them on the account. A child's number is refused until a
-// guardian has consented (the collection hook says so).
+// pass, records them on the account. A child's number is refused before
+// the verifier is asked until a guardian has consented. The verifier
+// matches name and number first; only then is uniqueness checked, and
+// both failures answer alike. Attempts are limited per account (in the
+// store, so for every replica) and per client address.
 func (s *Service) SubmitRealName(ctx context.Context, userID int, in RealNameInput, now time.Time) (*ent.User, error) {
 	var v check.Checker
 	checkRealName(&v, "input.realName", in.RealName)
@@ -86,39 +107,67 @@ func (s *Service) SubmitRealName(ctx context.Context, userID int, in RealNameInp
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	if s.AddressLimiter != nil {
+		if ok, wait := s.AddressLimiter.Allow(reqctx.From(ctx).ClientIP, now); !ok {
+			return nil, fault.Limited("too many real-name verifications from this address", int(wait/time.Second)+1)
+		}
+	}
 	var out *ent.User
+	passed := false
 	err := store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		var err error
-		out, err = s.verify(ctx, tx.Client(), userID, in.RealName, n, in.IDPhotoRef, now)
+		out, passed, err = s.verify(ctx, tx.Client(), userID, in.RealName, n, in.IDPhotoRef, now)
 		return err
 	})
-	return out, err
+	switch {
+	case err != nil:
+		return nil, err
+	case !passed:
+		// A rejected attempt is committed (it counts against the limit)
+		// and then refused.
+		return nil, errNotVerified
+	}
+	return out, nil
 }
 
 // verify runs the check and records its outcome, inside the caller's tx.
-func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realName string, n idcard.Number, photo *string, now time.Time) (*ent.User, error) {
+// A verification that did not pass is recorded, and passed is false.
+func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realName string, n idcard.Number, photo *string, now time.Time) (out *ent.User, passed bool, err error) {
 	u, err := c.User.Get(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if u.RealNameVerifiedAt != nil {
-		return nil, ErrAlreadyVerified
+		return nil, false, ErrAlreadyVerified
 	}
-	index, err := crypt.BlindIndex(IDNumberIndexDomain, n.Value)
+	birth := n.BirthDate.Format(classification.BirthDateLayout)
+	if err := privacy.AllowedFor(ctx, c, userID, birth, classification.RealName, classification.GovernmentID, classification.BirthDate); err != nil {
+		return nil, false, err
+	}
+	attempts, err := c.RealNameVerification.Query().
+		Where(realnameverification.UserID(userID), realnameverification.VerifiedAtGT(now.Add(-24*time.Hour))).
+		Count(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	taken, err := c.User.Query().Where(user.IDNumberIndex(index), user.IDNEQ(userID)).Exist(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if taken {
-		// SECURITY: the message does not say whose account it is.
-		return nil, fault.Invalid("input.idNumber", "this ID number is verified on another account")
+	if attempts >= MaxRealNameAttempts {
+		return nil, false, fault.Limited("at most 5 real-name verifications a day", 3600)
 	}
 	ok, err := s.Verifier.Verify(ctx, realName, n.Value)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	index, err := crypt.BlindIndex(IDNumberIndexDomain, n.Value)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		// SECURITY: only after the verifier matched name and number.
+		taken, err := c.User.Query().Where(user.IDNumberIndex(index), user.IDNEQ(userID)).Exist(classification.AsSystem(ctx))
+		if err != nil {
+			return nil, false, err
+		}
+		ok = !taken
 	}
 	result := realnameverification.ResultPASSED
 	if !ok {
@@ -128,18 +177,19 @@ func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realNam
 		SetUserID(userID).SetRealName(realName).SetIDNumber(n.Value).SetIDPhotoRef(deref(photo)).
 		SetResult(result).SetVerifier(s.Verifier.Name()).SetVerifiedAt(now).
 		Exec(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !ok {
-		return nil, fault.Invalid("input", "the name and ID number do not match the official record")
+		return nil, false, nil
 	}
-	return c.User.UpdateOne(u).
+	out, err = c.User.UpdateOne(u).
 		SetRealName(realName).
 		SetIDNumber(n.Value).
 		SetIDNumberIndex(index).
-		SetBirthDate(n.BirthDate.Format(classification.BirthDateLayout)).
+		SetBirthDate(birth).
 		SetRealNameVerifiedAt(now).
 		Save(ctx)
+	return out, err == nil, err
 }
 
 // IDNumberIndexDomain separates the blind index of ID numbers from others.
@@ -155,64 +205,215 @@ func deref(s *string) string {
 // LinkChildInput is the GraphQL input LinkChildInput.
 type LinkChildInput struct {
 	ChildPhone string `json:"childPhone"`
-	RealName   string `json:"realName"`
-	IDNumber   string `json:"idNumber"`
 }
 
-// LinkChild makes guardianID the guardian of the child account with the
-// given phone, records the guardian's consent for it (account and real
-// name), and verifies the child's real name, in one transaction.
-func (s *Service) LinkChild(ctx context.Context, guardianID int, in LinkChildInput, now time.Time) (*ent.User, error) {
+// MaxLinkRequests bounds the guardianship requests one adult may make in a
+// day, so that nobody can flood others with requests.
+const MaxLinkRequests = 5
+
+// RequestGuardianship asks the account with the given phone to accept
+// guardianID as its guardian. The guardian must be a real-name verified
+// adult and not staff. Whatever the phone, the answer is the same: a
+// request is recorded, for that account only to see and answer, when the
+// account can take a guardian (an active user, not staff, not a verified
+// adult, without a guardian, not already asked by guardianID). The
+// requester learns nothing of the account until it accepts.
+//
+// SECURITY: the guardian never gives the ward an identity: the ward's
+// real name comes from the ward's own verification (SubmitRealName).
+func (s *Service) RequestGuardianship(ctx context.Context, guardianID int, in LinkChildInput, now time.Time) error {
 	var v check.Checker
 	phone := v.Phone("input.childPhone", in.ChildPhone)
-	checkRealName(&v, "input.realName", in.RealName)
-	n := parseID(&v, "input.idNumber", in.IDNumber, now)
 	if err := v.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if classification.AgeGroupOf(n.BirthDate.Format(classification.BirthDateLayout), now) != classification.AgeChild {
-		return nil, fault.Invalid("input.idNumber", "linkChild is for children under 14")
-	}
-	guardian, err := s.Client.User.Get(ctx, guardianID)
-	if err != nil {
-		return nil, err
-	}
-	if guardian.RealNameVerifiedAt == nil || guardian.BirthDate == nil {
-		return nil, fault.New(fault.RealNameRequired, "a guardian must be real-name verified first (submitRealName)")
-	}
-	if classification.AgeGroupOf(*guardian.BirthDate, now) != classification.AgeAdult {
-		return nil, fault.New(fault.Forbidden, "a guardian must be an adult")
-	}
-	var out *ent.User
-	err = store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+	return store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		c := tx.Client()
-		child, err := c.User.Query().Where(user.Phone(phone)).Only(ctx)
+		// SECURITY: read as the system: these rows decide who may act, and
+		// what is found is never shown to the requester.
+		sys := classification.AsSystem(ctx)
+		guardian, err := c.User.Get(sys, guardianID)
+		if err != nil {
+			return err
+		}
+		if err := mayBeGuardian(guardian, now); err != nil {
+			return err
+		}
+		recent, err := c.GuardianLink.Query().
+			Where(guardianlink.RequestedBy(guardianID), guardianlink.RequestedAtGT(now.Add(-24*time.Hour))).
+			Count(sys)
+		if err != nil {
+			return err
+		}
+		if recent >= MaxLinkRequests {
+			return fault.Limited("at most 5 guardianship requests a day", 3600)
+		}
+		child, err := c.User.Query().Where(user.Phone(phone)).Only(sys)
 		if ent.IsNotFound(err) {
-			return fault.Invalid("input.childPhone", "no account uses this phone; the child must sign in once first")
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if child.ID == guardianID {
-			return fault.Invalid("input.childPhone", "a guardian cannot link their own account")
+		asked, err := c.GuardianLink.Query().
+			Where(guardianlink.ChildID(child.ID), guardianlink.RequestedBy(guardianID), guardianlink.StatusEQ(guardianlink.StatusPENDING)).
+			Exist(sys)
+		if err != nil || asked || child.ID == guardianID || mayTakeGuardian(child, now) != nil {
+			return err
 		}
-		if child.GuardianID != nil && *child.GuardianID != guardianID {
-			return fault.Invalid("input.childPhone", "this account already has another guardian")
+		masked, _ := classification.MaskPhone(guardian.Phone)
+		if err := c.GuardianLink.Create().
+			SetChildID(child.ID).SetRequestedBy(guardianID).
+			SetRequesterNickname(guardian.Nickname).SetRequesterPhone(masked).
+			SetRequestedAt(now).Exec(sys); err != nil {
+			return err
 		}
-		if child.GuardianID == nil {
-			if err := c.User.UpdateOne(child).SetGuardianID(guardianID).Exec(ctx); err != nil {
+		return audit.Append(ctx, c, now, audit.Entry{ActorID: guardianID, SubjectID: child.ID,
+			Action: audit.GuardianRequested, Detail: "asked to be the guardian"})
+	})
+}
+
+// mayBeGuardian says whether u may be someone's guardian on day now: a
+// real-name verified adult, active, not staff.
+func mayBeGuardian(u *ent.User, now time.Time) error {
+	switch {
+	case u.Status != user.StatusACTIVE || classification.Role(u.Role).IsStaff():
+		return fault.New(fault.Forbidden, "staff accounts cannot be guardians")
+	case u.RealNameVerifiedAt == nil || u.BirthDate == nil:
+		return fault.New(fault.RealNameRequired, "a guardian must be real-name verified first (submitRealName)")
+	case classification.AgeGroupOf(*u.BirthDate, now) != classification.AgeAdult:
+		return fault.New(fault.Forbidden, "a guardian must be an adult")
+	}
+	return nil
+}
+
+// mayTakeGuardian says whether u may accept a guardian on day now: an
+// active user, not staff, not known to be an adult, without a guardian.
+func mayTakeGuardian(u *ent.User, now time.Time) error {
+	switch {
+	case u.Status != user.StatusACTIVE || classification.Role(u.Role).IsStaff():
+		return fault.New(fault.Forbidden, "staff accounts cannot have a guardian")
+	case u.BirthDate != nil && classification.AgeGroupOf(*u.BirthDate, now) == classification.AgeAdult:
+		return fault.New(fault.Forbidden, "adults have no guardian")
+	case u.GuardianID != nil:
+		return fault.New(fault.Forbidden, "this account already has a guardian; end that guardianship first")
+	}
+	return nil
+}
+
+// errNoRequest answers for a request that is not the caller's to answer
+// or end, whether or not it exists.
+var errNoRequest = fault.New(fault.Forbidden, "no such guardianship of yours")
+
+// guardianConsents are what a guardian consents to by asking: the ward's
+// account, and the real-name verification that tells the ward's age.
+var guardianConsents = []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName}
+
+// AnswerGuardianship records the answer of wardID, from their own session,
+// to a pending request. Accepting links the requester as guardian and
+// records the requester's consent to the account and real-name
+// verification (which the request was); both sides then see the link.
+func (s *Service) AnswerGuardianship(ctx context.Context, wardID, linkID int, accept bool, now time.Time) (*ent.GuardianLink, error) {
+	var out *ent.GuardianLink
+	err := store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+		c := tx.Client()
+		sys := classification.AsSystem(ctx)
+		link, err := c.GuardianLink.Get(sys, linkID)
+		if err != nil || link.ChildID != wardID || link.Status != guardianlink.StatusPENDING {
+			return errNoRequest
+		}
+		update := c.GuardianLink.UpdateOne(link).SetAnsweredAt(now)
+		detail := "declined"
+		if accept {
+			ward, err := c.User.Get(sys, wardID)
+			if err != nil {
 				return err
 			}
-		}
-		for _, p := range []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName} {
-			if _, err := ledger.Grant(ctx, c, child.ID, ledger.Scope{Purpose: p}, guardianID, now); err != nil {
+			if err := mayTakeGuardian(ward, now); err != nil {
 				return err
 			}
+			guardian, err := c.User.Get(sys, link.RequestedBy)
+			if err != nil {
+				return err
+			}
+			if err := mayBeGuardian(guardian, now); err != nil {
+				return fault.New(fault.Forbidden, "the one who asked can no longer be a guardian")
+			}
+			if err := c.User.UpdateOneID(wardID).SetGuardianID(guardian.ID).Exec(sys); err != nil {
+				return err
+			}
+			for _, p := range guardianConsents {
+				if _, err := ledger.Grant(ctx, c, wardID, ledger.Scope{Purpose: p}, guardian.ID, now); err != nil {
+					return err
+				}
+			}
+			update.SetStatus(guardianlink.StatusACTIVE).SetGuardianID(guardian.ID)
+			detail = "accepted"
+		} else {
+			update.SetStatus(guardianlink.StatusDECLINED)
 		}
-		out, err = s.verify(ctx, c, child.ID, in.RealName, n, nil, now)
+		if out, err = update.Save(sys); err != nil {
+			return err
+		}
+		return audit.Append(ctx, c, now, audit.Entry{ActorID: wardID, SubjectID: wardID,
+			Action: audit.GuardianAnswered, Detail: detail})
+	})
+	return afterTx(ctx, s.Client, out, err)
+}
+
+// afterTx returns link read again outside the transaction that wrote it,
+// so that its edges resolve after the commit.
+func afterTx(ctx context.Context, c *ent.Client, link *ent.GuardianLink, err error) (*ent.GuardianLink, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c.GuardianLink.Get(ctx, link.ID)
+}
+
+// EndGuardianship ends an active link, on the request of either side:
+// the ward has no guardian any more, and every consent the guardian gave
+// for the ward is withdrawn.
+func (s *Service) EndGuardianship(ctx context.Context, actorID, linkID int, now time.Time) (*ent.GuardianLink, error) {
+	var out *ent.GuardianLink
+	err := store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+		sys := classification.AsSystem(ctx)
+		link, err := tx.GuardianLink.Get(sys, linkID)
+		if err != nil || link.Status != guardianlink.StatusACTIVE || link.GuardianID == nil ||
+			actorID != link.ChildID && actorID != *link.GuardianID {
+			return errNoRequest
+		}
+		reason := guardianlink.EndReasonBY_WARD
+		if actorID == *link.GuardianID {
+			reason = guardianlink.EndReasonBY_GUARDIAN
+		}
+		out, err = EndLink(ctx, tx.Client(), link, actorID, reason, now)
 		return err
 	})
-	return out, err
+	return afterTx(ctx, s.Client, out, err)
+}
+
+// EndLink ends link for reason, inside the caller's transaction: the ward
+// is unlinked, the guardian's consents for them are withdrawn, and the
+// end is audited. actorID is who ended it (0: the system).
+func EndLink(ctx context.Context, c *ent.Client, link *ent.GuardianLink, actorID int, reason guardianlink.EndReason, now time.Time) (*ent.GuardianLink, error) {
+	sys := classification.AsSystem(ctx)
+	guardianID := *link.GuardianID
+	if _, err := c.User.Update().Where(user.ID(link.ChildID), user.GuardianID(guardianID)).ClearGuardianID().Save(sys); err != nil {
+		return nil, err
+	}
+	withdrawn, err := c.Consent.Update().
+		Where(consent.UserID(link.ChildID), consent.GrantedBy(guardianID), consent.WithdrawnAtIsNil()).
+		SetWithdrawnAt(now).Save(sys)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.GuardianLink.UpdateOne(link).
+		SetStatus(guardianlink.StatusENDED).SetEndReason(reason).SetEndedAt(now).Save(sys)
+	if err != nil {
+		return nil, err
+	}
+	return out, audit.Append(ctx, c, now, audit.Entry{ActorID: actorID, SubjectID: link.ChildID,
+		Action: audit.GuardianEnded, Detail: fmt.Sprintf("%s; %d consents given by the guardian withdrawn", reason, withdrawn)})
 }
 
 // VerifyFaceInput is the GraphQL input VerifyFaceInput.
@@ -240,7 +441,7 @@ func (s *Service) VerifyFace(ctx context.Context, userID int, in VerifyFaceInput
 	}
 	// Sending the image is itself processing face data: the consent is
 	// checked before, not only when the outcome is written.
-	if err := privacy.Allowed(ctx, s.Client, userID, classification.Face); err != nil {
+	if err := privacy.AllowedFor(ctx, s.Client, userID, "", classification.Face); err != nil {
 		return nil, err
 	}
 	passed, err := s.Face.Verify(ctx, userID, image)

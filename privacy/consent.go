@@ -52,9 +52,10 @@ func consentHook() entgo.Hook {
 }
 
 // loginIdentity are the classes collected to open an account at all: the
-// login phone and the account's own bookkeeping (P1.2), consents included.
+// login phone and the account's own bookkeeping (P1.2), consents and
+// guardianships included.
 func loginIdentity(c *classification.Class) bool {
-	return c == classification.Contact || c == classification.Internal || c == classification.ConsentRecord ||
+	return c == classification.Contact || c == classification.Internal || c == classification.ConsentRecord || c == classification.Guardianship ||
 		c == classification.SecretData || c.Level == classification.Public
 }
 
@@ -121,11 +122,12 @@ func (w *collection) add(c *classification.Class, field string) {
 	}
 }
 
-// Allowed reports whether values of the given classes may be collected
-// about subjectID now, by the same rules as the hook, without writing. It
+// AllowedFor reports whether values of the given classes may be collected
+// about subjectID now, by the same rules as the hook, without writing;
+// birth, when not empty, is the birth date the values would reveal. It
 // is for processing that happens before anything is stored (a face image
-// sent to a provider).
-func Allowed(ctx context.Context, c *ent.Client, subjectID int, classes ...*classification.Class) error {
+// sent to a provider, an ID number sent to the verifier).
+func AllowedFor(ctx context.Context, c *ent.Client, subjectID int, birth string, classes ...*classification.Class) error {
 	if isSystem(ctx) {
 		return nil
 	}
@@ -133,7 +135,7 @@ func Allowed(ctx context.Context, c *ent.Client, subjectID int, classes ...*clas
 	for _, cl := range classes {
 		w.add(cl, cl.Name)
 	}
-	return allowed(ctx, c, subjectID, "", w)
+	return allowed(ctx, c, subjectID, birth, w)
 }
 
 // batchKey holds the facts of one batch write (see Batch).

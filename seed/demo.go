@@ -8,11 +8,14 @@ import (
 	"veil/account"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/guardianlink"
 	"veil/ent/order"
 )
 
 // Personas are the demo accounts, in the order of DESIGN.md.
-var Personas = []string{"adult", "teen", "child", "guardian", "unverified", "support", "risk", "admin", "auditor"}
+// teen_consented is a 16-year-old whose guardian linked and consented,
+// beside teen, who has no guardian (and a guardian's request waiting).
+var Personas = []string{"adult", "teen", "teen_consented", "child", "guardian", "unverified", "support", "risk", "admin", "auditor"}
 
 // World is what Demo seeded.
 type World struct {
@@ -63,6 +66,22 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 		return nil, fmt.Errorf("seed child: %w", err)
 	}
 	users["child"] = child
+	teen, err := EnsureUser(ctx, c, Person{
+		Phone: "13800000006", Nickname: "小军", RealName: "王子军",
+		Birth: YearsAgo(now, 16, 200), GuardianID: guardian.ID, Seq: 6,
+	}, now)
+	if err != nil {
+		return nil, fmt.Errorf("seed teen_consented: %w", err)
+	}
+	users["teen_consented"] = teen
+	// The teen without a guardian has one's request waiting; the adult's
+	// guardianship ended when they came of age.
+	if _, err := EnsureGuardianLink(ctx, c, guardian, users["teen"], guardianlink.StatusPENDING, now); err != nil {
+		return nil, err
+	}
+	if _, err := EnsureGuardianLink(ctx, c, guardian, users["adult"], guardianlink.StatusENDED, now); err != nil {
+		return nil, err
+	}
 
 	for _, persona := range []string{"adult", "teen", "guardian", "unverified"} {
 		if err := EnsureConsent(ctx, c, users[persona].ID, classification.ConsentAccount, 0, now); err != nil {
@@ -74,10 +93,15 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 			return nil, err
 		}
 	}
-	for _, p := range []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName} {
-		if err := EnsureConsent(ctx, c, child.ID, p, guardian.ID, now); err != nil {
-			return nil, err
+	for _, ward := range []*ent.User{child, teen} {
+		for _, p := range []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName} {
+			if err := EnsureConsent(ctx, c, ward.ID, p, guardian.ID, now); err != nil {
+				return nil, err
+			}
 		}
+	}
+	if err := EnsureConsent(ctx, c, teen.ID, classification.ConsentAccount, 0, now); err != nil {
+		return nil, err
 	}
 
 	for _, p := range []classification.ConsentPurpose{
@@ -101,7 +125,7 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err := EnsureRightsRequest(ctx, c, users["adult"], now); err != nil {
 		return nil, err
 	}
-	for _, persona := range []string{"adult", "teen", "guardian", "child"} {
+	for _, persona := range []string{"adult", "teen", "teen_consented", "guardian", "child"} {
 		if err := EnsureRealNameVerification(ctx, c, users[persona], now); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"veil/crypt"
 	"veil/ent"
 	"veil/ent/consent"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/order"
 	"veil/ent/session"
@@ -72,6 +73,37 @@ func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*e
 	}
 	if p.GuardianID != 0 {
 		create.SetGuardianID(p.GuardianID)
+	}
+	u, err = create.Save(ctx)
+	if err != nil || p.GuardianID == 0 {
+		return u, err
+	}
+	guardian, err := c.User.Get(ctx, p.GuardianID)
+	if err != nil {
+		return nil, err
+	}
+	_, err = EnsureGuardianLink(ctx, c, guardian, u, guardianlink.StatusACTIVE, now)
+	return u, err
+}
+
+// EnsureGuardianLink returns the guardianship from guardian to ward,
+// creating it with status: a PENDING request, an ACTIVE link, or one that
+// ENDED when the ward came of age (its ward then has no guardian).
+func EnsureGuardianLink(ctx context.Context, c *ent.Client, guardian, ward *ent.User, status guardianlink.Status, now time.Time) (*ent.GuardianLink, error) {
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	l, err := c.GuardianLink.Query().Where(guardianlink.ChildID(ward.ID), guardianlink.RequestedBy(guardian.ID)).First(ctx)
+	if err == nil || !ent.IsNotFound(err) {
+		return l, err
+	}
+	masked, _ := classification.MaskPhone(guardian.Phone)
+	create := c.GuardianLink.Create().SetChildID(ward.ID).SetRequestedBy(guardian.ID).
+		SetRequesterNickname(guardian.Nickname).SetRequesterPhone(masked).SetStatus(status).SetRequestedAt(now)
+	switch status {
+	case guardianlink.StatusACTIVE:
+		create.SetGuardianID(guardian.ID).SetAnsweredAt(now)
+	case guardianlink.StatusENDED:
+		create.SetGuardianID(guardian.ID).SetAnsweredAt(now).
+			SetEndReason(guardianlink.EndReasonWARD_CAME_OF_AGE).SetEndedAt(now)
 	}
 	return create.Save(ctx)
 }

@@ -104,6 +104,18 @@ func (f FaceVerificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.V
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FaceVerificationMutation", m)
 }
 
+// The GuardianLinkFunc type is an adapter to allow the use of ordinary
+// function as GuardianLink mutator.
+type GuardianLinkFunc func(context.Context, *ent.GuardianLinkMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GuardianLinkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GuardianLinkMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GuardianLinkMutation", m)
+}
+
 // The ListingFunc type is an adapter to allow the use of ordinary
 // function as Listing mutator.
 type ListingFunc func(context.Context, *ent.ListingMutation) (ent.Value, error)

@@ -15,6 +15,7 @@ import (
 	"veil/ent/contact"
 	"veil/ent/device"
 	"veil/ent/faceverification"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
@@ -303,6 +304,33 @@ func (f TraverseFaceVerification) Traverse(ctx context.Context, q ent.Query) err
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.FaceVerificationQuery", q)
+}
+
+// The GuardianLinkFunc type is an adapter to allow the use of ordinary function as a Querier.
+type GuardianLinkFunc func(context.Context, *ent.GuardianLinkQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f GuardianLinkFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.GuardianLinkQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.GuardianLinkQuery", q)
+}
+
+// The TraverseGuardianLink type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseGuardianLink func(context.Context, *ent.GuardianLinkQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseGuardianLink) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseGuardianLink) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GuardianLinkQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.GuardianLinkQuery", q)
 }
 
 // The ListingFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -675,6 +703,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DeviceQuery, predicate.Device, device.OrderOption]{typ: ent.TypeDevice, tq: q}, nil
 	case *ent.FaceVerificationQuery:
 		return &query[*ent.FaceVerificationQuery, predicate.FaceVerification, faceverification.OrderOption]{typ: ent.TypeFaceVerification, tq: q}, nil
+	case *ent.GuardianLinkQuery:
+		return &query[*ent.GuardianLinkQuery, predicate.GuardianLink, guardianlink.OrderOption]{typ: ent.TypeGuardianLink, tq: q}, nil
 	case *ent.ListingQuery:
 		return &query[*ent.ListingQuery, predicate.Listing, listing.OrderOption]{typ: ent.TypeListing, tq: q}, nil
 	case *ent.LocationQuery:

@@ -232,6 +232,57 @@ var (
 			},
 		},
 	}
+	// GuardianLinksColumns holds the columns for the "guardian_links" table.
+	GuardianLinksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "requested_by", Type: field.TypeInt},
+		{Name: "requester_nickname", Type: field.TypeString, Size: 32},
+		{Name: "requester_phone", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "ACTIVE", "DECLINED", "ENDED"}, Default: "PENDING"},
+		{Name: "end_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"BY_GUARDIAN", "BY_WARD", "WARD_CAME_OF_AGE", "WARD_DATA_DELETED", "ACCOUNT_CANCELLED"}},
+		{Name: "requested_at", Type: field.TypeTime},
+		{Name: "answered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "child_id", Type: field.TypeInt},
+		{Name: "guardian_id", Type: field.TypeInt, Nullable: true},
+	}
+	// GuardianLinksTable holds the schema information for the "guardian_links" table.
+	GuardianLinksTable = &schema.Table{
+		Name:       "guardian_links",
+		Columns:    GuardianLinksColumns,
+		PrimaryKey: []*schema.Column{GuardianLinksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "guardian_links_users_guardian_links",
+				Columns:    []*schema.Column{GuardianLinksColumns[9]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "guardian_links_users_guarded_links",
+				Columns:    []*schema.Column{GuardianLinksColumns[10]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "guardianlink_child_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{GuardianLinksColumns[9], GuardianLinksColumns[4]},
+			},
+			{
+				Name:    "guardianlink_requested_by_requested_at",
+				Unique:  false,
+				Columns: []*schema.Column{GuardianLinksColumns[1], GuardianLinksColumns[6]},
+			},
+			{
+				Name:    "guardianlink_guardian_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardianLinksColumns[10]},
+			},
+		},
+	}
 	// ListingsColumns holds the columns for the "listings" table.
 	ListingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -626,6 +677,7 @@ var (
 		ContactsTable,
 		DevicesTable,
 		FaceVerificationsTable,
+		GuardianLinksTable,
 		ListingsTable,
 		LocationsTable,
 		LoginCodesTable,
@@ -649,6 +701,8 @@ func init() {
 	ContactsTable.ForeignKeys[0].RefTable = UsersTable
 	DevicesTable.ForeignKeys[0].RefTable = UsersTable
 	FaceVerificationsTable.ForeignKeys[0].RefTable = UsersTable
+	GuardianLinksTable.ForeignKeys[0].RefTable = UsersTable
+	GuardianLinksTable.ForeignKeys[1].RefTable = UsersTable
 	ListingsTable.ForeignKeys[0].RefTable = UsersTable
 	LocationsTable.ForeignKeys[0].RefTable = UsersTable
 	OrdersTable.ForeignKeys[0].RefTable = UsersTable

@@ -52,6 +52,9 @@ type Device func(*sql.Selector)
 // FaceVerification is the predicate function for faceverification builders.
 type FaceVerification func(*sql.Selector)
 
+// GuardianLink is the predicate function for guardianlink builders.
+type GuardianLink func(*sql.Selector)
+
 // Listing is the predicate function for listing builders.
 type Listing func(*sql.Selector)
 

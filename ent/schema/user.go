@@ -80,12 +80,18 @@ func (User) Fields() []ent.Field {
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("wards", User.Type).
-			Comment("Children under 14 this user is the verified guardian of.").
+			Comment("Wards under 18 this user is the guardian of (see GuardianLink).").
 			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)).
 			From("guardian").
 			Unique().
 			Field("guardian_id").
 			Annotations(classification.Tag(classification.Internal)),
+		edge.To("guardian_links", GuardianLink.Type).
+			Comment("Guardianship requests to this user and guardianships of theirs, as the ward.").
+			Annotations(classification.Tag(classification.Guardianship)),
+		edge.To("guarded_links", GuardianLink.Type).
+			Comment("Guardianships this user holds or held, once accepted.").
+			Annotations(classification.Tag(classification.Guardianship)),
 		edge.To("orders", Order.Type).
 			Comment("Orders the user placed as buyer.").
 			Annotations(classification.Tag(classification.Transaction), entgql.RelayConnection()),

@@ -48,6 +48,10 @@ const (
 	EdgeGuardian = "guardian"
 	// EdgeWards holds the string denoting the wards edge name in mutations.
 	EdgeWards = "wards"
+	// EdgeGuardianLinks holds the string denoting the guardian_links edge name in mutations.
+	EdgeGuardianLinks = "guardian_links"
+	// EdgeGuardedLinks holds the string denoting the guarded_links edge name in mutations.
+	EdgeGuardedLinks = "guarded_links"
 	// EdgeOrders holds the string denoting the orders edge name in mutations.
 	EdgeOrders = "orders"
 	// EdgeListings holds the string denoting the listings edge name in mutations.
@@ -88,6 +92,20 @@ const (
 	WardsTable = "users"
 	// WardsColumn is the table column denoting the wards relation/edge.
 	WardsColumn = "guardian_id"
+	// GuardianLinksTable is the table that holds the guardian_links relation/edge.
+	GuardianLinksTable = "guardian_links"
+	// GuardianLinksInverseTable is the table name for the GuardianLink entity.
+	// It exists in this package in order to avoid circular dependency with the "guardianlink" package.
+	GuardianLinksInverseTable = "guardian_links"
+	// GuardianLinksColumn is the table column denoting the guardian_links relation/edge.
+	GuardianLinksColumn = "child_id"
+	// GuardedLinksTable is the table that holds the guarded_links relation/edge.
+	GuardedLinksTable = "guardian_links"
+	// GuardedLinksInverseTable is the table name for the GuardianLink entity.
+	// It exists in this package in order to avoid circular dependency with the "guardianlink" package.
+	GuardedLinksInverseTable = "guardian_links"
+	// GuardedLinksColumn is the table column denoting the guarded_links relation/edge.
+	GuardedLinksColumn = "guardian_id"
 	// OrdersTable is the table that holds the orders relation/edge.
 	OrdersTable = "orders"
 	// OrdersInverseTable is the table name for the Order entity.
@@ -392,6 +410,34 @@ func ByWards(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByGuardianLinksCount orders the results by guardian_links count.
+func ByGuardianLinksCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newGuardianLinksStep(), opts...)
+	}
+}
+
+// ByGuardianLinks orders the results by guardian_links terms.
+func ByGuardianLinks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newGuardianLinksStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByGuardedLinksCount orders the results by guarded_links count.
+func ByGuardedLinksCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newGuardedLinksStep(), opts...)
+	}
+}
+
+// ByGuardedLinks orders the results by guarded_links terms.
+func ByGuardedLinks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newGuardedLinksStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByOrdersCount orders the results by orders count.
 func ByOrdersCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -613,6 +659,20 @@ func newWardsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(Table, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, WardsTable, WardsColumn),
+	)
+}
+func newGuardianLinksStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(GuardianLinksInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, GuardianLinksTable, GuardianLinksColumn),
+	)
+}
+func newGuardedLinksStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(GuardedLinksInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, GuardedLinksTable, GuardedLinksColumn),
 	)
 }
 func newOrdersStep() *sqlgraph.Step {

@@ -962,6 +962,52 @@ func HasWardsWith(preds ...predicate.User) predicate.User {
 	})
 }
 
+// HasGuardianLinks applies the HasEdge predicate on the "guardian_links" edge.
+func HasGuardianLinks() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, GuardianLinksTable, GuardianLinksColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasGuardianLinksWith applies the HasEdge predicate on the "guardian_links" edge with a given conditions (other predicates).
+func HasGuardianLinksWith(preds ...predicate.GuardianLink) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newGuardianLinksStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasGuardedLinks applies the HasEdge predicate on the "guarded_links" edge.
+func HasGuardedLinks() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, GuardedLinksTable, GuardedLinksColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasGuardedLinksWith applies the HasEdge predicate on the "guarded_links" edge with a given conditions (other predicates).
+func HasGuardedLinksWith(preds ...predicate.GuardianLink) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newGuardedLinksStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasOrders applies the HasEdge predicate on the "orders" edge.
 func HasOrders() predicate.User {
 	return predicate.User(func(s *sql.Selector) {

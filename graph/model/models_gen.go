@@ -16,6 +16,11 @@ type CancelAccountPayload struct {
 	CancelledAt time.Time `json:"cancelledAt"`
 }
 
+type LinkChildPayload struct {
+	// Always true: the answer says nothing of the account the phone belongs to.
+	Requested bool `json:"requested"`
+}
+
 type LoginPayload struct {
 	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once.
 	Token     string    `json:"token"`
