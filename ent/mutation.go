@@ -16120,6 +16120,7 @@ type UserMutation struct {
 	status                         *user.Status
 	role                           *user.Role
 	cancelled_at                   *time.Time
+	id_number_held_until           *time.Time
 	created_at                     *time.Time
 	clearedFields                  map[string]struct{}
 	guardian                       *int
@@ -16753,6 +16754,55 @@ func (m *UserMutation) CancelledAtCleared() bool {
 func (m *UserMutation) ResetCancelledAt() {
 	m.cancelled_at = nil
 	delete(m.clearedFields, user.FieldCancelledAt)
+}
+
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (m *UserMutation) SetIDNumberHeldUntil(t time.Time) {
+	m.id_number_held_until = &t
+}
+
+// IDNumberHeldUntil returns the value of the "id_number_held_until" field in the mutation.
+func (m *UserMutation) IDNumberHeldUntil() (r time.Time, exists bool) {
+	v := m.id_number_held_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIDNumberHeldUntil returns the old "id_number_held_until" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldIDNumberHeldUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIDNumberHeldUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIDNumberHeldUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIDNumberHeldUntil: %w", err)
+	}
+	return oldValue.IDNumberHeldUntil, nil
+}
+
+// ClearIDNumberHeldUntil clears the value of the "id_number_held_until" field.
+func (m *UserMutation) ClearIDNumberHeldUntil() {
+	m.id_number_held_until = nil
+	m.clearedFields[user.FieldIDNumberHeldUntil] = struct{}{}
+}
+
+// IDNumberHeldUntilCleared returns if the "id_number_held_until" field was cleared in this mutation.
+func (m *UserMutation) IDNumberHeldUntilCleared() bool {
+	_, ok := m.clearedFields[user.FieldIDNumberHeldUntil]
+	return ok
+}
+
+// ResetIDNumberHeldUntil resets all changes to the "id_number_held_until" field.
+func (m *UserMutation) ResetIDNumberHeldUntil() {
+	m.id_number_held_until = nil
+	delete(m.clearedFields, user.FieldIDNumberHeldUntil)
 }
 
 // SetGuardianID sets the "guardian_id" field.
@@ -17873,7 +17923,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.phone != nil {
 		fields = append(fields, user.FieldPhone)
 	}
@@ -17906,6 +17956,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.cancelled_at != nil {
 		fields = append(fields, user.FieldCancelledAt)
+	}
+	if m.id_number_held_until != nil {
+		fields = append(fields, user.FieldIDNumberHeldUntil)
 	}
 	if m.guardian != nil {
 		fields = append(fields, user.FieldGuardianID)
@@ -17943,6 +17996,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Role()
 	case user.FieldCancelledAt:
 		return m.CancelledAt()
+	case user.FieldIDNumberHeldUntil:
+		return m.IDNumberHeldUntil()
 	case user.FieldGuardianID:
 		return m.GuardianID()
 	case user.FieldCreatedAt:
@@ -17978,6 +18033,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldRole(ctx)
 	case user.FieldCancelledAt:
 		return m.OldCancelledAt(ctx)
+	case user.FieldIDNumberHeldUntil:
+		return m.OldIDNumberHeldUntil(ctx)
 	case user.FieldGuardianID:
 		return m.OldGuardianID(ctx)
 	case user.FieldCreatedAt:
@@ -18068,6 +18125,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCancelledAt(v)
 		return nil
+	case user.FieldIDNumberHeldUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIDNumberHeldUntil(v)
+		return nil
 	case user.FieldGuardianID:
 		v, ok := value.(int)
 		if !ok {
@@ -18133,6 +18197,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldCancelledAt) {
 		fields = append(fields, user.FieldCancelledAt)
 	}
+	if m.FieldCleared(user.FieldIDNumberHeldUntil) {
+		fields = append(fields, user.FieldIDNumberHeldUntil)
+	}
 	if m.FieldCleared(user.FieldGuardianID) {
 		fields = append(fields, user.FieldGuardianID)
 	}
@@ -18167,6 +18234,9 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldCancelledAt:
 		m.ClearCancelledAt()
+		return nil
+	case user.FieldIDNumberHeldUntil:
+		m.ClearIDNumberHeldUntil()
 		return nil
 	case user.FieldGuardianID:
 		m.ClearGuardianID()
@@ -18211,6 +18281,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldCancelledAt:
 		m.ResetCancelledAt()
+		return nil
+	case user.FieldIDNumberHeldUntil:
+		m.ResetIDNumberHeldUntil()
 		return nil
 	case user.FieldGuardianID:
 		m.ResetGuardianID()

@@ -39,6 +39,8 @@ type User struct {
 	Role user.Role `json:"role,omitempty"`
 	// CancelledAt holds the value of the "cancelled_at" field.
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// After a cancellation the subject did not choose (a guardian's), the blind index of the ID number is kept until then, so that no other account takes the identity while a dispute may be opened.
+	IDNumberHeldUntil *time.Time `json:"id_number_held_until,omitempty"`
 	// GuardianID holds the value of the "guardian_id" field.
 	GuardianID *int `json:"guardian_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -297,7 +299,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case user.FieldPhone, user.FieldNickname, user.FieldAvatarURL, user.FieldIDNumberIndex, user.FieldBirthDate, user.FieldStatus, user.FieldRole:
 			values[i] = new(sql.NullString)
-		case user.FieldRealNameVerifiedAt, user.FieldCancelledAt, user.FieldCreatedAt:
+		case user.FieldRealNameVerifiedAt, user.FieldCancelledAt, user.FieldIDNumberHeldUntil, user.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
 		case user.FieldRealName:
 			values[i] = user.ValueScanner.RealName.ScanValue()
@@ -393,6 +395,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CancelledAt = new(time.Time)
 				*_m.CancelledAt = value.Time
+			}
+		case user.FieldIDNumberHeldUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field id_number_held_until", values[i])
+			} else if value.Valid {
+				_m.IDNumberHeldUntil = new(time.Time)
+				*_m.IDNumberHeldUntil = value.Time
 			}
 		case user.FieldGuardianID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -573,6 +582,11 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	if v := _m.CancelledAt; v != nil {
 		builder.WriteString("cancelled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.IDNumberHeldUntil; v != nil {
+		builder.WriteString("id_number_held_until=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

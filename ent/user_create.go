@@ -184,6 +184,20 @@ func (_c *UserCreate) SetNillableCancelledAt(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (_c *UserCreate) SetIDNumberHeldUntil(v time.Time) *UserCreate {
+	_c.mutation.SetIDNumberHeldUntil(v)
+	return _c
+}
+
+// SetNillableIDNumberHeldUntil sets the "id_number_held_until" field if the given value is not nil.
+func (_c *UserCreate) SetNillableIDNumberHeldUntil(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetIDNumberHeldUntil(*v)
+	}
+	return _c
+}
+
 // SetGuardianID sets the "guardian_id" field.
 func (_c *UserCreate) SetGuardianID(v int) *UserCreate {
 	_c.mutation.SetGuardianID(v)
@@ -670,6 +684,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec, error) {
 	if value, ok := _c.mutation.CancelledAt(); ok {
 		_spec.SetField(user.FieldCancelledAt, field.TypeTime, value)
 		_node.CancelledAt = &value
+	}
+	if value, ok := _c.mutation.IDNumberHeldUntil(); ok {
+		_spec.SetField(user.FieldIDNumberHeldUntil, field.TypeTime, value)
+		_node.IDNumberHeldUntil = &value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(user.FieldCreatedAt, field.TypeTime, value)
@@ -1200,6 +1218,24 @@ func (u *UserUpsert) ClearCancelledAt() *UserUpsert {
 	return u
 }
 
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (u *UserUpsert) SetIDNumberHeldUntil(v time.Time) *UserUpsert {
+	u.Set(user.FieldIDNumberHeldUntil, v)
+	return u
+}
+
+// UpdateIDNumberHeldUntil sets the "id_number_held_until" field to the value that was provided on create.
+func (u *UserUpsert) UpdateIDNumberHeldUntil() *UserUpsert {
+	u.SetExcluded(user.FieldIDNumberHeldUntil)
+	return u
+}
+
+// ClearIDNumberHeldUntil clears the value of the "id_number_held_until" field.
+func (u *UserUpsert) ClearIDNumberHeldUntil() *UserUpsert {
+	u.SetNull(user.FieldIDNumberHeldUntil)
+	return u
+}
+
 // SetGuardianID sets the "guardian_id" field.
 func (u *UserUpsert) SetGuardianID(v int) *UserUpsert {
 	u.Set(user.FieldGuardianID, v)
@@ -1456,6 +1492,27 @@ func (u *UserUpsertOne) UpdateCancelledAt() *UserUpsertOne {
 func (u *UserUpsertOne) ClearCancelledAt() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearCancelledAt()
+	})
+}
+
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (u *UserUpsertOne) SetIDNumberHeldUntil(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetIDNumberHeldUntil(v)
+	})
+}
+
+// UpdateIDNumberHeldUntil sets the "id_number_held_until" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateIDNumberHeldUntil() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateIDNumberHeldUntil()
+	})
+}
+
+// ClearIDNumberHeldUntil clears the value of the "id_number_held_until" field.
+func (u *UserUpsertOne) ClearIDNumberHeldUntil() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearIDNumberHeldUntil()
 	})
 }
 
@@ -1887,6 +1944,27 @@ func (u *UserUpsertBulk) UpdateCancelledAt() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearCancelledAt() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearCancelledAt()
+	})
+}
+
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (u *UserUpsertBulk) SetIDNumberHeldUntil(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetIDNumberHeldUntil(v)
+	})
+}
+
+// UpdateIDNumberHeldUntil sets the "id_number_held_until" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateIDNumberHeldUntil() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateIDNumberHeldUntil()
+	})
+}
+
+// ClearIDNumberHeldUntil clears the value of the "id_number_held_until" field.
+func (u *UserUpsertBulk) ClearIDNumberHeldUntil() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearIDNumberHeldUntil()
 	})
 }
 

@@ -234,6 +234,26 @@ func (_u *UserUpdate) ClearCancelledAt() *UserUpdate {
 	return _u
 }
 
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (_u *UserUpdate) SetIDNumberHeldUntil(v time.Time) *UserUpdate {
+	_u.mutation.SetIDNumberHeldUntil(v)
+	return _u
+}
+
+// SetNillableIDNumberHeldUntil sets the "id_number_held_until" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableIDNumberHeldUntil(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetIDNumberHeldUntil(*v)
+	}
+	return _u
+}
+
+// ClearIDNumberHeldUntil clears the value of the "id_number_held_until" field.
+func (_u *UserUpdate) ClearIDNumberHeldUntil() *UserUpdate {
+	_u.mutation.ClearIDNumberHeldUntil()
+	return _u
+}
+
 // SetGuardianID sets the "guardian_id" field.
 func (_u *UserUpdate) SetGuardianID(v int) *UserUpdate {
 	_u.mutation.SetGuardianID(v)
@@ -1045,6 +1065,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.CancelledAtCleared() {
 		_spec.ClearField(user.FieldCancelledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.IDNumberHeldUntil(); ok {
+		_spec.SetField(user.FieldIDNumberHeldUntil, field.TypeTime, value)
+	}
+	if _u.mutation.IDNumberHeldUntilCleared() {
+		_spec.ClearField(user.FieldIDNumberHeldUntil, field.TypeTime)
 	}
 	if _u.mutation.GuardianCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -2095,6 +2121,26 @@ func (_u *UserUpdateOne) ClearCancelledAt() *UserUpdateOne {
 	return _u
 }
 
+// SetIDNumberHeldUntil sets the "id_number_held_until" field.
+func (_u *UserUpdateOne) SetIDNumberHeldUntil(v time.Time) *UserUpdateOne {
+	_u.mutation.SetIDNumberHeldUntil(v)
+	return _u
+}
+
+// SetNillableIDNumberHeldUntil sets the "id_number_held_until" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableIDNumberHeldUntil(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetIDNumberHeldUntil(*v)
+	}
+	return _u
+}
+
+// ClearIDNumberHeldUntil clears the value of the "id_number_held_until" field.
+func (_u *UserUpdateOne) ClearIDNumberHeldUntil() *UserUpdateOne {
+	_u.mutation.ClearIDNumberHeldUntil()
+	return _u
+}
+
 // SetGuardianID sets the "guardian_id" field.
 func (_u *UserUpdateOne) SetGuardianID(v int) *UserUpdateOne {
 	_u.mutation.SetGuardianID(v)
@@ -2936,6 +2982,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.CancelledAtCleared() {
 		_spec.ClearField(user.FieldCancelledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.IDNumberHeldUntil(); ok {
+		_spec.SetField(user.FieldIDNumberHeldUntil, field.TypeTime, value)
+	}
+	if _u.mutation.IDNumberHeldUntilCleared() {
+		_spec.ClearField(user.FieldIDNumberHeldUntil, field.TypeTime)
 	}
 	if _u.mutation.GuardianCleared() {
 		edge := &sqlgraph.EdgeSpec{

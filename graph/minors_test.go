@@ -376,3 +376,40 @@ func first(r veiltest.Response, path, field string) any {
 	}
 	return veiltest.Dig(list[0], field)
 }
+
+// TestAGuardiansCancellationHoldsTheIdentity: when a guardian cancels
+// their ward's account, the guardianship ends, and the
+// ward's ID number stays taken during the hold: no other account verifies
+// with it, even with a guardian's consent.
+func TestAGuardiansCancellationHoldsTheIdentity(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		guardian := newUser(t, env, true, 40)
+		ward := newWard(t, env, guardian, seed.YearsAgo(env.Clock, 12, 0), 700)
+		env.MustDo(veiltest.Request{Token: env.Token(guardian.ID), Query: `mutation($w: ID!) { cancelAccount(confirm: true, forUser: $w) { cancelled } }`,
+			Variables: map[string]any{"w": veiltest.ID(ward.ID)}})
+		// What is kept of a cancelled account, its guardianship included, is
+		// for a legal hold only: the end is in the store, not shown.
+		var reason string
+		env.Store.DB.QueryRow(fmt.Sprintf("SELECT end_reason FROM guardian_links WHERE child_id = %d", ward.ID)).Scan(&reason)
+		if reason != "ACCOUNT_CANCELLED" {
+			t.Errorf("the guardianship of a cancelled ward ended as %q", reason)
+		}
+
+		other := newUser(t, env, true, 38)
+		taker, err := seed.EnsureUser(ctx, env.Store.Client, seed.Person{Phone: freshPhone(), Nickname: "taker", GuardianID: other.ID}, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName} {
+			if err := seed.EnsureConsent(ctx, env.Store.Client, taker.ID, p, other.ID, env.Clock); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := env.Do(veiltest.Request{Token: env.Token(taker.ID), Query: `mutation($in: RealNameInput!) { submitRealName(input: $in) { id } }`,
+			Variables: map[string]any{"in": map[string]any{"realName": ward.RealName, "idNumber": ward.IDNumber}}})
+		if r.Code() != "VALIDATION_FAILED" {
+			t.Errorf("the cancelled ward's identity is taken by another account: %s", r.Raw)
+		}
+	})
+}

@@ -3,8 +3,10 @@
 // field, by its class's retention (activity logs after a configurable
 // period of at least 6 months, precise locations after 6 months), a
 // cancelled account's retained orders 3 years after completion, the
-// collected data of a child left without a guardian, and expired login
-// codes and sessions. It works in batches, each committed on its own, so
+// collected data of a verified minor left without their guardian's
+// consent past a grace period (P6.3), guardianships of wards who turned
+// 18, ID numbers held after a cancellation by a guardian once the hold
+// ends, and expired login codes and sessions. It works in batches, each committed on its own, so
 // it is safe to interrupt and run again; a second run finds nothing left
 // to do.
 package retention
@@ -19,14 +21,22 @@ import (
 	"veil/audit"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/consent"
+	"veil/ent/guardianlink"
 	"veil/ent/logincode"
 	"veil/ent/order"
 	"veil/ent/predicate"
 	"veil/ent/session"
 	"veil/ent/sharingrecord"
 	"veil/ent/user"
+	"veil/identity"
 	"veil/store"
 )
+
+// MinorGrace is how long a verified minor may go without their guardian's
+// consent before the data collected about them is deleted (POLICY.md
+// P6.3): time for a guardian to link and consent, and no longer.
+const MinorGrace = 7 * 24 * time.Hour
 
 // MinActivityMonths is the shortest activity retention the policy allows.
 const MinActivityMonths = 6
@@ -65,13 +75,22 @@ type rule struct {
 
 func rules(opts Options) []rule {
 	orderCutoff := opts.Now.AddDate(0, -classification.Transaction.Retention.Months, 0)
-	childCutoff := opts.Now.AddDate(-14, 0, 0).Format(classification.BirthDateLayout)
+	minorCutoff := opts.Now.In(classification.ChinaTime).AddDate(-18, 0, 0).Format(classification.BirthDateLayout)
+	graceCutoff := opts.Now.Add(-MinorGrace)
 
 	restrictedOrders := []predicate.Order{
 		order.HasBuyerWith(user.StatusEQ(user.StatusCANCELLED)),
 		order.Or(order.CompletedAtLT(orderCutoff), order.And(order.CompletedAtIsNil(), order.CreatedAtLT(orderCutoff))),
 	}
-	orphanChild := user.And(user.BirthDateGT(childCutoff), user.GuardianIDIsNil(), user.StatusEQ(user.StatusACTIVE))
+	// A verified minor without an active consent of their guardian to the
+	// account, for longer than the grace period: since verification told
+	// their age, and since a guardian's consent was last withdrawn.
+	unconsentedMinor := user.And(
+		user.StatusEQ(user.StatusACTIVE), user.BirthDateGT(minorCutoff), user.RealNameVerifiedAtLT(graceCutoff),
+		noGuardianConsent(graceCutoff),
+	)
+	cameOfAge := guardianlink.And(guardianlink.StatusEQ(guardianlink.StatusACTIVE),
+		guardianlink.HasChildWith(user.BirthDateLTE(minorCutoff)))
 
 	return append(expiryRules(opts), []rule{
 		{
@@ -91,14 +110,46 @@ func rules(opts Options) []rule {
 			},
 		},
 		{
-			name: "data of children left without a guardian", class: classification.Internal,
+			name: "data of minors without their guardian's consent (P6.3)", class: classification.Internal,
 			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
-				return c.User.Query().Where(orphanChild, hasCollectedData()).Limit(n).IDs(ctx)
+				return c.User.Query().Where(unconsentedMinor, hasCollectedData()).Limit(n).IDs(ctx)
 			},
 			count: func(ctx context.Context, c *ent.Client) (int, error) {
-				return c.User.Query().Where(orphanChild, hasCollectedData()).Count(ctx)
+				return c.User.Query().Where(unconsentedMinor, hasCollectedData()).Count(ctx)
 			},
-			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error { return eraseCollected(ctx, tx, ids) },
+			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error {
+				if err := eraseCollected(ctx, tx, ids); err != nil {
+					return err
+				}
+				// The guardian, where one is linked, is told: the
+				// guardianship ends, saying why.
+				return endLinks(ctx, tx, guardianlink.ChildIDIn(ids...), guardianlink.EndReasonWARD_DATA_DELETED, opts.Now)
+			},
+		},
+		{
+			name: "guardianships of wards who turned 18", class: classification.Guardianship,
+			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
+				return c.GuardianLink.Query().Where(cameOfAge).Limit(n).IDs(ctx)
+			},
+			count: func(ctx context.Context, c *ent.Client) (int, error) {
+				return c.GuardianLink.Query().Where(cameOfAge).Count(ctx)
+			},
+			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error {
+				return endLinks(ctx, tx, guardianlink.IDIn(ids...), guardianlink.EndReasonWARD_CAME_OF_AGE, opts.Now)
+			},
+		},
+		{
+			name: "ID numbers held after a cancellation by a guardian", class: classification.SecretData,
+			ids: func(ctx context.Context, c *ent.Client, n int) ([]int, error) {
+				return c.User.Query().Where(user.IDNumberHeldUntilLT(opts.Now)).Limit(n).IDs(ctx)
+			},
+			count: func(ctx context.Context, c *ent.Client) (int, error) {
+				return c.User.Query().Where(user.IDNumberHeldUntilLT(opts.Now)).Count(ctx)
+			},
+			remove: func(ctx context.Context, tx *ent.Tx, ids []int) error {
+				_, err := tx.User.Update().Where(user.IDIn(ids...)).ClearIDNumberIndex().ClearIDNumberHeldUntil().Save(ctx)
+				return err
+			},
 		},
 		{
 			name: "expired login codes", class: classification.SecretData,
@@ -169,6 +220,43 @@ func expiryRules(opts Options) []rule {
 func endedSessions(now time.Time) predicate.Session {
 	cutoff := now.AddDate(0, 0, -30)
 	return session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))
+}
+
+// noGuardianConsent holds for users without an active consent to the
+// account from their current guardian, none of whose guardians' consents
+// to it was withdrawn after since.
+func noGuardianConsent(since time.Time) predicate.User {
+	return func(s *entsql.Selector) {
+		t := entsql.Table(ent.Tables["Consent"])
+		b := entsql.Dialect(s.Dialect())
+		consented := b.Select(t.C(consent.FieldID)).From(t).Where(entsql.And(
+			entsql.ColumnsEQ(t.C(consent.FieldUserID), s.C(user.FieldID)),
+			entsql.EQ(t.C(consent.FieldPurpose), consent.PurposeACCOUNT),
+			entsql.ColumnsEQ(t.C(consent.FieldGrantedBy), s.C(user.FieldGuardianID)),
+			entsql.IsNull(t.C(consent.FieldWithdrawnAt)),
+		))
+		recent := b.Select(t.C(consent.FieldID)).From(t).Where(entsql.And(
+			entsql.ColumnsEQ(t.C(consent.FieldUserID), s.C(user.FieldID)),
+			entsql.EQ(t.C(consent.FieldPurpose), consent.PurposeACCOUNT),
+			entsql.NotNull(t.C(consent.FieldGrantedBy)),
+			entsql.GT(t.C(consent.FieldWithdrawnAt), since),
+		))
+		s.Where(entsql.And(entsql.Not(entsql.Exists(consented)), entsql.Not(entsql.Exists(recent))))
+	}
+}
+
+// endLinks ends the active guardianships that match where, for reason.
+func endLinks(ctx context.Context, tx *ent.Tx, where predicate.GuardianLink, reason guardianlink.EndReason, now time.Time) error {
+	links, err := tx.GuardianLink.Query().Where(where, guardianlink.StatusEQ(guardianlink.StatusACTIVE)).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if _, err := identity.EndLink(ctx, tx.Client(), l, 0, reason, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hasCollectedData holds for users about whom a row of a type that

@@ -2,12 +2,14 @@ package retention_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/activitylog"
+	"veil/ent/consent"
 	"veil/ent/order"
 	"veil/ent/user"
 	"veil/retention"
@@ -34,6 +36,24 @@ func world(t *testing.T, env *veiltest.Env, now time.Time) {
 	guardian := mk(seed.Person{Phone: "13100000004", Nickname: "guardian", RealName: "丙", Birth: seed.YearsAgo(now, 40, 0), Seq: 4})
 	orphan := mk(seed.Person{Phone: "13100000005", Nickname: "orphan", RealName: "丁", Birth: seed.YearsAgo(now, 10, 0), Seq: 5})
 	ward := mk(seed.Person{Phone: "13100000006", Nickname: "ward", RealName: "戊", Birth: seed.YearsAgo(now, 10, 0), Seq: 6, GuardianID: guardian.ID})
+	// Minors: one verified within the grace period without a guardian;
+	// one whose guardian withdrew consent past it; one ward who turns 18
+	// today.
+	fresh := mk(seed.Person{Phone: "13100000007", Nickname: "fresh", RealName: "己", Birth: seed.YearsAgo(now, 16, 0), Seq: 7})
+	dropped := mk(seed.Person{Phone: "13100000008", Nickname: "dropped", RealName: "庚", Birth: seed.YearsAgo(now, 16, 0), Seq: 8, GuardianID: guardian.ID})
+	grown := mk(seed.Person{Phone: "13100000009", Nickname: "grown", RealName: "辛", Birth: seed.YearsAgo(now, 18, 0), Seq: 9, GuardianID: guardian.ID})
+	for _, w := range []*ent.User{ward, dropped, grown} {
+		if err := seed.EnsureConsent(ctx, c, w.ID, classification.ConsentAccount, guardian.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := now.Add(-retention.MinorGrace - time.Hour)
+	c.User.Update().Where(user.IDIn(orphan.ID, dropped.ID)).SetRealNameVerifiedAt(past).ExecX(ctx)
+	c.User.UpdateOne(fresh).SetRealNameVerifiedAt(now.Add(-retention.MinorGrace + time.Hour)).ExecX(ctx)
+	c.Consent.Update().Where(consent.UserID(dropped.ID)).SetWithdrawnAt(past).ExecX(ctx)
+	// A ward cancelled by their guardian, whose ID number's hold has ended.
+	held := mk(seed.Person{Phone: "13100000010", Nickname: "held", RealName: "壬", Birth: seed.YearsAgo(now, 12, 0), Seq: 10})
+	c.User.UpdateOne(held).SetStatus(user.StatusCANCELLED).SetIDNumberHeldUntil(now.Add(-time.Hour)).ExecX(ctx)
 
 	for _, a := range []struct{ age time.Duration }{{7 * 30 * 24 * time.Hour}, {5 * 30 * 24 * time.Hour}} {
 		if err := c.ActivityLog.Create().SetUserID(active.ID).SetKind(activitylog.KindPAGE_VIEW).SetOccurredAt(now.Add(-a.age)).Exec(ctx); err != nil {
@@ -67,7 +87,7 @@ func world(t *testing.T, env *veiltest.Env, now time.Time) {
 	if err := c.User.UpdateOne(gone).SetStatus(user.StatusCANCELLED).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []*ent.User{orphan, ward} {
+	for _, u := range []*ent.User{orphan, ward, fresh, dropped} {
 		if err := c.Device.Create().SetUserID(u.ID).SetModel("m").SetOs("o").SetOsVersion("1").SetClientVersion("1").
 			SetResolution("1x1").SetPackageName("p").SetRegisteredAt(now).Exec(ctx); err != nil {
 			t.Fatal(err)
@@ -103,12 +123,14 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 		})
 
 		want := map[string]int{
-			"activity_logs past retention (6 months)":             1,
-			"locations past retention (6 months)":                 1,
-			"cancelled accounts' orders 3 years after completion": 1,
-			"data of children left without a guardian":            1,
-			"expired login codes":                                 1,
-			"sessions ended 30 days ago":                          1,
+			"activity_logs past retention (6 months)":                1,
+			"locations past retention (6 months)":                    1,
+			"cancelled accounts' orders 3 years after completion":    1,
+			"data of minors without their guardian's consent (P6.3)": 2,
+			"guardianships of wards who turned 18":                   1,
+			"ID numbers held after a cancellation by a guardian":     1,
+			"expired login codes":                                    1,
+			"sessions ended 30 days ago":                             1,
 		}
 		dry := opts
 		dry.DryRun = true
@@ -140,8 +162,8 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("purge", results, want)
-		if len(progress) != 6 || progress[5] != 6 {
-			t.Errorf("progress reports %v, want one per batch up to 6", progress)
+		if len(progress) != 9 || progress[8] != 9 {
+			t.Errorf("progress reports %v, want one per batch up to 9", progress)
 		}
 
 		remaining := map[string]func(context.Context) (int, error){
@@ -152,11 +174,21 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 			"devices":         c.Device.Query().Count,
 			"login codes":     c.LoginCode.Query().Count,
 		}
-		wantLeft := map[string]int{"activity logs": 1, "locations": 1, "orders": 2, "sharing records": 2, "devices": 1, "login codes": 1}
+		wantLeft := map[string]int{"activity logs": 1, "locations": 1, "orders": 2, "sharing records": 2, "devices": 2, "login codes": 1}
 		for name, count := range remaining {
 			if n, err := count(ctx); err != nil || n != wantLeft[name] {
 				t.Errorf("%s left: %d (%v), want %d", name, n, err, wantLeft[name])
 			}
+		}
+
+		ends := map[string]string{}
+		for _, l := range c.GuardianLink.Query().WithChild().AllX(ctx) {
+			if l.EndReason != nil {
+				ends[l.Edges.Child.Nickname] = string(*l.EndReason)
+			}
+		}
+		if want := map[string]string{"dropped": "WARD_DATA_DELETED", "grown": "WARD_CAME_OF_AGE"}; !maps.Equal(ends, want) {
+			t.Errorf("guardianships ended: %v, want %v", ends, want)
 		}
 
 		results, err = retention.Purge(ctx, c, opts)

@@ -15,6 +15,8 @@ import (
 	"veil/check"
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/consent"
+	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/logincode"
 	"veil/ent/rightsrequest"
@@ -169,6 +171,13 @@ func Correct(ctx context.Context, c *ent.Client, requesterID, subjectID int, in 
 	return out, err
 }
 
+// IDNumberHold is how long the blind index of a cancelled account's ID
+// number is kept when the cancellation was not the subject's own choice
+// (a guardian cancelled for their ward): no other account can verify with
+// that number meanwhile, so that a disputed cancellation cannot be
+// followed by someone else taking the identity.
+const IDNumberHold = 30 * 24 * time.Hour
+
 // Cancel cancels subjectID's account at once and in one transaction:
 // every session is revoked, login codes for the phone are dropped, the
 // rows of every type declared erased on cancellation are erased, the
@@ -209,19 +218,37 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 		if _, err := tx.User.Update().Where(user.GuardianID(subjectID)).ClearGuardianID().Save(ctx); err != nil {
 			return err
 		}
+		// Guardianships on either side end, and what the account consented
+		// to as a guardian is withdrawn.
+		if _, err := tx.GuardianLink.Update().
+			Where(guardianlink.StatusEQ(guardianlink.StatusACTIVE), guardianlink.Or(guardianlink.ChildID(subjectID), guardianlink.GuardianID(subjectID))).
+			SetStatus(guardianlink.StatusENDED).SetEndReason(guardianlink.EndReasonACCOUNT_CANCELLED).SetEndedAt(now).
+			Save(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.Consent.Update().Where(consent.GrantedBy(subjectID), consent.WithdrawnAtIsNil()).SetWithdrawnAt(now).Save(ctx); err != nil {
+			return err
+		}
 		// A cancelled account sells nothing: its listings are withdrawn
 		// (orders on them stay, and can no longer be paid).
 		if _, err := tx.Listing.Update().Where(listing.SellerID(subjectID), listing.WithdrawnAtIsNil()).SetWithdrawnAt(now).Save(ctx); err != nil {
 			return err
 		}
-		if err := tx.User.UpdateOneID(subjectID).
+		erase := tx.User.UpdateOneID(subjectID).
 			SetStatus(user.StatusCANCELLED).
 			SetCancelledAt(now).
 			SetPhone(fmt.Sprintf("cancelled:%d", subjectID)).
 			SetNickname("").
 			SetAvatarURL("").
-			ClearRealName().ClearIDNumber().ClearIDNumberIndex().ClearBirthDate().ClearRealNameVerifiedAt().ClearGuardianID().
-			Exec(ctx); err != nil {
+			ClearRealName().ClearIDNumber().ClearBirthDate().ClearRealNameVerifiedAt().ClearGuardianID()
+		if requesterID == subjectID || u.IDNumberIndex == nil {
+			erase.ClearIDNumberIndex()
+		} else {
+			// Not the subject's own choice (a guardian's): the identity stays
+			// taken while a dispute may be opened (IDNumberHold).
+			erase.SetIDNumberHeldUntil(now.Add(IDNumberHold))
+		}
+		if err := erase.Exec(ctx); err != nil {
 			return err
 		}
 		return record(ctx, tx.Client(), rightsrequest.KindCANCELLATION, requesterID, subjectID,

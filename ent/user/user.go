@@ -40,6 +40,8 @@ const (
 	FieldRole = "role"
 	// FieldCancelledAt holds the string denoting the cancelled_at field in the database.
 	FieldCancelledAt = "cancelled_at"
+	// FieldIDNumberHeldUntil holds the string denoting the id_number_held_until field in the database.
+	FieldIDNumberHeldUntil = "id_number_held_until"
 	// FieldGuardianID holds the string denoting the guardian_id field in the database.
 	FieldGuardianID = "guardian_id"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
@@ -227,6 +229,7 @@ var Columns = []string{
 	FieldStatus,
 	FieldRole,
 	FieldCancelledAt,
+	FieldIDNumberHeldUntil,
 	FieldGuardianID,
 	FieldCreatedAt,
 }
@@ -377,6 +380,11 @@ func ByRole(opts ...sql.OrderTermOption) OrderOption {
 // ByCancelledAt orders the results by the cancelled_at field.
 func ByCancelledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCancelledAt, opts...).ToFunc()
+}
+
+// ByIDNumberHeldUntil orders the results by the id_number_held_until field.
+func ByIDNumberHeldUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIDNumberHeldUntil, opts...).ToFunc()
 }
 
 // ByGuardianID orders the results by the guardian_id field.

@@ -103,6 +103,11 @@ func CancelledAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCancelledAt, v))
 }
 
+// IDNumberHeldUntil applies equality check predicate on the "id_number_held_until" field. It's identical to IDNumberHeldUntilEQ.
+func IDNumberHeldUntil(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIDNumberHeldUntil, v))
+}
+
 // GuardianID applies equality check predicate on the "guardian_id" field. It's identical to GuardianIDEQ.
 func GuardianID(v int) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldGuardianID, v))
@@ -844,6 +849,56 @@ func CancelledAtIsNil() predicate.User {
 // CancelledAtNotNil applies the NotNil predicate on the "cancelled_at" field.
 func CancelledAtNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldCancelledAt))
+}
+
+// IDNumberHeldUntilEQ applies the EQ predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIDNumberHeldUntil, v))
+}
+
+// IDNumberHeldUntilNEQ applies the NEQ predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldIDNumberHeldUntil, v))
+}
+
+// IDNumberHeldUntilIn applies the In predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldIDNumberHeldUntil, vs...))
+}
+
+// IDNumberHeldUntilNotIn applies the NotIn predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldIDNumberHeldUntil, vs...))
+}
+
+// IDNumberHeldUntilGT applies the GT predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldIDNumberHeldUntil, v))
+}
+
+// IDNumberHeldUntilGTE applies the GTE predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldIDNumberHeldUntil, v))
+}
+
+// IDNumberHeldUntilLT applies the LT predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldIDNumberHeldUntil, v))
+}
+
+// IDNumberHeldUntilLTE applies the LTE predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldIDNumberHeldUntil, v))
+}
+
+// IDNumberHeldUntilIsNil applies the IsNil predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldIDNumberHeldUntil))
+}
+
+// IDNumberHeldUntilNotNil applies the NotNil predicate on the "id_number_held_until" field.
+func IDNumberHeldUntilNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldIDNumberHeldUntil))
 }
 
 // GuardianIDEQ applies the EQ predicate on the "guardian_id" field.
