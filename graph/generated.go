@@ -4348,7 +4348,7 @@ type Mutation {
 
   """
   Grants a consent under the current policy version. A guardian grants for
-  their child with forUser. THIRD_PARTY_SHARING is granted per recipient,
+  their ward under 18 with forUser (and withdraws with withdrawConsent). THIRD_PARTY_SHARING is granted per recipient,
   named in recipient (PIPL Art. 23); other purposes take no recipient.
   Granting an active consent again changes nothing.
   """
@@ -4424,21 +4424,26 @@ type Mutation {
   completeOrder(orderId: ID!): Order @access(level: TRADING)
 
   """
-  Everything Veil holds about you (or, with forUser, your child) as one
+  Everything Veil holds about you (or, with forUser, your ward under 14) as one
   JSON document, grouped by class: ID numbers raw, consents with their
   history, sharing records, and the SDK inventory. The same document
   streams from GET /export.
   """
   exportMyData(forUser: ID): ExportDocument! @access(level: ESSENTIAL)
-  "Corrects your profile. Real name and ID number are corrected by verifying again."
+  """
+  Corrects your profile (or, with forUser, your ward's under 14). Real name
+  and ID number are corrected by verifying again.
+  """
   correctMyData(input: CorrectionInput!, forUser: ID): User @access(level: ESSENTIAL)
-  "Deletes one category of your data, and says what the law keeps and why."
+  "Deletes one category of your data (or, with forUser, your ward's under 14), and says what the law keeps and why."
   deleteMyData(category: DataCategory!, forUser: ID): DeleteMyDataPayload! @access(level: ESSENTIAL)
   """
   Cancels the account at once (POLICY.md P10): every session ends, the
   account can no longer sign in, personal data is erased or anonymised;
   orders are kept under legal hold for 3 years after completion. The phone
-  may then open a new, unrelated account. confirm must be true.
+  may then open a new, unrelated account. confirm must be true. A guardian
+  cancels for their ward under 14 with forUser; the ward's ID number then
+  stays taken for 30 days, in case the cancellation is disputed.
   """
   cancelAccount(confirm: Boolean!, forUser: ID): CancelAccountPayload! @access(level: ESSENTIAL)
 }
