@@ -35,6 +35,9 @@ type Config struct {
 	Face     identity.FaceProvider
 	// SignInLimiter, when set, bounds sign-in attempts per client address.
 	SignInLimiter *ratelimit.Limiter
+	// AvatarHosts are the image hosts avatars may come from
+	// (rights.DefaultAvatarHosts when empty).
+	AvatarHosts []string
 	// RealNameLimiter, when set, bounds real-name verifications per client
 	// address.
 	RealNameLimiter *ratelimit.Limiter
@@ -88,6 +91,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Accounts:      accounts,
 		Identity:      &identity.Service{Client: st.Client, Verifier: cfg.Verifier, Face: cfg.Face, AddressLimiter: cfg.RealNameLimiter},
 		SignInLimiter: cfg.SignInLimiter,
+		AvatarHosts:   cfg.AvatarHosts,
 		Now:           cfg.Now,
 	}
 	a := &App{Store: st, Accounts: accounts, Resolver: resolver, cfg: cfg}

@@ -9,6 +9,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+	"net/url"
+	"slices"
+	"strings"
 	"veil/fault"
 )
 
@@ -89,3 +93,42 @@ func (c *Checker) Fail(field, msg string) { c.fail(field, msg) }
 
 // Item names the i-th element of a batch field: "input[3]".
 func Item(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
+
+// DisplayName checks a name other people see (a nickname) and returns it
+// NFC-normalised: valid text of min to max characters with something
+// visible, and no control, format (zero-width, bidirectional-control,
+// byte-order mark) or other invisible character that would let one name
+// pass for another.
+func (c *Checker) DisplayName(field, s string, min, max int) string {
+	if !utf8.ValidString(s) {
+		c.fail(field, "must be valid UTF-8")
+		return s
+	}
+	s = norm.NFC.String(s)
+	c.Text(field, s, min, max)
+	visible := false
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r), unicode.Is(unicode.Co, r), unicode.Is(unicode.Cs, r),
+			unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r), r == '\u115f', r == '\u1160', r == '\u3164', r == '\uffa0':
+			c.fail(field, "must not contain control, zero-width or direction characters")
+			return s
+		case unicode.IsLetter(r), unicode.IsNumber(r), unicode.IsPunct(r), unicode.IsSymbol(r):
+			visible = true
+		}
+	}
+	if !visible && s != "" {
+		c.fail(field, "must hold something visible")
+	}
+	return s
+}
+
+// ImageURL checks that s is an https URL on one of hosts, with no
+// credentials or port: images other people's clients fetch come only from
+// image hosts the service runs, never from a server that could track them.
+func (c *Checker) ImageURL(field, s string, hosts []string) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || u.Opaque != "" || !slices.Contains(hosts, u.Hostname()) {
+		c.fail(field, "must be an https:// URL on an image host of the service: "+strings.Join(hosts, ", "))
+	}
+}

@@ -30,6 +30,9 @@ type Resolver struct {
 	// SignInLimiter, when set, bounds requestLoginCode and login per
 	// client address.
 	SignInLimiter *ratelimit.Limiter
+	// AvatarHosts are the image hosts avatars may come from
+	// (rights.DefaultAvatarHosts when empty).
+	AvatarHosts []string
 	// Now is the request clock (age groups are derived from it); time.Now
 	// when nil.
 	Now func() time.Time

@@ -596,3 +596,43 @@ func TestCancelledSellersLeaveCommerce(t *testing.T) {
 		}
 	})
 }
+
+// TestNamesCannotImpersonate: nicknames are stored NFC-normalised and
+// refused when they hold control, zero-width or bidirectional-control
+// characters, or nothing visible; avatars come only from the configured
+// image hosts, so no avatar is a tracking pixel on someone else's server.
+func TestNamesCannotImpersonate(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, true)
+		correct := func(in map[string]any) veiltest.Response {
+			return env.Do(veiltest.Request{Token: f.token, Query: `mutation($in: CorrectionInput!) { correctMyData(input: $in) { nickname avatarURL } }`,
+				Variables: map[string]any{"in": in}})
+		}
+		for name, nick := range map[string]string{
+			"zero-width space":  "客服小张\u200b",
+			"right-to-left":     "\u202e官方客服",
+			"bidi isolate":      "客服\u2067小张",
+			"zero-width joiner": "官方\u200d客服",
+			"byte-order mark":   "\ufeff客服",
+			"only spaces":       "   ",
+			"only a mark":       "\u0301",
+			"control":           "a\u0007b",
+		} {
+			if r := correct(map[string]any{"nickname": nick}); r.Code() != "VALIDATION_FAILED" || r.Errors[0].Extensions["field"] != "input.nickname" {
+				t.Errorf("%s: %s", name, r.Raw)
+			}
+		}
+		r := env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($in: CorrectionInput!) { correctMyData(input: $in) { nickname } }`,
+			Variables: map[string]any{"in": map[string]any{"nickname": "Cafe\u0301"}}})
+		if got := veiltest.Dig(r.Data, "correctMyData.nickname"); got != "Caf\u00e9" {
+			t.Errorf("nickname stored as %q, want NFC", got)
+		}
+		for _, url := range []string{"https://tracker.example.net/p.gif", "https://img.example.com.evil.net/a.png", "https://user@img.example.com/a.png", "http://img.example.com/a.png"} {
+			if r := correct(map[string]any{"avatarUrl": url}); r.Code() != "VALIDATION_FAILED" {
+				t.Errorf("avatar %s: %s", url, r.Raw)
+			}
+		}
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($in: CorrectionInput!) { correctMyData(input: $in) { avatarURL } }`,
+			Variables: map[string]any{"in": map[string]any{"avatarUrl": "https://img.example.com/avatar/me.png"}}})
+	})
+}

@@ -204,7 +204,7 @@ func (r *mutationResolver) CorrectMyData(ctx context.Context, input rights.Corre
 	if err != nil {
 		return nil, err
 	}
-	return rights.Correct(ctx, r.Client, classification.FromContext(ctx).UserID, subject, input, r.now())
+	return rights.Correct(ctx, r.Client, classification.FromContext(ctx).UserID, subject, input, r.AvatarHosts, r.now())
 }
 
 // DeleteMyData is the resolver for the deleteMyData field.

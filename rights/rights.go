@@ -131,19 +131,29 @@ type CorrectionInput struct {
 	AvatarURL *string `json:"avatarUrl"`
 }
 
+// DefaultAvatarHosts are the image hosts avatars come from when none are
+// configured (VEIL_AVATAR_HOSTS).
+var DefaultAvatarHosts = []string{"img.example.com"}
+
 // Correct applies a correction to subjectID's profile and records which
-// fields changed (not their values).
-func Correct(ctx context.Context, c *ent.Client, requesterID, subjectID int, in CorrectionInput, now time.Time) (*ent.User, error) {
+// fields changed (not their values). Nicknames are stored NFC-normalised;
+// avatarHosts are the image hosts avatars may come from; empty means
+// DefaultAvatarHosts.
+func Correct(ctx context.Context, c *ent.Client, requesterID, subjectID int, in CorrectionInput, avatarHosts []string, now time.Time) (*ent.User, error) {
+	if len(avatarHosts) == 0 {
+		avatarHosts = DefaultAvatarHosts
+	}
 	var v check.Checker
 	var changed []string
 	if in.Nickname != nil {
-		v.Text("input.nickname", *in.Nickname, 1, 32)
+		nick := v.DisplayName("input.nickname", *in.Nickname, 1, 32)
+		in.Nickname = &nick
 		changed = append(changed, "nickname")
 	}
 	if in.AvatarURL != nil {
 		v.Text("input.avatarUrl", *in.AvatarURL, 0, 512)
-		if *in.AvatarURL != "" && !strings.HasPrefix(*in.AvatarURL, "https://") {
-			v.Fail("input.avatarUrl", "must be an https:// URL")
+		if *in.AvatarURL != "" {
+			v.ImageURL("input.avatarUrl", *in.AvatarURL, avatarHosts)
 		}
 		changed = append(changed, "avatarUrl")
 	}

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"veil/graph"
 	"veil/httpapi"
+	"veil/rights"
 )
 
 // config is everything the server reads from flags and the environment.
@@ -27,6 +29,7 @@ type config struct {
 	CodeKey     []byte
 	KeyFile     string
 	ShutdownIn  time.Duration
+	AvatarHosts []string
 	Limits      graph.Limits
 	HTTP        httpapi.Options
 }
@@ -55,11 +58,17 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.IntVar(&c.Limits.Cost, "max-cost", envInt("VEIL_MAX_COST", c.Limits.Cost), "fields a document may resolve (VEIL_MAX_COST)")
 	sessionRate := fs.Float64("session-rate", envFloat("VEIL_SESSION_RATE", float64(c.HTTP.SessionRate)), "requests a second per session, bursts of twice that (VEIL_SESSION_RATE)")
 	anonymousRate := fs.Float64("anonymous-rate", envFloat("VEIL_ANONYMOUS_RATE", float64(c.HTTP.AnonymousRate)), "anonymous requests a second per address, bursts of four times that (VEIL_ANONYMOUS_RATE)")
+	avatarHosts := fs.String("avatar-hosts", envOr("VEIL_AVATAR_HOSTS", strings.Join(rights.DefaultAvatarHosts, ",")), "comma-separated image hosts avatars may come from (VEIL_AVATAR_HOSTS)")
 	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.ShutdownIn = 15 * time.Second
+	for _, h := range strings.Split(*avatarHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.AvatarHosts = append(c.AvatarHosts, h)
+		}
+	}
 	c.HTTP.SessionRate, c.HTTP.SessionBurst = rate.Limit(*sessionRate), max(1, int(2**sessionRate))
 	c.HTTP.AnonymousRate, c.HTTP.AnonymousBurst = rate.Limit(*anonymousRate), max(1, int(4**anonymousRate))
 	if c.Limits.Depth < 1 || c.Limits.Aliases < 0 || c.Limits.Directives < 0 || c.Limits.Tokens < 10 || c.Limits.Cost < 1 || *sessionRate <= 0 || *anonymousRate <= 0 {

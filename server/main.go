@@ -106,6 +106,7 @@ func newApp(ctx context.Context, cfg config) (*app.App, error) {
 		Face:                  identity.DevFace{},
 		SignInLimiter:         ratelimit.New(rate.Every(6*time.Second), 10),
 		RealNameLimiter:       ratelimit.New(rate.Every(10*time.Minute), 10),
+		AvatarHosts:           cfg.AvatarHosts,
 		Limits:                cfg.Limits,
 		HTTP:                  cfg.HTTP,
 		WithoutClassification: withoutClassification,
