@@ -8,6 +8,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed assets
@@ -32,12 +33,24 @@ func Handler() http.Handler {
 	}
 	mux.Handle("GET /console/{$}", page("index.html"))
 	mux.Handle("GET /console/privacy", page("privacy.html"))
-	mux.Handle("GET /console/assets/", http.StripPrefix("/console/assets/", files))
+	mux.Handle("GET /console/assets/", http.StripPrefix("/console/assets/", noListing(sub, files)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		mux.ServeHTTP(w, r)
+	})
+}
+
+// noListing serves files only: a folder is not found, not listed.
+func noListing(fsys fs.FS, files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimSuffix(r.URL.Path, "/")
+		if info, err := fs.Stat(fsys, name); name == "" || err != nil || info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
 	})
 }

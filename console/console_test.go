@@ -2,6 +2,9 @@ package console_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"veil/console"
 	"veil/seed"
 	"veil/veiltest"
 )
@@ -81,6 +85,10 @@ func TestConsoleInHeadlessChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no result in GraphiQL: %v", err)
 	}
+	// The query and the token stay out of storage that outlives the tab.
+	if stored, err := chromedp.Run(ctx, chromedp.Evaluate[int](`localStorage.length`)); err != nil || stored != 0 {
+		t.Errorf("GraphiQL left %d entries in localStorage (%v)", stored, err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(env.Server.URL+"/console/privacy")); err != nil {
 		t.Fatal(err)
 	}
@@ -101,5 +109,26 @@ func TestConsoleInHeadlessChromium(t *testing.T) {
 		if !strings.HasPrefix(u, env.Server.URL+"/") && !strings.HasPrefix(u, "data:") {
 			t.Errorf("the console requested %s", u)
 		}
+	}
+}
+
+// TestConsoleListsNoDirectory: the console's asset folders are not listed.
+func TestConsoleListsNoDirectory(t *testing.T) {
+	srv := httptest.NewServer(console.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/console/assets/", "/console/assets/vendor/", "/console/assets/vendor"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "graphiql.min.js") {
+			t.Errorf("GET %s: %d %.200s", path, resp.StatusCode, body)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/console/assets/console.js")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("an asset itself is not served: %v %v", resp, err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -48,6 +50,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if dia == dialect.SQLite {
+		if err := createPrivate(url); err != nil {
+			return nil, err
+		}
+	}
 	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -77,6 +84,30 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("store: audit log: %w", err)
 	}
 	return &Store{Client: client, DB: db, Dialect: dia, Counter: counter}, nil
+}
+
+// createPrivate creates the SQLite file of url, if it does not exist yet,
+// readable by its owner only; SQLite gives its WAL and shared-memory files
+// the same mode.
+func createPrivate(url string) error {
+	if url == "" {
+		url = DefaultURL
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == ":memory:" || strings.HasPrefix(path, ":") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // Close closes the client and its pool.

@@ -1,7 +1,11 @@
 package store
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -25,6 +29,32 @@ func TestParseURL(t *testing.T) {
 		}
 		if tt.driver == "sqlite" && !strings.Contains(dsn, "foreign_keys(1)") {
 			t.Errorf("ParseURL(%q): foreign keys are not on: %s", tt.url, dsn)
+		}
+	}
+}
+
+// TestSQLiteFilesAreTheOwnersOnly: a new database and its WAL files are
+// created readable by their owner only, whatever the umask.
+func TestSQLiteFilesAreTheOwnersOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "veil.db")
+	s, err := Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	matches, _ := filepath.Glob(path + "*")
+	if len(matches) < 2 {
+		t.Fatalf("want the database and its WAL files, found %v", matches)
+	}
+	for _, m := range matches {
+		info, err := os.Stat(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s is %v, want -rw-------", filepath.Base(m), mode)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // The admin console: GraphiQL, with the staff token and access purpose
 // sent as headers on every request. The token is kept in sessionStorage
-// only, so it is gone when the tab closes.
+// only, so it is gone when the tab closes; GraphiQL's own state (queries,
+// variables, headers, history) is kept in memory, never in localStorage.
 (function () {
   const form = document.getElementById('credentials');
   const tokenInput = document.getElementById('token');
@@ -21,11 +22,22 @@
     return body;
   }
 
+  const memory = new Map();
+  const storage = {
+    getItem: (k) => (memory.has(k) ? memory.get(k) : null),
+    setItem: (k, v) => { memory.set(k, String(v)); },
+    removeItem: (k) => { memory.delete(k); },
+    clear: () => { memory.clear(); },
+    key: (i) => Array.from(memory.keys())[i] ?? null,
+    get length() { return memory.size; },
+  };
+
   let root = null;
   function start() {
     if (!root) root = ReactDOM.createRoot(document.getElementById('graphiql'));
     root.render(React.createElement(GraphiQL, {
       fetcher,
+      storage,
       defaultQuery: '# Staff see personal data masked unless they declare a purpose\n# their role allows; every raw read is audited.\n{\n  users(first: 10) {\n    edges { node { id nickname phone realName } }\n  }\n}\n',
     }));
   }
