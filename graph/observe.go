@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"veil/classification"
 	"veil/metrics"
@@ -25,18 +26,7 @@ func (observe) Validate(graphql.ExecutableSchema) error { return nil }
 func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	start := time.Now()
 	resp := next(ctx)
-	name := "unknown"
-	if graphql.HasOperationContext(ctx) {
-		switch oc := graphql.GetOperationContext(ctx); {
-		case oc.Operation != nil && oc.Operation.Name != "":
-			name = oc.Operation.Name
-		case oc.Operation != nil:
-			name = "anonymous " + string(oc.Operation.Operation)
-		}
-	}
-	if len(name) > 64 {
-		name = name[:64]
-	}
+	name := operationLabel(ctx)
 	outcome := "ok"
 	if resp == nil || len(resp.Errors) > 0 {
 		outcome = "error"
@@ -56,4 +46,25 @@ func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 		}
 	}
 	return resp
+}
+
+// operationLabel names an operation for the metrics from the schema, never
+// from the client: its type and its first root field ("query me",
+// "mutation login"), or "unknown" for a document that did not validate.
+// The values are bounded by the schema, and an operation name chosen by a
+// client (which may be anything, personal data included) is never one.
+func operationLabel(ctx context.Context) string {
+	if !graphql.HasOperationContext(ctx) {
+		return "unknown"
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil {
+		return "unknown"
+	}
+	for _, sel := range op.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok && f.Definition != nil {
+			return string(op.Operation) + " " + f.Definition.Name
+		}
+	}
+	return string(op.Operation) + " other"
 }

@@ -185,6 +185,11 @@ func TestOperationsEndpoints(t *testing.T) {
 	}
 	env.MustDo(veiltest.Request{Token: w.Tokens["support"], Query: `query Peek($id: ID!) { node(id: $id) { ... on User { phone } } }`,
 		Variables: map[string]any{"id": veiltest.ID(w.Users["adult"].ID)}})
+	// Operation names are the client's: none may become a label.
+	for i := range 20 {
+		env.Do(veiltest.Request{Query: fmt.Sprintf(`query Leak13800138000n%d { dataInventory { markdown } }`, i)})
+	}
+	env.Do(veiltest.Request{Query: `query Leak13800138000x { nosuchField }`})
 	get := func(path string) (int, string) {
 		resp, err := http.Get(env.Server.URL + path)
 		if err != nil {
@@ -202,14 +207,19 @@ func TestOperationsEndpoints(t *testing.T) {
 	}
 	code, body := get("/metrics")
 	for _, want := range []string{
-		`veil_graphql_requests_total{operation="Peek",outcome="ok"}`,
-		`veil_graphql_request_duration_seconds_bucket{operation="Peek"`,
+		`veil_graphql_requests_total{operation="query node",outcome="ok"}`,
+		`veil_graphql_requests_total{operation="query dataInventory",outcome="ok"}`,
+		`veil_graphql_requests_total{operation="unknown",outcome="error"}`,
+		`veil_graphql_request_duration_seconds_bucket{operation="query node"`,
 		`veil_withheld_values_total{class="contact",decision="MASKED"}`,
 		`veil_audit_entries_total{action="CONSENT_GRANTED"}`,
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if strings.Contains(body, "Leak") || strings.Contains(body, "Peek") {
+		t.Error("/metrics holds a client's operation name")
 	}
 	env.Store.DB.Close()
 	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {

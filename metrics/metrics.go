@@ -14,11 +14,11 @@ var Registry = prometheus.NewRegistry()
 var (
 	// Requests counts GraphQL operations by operation name and outcome.
 	Requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "veil", Name: "graphql_requests_total", Help: "GraphQL operations by operation name and outcome (ok or error).",
+		Namespace: "veil", Name: "graphql_requests_total", Help: "GraphQL operations by operation (its type and first root field, from the schema) and outcome (ok or error).",
 	}, []string{"operation", "outcome"})
 	// Latency observes GraphQL operation latency by operation name.
 	Latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "veil", Name: "graphql_request_duration_seconds", Help: "GraphQL operation latency by operation name.",
+		Namespace: "veil", Name: "graphql_request_duration_seconds", Help: "GraphQL operation latency by operation (its type and first root field).",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 	}, []string{"operation"})
 	// Errors counts errors returned to clients by contract code.
