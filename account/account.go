@@ -22,6 +22,7 @@ import (
 	"veil/ent/user"
 	"veil/fault"
 	"veil/ledger"
+	"veil/reqctx"
 	"veil/store"
 )
 
@@ -29,8 +30,9 @@ import (
 const (
 	CodeTTL          = 5 * time.Minute
 	CodeInterval     = time.Minute // between two codes for one number
-	CodesPerHour     = 5           // per number
-	MaxCodeAttempts  = 5           // wrong guesses before a code is burned
+	CodesPerHour     = 5           // per number and client address
+	CodesPerNumber   = 20          // per number an hour, from all addresses
+	MaxCodeAttempts  = 5           // guesses at a code from the address that asked, and from all others
 	SessionTTL       = 30 * 24 * time.Hour
 	tokenPrefix      = "veil_"
 	tokenRandomBytes = 32
@@ -64,12 +66,18 @@ type CodeTicket struct {
 
 // RequestCode sends a new login code to phone, subject to the per-number
 // limits. The code goes only to the SMS sender: never to a log or response.
+//
+// The limits are counted per number and client address (one a minute, 5
+// an hour), so that requests from a stranger's address never use up the
+// person's own, and per number from all addresses (20 an hour), which
+// bounds the messages one number receives.
 func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket, error) {
 	phone, ok := check.NormalizePhone(rawPhone)
 	if !ok {
 		return CodeTicket{}, fault.Invalid("phone", "must be a mainland China mobile number, e.g. 13812345678")
 	}
 	now := s.now()
+	here := s.addressKey(ctx)
 	recent, err := s.Client.LoginCode.Query().
 		Where(logincode.Phone(phone), logincode.CreatedAtGT(now.Add(-time.Hour))).
 		Order(ent.Desc(logincode.FieldCreatedAt)).
@@ -77,12 +85,22 @@ func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket,
 	if err != nil {
 		return CodeTicket{}, err
 	}
-	if len(recent) > 0 {
-		if wait := recent[0].CreatedAt.Add(CodeInterval).Sub(now); wait > 0 {
+	var fromHere []*ent.LoginCode
+	for _, lc := range recent {
+		if hmac.Equal(lc.RequestedFrom, here) {
+			fromHere = append(fromHere, lc)
+		}
+	}
+	if len(fromHere) > 0 {
+		if wait := fromHere[0].CreatedAt.Add(CodeInterval).Sub(now); wait > 0 {
 			return CodeTicket{}, fault.Limited("a code was sent to this number moments ago", seconds(wait))
 		}
 	}
-	if len(recent) >= CodesPerHour {
+	if len(fromHere) >= CodesPerHour {
+		wait := fromHere[len(fromHere)-1].CreatedAt.Add(time.Hour).Sub(now)
+		return CodeTicket{}, fault.Limited("too many codes requested for this number", seconds(wait))
+	}
+	if len(recent) >= CodesPerNumber {
 		wait := recent[len(recent)-1].CreatedAt.Add(time.Hour).Sub(now)
 		return CodeTicket{}, fault.Limited("too many codes requested for this number", seconds(wait))
 	}
@@ -93,6 +111,7 @@ func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket,
 	if _, err := s.Client.LoginCode.Create().
 		SetPhone(phone).
 		SetCodeHash(s.codeHash(phone, code)).
+		SetRequestedFrom(here).
 		SetCreatedAt(now).
 		SetExpiresAt(now.Add(CodeTTL)).
 		Save(ctx); err != nil {
@@ -104,8 +123,16 @@ func (s *Service) RequestCode(ctx context.Context, rawPhone string) (CodeTicket,
 	return CodeTicket{ExpiresIn: CodeTTL, RetryAfter: CodeInterval}, nil
 }
 
-// Login checks code against the newest live code for phone and, if it
-// matches, opens a session, creating the account on first login.
+// Login checks code against the newest live code for phone that this
+// client address asked for (or, if it asked for none, the newest live
+// code) and, if it matches, opens a session, creating the account on
+// first login.
+//
+// Each guess is counted before the code is compared, with one conditional
+// UPDATE, so concurrent guesses cannot pass the limit. Guesses from the
+// address that asked for the code and from every other address count
+// separately, MaxCodeAttempts each: a stranger can neither burn someone's
+// code nor shadow it with a newer one of their own.
 func (s *Service) Login(ctx context.Context, rawPhone, code string) (token string, sess *ent.Session, err error) {
 	phone, ok := check.NormalizePhone(rawPhone)
 	if !ok {
@@ -116,24 +143,36 @@ func (s *Service) Login(ctx context.Context, rawPhone, code string) (token strin
 		return "", nil, fault.Invalid("code", fmt.Sprintf("must be the %d-digit code sent by SMS", loginCodeDigits))
 	}
 	now := s.now()
+	here := s.addressKey(ctx)
 	badCode := fault.New(fault.Unauthenticated, "the code is wrong or has expired; request a new one")
-	lc, err := s.Client.LoginCode.Query().
+	live, err := s.Client.LoginCode.Query().
 		Where(logincode.Phone(phone), logincode.UsedAtIsNil(), logincode.ExpiresAtGT(now)).
 		Order(ent.Desc(logincode.FieldCreatedAt)).
-		First(ctx)
-	if ent.IsNotFound(err) {
-		return "", nil, badCode
-	}
+		All(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	if lc.Attempts >= MaxCodeAttempts {
+	if len(live) == 0 {
 		return "", nil, badCode
 	}
-	if subtle.ConstantTimeCompare(lc.CodeHash, s.codeHash(phone, code)) != 1 {
-		if err := s.Client.LoginCode.UpdateOne(lc).AddAttempts(1).Exec(ctx); err != nil {
-			return "", nil, err
+	lc := live[0]
+	for _, c := range live {
+		if hmac.Equal(c.RequestedFrom, here) {
+			lc = c
+			break
 		}
+	}
+	claim := s.Client.LoginCode.Update().Where(logincode.ID(lc.ID), logincode.UsedAtIsNil())
+	if hmac.Equal(lc.RequestedFrom, here) {
+		claim.Where(logincode.AttemptsLT(MaxCodeAttempts)).AddAttempts(1)
+	} else {
+		claim.Where(logincode.ForeignAttemptsLT(MaxCodeAttempts)).AddForeignAttempts(1)
+	}
+	n, err := claim.Save(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if n == 0 || subtle.ConstantTimeCompare(lc.CodeHash, s.codeHash(phone, code)) != 1 {
 		return "", nil, badCode
 	}
 	err = store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
@@ -259,6 +298,15 @@ func (s *Service) Revoke(ctx context.Context, sessionID int) error {
 func TokenHash(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
 	return sum[:]
+}
+
+// addressKey is the keyed hash a login code keeps of the client address
+// of ctx: enough to tell one address from another, never the address.
+func (s *Service) addressKey(ctx context.Context) []byte {
+	m := hmac.New(sha256.New, s.CodeKey)
+	m.Write([]byte("address\x00"))
+	m.Write([]byte(reqctx.From(ctx).ClientIP))
+	return m.Sum(nil)
 }
 
 func (s *Service) codeHash(phone, code string) []byte {

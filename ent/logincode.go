@@ -25,8 +25,12 @@ type LoginCode struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// ExpiresAt holds the value of the "expires_at" field.
 	ExpiresAt time.Time `json:"expires_at,omitempty"`
-	// Attempts holds the value of the "attempts" field.
+	// Keyed hash of the client address that asked for the code (never the address).
+	RequestedFrom []byte `json:"-"`
+	// Guesses from the address that asked for the code.
 	Attempts int `json:"attempts,omitempty"`
+	// Guesses from any other address.
+	ForeignAttempts int `json:"foreign_attempts,omitempty"`
 	// UsedAt holds the value of the "used_at" field.
 	UsedAt       *time.Time `json:"used_at,omitempty"`
 	selectValues sql.SelectValues
@@ -37,9 +41,9 @@ func (*LoginCode) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case logincode.FieldCodeHash:
+		case logincode.FieldCodeHash, logincode.FieldRequestedFrom:
 			values[i] = new([]byte)
-		case logincode.FieldID, logincode.FieldAttempts:
+		case logincode.FieldID, logincode.FieldAttempts, logincode.FieldForeignAttempts:
 			values[i] = new(sql.NullInt64)
 		case logincode.FieldPhone:
 			values[i] = new(sql.NullString)
@@ -90,11 +94,23 @@ func (_m *LoginCode) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ExpiresAt = value.Time
 			}
+		case logincode.FieldRequestedFrom:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field requested_from", values[i])
+			} else if value != nil {
+				_m.RequestedFrom = *value
+			}
 		case logincode.FieldAttempts:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field attempts", values[i])
 			} else if value.Valid {
 				_m.Attempts = int(value.Int64)
+			}
+		case logincode.FieldForeignAttempts:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field foreign_attempts", values[i])
+			} else if value.Valid {
+				_m.ForeignAttempts = int(value.Int64)
 			}
 		case logincode.FieldUsedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -150,8 +166,13 @@ func (_m *LoginCode) String() string {
 	builder.WriteString("expires_at=")
 	builder.WriteString(_m.ExpiresAt.Format(time.ANSIC))
 	builder.WriteString(", ")
+	builder.WriteString("requested_from=<sensitive>")
+	builder.WriteString(", ")
 	builder.WriteString("attempts=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Attempts))
+	builder.WriteString(", ")
+	builder.WriteString("foreign_attempts=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ForeignAttempts))
 	builder.WriteString(", ")
 	if v := _m.UsedAt; v != nil {
 		builder.WriteString("used_at=")

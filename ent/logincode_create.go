@@ -54,6 +54,12 @@ func (_c *LoginCodeCreate) SetExpiresAt(v time.Time) *LoginCodeCreate {
 	return _c
 }
 
+// SetRequestedFrom sets the "requested_from" field.
+func (_c *LoginCodeCreate) SetRequestedFrom(v []byte) *LoginCodeCreate {
+	_c.mutation.SetRequestedFrom(v)
+	return _c
+}
+
 // SetAttempts sets the "attempts" field.
 func (_c *LoginCodeCreate) SetAttempts(v int) *LoginCodeCreate {
 	_c.mutation.SetAttempts(v)
@@ -64,6 +70,20 @@ func (_c *LoginCodeCreate) SetAttempts(v int) *LoginCodeCreate {
 func (_c *LoginCodeCreate) SetNillableAttempts(v *int) *LoginCodeCreate {
 	if v != nil {
 		_c.SetAttempts(*v)
+	}
+	return _c
+}
+
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (_c *LoginCodeCreate) SetForeignAttempts(v int) *LoginCodeCreate {
+	_c.mutation.SetForeignAttempts(v)
+	return _c
+}
+
+// SetNillableForeignAttempts sets the "foreign_attempts" field if the given value is not nil.
+func (_c *LoginCodeCreate) SetNillableForeignAttempts(v *int) *LoginCodeCreate {
+	if v != nil {
+		_c.SetForeignAttempts(*v)
 	}
 	return _c
 }
@@ -125,6 +145,10 @@ func (_c *LoginCodeCreate) defaults() {
 		v := logincode.DefaultAttempts
 		_c.mutation.SetAttempts(v)
 	}
+	if _, ok := _c.mutation.ForeignAttempts(); !ok {
+		v := logincode.DefaultForeignAttempts
+		_c.mutation.SetForeignAttempts(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -148,6 +172,9 @@ func (_c *LoginCodeCreate) check() error {
 	}
 	if _, ok := _c.mutation.Attempts(); !ok {
 		return &ValidationError{Name: "attempts", err: errors.New(`ent: missing required field "LoginCode.attempts"`)}
+	}
+	if _, ok := _c.mutation.ForeignAttempts(); !ok {
+		return &ValidationError{Name: "foreign_attempts", err: errors.New(`ent: missing required field "LoginCode.foreign_attempts"`)}
 	}
 	return nil
 }
@@ -192,9 +219,17 @@ func (_c *LoginCodeCreate) createSpec() (*LoginCode, *sqlgraph.CreateSpec) {
 		_spec.SetField(logincode.FieldExpiresAt, field.TypeTime, value)
 		_node.ExpiresAt = value
 	}
+	if value, ok := _c.mutation.RequestedFrom(); ok {
+		_spec.SetField(logincode.FieldRequestedFrom, field.TypeBytes, value)
+		_node.RequestedFrom = value
+	}
 	if value, ok := _c.mutation.Attempts(); ok {
 		_spec.SetField(logincode.FieldAttempts, field.TypeInt, value)
 		_node.Attempts = value
+	}
+	if value, ok := _c.mutation.ForeignAttempts(); ok {
+		_spec.SetField(logincode.FieldForeignAttempts, field.TypeInt, value)
+		_node.ForeignAttempts = value
 	}
 	if value, ok := _c.mutation.UsedAt(); ok {
 		_spec.SetField(logincode.FieldUsedAt, field.TypeTime, value)
@@ -270,6 +305,24 @@ func (u *LoginCodeUpsert) AddAttempts(v int) *LoginCodeUpsert {
 	return u
 }
 
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (u *LoginCodeUpsert) SetForeignAttempts(v int) *LoginCodeUpsert {
+	u.Set(logincode.FieldForeignAttempts, v)
+	return u
+}
+
+// UpdateForeignAttempts sets the "foreign_attempts" field to the value that was provided on create.
+func (u *LoginCodeUpsert) UpdateForeignAttempts() *LoginCodeUpsert {
+	u.SetExcluded(logincode.FieldForeignAttempts)
+	return u
+}
+
+// AddForeignAttempts adds v to the "foreign_attempts" field.
+func (u *LoginCodeUpsert) AddForeignAttempts(v int) *LoginCodeUpsert {
+	u.Add(logincode.FieldForeignAttempts, v)
+	return u
+}
+
 // SetUsedAt sets the "used_at" field.
 func (u *LoginCodeUpsert) SetUsedAt(v time.Time) *LoginCodeUpsert {
 	u.Set(logincode.FieldUsedAt, v)
@@ -310,6 +363,9 @@ func (u *LoginCodeUpsertOne) UpdateNewValues() *LoginCodeUpsertOne {
 		}
 		if _, exists := u.create.mutation.ExpiresAt(); exists {
 			s.SetIgnore(logincode.FieldExpiresAt)
+		}
+		if _, exists := u.create.mutation.RequestedFrom(); exists {
+			s.SetIgnore(logincode.FieldRequestedFrom)
 		}
 	}))
 	return u
@@ -360,6 +416,27 @@ func (u *LoginCodeUpsertOne) AddAttempts(v int) *LoginCodeUpsertOne {
 func (u *LoginCodeUpsertOne) UpdateAttempts() *LoginCodeUpsertOne {
 	return u.Update(func(s *LoginCodeUpsert) {
 		s.UpdateAttempts()
+	})
+}
+
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (u *LoginCodeUpsertOne) SetForeignAttempts(v int) *LoginCodeUpsertOne {
+	return u.Update(func(s *LoginCodeUpsert) {
+		s.SetForeignAttempts(v)
+	})
+}
+
+// AddForeignAttempts adds v to the "foreign_attempts" field.
+func (u *LoginCodeUpsertOne) AddForeignAttempts(v int) *LoginCodeUpsertOne {
+	return u.Update(func(s *LoginCodeUpsert) {
+		s.AddForeignAttempts(v)
+	})
+}
+
+// UpdateForeignAttempts sets the "foreign_attempts" field to the value that was provided on create.
+func (u *LoginCodeUpsertOne) UpdateForeignAttempts() *LoginCodeUpsertOne {
+	return u.Update(func(s *LoginCodeUpsert) {
+		s.UpdateForeignAttempts()
 	})
 }
 
@@ -572,6 +649,9 @@ func (u *LoginCodeUpsertBulk) UpdateNewValues() *LoginCodeUpsertBulk {
 			if _, exists := b.mutation.ExpiresAt(); exists {
 				s.SetIgnore(logincode.FieldExpiresAt)
 			}
+			if _, exists := b.mutation.RequestedFrom(); exists {
+				s.SetIgnore(logincode.FieldRequestedFrom)
+			}
 		}
 	}))
 	return u
@@ -622,6 +702,27 @@ func (u *LoginCodeUpsertBulk) AddAttempts(v int) *LoginCodeUpsertBulk {
 func (u *LoginCodeUpsertBulk) UpdateAttempts() *LoginCodeUpsertBulk {
 	return u.Update(func(s *LoginCodeUpsert) {
 		s.UpdateAttempts()
+	})
+}
+
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (u *LoginCodeUpsertBulk) SetForeignAttempts(v int) *LoginCodeUpsertBulk {
+	return u.Update(func(s *LoginCodeUpsert) {
+		s.SetForeignAttempts(v)
+	})
+}
+
+// AddForeignAttempts adds v to the "foreign_attempts" field.
+func (u *LoginCodeUpsertBulk) AddForeignAttempts(v int) *LoginCodeUpsertBulk {
+	return u.Update(func(s *LoginCodeUpsert) {
+		s.AddForeignAttempts(v)
+	})
+}
+
+// UpdateForeignAttempts sets the "foreign_attempts" field to the value that was provided on create.
+func (u *LoginCodeUpsertBulk) UpdateForeignAttempts() *LoginCodeUpsertBulk {
+	return u.Update(func(s *LoginCodeUpsert) {
+		s.UpdateForeignAttempts()
 	})
 }
 

@@ -49,6 +49,27 @@ func (_u *LoginCodeUpdate) AddAttempts(v int) *LoginCodeUpdate {
 	return _u
 }
 
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (_u *LoginCodeUpdate) SetForeignAttempts(v int) *LoginCodeUpdate {
+	_u.mutation.ResetForeignAttempts()
+	_u.mutation.SetForeignAttempts(v)
+	return _u
+}
+
+// SetNillableForeignAttempts sets the "foreign_attempts" field if the given value is not nil.
+func (_u *LoginCodeUpdate) SetNillableForeignAttempts(v *int) *LoginCodeUpdate {
+	if v != nil {
+		_u.SetForeignAttempts(*v)
+	}
+	return _u
+}
+
+// AddForeignAttempts adds value to the "foreign_attempts" field.
+func (_u *LoginCodeUpdate) AddForeignAttempts(v int) *LoginCodeUpdate {
+	_u.mutation.AddForeignAttempts(v)
+	return _u
+}
+
 // SetUsedAt sets the "used_at" field.
 func (_u *LoginCodeUpdate) SetUsedAt(v time.Time) *LoginCodeUpdate {
 	_u.mutation.SetUsedAt(v)
@@ -110,11 +131,20 @@ func (_u *LoginCodeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			}
 		}
 	}
+	if _u.mutation.RequestedFromCleared() {
+		_spec.ClearField(logincode.FieldRequestedFrom, field.TypeBytes)
+	}
 	if value, ok := _u.mutation.Attempts(); ok {
 		_spec.SetField(logincode.FieldAttempts, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedAttempts(); ok {
 		_spec.AddField(logincode.FieldAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.ForeignAttempts(); ok {
+		_spec.SetField(logincode.FieldForeignAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedForeignAttempts(); ok {
+		_spec.AddField(logincode.FieldForeignAttempts, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.UsedAt(); ok {
 		_spec.SetField(logincode.FieldUsedAt, field.TypeTime, value)
@@ -160,6 +190,27 @@ func (_u *LoginCodeUpdateOne) SetNillableAttempts(v *int) *LoginCodeUpdateOne {
 // AddAttempts adds value to the "attempts" field.
 func (_u *LoginCodeUpdateOne) AddAttempts(v int) *LoginCodeUpdateOne {
 	_u.mutation.AddAttempts(v)
+	return _u
+}
+
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (_u *LoginCodeUpdateOne) SetForeignAttempts(v int) *LoginCodeUpdateOne {
+	_u.mutation.ResetForeignAttempts()
+	_u.mutation.SetForeignAttempts(v)
+	return _u
+}
+
+// SetNillableForeignAttempts sets the "foreign_attempts" field if the given value is not nil.
+func (_u *LoginCodeUpdateOne) SetNillableForeignAttempts(v *int) *LoginCodeUpdateOne {
+	if v != nil {
+		_u.SetForeignAttempts(*v)
+	}
+	return _u
+}
+
+// AddForeignAttempts adds value to the "foreign_attempts" field.
+func (_u *LoginCodeUpdateOne) AddForeignAttempts(v int) *LoginCodeUpdateOne {
+	_u.mutation.AddForeignAttempts(v)
 	return _u
 }
 
@@ -254,11 +305,20 @@ func (_u *LoginCodeUpdateOne) sqlSave(ctx context.Context) (_node *LoginCode, er
 			}
 		}
 	}
+	if _u.mutation.RequestedFromCleared() {
+		_spec.ClearField(logincode.FieldRequestedFrom, field.TypeBytes)
+	}
 	if value, ok := _u.mutation.Attempts(); ok {
 		_spec.SetField(logincode.FieldAttempts, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedAttempts(); ok {
 		_spec.AddField(logincode.FieldAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.ForeignAttempts(); ok {
+		_spec.SetField(logincode.FieldForeignAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedForeignAttempts(); ok {
+		_spec.AddField(logincode.FieldForeignAttempts, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.UsedAt(); ok {
 		_spec.SetField(logincode.FieldUsedAt, field.TypeTime, value)

@@ -8955,20 +8955,23 @@ func (m *LocationMutation) ResetEdge(name string) error {
 // LoginCodeMutation represents an operation that mutates the LoginCode nodes in the graph.
 type LoginCodeMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	phone         *string
-	code_hash     *[]byte
-	created_at    *time.Time
-	expires_at    *time.Time
-	attempts      *int
-	addattempts   *int
-	used_at       *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*LoginCode, error)
-	predicates    []predicate.LoginCode
+	op                  Op
+	typ                 string
+	id                  *int
+	phone               *string
+	code_hash           *[]byte
+	created_at          *time.Time
+	expires_at          *time.Time
+	requested_from      *[]byte
+	attempts            *int
+	addattempts         *int
+	foreign_attempts    *int
+	addforeign_attempts *int
+	used_at             *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*LoginCode, error)
+	predicates          []predicate.LoginCode
 }
 
 var _ ent.Mutation = (*LoginCodeMutation)(nil)
@@ -9213,6 +9216,55 @@ func (m *LoginCodeMutation) ResetExpiresAt() {
 	m.expires_at = nil
 }
 
+// SetRequestedFrom sets the "requested_from" field.
+func (m *LoginCodeMutation) SetRequestedFrom(b []byte) {
+	m.requested_from = &b
+}
+
+// RequestedFrom returns the value of the "requested_from" field in the mutation.
+func (m *LoginCodeMutation) RequestedFrom() (r []byte, exists bool) {
+	v := m.requested_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedFrom returns the old "requested_from" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldRequestedFrom(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedFrom: %w", err)
+	}
+	return oldValue.RequestedFrom, nil
+}
+
+// ClearRequestedFrom clears the value of the "requested_from" field.
+func (m *LoginCodeMutation) ClearRequestedFrom() {
+	m.requested_from = nil
+	m.clearedFields[logincode.FieldRequestedFrom] = struct{}{}
+}
+
+// RequestedFromCleared returns if the "requested_from" field was cleared in this mutation.
+func (m *LoginCodeMutation) RequestedFromCleared() bool {
+	_, ok := m.clearedFields[logincode.FieldRequestedFrom]
+	return ok
+}
+
+// ResetRequestedFrom resets all changes to the "requested_from" field.
+func (m *LoginCodeMutation) ResetRequestedFrom() {
+	m.requested_from = nil
+	delete(m.clearedFields, logincode.FieldRequestedFrom)
+}
+
 // SetAttempts sets the "attempts" field.
 func (m *LoginCodeMutation) SetAttempts(i int) {
 	m.attempts = &i
@@ -9267,6 +9319,62 @@ func (m *LoginCodeMutation) AddedAttempts() (r int, exists bool) {
 func (m *LoginCodeMutation) ResetAttempts() {
 	m.attempts = nil
 	m.addattempts = nil
+}
+
+// SetForeignAttempts sets the "foreign_attempts" field.
+func (m *LoginCodeMutation) SetForeignAttempts(i int) {
+	m.foreign_attempts = &i
+	m.addforeign_attempts = nil
+}
+
+// ForeignAttempts returns the value of the "foreign_attempts" field in the mutation.
+func (m *LoginCodeMutation) ForeignAttempts() (r int, exists bool) {
+	v := m.foreign_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldForeignAttempts returns the old "foreign_attempts" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldForeignAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldForeignAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldForeignAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldForeignAttempts: %w", err)
+	}
+	return oldValue.ForeignAttempts, nil
+}
+
+// AddForeignAttempts adds i to the "foreign_attempts" field.
+func (m *LoginCodeMutation) AddForeignAttempts(i int) {
+	if m.addforeign_attempts != nil {
+		*m.addforeign_attempts += i
+	} else {
+		m.addforeign_attempts = &i
+	}
+}
+
+// AddedForeignAttempts returns the value that was added to the "foreign_attempts" field in this mutation.
+func (m *LoginCodeMutation) AddedForeignAttempts() (r int, exists bool) {
+	v := m.addforeign_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetForeignAttempts resets all changes to the "foreign_attempts" field.
+func (m *LoginCodeMutation) ResetForeignAttempts() {
+	m.foreign_attempts = nil
+	m.addforeign_attempts = nil
 }
 
 // SetUsedAt sets the "used_at" field.
@@ -9352,7 +9460,7 @@ func (m *LoginCodeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *LoginCodeMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 8)
 	if m.phone != nil {
 		fields = append(fields, logincode.FieldPhone)
 	}
@@ -9365,8 +9473,14 @@ func (m *LoginCodeMutation) Fields() []string {
 	if m.expires_at != nil {
 		fields = append(fields, logincode.FieldExpiresAt)
 	}
+	if m.requested_from != nil {
+		fields = append(fields, logincode.FieldRequestedFrom)
+	}
 	if m.attempts != nil {
 		fields = append(fields, logincode.FieldAttempts)
+	}
+	if m.foreign_attempts != nil {
+		fields = append(fields, logincode.FieldForeignAttempts)
 	}
 	if m.used_at != nil {
 		fields = append(fields, logincode.FieldUsedAt)
@@ -9387,8 +9501,12 @@ func (m *LoginCodeMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedAt()
 	case logincode.FieldExpiresAt:
 		return m.ExpiresAt()
+	case logincode.FieldRequestedFrom:
+		return m.RequestedFrom()
 	case logincode.FieldAttempts:
 		return m.Attempts()
+	case logincode.FieldForeignAttempts:
+		return m.ForeignAttempts()
 	case logincode.FieldUsedAt:
 		return m.UsedAt()
 	}
@@ -9408,8 +9526,12 @@ func (m *LoginCodeMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldCreatedAt(ctx)
 	case logincode.FieldExpiresAt:
 		return m.OldExpiresAt(ctx)
+	case logincode.FieldRequestedFrom:
+		return m.OldRequestedFrom(ctx)
 	case logincode.FieldAttempts:
 		return m.OldAttempts(ctx)
+	case logincode.FieldForeignAttempts:
+		return m.OldForeignAttempts(ctx)
 	case logincode.FieldUsedAt:
 		return m.OldUsedAt(ctx)
 	}
@@ -9449,12 +9571,26 @@ func (m *LoginCodeMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetExpiresAt(v)
 		return nil
+	case logincode.FieldRequestedFrom:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedFrom(v)
+		return nil
 	case logincode.FieldAttempts:
 		v, ok := value.(int)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetAttempts(v)
+		return nil
+	case logincode.FieldForeignAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetForeignAttempts(v)
 		return nil
 	case logincode.FieldUsedAt:
 		v, ok := value.(time.Time)
@@ -9474,6 +9610,9 @@ func (m *LoginCodeMutation) AddedFields() []string {
 	if m.addattempts != nil {
 		fields = append(fields, logincode.FieldAttempts)
 	}
+	if m.addforeign_attempts != nil {
+		fields = append(fields, logincode.FieldForeignAttempts)
+	}
 	return fields
 }
 
@@ -9484,6 +9623,8 @@ func (m *LoginCodeMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case logincode.FieldAttempts:
 		return m.AddedAttempts()
+	case logincode.FieldForeignAttempts:
+		return m.AddedForeignAttempts()
 	}
 	return nil, false
 }
@@ -9500,6 +9641,13 @@ func (m *LoginCodeMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddAttempts(v)
 		return nil
+	case logincode.FieldForeignAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddForeignAttempts(v)
+		return nil
 	}
 	return fmt.Errorf("unknown LoginCode numeric field %s", name)
 }
@@ -9508,6 +9656,9 @@ func (m *LoginCodeMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *LoginCodeMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(logincode.FieldRequestedFrom) {
+		fields = append(fields, logincode.FieldRequestedFrom)
+	}
 	if m.FieldCleared(logincode.FieldUsedAt) {
 		fields = append(fields, logincode.FieldUsedAt)
 	}
@@ -9525,6 +9676,9 @@ func (m *LoginCodeMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *LoginCodeMutation) ClearField(name string) error {
 	switch name {
+	case logincode.FieldRequestedFrom:
+		m.ClearRequestedFrom()
+		return nil
 	case logincode.FieldUsedAt:
 		m.ClearUsedAt()
 		return nil
@@ -9548,8 +9702,14 @@ func (m *LoginCodeMutation) ResetField(name string) error {
 	case logincode.FieldExpiresAt:
 		m.ResetExpiresAt()
 		return nil
+	case logincode.FieldRequestedFrom:
+		m.ResetRequestedFrom()
+		return nil
 	case logincode.FieldAttempts:
 		m.ResetAttempts()
+		return nil
+	case logincode.FieldForeignAttempts:
+		m.ResetForeignAttempts()
 		return nil
 	case logincode.FieldUsedAt:
 		m.ResetUsedAt()

@@ -41,7 +41,7 @@ var Fields = map[string][]string{
 	"GuardianLink":         {"id", "child_id", "requested_by", "guardian_id", "requester_nickname", "requester_phone", "status", "end_reason", "requested_at", "answered_at", "ended_at"},
 	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at", "withdrawn_at"},
 	"Location":             {"id", "user_id", "latitude", "longitude", "accuracy_meters", "address", "recorded_at"},
-	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "attempts", "used_at"},
+	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "requested_from", "attempts", "foreign_attempts", "used_at"},
 	"Order":                {"id", "order_no", "amount_fen", "status", "recipient_phone", "buyer_id", "seller_id", "listing_id", "created_at", "completed_at"},
 	"PolicyVersion":        {"id", "version", "published_at", "major", "summary", "content_hash"},
 	"RealNameVerification": {"id", "user_id", "real_name", "id_number", "id_photo_ref", "result", "verifier", "verified_at"},

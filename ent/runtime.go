@@ -340,9 +340,13 @@ func init() {
 	// logincode.DefaultCreatedAt holds the default value on creation for the created_at field.
 	logincode.DefaultCreatedAt = logincodeDescCreatedAt.Default.(func() time.Time)
 	// logincodeDescAttempts is the schema descriptor for attempts field.
-	logincodeDescAttempts := logincodeFields[4].Descriptor()
+	logincodeDescAttempts := logincodeFields[5].Descriptor()
 	// logincode.DefaultAttempts holds the default value on creation for the attempts field.
 	logincode.DefaultAttempts = logincodeDescAttempts.Default.(int)
+	// logincodeDescForeignAttempts is the schema descriptor for foreign_attempts field.
+	logincodeDescForeignAttempts := logincodeFields[6].Descriptor()
+	// logincode.DefaultForeignAttempts holds the default value on creation for the foreign_attempts field.
+	logincode.DefaultForeignAttempts = logincodeDescForeignAttempts.Default.(int)
 	orderFields := schema.Order{}.Fields()
 	_ = orderFields
 	// orderDescOrderNo is the schema descriptor for order_no field.

@@ -21,8 +21,12 @@ const (
 	FieldCreatedAt = "created_at"
 	// FieldExpiresAt holds the string denoting the expires_at field in the database.
 	FieldExpiresAt = "expires_at"
+	// FieldRequestedFrom holds the string denoting the requested_from field in the database.
+	FieldRequestedFrom = "requested_from"
 	// FieldAttempts holds the string denoting the attempts field in the database.
 	FieldAttempts = "attempts"
+	// FieldForeignAttempts holds the string denoting the foreign_attempts field in the database.
+	FieldForeignAttempts = "foreign_attempts"
 	// FieldUsedAt holds the string denoting the used_at field in the database.
 	FieldUsedAt = "used_at"
 	// Table holds the table name of the logincode in the database.
@@ -36,7 +40,9 @@ var Columns = []string{
 	FieldCodeHash,
 	FieldCreatedAt,
 	FieldExpiresAt,
+	FieldRequestedFrom,
 	FieldAttempts,
+	FieldForeignAttempts,
 	FieldUsedAt,
 }
 
@@ -57,6 +63,8 @@ var (
 	DefaultCreatedAt func() time.Time
 	// DefaultAttempts holds the default value on creation for the "attempts" field.
 	DefaultAttempts int
+	// DefaultForeignAttempts holds the default value on creation for the "foreign_attempts" field.
+	DefaultForeignAttempts int
 )
 
 // OrderOption defines the ordering options for the LoginCode queries.
@@ -85,6 +93,11 @@ func ByExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 // ByAttempts orders the results by the attempts field.
 func ByAttempts(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAttempts, opts...).ToFunc()
+}
+
+// ByForeignAttempts orders the results by the foreign_attempts field.
+func ByForeignAttempts(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldForeignAttempts, opts...).ToFunc()
 }
 
 // ByUsedAt orders the results by the used_at field.

@@ -74,9 +74,19 @@ func ExpiresAt(v time.Time) predicate.LoginCode {
 	return predicate.LoginCode(sql.FieldEQ(FieldExpiresAt, v))
 }
 
+// RequestedFrom applies equality check predicate on the "requested_from" field. It's identical to RequestedFromEQ.
+func RequestedFrom(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldEQ(FieldRequestedFrom, v))
+}
+
 // Attempts applies equality check predicate on the "attempts" field. It's identical to AttemptsEQ.
 func Attempts(v int) predicate.LoginCode {
 	return predicate.LoginCode(sql.FieldEQ(FieldAttempts, v))
+}
+
+// ForeignAttempts applies equality check predicate on the "foreign_attempts" field. It's identical to ForeignAttemptsEQ.
+func ForeignAttempts(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldEQ(FieldForeignAttempts, v))
 }
 
 // UsedAt applies equality check predicate on the "used_at" field. It's identical to UsedAtEQ.
@@ -269,6 +279,56 @@ func ExpiresAtLTE(v time.Time) predicate.LoginCode {
 	return predicate.LoginCode(sql.FieldLTE(FieldExpiresAt, v))
 }
 
+// RequestedFromEQ applies the EQ predicate on the "requested_from" field.
+func RequestedFromEQ(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldEQ(FieldRequestedFrom, v))
+}
+
+// RequestedFromNEQ applies the NEQ predicate on the "requested_from" field.
+func RequestedFromNEQ(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldNEQ(FieldRequestedFrom, v))
+}
+
+// RequestedFromIn applies the In predicate on the "requested_from" field.
+func RequestedFromIn(vs ...[]byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldIn(FieldRequestedFrom, vs...))
+}
+
+// RequestedFromNotIn applies the NotIn predicate on the "requested_from" field.
+func RequestedFromNotIn(vs ...[]byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldNotIn(FieldRequestedFrom, vs...))
+}
+
+// RequestedFromGT applies the GT predicate on the "requested_from" field.
+func RequestedFromGT(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldGT(FieldRequestedFrom, v))
+}
+
+// RequestedFromGTE applies the GTE predicate on the "requested_from" field.
+func RequestedFromGTE(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldGTE(FieldRequestedFrom, v))
+}
+
+// RequestedFromLT applies the LT predicate on the "requested_from" field.
+func RequestedFromLT(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldLT(FieldRequestedFrom, v))
+}
+
+// RequestedFromLTE applies the LTE predicate on the "requested_from" field.
+func RequestedFromLTE(v []byte) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldLTE(FieldRequestedFrom, v))
+}
+
+// RequestedFromIsNil applies the IsNil predicate on the "requested_from" field.
+func RequestedFromIsNil() predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldIsNull(FieldRequestedFrom))
+}
+
+// RequestedFromNotNil applies the NotNil predicate on the "requested_from" field.
+func RequestedFromNotNil() predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldNotNull(FieldRequestedFrom))
+}
+
 // AttemptsEQ applies the EQ predicate on the "attempts" field.
 func AttemptsEQ(v int) predicate.LoginCode {
 	return predicate.LoginCode(sql.FieldEQ(FieldAttempts, v))
@@ -307,6 +367,46 @@ func AttemptsLT(v int) predicate.LoginCode {
 // AttemptsLTE applies the LTE predicate on the "attempts" field.
 func AttemptsLTE(v int) predicate.LoginCode {
 	return predicate.LoginCode(sql.FieldLTE(FieldAttempts, v))
+}
+
+// ForeignAttemptsEQ applies the EQ predicate on the "foreign_attempts" field.
+func ForeignAttemptsEQ(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldEQ(FieldForeignAttempts, v))
+}
+
+// ForeignAttemptsNEQ applies the NEQ predicate on the "foreign_attempts" field.
+func ForeignAttemptsNEQ(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldNEQ(FieldForeignAttempts, v))
+}
+
+// ForeignAttemptsIn applies the In predicate on the "foreign_attempts" field.
+func ForeignAttemptsIn(vs ...int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldIn(FieldForeignAttempts, vs...))
+}
+
+// ForeignAttemptsNotIn applies the NotIn predicate on the "foreign_attempts" field.
+func ForeignAttemptsNotIn(vs ...int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldNotIn(FieldForeignAttempts, vs...))
+}
+
+// ForeignAttemptsGT applies the GT predicate on the "foreign_attempts" field.
+func ForeignAttemptsGT(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldGT(FieldForeignAttempts, v))
+}
+
+// ForeignAttemptsGTE applies the GTE predicate on the "foreign_attempts" field.
+func ForeignAttemptsGTE(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldGTE(FieldForeignAttempts, v))
+}
+
+// ForeignAttemptsLT applies the LT predicate on the "foreign_attempts" field.
+func ForeignAttemptsLT(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldLT(FieldForeignAttempts, v))
+}
+
+// ForeignAttemptsLTE applies the LTE predicate on the "foreign_attempts" field.
+func ForeignAttemptsLTE(v int) predicate.LoginCode {
+	return predicate.LoginCode(sql.FieldLTE(FieldForeignAttempts, v))
 }
 
 // UsedAtEQ applies the EQ predicate on the "used_at" field.

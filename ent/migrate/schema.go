@@ -337,7 +337,9 @@ var (
 		{Name: "code_hash", Type: field.TypeBytes},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "requested_from", Type: field.TypeBytes, Nullable: true},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "foreign_attempts", Type: field.TypeInt, Default: 0},
 		{Name: "used_at", Type: field.TypeTime, Nullable: true},
 	}
 	// LoginCodesTable holds the schema information for the "login_codes" table.

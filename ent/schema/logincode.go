@@ -35,8 +35,19 @@ func (LoginCode) Fields() []ent.Field {
 		field.Time("expires_at").
 			Immutable().
 			Annotations(classification.Tag(classification.Internal)),
+		field.Bytes("requested_from").
+			Optional().
+			Sensitive().
+			Immutable().
+			Comment("Keyed hash of the client address that asked for the code (never the address).").
+			Annotations(classification.Tag(classification.SecretData)),
 		field.Int("attempts").
 			Default(0).
+			Comment("Guesses from the address that asked for the code.").
+			Annotations(classification.Tag(classification.Internal)),
+		field.Int("foreign_attempts").
+			Default(0).
+			Comment("Guesses from any other address.").
 			Annotations(classification.Tag(classification.Internal)),
 		field.Time("used_at").
 			Optional().Nillable().
