@@ -2,8 +2,11 @@
 // (POLICY.md P1.10, DESIGN.md rule 9): no direct identifier leaves, users
 // become keyed pseudonyms (HMAC-SHA256 under a key the operator holds, so
 // the pseudonyms cannot be recomputed from IDs without it), IP addresses
-// are cut to their network, device identifiers are keyed hashes, and free
-// text (search queries, login accounts) is dropped.
+// are cut to their network, device identifiers are keyed hashes, free
+// text (search queries, login accounts, targets) is dropped, and what
+// clients report in other text fields leaves only as a closed vocabulary:
+// pages as route templates, browsers and carriers as allow-listed
+// families (see reduce.go).
 package analytics
 
 import (
@@ -125,9 +128,16 @@ func (p *pseudonymiser) row(a *ent.ActivityLog) Row {
 	if a.IP != nil {
 		r.Network = truncateIP(*a.IP)
 	}
-	for dst, src := range map[*string]*string{&r.Browser: a.Browser, &r.Carrier: a.Carrier, &r.Connection: a.Network, &r.Language: a.Language, &r.Page: a.Page} {
-		if src != nil {
-			*dst = *src
+	for _, f := range []struct {
+		dst    *string
+		src    *string
+		reduce func(string) string
+	}{
+		{&r.Browser, a.Browser, browserFamily}, {&r.Carrier, a.Carrier, carrierName},
+		{&r.Connection, a.Network, connection}, {&r.Language, a.Language, language}, {&r.Page, a.Page, routeTemplate},
+	} {
+		if f.src != nil {
+			*f.dst = f.reduce(*f.src)
 		}
 	}
 	return r

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"veil/analytics"
+	"veil/classification"
+	"veil/ent"
+	"veil/ent/activitylog"
 	"veil/ent/device"
 	"veil/seed"
 	"veil/veiltest"
@@ -67,6 +70,57 @@ func TestExportHoldsNoDirectIdentifier(t *testing.T) {
 		analytics.Export(ctx, env.Store.Client, bytes.Repeat([]byte{8}, 32), &other, 1000)
 		if strings.Contains(other.String(), row.Subject) {
 			t.Error("another key gives the same pseudonym")
+		}
+	})
+}
+
+// TestExportCarriesNoFreeText plants a canary in every free-text field of
+// an activity event, then exports it: no canary may leave. Pages leave as
+// route templates, browsers and carriers as allow-listed families, the
+// rest only when they match a closed vocabulary.
+func TestExportCarriesNoFreeText(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := classification.AsSystem(context.Background())
+		c := env.Store.Client
+		u, err := seed.EnsureUser(ctx, c, seed.Person{Phone: "13712340000", Nickname: "x"}, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const canary = "伟13800138000"
+		planted := map[string]string{
+			"page":    "/user/1/orders/" + canary + "?phone=13800138000#" + canary,
+			"browser": "Mozilla/5.0 (Linux; Android 14; " + canary + ") AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36",
+			"carrier": "中国移动 " + canary,
+		}
+		create := c.ActivityLog.Create().SetUserID(u.ID).SetKind(activitylog.KindPAGE_VIEW).SetOccurredAt(env.Clock)
+		for _, name := range ent.Fields["ActivityLog"] {
+			if name == "ip" || name == "kind" || name == "occurred_at" || name == "stay_seconds" || name == "user_id" || name == "id" {
+				continue
+			}
+			v, ok := planted[name]
+			if !ok {
+				v = canary
+			}
+			if err := create.Mutation().SetField(name, v); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		create.ExecX(ctx)
+		var out bytes.Buffer
+		if _, err := analytics.Export(context.Background(), c, bytes.Repeat([]byte{7}, 32), &out, 10); err != nil {
+			t.Fatal(err)
+		}
+		for _, leak := range []string{canary, "伟", "13800138000", "phone", "Android 14"} {
+			if strings.Contains(out.String(), leak) {
+				t.Errorf("the export holds %q: %s", leak, out.String())
+			}
+		}
+		var row analytics.Row
+		if err := json.Unmarshal(out.Bytes(), &row); err != nil {
+			t.Fatal(err)
+		}
+		if row.Page != "/user/:id/orders/:id" || row.Browser != "Chrome" || row.Carrier != "China Mobile" || row.Language != "" || row.Connection != "" {
+			t.Errorf("row = %+v", row)
 		}
 	})
 }
