@@ -18,6 +18,7 @@ import (
 	"veil/gid"
 	"veil/metrics"
 	"veil/reqctx"
+	"veil/scalar"
 	"veil/store"
 )
 
@@ -43,11 +44,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if fe.RetryAfterSeconds > 0 {
 			gqlErr.Extensions["retryAfterSeconds"] = fe.RetryAfterSeconds
 		}
-		if errors.Is(err, gid.ErrInvalid) {
+		if errors.Is(err, gid.ErrInvalid) || errors.Is(err, scalar.ErrBadTime) || errors.Is(err, scalar.ErrBadCursor) {
 			// The ID scalar does not know where it was given; the path
 			// does: an argument (["payOrder","orderId"]) or a variable.
 			if field := inputField(gqlErr.Path); field != "" {
-				gqlErr.Message = field + ": not a valid ID"
+				gqlErr.Message = field + ": " + fe.Message
 				gqlErr.Extensions["field"] = field
 			}
 		}
@@ -63,6 +64,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		setCode(gqlErr, fault.ValidationFailed)
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
+		}
+	case isLayerError(err):
+		// Made by the GraphQL layer about the request (its transport,
+		// persisted queries, entgql's pagination rules): the client's
+		// to mend. Messages that would echo the request are replaced.
+		setCode(gqlErr, fault.ValidationFailed)
+		if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
+			gqlErr.Message = badBody
 		}
 	case errors.Is(err, classification.ErrNotAudited):
 		slog.ErrorContext(ctx, "audit write failed: response withheld", "request_id", reqctx.From(ctx).ID, "error", err.Error())
@@ -86,6 +95,17 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		metrics.Errors.WithLabelValues(code).Inc()
 	}
 	return gqlErr
+}
+
+// badBody answers a request body that is not the GraphQL-over-HTTP shape.
+const badBody = "the request body must be a JSON object: query (a string), and optionally operationName (a string), variables and extensions (objects)"
+
+// isLayerError reports whether err was made by the GraphQL layer itself
+// and wraps no other error: a *gqlerror.Error at the root of the chain.
+// Errors of Veil's own code and of the store always wrap their cause.
+func isLayerError(err error) bool {
+	var ge *gqlerror.Error
+	return errors.As(err, &ge) && ge.Err == nil
 }
 
 // isGraphQLRequestError reports whether gqlgen flagged the error as a

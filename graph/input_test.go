@@ -1,0 +1,60 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// TestMalformedInputIsCoded sends inputs a client can get wrong: each is
+// answered VALIDATION_FAILED in words of the server's own, never INTERNAL,
+// and nothing of the request reaches the answer or the log.
+func TestMalformedInputIsCoded(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		old := slog.Default()
+		slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+		defer slog.SetDefault(old)
+		const canary = "13800999999"
+		support, auditor := w.Tokens["support"], w.Tokens["auditor"]
+		bodies := map[string]struct{ token, purpose, body string }{
+			"malformed cursor":       {support, "", `{"query":"{ users(first: 2, after: \"` + canary + `\") { totalCount } }"}`},
+			"first and last":         {support, "", `{"query":"{ users(first: 2, last: 2) { totalCount } }"}`},
+			"bad time in a filter":   {auditor, "audit", `{"query":"{ auditEvents(from: \"` + canary + `\") { totalCount } }"}`},
+			"variables not a map":    {"", "", `{"query":"{ dataInventory { markdown } }","variables":"` + canary + `"}`},
+			"extensions not a map":   {"", "", `{"query":"{ dataInventory { markdown } }","extensions":"` + canary + `"}`},
+			"operationName a number": {"", "", `{"query":"{ dataInventory { markdown } }","operationName":13800999999}`},
+			"unknown persisted hash": {"", "", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
+		}
+		for name, b := range bodies {
+			r := env.PostRaw(env.Server.URL, b.token, b.purpose, "application/json", []byte(b.body))
+			if r.Code() != "VALIDATION_FAILED" || strings.Contains(r.Raw, canary) {
+				t.Errorf("%s: %d %s", name, r.Status, r.Raw)
+			}
+		}
+		hr, _ := http.NewRequest(http.MethodGet, env.Server.URL+"/graphql?query=%7B+me+%7B+id+%7D+%7D&variables=%7B"+canary, nil)
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(body.String(), `"code":"VALIDATION_FAILED"`) || strings.Contains(body.String(), canary) {
+			t.Errorf("bad variables over GET: %d %s", resp.StatusCode, body.String())
+		}
+		if strings.Contains(logs.String(), canary) {
+			t.Errorf("the log holds a request's content:\n%s", logs.String())
+		}
+	})
+}
