@@ -265,7 +265,7 @@ var (
 	Guardianship = &Class{
 		Name: "guardianship", Description: "who is whose guardian: requests, answers and ends of a guardianship",
 		Scenario: "a guardian asking to link a minor's account, and the minor answering",
-		Level:    Personal, Basis: BasisLegalObligation, HandlingRecord: true, ShownToGuardians: true,
+		Level:    Personal, Basis: BasisLegalObligation, HandlingRecord: true,
 		SharedWithCounterparty: true,
 		StaffPurposes:          []Purpose{MinorProtection, Audit, LegalHold}, Retention: forAccountLife, Exported: true,
 		Policy: []string{"P6.1", "P6.4"},

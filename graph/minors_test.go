@@ -413,3 +413,36 @@ func TestAGuardiansCancellationHoldsTheIdentity(t *testing.T) {
 		}
 	})
 }
+
+// TestAGuardiansConsentsEndAt18: what a guardian consented to for a ward
+// does not count once the ward is an adult; the adult consents themself.
+func TestAGuardiansConsentsEndAt18(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		guardian := newUser(t, env, true, 45)
+		w := newWard(t, env, guardian, seed.YearsAgo(env.Clock, 18, -20), 800) // 18 in 20 days
+		f := &fixture{t: t, env: env, user: w, token: env.Token(w.ID)}
+		if err := seed.EnsureConsent(context.Background(), env.Store.Client, f.user.ID, classification.ConsentContacts, guardian.ID, env.Clock); err != nil {
+			t.Fatal(err)
+		}
+		env.MustDo(examples["uploadContacts"].call(f))
+		env.Clock = env.Clock.AddDate(0, 0, 21)
+		defer func() { env.Clock = veiltest.Now }()
+		if r := env.Do(examples["uploadContacts"].call(f)); r.Code() != "CONSENT_REQUIRED" {
+			t.Errorf("an adult's address book on their former guardian's consent: %s", r.Raw)
+		}
+		f.grant(classification.ConsentContacts)
+		env.MustDo(examples["uploadContacts"].call(f))
+	})
+}
+
+// TestEditsAnswerWithTheirEdges: what correctMyData and submitRealName
+// return can be read further, edges included.
+func TestEditsAnswerWithTheirEdges(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		f := newFixture(t, env, false)
+		f.grant(classification.ConsentRealName)
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { correctMyData(input: {nickname: "新名字"}) { id consents { id } guardianLinks { id } } }`})
+		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($in: RealNameInput!) { submitRealName(input: $in) { id consents { id } } }`,
+			Variables: map[string]any{"in": map[string]any{"realName": "赵六", "idNumber": idcard.Make("310104", seed.YearsAgo(env.Clock, 30, 0), 77)}}})
+	})
+}

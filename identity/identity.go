@@ -120,6 +120,9 @@ func (s *Service) SubmitRealName(ctx context.Context, userID int, in RealNameInp
 		return err
 	})
 	switch {
+	case ent.IsConstraintError(err):
+		// Another account verified the same number at the same moment.
+		return nil, errNotVerified
 	case err != nil:
 		return nil, err
 	case !passed:
@@ -127,7 +130,8 @@ func (s *Service) SubmitRealName(ctx context.Context, userID int, in RealNameInp
 		// and then refused.
 		return nil, errNotVerified
 	}
-	return out, nil
+	// Read again outside the transaction, so that edges resolve.
+	return s.Client.User.Get(ctx, out.ID)
 }
 
 // verify runs the check and records its outcome, inside the caller's tx.

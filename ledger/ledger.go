@@ -64,11 +64,17 @@ func activeWhere(subjectID int, s Scope) []predicate.Consent {
 }
 
 // Grant records scope for subjectID under the current policy version,
-// unless an active grant exists (then it returns that). grantedBy is the
-// consenting guardian, or 0 when the subject consents.
+// unless an active grant by the same person exists (then it returns that):
+// a subject's own grant and a guardian's are kept apart, as each counts
+// at different ages. grantedBy is the consenting guardian, or 0 when the
+// subject consents.
 func Grant(ctx context.Context, c *ent.Client, subjectID int, scope Scope, grantedBy int, now time.Time) (*ent.Consent, error) {
-	existing, err := c.Consent.Query().Where(activeWhere(subjectID, scope)...).First(ctx)
-	if err == nil && (grantedBy == 0 || existing.GrantedBy != nil && *existing.GrantedBy == grantedBy) {
+	by := consent.GrantedByIsNil()
+	if grantedBy != 0 {
+		by = consent.GrantedBy(grantedBy)
+	}
+	existing, err := c.Consent.Query().Where(append(activeWhere(subjectID, scope), by)...).First(ctx)
+	if err == nil {
 		return existing, nil
 	}
 	if err != nil && !ent.IsNotFound(err) {

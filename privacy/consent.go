@@ -186,15 +186,28 @@ func lookUp(ctx context.Context, client *ent.Client, subjectID int) (subjectFact
 	return f, nil
 }
 
-// granted reports whether purpose p is active for the subject: given by
-// anyone (byGuardian false) or by their current guardian. Every active
-// grant counts, so that none shadows another.
-func (f subjectFacts) granted(p classification.ConsentPurpose, byGuardian bool) bool {
+// Who gave a consent that counts (see subjectFacts.granted).
+const (
+	byTheSubject  = iota // the subject themself: an adult
+	byAnyone             // the subject or the guardian they accepted: a minor, or age unknown
+	byTheGuardian        // their current guardian only
+)
+
+// granted reports whether purpose p is active for the subject, given by
+// whom counts. Every active grant is looked at, so that none shadows
+// another; a guardian's grant never counts for an adult, so it ends with
+// the 18th birthday.
+func (f subjectFacts) granted(p classification.ConsentPurpose, by int) bool {
+	guardian := f.user.GuardianID
 	for _, c := range f.active {
 		if classification.ConsentPurpose(c.Purpose) != p {
 			continue
 		}
-		if !byGuardian || f.user.GuardianID != nil && c.GrantedBy != nil && *c.GrantedBy == *f.user.GuardianID {
+		fromGuardian := guardian != nil && c.GrantedBy != nil && *c.GrantedBy == *guardian
+		switch {
+		case by == byTheSubject && c.GrantedBy == nil,
+			by == byAnyone && (c.GrantedBy == nil || fromGuardian),
+			by == byTheGuardian && fromGuardian:
 			return true
 		}
 	}
@@ -210,8 +223,9 @@ func (f subjectFacts) ageGroup(newBirth string, now time.Time) classification.Ag
 }
 
 // allowed applies the consent rules to one write about subjectID:
-//   - an adult, or someone whose age is not known, needs each purpose's
-//     consent active (CONSENT_REQUIRED);
+//   - an adult needs their own consent to each purpose active, and
+//     someone whose age is not known their own or their guardian's
+//     (CONSENT_REQUIRED);
 //   - a child under 14 needs the guardian's consent to the account for
 //     anything beyond the login phone, and the guardian's consent to
 //     each purpose; the child's own consents do not count (P6.4);
@@ -229,12 +243,12 @@ func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth st
 	age := facts.ageGroup(newBirth, nowFrom(ctx))
 	switch age {
 	case classification.AgeChild:
-		if w.beyondLogin && !facts.granted(classification.ConsentAccount, true) {
+		if w.beyondLogin && !facts.granted(classification.ConsentAccount, byTheGuardian) {
 			return guardianNeeded(classification.ConsentAccount,
 				"this account belongs to a child under 14: a verified guardian must be linked (linkChild) and consent first")
 		}
 	case classification.AgeMinor:
-		if w.beyondIdent && !facts.granted(classification.ConsentAccount, true) {
+		if w.beyondIdent && !facts.granted(classification.ConsentAccount, byTheGuardian) {
 			return guardianNeeded(classification.ConsentAccount,
 				"users under 18 need their guardian's consent to use the service: a verified guardian must be linked (linkChild) and consent first")
 		}
@@ -242,10 +256,11 @@ func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth st
 	for _, p := range sortedPurposes(w.needs) {
 		switch {
 		case age == classification.AgeChild || age == classification.AgeMinor && p.Optional():
-			if !facts.granted(p, true) {
+			if !facts.granted(p, byTheGuardian) {
 				return guardianNeeded(p, "a guardian must grant consent "+string(p)+" for this user (grantConsent with forUser)")
 			}
-		case !facts.granted(p, false):
+		case age == classification.AgeAdult && !facts.granted(p, byTheSubject),
+			age != classification.AgeAdult && !facts.granted(p, byAnyone):
 			return fault.NeedsConsent(string(p), strings.Join(w.needs[p], ", "))
 		}
 	}
@@ -271,7 +286,7 @@ func Acceptor(ctx context.Context, client *ent.Client, userID int, now time.Time
 	default:
 		return 0, nil
 	}
-	if !facts.granted(classification.ConsentAccount, true) {
+	if !facts.granted(classification.ConsentAccount, byTheGuardian) {
 		return 0, guardianNeeded(classification.ConsentAccount,
 			"users under 18 need their guardian's consent to use the service: a verified guardian must be linked (linkChild) and consent first; reading the policy, managing consents, exporting and cancelling still work")
 	}

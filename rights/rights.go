@@ -178,7 +178,11 @@ func Correct(ctx context.Context, c *ent.Client, requesterID, subjectID int, in 
 		}
 		return record(ctx, tx.Client(), rightsrequest.KindCORRECTION, requesterID, subjectID, "corrected: "+strings.Join(changed, ", "), now)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// Read again outside the transaction, so that edges resolve.
+	return c.User.Get(ctx, out.ID)
 }
 
 // IDNumberHold is how long the blind index of a cancelled account's ID

@@ -145,8 +145,12 @@ func EnsureOrder(ctx context.Context, c *ent.Client, orderNo string, buyer *ent.
 // active grant exists. grantedBy is the consenting guardian, or 0.
 func EnsureConsent(ctx context.Context, c *ent.Client, userID int, purpose classification.ConsentPurpose, grantedBy int, now time.Time) error {
 	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	by := consent.GrantedByIsNil()
+	if grantedBy != 0 {
+		by = consent.GrantedBy(grantedBy)
+	}
 	exists, err := c.Consent.Query().
-		Where(consent.UserID(userID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil()).
+		Where(consent.UserID(userID), consent.PurposeEQ(consent.Purpose(purpose)), consent.WithdrawnAtIsNil(), by).
 		Exist(ctx)
 	if err != nil || exists {
 		return err
