@@ -104,6 +104,8 @@ var Classes = map[string]map[string]string{
 		"guardian_id":        "internal",
 		"requester_nickname": "guardianship",
 		"requester_phone":    "guardianship",
+		"code_index":         "secret",
+		"code_attempts":      "internal",
 		"status":             "guardianship",
 		"end_reason":         "guardianship",
 		"requested_at":       "guardianship",

@@ -28,6 +28,10 @@ type GuardianLink struct {
 	RequesterNickname string `json:"requester_nickname,omitempty"`
 	// The requester's phone, masked, when they asked: for the ward to recognise them.
 	RequesterPhone string `json:"requester_phone,omitempty"`
+	// Keyed hash of the pairing code the requester was given; the ward enters it to accept.
+	CodeIndex string `json:"-"`
+	// Wrong pairing codes entered; the request is declined at MaxCodeAttempts.
+	CodeAttempts int `json:"code_attempts,omitempty"`
 	// Status holds the value of the "status" field.
 	Status guardianlink.Status `json:"status,omitempty"`
 	// EndReason holds the value of the "end_reason" field.
@@ -84,9 +88,9 @@ func (*GuardianLink) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case guardianlink.FieldID, guardianlink.FieldChildID, guardianlink.FieldRequestedBy, guardianlink.FieldGuardianID:
+		case guardianlink.FieldID, guardianlink.FieldChildID, guardianlink.FieldRequestedBy, guardianlink.FieldGuardianID, guardianlink.FieldCodeAttempts:
 			values[i] = new(sql.NullInt64)
-		case guardianlink.FieldRequesterNickname, guardianlink.FieldRequesterPhone, guardianlink.FieldStatus, guardianlink.FieldEndReason:
+		case guardianlink.FieldRequesterNickname, guardianlink.FieldRequesterPhone, guardianlink.FieldCodeIndex, guardianlink.FieldStatus, guardianlink.FieldEndReason:
 			values[i] = new(sql.NullString)
 		case guardianlink.FieldRequestedAt, guardianlink.FieldAnsweredAt, guardianlink.FieldEndedAt:
 			values[i] = new(sql.NullTime)
@@ -141,6 +145,18 @@ func (_m *GuardianLink) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field requester_phone", values[i])
 			} else if value.Valid {
 				_m.RequesterPhone = value.String
+			}
+		case guardianlink.FieldCodeIndex:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field code_index", values[i])
+			} else if value.Valid {
+				_m.CodeIndex = value.String
+			}
+		case guardianlink.FieldCodeAttempts:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field code_attempts", values[i])
+			} else if value.Valid {
+				_m.CodeAttempts = int(value.Int64)
 			}
 		case guardianlink.FieldStatus:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -237,6 +253,11 @@ func (_m *GuardianLink) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("requester_phone=")
 	builder.WriteString(_m.RequesterPhone)
+	builder.WriteString(", ")
+	builder.WriteString("code_index=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("code_attempts=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CodeAttempts))
 	builder.WriteString(", ")
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))

@@ -61,6 +61,34 @@ func (_c *GuardianLinkCreate) SetRequesterPhone(v string) *GuardianLinkCreate {
 	return _c
 }
 
+// SetCodeIndex sets the "code_index" field.
+func (_c *GuardianLinkCreate) SetCodeIndex(v string) *GuardianLinkCreate {
+	_c.mutation.SetCodeIndex(v)
+	return _c
+}
+
+// SetNillableCodeIndex sets the "code_index" field if the given value is not nil.
+func (_c *GuardianLinkCreate) SetNillableCodeIndex(v *string) *GuardianLinkCreate {
+	if v != nil {
+		_c.SetCodeIndex(*v)
+	}
+	return _c
+}
+
+// SetCodeAttempts sets the "code_attempts" field.
+func (_c *GuardianLinkCreate) SetCodeAttempts(v int) *GuardianLinkCreate {
+	_c.mutation.SetCodeAttempts(v)
+	return _c
+}
+
+// SetNillableCodeAttempts sets the "code_attempts" field if the given value is not nil.
+func (_c *GuardianLinkCreate) SetNillableCodeAttempts(v *int) *GuardianLinkCreate {
+	if v != nil {
+		_c.SetCodeAttempts(*v)
+	}
+	return _c
+}
+
 // SetStatus sets the "status" field.
 func (_c *GuardianLinkCreate) SetStatus(v guardianlink.Status) *GuardianLinkCreate {
 	_c.mutation.SetStatus(v)
@@ -176,6 +204,10 @@ func (_c *GuardianLinkCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *GuardianLinkCreate) defaults() {
+	if _, ok := _c.mutation.CodeAttempts(); !ok {
+		v := guardianlink.DefaultCodeAttempts
+		_c.mutation.SetCodeAttempts(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := guardianlink.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -204,6 +236,9 @@ func (_c *GuardianLinkCreate) check() error {
 	}
 	if _, ok := _c.mutation.RequesterPhone(); !ok {
 		return &ValidationError{Name: "requester_phone", err: errors.New(`ent: missing required field "GuardianLink.requester_phone"`)}
+	}
+	if _, ok := _c.mutation.CodeAttempts(); !ok {
+		return &ValidationError{Name: "code_attempts", err: errors.New(`ent: missing required field "GuardianLink.code_attempts"`)}
 	}
 	if _, ok := _c.mutation.Status(); !ok {
 		return &ValidationError{Name: "status", err: errors.New(`ent: missing required field "GuardianLink.status"`)}
@@ -262,6 +297,14 @@ func (_c *GuardianLinkCreate) createSpec() (*GuardianLink, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.RequesterPhone(); ok {
 		_spec.SetField(guardianlink.FieldRequesterPhone, field.TypeString, value)
 		_node.RequesterPhone = value
+	}
+	if value, ok := _c.mutation.CodeIndex(); ok {
+		_spec.SetField(guardianlink.FieldCodeIndex, field.TypeString, value)
+		_node.CodeIndex = value
+	}
+	if value, ok := _c.mutation.CodeAttempts(); ok {
+		_spec.SetField(guardianlink.FieldCodeAttempts, field.TypeInt, value)
+		_node.CodeAttempts = value
 	}
 	if value, ok := _c.mutation.Status(); ok {
 		_spec.SetField(guardianlink.FieldStatus, field.TypeEnum, value)
@@ -387,6 +430,24 @@ func (u *GuardianLinkUpsert) ClearGuardianID() *GuardianLinkUpsert {
 	return u
 }
 
+// SetCodeAttempts sets the "code_attempts" field.
+func (u *GuardianLinkUpsert) SetCodeAttempts(v int) *GuardianLinkUpsert {
+	u.Set(guardianlink.FieldCodeAttempts, v)
+	return u
+}
+
+// UpdateCodeAttempts sets the "code_attempts" field to the value that was provided on create.
+func (u *GuardianLinkUpsert) UpdateCodeAttempts() *GuardianLinkUpsert {
+	u.SetExcluded(guardianlink.FieldCodeAttempts)
+	return u
+}
+
+// AddCodeAttempts adds v to the "code_attempts" field.
+func (u *GuardianLinkUpsert) AddCodeAttempts(v int) *GuardianLinkUpsert {
+	u.Add(guardianlink.FieldCodeAttempts, v)
+	return u
+}
+
 // SetStatus sets the "status" field.
 func (u *GuardianLinkUpsert) SetStatus(v guardianlink.Status) *GuardianLinkUpsert {
 	u.Set(guardianlink.FieldStatus, v)
@@ -476,6 +537,9 @@ func (u *GuardianLinkUpsertOne) UpdateNewValues() *GuardianLinkUpsertOne {
 		if _, exists := u.create.mutation.RequesterPhone(); exists {
 			s.SetIgnore(guardianlink.FieldRequesterPhone)
 		}
+		if _, exists := u.create.mutation.CodeIndex(); exists {
+			s.SetIgnore(guardianlink.FieldCodeIndex)
+		}
 		if _, exists := u.create.mutation.RequestedAt(); exists {
 			s.SetIgnore(guardianlink.FieldRequestedAt)
 		}
@@ -528,6 +592,27 @@ func (u *GuardianLinkUpsertOne) UpdateGuardianID() *GuardianLinkUpsertOne {
 func (u *GuardianLinkUpsertOne) ClearGuardianID() *GuardianLinkUpsertOne {
 	return u.Update(func(s *GuardianLinkUpsert) {
 		s.ClearGuardianID()
+	})
+}
+
+// SetCodeAttempts sets the "code_attempts" field.
+func (u *GuardianLinkUpsertOne) SetCodeAttempts(v int) *GuardianLinkUpsertOne {
+	return u.Update(func(s *GuardianLinkUpsert) {
+		s.SetCodeAttempts(v)
+	})
+}
+
+// AddCodeAttempts adds v to the "code_attempts" field.
+func (u *GuardianLinkUpsertOne) AddCodeAttempts(v int) *GuardianLinkUpsertOne {
+	return u.Update(func(s *GuardianLinkUpsert) {
+		s.AddCodeAttempts(v)
+	})
+}
+
+// UpdateCodeAttempts sets the "code_attempts" field to the value that was provided on create.
+func (u *GuardianLinkUpsertOne) UpdateCodeAttempts() *GuardianLinkUpsertOne {
+	return u.Update(func(s *GuardianLinkUpsert) {
+		s.UpdateCodeAttempts()
 	})
 }
 
@@ -796,6 +881,9 @@ func (u *GuardianLinkUpsertBulk) UpdateNewValues() *GuardianLinkUpsertBulk {
 			if _, exists := b.mutation.RequesterPhone(); exists {
 				s.SetIgnore(guardianlink.FieldRequesterPhone)
 			}
+			if _, exists := b.mutation.CodeIndex(); exists {
+				s.SetIgnore(guardianlink.FieldCodeIndex)
+			}
 			if _, exists := b.mutation.RequestedAt(); exists {
 				s.SetIgnore(guardianlink.FieldRequestedAt)
 			}
@@ -849,6 +937,27 @@ func (u *GuardianLinkUpsertBulk) UpdateGuardianID() *GuardianLinkUpsertBulk {
 func (u *GuardianLinkUpsertBulk) ClearGuardianID() *GuardianLinkUpsertBulk {
 	return u.Update(func(s *GuardianLinkUpsert) {
 		s.ClearGuardianID()
+	})
+}
+
+// SetCodeAttempts sets the "code_attempts" field.
+func (u *GuardianLinkUpsertBulk) SetCodeAttempts(v int) *GuardianLinkUpsertBulk {
+	return u.Update(func(s *GuardianLinkUpsert) {
+		s.SetCodeAttempts(v)
+	})
+}
+
+// AddCodeAttempts adds v to the "code_attempts" field.
+func (u *GuardianLinkUpsertBulk) AddCodeAttempts(v int) *GuardianLinkUpsertBulk {
+	return u.Update(func(s *GuardianLinkUpsert) {
+		s.AddCodeAttempts(v)
+	})
+}
+
+// UpdateCodeAttempts sets the "code_attempts" field to the value that was provided on create.
+func (u *GuardianLinkUpsertBulk) UpdateCodeAttempts() *GuardianLinkUpsertBulk {
+	return u.Update(func(s *GuardianLinkUpsert) {
+		s.UpdateCodeAttempts()
 	})
 }
 

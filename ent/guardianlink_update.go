@@ -49,6 +49,27 @@ func (_u *GuardianLinkUpdate) ClearGuardianID() *GuardianLinkUpdate {
 	return _u
 }
 
+// SetCodeAttempts sets the "code_attempts" field.
+func (_u *GuardianLinkUpdate) SetCodeAttempts(v int) *GuardianLinkUpdate {
+	_u.mutation.ResetCodeAttempts()
+	_u.mutation.SetCodeAttempts(v)
+	return _u
+}
+
+// SetNillableCodeAttempts sets the "code_attempts" field if the given value is not nil.
+func (_u *GuardianLinkUpdate) SetNillableCodeAttempts(v *int) *GuardianLinkUpdate {
+	if v != nil {
+		_u.SetCodeAttempts(*v)
+	}
+	return _u
+}
+
+// AddCodeAttempts adds value to the "code_attempts" field.
+func (_u *GuardianLinkUpdate) AddCodeAttempts(v int) *GuardianLinkUpdate {
+	_u.mutation.AddCodeAttempts(v)
+	return _u
+}
+
 // SetStatus sets the "status" field.
 func (_u *GuardianLinkUpdate) SetStatus(v guardianlink.Status) *GuardianLinkUpdate {
 	_u.mutation.SetStatus(v)
@@ -196,6 +217,15 @@ func (_u *GuardianLinkUpdate) sqlSave(ctx context.Context) (_node int, err error
 			}
 		}
 	}
+	if _u.mutation.CodeIndexCleared() {
+		_spec.ClearField(guardianlink.FieldCodeIndex, field.TypeString)
+	}
+	if value, ok := _u.mutation.CodeAttempts(); ok {
+		_spec.SetField(guardianlink.FieldCodeAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCodeAttempts(); ok {
+		_spec.AddField(guardianlink.FieldCodeAttempts, field.TypeInt, value)
+	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(guardianlink.FieldStatus, field.TypeEnum, value)
 	}
@@ -283,6 +313,27 @@ func (_u *GuardianLinkUpdateOne) SetNillableGuardianID(v *int) *GuardianLinkUpda
 // ClearGuardianID clears the value of the "guardian_id" field.
 func (_u *GuardianLinkUpdateOne) ClearGuardianID() *GuardianLinkUpdateOne {
 	_u.mutation.ClearGuardianID()
+	return _u
+}
+
+// SetCodeAttempts sets the "code_attempts" field.
+func (_u *GuardianLinkUpdateOne) SetCodeAttempts(v int) *GuardianLinkUpdateOne {
+	_u.mutation.ResetCodeAttempts()
+	_u.mutation.SetCodeAttempts(v)
+	return _u
+}
+
+// SetNillableCodeAttempts sets the "code_attempts" field if the given value is not nil.
+func (_u *GuardianLinkUpdateOne) SetNillableCodeAttempts(v *int) *GuardianLinkUpdateOne {
+	if v != nil {
+		_u.SetCodeAttempts(*v)
+	}
+	return _u
+}
+
+// AddCodeAttempts adds value to the "code_attempts" field.
+func (_u *GuardianLinkUpdateOne) AddCodeAttempts(v int) *GuardianLinkUpdateOne {
+	_u.mutation.AddCodeAttempts(v)
 	return _u
 }
 
@@ -462,6 +513,15 @@ func (_u *GuardianLinkUpdateOne) sqlSave(ctx context.Context) (_node *GuardianLi
 				ps[i](selector)
 			}
 		}
+	}
+	if _u.mutation.CodeIndexCleared() {
+		_spec.ClearField(guardianlink.FieldCodeIndex, field.TypeString)
+	}
+	if value, ok := _u.mutation.CodeAttempts(); ok {
+		_spec.SetField(guardianlink.FieldCodeAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCodeAttempts(); ok {
+		_spec.AddField(guardianlink.FieldCodeAttempts, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(guardianlink.FieldStatus, field.TypeEnum, value)

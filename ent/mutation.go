@@ -6487,6 +6487,9 @@ type GuardianLinkMutation struct {
 	addrequested_by    *int
 	requester_nickname *string
 	requester_phone    *string
+	code_index         *string
+	code_attempts      *int
+	addcode_attempts   *int
 	status             *guardianlink.Status
 	end_reason         *guardianlink.EndReason
 	requested_at       *time.Time
@@ -6813,6 +6816,111 @@ func (m *GuardianLinkMutation) ResetRequesterPhone() {
 	m.requester_phone = nil
 }
 
+// SetCodeIndex sets the "code_index" field.
+func (m *GuardianLinkMutation) SetCodeIndex(s string) {
+	m.code_index = &s
+}
+
+// CodeIndex returns the value of the "code_index" field in the mutation.
+func (m *GuardianLinkMutation) CodeIndex() (r string, exists bool) {
+	v := m.code_index
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCodeIndex returns the old "code_index" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldCodeIndex(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCodeIndex is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCodeIndex requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCodeIndex: %w", err)
+	}
+	return oldValue.CodeIndex, nil
+}
+
+// ClearCodeIndex clears the value of the "code_index" field.
+func (m *GuardianLinkMutation) ClearCodeIndex() {
+	m.code_index = nil
+	m.clearedFields[guardianlink.FieldCodeIndex] = struct{}{}
+}
+
+// CodeIndexCleared returns if the "code_index" field was cleared in this mutation.
+func (m *GuardianLinkMutation) CodeIndexCleared() bool {
+	_, ok := m.clearedFields[guardianlink.FieldCodeIndex]
+	return ok
+}
+
+// ResetCodeIndex resets all changes to the "code_index" field.
+func (m *GuardianLinkMutation) ResetCodeIndex() {
+	m.code_index = nil
+	delete(m.clearedFields, guardianlink.FieldCodeIndex)
+}
+
+// SetCodeAttempts sets the "code_attempts" field.
+func (m *GuardianLinkMutation) SetCodeAttempts(i int) {
+	m.code_attempts = &i
+	m.addcode_attempts = nil
+}
+
+// CodeAttempts returns the value of the "code_attempts" field in the mutation.
+func (m *GuardianLinkMutation) CodeAttempts() (r int, exists bool) {
+	v := m.code_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCodeAttempts returns the old "code_attempts" field's value of the GuardianLink entity.
+// If the GuardianLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardianLinkMutation) OldCodeAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCodeAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCodeAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCodeAttempts: %w", err)
+	}
+	return oldValue.CodeAttempts, nil
+}
+
+// AddCodeAttempts adds i to the "code_attempts" field.
+func (m *GuardianLinkMutation) AddCodeAttempts(i int) {
+	if m.addcode_attempts != nil {
+		*m.addcode_attempts += i
+	} else {
+		m.addcode_attempts = &i
+	}
+}
+
+// AddedCodeAttempts returns the value that was added to the "code_attempts" field in this mutation.
+func (m *GuardianLinkMutation) AddedCodeAttempts() (r int, exists bool) {
+	v := m.addcode_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCodeAttempts resets all changes to the "code_attempts" field.
+func (m *GuardianLinkMutation) ResetCodeAttempts() {
+	m.code_attempts = nil
+	m.addcode_attempts = nil
+}
+
 // SetStatus sets the "status" field.
 func (m *GuardianLinkMutation) SetStatus(gu guardianlink.Status) {
 	m.status = &gu
@@ -7120,7 +7228,7 @@ func (m *GuardianLinkMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GuardianLinkMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 12)
 	if m.child != nil {
 		fields = append(fields, guardianlink.FieldChildID)
 	}
@@ -7135,6 +7243,12 @@ func (m *GuardianLinkMutation) Fields() []string {
 	}
 	if m.requester_phone != nil {
 		fields = append(fields, guardianlink.FieldRequesterPhone)
+	}
+	if m.code_index != nil {
+		fields = append(fields, guardianlink.FieldCodeIndex)
+	}
+	if m.code_attempts != nil {
+		fields = append(fields, guardianlink.FieldCodeAttempts)
 	}
 	if m.status != nil {
 		fields = append(fields, guardianlink.FieldStatus)
@@ -7169,6 +7283,10 @@ func (m *GuardianLinkMutation) Field(name string) (ent.Value, bool) {
 		return m.RequesterNickname()
 	case guardianlink.FieldRequesterPhone:
 		return m.RequesterPhone()
+	case guardianlink.FieldCodeIndex:
+		return m.CodeIndex()
+	case guardianlink.FieldCodeAttempts:
+		return m.CodeAttempts()
 	case guardianlink.FieldStatus:
 		return m.Status()
 	case guardianlink.FieldEndReason:
@@ -7198,6 +7316,10 @@ func (m *GuardianLinkMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldRequesterNickname(ctx)
 	case guardianlink.FieldRequesterPhone:
 		return m.OldRequesterPhone(ctx)
+	case guardianlink.FieldCodeIndex:
+		return m.OldCodeIndex(ctx)
+	case guardianlink.FieldCodeAttempts:
+		return m.OldCodeAttempts(ctx)
 	case guardianlink.FieldStatus:
 		return m.OldStatus(ctx)
 	case guardianlink.FieldEndReason:
@@ -7252,6 +7374,20 @@ func (m *GuardianLinkMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRequesterPhone(v)
 		return nil
+	case guardianlink.FieldCodeIndex:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCodeIndex(v)
+		return nil
+	case guardianlink.FieldCodeAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCodeAttempts(v)
+		return nil
 	case guardianlink.FieldStatus:
 		v, ok := value.(guardianlink.Status)
 		if !ok {
@@ -7298,6 +7434,9 @@ func (m *GuardianLinkMutation) AddedFields() []string {
 	if m.addrequested_by != nil {
 		fields = append(fields, guardianlink.FieldRequestedBy)
 	}
+	if m.addcode_attempts != nil {
+		fields = append(fields, guardianlink.FieldCodeAttempts)
+	}
 	return fields
 }
 
@@ -7308,6 +7447,8 @@ func (m *GuardianLinkMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case guardianlink.FieldRequestedBy:
 		return m.AddedRequestedBy()
+	case guardianlink.FieldCodeAttempts:
+		return m.AddedCodeAttempts()
 	}
 	return nil, false
 }
@@ -7324,6 +7465,13 @@ func (m *GuardianLinkMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddRequestedBy(v)
 		return nil
+	case guardianlink.FieldCodeAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCodeAttempts(v)
+		return nil
 	}
 	return fmt.Errorf("unknown GuardianLink numeric field %s", name)
 }
@@ -7334,6 +7482,9 @@ func (m *GuardianLinkMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(guardianlink.FieldGuardianID) {
 		fields = append(fields, guardianlink.FieldGuardianID)
+	}
+	if m.FieldCleared(guardianlink.FieldCodeIndex) {
+		fields = append(fields, guardianlink.FieldCodeIndex)
 	}
 	if m.FieldCleared(guardianlink.FieldEndReason) {
 		fields = append(fields, guardianlink.FieldEndReason)
@@ -7360,6 +7511,9 @@ func (m *GuardianLinkMutation) ClearField(name string) error {
 	switch name {
 	case guardianlink.FieldGuardianID:
 		m.ClearGuardianID()
+		return nil
+	case guardianlink.FieldCodeIndex:
+		m.ClearCodeIndex()
 		return nil
 	case guardianlink.FieldEndReason:
 		m.ClearEndReason()
@@ -7392,6 +7546,12 @@ func (m *GuardianLinkMutation) ResetField(name string) error {
 		return nil
 	case guardianlink.FieldRequesterPhone:
 		m.ResetRequesterPhone()
+		return nil
+	case guardianlink.FieldCodeIndex:
+		m.ResetCodeIndex()
+		return nil
+	case guardianlink.FieldCodeAttempts:
+		m.ResetCodeAttempts()
 		return nil
 	case guardianlink.FieldStatus:
 		m.ResetStatus()

@@ -38,7 +38,7 @@ var Fields = map[string][]string{
 	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
 	"Device":               {"id", "user_id", "model", "os", "os_version", "client_version", "resolution", "package_name", "settings", "app_list", "imei", "idfa", "oaid", "mac", "registered_at"},
 	"FaceVerification":     {"id", "user_id", "result", "provider", "verified_at"},
-	"GuardianLink":         {"id", "child_id", "requested_by", "guardian_id", "requester_nickname", "requester_phone", "status", "end_reason", "requested_at", "answered_at", "ended_at"},
+	"GuardianLink":         {"id", "child_id", "requested_by", "guardian_id", "requester_nickname", "requester_phone", "code_index", "code_attempts", "status", "end_reason", "requested_at", "answered_at", "ended_at"},
 	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at", "withdrawn_at"},
 	"Location":             {"id", "user_id", "latitude", "longitude", "accuracy_meters", "address", "recorded_at"},
 	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "requested_from", "attempts", "foreign_attempts", "used_at"},

@@ -247,8 +247,12 @@ func init() {
 	guardianlinkDescRequesterNickname := guardianlinkFields[3].Descriptor()
 	// guardianlink.RequesterNicknameValidator is a validator for the "requester_nickname" field. It is called by the builders before save.
 	guardianlink.RequesterNicknameValidator = guardianlinkDescRequesterNickname.Validators[0].(func(string) error)
+	// guardianlinkDescCodeAttempts is the schema descriptor for code_attempts field.
+	guardianlinkDescCodeAttempts := guardianlinkFields[6].Descriptor()
+	// guardianlink.DefaultCodeAttempts holds the default value on creation for the code_attempts field.
+	guardianlink.DefaultCodeAttempts = guardianlinkDescCodeAttempts.Default.(int)
 	// guardianlinkDescRequestedAt is the schema descriptor for requested_at field.
-	guardianlinkDescRequestedAt := guardianlinkFields[7].Descriptor()
+	guardianlinkDescRequestedAt := guardianlinkFields[9].Descriptor()
 	// guardianlink.DefaultRequestedAt holds the default value on creation for the requested_at field.
 	guardianlink.DefaultRequestedAt = guardianlinkDescRequestedAt.Default.(func() time.Time)
 	listingFields := schema.Listing{}.Fields()

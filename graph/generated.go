@@ -213,6 +213,7 @@ type ComplexityRoot struct {
 	}
 
 	LinkChildPayload struct {
+		Code      func(childComplexity int) int
 		Requested func(childComplexity int) int
 	}
 
@@ -254,7 +255,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptPolicy          func(childComplexity int, version string, forUser *int) int
-		AnswerGuardianRequest func(childComplexity int, requestID int, accept bool) int
+		AnswerGuardianRequest func(childComplexity int, requestID int, accept bool, code *string) int
 		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
 		CancelAccount         func(childComplexity int, confirm bool, forUser *int) int
 		CompleteOrder         func(childComplexity int, orderID int) int
@@ -522,7 +523,7 @@ type MutationResolver interface {
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
 	SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error)
 	LinkChild(ctx context.Context, input identity.LinkChildInput) (*model.LinkChildPayload, error)
-	AnswerGuardianRequest(ctx context.Context, requestID int, accept bool) (*ent.GuardianLink, error)
+	AnswerGuardianRequest(ctx context.Context, requestID int, accept bool, code *string) (*ent.GuardianLink, error)
 	EndGuardianship(ctx context.Context, linkID int) (*ent.GuardianLink, error)
 	VerifyFace(ctx context.Context, input identity.VerifyFaceInput) (*ent.FaceVerification, error)
 	RegisterDevice(ctx context.Context, input collect.DeviceInput) (*ent.Device, error)
@@ -1187,6 +1188,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KeptRecordsPayload.Reason(childComplexity), true
 
+	case "LinkChildPayload.code":
+		if e.ComplexityRoot.LinkChildPayload.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkChildPayload.Code(childComplexity), true
 	case "LinkChildPayload.requested":
 		if e.ComplexityRoot.LinkChildPayload.Requested == nil {
 			break
@@ -1346,7 +1353,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AnswerGuardianRequest(childComplexity, args["requestId"].(int), args["accept"].(bool)), true
+		return e.ComplexityRoot.Mutation.AnswerGuardianRequest(childComplexity, args["requestId"].(int), args["accept"].(bool), args["code"].(*string)), true
 	case "Mutation.bindThirdPartyAccount":
 		if e.ComplexityRoot.Mutation.BindThirdPartyAccount == nil {
 			break
@@ -4378,15 +4385,17 @@ type Mutation {
   account accepts from its own session (answerGuardianRequest). Accepting
   records the caller's consent to the ward's account and real-name
   verification; the ward then verifies their own real name. At most 5
-  requests a day.
+  requests a day, whatever came of them.
   """
   linkChild(input: LinkChildInput!): LinkChildPayload! @access(level: ORDINARY)
   """
   Accepts or declines, from the ward's own session, a guardianship request
-  made to this account. Only a user not known to be an adult, without a
+  made to this account. Accepting takes the pairing code linkChild gave
+  the one who asked (so that nobody passes for them); 3 wrong codes
+  decline the request. Only a user not known to be an adult, without a
   guardian, can accept.
   """
-  answerGuardianRequest(requestId: ID!, accept: Boolean!): GuardianLink @access(level: ESSENTIAL)
+  answerGuardianRequest(requestId: ID!, accept: Boolean!, code: String): GuardianLink @access(level: ESSENTIAL)
   """
   Ends an active guardianship, by either side: the ward has no guardian
   any more, and every consent the guardian gave for the ward is
@@ -4518,6 +4527,11 @@ input LinkChildInput {
 type LinkChildPayload {
   "Always true: the answer says nothing of the account the phone belongs to."
   requested: Boolean!
+  """
+  The pairing code: tell it to the ward, who enters it to accept. Given
+  whatever the phone.
+  """
+  code: String!
 }
 
 input VerifyFaceInput {
@@ -4922,6 +4936,8 @@ func (ec *executionContext) childFields_LinkChildPayload(ctx context.Context, fi
 	switch field.Name {
 	case "requested":
 		return ec.fieldContext_LinkChildPayload_requested(ctx, field)
+	case "code":
+		return ec.fieldContext_LinkChildPayload_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LinkChildPayload", field.Name)
 }
@@ -5599,6 +5615,14 @@ func (ec *executionContext) field_Mutation_answerGuardianRequest_args(ctx contex
 		return nil, err
 	}
 	args["accept"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg2
 	return args, nil
 }
 
@@ -10381,6 +10405,29 @@ func (ec *executionContext) fieldContext_LinkChildPayload_requested(_ context.Co
 	return graphql.NewScalarFieldContext("LinkChildPayload", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _LinkChildPayload_code(ctx context.Context, field graphql.CollectedField, obj *model.LinkChildPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LinkChildPayload_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LinkChildPayload_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LinkChildPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11690,7 +11737,7 @@ func (ec *executionContext) _Mutation_answerGuardianRequest(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AnswerGuardianRequest(ctx, fc.Args["requestId"].(int), fc.Args["accept"].(bool))
+			return ec.Resolvers.Mutation().AnswerGuardianRequest(ctx, fc.Args["requestId"].(int), fc.Args["accept"].(bool), fc.Args["code"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -24418,6 +24465,11 @@ func (ec *executionContext) _LinkChildPayload(ctx context.Context, sel ast.Selec
 			out.Values[i] = graphql.MarshalString("LinkChildPayload")
 		case "requested":
 			out.Values[i] = ec._LinkChildPayload_requested(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._LinkChildPayload_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -3,12 +3,14 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/consent"
+	"veil/ent/guardianlink"
 	"veil/idcard"
 	"veil/identity"
 	"veil/seed"
@@ -298,7 +300,7 @@ func TestNobodyMakesThemselvesAGuardian(t *testing.T) {
 		}
 		linkID := veiltest.Dig(links[0], "id")
 		// Nobody else answers for the victim.
-		r = env.Do(veiltest.Request{Token: aToken, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true) { id } }`,
+		r = env.Do(veiltest.Request{Token: aToken, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true, code: "00000000") { id } }`,
 			Variables: map[string]any{"id": linkID}})
 		if r.Code() != "FORBIDDEN" {
 			t.Errorf("the asker answers their own request: %s", r.Raw)
@@ -444,5 +446,119 @@ func TestEditsAnswerWithTheirEdges(t *testing.T) {
 		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation { correctMyData(input: {nickname: "新名字"}) { id consents { id } guardianLinks { id } } }`})
 		env.MustDo(veiltest.Request{Token: f.token, Query: `mutation($in: RealNameInput!) { submitRealName(input: $in) { id consents { id } } }`,
 			Variables: map[string]any{"in": map[string]any{"realName": "赵六", "idNumber": idcard.Make("310104", seed.YearsAgo(env.Clock, 30, 0), 77)}}})
+	})
+}
+
+// TestGuardianRequestsCountWhateverTheyFind: every request counts against
+// the daily limit, so the limit tells nothing of the phones asked for.
+func TestGuardianRequestsCountWhateverTheyFind(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		asker := env.Token(newUser(t, env, true, 35).ID)
+		ask := func(phone string) veiltest.Response {
+			return env.Do(veiltest.Request{Token: asker, Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { requested } }`,
+				Variables: map[string]any{"p": phone}})
+		}
+		for range identity.MaxLinkRequests {
+			if r := ask(freshPhone()); len(r.Errors) > 0 {
+				t.Fatal(r.Raw)
+			}
+		}
+		target := newUser(t, env, false, 0)
+		if r := ask(target.Phone); r.Code() != "RATE_LIMITED" {
+			t.Errorf("a request past the limit, to an account that can take a guardian: %s", r.Raw)
+		}
+		r := env.MustDo(veiltest.Request{Token: env.Token(target.ID), Query: `{ me { guardianLinks { id } } }`})
+		if links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any); len(links) != 0 {
+			t.Errorf("a request past the limit reached the account: %s", r.Raw)
+		}
+	})
+}
+
+// TestNobodyPassesForTheGuardian: an impostor who copies a guardian's
+// nickname and masked phone asks too; the ward, holding the pairing code
+// the real guardian was given, cannot accept the impostor's request with
+// it, and three wrong codes decline that request.
+func TestNobodyPassesForTheGuardian(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ward := newUser(t, env, false, 0)
+		wToken := env.Token(ward.ID)
+		var codes []string
+		for range 2 {
+			r := env.MustDo(veiltest.Request{Token: env.Token(newUser(t, env, true, 40).ID), Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { code } }`,
+				Variables: map[string]any{"p": ward.Phone}})
+			codes = append(codes, veiltest.Dig(r.Data, "linkChild.code").(string))
+		}
+		r := env.MustDo(veiltest.Request{Token: wToken, Query: `{ me { guardianLinks { id } } }`})
+		links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any)
+		if len(links) != 2 {
+			t.Fatalf("want two requests: %s", r.Raw)
+		}
+		impostor := veiltest.Dig(links[1], "id")
+		answer := `mutation($id: ID!, $code: String) { answerGuardianRequest(requestId: $id, accept: true, code: $code) { status } }`
+		for i := range identity.MaxPairingAttempts {
+			r := env.Do(veiltest.Request{Token: wToken, Query: answer, Variables: map[string]any{"id": impostor, "code": codes[0]}})
+			if r.Code() != "VALIDATION_FAILED" {
+				t.Errorf("attempt %d with the other request's code: %s", i+1, r.Raw)
+			}
+		}
+		r = env.Do(veiltest.Request{Token: wToken, Query: answer, Variables: map[string]any{"id": impostor, "code": codes[1]}})
+		if r.Code() != "FORBIDDEN" {
+			t.Errorf("the request is still open after %d wrong codes: %s", identity.MaxPairingAttempts, r.Raw)
+		}
+		r = env.MustDo(veiltest.Request{Token: wToken, Query: answer, Variables: map[string]any{"id": veiltest.Dig(links[0], "id"), "code": codes[0]}})
+		if veiltest.Dig(r.Data, "answerGuardianRequest.status") != "ACTIVE" {
+			t.Errorf("the real guardian's request with its code: %s", r.Raw)
+		}
+	})
+}
+
+// TestGuardianshipRacesHold fires requests at the same moment: one
+// adult's requests past the daily limit, and a ward accepting two
+// guardians at once. The limit holds, and one guardianship at most
+// becomes active.
+func TestGuardianshipRacesHold(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		asker := env.Token(newUser(t, env, true, 35).ID)
+		var wg sync.WaitGroup
+		for range 3 * identity.MaxLinkRequests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				env.Do(veiltest.Request{Token: asker, Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { requested } }`,
+					Variables: map[string]any{"p": newUser(t, env, false, 0).Phone}})
+			}()
+		}
+		wg.Wait()
+		if n := env.Store.Client.GuardianLink.Query().CountX(context.Background()); n > identity.MaxLinkRequests {
+			t.Errorf("%d requests recorded, over the limit of %d", n, identity.MaxLinkRequests)
+		}
+
+		ward := newUser(t, env, false, 0)
+		wToken := env.Token(ward.ID)
+		var answers []map[string]any
+		for range 2 {
+			r := env.MustDo(veiltest.Request{Token: env.Token(newUser(t, env, true, 40).ID), Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { code } }`,
+				Variables: map[string]any{"p": ward.Phone}})
+			answers = append(answers, map[string]any{"code": veiltest.Dig(r.Data, "linkChild.code")})
+		}
+		r := env.MustDo(veiltest.Request{Token: wToken, Query: `{ me { guardianLinks { id } } }`})
+		links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any)
+		for i := range answers {
+			answers[i]["id"] = veiltest.Dig(links[i], "id")
+		}
+		for range 2 {
+			for _, vars := range answers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					env.Do(veiltest.Request{Token: wToken, Query: `mutation($id: ID!, $code: String) { answerGuardianRequest(requestId: $id, accept: true, code: $code) { status } }`, Variables: vars})
+				}()
+			}
+		}
+		wg.Wait()
+		active := env.Store.Client.GuardianLink.Query().Where(guardianlink.ChildID(ward.ID), guardianlink.StatusEQ(guardianlink.StatusACTIVE)).CountX(context.Background())
+		if active != 1 {
+			t.Errorf("%d active guardianships of one ward", active)
+		}
 	})
 }

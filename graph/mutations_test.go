@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"veil/classification"
+	"veil/crypt"
 	"veil/ent"
 	"veil/ent/guardianlink"
 	"veil/ent/order"
@@ -73,13 +74,20 @@ func (f *fixture) grant(purposes ...classification.ConsentPurpose) {
 	}
 }
 
+// exampleCode is the pairing code of the requests guardianLink seeds.
+const exampleCode = "12345678"
+
 // guardianLink seeds a guardianship request from guardian to ward, or with
 // active an accepted guardianship.
 func (f *fixture) guardianLink(guardian, ward *ent.User, active bool) *ent.GuardianLink {
 	f.t.Helper()
 	ctx := classification.AsSystem(context.Background())
+	index, err := crypt.BlindIndex("guardian_links.code", exampleCode)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	create := f.env.Store.Client.GuardianLink.Create().SetChildID(ward.ID).SetRequestedBy(guardian.ID).
-		SetRequesterNickname(guardian.Nickname).SetRequesterPhone("135****0000").SetRequestedAt(f.env.Clock)
+		SetRequesterNickname(guardian.Nickname).SetRequesterPhone("135****0000").SetCodeIndex(index).SetRequestedAt(f.env.Clock)
 	if active {
 		create.SetGuardianID(guardian.ID).SetStatus(guardianlink.StatusACTIVE).SetAnsweredAt(f.env.Clock)
 		f.env.Store.Client.User.UpdateOneID(ward.ID).SetGuardianID(guardian.ID).ExecX(ctx)
@@ -202,11 +210,11 @@ var examples = map[string]example{
 	"answerGuardianRequest": {
 		call: func(f *fixture) veiltest.Request {
 			link := f.guardianLink(newUser(f.t, f.env, true, 40), f.user, false)
-			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true) { status guardian { nickname } } }`,
-				Variables: map[string]any{"id": veiltest.ID(link.ID)}}
+			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!, $code: String) { answerGuardianRequest(requestId: $id, accept: true, code: $code) { status guardian { nickname } } }`,
+				Variables: map[string]any{"id": veiltest.ID(link.ID), "code": exampleCode}}
 		},
 		unverified: true,
-		bad:        []badInput{{"malformed request ID", map[string]any{"id": "12"}, "requestId"}},
+		bad:        []badInput{{"malformed request ID", map[string]any{"id": "12"}, "requestId"}, {"no pairing code", map[string]any{"code": nil}, "code"}},
 	},
 	"endGuardianship": {
 		call: func(f *fixture) veiltest.Request {

@@ -142,11 +142,13 @@ func TestChildrenNeedTheirGuardian(t *testing.T) {
 
 // linkAsGuardian makes the user of guardianToken the guardian of the
 // account of wardToken, both sides acting: the guardian asks with the
-// ward's phone, the ward accepts the request it finds in its own session.
+// ward's phone, the ward accepts the request it finds in its own session
+// with the pairing code the guardian was given.
 func linkAsGuardian(t *testing.T, env *veiltest.Env, guardianToken, wardToken, wardPhone string) (linkID string) {
 	t.Helper()
-	env.MustDo(veiltest.Request{Token: guardianToken, Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { requested } }`,
+	asked := env.MustDo(veiltest.Request{Token: guardianToken, Query: `mutation($p: String!) { linkChild(input: {childPhone: $p}) { requested code } }`,
 		Variables: map[string]any{"p": wardPhone}})
+	code := veiltest.Dig(asked.Data, "linkChild.code")
 	r := env.MustDo(veiltest.Request{Token: wardToken, Query: `{ me { guardianLinks { id status } } }`})
 	links, _ := veiltest.Dig(r.Data, "me.guardianLinks").([]any)
 	for _, l := range links {
@@ -157,8 +159,8 @@ func linkAsGuardian(t *testing.T, env *veiltest.Env, guardianToken, wardToken, w
 	if linkID == "" {
 		t.Fatalf("the ward sees no pending request: %s", r.Raw)
 	}
-	r = env.MustDo(veiltest.Request{Token: wardToken, Query: `mutation($id: ID!) { answerGuardianRequest(requestId: $id, accept: true) { status guardian { id } } }`,
-		Variables: map[string]any{"id": linkID}})
+	r = env.MustDo(veiltest.Request{Token: wardToken, Query: `mutation($id: ID!, $code: String) { answerGuardianRequest(requestId: $id, accept: true, code: $code) { status guardian { id } } }`,
+		Variables: map[string]any{"id": linkID, "code": code}})
 	if veiltest.Dig(r.Data, "answerGuardianRequest.status") != "ACTIVE" || veiltest.Dig(r.Data, "answerGuardianRequest.guardian.id") == nil {
 		t.Fatalf("accepting: %s", r.Raw)
 	}

@@ -118,15 +118,16 @@ func (r *mutationResolver) SubmitRealName(ctx context.Context, input identity.Re
 
 // LinkChild is the resolver for the linkChild field.
 func (r *mutationResolver) LinkChild(ctx context.Context, input identity.LinkChildInput) (*model.LinkChildPayload, error) {
-	if err := r.Identity.RequestGuardianship(ctx, classification.FromContext(ctx).UserID, input, r.now()); err != nil {
+	code, err := r.Identity.RequestGuardianship(ctx, classification.FromContext(ctx).UserID, input, r.now())
+	if err != nil {
 		return nil, err
 	}
-	return &model.LinkChildPayload{Requested: true}, nil
+	return &model.LinkChildPayload{Requested: true, Code: code}, nil
 }
 
 // AnswerGuardianRequest is the resolver for the answerGuardianRequest field.
-func (r *mutationResolver) AnswerGuardianRequest(ctx context.Context, requestID int, accept bool) (*ent.GuardianLink, error) {
-	return r.Identity.AnswerGuardianship(ctx, classification.FromContext(ctx).UserID, requestID, accept, r.now())
+func (r *mutationResolver) AnswerGuardianRequest(ctx context.Context, requestID int, accept bool, code *string) (*ent.GuardianLink, error) {
+	return r.Identity.AnswerGuardianship(ctx, classification.FromContext(ctx).UserID, requestID, accept, code, r.now())
 }
 
 // EndGuardianship is the resolver for the endGuardianship field.

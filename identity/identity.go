@@ -5,17 +5,23 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 	"unicode"
+
+	"entgo.io/ent/dialect"
 
 	"veil/audit"
 	"veil/check"
 	"veil/classification"
 	"veil/crypt"
 	"veil/ent"
+	"veil/ent/auditevent"
 	"veil/ent/consent"
 	"veil/ent/faceverification"
 	"veil/ent/guardianlink"
@@ -137,6 +143,10 @@ func (s *Service) SubmitRealName(ctx context.Context, userID int, in RealNameInp
 // verify runs the check and records its outcome, inside the caller's tx.
 // A verification that did not pass is recorded, and passed is false.
 func (s *Service) verify(ctx context.Context, c *ent.Client, userID int, realName string, n idcard.Number, photo *string, now time.Time) (out *ent.User, passed bool, err error) {
+	// Attempts made at the same moment count one after the other.
+	if err := lockUser(classification.AsSystem(ctx), c, userID); err != nil {
+		return nil, false, err
+	}
 	u, err := c.User.Get(ctx, userID)
 	if err != nil {
 		return nil, false, err
@@ -216,26 +226,39 @@ type LinkChildInput struct {
 const MaxLinkRequests = 5
 
 // RequestGuardianship asks the account with the given phone to accept
-// guardianID as its guardian. The guardian must be a real-name verified
-// adult and not staff. Whatever the phone, the answer is the same: a
-// request is recorded, for that account only to see and answer, when the
-// account can take a guardian (an active user, not staff, not a verified
-// adult, without a guardian, not already asked by guardianID). The
-// requester learns nothing of the account until it accepts.
+// guardianID as its guardian, and returns the pairing code to give the
+// ward, who enters it to accept. The guardian must be a real-name
+// verified adult and not staff. Whatever the phone, the answer is the
+// same, and every call counts against the daily limit: a request is
+// recorded, for that account only to see and answer, when the account can
+// take a guardian (an active user, not staff, not a verified adult,
+// without a guardian, not already asked by guardianID). The requester
+// learns nothing of the account until it accepts.
 //
 // SECURITY: the guardian never gives the ward an identity: the ward's
 // real name comes from the ward's own verification (SubmitRealName).
-func (s *Service) RequestGuardianship(ctx context.Context, guardianID int, in LinkChildInput, now time.Time) error {
+func (s *Service) RequestGuardianship(ctx context.Context, guardianID int, in LinkChildInput, now time.Time) (code string, err error) {
 	var v check.Checker
 	phone := v.Phone("input.childPhone", in.ChildPhone)
 	if err := v.Err(); err != nil {
-		return err
+		return "", err
 	}
-	return store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+	code, err = pairingCode()
+	if err != nil {
+		return "", err
+	}
+	codeIndex, err := crypt.BlindIndex(pairingDomain, code)
+	if err != nil {
+		return "", err
+	}
+	return code, store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		c := tx.Client()
 		// SECURITY: read as the system: these rows decide who may act, and
 		// what is found is never shown to the requester.
 		sys := classification.AsSystem(ctx)
+		if err := lockUser(sys, c, guardianID); err != nil {
+			return err
+		}
 		guardian, err := c.User.Get(sys, guardianID)
 		if err != nil {
 			return err
@@ -243,8 +266,11 @@ func (s *Service) RequestGuardianship(ctx context.Context, guardianID int, in Li
 		if err := mayBeGuardian(guardian, now); err != nil {
 			return err
 		}
-		recent, err := c.GuardianLink.Query().
-			Where(guardianlink.RequestedBy(guardianID), guardianlink.RequestedAtGT(now.Add(-24*time.Hour))).
+		// Every call counts, whatever came of it, so that the limit tells
+		// nothing either; the guardian's row is locked, so calls at the
+		// same moment count one after the other.
+		recent, err := c.AuditEvent.Query().
+			Where(auditevent.ActorID(guardianID), auditevent.Action(audit.GuardianRequested), auditevent.AtGT(now.Add(-24*time.Hour))).
 			Count(sys)
 		if err != nil {
 			return err
@@ -252,29 +278,59 @@ func (s *Service) RequestGuardianship(ctx context.Context, guardianID int, in Li
 		if recent >= MaxLinkRequests {
 			return fault.Limited("at most 5 guardianship requests a day", 3600)
 		}
+		entry := audit.Entry{ActorID: guardianID, Action: audit.GuardianRequested, Detail: "asked to be a guardian"}
 		child, err := c.User.Query().Where(user.Phone(phone)).Only(sys)
-		if ent.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
+		switch {
+		case ent.IsNotFound(err):
+			return audit.Append(ctx, c, now, entry)
+		case err != nil:
 			return err
 		}
 		asked, err := c.GuardianLink.Query().
 			Where(guardianlink.ChildID(child.ID), guardianlink.RequestedBy(guardianID), guardianlink.StatusEQ(guardianlink.StatusPENDING)).
 			Exist(sys)
-		if err != nil || asked || child.ID == guardianID || mayTakeGuardian(child, now) != nil {
+		if err != nil {
 			return err
+		}
+		if asked || child.ID == guardianID || mayTakeGuardian(child, now) != nil {
+			return audit.Append(ctx, c, now, entry)
 		}
 		masked, _ := classification.MaskPhone(guardian.Phone)
 		if err := c.GuardianLink.Create().
 			SetChildID(child.ID).SetRequestedBy(guardianID).
 			SetRequesterNickname(guardian.Nickname).SetRequesterPhone(masked).
-			SetRequestedAt(now).Exec(sys); err != nil {
+			SetCodeIndex(codeIndex).SetRequestedAt(now).Exec(sys); err != nil {
 			return err
 		}
-		return audit.Append(ctx, c, now, audit.Entry{ActorID: guardianID, SubjectID: child.ID,
-			Action: audit.GuardianRequested, Detail: "asked to be the guardian"})
+		entry.SubjectID = child.ID
+		return audit.Append(ctx, c, now, entry)
 	})
+}
+
+// pairingDomain separates the blind index of pairing codes from others.
+const pairingDomain = "guardian_links.code"
+
+// pairingCode returns a random 8-digit code.
+func pairingCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%08d", n.Int64()), nil
+}
+
+// MaxPairingAttempts is how many wrong pairing codes decline a request.
+const MaxPairingAttempts = 3
+
+// lockUser holds the row of user id until the transaction of c ends, so
+// that checks and writes about them made at the same moment run one
+// after the other. SQLite, with one writer at a time, needs no lock.
+func lockUser(ctx context.Context, c *ent.Client, id int) error {
+	if c.Driver().Dialect() != dialect.Postgres {
+		return nil
+	}
+	_, err := c.User.Query().Where(user.ID(id)).ForUpdate().IDs(ctx)
+	return err
 }
 
 // mayBeGuardian says whether u may be someone's guardian on day now: a
@@ -314,20 +370,45 @@ var errNoRequest = fault.New(fault.Forbidden, "no such guardianship of yours")
 var guardianConsents = []classification.ConsentPurpose{classification.ConsentAccount, classification.ConsentRealName}
 
 // AnswerGuardianship records the answer of wardID, from their own session,
-// to a pending request. Accepting links the requester as guardian and
-// records the requester's consent to the account and real-name
-// verification (which the request was); both sides then see the link.
-func (s *Service) AnswerGuardianship(ctx context.Context, wardID, linkID int, accept bool, now time.Time) (*ent.GuardianLink, error) {
+// to a pending request. Accepting takes the pairing code the requester
+// was given; it links the requester as guardian and records the
+// requester's consent to the account and real-name verification (which
+// the request was); both sides then see the link. The ward's row is
+// locked, so two answers at the same moment cannot both link.
+func (s *Service) AnswerGuardianship(ctx context.Context, wardID, linkID int, accept bool, code *string, now time.Time) (*ent.GuardianLink, error) {
+	if accept && (code == nil || *code == "") {
+		return nil, fault.Invalid("code", "accepting needs the pairing code the one who asked was given")
+	}
 	var out *ent.GuardianLink
+	var wrongCode error
 	err := store.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		c := tx.Client()
 		sys := classification.AsSystem(ctx)
+		if err := lockUser(sys, c, wardID); err != nil {
+			return err
+		}
 		link, err := c.GuardianLink.Get(sys, linkID)
 		if err != nil || link.ChildID != wardID || link.Status != guardianlink.StatusPENDING {
 			return errNoRequest
 		}
 		update := c.GuardianLink.UpdateOne(link).SetAnsweredAt(now)
 		detail := "declined"
+		if accept {
+			given, err := crypt.BlindIndex(pairingDomain, strings.TrimSpace(*code))
+			if err != nil {
+				return err
+			}
+			if subtle.ConstantTimeCompare([]byte(given), []byte(link.CodeIndex)) != 1 {
+				// The wrong code is counted (and committed); the last one
+				// declines the request.
+				wrongCode = fault.Invalid("code", "this is not the code the one who asked was given")
+				if link.CodeAttempts+1 < MaxPairingAttempts {
+					return c.GuardianLink.UpdateOne(link).AddCodeAttempts(1).Exec(sys)
+				}
+				update.AddCodeAttempts(1).SetStatus(guardianlink.StatusDECLINED)
+				accept, detail = false, "declined after wrong pairing codes"
+			}
+		}
 		if accept {
 			ward, err := c.User.Get(sys, wardID)
 			if err != nil {
@@ -340,8 +421,8 @@ func (s *Service) AnswerGuardianship(ctx context.Context, wardID, linkID int, ac
 			if err != nil {
 				return err
 			}
-			if err := mayBeGuardian(guardian, now); err != nil {
-				return fault.New(fault.Forbidden, "the one who asked can no longer be a guardian")
+			if mayBeGuardian(guardian, now) != nil {
+				return errNoRequest
 			}
 			if err := c.User.UpdateOneID(wardID).SetGuardianID(guardian.ID).Exec(sys); err != nil {
 				return err
@@ -353,7 +434,7 @@ func (s *Service) AnswerGuardianship(ctx context.Context, wardID, linkID int, ac
 			}
 			update.SetStatus(guardianlink.StatusACTIVE).SetGuardianID(guardian.ID)
 			detail = "accepted"
-		} else {
+		} else if wrongCode == nil {
 			update.SetStatus(guardianlink.StatusDECLINED)
 		}
 		if out, err = update.Save(sys); err != nil {
@@ -362,6 +443,9 @@ func (s *Service) AnswerGuardianship(ctx context.Context, wardID, linkID int, ac
 		return audit.Append(ctx, c, now, audit.Entry{ActorID: wardID, SubjectID: wardID,
 			Action: audit.GuardianAnswered, Detail: detail})
 	})
+	if err == nil && wrongCode != nil {
+		return nil, wrongCode
+	}
 	return afterTx(ctx, s.Client, out, err)
 }
 

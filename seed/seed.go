@@ -86,6 +86,10 @@ func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*e
 	return u, err
 }
 
+// DemoPairingCode is the pairing code of the guardianship requests seeded
+// (the one waiting for the teen persona): real requests get a random one.
+const DemoPairingCode = "24681357"
+
 // EnsureGuardianLink returns the guardianship from guardian to ward,
 // creating it with status: a PENDING request, an ACTIVE link, or one that
 // ENDED when the ward came of age (its ward then has no guardian).
@@ -96,8 +100,12 @@ func EnsureGuardianLink(ctx context.Context, c *ent.Client, guardian, ward *ent.
 		return l, err
 	}
 	masked, _ := classification.MaskPhone(guardian.Phone)
+	index, err := crypt.BlindIndex("guardian_links.code", DemoPairingCode)
+	if err != nil {
+		return nil, err
+	}
 	create := c.GuardianLink.Create().SetChildID(ward.ID).SetRequestedBy(guardian.ID).
-		SetRequesterNickname(guardian.Nickname).SetRequesterPhone(masked).SetStatus(status).SetRequestedAt(now)
+		SetRequesterNickname(guardian.Nickname).SetRequesterPhone(masked).SetCodeIndex(index).SetStatus(status).SetRequestedAt(now)
 	switch status {
 	case guardianlink.StatusACTIVE:
 		create.SetGuardianID(guardian.ID).SetAnsweredAt(now)

@@ -27,6 +27,10 @@ const (
 	FieldRequesterNickname = "requester_nickname"
 	// FieldRequesterPhone holds the string denoting the requester_phone field in the database.
 	FieldRequesterPhone = "requester_phone"
+	// FieldCodeIndex holds the string denoting the code_index field in the database.
+	FieldCodeIndex = "code_index"
+	// FieldCodeAttempts holds the string denoting the code_attempts field in the database.
+	FieldCodeAttempts = "code_attempts"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
 	// FieldEndReason holds the string denoting the end_reason field in the database.
@@ -67,6 +71,8 @@ var Columns = []string{
 	FieldGuardianID,
 	FieldRequesterNickname,
 	FieldRequesterPhone,
+	FieldCodeIndex,
+	FieldCodeAttempts,
 	FieldStatus,
 	FieldEndReason,
 	FieldRequestedAt,
@@ -87,6 +93,8 @@ func ValidColumn(column string) bool {
 var (
 	// RequesterNicknameValidator is a validator for the "requester_nickname" field. It is called by the builders before save.
 	RequesterNicknameValidator func(string) error
+	// DefaultCodeAttempts holds the default value on creation for the "code_attempts" field.
+	DefaultCodeAttempts int
 	// DefaultRequestedAt holds the default value on creation for the "requested_at" field.
 	DefaultRequestedAt func() time.Time
 )
@@ -176,6 +184,16 @@ func ByRequesterNickname(opts ...sql.OrderTermOption) OrderOption {
 // ByRequesterPhone orders the results by the requester_phone field.
 func ByRequesterPhone(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRequesterPhone, opts...).ToFunc()
+}
+
+// ByCodeIndex orders the results by the code_index field.
+func ByCodeIndex(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCodeIndex, opts...).ToFunc()
+}
+
+// ByCodeAttempts orders the results by the code_attempts field.
+func ByCodeAttempts(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCodeAttempts, opts...).ToFunc()
 }
 
 // ByStatus orders the results by the status field.

@@ -80,6 +80,16 @@ func RequesterPhone(v string) predicate.GuardianLink {
 	return predicate.GuardianLink(sql.FieldEQ(FieldRequesterPhone, v))
 }
 
+// CodeIndex applies equality check predicate on the "code_index" field. It's identical to CodeIndexEQ.
+func CodeIndex(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldEQ(FieldCodeIndex, v))
+}
+
+// CodeAttempts applies equality check predicate on the "code_attempts" field. It's identical to CodeAttemptsEQ.
+func CodeAttempts(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldEQ(FieldCodeAttempts, v))
+}
+
 // RequestedAt applies equality check predicate on the "requested_at" field. It's identical to RequestedAtEQ.
 func RequestedAt(v time.Time) predicate.GuardianLink {
 	return predicate.GuardianLink(sql.FieldEQ(FieldRequestedAt, v))
@@ -313,6 +323,121 @@ func RequesterPhoneEqualFold(v string) predicate.GuardianLink {
 // RequesterPhoneContainsFold applies the ContainsFold predicate on the "requester_phone" field.
 func RequesterPhoneContainsFold(v string) predicate.GuardianLink {
 	return predicate.GuardianLink(sql.FieldContainsFold(FieldRequesterPhone, v))
+}
+
+// CodeIndexEQ applies the EQ predicate on the "code_index" field.
+func CodeIndexEQ(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldEQ(FieldCodeIndex, v))
+}
+
+// CodeIndexNEQ applies the NEQ predicate on the "code_index" field.
+func CodeIndexNEQ(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldNEQ(FieldCodeIndex, v))
+}
+
+// CodeIndexIn applies the In predicate on the "code_index" field.
+func CodeIndexIn(vs ...string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldIn(FieldCodeIndex, vs...))
+}
+
+// CodeIndexNotIn applies the NotIn predicate on the "code_index" field.
+func CodeIndexNotIn(vs ...string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldNotIn(FieldCodeIndex, vs...))
+}
+
+// CodeIndexGT applies the GT predicate on the "code_index" field.
+func CodeIndexGT(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldGT(FieldCodeIndex, v))
+}
+
+// CodeIndexGTE applies the GTE predicate on the "code_index" field.
+func CodeIndexGTE(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldGTE(FieldCodeIndex, v))
+}
+
+// CodeIndexLT applies the LT predicate on the "code_index" field.
+func CodeIndexLT(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldLT(FieldCodeIndex, v))
+}
+
+// CodeIndexLTE applies the LTE predicate on the "code_index" field.
+func CodeIndexLTE(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldLTE(FieldCodeIndex, v))
+}
+
+// CodeIndexContains applies the Contains predicate on the "code_index" field.
+func CodeIndexContains(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldContains(FieldCodeIndex, v))
+}
+
+// CodeIndexHasPrefix applies the HasPrefix predicate on the "code_index" field.
+func CodeIndexHasPrefix(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldHasPrefix(FieldCodeIndex, v))
+}
+
+// CodeIndexHasSuffix applies the HasSuffix predicate on the "code_index" field.
+func CodeIndexHasSuffix(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldHasSuffix(FieldCodeIndex, v))
+}
+
+// CodeIndexIsNil applies the IsNil predicate on the "code_index" field.
+func CodeIndexIsNil() predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldIsNull(FieldCodeIndex))
+}
+
+// CodeIndexNotNil applies the NotNil predicate on the "code_index" field.
+func CodeIndexNotNil() predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldNotNull(FieldCodeIndex))
+}
+
+// CodeIndexEqualFold applies the EqualFold predicate on the "code_index" field.
+func CodeIndexEqualFold(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldEqualFold(FieldCodeIndex, v))
+}
+
+// CodeIndexContainsFold applies the ContainsFold predicate on the "code_index" field.
+func CodeIndexContainsFold(v string) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldContainsFold(FieldCodeIndex, v))
+}
+
+// CodeAttemptsEQ applies the EQ predicate on the "code_attempts" field.
+func CodeAttemptsEQ(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldEQ(FieldCodeAttempts, v))
+}
+
+// CodeAttemptsNEQ applies the NEQ predicate on the "code_attempts" field.
+func CodeAttemptsNEQ(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldNEQ(FieldCodeAttempts, v))
+}
+
+// CodeAttemptsIn applies the In predicate on the "code_attempts" field.
+func CodeAttemptsIn(vs ...int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldIn(FieldCodeAttempts, vs...))
+}
+
+// CodeAttemptsNotIn applies the NotIn predicate on the "code_attempts" field.
+func CodeAttemptsNotIn(vs ...int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldNotIn(FieldCodeAttempts, vs...))
+}
+
+// CodeAttemptsGT applies the GT predicate on the "code_attempts" field.
+func CodeAttemptsGT(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldGT(FieldCodeAttempts, v))
+}
+
+// CodeAttemptsGTE applies the GTE predicate on the "code_attempts" field.
+func CodeAttemptsGTE(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldGTE(FieldCodeAttempts, v))
+}
+
+// CodeAttemptsLT applies the LT predicate on the "code_attempts" field.
+func CodeAttemptsLT(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldLT(FieldCodeAttempts, v))
+}
+
+// CodeAttemptsLTE applies the LTE predicate on the "code_attempts" field.
+func CodeAttemptsLTE(v int) predicate.GuardianLink {
+	return predicate.GuardianLink(sql.FieldLTE(FieldCodeAttempts, v))
 }
 
 // StatusEQ applies the EQ predicate on the "status" field.

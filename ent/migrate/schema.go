@@ -238,6 +238,8 @@ var (
 		{Name: "requested_by", Type: field.TypeInt},
 		{Name: "requester_nickname", Type: field.TypeString, Size: 32},
 		{Name: "requester_phone", Type: field.TypeString},
+		{Name: "code_index", Type: field.TypeString, Nullable: true},
+		{Name: "code_attempts", Type: field.TypeInt, Default: 0},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "ACTIVE", "DECLINED", "ENDED"}, Default: "PENDING"},
 		{Name: "end_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"BY_GUARDIAN", "BY_WARD", "WARD_CAME_OF_AGE", "WARD_DATA_DELETED", "ACCOUNT_CANCELLED"}},
 		{Name: "requested_at", Type: field.TypeTime},
@@ -254,13 +256,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "guardian_links_users_guardian_links",
-				Columns:    []*schema.Column{GuardianLinksColumns[9]},
+				Columns:    []*schema.Column{GuardianLinksColumns[11]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "guardian_links_users_guarded_links",
-				Columns:    []*schema.Column{GuardianLinksColumns[10]},
+				Columns:    []*schema.Column{GuardianLinksColumns[12]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -269,17 +271,17 @@ var (
 			{
 				Name:    "guardianlink_child_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{GuardianLinksColumns[9], GuardianLinksColumns[4]},
+				Columns: []*schema.Column{GuardianLinksColumns[11], GuardianLinksColumns[6]},
 			},
 			{
 				Name:    "guardianlink_requested_by_requested_at",
 				Unique:  false,
-				Columns: []*schema.Column{GuardianLinksColumns[1], GuardianLinksColumns[6]},
+				Columns: []*schema.Column{GuardianLinksColumns[1], GuardianLinksColumns[8]},
 			},
 			{
 				Name:    "guardianlink_guardian_id",
 				Unique:  false,
-				Columns: []*schema.Column{GuardianLinksColumns[10]},
+				Columns: []*schema.Column{GuardianLinksColumns[12]},
 			},
 		},
 	}

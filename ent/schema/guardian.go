@@ -45,6 +45,16 @@ func (GuardianLink) Fields() []ent.Field {
 			Immutable().
 			Comment("The requester's phone, masked, when they asked: for the ward to recognise them.").
 			Annotations(classification.Tag(classification.Guardianship)),
+		field.String("code_index").
+			Optional().
+			Sensitive().
+			Immutable().
+			Comment("Keyed hash of the pairing code the requester was given; the ward enters it to accept.").
+			Annotations(classification.Tag(classification.SecretData)),
+		field.Int("code_attempts").
+			Default(0).
+			Comment("Wrong pairing codes entered; the request is declined at MaxCodeAttempts.").
+			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
 		field.Enum("status").
 			Values("PENDING", "ACTIVE", "DECLINED", "ENDED").
 			Default("PENDING").

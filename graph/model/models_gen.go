@@ -19,6 +19,9 @@ type CancelAccountPayload struct {
 type LinkChildPayload struct {
 	// Always true: the answer says nothing of the account the phone belongs to.
 	Requested bool `json:"requested"`
+	// The pairing code: tell it to the ward, who enters it to accept. Given
+	// whatever the phone.
+	Code string `json:"code"`
 }
 
 type LoginPayload struct {
