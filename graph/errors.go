@@ -62,6 +62,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		setCode(gqlErr, fault.ValidationFailed)
 	case isGraphQLRequestError(gqlErr):
 		setCode(gqlErr, fault.ValidationFailed)
+		// Some of gqlparser's rules suggest names whatever the server's
+		// setting; suggestions would map the schema introspection hides.
+		if i := strings.Index(gqlErr.Message, " Did you mean "); i >= 0 {
+			gqlErr.Message = gqlErr.Message[:i]
+		}
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
 		}

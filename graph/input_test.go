@@ -58,3 +58,21 @@ func TestMalformedInputIsCoded(t *testing.T) {
 		}
 	})
 }
+
+// TestNoSuggestionsMapTheSchema: misspelt names get no "did you mean",
+// which would map the schema that introspection hides.
+func TestNoSuggestionsMapTheSchema(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		for _, q := range []string{
+			`{ listings(where: {hasSellerWit: [{}]}) { totalCount } }`,
+			`{ listings(first: 1) { totalCoun } }`,
+			`{ listing(first: 1) { totalCount } }`,
+			`query($w: ListingWhereInput) { listings(where: $w) { totalCount } }`,
+		} {
+			r := env.Do(veiltest.Request{Query: q, Variables: map[string]any{"w": map[string]any{"hasSellerWit": true}}})
+			if r.Code() != "VALIDATION_FAILED" || strings.Contains(strings.ToLower(r.Raw), "did you mean") {
+				t.Errorf("%s: %s", q, r.Raw)
+			}
+		}
+	})
+}
