@@ -73,11 +73,8 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	case isLayerError(err):
 		// Made by the GraphQL layer about the request (its transport,
 		// persisted queries, entgql's pagination rules): the client's
-		// to mend. Messages that would echo the request are replaced.
+		// to mend.
 		setCode(gqlErr, fault.ValidationFailed)
-		if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
-			gqlErr.Message = badBody
-		}
 	case errors.Is(err, classification.ErrNotAudited):
 		slog.ErrorContext(ctx, "audit write failed: response withheld", "request_id", reqctx.From(ctx).ID, "error", err.Error())
 		gqlErr.Message = "the access could not be recorded in the audit log, so nothing was served; try again shortly"

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -47,8 +45,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	}
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(getTransport{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(operationRules{})
@@ -134,26 +131,4 @@ func domainCode(ctx context.Context, next graphql.Resolver) (any, error) {
 		return next(privacy.InDomainCode(ctx))
 	}
 	return next(ctx)
-}
-
-// getTransport is gqlgen's GET transport, except that variables or
-// extensions that are not JSON objects get a coded answer through the
-// error presenter (gqlgen's own writes an uncoded one).
-type getTransport struct{ transport.GET }
-
-func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	q := r.URL.Query()
-	for _, name := range []string{"variables", "extensions"} {
-		var obj map[string]any
-		if v := q.Get(name); v != "" && json.Unmarshal([]byte(v), &obj) != nil {
-			msg := name + " must be a JSON object"
-			resp := exec.DispatchError(graphql.StartOperationTrace(r.Context()),
-				gqlerror.List{{Message: msg, Err: fault.Invalid(name, msg)}})
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(resp)
-			return
-		}
-	}
-	t.GET.Do(w, r, exec)
 }
