@@ -24,6 +24,12 @@ const (
 	Internal                Code = "INTERNAL"
 )
 
+// Codes lists every code an answer may carry.
+var Codes = []Code{
+	Unauthenticated, Forbidden, ValidationFailed, ConsentRequired, MinorRestricted, RealNameRequired,
+	GuardianConsentRequired, PolicyReconsentRequired, AccountCancelled, RateLimited, Internal,
+}
+
 // Error is an error a client may see.
 type Error struct {
 	Code    Code

@@ -57,7 +57,7 @@ func Decode(s string) (int, error) {
 
 // ErrInvalid is the error of an ID that does not open: VALIDATION_FAILED,
 // naming the argument or variable it was given in (graph's presenter).
-var ErrInvalid = fault.Invalid("id", "not a valid ID")
+var ErrInvalid = fault.New(fault.ValidationFailed, "not a valid ID")
 
 // MarshalID writes a row ID as its opaque form (gqlgen scalar ID).
 func MarshalID(id int) graphql.Marshaler {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -15,7 +16,6 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/fault"
-	"veil/gid"
 	"veil/metrics"
 	"veil/reqctx"
 	"veil/scalar"
@@ -44,9 +44,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if fe.RetryAfterSeconds > 0 {
 			gqlErr.Extensions["retryAfterSeconds"] = fe.RetryAfterSeconds
 		}
-		if errors.Is(err, gid.ErrInvalid) || errors.Is(err, scalar.ErrBadTime) || errors.Is(err, scalar.ErrBadCursor) {
-			// The ID scalar does not know where it was given; the path
-			// does: an argument (["payOrder","orderId"]) or a variable.
+		if slices.Contains(scalar.Errors, error(fe)) {
+			// A scalar does not know where it was given; the path does:
+			// an argument (["payOrder","orderId"]) or a variable.
 			if field := inputField(gqlErr.Path); field != "" {
 				gqlErr.Message = field + ": " + fe.Message
 				gqlErr.Extensions["field"] = field
@@ -69,6 +69,15 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
+		}
+		// gqlgen quotes the operation name, which is not the document's.
+		if strings.HasPrefix(gqlErr.Message, "operation ") && strings.HasSuffix(gqlErr.Message, " not found") {
+			if gqlErr.Message == "operation  not found" {
+				gqlErr.Message = "operationName: is required when the document has more than one operation"
+			} else {
+				gqlErr.Message = "operationName: the document has no operation of that name"
+			}
+			gqlErr.Extensions["field"] = "operationName"
 		}
 	case isLayerError(err):
 		// Made by the GraphQL layer about the request (its transport,

@@ -1,23 +1,48 @@
 // Package scalar reads the GraphQL scalars whose values clients write by
-// hand, Time and Cursor, so that a malformed one is a VALIDATION_FAILED
-// answer naming the argument, never an internal error.
+// hand, String, Time and Cursor, so that a malformed one is a
+// VALIDATION_FAILED answer naming the argument, never an internal error.
 package scalar
 
 import (
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"veil/ent"
 	"veil/fault"
+	"veil/gid"
 )
 
-// ErrBadTime and ErrBadCursor are returned for values that do not read;
-// the error presenter names the argument from the path.
+// Errors of values that do not read. A scalar does not know where it was
+// given; the error presenter names the argument from the path (Errors).
 var (
-	ErrBadTime   = fault.Invalid("", "not an RFC 3339 date-time, e.g. 2026-01-31T08:00:00+08:00")
-	ErrBadCursor = fault.Invalid("", "not a cursor this server gave out")
+	ErrBadString = fault.New(fault.ValidationFailed, "must not contain a NUL character")
+	ErrNotString = fault.New(fault.ValidationFailed, "must be a string")
+	ErrBadTime   = fault.New(fault.ValidationFailed, "not an RFC 3339 date-time, e.g. 2026-01-31T08:00:00+08:00")
+	ErrBadCursor = fault.New(fault.ValidationFailed, "not a cursor this server gave out")
 )
+
+// Errors are the errors of this package and of package gid, for the
+// error presenter.
+var Errors = []error{ErrBadString, ErrNotString, ErrBadTime, ErrBadCursor, gid.ErrInvalid}
+
+// MarshalString writes a String (gqlgen scalar String).
+func MarshalString(s string) graphql.Marshaler { return graphql.MarshalString(s) }
+
+// UnmarshalString reads a String sent by a client, as gqlgen does, except
+// that a NUL character is refused here rather than by PostgreSQL, which
+// stores no NUL in text and would fail the statement.
+func UnmarshalString(v any) (string, error) {
+	s, err := graphql.UnmarshalString(v)
+	if err != nil {
+		return "", ErrNotString
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", ErrBadString
+	}
+	return s, nil
+}
 
 // MarshalTime writes a Time (gqlgen scalar Time).
 func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t) }
