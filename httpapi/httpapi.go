@@ -16,7 +16,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -145,7 +144,7 @@ func checkBody(next http.Handler) http.Handler {
 			return
 		}
 		// Only JSON bodies: an HTML form cannot post one cross-site.
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 			writeErrorStatus(w, http.StatusUnsupportedMediaType, fault.Invalid("Content-Type", "must be application/json"))
 			return
 		}
@@ -324,19 +323,15 @@ func (l *limiters) limit(next http.Handler) http.Handler {
 	})
 }
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
-
-// requestInfo gives every request an id (the client's X-Request-Id when
-// well-formed, else a new one), echoed in the response, and notes the
-// client's address.
+// requestInfo gives every request a new random id, sent back in
+// X-Request-Id and written on its log lines, and notes the client's
+// address. A client's own X-Request-Id is not taken: it is a header, and
+// nothing a client sends reaches the log.
 func requestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !requestIDPattern.MatchString(id) {
-			buf := make([]byte, 8)
-			rand.Read(buf)
-			id = hex.EncodeToString(buf)
-		}
+		buf := make([]byte, 8)
+		rand.Read(buf)
+		id := hex.EncodeToString(buf)
 		w.Header().Set("X-Request-Id", id)
 		ip, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {

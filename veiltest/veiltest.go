@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +39,35 @@ import (
 
 // PostgresEnv names the variable holding the PostgreSQL URL for tests.
 const PostgresEnv = "VEIL_TEST_POSTGRES_URL"
+
+// LogEnv names the variable holding a file every test process appends its
+// log to (the default logger's output, and the log of every server process
+// a test starts), so that one run's whole log can be searched for personal
+// values afterwards (TestTheRunsLogHoldsNoPersonalValue, .ci/run).
+const LogEnv = "VEIL_TEST_LOG"
+
+var runLog struct {
+	once sync.Once
+	file *os.File
+}
+
+// logToRunLog sends the default logger to the file LogEnv names, once per
+// process, at debug level; it returns the file, or nil when LogEnv is unset.
+func logToRunLog(t testing.TB) *os.File {
+	runLog.once.Do(func() {
+		path := os.Getenv(LogEnv)
+		if path == "" {
+			return
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatalf("open the run log: %v", err)
+		}
+		runLog.file = f
+		slog.SetDefault(slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	})
+	return runLog.file
+}
 
 // Now is the fixed clock of every test environment: noon in Beijing on
 // 15 June 2026.
@@ -134,6 +165,7 @@ func WithSignInLimiter(l *ratelimit.Limiter) Option { return func(s *settings) {
 // New starts Veil on the store at databaseURL.
 func New(t testing.TB, databaseURL string, options ...Option) *Env {
 	t.Helper()
+	logToRunLog(t)
 	if err := crypt.Use(Keyring); err != nil {
 		t.Fatal(err)
 	}
@@ -405,8 +437,12 @@ func StartServerProcess(t testing.TB, databaseURL string) string {
 	sc := bufio.NewScanner(stderr)
 	deadline := time.After(30 * time.Second)
 	found := make(chan string, 1)
+	runLog := logToRunLog(t)
 	go func() {
 		for sc.Scan() {
+			if runLog != nil {
+				fmt.Fprintln(runLog, sc.Text())
+			}
 			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
 				found <- "http://" + m[1]
 			}
