@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -67,6 +68,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if i := strings.Index(gqlErr.Message, " Did you mean "); i >= 0 {
 			gqlErr.Message = gqlErr.Message[:i]
 		}
+		gqlErr.Message = withoutValues(gqlErr.Message)
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
 		}
@@ -106,6 +108,24 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		metrics.Errors.WithLabelValues(code).Inc()
 	}
 	return gqlErr
+}
+
+var (
+	quoted      = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	graphQLName = regexp.MustCompile(`^"[_A-Za-z][_0-9A-Za-z]*"$`)
+)
+
+// withoutValues drops from a parser or validation message every quoted
+// value ("Unexpected Int \"739146\"", "found \"13812345678\""), which
+// would repeat what the client sent, and keeps quoted names ("Cannot query
+// field \"x\" on type \"User\""), which say where the document is wrong.
+func withoutValues(msg string) string {
+	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if graphQLName.MatchString(q) {
+			return q
+		}
+		return "<value>"
+	})
 }
 
 // badBody answers a request body that is not the GraphQL-over-HTTP shape.
