@@ -29,7 +29,7 @@ type AuditEvent struct {
 	SubjectID *int `json:"subject_id,omitempty"`
 	// Action holds the value of the "action" field.
 	Action string `json:"action,omitempty"`
-	// Class holds the value of the "class" field.
+	// The class the entry is about; for a raw read, every class read of the subject in that request, comma-separated.
 	Class string `json:"class,omitempty"`
 	// Purpose holds the value of the "purpose" field.
 	Purpose string `json:"purpose,omitempty"`

@@ -2809,6 +2809,9 @@ type AuditEvent implements Node {
   """
   subjectID: ID @classified(class: "audit_trail")
   action: String @classified(class: "audit_trail")
+  """
+  The class the entry is about; for a raw read, every class read of the subject in that request, comma-separated.
+  """
   class: String @classified(class: "audit_trail")
   purpose: String @classified(class: "audit_trail")
   """

@@ -268,7 +268,11 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 		preds = append(preds, auditevent.SubjectID(*subjectID))
 	}
 	if class != nil {
-		preds = append(preds, auditevent.Class(*class))
+		p, err := audit.NamesClass(*class)
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, p)
 	}
 	if purpose != nil {
 		preds = append(preds, auditevent.Purpose(*purpose))

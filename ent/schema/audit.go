@@ -32,7 +32,9 @@ func (AuditEvent) Fields() []ent.Field {
 			Comment("Whose data it was about; empty for system-wide events.").
 			Annotations(a, entgql.Type("ID")),
 		field.String("action").NotEmpty().Immutable().Annotations(a),
-		field.String("class").Default("").Immutable().Annotations(a),
+		field.String("class").Default("").Immutable().
+			Comment("The class the entry is about; for a raw read, every class read of the subject in that request, comma-separated.").
+			Annotations(a),
 		field.String("purpose").Default("").Immutable().Annotations(a),
 		field.String("detail").Default("").MaxLen(1000).Immutable().
 			Comment("Categories and counts; never a protected value.").
