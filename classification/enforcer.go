@@ -1,13 +1,10 @@
 package classification
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,82 +18,6 @@ const DirectiveName = "classified"
 
 // ExtensionKey is the response extension that lists withheld values.
 const ExtensionKey = "withheld"
-
-// Withheld reports one value a viewer did not get raw, so a client can tell
-// "withheld" from "empty". It names the class, never the value.
-type Withheld struct {
-	// Path is the value's response path, encoded as a JSON array:
-	// ["users","edges",0,"node","phone"].
-	Path     json.RawMessage `json:"path"`
-	Class    string          `json:"class"`
-	Decision string          `json:"decision"`
-}
-
-// WithheldList is the value of the withheld extension. It encodes itself
-// without reflection: a list holds an entry per withheld value, so it can
-// be long.
-type WithheldList []Withheld
-
-// MarshalJSON implements json.Marshaler.
-func (l WithheldList) MarshalJSON() ([]byte, error) {
-	n := 2
-	for _, w := range l {
-		n += len(w.Path) + len(w.Class) + 64
-	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, '[')
-	for i, w := range l {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"path":`...)
-		buf = append(buf, w.Path...)
-		buf = append(buf, `,"class":`...)
-		buf = appendJSONString(buf, w.Class)
-		buf = append(buf, `,"decision":`...)
-		buf = appendJSONString(buf, w.Decision)
-		buf = append(buf, '}')
-	}
-	return append(buf, ']'), nil
-}
-
-// appendPath appends fc's response path as a JSON array, as
-// graphql.FieldContext.Path would give it, without building the path.
-func appendPath(buf []byte, fc *graphql.FieldContext) []byte {
-	var stack [32]*graphql.FieldContext
-	chain := stack[:0]
-	for it := fc; it != nil; it = it.Parent {
-		if it.Index != nil || it.Field.Field != nil {
-			chain = append(chain, it)
-		}
-	}
-	buf = append(buf, '[')
-	for i := len(chain) - 1; i >= 0; i-- {
-		if i < len(chain)-1 {
-			buf = append(buf, ',')
-		}
-		if it := chain[i]; it.Index != nil {
-			buf = strconv.AppendInt(buf, int64(*it.Index), 10)
-		} else {
-			buf = appendJSONString(buf, it.Field.Alias)
-		}
-	}
-	return append(buf, ']')
-}
-
-// appendJSONString appends s as a JSON string. GraphQL names and class
-// names need no escaping; anything else goes through encoding/json.
-func appendJSONString(buf []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			quoted, _ := json.Marshal(s)
-			return append(buf, quoted...)
-		}
-	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
-	return append(buf, '"')
-}
 
 // Access is one audited raw read: a class of a subject's data.
 type Access struct {
@@ -227,33 +148,13 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 			return &graphql.Response{Errors: graphql.GetErrors(ctx)}
 		}
 	}
-	if len(st.withheld) > 0 {
+	if st.hidden > 0 {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
 		resp.Extensions[ExtensionKey] = st.report()
 	}
 	return resp
-}
-
-// report lists what was withheld, sorted by path (fields resolve
-// concurrently, so they were noted in no particular order). The paths
-// share one buffer.
-func (st *requestState) report() WithheldList {
-	buf := make([]byte, 0, 64*len(st.withheld))
-	ends := make([]int, len(st.withheld))
-	for i, w := range st.withheld {
-		buf = appendPath(buf, w.fc)
-		ends[i] = len(buf)
-	}
-	list := make(WithheldList, len(st.withheld))
-	start := 0
-	for i, w := range st.withheld {
-		list[i] = Withheld{Path: buf[start:ends[i]:ends[i]], Class: w.class.Name, Decision: w.action.String()}
-		start = ends[i]
-	}
-	sort.Slice(list, func(i, j int) bool { return bytes.Compare(list[i].Path, list[j].Path) < 0 })
-	return list
 }
 
 // Directive is the implementation of @classified. It decides before the
@@ -279,8 +180,13 @@ func (e *Enforcer) Directive(ctx context.Context, obj any, next graphql.Resolver
 	}
 	d := Decide(v, s, c)
 	if d.Action == Raw {
-		if d.Audited && st != nil {
-			st.access(Access{SubjectID: s.UserID, Class: c.Name})
+		if st != nil {
+			if d.Audited {
+				st.access(Access{SubjectID: s.UserID, Class: c.Name})
+			}
+			// Noted so that a list's report can name it as the exception
+			// to a wildcard.
+			st.withhold(graphql.GetFieldContext(ctx), c, Raw)
 		}
 		return next(ctx)
 	}
@@ -300,6 +206,7 @@ func withhold(ctx context.Context, next graphql.Resolver, st *requestState, c *C
 	res, err := next(ctx)
 	if err != nil || isNil(res) {
 		// An absent value reads as absent: there is nothing to hide.
+		st.withhold(fc, c, Raw)
 		return res, err
 	}
 	masked, shown := maskValue(res, c.Mask)
@@ -344,9 +251,12 @@ type stateKey struct{}
 // requestState is one response's viewer and what it withheld and must
 // audit.
 type requestState struct {
-	viewer   Viewer
-	mu       sync.Mutex
+	viewer Viewer
+	mu     sync.Mutex
+	// withheld holds every classified value served, raw ones included;
+	// hidden counts those that were not served raw.
 	withheld []withheldField
+	hidden   int
 	accesses map[Access]struct{}
 }
 
@@ -356,13 +266,17 @@ type withheldField struct {
 	action Action
 }
 
-// withhold notes a withheld value; its path is worked out in report.
+// withhold notes a classified value served, and what the viewer got of
+// it; its path is worked out in report.
 func (st *requestState) withhold(fc *graphql.FieldContext, c *Class, a Action) {
 	if st == nil || fc == nil {
 		return
 	}
 	st.mu.Lock()
 	st.withheld = append(st.withheld, withheldField{fc, c, a})
+	if a != Raw {
+		st.hidden++
+	}
 	st.mu.Unlock()
 }
 

@@ -14,6 +14,7 @@ func TestWithheldListEncodesLikeEncodingJSON(t *testing.T) {
 	l := WithheldList{
 		{Path: json.RawMessage(`["users","edges",3,"we\"ird\u2028"]`), Class: "contact", Decision: "MASKED"},
 		{Path: json.RawMessage(`["me"]`), Class: "real_name", Decision: "WITHHELD"},
+		{Path: json.RawMessage(`["users","edges","*","node","phone"]`), Class: "contact", Decision: "MASKED", Count: 50},
 	}
 	got, err := json.Marshal(l)
 	if err != nil {
@@ -29,9 +30,9 @@ func TestWithheldListEncodesLikeEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestAppendPathMatchesFieldContextPath compares the report's path encoder
+// TestPathOfMatchesFieldContextPath compares the report's path encoder
 // with gqlgen's own FieldContext.Path, on aliases that need escaping.
-func TestAppendPathMatchesFieldContextPath(t *testing.T) {
+func TestPathOfMatchesFieldContextPath(t *testing.T) {
 	field := func(alias string) graphql.CollectedField {
 		return graphql.CollectedField{Field: &ast.Field{Alias: alias, Name: "f"}}
 	}
@@ -46,8 +47,8 @@ func TestAppendPathMatchesFieldContextPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendPath(nil, fc); string(got) != string(want) {
-			t.Errorf("appendPath = %s, want %s", got, want)
+		if got := appendSteps(nil, pathOf(fc)); string(got) != string(want) {
+			t.Errorf("appendSteps = %s, want %s", got, want)
 		}
 	}
 }

@@ -38,7 +38,11 @@ func (observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 			type labels struct{ class, decision string }
 			counts := map[labels]int{}
 			for _, w := range list {
-				counts[labels{w.Class, w.Decision}]++
+				// An entry with a wildcard stands for Count values; RAW
+				// entries are exceptions to one, served as stored.
+				if w.Decision != classification.Raw.String() {
+					counts[labels{w.Class, w.Decision}] += max(w.Count, 1)
+				}
 			}
 			for l, n := range counts {
 				metrics.Withheld.WithLabelValues(l.class, l.decision).Add(float64(n))

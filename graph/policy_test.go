@@ -162,21 +162,21 @@ func expected(d classification.Decision, c *classification.Class, f *ast.FieldDe
 	}
 }
 
-// withheldAt maps each reported path to its decision.
+// withheldAt maps each reported path to its decision, the report
+// expanded as a client would.
 func withheldAt(t *testing.T, r veiltest.Response) map[string]string {
 	t.Helper()
+	values, err := r.Withheld()
+	if err != nil {
+		t.Fatalf("withheld report: %v: %s", err, r.Raw)
+	}
 	out := map[string]string{}
-	list, _ := r.Extensions[classification.ExtensionKey].([]any)
-	for _, e := range list {
-		m := e.(map[string]any)
-		parts := []string{}
-		for _, p := range m["path"].([]any) {
-			parts = append(parts, fmt.Sprint(p))
+	for path, v := range values {
+		class, decision, _ := strings.Cut(v, "/")
+		if _, ok := classification.Lookup(class); !ok {
+			t.Errorf("reported unknown class %v", class)
 		}
-		out[strings.Join(parts, ".")] = m["decision"].(string)
-		if _, ok := classification.Lookup(m["class"].(string)); !ok {
-			t.Errorf("reported unknown class %v", m["class"])
-		}
+		out[path] = decision
 	}
 	return out
 }
@@ -248,6 +248,62 @@ func TestEveryClassifiedFieldFollowsTheDecisionTable(t *testing.T) {
 			if classification.IsDataType(gqlSchema, def) && implementsNode(def) && !types[def.Name] {
 				t.Errorf("type %s is not covered: seed one in seed.Demo and list it in world()", def.Name)
 			}
+		}
+	})
+}
+
+// TestAListReportsWhatEachElementWould asks for every seeded object of a
+// type in one list (nodes, each ID twice so that no list is of one), as
+// every kind of viewer, and checks that the compact report, expanded as a
+// client would, says of each element exactly what asking for it alone
+// says, in no more entries than values.
+func TestAListReportsWhatEachElementWould(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		_, objects, viewers := world(t, env)
+		byType := map[string][]object{}
+		var types []string
+		for _, obj := range objects {
+			if byType[obj.typ] == nil {
+				types = append(types, obj.typ)
+			}
+			byType[obj.typ] = append(byType[obj.typ], obj, obj)
+		}
+		wildcards := 0
+		for _, typ := range types {
+			objs, sel := byType[typ], selection(gqlSchema.Types[typ])
+			ids := make([]any, len(objs))
+			for i, obj := range objs {
+				ids[i] = veiltest.ID(obj.id)
+			}
+			list := fmt.Sprintf("query($ids: [ID!]!) { nodes(ids: $ids) { ... on %s { %s } } }", typ, sel)
+			one := fmt.Sprintf("query($id: ID!) { node(id: $id) { ... on %s { %s } } }", typ, sel)
+			for _, v := range viewers {
+				resp := env.Do(veiltest.Request{Token: v.token, Purpose: string(v.viewer.Purpose), Query: list,
+					Variables: map[string]any{"ids": ids}})
+				if len(resp.Errors) > 0 {
+					t.Fatalf("%s as %s: %s", typ, v.label, resp.Raw)
+				}
+				got := withheldAt(t, resp)
+				want := map[string]string{}
+				for i, obj := range objs {
+					alone := env.Do(veiltest.Request{Token: v.token, Purpose: string(v.viewer.Purpose), Query: one,
+						Variables: map[string]any{"id": veiltest.ID(obj.id)}})
+					for path, d := range withheldAt(t, alone) {
+						want[fmt.Sprintf("nodes.%d%s", i, strings.TrimPrefix(path, "node"))] = d
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s as %s: the list reports\n%v\neach alone\n%v", typ, v.label, got, want)
+				}
+				report, _ := resp.Extensions[classification.ExtensionKey].([]any)
+				if len(report) > len(got) {
+					t.Errorf("%s as %s: %d entries for %d values", typ, v.label, len(report), len(got))
+				}
+				wildcards += strings.Count(resp.Raw, `"*"`)
+			}
+		}
+		if wildcards == 0 {
+			t.Error("no list was reported compactly")
 		}
 	})
 }
