@@ -122,6 +122,10 @@ func ParseURL(url string) (driverName, dsn, dia string, err error) {
 	}
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		// Not binary_parameters=yes, although it saves lib/pq a round trip
+		// per statement: it sends []byte parameters in binary, and Ent
+		// writes JSON fields as []byte, which a jsonb column then refuses
+		// ("unsupported jsonb version number").
 		return "postgres", url, dialect.Postgres, nil
 	case strings.HasPrefix(url, "sqlite:"), strings.HasPrefix(url, "file:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:")
