@@ -191,3 +191,24 @@ func TestBatchWritesCheckConsentOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSigningInARequestIsOneStatement: the session, its account's state and
+// role come in one statement, for a user and for staff, and nothing else
+// is read to answer a query that reads nothing.
+func TestSigningInARequestIsOneStatement(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []struct{ token, purpose string }{
+			{w.Tokens["adult"], ""}, {w.Tokens["support"], "after_sales"},
+		} {
+			before := env.Store.Counter.Statements()
+			env.MustDo(veiltest.Request{Token: who.token, Purpose: who.purpose, Query: `{ __typename }`})
+			if n := env.Store.Counter.Statements() - before; n != 1 {
+				t.Errorf("%d statements to sign in a request, want 1", n)
+			}
+		}
+	})
+}
