@@ -32,6 +32,9 @@ type config struct {
 	AvatarHosts []string
 	Limits      graph.Limits
 	HTTP        httpapi.Options
+	// CPUProfile, when set, is the file a CPU profile of the whole run is
+	// written to, for `go tool pprof`.
+	CPUProfile string
 }
 
 func envOr(key, def string) string {
@@ -49,6 +52,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.Env, "env", envOr("VEIL_ENV", "development"), "development or production (VEIL_ENV)")
 	fs.StringVar(&c.SMSOutbox, "sms-outbox", envOr("VEIL_SMS_OUTBOX", "sms-outbox.txt"), "development SMS outbox file (VEIL_SMS_OUTBOX)")
 	fs.StringVar(&c.SMSGateway, "sms-gateway", envOr("VEIL_SMS_GATEWAY", ""), "SMS gateway URL (VEIL_SMS_GATEWAY); required in production")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", envOr("VEIL_CPUPROFILE", ""), "write a CPU profile of the run to this file, for go tool pprof (VEIL_CPUPROFILE)")
 	fs.StringVar(&c.KeyFile, "key-file", envOr("VEIL_KEY_FILE", "veil-keys.json"), "encryption keyring file (VEIL_KEY_FILE); generated in development, required in production")
 	c.Limits, c.HTTP = graph.DefaultLimits, httpapi.DefaultOptions
 	fs.IntVar(&c.Limits.Depth, "max-depth", envInt("VEIL_MAX_DEPTH", c.Limits.Depth), "deepest selection nesting (VEIL_MAX_DEPTH)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,4 +61,24 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("defaults: %+v", cfg)
 		}
 	})
+}
+
+// TestCPUProfileIsWritten: -cpuprofile leaves a complete profile (gzip, as
+// go tool pprof reads it) when the run ends.
+func TestCPUProfileIsWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	stop, err := profileCPU(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	stop()
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("not a profile (%v): %d bytes", err, len(b))
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("profile mode %v, want 0600", fi.Mode().Perm())
+	}
 }

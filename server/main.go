@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -119,6 +120,13 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.CPUProfile != "" {
+		stop, err := profileCPU(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	a, err := newApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -152,4 +160,24 @@ func serve(ctx context.Context, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownIn)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// profileCPU starts a CPU profile of the process into path; stop ends it
+// and completes the file.
+func profileCPU(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	slog.Info("writing a CPU profile", "file", path)
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			slog.Error("the CPU profile could not be written", "error", err.Error())
+		}
+	}, nil
 }
