@@ -28,13 +28,16 @@ func TestMalformedInputIsCoded(t *testing.T) {
 		const canary = "13800999999"
 		support, auditor := w.Tokens["support"], w.Tokens["auditor"]
 		bodies := map[string]struct{ token, purpose, body string }{
-			"malformed cursor":       {support, "", `{"query":"{ users(first: 2, after: \"` + canary + `\") { totalCount } }"}`},
-			"first and last":         {support, "", `{"query":"{ users(first: 2, last: 2) { totalCount } }"}`},
-			"bad time in a filter":   {auditor, "audit", `{"query":"{ auditEvents(from: \"` + canary + `\") { totalCount } }"}`},
-			"variables not a map":    {"", "", `{"query":"{ dataInventory { markdown } }","variables":"` + canary + `"}`},
-			"extensions not a map":   {"", "", `{"query":"{ dataInventory { markdown } }","extensions":"` + canary + `"}`},
-			"operationName a number": {"", "", `{"query":"{ dataInventory { markdown } }","operationName":13800999999}`},
-			"unknown persisted hash": {"", "", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
+			"malformed cursor":           {support, "", `{"query":"{ users(first: 2, after: \"` + canary + `\") { totalCount } }"}`},
+			"first and last":             {support, "", `{"query":"{ users(first: 2, last: 2) { totalCount } }"}`},
+			"malformed nested cursor":    {w.Tokens["adult"], "", `{"query":"{ me { id listings(after: \"` + canary + `\") { totalCount } } }"}`},
+			"malformed cursor in a list": {support, "", `{"query":"{ users(first: 2) { edges { node { orders(before: \"` + canary + `\") { totalCount } } } } }"}`},
+			"malformed cursor variable":  {w.Tokens["adult"], "", `{"query":"query($c: Cursor) { me { orders(after: $c) { totalCount } } }","variables":{"c":"` + canary + `"}}`},
+			"bad time in a filter":       {auditor, "audit", `{"query":"{ auditEvents(from: \"` + canary + `\") { totalCount } }"}`},
+			"variables not a map":        {"", "", `{"query":"{ dataInventory { markdown } }","variables":"` + canary + `"}`},
+			"extensions not a map":       {"", "", `{"query":"{ dataInventory { markdown } }","extensions":"` + canary + `"}`},
+			"operationName a number":     {"", "", `{"query":"{ dataInventory { markdown } }","operationName":13800999999}`},
+			"unknown persisted hash":     {"", "", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
 		}
 		for name, b := range bodies {
 			r := env.PostRaw(env.Server.URL, b.token, b.purpose, "application/json", []byte(b.body))

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"veil/fault"
+	"veil/scalar"
 )
 
 // Limits bound the work one GraphQL document may ask for. The defaults
@@ -49,6 +50,12 @@ func (l shapeLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 	c.walk(oc.Operation.SelectionSet, 1, 1)
 	c.directives += len(oc.Operation.Directives)
 	switch {
+	case c.badCursor != "":
+		// Checked here, before anything runs: Ent's field collection reads
+		// the cursors of nested connections before their resolvers could
+		// refuse them.
+		err := fault.Invalid(c.badCursor, "not a cursor this server gave out")
+		return &gqlerror.Error{Message: err.Error(), Err: err}
 	case c.depth > l.Depth:
 		return limitError(fmt.Sprintf("the query is %d levels deep; the limit is %d", c.depth, l.Depth))
 	case c.aliases > l.Aliases:
@@ -71,6 +78,8 @@ type counter struct {
 	// visiting guards against fragment cycles (validation rejects them,
 	// but the walk must not rely on it).
 	visiting map[string]bool
+	// badCursor names the first Cursor argument that is not one.
+	badCursor string
 }
 
 func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
@@ -83,6 +92,7 @@ func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
 			if s.Alias != "" && s.Alias != s.Name {
 				c.aliases++
 			}
+			c.checkCursors(s)
 			c.walk(s.SelectionSet, depth+1, mult*c.pageSize(s))
 		case *ast.InlineFragment:
 			c.directives += len(s.Directives)
@@ -98,6 +108,32 @@ func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
 			c.visiting[s.Name] = true
 			c.walk(s.Definition.SelectionSet, depth, mult)
 			delete(c.visiting, s.Name)
+		}
+	}
+}
+
+// checkCursors notes an after or before argument of f that does not read
+// as a cursor.
+func (c *counter) checkCursors(f *ast.Field) {
+	if c.badCursor != "" || f.Definition == nil {
+		return
+	}
+	for _, a := range f.Arguments {
+		def := f.Definition.Arguments.ForName(a.Name)
+		if def == nil || def.Type.Name() != "Cursor" {
+			continue
+		}
+		v, err := a.Value.Value(c.vars)
+		if err != nil {
+			c.badCursor = a.Name
+			return
+		}
+		if v == nil {
+			continue
+		}
+		if _, err := scalar.UnmarshalCursor(v); err != nil {
+			c.badCursor = a.Name
+			return
 		}
 	}
 }

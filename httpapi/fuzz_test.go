@@ -56,6 +56,8 @@ var fuzzBodies = []string{
 	`{"query":"{ node(id: \"VXNlcjotMQ\") { id } }"}`,
 	`{"query":"query($ids: [ID!]!) { nodes(ids: $ids) { id } }","variables":{"ids":["VXNlcjoxMDAwMDAw","VXNlcjoxMDAwMDAx","13987650123"]}}`,
 	`{"query":"{ listings(after: \"canary-7Qx9Lw\") { totalCount } }"}`,
+	`{"query":"{ me { id listings(after: \"canary-7Qx9Lw\") { totalCount } } }"}`,
+	`{"query":"query($c: Cursor) { me { orders(before: $c) { totalCount } } }","variables":{"c":"13987650123"}}`,
 	`{"query":"{ listings(first: 2, last: 2) { totalCount } }"}`,
 	`{"query":"{ listings(first: -1) { totalCount } }"}`,
 	`{"query":"{ listings(first: 99999999999) { totalCount } }"}`,
