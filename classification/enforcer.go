@@ -2,6 +2,7 @@ package classification
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -149,10 +150,18 @@ func (e *Enforcer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 		}
 	}
 	if st.hidden > 0 {
-		if resp.Extensions == nil {
-			resp.Extensions = map[string]any{}
+		// An error may have nulled objects around values noted as
+		// withheld: the report then names only what the data holds.
+		var data any
+		if len(resp.Errors) > 0 && json.Unmarshal(resp.Data, &data) != nil {
+			data = nil
 		}
-		resp.Extensions[ExtensionKey] = st.report()
+		if report := st.report(data, len(resp.Errors) > 0); len(report) > 0 {
+			if resp.Extensions == nil {
+				resp.Extensions = map[string]any{}
+			}
+			resp.Extensions[ExtensionKey] = report
+		}
 	}
 	return resp
 }

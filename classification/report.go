@@ -286,13 +286,20 @@ func appendSteps(buf []byte, path []step) []byte {
 
 // report lists what was withheld, compacted, sorted by path (fields
 // resolve concurrently, so they were noted in no particular order). The
-// paths share one buffer.
-func (st *requestState) report() WithheldList {
-	entries := make([]*entry, len(st.withheld))
-	for i, w := range st.withheld {
-		entries[i] = &entry{path: pathOf(w.fc), class: w.class, action: w.action, count: 1}
+// paths share one buffer. With pruned set, only values whose path data
+// holds are reported (an error may have nulled the objects around others).
+func (st *requestState) report(data any, pruned bool) WithheldList {
+	entries := make([]*entry, 0, len(st.withheld))
+	for _, w := range st.withheld {
+		e := &entry{path: pathOf(w.fc), class: w.class, action: w.action, count: 1}
+		if !pruned || holds(data, e.path) {
+			entries = append(entries, e)
+		}
 	}
 	entries = compact(entries)
+	if len(entries) == 0 {
+		return nil
+	}
 	buf := make([]byte, 0, 64*len(entries))
 	ends := make([]int, len(entries))
 	for i, e := range entries {
@@ -310,6 +317,31 @@ func (st *requestState) report() WithheldList {
 	}
 	sort.Slice(list, func(i, j int) bool { return bytes.Compare(list[i].Path, list[j].Path) < 0 })
 	return list
+}
+
+// holds reports whether data, a decoded response, has a value (null
+// included) at path.
+func holds(data any, path []step) bool {
+	v := data
+	for _, s := range path {
+		switch {
+		case s.isIndex():
+			l, ok := v.([]any)
+			if !ok || s.index < 0 || s.index >= len(l) {
+				return false
+			}
+			v = l[s.index]
+		default:
+			o, ok := v.(map[string]any)
+			if !ok {
+				return false
+			}
+			if v, ok = o[s.alias]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func hasWildcard(path []step) bool {

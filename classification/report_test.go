@@ -113,7 +113,7 @@ func TestCompactReportExpandsToTheFullOne(t *testing.T) {
 			}
 			// The data as the response holds it.
 			resp := map[string]any{"users": map[string]any{"x": map[string]any{"edges": data}}}
-			report := st.report()
+			report := st.report(nil, false)
 			got := expand(t, resp, report)
 			if fmt.Sprint(got) != fmt.Sprint(full) {
 				t.Errorf("expands to\n%v\nwant\n%v", got, full)
