@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 	"veil/ent"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
+	"veil/ent/auditsubject"
 	"veil/ent/predicate"
 	"veil/fault"
 	"veil/metrics"
@@ -52,15 +55,66 @@ type Entry struct {
 	ActorRole string
 	SubjectID int
 	Action    string
-	// Class is the class the entry is about; for a read, every class read
-	// of the subject, in order, comma-separated (Classes splits it).
+	// Class is the class the entry is about; for a read, every class the
+	// request read, in order, comma-separated (Classes splits it).
 	Class   string
 	Purpose string
-	// Detail holds categories and counts, never a protected value.
+	// Detail holds categories and counts, never a protected value. A read
+	// entry's detail is made from Reads.
 	Detail string
+	// Reads, on a read entry, are the subjects read with their classes:
+	// one entry stands for a request's raw reads.
+	Reads []Read
 	// At, when set, is when the entry happened; otherwise it takes the
 	// time of the append.
 	At time.Time
+}
+
+// Read is what a raw read took of one subject.
+type Read struct {
+	SubjectID int
+	Classes   []string
+}
+
+// ReadDetail is the detail of a read entry: each subject with the classes
+// read, "12:contact,internal 15:contact".
+func ReadDetail(reads []Read) string {
+	var b strings.Builder
+	for i, r := range reads {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(r.SubjectID))
+		b.WriteByte(':')
+		b.WriteString(strings.Join(r.Classes, ","))
+	}
+	return b.String()
+}
+
+// Reads returns the subjects and classes a raw-read entry lists, from its
+// detail; nil for any other entry. A read entry without a detail is of the
+// earlier form, one entry per subject: its subject and class.
+func Reads(ev *ent.AuditEvent) ([]Read, error) {
+	if ev.Action != ReadRaw {
+		return nil, nil
+	}
+	if ev.Detail == "" {
+		if ev.SubjectID == nil {
+			return nil, nil
+		}
+		return []Read{{SubjectID: *ev.SubjectID, Classes: Classes(ev.Class)}}, nil
+	}
+	fields := strings.Fields(ev.Detail)
+	out := make([]Read, len(fields))
+	for i, f := range fields {
+		id, classes, ok := strings.Cut(f, ":")
+		n, err := strconv.Atoi(id)
+		if !ok || err != nil || classes == "" {
+			return nil, fmt.Errorf("audit: entry %d: malformed read detail", ev.Seq)
+		}
+		out[i] = Read{SubjectID: n, Classes: strings.Split(classes, ",")}
+	}
+	return out, nil
 }
 
 // By fills the actor of e from a viewer.
@@ -116,11 +170,26 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 		return err
 	}
 	at = at.UTC()
+	dia := drv.Dialect()
+	// The statements of the append: the entries in chunks, the subject
+	// index of the reads in chunks, then the new head.
+	type statement struct {
+		columns []string
+		table   string
+		rows    int
+		args    []any
+	}
+	var stmts []statement
+	var index *statement
 	for start := 0; start < len(entries); start += maxRowsPerInsert {
 		chunk := entries[start:min(start+maxRowsPerInsert, len(entries))]
-		args := make([]any, 0, len(chunk)*len(insertColumns)+2)
+		st := statement{columns: insertColumns, table: auditevent.Table, rows: len(chunk),
+			args: make([]any, 0, len(chunk)*len(insertColumns))}
 		for _, e := range chunk {
 			seq++
+			if len(e.Reads) > 0 {
+				e.Detail = ReadDetail(e.Reads)
+			}
 			if err := errors.Join(auditevent.SeqValidator(seq), auditevent.ActionValidator(e.Action), auditevent.DetailValidator(e.Detail)); err != nil {
 				return fmt.Errorf("audit: %w", err)
 			}
@@ -130,24 +199,42 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 			}
 			when = when.Truncate(time.Microsecond)
 			hash := Hash(seq, when, e, prev)
-			args = append(args, seq, when, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
+			st.args = append(st.args, seq, when, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
 				e.Action, e.Class, e.Purpose, e.Detail, prev, hash)
 			prev = hash
+			for _, r := range e.Reads {
+				if index == nil || index.rows == maxRowsPerInsert*len(insertColumns)/len(subjectColumns) {
+					stmts = append(stmts, statement{columns: subjectColumns, table: auditsubject.Table})
+					index = &stmts[len(stmts)-1]
+				}
+				index.rows++
+				index.args = append(index.args, seq, r.SubjectID, strings.Join(r.Classes, ","))
+			}
 		}
-		query := insertStatement(drv.Dialect(), len(chunk))
-		if last := start+maxRowsPerInsert >= len(entries); last && drv.Dialect() == dialect.Postgres {
-			// One statement, one round trip fewer while the head is held:
-			// the rows and the new head together.
-			n := len(args)
-			query = "WITH appended AS (" + query + `) UPDATE "` + audithead.Table + `" SET "` + audithead.FieldSeq +
-				`" = $` + strconv.Itoa(n+1) + `, "` + audithead.FieldHash + `" = $` + strconv.Itoa(n+2)
-			args = append(args, seq, prev)
-		} else if last {
-			if err := drv.Exec(ctx, query, args, nil); err != nil {
+		stmts = append(stmts, st)
+		index = nil
+	}
+	if dia == dialect.Postgres && len(stmts) <= 2 {
+		// One statement, one round trip while the head is held: the
+		// entries, their subject index and the new head together.
+		var args []any
+		parts := make([]string, len(stmts))
+		for i, st := range stmts {
+			parts[i] = fmt.Sprintf("s%d AS (%s)", i, insertStatement(dia, st.table, st.columns, st.rows, len(args)))
+			args = append(args, st.args...)
+		}
+		query := "WITH " + strings.Join(parts, ", ") + ` UPDATE "` + audithead.Table + `" SET "` + audithead.FieldSeq +
+			`" = $` + strconv.Itoa(len(args)+1) + `, "` + audithead.FieldHash + `" = $` + strconv.Itoa(len(args)+2)
+		if err := drv.Exec(ctx, query, append(args, seq, prev), nil); err != nil {
+			return err
+		}
+	} else {
+		for _, st := range stmts {
+			if err := drv.Exec(ctx, insertStatement(dia, st.table, st.columns, st.rows, 0), st.args, nil); err != nil {
 				return err
 			}
-			query, args = d.Update(audithead.Table).Set(audithead.FieldSeq, seq).Set(audithead.FieldHash, prev).Query()
 		}
+		query, args := d.Update(audithead.Table).Set(audithead.FieldSeq, seq).Set(audithead.FieldHash, prev).Query()
 		if err := drv.Exec(ctx, query, args, nil); err != nil {
 			return err
 		}
@@ -165,26 +252,30 @@ var insertColumns = []string{auditevent.FieldSeq, auditevent.FieldAt,
 	auditevent.FieldAction, auditevent.FieldClass, auditevent.FieldPurpose,
 	auditevent.FieldDetail, auditevent.FieldPrevHash, auditevent.FieldHash}
 
-// insertStatement is the INSERT of rows entries, with the placeholders of
-// the dialect (both stores accept the double-quoted names).
-func insertStatement(dia string, rows int) string {
+// subjectColumns are the columns of the subject index of reads.
+var subjectColumns = []string{auditsubject.FieldSeq, auditsubject.FieldSubjectID, auditsubject.FieldClasses}
+
+// insertStatement is the INSERT of rows rows of columns into table, with
+// the placeholders of the dialect, numbered after the first skip on
+// PostgreSQL (both stores accept the double-quoted names).
+func insertStatement(dia, table string, columns []string, rows, skip int) string {
 	var b strings.Builder
-	b.Grow(64 + 16*len(insertColumns) + rows*len(insertColumns)*6)
-	b.WriteString(`INSERT INTO "` + auditevent.Table + `" (`)
-	for i, c := range insertColumns {
+	b.Grow(64 + 16*len(columns) + rows*len(columns)*6)
+	b.WriteString(`INSERT INTO "` + table + `" (`)
+	for i, c := range columns {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(`"` + c + `"`)
 	}
 	b.WriteString(") VALUES ")
-	n := 0
+	n := skip
 	for r := range rows {
 		if r > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for i := range insertColumns {
+		for i := range columns {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -297,6 +388,20 @@ func Verify(ctx context.Context, c *ent.Client) (*Verification, error) {
 		if len(page) == 0 {
 			break
 		}
+		bad, err := checkIndex(ctx, c, page)
+		if err != nil {
+			return nil, err
+		}
+		if bad != nil {
+			return &Verification{Checked: int(bad.Seq - 1), FirstBad: bad, FirstBadSeq: bad.Seq,
+				Reason: "the subject index of its reads does not match it"}, nil
+		}
+	}
+	if n, err := c.AuditSubject.Query().Where(auditsubject.SeqGT(seq)).Count(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		return &Verification{Checked: v.Checked, FirstBadSeq: seq + 1,
+			Reason: fmt.Sprintf("the subject index lists %d reads after the last entry", n)}, nil
 	}
 	head, err := c.AuditHead.Query().Only(ctx)
 	if err != nil {
@@ -307,6 +412,41 @@ func Verify(ctx context.Context, c *ent.Client) (*Verification, error) {
 			Reason: fmt.Sprintf("the head records %d entries, the log ends at %d: entries after it were removed or altered", head.Seq, seq)}, nil
 	}
 	return v, nil
+}
+
+// checkIndex returns the first entry of page whose reads the subject
+// index does not list exactly, or nil.
+func checkIndex(ctx context.Context, c *ent.Client, page []*ent.AuditEvent) (*ent.AuditEvent, error) {
+	rows, err := c.AuditSubject.Query().
+		Where(auditsubject.SeqGTE(page[0].Seq), auditsubject.SeqLTE(page[len(page)-1].Seq)).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	indexed := map[int64][]string{}
+	for _, r := range rows {
+		indexed[r.Seq] = append(indexed[r.Seq], strconv.Itoa(r.SubjectID)+":"+r.Classes)
+	}
+	for _, ev := range page {
+		reads, err := Reads(ev)
+		if err != nil {
+			return ev, nil
+		}
+		if ev.Detail == "" {
+			reads = nil // the earlier form, found by its subject
+		}
+		want := make([]string, len(reads))
+		for i, r := range reads {
+			want[i] = strconv.Itoa(r.SubjectID) + ":" + strings.Join(r.Classes, ",")
+		}
+		got := indexed[ev.Seq]
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return ev, nil
+		}
+	}
+	return nil, nil
 }
 
 // Classes returns the classes an entry names: one, or for a read, each
@@ -324,8 +464,38 @@ func NamesClass(class string) (predicate.AuditEvent, error) {
 	if class == "" || strings.Contains(class, ",") {
 		return nil, fault.Invalid("class", "name one class, such as contact")
 	}
-	return auditevent.Or(auditevent.Class(class), auditevent.ClassHasPrefix(class+","),
-		auditevent.ClassHasSuffix(","+class), auditevent.ClassContains(","+class+",")), nil
+	return predicate.AuditEvent(func(s *entsql.Selector) {
+		s.Where(namesClass(s.C(auditevent.FieldClass), class))
+	}), nil
+}
+
+// About is the filter for entries about subject: those naming it as their
+// subject and the reads that list it. With a class, only those about the
+// subject and that class (for a read, a class read of that subject).
+func About(subjectID int, class string) (predicate.AuditEvent, error) {
+	if class != "" {
+		if _, err := NamesClass(class); err != nil {
+			return nil, err
+		}
+	}
+	return predicate.AuditEvent(func(s *entsql.Selector) {
+		t := entsql.Table(auditsubject.Table)
+		reads := entsql.Select(t.C(auditsubject.FieldSeq)).From(t).
+			Where(entsql.EQ(t.C(auditsubject.FieldSubjectID), subjectID))
+		own := entsql.EQ(s.C(auditevent.FieldSubjectID), subjectID)
+		if class != "" {
+			reads.Where(namesClass(t.C(auditsubject.FieldClasses), class))
+			own = entsql.And(own, namesClass(s.C(auditevent.FieldClass), class))
+		}
+		s.Where(entsql.Or(own, entsql.In(s.C(auditevent.FieldSeq), reads)))
+	}), nil
+}
+
+// namesClass matches a column holding class alone or in a comma-separated
+// list.
+func namesClass(column, class string) *entsql.Predicate {
+	return entsql.Or(entsql.EQ(column, class), entsql.HasPrefix(column, class+","),
+		entsql.HasSuffix(column, ","+class), entsql.Contains(column, ","+class+","))
 }
 
 func entryOf(ev *ent.AuditEvent) Entry {
@@ -339,8 +509,9 @@ func entryOf(ev *ent.AuditEvent) Entry {
 	return e
 }
 
-// Recorder writes the engine's audited raw reads: one entry per request
-// and subject, naming the classes read. Requests that finish together share one append (one
+// Recorder writes the engine's audited raw reads: one entry per request,
+// listing the subjects and classes read. Requests that finish together
+// share one append (one
 // transaction, one lock of the chain's head, one commit): the chain is a
 // single sequence, so appending request by request would make every
 // audited read wait for all the others' commits. Each request still
@@ -372,9 +543,11 @@ func (r *Recorder) RecordAccesses(ctx context.Context, v classification.Viewer, 
 	if r.Now != nil {
 		now = r.Now()
 	}
-	p := &pending{done: make(chan error, 1)}
-	// One entry per subject, naming every class read of them; accesses
-	// come sorted by subject, then class.
+	// One entry for the request, listing each subject with the classes
+	// read of them (accesses come sorted by subject, then class), and
+	// naming every class read.
+	e := Entry{Action: ReadRaw, Purpose: string(v.Purpose), At: now}.By(v)
+	all := map[string]bool{}
 	for i := 0; i < len(accesses); {
 		j := i + 1
 		for j < len(accesses) && accesses[j].SubjectID == accesses[i].SubjectID {
@@ -383,11 +556,16 @@ func (r *Recorder) RecordAccesses(ctx context.Context, v classification.Viewer, 
 		classes := make([]string, j-i)
 		for k := range classes {
 			classes[k] = accesses[i+k].Class
+			all[classes[k]] = true
 		}
-		p.entries = append(p.entries, Entry{SubjectID: accesses[i].SubjectID, Action: ReadRaw,
-			Class: strings.Join(classes, ","), Purpose: string(v.Purpose), At: now}.By(v))
+		e.Reads = append(e.Reads, Read{SubjectID: accesses[i].SubjectID, Classes: classes})
 		i = j
 	}
+	if len(e.Reads) == 1 {
+		e.SubjectID = e.Reads[0].SubjectID
+	}
+	e.Class = strings.Join(slices.Sorted(maps.Keys(all)), ",")
+	p := &pending{entries: []Entry{e}, done: make(chan error, 1)}
 	r.mu.Lock()
 	r.queue = append(r.queue, p)
 	if !r.writing {

@@ -25,15 +25,15 @@ type AuditEvent struct {
 	ActorID *int `json:"actor_id,omitempty"`
 	// ActorRole holds the value of the "actor_role" field.
 	ActorRole string `json:"actor_role,omitempty"`
-	// Whose data it was about; empty for system-wide events.
+	// Whose data it was about; empty for system-wide events, and for a raw read of several subjects (its detail lists them).
 	SubjectID *int `json:"subject_id,omitempty"`
 	// Action holds the value of the "action" field.
 	Action string `json:"action,omitempty"`
-	// The class the entry is about; for a raw read, every class read of the subject in that request, comma-separated.
+	// The class the entry is about; for a raw read, every class the request read, comma-separated.
 	Class string `json:"class,omitempty"`
 	// Purpose holds the value of the "purpose" field.
 	Purpose string `json:"purpose,omitempty"`
-	// Categories and counts; never a protected value.
+	// Categories and counts, and for a raw read each subject read with its classes ("12:contact,internal 15:contact"); never a protected value.
 	Detail string `json:"detail,omitempty"`
 	// PrevHash holds the value of the "prev_hash" field.
 	PrevHash string `json:"prev_hash,omitempty"`

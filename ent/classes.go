@@ -43,6 +43,12 @@ var Classes = map[string]map[string]string{
 		"seq":  "audit_trail",
 		"hash": "audit_trail",
 	},
+	"AuditSubject": {
+		"id":         "public",
+		"seq":        "audit_trail",
+		"subject_id": "audit_trail",
+		"classes":    "audit_trail",
+	},
 	"CallLogEntry": {
 		"id":               "public",
 		"user_id":          "internal",

@@ -14,6 +14,7 @@ import (
 	"veil/ent/activitylog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
+	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -51,6 +52,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// AuditHead is the client for interacting with the AuditHead builders.
 	AuditHead *AuditHeadClient
+	// AuditSubject is the client for interacting with the AuditSubject builders.
+	AuditSubject *AuditSubjectClient
 	// CallLogEntry is the client for interacting with the CallLogEntry builders.
 	CallLogEntry *CallLogEntryClient
 	// Consent is the client for interacting with the Consent builders.
@@ -105,6 +108,7 @@ func (c *Client) init() {
 	c.ActivityLog = NewActivityLogClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuditHead = NewAuditHeadClient(c.config)
+	c.AuditSubject = NewAuditSubjectClient(c.config)
 	c.CallLogEntry = NewCallLogEntryClient(c.config)
 	c.Consent = NewConsentClient(c.config)
 	c.Contact = NewContactClient(c.config)
@@ -219,6 +223,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ActivityLog:          NewActivityLogClient(cfg),
 		AuditEvent:           NewAuditEventClient(cfg),
 		AuditHead:            NewAuditHeadClient(cfg),
+		AuditSubject:         NewAuditSubjectClient(cfg),
 		CallLogEntry:         NewCallLogEntryClient(cfg),
 		Consent:              NewConsentClient(cfg),
 		Contact:              NewContactClient(cfg),
@@ -260,6 +265,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ActivityLog:          NewActivityLogClient(cfg),
 		AuditEvent:           NewAuditEventClient(cfg),
 		AuditHead:            NewAuditHeadClient(cfg),
+		AuditSubject:         NewAuditSubjectClient(cfg),
 		CallLogEntry:         NewCallLogEntryClient(cfg),
 		Consent:              NewConsentClient(cfg),
 		Contact:              NewContactClient(cfg),
@@ -308,11 +314,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.ActivityLog, c.AuditEvent, c.AuditHead, c.CallLogEntry, c.Consent, c.Contact,
-		c.Device, c.FaceVerification, c.GuardianLink, c.Listing, c.Location,
-		c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification, c.RightsRequest,
-		c.Session, c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding,
-		c.ThirdPartySDK, c.User,
+		c.ActivityLog, c.AuditEvent, c.AuditHead, c.AuditSubject, c.CallLogEntry,
+		c.Consent, c.Contact, c.Device, c.FaceVerification, c.GuardianLink, c.Listing,
+		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification,
+		c.RightsRequest, c.Session, c.SharingRecord, c.SupportTicket,
+		c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -322,11 +328,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.ActivityLog, c.AuditEvent, c.AuditHead, c.CallLogEntry, c.Consent, c.Contact,
-		c.Device, c.FaceVerification, c.GuardianLink, c.Listing, c.Location,
-		c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification, c.RightsRequest,
-		c.Session, c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding,
-		c.ThirdPartySDK, c.User,
+		c.ActivityLog, c.AuditEvent, c.AuditHead, c.AuditSubject, c.CallLogEntry,
+		c.Consent, c.Contact, c.Device, c.FaceVerification, c.GuardianLink, c.Listing,
+		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification,
+		c.RightsRequest, c.Session, c.SharingRecord, c.SupportTicket,
+		c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -341,6 +347,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuditHeadMutation:
 		return c.AuditHead.mutate(ctx, m)
+	case *AuditSubjectMutation:
+		return c.AuditSubject.mutate(ctx, m)
 	case *CallLogEntryMutation:
 		return c.CallLogEntry.mutate(ctx, m)
 	case *ConsentMutation:
@@ -796,6 +804,139 @@ func (c *AuditHeadClient) mutate(ctx context.Context, m *AuditHeadMutation) (Val
 		return (&AuditHeadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditHead mutation op: %q", m.Op())
+	}
+}
+
+// AuditSubjectClient is a client for the AuditSubject schema.
+type AuditSubjectClient struct {
+	config
+}
+
+// NewAuditSubjectClient returns a client for the AuditSubject from the given config.
+func NewAuditSubjectClient(c config) *AuditSubjectClient {
+	return &AuditSubjectClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditsubject.Hooks(f(g(h())))`.
+func (c *AuditSubjectClient) Use(hooks ...Hook) {
+	c.hooks.AuditSubject = append(c.hooks.AuditSubject, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditsubject.Intercept(f(g(h())))`.
+func (c *AuditSubjectClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditSubject = append(c.inters.AuditSubject, interceptors...)
+}
+
+// Create returns a builder for creating a AuditSubject entity.
+func (c *AuditSubjectClient) Create() *AuditSubjectCreate {
+	mutation := newAuditSubjectMutation(c.config, OpCreate)
+	return &AuditSubjectCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditSubject entities.
+func (c *AuditSubjectClient) CreateBulk(builders ...*AuditSubjectCreate) *AuditSubjectCreateBulk {
+	return &AuditSubjectCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditSubjectClient) MapCreateBulk(slice any, setFunc func(*AuditSubjectCreate, int)) *AuditSubjectCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditSubjectCreateBulk{err: fmt.Errorf("calling to AuditSubjectClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditSubjectCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditSubjectCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditSubject.
+func (c *AuditSubjectClient) Update() *AuditSubjectUpdate {
+	mutation := newAuditSubjectMutation(c.config, OpUpdate)
+	return &AuditSubjectUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditSubjectClient) UpdateOne(_m *AuditSubject) *AuditSubjectUpdateOne {
+	mutation := newAuditSubjectMutation(c.config, OpUpdateOne, withAuditSubject(_m))
+	return &AuditSubjectUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditSubjectClient) UpdateOneID(id int) *AuditSubjectUpdateOne {
+	mutation := newAuditSubjectMutation(c.config, OpUpdateOne, withAuditSubjectID(id))
+	return &AuditSubjectUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditSubject.
+func (c *AuditSubjectClient) Delete() *AuditSubjectDelete {
+	mutation := newAuditSubjectMutation(c.config, OpDelete)
+	return &AuditSubjectDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditSubjectClient) DeleteOne(_m *AuditSubject) *AuditSubjectDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditSubjectClient) DeleteOneID(id int) *AuditSubjectDeleteOne {
+	builder := c.Delete().Where(auditsubject.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditSubjectDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditSubject.
+func (c *AuditSubjectClient) Query() *AuditSubjectQuery {
+	return &AuditSubjectQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditSubject},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditSubject entity by its id.
+func (c *AuditSubjectClient) Get(ctx context.Context, id int) (*AuditSubject, error) {
+	return c.Query().Where(auditsubject.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditSubjectClient) GetX(ctx context.Context, id int) *AuditSubject {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditSubjectClient) Hooks() []Hook {
+	return c.hooks.AuditSubject
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditSubjectClient) Interceptors() []Interceptor {
+	return c.inters.AuditSubject
+}
+
+func (c *AuditSubjectClient) mutate(ctx context.Context, m *AuditSubjectMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditSubjectCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditSubjectUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditSubjectUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditSubjectDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditSubject mutation op: %q", m.Op())
 	}
 }
 
@@ -3921,15 +4062,16 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ActivityLog, AuditEvent, AuditHead, CallLogEntry, Consent, Contact, Device,
-		FaceVerification, GuardianLink, Listing, Location, LoginCode, Order,
-		PolicyVersion, RealNameVerification, RightsRequest, Session, SharingRecord,
-		SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
+		ActivityLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
+		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
+		Order, PolicyVersion, RealNameVerification, RightsRequest, Session,
+		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
 	}
 	inters struct {
-		ActivityLog, AuditEvent, AuditHead, CallLogEntry, Consent, Contact, Device,
-		FaceVerification, GuardianLink, Listing, Location, LoginCode, Order,
-		PolicyVersion, RealNameVerification, RightsRequest, Session, SharingRecord,
-		SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Interceptor
+		ActivityLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
+		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
+		Order, PolicyVersion, RealNameVerification, RightsRequest, Session,
+		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
+		User []ent.Interceptor
 	}
 )

@@ -11,6 +11,7 @@ import (
 	"veil/ent/activitylog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
+	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -97,6 +98,7 @@ func checkColumn(t, c string) error {
 			activitylog.Table:          activitylog.ValidColumn,
 			auditevent.Table:           auditevent.ValidColumn,
 			audithead.Table:            audithead.ValidColumn,
+			auditsubject.Table:         auditsubject.ValidColumn,
 			calllogentry.Table:         calllogentry.ValidColumn,
 			consent.Table:              consent.ValidColumn,
 			contact.Table:              contact.ValidColumn,

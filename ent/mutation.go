@@ -11,6 +11,7 @@ import (
 	"veil/ent/activitylog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
+	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -48,6 +49,7 @@ const (
 	TypeActivityLog          = "ActivityLog"
 	TypeAuditEvent           = "AuditEvent"
 	TypeAuditHead            = "AuditHead"
+	TypeAuditSubject         = "AuditSubject"
 	TypeCallLogEntry         = "CallLogEntry"
 	TypeConsent              = "Consent"
 	TypeContact              = "Contact"
@@ -2752,6 +2754,509 @@ func (m *AuditHeadMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditHeadMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditHead edge %s", name)
+}
+
+// AuditSubjectMutation represents an operation that mutates the AuditSubject nodes in the graph.
+type AuditSubjectMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	seq           *int64
+	addseq        *int64
+	subject_id    *int
+	addsubject_id *int
+	classes       *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditSubject, error)
+	predicates    []predicate.AuditSubject
+}
+
+var _ ent.Mutation = (*AuditSubjectMutation)(nil)
+
+// auditsubjectOption allows management of the mutation configuration using functional options.
+type auditsubjectOption func(*AuditSubjectMutation)
+
+// newAuditSubjectMutation creates new mutation for the AuditSubject entity.
+func newAuditSubjectMutation(c config, op Op, opts ...auditsubjectOption) *AuditSubjectMutation {
+	m := &AuditSubjectMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditSubject,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditSubjectID sets the ID field of the mutation.
+func withAuditSubjectID(id int) auditsubjectOption {
+	return func(m *AuditSubjectMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditSubject
+		)
+		m.oldValue = func(ctx context.Context) (*AuditSubject, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditSubject.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditSubject sets the old AuditSubject of the mutation.
+func withAuditSubject(node *AuditSubject) auditsubjectOption {
+	return func(m *AuditSubjectMutation) {
+		m.oldValue = func(context.Context) (*AuditSubject, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditSubjectMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditSubjectMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditSubjectMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditSubjectMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditSubject.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSeq sets the "seq" field.
+func (m *AuditSubjectMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *AuditSubjectMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the AuditSubject entity.
+// If the AuditSubject object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSubjectMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *AuditSubjectMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *AuditSubjectMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *AuditSubjectMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetSubjectID sets the "subject_id" field.
+func (m *AuditSubjectMutation) SetSubjectID(i int) {
+	m.subject_id = &i
+	m.addsubject_id = nil
+}
+
+// SubjectID returns the value of the "subject_id" field in the mutation.
+func (m *AuditSubjectMutation) SubjectID() (r int, exists bool) {
+	v := m.subject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectID returns the old "subject_id" field's value of the AuditSubject entity.
+// If the AuditSubject object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSubjectMutation) OldSubjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectID: %w", err)
+	}
+	return oldValue.SubjectID, nil
+}
+
+// AddSubjectID adds i to the "subject_id" field.
+func (m *AuditSubjectMutation) AddSubjectID(i int) {
+	if m.addsubject_id != nil {
+		*m.addsubject_id += i
+	} else {
+		m.addsubject_id = &i
+	}
+}
+
+// AddedSubjectID returns the value that was added to the "subject_id" field in this mutation.
+func (m *AuditSubjectMutation) AddedSubjectID() (r int, exists bool) {
+	v := m.addsubject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSubjectID resets all changes to the "subject_id" field.
+func (m *AuditSubjectMutation) ResetSubjectID() {
+	m.subject_id = nil
+	m.addsubject_id = nil
+}
+
+// SetClasses sets the "classes" field.
+func (m *AuditSubjectMutation) SetClasses(s string) {
+	m.classes = &s
+}
+
+// Classes returns the value of the "classes" field in the mutation.
+func (m *AuditSubjectMutation) Classes() (r string, exists bool) {
+	v := m.classes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClasses returns the old "classes" field's value of the AuditSubject entity.
+// If the AuditSubject object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSubjectMutation) OldClasses(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClasses is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClasses requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClasses: %w", err)
+	}
+	return oldValue.Classes, nil
+}
+
+// ResetClasses resets all changes to the "classes" field.
+func (m *AuditSubjectMutation) ResetClasses() {
+	m.classes = nil
+}
+
+// Where appends a list predicates to the AuditSubjectMutation builder.
+func (m *AuditSubjectMutation) Where(ps ...predicate.AuditSubject) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditSubjectMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditSubjectMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditSubject, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditSubjectMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditSubjectMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditSubject).
+func (m *AuditSubjectMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditSubjectMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.seq != nil {
+		fields = append(fields, auditsubject.FieldSeq)
+	}
+	if m.subject_id != nil {
+		fields = append(fields, auditsubject.FieldSubjectID)
+	}
+	if m.classes != nil {
+		fields = append(fields, auditsubject.FieldClasses)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditSubjectMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditsubject.FieldSeq:
+		return m.Seq()
+	case auditsubject.FieldSubjectID:
+		return m.SubjectID()
+	case auditsubject.FieldClasses:
+		return m.Classes()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditSubjectMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditsubject.FieldSeq:
+		return m.OldSeq(ctx)
+	case auditsubject.FieldSubjectID:
+		return m.OldSubjectID(ctx)
+	case auditsubject.FieldClasses:
+		return m.OldClasses(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditSubject field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditSubjectMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditsubject.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case auditsubject.FieldSubjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectID(v)
+		return nil
+	case auditsubject.FieldClasses:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClasses(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSubject field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditSubjectMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, auditsubject.FieldSeq)
+	}
+	if m.addsubject_id != nil {
+		fields = append(fields, auditsubject.FieldSubjectID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditSubjectMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditsubject.FieldSeq:
+		return m.AddedSeq()
+	case auditsubject.FieldSubjectID:
+		return m.AddedSubjectID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditSubjectMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditsubject.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	case auditsubject.FieldSubjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSubjectID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSubject numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditSubjectMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditSubjectMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditSubjectMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditSubject nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditSubjectMutation) ResetField(name string) error {
+	switch name {
+	case auditsubject.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case auditsubject.FieldSubjectID:
+		m.ResetSubjectID()
+		return nil
+	case auditsubject.FieldClasses:
+		m.ResetClasses()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSubject field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditSubjectMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditSubjectMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditSubjectMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditSubjectMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditSubjectMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditSubjectMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditSubjectMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditSubject unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditSubjectMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditSubject edge %s", name)
 }
 
 // CallLogEntryMutation represents an operation that mutates the CallLogEntry nodes in the graph.

@@ -7,6 +7,7 @@ var Tables = map[string]string{
 	"ActivityLog":          "activity_logs",
 	"AuditEvent":           "audit_events",
 	"AuditHead":            "audit_heads",
+	"AuditSubject":         "audit_subjects",
 	"CallLogEntry":         "call_log_entries",
 	"Consent":              "consents",
 	"Contact":              "contacts",
@@ -33,6 +34,7 @@ var Fields = map[string][]string{
 	"ActivityLog":          {"id", "user_id", "kind", "login_account", "search_query", "ip", "browser", "carrier", "network", "language", "page", "target", "stay_seconds", "occurred_at"},
 	"AuditEvent":           {"id", "seq", "at", "actor_id", "actor_role", "subject_id", "action", "class", "purpose", "detail", "prev_hash", "hash"},
 	"AuditHead":            {"id", "seq", "hash"},
+	"AuditSubject":         {"id", "seq", "subject_id", "classes"},
 	"CallLogEntry":         {"id", "user_id", "phone", "direction", "started_at", "duration_seconds"},
 	"Consent":              {"id", "user_id", "purpose", "policy_version", "granted_at", "withdrawn_at", "recipient", "granted_by"},
 	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
@@ -59,6 +61,7 @@ var JSONFields = map[string]map[string]bool{
 	"ActivityLog":          {},
 	"AuditEvent":           {},
 	"AuditHead":            {},
+	"AuditSubject":         {},
 	"CallLogEntry":         {},
 	"Consent":              {},
 	"Contact":              {},
@@ -87,6 +90,7 @@ var EncryptedColumns = map[string]map[string]string{
 	"activity_logs":           {},
 	"audit_events":            {},
 	"audit_heads":             {},
+	"audit_subjects":          {},
 	"call_log_entries":        {"phone": "string"},
 	"consents":                {},
 	"contacts":                {"name": "string", "phone": "string"},
@@ -123,6 +127,10 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 	case *AuditHead:
 		if e != nil {
 			return "AuditHead", e.ID, true
+		}
+	case *AuditSubject:
+		if e != nil {
+			return "AuditSubject", e.ID, true
 		}
 	case *CallLogEntry:
 		if e != nil {

@@ -10,6 +10,7 @@ import (
 	"veil/ent/activitylog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
+	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -37,6 +38,7 @@ var Records = map[string]classification.Record{
 	"ActivityLog":          {Rows: "about", Subject: "user_id", Category: "ACTIVITY", OnCancel: "erase", Expires: "occurred_at"},
 	"AuditEvent":           {Rows: "about", Subject: "subject_id", OnCancel: "keep", Kept: "the audit log is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3), and its chain must stay whole"},
 	"AuditHead":            {Rows: "system"},
+	"AuditSubject":         {Rows: "about", Subject: "subject_id", OnCancel: "keep", Kept: "it indexes the audit log, which is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3)"},
 	"CallLogEntry":         {Rows: "about", Subject: "user_id", Category: "CALL_LOG", OnCancel: "erase"},
 	"Consent":              {Rows: "about", Subject: "user_id", OnCancel: "keep", Kept: "proof of the consent under which past processing was lawful (PIPL Art. 15)"},
 	"Contact":              {Rows: "about", Subject: "user_id", Category: "ADDRESS_BOOK", OnCancel: "erase"},
@@ -63,6 +65,7 @@ var RecordTypes = []string{
 	"ActivityLog",
 	"AuditEvent",
 	"AuditHead",
+	"AuditSubject",
 	"CallLogEntry",
 	"Consent",
 	"Contact",
@@ -122,6 +125,12 @@ func SubjectOf(v any) (typ string, id, subject, counterparty int, ok bool) {
 			return "", 0, 0, 0, false
 		}
 		return "AuditHead", e.ID, subject, counterparty, true
+	case *AuditSubject:
+		if e == nil {
+			return "", 0, 0, 0, false
+		}
+		subject = e.SubjectID
+		return "AuditSubject", e.ID, subject, counterparty, true
 	case *CallLogEntry:
 		if e == nil {
 			return "", 0, 0, 0, false
@@ -248,6 +257,8 @@ func DeleteAbout(ctx context.Context, c *Client, typ string, subjects ...int) (i
 		return c.ActivityLog.Delete().Where(activitylog.UserIDIn(subjects...)).Exec(ctx)
 	case "AuditEvent":
 		return c.AuditEvent.Delete().Where(auditevent.SubjectIDIn(subjects...)).Exec(ctx)
+	case "AuditSubject":
+		return c.AuditSubject.Delete().Where(auditsubject.SubjectIDIn(subjects...)).Exec(ctx)
 	case "CallLogEntry":
 		return c.CallLogEntry.Delete().Where(calllogentry.UserIDIn(subjects...)).Exec(ctx)
 	case "Consent":
@@ -288,6 +299,8 @@ func CountAbout(ctx context.Context, c *Client, typ string, subjects ...int) (in
 		return c.ActivityLog.Query().Where(activitylog.UserIDIn(subjects...)).Count(ctx)
 	case "AuditEvent":
 		return c.AuditEvent.Query().Where(auditevent.SubjectIDIn(subjects...)).Count(ctx)
+	case "AuditSubject":
+		return c.AuditSubject.Query().Where(auditsubject.SubjectIDIn(subjects...)).Count(ctx)
 	case "CallLogEntry":
 		return c.CallLogEntry.Query().Where(calllogentry.UserIDIn(subjects...)).Count(ctx)
 	case "Consent":
@@ -352,6 +365,8 @@ func DeleteIDs(ctx context.Context, c *Client, typ string, ids ...int) (int, err
 		return c.AuditEvent.Delete().Where(auditevent.IDIn(ids...)).Exec(ctx)
 	case "AuditHead":
 		return c.AuditHead.Delete().Where(audithead.IDIn(ids...)).Exec(ctx)
+	case "AuditSubject":
+		return c.AuditSubject.Delete().Where(auditsubject.IDIn(ids...)).Exec(ctx)
 	case "CallLogEntry":
 		return c.CallLogEntry.Delete().Where(calllogentry.IDIn(ids...)).Exec(ctx)
 	case "Consent":

@@ -6,6 +6,7 @@ import (
 	"time"
 	"veil/ent/activitylog"
 	"veil/ent/auditevent"
+	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -104,6 +105,12 @@ func init() {
 	auditevent.DefaultDetail = auditeventDescDetail.Default.(string)
 	// auditevent.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
 	auditevent.DetailValidator = auditeventDescDetail.Validators[0].(func(string) error)
+	auditsubjectFields := schema.AuditSubject{}.Fields()
+	_ = auditsubjectFields
+	// auditsubjectDescSeq is the schema descriptor for seq field.
+	auditsubjectDescSeq := auditsubjectFields[0].Descriptor()
+	// auditsubject.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	auditsubject.SeqValidator = auditsubjectDescSeq.Validators[0].(func(int64) error)
 	calllogentryFields := schema.CallLogEntry{}.Fields()
 	_ = calllogentryFields
 	// calllogentryDescPhone is the schema descriptor for phone field.

@@ -18,6 +18,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// AuditHead is the client for interacting with the AuditHead builders.
 	AuditHead *AuditHeadClient
+	// AuditSubject is the client for interacting with the AuditSubject builders.
+	AuditSubject *AuditSubjectClient
 	// CallLogEntry is the client for interacting with the CallLogEntry builders.
 	CallLogEntry *CallLogEntryClient
 	// Consent is the client for interacting with the Consent builders.
@@ -190,6 +192,7 @@ func (tx *Tx) init() {
 	tx.ActivityLog = NewActivityLogClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuditHead = NewAuditHeadClient(tx.config)
+	tx.AuditSubject = NewAuditSubjectClient(tx.config)
 	tx.CallLogEntry = NewCallLogEntryClient(tx.config)
 	tx.Consent = NewConsentClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)

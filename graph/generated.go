@@ -2805,17 +2805,17 @@ type AuditEvent implements Node {
   actorID: ID @classified(class: "audit_trail")
   actorRole: String @classified(class: "audit_trail")
   """
-  Whose data it was about; empty for system-wide events.
+  Whose data it was about; empty for system-wide events, and for a raw read of several subjects (its detail lists them).
   """
   subjectID: ID @classified(class: "audit_trail")
   action: String @classified(class: "audit_trail")
   """
-  The class the entry is about; for a raw read, every class read of the subject in that request, comma-separated.
+  The class the entry is about; for a raw read, every class the request read, comma-separated.
   """
   class: String @classified(class: "audit_trail")
   purpose: String @classified(class: "audit_trail")
   """
-  Categories and counts; never a protected value.
+  Categories and counts, and for a raw read each subject read with its classes ("12:contact,internal 15:contact"); never a protected value.
   """
   detail: String @classified(class: "audit_trail")
   prevHash: String @classified(class: "audit_trail")

@@ -264,14 +264,23 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	if actorID != nil {
 		preds = append(preds, auditevent.ActorID(*actorID))
 	}
-	if subjectID != nil {
-		preds = append(preds, auditevent.SubjectID(*subjectID))
-	}
+	c := ""
 	if class != nil {
-		p, err := audit.NamesClass(*class)
+		if _, err := audit.NamesClass(*class); err != nil {
+			return nil, err
+		}
+		c = *class
+	}
+	switch {
+	case subjectID != nil:
+		// A read entry lists its subjects: the filter uses its index.
+		p, err := audit.About(*subjectID, c)
 		if err != nil {
 			return nil, err
 		}
+		preds = append(preds, p)
+	case c != "":
+		p, _ := audit.NamesClass(c)
 		preds = append(preds, p)
 	}
 	if purpose != nil {

@@ -44,6 +44,18 @@ func (f AuditHeadFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditHeadMutation", m)
 }
 
+// The AuditSubjectFunc type is an adapter to allow the use of ordinary
+// function as AuditSubject mutator.
+type AuditSubjectFunc func(context.Context, *ent.AuditSubjectMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditSubjectFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditSubjectMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditSubjectMutation", m)
+}
+
 // The CallLogEntryFunc type is an adapter to allow the use of ordinary
 // function as CallLogEntry mutator.
 type CallLogEntryFunc func(context.Context, *ent.CallLogEntryMutation) (ent.Value, error)

@@ -10,6 +10,7 @@ import (
 	"veil/ent/activitylog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
+	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -169,6 +170,33 @@ func (f TraverseAuditHead) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditHeadQuery", q)
+}
+
+// The AuditSubjectFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AuditSubjectFunc func(context.Context, *ent.AuditSubjectQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AuditSubjectFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AuditSubjectQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AuditSubjectQuery", q)
+}
+
+// The TraverseAuditSubject type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAuditSubject func(context.Context, *ent.AuditSubjectQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAuditSubject) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAuditSubject) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditSubjectQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AuditSubjectQuery", q)
 }
 
 // The CallLogEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -693,6 +721,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.AuditHeadQuery:
 		return &query[*ent.AuditHeadQuery, predicate.AuditHead, audithead.OrderOption]{typ: ent.TypeAuditHead, tq: q}, nil
+	case *ent.AuditSubjectQuery:
+		return &query[*ent.AuditSubjectQuery, predicate.AuditSubject, auditsubject.OrderOption]{typ: ent.TypeAuditSubject, tq: q}, nil
 	case *ent.CallLogEntryQuery:
 		return &query[*ent.CallLogEntryQuery, predicate.CallLogEntry, calllogentry.OrderOption]{typ: ent.TypeCallLogEntry, tq: q}, nil
 	case *ent.ConsentQuery:

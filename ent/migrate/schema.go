@@ -62,7 +62,7 @@ var (
 		{Name: "action", Type: field.TypeString},
 		{Name: "class", Type: field.TypeString, Default: ""},
 		{Name: "purpose", Type: field.TypeString, Default: ""},
-		{Name: "detail", Type: field.TypeString, Size: 1000, Default: ""},
+		{Name: "detail", Type: field.TypeString, Size: 1048576, Default: ""},
 		{Name: "prev_hash", Type: field.TypeString},
 		{Name: "hash", Type: field.TypeString},
 	}
@@ -100,6 +100,31 @@ var (
 		Name:       "audit_heads",
 		Columns:    AuditHeadsColumns,
 		PrimaryKey: []*schema.Column{AuditHeadsColumns[0]},
+	}
+	// AuditSubjectsColumns holds the columns for the "audit_subjects" table.
+	AuditSubjectsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "subject_id", Type: field.TypeInt},
+		{Name: "classes", Type: field.TypeString},
+	}
+	// AuditSubjectsTable holds the schema information for the "audit_subjects" table.
+	AuditSubjectsTable = &schema.Table{
+		Name:       "audit_subjects",
+		Columns:    AuditSubjectsColumns,
+		PrimaryKey: []*schema.Column{AuditSubjectsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditsubject_subject_id_seq",
+				Unique:  true,
+				Columns: []*schema.Column{AuditSubjectsColumns[2], AuditSubjectsColumns[1]},
+			},
+			{
+				Name:    "auditsubject_seq",
+				Unique:  false,
+				Columns: []*schema.Column{AuditSubjectsColumns[1]},
+			},
+		},
 	}
 	// CallLogEntriesColumns holds the columns for the "call_log_entries" table.
 	CallLogEntriesColumns = []*schema.Column{
@@ -677,6 +702,7 @@ var (
 		ActivityLogsTable,
 		AuditEventsTable,
 		AuditHeadsTable,
+		AuditSubjectsTable,
 		CallLogEntriesTable,
 		ConsentsTable,
 		ContactsTable,

@@ -15,6 +15,9 @@ type AuditEvent func(*sql.Selector)
 // AuditHead is the predicate function for audithead builders.
 type AuditHead func(*sql.Selector)
 
+// AuditSubject is the predicate function for auditsubject builders.
+type AuditSubject func(*sql.Selector)
+
 // CallLogEntry is the predicate function for calllogentry builders.
 type CallLogEntry func(*sql.Selector)
 

@@ -29,15 +29,15 @@ func (AuditEvent) Fields() []ent.Field {
 			Annotations(a, entgql.Type("ID")),
 		field.String("actor_role").Default("").Immutable().Annotations(a),
 		field.Int("subject_id").Optional().Nillable().Immutable().
-			Comment("Whose data it was about; empty for system-wide events.").
+			Comment("Whose data it was about; empty for system-wide events, and for a raw read of several subjects (its detail lists them).").
 			Annotations(a, entgql.Type("ID")),
 		field.String("action").NotEmpty().Immutable().Annotations(a),
 		field.String("class").Default("").Immutable().
-			Comment("The class the entry is about; for a raw read, every class read of the subject in that request, comma-separated.").
+			Comment("The class the entry is about; for a raw read, every class the request read, comma-separated.").
 			Annotations(a),
 		field.String("purpose").Default("").Immutable().Annotations(a),
-		field.String("detail").Default("").MaxLen(1000).Immutable().
-			Comment("Categories and counts; never a protected value.").
+		field.String("detail").Default("").MaxLen(1 << 20).Immutable().
+			Comment("Categories and counts, and for a raw read each subject read with its classes (\"12:contact,internal 15:contact\"); never a protected value.").
 			Annotations(a),
 		field.String("prev_hash").Immutable().Annotations(a),
 		field.String("hash").Immutable().Annotations(a),
@@ -60,6 +60,44 @@ func (AuditEvent) Annotations() []schema.Annotation {
 		classification.About("subject_id").
 			KeptAfterCancel("the audit log is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3), and its chain must stay whole"),
 		entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+	}
+}
+
+// AuditSubject indexes the raw reads of the audit log by subject: a row
+// for each subject a read entry lists, with the classes read. It is
+// written with its entry and derived from the entry's detail, which the
+// chain's hash covers; verifyAuditChain checks that the two agree.
+type AuditSubject struct{ ent.Schema }
+
+// Fields of the AuditSubject.
+func (AuditSubject) Fields() []ent.Field {
+	a := tag(classification.AuditTrail)
+	return []ent.Field{
+		field.Int64("seq").Positive().Immutable().
+			Comment("The read entry's position in the chain.").
+			Annotations(a),
+		field.Int("subject_id").Immutable().Annotations(a),
+		field.String("classes").Immutable().
+			Comment("The classes read of the subject, comma-separated.").
+			Annotations(a),
+	}
+}
+
+// Indexes of the AuditSubject.
+func (AuditSubject) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("subject_id", "seq").Unique(),
+		index.Fields("seq"),
+	}
+}
+
+// Annotations of the AuditSubject: not part of the GraphQL schema; kept
+// as the log is.
+func (AuditSubject) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		classification.About("subject_id").
+			KeptAfterCancel("it indexes the audit log, which is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3)"),
+		entgql.Skip(entgql.SkipAll),
 	}
 }
 
