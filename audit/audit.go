@@ -532,8 +532,18 @@ type pending struct {
 	done    chan error
 }
 
-// maxEntriesPerAppend bounds one shared append.
-const maxEntriesPerAppend = 5000
+// maxRowsPerAppend bounds one shared append: its entries and the rows of
+// their subject index.
+const maxRowsPerAppend = 5000
+
+// rows is how many rows p's entries write.
+func (p *pending) rows() int {
+	n := 0
+	for _, e := range p.entries {
+		n += 1 + len(e.Reads)
+	}
+	return n
+}
 
 var _ classification.AccessRecorder = (*Recorder)(nil)
 
@@ -588,9 +598,10 @@ func (r *Recorder) RecordAccesses(ctx context.Context, v classification.Viewer, 
 func (r *Recorder) write() {
 	for {
 		r.mu.Lock()
-		n, size := 0, 0
-		for n < len(r.queue) && (n == 0 || size+len(r.queue[n].entries) <= maxEntriesPerAppend) {
+		n, size, rows := 0, 0, 0
+		for n < len(r.queue) && (n == 0 || rows+r.queue[n].rows() <= maxRowsPerAppend) {
 			size += len(r.queue[n].entries)
+			rows += r.queue[n].rows()
 			n++
 		}
 		batch := r.queue[:n:n]
