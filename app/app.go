@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"entgo.io/ent/dialect"
 	"time"
 
 	"veil/account"
@@ -83,6 +85,21 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := seed.EnsureCatalog(ctx, st.Client); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("seed the SDK inventory and policy: %w", err)
+	}
+	if st.Dialect == dialect.Postgres {
+		// Every process on the database shares the rate limits.
+		db, err := st.OpenSide("synchronous_commit=off")
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		shared := ratelimit.NewShared(db)
+		cfg.HTTP.Shared = shared
+		for name, l := range map[string]*ratelimit.Limiter{"sign-in": cfg.SignInLimiter, "real-name": cfg.RealNameLimiter} {
+			if l != nil {
+				l.On(shared, name)
+			}
+		}
 	}
 	accounts := &account.Service{Client: st.Client, SMS: cfg.SMS, CodeKey: cfg.CodeKey, Now: cfg.Now}
 	resolver := &graph.Resolver{

@@ -173,6 +173,11 @@ var Classes = map[string]map[string]string{
 		"summary":      "public",
 		"content_hash": "public",
 	},
+	"RateBucket": {
+		"id":     "public",
+		"bucket": "secret",
+		"tat":    "secret",
+	},
 	"RealNameVerification": {
 		"id":           "public",
 		"user_id":      "internal",

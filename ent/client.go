@@ -26,6 +26,7 @@ import (
 	"veil/ent/logincode"
 	"veil/ent/order"
 	"veil/ent/policyversion"
+	"veil/ent/ratebucket"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
 	"veil/ent/session"
@@ -76,6 +77,8 @@ type Client struct {
 	Order *OrderClient
 	// PolicyVersion is the client for interacting with the PolicyVersion builders.
 	PolicyVersion *PolicyVersionClient
+	// RateBucket is the client for interacting with the RateBucket builders.
+	RateBucket *RateBucketClient
 	// RealNameVerification is the client for interacting with the RealNameVerification builders.
 	RealNameVerification *RealNameVerificationClient
 	// RightsRequest is the client for interacting with the RightsRequest builders.
@@ -120,6 +123,7 @@ func (c *Client) init() {
 	c.LoginCode = NewLoginCodeClient(c.config)
 	c.Order = NewOrderClient(c.config)
 	c.PolicyVersion = NewPolicyVersionClient(c.config)
+	c.RateBucket = NewRateBucketClient(c.config)
 	c.RealNameVerification = NewRealNameVerificationClient(c.config)
 	c.RightsRequest = NewRightsRequestClient(c.config)
 	c.Session = NewSessionClient(c.config)
@@ -235,6 +239,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		LoginCode:            NewLoginCodeClient(cfg),
 		Order:                NewOrderClient(cfg),
 		PolicyVersion:        NewPolicyVersionClient(cfg),
+		RateBucket:           NewRateBucketClient(cfg),
 		RealNameVerification: NewRealNameVerificationClient(cfg),
 		RightsRequest:        NewRightsRequestClient(cfg),
 		Session:              NewSessionClient(cfg),
@@ -277,6 +282,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		LoginCode:            NewLoginCodeClient(cfg),
 		Order:                NewOrderClient(cfg),
 		PolicyVersion:        NewPolicyVersionClient(cfg),
+		RateBucket:           NewRateBucketClient(cfg),
 		RealNameVerification: NewRealNameVerificationClient(cfg),
 		RightsRequest:        NewRightsRequestClient(cfg),
 		Session:              NewSessionClient(cfg),
@@ -316,9 +322,9 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActivityLog, c.AuditEvent, c.AuditHead, c.AuditSubject, c.CallLogEntry,
 		c.Consent, c.Contact, c.Device, c.FaceVerification, c.GuardianLink, c.Listing,
-		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification,
-		c.RightsRequest, c.Session, c.SharingRecord, c.SupportTicket,
-		c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RateBucket,
+		c.RealNameVerification, c.RightsRequest, c.Session, c.SharingRecord,
+		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -330,9 +336,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActivityLog, c.AuditEvent, c.AuditHead, c.AuditSubject, c.CallLogEntry,
 		c.Consent, c.Contact, c.Device, c.FaceVerification, c.GuardianLink, c.Listing,
-		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RealNameVerification,
-		c.RightsRequest, c.Session, c.SharingRecord, c.SupportTicket,
-		c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RateBucket,
+		c.RealNameVerification, c.RightsRequest, c.Session, c.SharingRecord,
+		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -371,6 +377,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Order.mutate(ctx, m)
 	case *PolicyVersionMutation:
 		return c.PolicyVersion.mutate(ctx, m)
+	case *RateBucketMutation:
+		return c.RateBucket.mutate(ctx, m)
 	case *RealNameVerificationMutation:
 		return c.RealNameVerification.mutate(ctx, m)
 	case *RightsRequestMutation:
@@ -2595,6 +2603,139 @@ func (c *PolicyVersionClient) mutate(ctx context.Context, m *PolicyVersionMutati
 	}
 }
 
+// RateBucketClient is a client for the RateBucket schema.
+type RateBucketClient struct {
+	config
+}
+
+// NewRateBucketClient returns a client for the RateBucket from the given config.
+func NewRateBucketClient(c config) *RateBucketClient {
+	return &RateBucketClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ratebucket.Hooks(f(g(h())))`.
+func (c *RateBucketClient) Use(hooks ...Hook) {
+	c.hooks.RateBucket = append(c.hooks.RateBucket, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ratebucket.Intercept(f(g(h())))`.
+func (c *RateBucketClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RateBucket = append(c.inters.RateBucket, interceptors...)
+}
+
+// Create returns a builder for creating a RateBucket entity.
+func (c *RateBucketClient) Create() *RateBucketCreate {
+	mutation := newRateBucketMutation(c.config, OpCreate)
+	return &RateBucketCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RateBucket entities.
+func (c *RateBucketClient) CreateBulk(builders ...*RateBucketCreate) *RateBucketCreateBulk {
+	return &RateBucketCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RateBucketClient) MapCreateBulk(slice any, setFunc func(*RateBucketCreate, int)) *RateBucketCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RateBucketCreateBulk{err: fmt.Errorf("calling to RateBucketClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RateBucketCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RateBucketCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RateBucket.
+func (c *RateBucketClient) Update() *RateBucketUpdate {
+	mutation := newRateBucketMutation(c.config, OpUpdate)
+	return &RateBucketUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RateBucketClient) UpdateOne(_m *RateBucket) *RateBucketUpdateOne {
+	mutation := newRateBucketMutation(c.config, OpUpdateOne, withRateBucket(_m))
+	return &RateBucketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RateBucketClient) UpdateOneID(id int) *RateBucketUpdateOne {
+	mutation := newRateBucketMutation(c.config, OpUpdateOne, withRateBucketID(id))
+	return &RateBucketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RateBucket.
+func (c *RateBucketClient) Delete() *RateBucketDelete {
+	mutation := newRateBucketMutation(c.config, OpDelete)
+	return &RateBucketDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RateBucketClient) DeleteOne(_m *RateBucket) *RateBucketDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RateBucketClient) DeleteOneID(id int) *RateBucketDeleteOne {
+	builder := c.Delete().Where(ratebucket.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RateBucketDeleteOne{builder}
+}
+
+// Query returns a query builder for RateBucket.
+func (c *RateBucketClient) Query() *RateBucketQuery {
+	return &RateBucketQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRateBucket},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RateBucket entity by its id.
+func (c *RateBucketClient) Get(ctx context.Context, id int) (*RateBucket, error) {
+	return c.Query().Where(ratebucket.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RateBucketClient) GetX(ctx context.Context, id int) *RateBucket {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RateBucketClient) Hooks() []Hook {
+	return c.hooks.RateBucket
+}
+
+// Interceptors returns the client interceptors.
+func (c *RateBucketClient) Interceptors() []Interceptor {
+	return c.inters.RateBucket
+}
+
+func (c *RateBucketClient) mutate(ctx context.Context, m *RateBucketMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RateBucketCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RateBucketUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RateBucketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RateBucketDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RateBucket mutation op: %q", m.Op())
+	}
+}
+
 // RealNameVerificationClient is a client for the RealNameVerification schema.
 type RealNameVerificationClient struct {
 	config
@@ -4064,13 +4205,13 @@ type (
 	hooks struct {
 		ActivityLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
 		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
-		Order, PolicyVersion, RealNameVerification, RightsRequest, Session,
+		Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest, Session,
 		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
 	}
 	inters struct {
 		ActivityLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
 		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
-		Order, PolicyVersion, RealNameVerification, RightsRequest, Session,
+		Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest, Session,
 		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
 		User []ent.Interceptor
 	}

@@ -23,6 +23,7 @@ import (
 	"veil/ent/logincode"
 	"veil/ent/order"
 	"veil/ent/policyversion"
+	"veil/ent/ratebucket"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
 	"veil/ent/session"
@@ -110,6 +111,7 @@ func checkColumn(t, c string) error {
 			logincode.Table:            logincode.ValidColumn,
 			order.Table:                order.ValidColumn,
 			policyversion.Table:        policyversion.ValidColumn,
+			ratebucket.Table:           ratebucket.ValidColumn,
 			realnameverification.Table: realnameverification.ValidColumn,
 			rightsrequest.Table:        rightsrequest.ValidColumn,
 			session.Table:              session.ValidColumn,

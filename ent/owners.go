@@ -19,6 +19,7 @@ var Tables = map[string]string{
 	"LoginCode":            "login_codes",
 	"Order":                "orders",
 	"PolicyVersion":        "policy_versions",
+	"RateBucket":           "rate_buckets",
 	"RealNameVerification": "real_name_verifications",
 	"RightsRequest":        "rights_requests",
 	"Session":              "sessions",
@@ -46,6 +47,7 @@ var Fields = map[string][]string{
 	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "requested_from", "attempts", "foreign_attempts", "used_at"},
 	"Order":                {"id", "order_no", "amount_fen", "status", "recipient_phone", "buyer_id", "seller_id", "listing_id", "created_at", "completed_at"},
 	"PolicyVersion":        {"id", "version", "published_at", "major", "summary", "content_hash"},
+	"RateBucket":           {"id", "bucket", "tat"},
 	"RealNameVerification": {"id", "user_id", "real_name", "id_number", "id_photo_ref", "result", "verifier", "verified_at"},
 	"RightsRequest":        {"id", "user_id", "kind", "requester_id", "created_at", "due_at", "status", "completed_at", "outcome"},
 	"Session":              {"id", "token_hash", "user_id", "created_at", "expires_at", "revoked_at"},
@@ -73,6 +75,7 @@ var JSONFields = map[string]map[string]bool{
 	"LoginCode":            {},
 	"Order":                {},
 	"PolicyVersion":        {},
+	"RateBucket":           {},
 	"RealNameVerification": {},
 	"RightsRequest":        {},
 	"Session":              {},
@@ -102,6 +105,7 @@ var EncryptedColumns = map[string]map[string]string{
 	"login_codes":             {},
 	"orders":                  {},
 	"policy_versions":         {},
+	"rate_buckets":            {},
 	"real_name_verifications": {"real_name": "string", "id_number": "string", "id_photo_ref": "string"},
 	"rights_requests":         {},
 	"sessions":                {},
@@ -175,6 +179,10 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 	case *PolicyVersion:
 		if e != nil {
 			return "PolicyVersion", e.ID, true
+		}
+	case *RateBucket:
+		if e != nil {
+			return "RateBucket", e.ID, true
 		}
 	case *RealNameVerification:
 		if e != nil {

@@ -22,6 +22,7 @@ import (
 	"veil/ent/logincode"
 	"veil/ent/order"
 	"veil/ent/policyversion"
+	"veil/ent/ratebucket"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
 	"veil/ent/session"
@@ -50,6 +51,7 @@ var Records = map[string]classification.Record{
 	"LoginCode":            {Rows: "system"},
 	"Order":                {Rows: "about", Subject: "buyer_id", Counterparty: "seller_id", Category: "ORDERS", OnCancel: "keep", Kept: "E-commerce Law art. 31: goods, service and transaction records are kept 3 years after the transaction completes (POLICY.md P4.1), under legal hold"},
 	"PolicyVersion":        {Rows: "public"},
+	"RateBucket":           {Rows: "system"},
 	"RealNameVerification": {Rows: "about", Subject: "user_id", OnCancel: "erase"},
 	"RightsRequest":        {Rows: "about", Subject: "user_id", OnCancel: "keep", Kept: "record of how the subject's requests were answered (POLICY.md P9)"},
 	"Session":              {Rows: "about", Subject: "user_id", OnCancel: "keep", Kept: "revoked at cancellation; holds only a token hash and times"},
@@ -77,6 +79,7 @@ var RecordTypes = []string{
 	"LoginCode",
 	"Order",
 	"PolicyVersion",
+	"RateBucket",
 	"RealNameVerification",
 	"RightsRequest",
 	"Session",
@@ -198,6 +201,11 @@ func SubjectOf(v any) (typ string, id, subject, counterparty int, ok bool) {
 			return "", 0, 0, 0, false
 		}
 		return "PolicyVersion", e.ID, subject, counterparty, true
+	case *RateBucket:
+		if e == nil {
+			return "", 0, 0, 0, false
+		}
+		return "RateBucket", e.ID, subject, counterparty, true
 	case *RealNameVerification:
 		if e == nil {
 			return "", 0, 0, 0, false
@@ -389,6 +397,8 @@ func DeleteIDs(ctx context.Context, c *Client, typ string, ids ...int) (int, err
 		return c.Order.Delete().Where(order.IDIn(ids...)).Exec(ctx)
 	case "PolicyVersion":
 		return c.PolicyVersion.Delete().Where(policyversion.IDIn(ids...)).Exec(ctx)
+	case "RateBucket":
+		return c.RateBucket.Delete().Where(ratebucket.IDIn(ids...)).Exec(ctx)
 	case "RealNameVerification":
 		return c.RealNameVerification.Delete().Where(realnameverification.IDIn(ids...)).Exec(ctx)
 	case "RightsRequest":

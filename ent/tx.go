@@ -42,6 +42,8 @@ type Tx struct {
 	Order *OrderClient
 	// PolicyVersion is the client for interacting with the PolicyVersion builders.
 	PolicyVersion *PolicyVersionClient
+	// RateBucket is the client for interacting with the RateBucket builders.
+	RateBucket *RateBucketClient
 	// RealNameVerification is the client for interacting with the RealNameVerification builders.
 	RealNameVerification *RealNameVerificationClient
 	// RightsRequest is the client for interacting with the RightsRequest builders.
@@ -204,6 +206,7 @@ func (tx *Tx) init() {
 	tx.LoginCode = NewLoginCodeClient(tx.config)
 	tx.Order = NewOrderClient(tx.config)
 	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
+	tx.RateBucket = NewRateBucketClient(tx.config)
 	tx.RealNameVerification = NewRealNameVerificationClient(tx.config)
 	tx.RightsRequest = NewRightsRequestClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

@@ -30,7 +30,7 @@ func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, lev
 	if level == model.AccessLevelAnonymous {
 		// Signing in is limited per client address as well as per phone.
 		if r.SignInLimiter != nil {
-			if ok, wait := r.SignInLimiter.Allow(reqctx.From(ctx).ClientIP, time.Now()); !ok {
+			if ok, wait := r.SignInLimiter.Allow(ctx, reqctx.From(ctx).ClientIP, time.Now()); !ok {
 				metrics.RateLimited.WithLabelValues("sign_in").Inc()
 				return nil, fault.Limited("too many sign-in attempts from this address", int(wait/time.Second)+1)
 			}

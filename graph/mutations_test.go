@@ -16,6 +16,7 @@ import (
 	"veil/ent"
 	"veil/ent/guardianlink"
 	"veil/ent/order"
+	"veil/ent/ratebucket"
 	"veil/idcard"
 	"veil/seed"
 	"veil/veiltest"
@@ -364,11 +365,15 @@ func declaredPurposes(f *ast.FieldDefinition) []classification.ConsentPurpose {
 	return out
 }
 
-// rowCounts counts the rows of every table.
+// rowCounts counts the rows of every table but the rate limits' buckets,
+// which every request updates, whatever it does.
 func rowCounts(t *testing.T, env *veiltest.Env) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for _, table := range ent.Tables {
+		if table == ratebucket.Table {
+			continue
+		}
 		var n int
 		if err := env.Store.DB.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
 			t.Fatal(err)

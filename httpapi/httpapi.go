@@ -50,6 +50,9 @@ type Options struct {
 	// AnonymousRate and AnonymousBurst bound anonymous requests per IP.
 	AnonymousRate  rate.Limit
 	AnonymousBurst int
+	// Shared, when set, keeps the limits in the database, shared with
+	// every process on it; otherwise each process limits on its own.
+	Shared *ratelimit.Shared
 }
 
 // DefaultOptions are the limits the server runs with unless configured.
@@ -62,8 +65,8 @@ var DefaultOptions = Options{SessionRate: 20, SessionBurst: 40, AnonymousRate: 5
 // X-Request-Id, which the access log records.
 func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*http.Request) error, export Exporter, opts Options) http.Handler {
 	limits := &limiters{
-		session:   ratelimit.New(opts.SessionRate, opts.SessionBurst),
-		anonymous: ratelimit.New(opts.AnonymousRate, opts.AnonymousBurst),
+		session:   ratelimit.New(opts.SessionRate, opts.SessionBurst).On(opts.Shared, "session"),
+		anonymous: ratelimit.New(opts.AnonymousRate, opts.AnonymousBurst).On(opts.Shared, "anonymous"),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", checkAccept(checkBody(authenticate(accounts, limits.limit(graphqlHandler)))))
@@ -314,7 +317,7 @@ func (l *limiters) limit(next http.Handler) http.Handler {
 		if v.SignedIn() {
 			lim, key, name = l.session, fmt.Sprintf("session:%d", v.SessionID), "session"
 		}
-		if ok, wait := lim.Allow(key, time.Now()); !ok {
+		if ok, wait := lim.Allow(r.Context(), key, time.Now()); !ok {
 			metrics.RateLimited.WithLabelValues(name).Inc()
 			writeErrorStatus(w, http.StatusTooManyRequests, fault.Limited("too many requests; slow down", int(wait/time.Second)+1))
 			return

@@ -114,7 +114,7 @@ func (s *Service) SubmitRealName(ctx context.Context, userID int, in RealNameInp
 		return nil, err
 	}
 	if s.AddressLimiter != nil {
-		if ok, wait := s.AddressLimiter.Allow(reqctx.From(ctx).ClientIP, now); !ok {
+		if ok, wait := s.AddressLimiter.Allow(ctx, reqctx.From(ctx).ClientIP, now); !ok {
 			return nil, fault.Limited("too many real-name verifications from this address", int(wait/time.Second)+1)
 		}
 	}

@@ -36,6 +36,10 @@ type Store struct {
 	Dialect string
 	// Counter counts every statement the client runs.
 	Counter *Counter
+	// URL is the DATABASE_URL it was opened with.
+	URL string
+
+	closers []func() error
 }
 
 // maxIdleConns is how many PostgreSQL connections stay open between
@@ -83,7 +87,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("store: audit log: %w", err)
 	}
-	return &Store{Client: client, DB: db, Dialect: dia, Counter: counter}, nil
+	return &Store{Client: client, DB: db, Dialect: dia, Counter: counter, URL: dsn}, nil
 }
 
 // createPrivate creates the SQLite file of url, if it does not exist yet,
@@ -110,8 +114,38 @@ func createPrivate(url string) error {
 	return f.Close()
 }
 
-// Close closes the client and its pool.
-func (s *Store) Close() error { return s.Client.Close() }
+// Close closes the client and its pool, and what AlsoClose was given.
+func (s *Store) Close() error {
+	err := s.Client.Close()
+	for _, c := range s.closers {
+		err = errors.Join(err, c())
+	}
+	return err
+}
+
+// AlsoClose has Close close c too: something opened on the same database.
+func (s *Store) AlsoClose(c func() error) { s.closers = append(s.closers, c) }
+
+// OpenSide opens a pool of its own on a PostgreSQL store's database, with
+// the run-time parameters given ("synchronous_commit=off"), for state
+// that is not the store's data.
+func (s *Store) OpenSide(params string) (*sql.DB, error) {
+	if s.Dialect != dialect.Postgres {
+		return nil, errors.New("store: a side pool is for PostgreSQL")
+	}
+	sep := "?"
+	if strings.Contains(s.URL, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("postgres", s.URL+sep+params)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.AlsoClose(db.Close)
+	return db, nil
+}
 
 // ParseURL maps a DATABASE_URL to a database/sql driver, DSN and Ent
 // dialect. Accepted forms: empty (DefaultURL); "sqlite:PATH[?query]" or

@@ -23,6 +23,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
+	"veil/ent/ratebucket"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
 	"veil/ent/session"
@@ -496,6 +497,33 @@ func (f TraversePolicyVersion) Traverse(ctx context.Context, q ent.Query) error 
 	return fmt.Errorf("unexpected query type %T. expect *ent.PolicyVersionQuery", q)
 }
 
+// The RateBucketFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RateBucketFunc func(context.Context, *ent.RateBucketQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RateBucketFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RateBucketQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RateBucketQuery", q)
+}
+
+// The TraverseRateBucket type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRateBucket func(context.Context, *ent.RateBucketQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRateBucket) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRateBucket) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RateBucketQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RateBucketQuery", q)
+}
+
 // The RealNameVerificationFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RealNameVerificationFunc func(context.Context, *ent.RealNameVerificationQuery) (ent.Value, error)
 
@@ -745,6 +773,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OrderQuery, predicate.Order, order.OrderOption]{typ: ent.TypeOrder, tq: q}, nil
 	case *ent.PolicyVersionQuery:
 		return &query[*ent.PolicyVersionQuery, predicate.PolicyVersion, policyversion.OrderOption]{typ: ent.TypePolicyVersion, tq: q}, nil
+	case *ent.RateBucketQuery:
+		return &query[*ent.RateBucketQuery, predicate.RateBucket, ratebucket.OrderOption]{typ: ent.TypeRateBucket, tq: q}, nil
 	case *ent.RealNameVerificationQuery:
 		return &query[*ent.RealNameVerificationQuery, predicate.RealNameVerification, realnameverification.OrderOption]{typ: ent.TypeRealNameVerification, tq: q}, nil
 	case *ent.RightsRequestQuery:

@@ -460,6 +460,18 @@ var (
 			},
 		},
 	}
+	// RateBucketsColumns holds the columns for the "rate_buckets" table.
+	RateBucketsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "bucket", Type: field.TypeString, Unique: true},
+		{Name: "tat", Type: field.TypeFloat64},
+	}
+	// RateBucketsTable holds the schema information for the "rate_buckets" table.
+	RateBucketsTable = &schema.Table{
+		Name:       "rate_buckets",
+		Columns:    RateBucketsColumns,
+		PrimaryKey: []*schema.Column{RateBucketsColumns[0]},
+	}
 	// RealNameVerificationsColumns holds the columns for the "real_name_verifications" table.
 	RealNameVerificationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -714,6 +726,7 @@ var (
 		LoginCodesTable,
 		OrdersTable,
 		PolicyVersionsTable,
+		RateBucketsTable,
 		RealNameVerificationsTable,
 		RightsRequestsTable,
 		SessionsTable,

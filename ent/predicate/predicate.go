@@ -84,6 +84,9 @@ type Order func(*sql.Selector)
 // PolicyVersion is the predicate function for policyversion builders.
 type PolicyVersion func(*sql.Selector)
 
+// RateBucket is the predicate function for ratebucket builders.
+type RateBucket func(*sql.Selector)
+
 // RealNameVerification is the predicate function for realnameverification builders.
 type RealNameVerification func(*sql.Selector)
 
