@@ -47,6 +47,11 @@ type Config struct {
 	Limits graph.Limits
 	// HTTP are the HTTP layer's limits.
 	HTTP httpapi.Options
+	// LocalRateLimits keeps the rate limits in this process even on
+	// PostgreSQL, where they are otherwise shared by every process on the
+	// database: for a deployment of one process, which saves a statement
+	// a request.
+	LocalRateLimits bool
 	// Now is the clock; time.Now when nil (tests move it).
 	Now func() time.Time
 	// WithoutClassification builds the baseline the layer is measured
@@ -86,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("seed the SDK inventory and policy: %w", err)
 	}
-	if st.Dialect == dialect.Postgres {
+	if st.Dialect == dialect.Postgres && !cfg.LocalRateLimits {
 		// Every process on the database shares the rate limits.
 		db, err := st.OpenSide("synchronous_commit=off")
 		if err != nil {

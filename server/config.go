@@ -32,6 +32,8 @@ type config struct {
 	AvatarHosts []string
 	Limits      graph.Limits
 	HTTP        httpapi.Options
+	// LocalRateLimits keeps rate limits per process on PostgreSQL.
+	LocalRateLimits bool
 	// CPUProfile, when set, is the file a CPU profile of the whole run is
 	// written to, for `go tool pprof`.
 	CPUProfile string
@@ -52,6 +54,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.Env, "env", envOr("VEIL_ENV", "development"), "development or production (VEIL_ENV)")
 	fs.StringVar(&c.SMSOutbox, "sms-outbox", envOr("VEIL_SMS_OUTBOX", "sms-outbox.txt"), "development SMS outbox file (VEIL_SMS_OUTBOX)")
 	fs.StringVar(&c.SMSGateway, "sms-gateway", envOr("VEIL_SMS_GATEWAY", ""), "SMS gateway URL (VEIL_SMS_GATEWAY); required in production")
+	fs.BoolVar(&c.LocalRateLimits, "local-rate-limits", envOr("VEIL_LOCAL_RATE_LIMITS", "") == "1", "on PostgreSQL, keep rate limits in this process instead of sharing them with every process on the database: for one process only (VEIL_LOCAL_RATE_LIMITS=1)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", envOr("VEIL_CPUPROFILE", ""), "write a CPU profile of the run to this file, for go tool pprof (VEIL_CPUPROFILE)")
 	fs.StringVar(&c.KeyFile, "key-file", envOr("VEIL_KEY_FILE", "veil-keys.json"), "encryption keyring file (VEIL_KEY_FILE); generated in development, required in production")
 	c.Limits, c.HTTP = graph.DefaultLimits, httpapi.DefaultOptions

@@ -110,6 +110,7 @@ func newApp(ctx context.Context, cfg config) (*app.App, error) {
 		AvatarHosts:           cfg.AvatarHosts,
 		Limits:                cfg.Limits,
 		HTTP:                  cfg.HTTP,
+		LocalRateLimits:       cfg.LocalRateLimits,
 		WithoutClassification: withoutClassification,
 	})
 }
