@@ -57,6 +57,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr.Message = ve.Name + ": invalid value"
 		setCode(gqlErr, fault.ValidationFailed)
 		gqlErr.Extensions["field"] = ve.Name
+	case store.IsBadValue(err):
+		// SECURITY: never echo or log the driver's message: it names the
+		// value the client sent (in a filter, or inside a cursor).
+		gqlErr.Message = "a value in the request does not fit the field it is compared with (a cursor from another order, a time zone offset out of range)"
+		gqlErr.Err = nil
+		setCode(gqlErr, fault.ValidationFailed)
+	case isEmptyFilter(err):
+		gqlErr.Message = "where: a filter (not, and, or) is empty"
+		setCode(gqlErr, fault.ValidationFailed)
+		gqlErr.Extensions["field"] = "where"
 	case ent.IsConstraintError(err):
 		// SECURITY: never echo the driver's message: it names the value.
 		gqlErr.Message = "the change conflicts with existing data"
@@ -126,6 +136,17 @@ func withoutValues(msg string) string {
 		}
 		return "<value>"
 	})
+}
+
+// isEmptyFilter reports whether err is entgql's refusal of an empty
+// WhereInput (ent.ErrEmpty...WhereInput), for any type.
+func isEmptyFilter(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if strings.HasPrefix(err.Error(), "ent: empty predicate ") {
+			return true
+		}
+	}
+	return false
 }
 
 // badBody answers a request body that is not the GraphQL-over-HTTP shape.

@@ -56,6 +56,9 @@ func (l shapeLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 		// refuse them.
 		err := fault.Invalid(c.badCursor, "not a cursor this server gave out")
 		return &gqlerror.Error{Message: err.Error(), Err: err}
+	case c.longList != "":
+		err := fault.Invalid(c.longList, fmt.Sprintf("a list of more than %d values", maxListValues))
+		return &gqlerror.Error{Message: err.Error(), Err: err}
 	case c.depth > l.Depth:
 		return limitError(fmt.Sprintf("the query is %d levels deep; the limit is %d", c.depth, l.Depth))
 	case c.aliases > l.Aliases:
@@ -80,7 +83,15 @@ type counter struct {
 	visiting map[string]bool
 	// badCursor names the first Cursor argument that is not one.
 	badCursor string
+	// longList names the first argument holding a list longer than
+	// maxListValues (variables included).
+	longList string
 }
+
+// maxListValues bounds every list an argument holds (a filter's idIn,
+// nodes' ids, a batch of events): longer ones would exceed the store's
+// limit on a statement's parameters.
+const maxListValues = 1000
 
 func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
 	for _, sel := range set {
@@ -119,6 +130,11 @@ func (c *counter) checkCursors(f *ast.Field) {
 		return
 	}
 	for _, a := range f.Arguments {
+		if c.longList == "" {
+			if v, err := a.Value.Value(c.vars); err == nil && tooLong(v) {
+				c.longList = a.Name
+			}
+		}
 		def := f.Definition.Arguments.ForName(a.Name)
 		if def == nil || def.Type.Name() != "Cursor" {
 			continue
@@ -136,6 +152,28 @@ func (c *counter) checkCursors(f *ast.Field) {
 			return
 		}
 	}
+}
+
+// tooLong reports whether v holds a list of more than maxListValues.
+func tooLong(v any) bool {
+	switch v := v.(type) {
+	case []any:
+		if len(v) > maxListValues {
+			return true
+		}
+		for _, e := range v {
+			if tooLong(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if tooLong(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pageSize is how many elements a connection field may return: its first

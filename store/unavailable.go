@@ -28,3 +28,12 @@ func IsUnavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &netErr) ||
 		strings.Contains(err.Error(), "bad connection") || strings.Contains(err.Error(), "connection refused")
 }
+
+// IsBadValue reports whether PostgreSQL refused a value a statement
+// compared or stored (SQLSTATE class 22, data exception: a string where a
+// number goes, a time zone offset out of range, a NUL byte). Such a value
+// comes from the request, so the error's message names it.
+func IsBadValue(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && strings.HasPrefix(string(pqErr.Code), "22")
+}
