@@ -203,6 +203,9 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 				e.Action, e.Class, e.Purpose, e.Detail, prev, hash)
 			prev = hash
 			for _, r := range e.Reads {
+				if r.SubjectID == 0 {
+					continue // rows about no one: nothing to find them by
+				}
 				if index == nil || index.rows == maxRowsPerInsert*len(insertColumns)/len(subjectColumns) {
 					stmts = append(stmts, statement{columns: subjectColumns, table: auditsubject.Table})
 					index = &stmts[len(stmts)-1]
@@ -380,6 +383,16 @@ func Verify(ctx context.Context, c *ent.Client) (*Verification, error) {
 				reason = "its content does not match its hash"
 			}
 			if reason != "" {
+				// An entry of this page before it may be wrong in the
+				// index: the first bad one is named.
+				if before := page[:slices.Index(page, ev)]; len(before) > 0 {
+					if bad, err := checkIndex(ctx, c, before); err != nil {
+						return nil, err
+					} else if bad != nil {
+						return &Verification{Checked: int(bad.Seq - 1), FirstBad: bad, FirstBadSeq: bad.Seq,
+							Reason: "the subject index of its reads does not match it"}, nil
+					}
+				}
 				return &Verification{Checked: v.Checked, FirstBad: ev, FirstBadSeq: ev.Seq, Reason: reason}, nil
 			}
 			v.Checked++
@@ -435,9 +448,11 @@ func checkIndex(ctx context.Context, c *ent.Client, page []*ent.AuditEvent) (*en
 		if ev.Detail == "" {
 			reads = nil // the earlier form, found by its subject
 		}
-		want := make([]string, len(reads))
-		for i, r := range reads {
-			want[i] = strconv.Itoa(r.SubjectID) + ":" + strings.Join(r.Classes, ",")
+		want := make([]string, 0, len(reads))
+		for _, r := range reads {
+			if r.SubjectID != 0 {
+				want = append(want, strconv.Itoa(r.SubjectID)+":"+strings.Join(r.Classes, ","))
+			}
 		}
 		got := indexed[ev.Seq]
 		slices.Sort(want)
@@ -461,8 +476,8 @@ func Classes(class string) []string {
 // NamesClass is the filter for entries naming class, alone or among the
 // classes of a read.
 func NamesClass(class string) (predicate.AuditEvent, error) {
-	if class == "" || strings.Contains(class, ",") {
-		return nil, fault.Invalid("class", "name one class, such as contact")
+	if _, ok := classification.Lookup(class); !ok {
+		return nil, fault.Invalid("class", "not a class: name one of the registry's, such as contact")
 	}
 	return predicate.AuditEvent(func(s *entsql.Selector) {
 		s.Where(namesClass(s.C(auditevent.FieldClass), class))
