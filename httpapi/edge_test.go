@@ -134,6 +134,25 @@ func TestRateLimits(t *testing.T) {
 	})
 }
 
+// TestUnknownTokensAreRateLimited: requests with a bearer token that
+// does not exist count against their address's anonymous limit, so
+// guessing tokens (each a look-up in the store) is bounded like anything
+// else an anonymous caller does.
+func TestUnknownTokensAreRateLimited(t *testing.T) {
+	env := sqliteEnv(t, veiltest.WithHTTPOptions(httpapi.Options{SessionRate: rate.Every(time.Hour), SessionBurst: 3, AnonymousRate: rate.Every(time.Hour), AnonymousBurst: 4}))
+	statuses := map[int]int{}
+	for i := range 8 {
+		r := env.Do(veiltest.Request{Token: fmt.Sprintf("veil_%064d", i), Query: "{ me { id } }"})
+		statuses[r.Status]++
+		if r.Status == http.StatusTooManyRequests && r.Code() != "RATE_LIMITED" {
+			t.Errorf("429 without RATE_LIMITED: %s", r.Raw)
+		}
+	}
+	if statuses[http.StatusUnauthorized] != 4 || statuses[http.StatusTooManyRequests] != 4 {
+		t.Errorf("statuses %v: want the anonymous burst of 4 answered 401, the rest 429", statuses)
+	}
+}
+
 // TestGraphQLOverHTTP checks media types, status codes and negotiation.
 func TestGraphQLOverHTTP(t *testing.T) {
 	env := sqliteEnv(t)

@@ -69,8 +69,8 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 		anonymous: ratelimit.New(opts.AnonymousRate, opts.AnonymousBurst).On(opts.Shared, "anonymous"),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", checkAccept(checkBody(authenticate(accounts, limits.limit(graphqlHandler)))))
-	mux.Handle("GET /export", authenticate(accounts, limits.limit(exportHandler(export))))
+	mux.Handle("/graphql", checkAccept(checkBody(authenticate(accounts, limits, limits.limit(graphqlHandler)))))
+	mux.Handle("GET /export", authenticate(accounts, limits, limits.limit(exportHandler(export))))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/console/", console.Handler())
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -88,8 +88,10 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 }
 
 // authenticate puts the request's viewer in its context. A request without
-// credentials is anonymous; bad credentials are refused before GraphQL.
-func authenticate(accounts *account.Service, next http.Handler) http.Handler {
+// credentials is anonymous; bad credentials are refused before GraphQL,
+// and count against the address's anonymous limit, so that sending
+// unknown tokens is bounded like anything else an anonymous caller does.
+func authenticate(accounts *account.Service, limits *limiters, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		if h := r.Header.Get("Authorization"); h != "" {
@@ -103,6 +105,9 @@ func authenticate(accounts *account.Service, next http.Handler) http.Handler {
 		v, err := accounts.Authenticate(r.Context(), token, r.Header.Get("X-Access-Purpose"))
 		if err != nil {
 			var fe *fault.Error
+			if errors.As(err, &fe) && fe.Code == fault.Unauthenticated && !limits.allowAnonymous(w, r) {
+				return
+			}
 			if !errors.As(err, &fe) {
 				slog.ErrorContext(r.Context(), "authentication failed", "request_id", reqctx.From(r.Context()).ID, "error", err.Error())
 				if store.IsUnavailable(err) {
@@ -308,6 +313,23 @@ func checkAccept(next http.Handler) http.Handler {
 // limiters hold the request rate limits.
 type limiters struct{ session, anonymous *ratelimit.Limiter }
 
+// allowAnonymous takes a token of the request address's anonymous limit;
+// when none is left it answers RATE_LIMITED and returns false.
+func (l *limiters) allowAnonymous(w http.ResponseWriter, r *http.Request) bool {
+	return l.allow(w, r, l.anonymous, "ip:"+reqctx.From(r.Context()).ClientIP, "anonymous")
+}
+
+// allow takes a token of lim for key; when none is left it answers
+// RATE_LIMITED with a Retry-After and returns false.
+func (l *limiters) allow(w http.ResponseWriter, r *http.Request, lim *ratelimit.Limiter, key, name string) bool {
+	ok, wait := lim.Allow(r.Context(), key, time.Now())
+	if !ok {
+		metrics.RateLimited.WithLabelValues(name).Inc()
+		writeErrorStatus(w, http.StatusTooManyRequests, fault.Limited("too many requests; slow down", int(wait/time.Second)+1))
+	}
+	return ok
+}
+
 // limit refuses, with RATE_LIMITED and a Retry-After, a session or an
 // anonymous address that sends requests faster than its limit.
 func (l *limiters) limit(next http.Handler) http.Handler {
@@ -317,12 +339,9 @@ func (l *limiters) limit(next http.Handler) http.Handler {
 		if v.SignedIn() {
 			lim, key, name = l.session, fmt.Sprintf("session:%d", v.SessionID), "session"
 		}
-		if ok, wait := lim.Allow(r.Context(), key, time.Now()); !ok {
-			metrics.RateLimited.WithLabelValues(name).Inc()
-			writeErrorStatus(w, http.StatusTooManyRequests, fault.Limited("too many requests; slow down", int(wait/time.Second)+1))
-			return
+		if l.allow(w, r, lim, key, name) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }
 
