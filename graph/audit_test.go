@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -171,6 +172,16 @@ func TestTheSubjectIndexMatchesTheChain(t *testing.T) {
 					t.Fatalf("one entry for the list's %d subjects: %+v (%v)", len(reads), read, err)
 				}
 				adult := w.Users["adult"].ID
+				listed := env.MustDo(veiltest.Request{Token: w.Tokens["auditor"], Purpose: "audit",
+					Query:     `query($a: ID) { auditEvents(actorId: $a, action: "READ_RAW", last: 1) { edges { node { readSubjects } } } }`,
+					Variables: map[string]any{"a": veiltest.ID(w.Users["support"].ID)}})
+				var ids []any
+				if edges, _ := veiltest.Dig(listed.Data, "auditEvents.edges").([]any); len(edges) == 1 {
+					ids, _ = veiltest.Dig(edges[0], "node.readSubjects").([]any)
+				}
+				if len(ids) != len(reads) || !slices.Contains(ids, any(veiltest.ID(adult))) {
+					t.Errorf("readSubjects does not list the %d subjects read (%s among them): %s", len(reads), veiltest.ID(adult), listed.Raw)
+				}
 				found := env.MustDo(veiltest.Request{Token: w.Tokens["auditor"], Purpose: "audit",
 					Query:     `query($s: ID) { auditEvents(subjectId: $s, action: "READ_RAW", class: "contact") { totalCount } }`,
 					Variables: map[string]any{"s": veiltest.ID(adult)}})

@@ -140,6 +140,9 @@ func (r *userResolver) IDNumber(ctx context.Context, obj *ent.User) (*string, er
 	return orNull(obj.IDNumber), nil
 }
 
+// AuditEvent returns AuditEventResolver implementation.
+func (r *Resolver) AuditEvent() AuditEventResolver { return &auditEventResolver{r} }
+
 // Location returns LocationResolver implementation.
 func (r *Resolver) Location() LocationResolver { return &locationResolver{r} }
 
@@ -155,6 +158,7 @@ func (r *Resolver) RealNameVerification() RealNameVerificationResolver {
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
+	auditEventResolver           struct{ *Resolver }
 	locationResolver             struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
 	realNameVerificationResolver struct{ *Resolver }

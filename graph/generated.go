@@ -50,6 +50,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditEvent() AuditEventResolver
 	Location() LocationResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -91,18 +92,19 @@ type ComplexityRoot struct {
 	}
 
 	AuditEvent struct {
-		Action    func(childComplexity int) int
-		ActorID   func(childComplexity int) int
-		ActorRole func(childComplexity int) int
-		At        func(childComplexity int) int
-		Class     func(childComplexity int) int
-		Detail    func(childComplexity int) int
-		Hash      func(childComplexity int) int
-		ID        func(childComplexity int) int
-		PrevHash  func(childComplexity int) int
-		Purpose   func(childComplexity int) int
-		Seq       func(childComplexity int) int
-		SubjectID func(childComplexity int) int
+		Action       func(childComplexity int) int
+		ActorID      func(childComplexity int) int
+		ActorRole    func(childComplexity int) int
+		At           func(childComplexity int) int
+		Class        func(childComplexity int) int
+		Detail       func(childComplexity int) int
+		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PrevHash     func(childComplexity int) int
+		Purpose      func(childComplexity int) int
+		ReadSubjects func(childComplexity int) int
+		Seq          func(childComplexity int) int
+		SubjectID    func(childComplexity int) int
 	}
 
 	AuditEventConnection struct {
@@ -510,6 +512,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditEventResolver interface {
+	ReadSubjects(ctx context.Context, obj *ent.AuditEvent) ([]int, error)
+}
 type LocationResolver interface {
 	Address(ctx context.Context, obj *ent.Location) (*string, error)
 }
@@ -754,6 +759,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.Purpose(childComplexity), true
+	case "AuditEvent.readSubjects":
+		if e.ComplexityRoot.AuditEvent.ReadSubjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ReadSubjects(childComplexity), true
 	case "AuditEvent.seq":
 		if e.ComplexityRoot.AuditEvent.Seq == nil {
 			break
@@ -4238,6 +4249,15 @@ extend type User {
   ageGroup: AgeGroup @classified(class: "birth_date")
 }
 
+extend type AuditEvent {
+  """
+  For a raw read, the subjects read, in the order its detail lists them
+  ("subject:classes ..."; a read of rows about no one, subject 0, is left
+  out), as IDs the subjectId filter takes; empty for any other entry.
+  """
+  readSubjects: [ID!]! @classified(class: "audit_trail")
+}
+
 extend type Query {
   "The signed-in user; null for an anonymous request."
   me: User
@@ -4717,6 +4737,8 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_prevHash(ctx, field)
 	case "hash":
 		return ec.fieldContext_AuditEvent_hash(ctx, field)
+	case "readSubjects":
+		return ec.fieldContext_AuditEvent_readSubjects(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
 }
@@ -7766,6 +7788,47 @@ func (ec *executionContext) _AuditEvent_hash(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_AuditEvent_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_readSubjects(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_readSubjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().ReadSubjects(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "audit_trail")
+				if err != nil {
+					var zeroVal []int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNID2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_readSubjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, true, true, "ID")
 }
 
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
@@ -23676,63 +23739,69 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 		case "id":
 			out.Values[i] = ec._AuditEvent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "seq":
 			out.Values[i] = ec._AuditEvent_seq(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._AuditEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorID":
 			out.Values[i] = ec._AuditEvent_actorID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorRole":
 			out.Values[i] = ec._AuditEvent_actorRole(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subjectID":
 			out.Values[i] = ec._AuditEvent_subjectID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
 			out.Values[i] = ec._AuditEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "class":
 			out.Values[i] = ec._AuditEvent_class(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "purpose":
 			out.Values[i] = ec._AuditEvent_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "detail":
 			out.Values[i] = ec._AuditEvent_detail(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "prevHash":
 			out.Values[i] = ec._AuditEvent_prevHash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "hash":
 			out.Values[i] = ec._AuditEvent_hash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "readSubjects":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_readSubjects(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

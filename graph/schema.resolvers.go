@@ -29,6 +29,21 @@ import (
 	"entgo.io/contrib/entgql"
 )
 
+// ReadSubjects is the resolver for the readSubjects field.
+func (r *auditEventResolver) ReadSubjects(ctx context.Context, obj *ent.AuditEvent) ([]int, error) {
+	reads, err := audit.Reads(obj)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 0, len(reads))
+	for _, read := range reads {
+		if read.SubjectID != 0 { // a read of rows about no one
+			ids = append(ids, read.SubjectID)
+		}
+	}
+	return ids, nil
+}
+
 // RequestLoginCode is the resolver for the requestLoginCode field.
 func (r *mutationResolver) RequestLoginCode(ctx context.Context, phone string) (*model.RequestLoginCodePayload, error) {
 	t, err := r.Accounts.RequestCode(ctx, phone)
