@@ -361,6 +361,18 @@ func TestAuditAppendValidatesAndSpansStatements(t *testing.T) {
 		if got := count() - before; got != len(batch) {
 			t.Errorf("a refused batch left %d entries", got-len(batch))
 		}
+		// A read entry of the earlier form, one per subject with no list
+		// in its detail, still verifies and is found by its subject.
+		legacy := audit.Entry{SubjectID: w.Users["teen"].ID, Action: audit.ReadRaw, Class: "contact", Purpose: "after_sales"}
+		if err := audit.Append(ctx, env.Store.Client, env.Clock, legacy); err != nil {
+			t.Fatal(err)
+		}
+		found := env.MustDo(veiltest.Request{Token: w.Tokens["auditor"], Purpose: "audit",
+			Query:     `query($s: ID) { auditEvents(subjectId: $s, action: "READ_RAW", class: "contact") { totalCount } }`,
+			Variables: map[string]any{"s": veiltest.ID(w.Users["teen"].ID)}})
+		if n, _ := veiltest.Dig(found.Data, "auditEvents.totalCount").(float64); n != 1 {
+			t.Errorf("an entry of the earlier form is not found by its subject: %s", found.Raw)
+		}
 		if v := verify(t, env, w.Tokens["auditor"]); v["ok"] != true {
 			t.Errorf("the chain does not verify: %v", v)
 		}
