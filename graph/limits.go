@@ -103,7 +103,7 @@ func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
 			if s.Alias != "" && s.Alias != s.Name {
 				c.aliases++
 			}
-			c.checkCursors(s)
+			c.checkArguments(s)
 			c.walk(s.SelectionSet, depth+1, mult*c.pageSize(s))
 		case *ast.InlineFragment:
 			c.directives += len(s.Directives)
@@ -123,9 +123,10 @@ func (c *counter) walk(set ast.SelectionSet, depth, mult int) {
 	}
 }
 
-// checkCursors notes an after or before argument of f that does not read
-// as a cursor.
-func (c *counter) checkCursors(f *ast.Field) {
+// checkArguments notes the first argument of f that holds a list longer
+// than maxListValues, and the first after or before argument that does not
+// read as a cursor.
+func (c *counter) checkArguments(f *ast.Field) {
 	if c.badCursor != "" || f.Definition == nil {
 		return
 	}
