@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -355,12 +356,27 @@ func requestInfo(next http.Handler) http.Handler {
 		rand.Read(buf)
 		id := hex.EncodeToString(buf)
 		w.Header().Set("X-Request-Id", id)
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		next.ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), reqctx.Info{ID: id, ClientIP: ip})))
+		next.ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), reqctx.Info{ID: id, ClientIP: clientAddress(r.RemoteAddr)})))
 	})
+}
+
+// clientAddress is the address limits and address keys count a client by:
+// the remote IPv4 address, or the /64 network of an IPv6 one, which one
+// subscriber holds whole (so that walking through its addresses does not
+// multiply the limits).
+func clientAddress(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if ip = ip.Unmap(); ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
 }
 
 // accessLog writes one line per request: no query, no variables, no

@@ -11,7 +11,8 @@ type key struct{}
 type Info struct {
 	// ID identifies the request in logs and in the X-Request-Id header.
 	ID string
-	// ClientIP is the remote address, without the port.
+	// ClientIP is the client's address as limits count it: the remote
+	// IPv4 address, or the /64 network of an IPv6 one.
 	ClientIP string
 }
 
