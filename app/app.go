@@ -8,9 +8,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"entgo.io/ent/dialect"
-	"time"
 
 	"veil/account"
 	"veil/graph"
