@@ -117,6 +117,19 @@ func Reads(ev *ent.AuditEvent) ([]Read, error) {
 	return out, nil
 }
 
+// Indexed returns the reads the subject index holds: those of a subject.
+// A read of rows about no one (subject 0: the system's own rows) has
+// nothing to be found by.
+func Indexed(reads []Read) []Read {
+	out := make([]Read, 0, len(reads))
+	for _, r := range reads {
+		if r.SubjectID != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // By fills the actor of e from a viewer.
 func (e Entry) By(v classification.Viewer) Entry {
 	e.ActorID, e.ActorRole = v.UserID, string(v.Role)
@@ -202,10 +215,7 @@ func appendOn(ctx context.Context, c *ent.Client, at time.Time, entries []Entry)
 			st.args = append(st.args, seq, when, nullID(e.ActorID), e.ActorRole, nullID(e.SubjectID),
 				e.Action, e.Class, e.Purpose, e.Detail, prev, hash)
 			prev = hash
-			for _, r := range e.Reads {
-				if r.SubjectID == 0 {
-					continue // rows about no one: nothing to find them by
-				}
+			for _, r := range Indexed(e.Reads) {
 				if index == nil || index.rows == maxRowsPerInsert*len(insertColumns)/len(subjectColumns) {
 					stmts = append(stmts, statement{columns: subjectColumns, table: auditsubject.Table})
 					index = &stmts[len(stmts)-1]
@@ -372,8 +382,9 @@ func Verify(ctx context.Context, c *ent.Client) (*Verification, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, ev := range page {
-			reason := ""
+		var bad *ent.AuditEvent
+		reason, verified := "", page
+		for i, ev := range page {
 			switch {
 			case ev.Seq != seq+1:
 				reason = fmt.Sprintf("sequence jumps from %d to %d: entries are missing", seq, ev.Seq)
@@ -383,31 +394,29 @@ func Verify(ctx context.Context, c *ent.Client) (*Verification, error) {
 				reason = "its content does not match its hash"
 			}
 			if reason != "" {
-				// An entry of this page before it may be wrong in the
-				// index: the first bad one is named.
-				if before := page[:slices.Index(page, ev)]; len(before) > 0 {
-					if bad, err := checkIndex(ctx, c, before); err != nil {
-						return nil, err
-					} else if bad != nil {
-						return &Verification{Checked: int(bad.Seq - 1), FirstBad: bad, FirstBadSeq: bad.Seq,
-							Reason: "the subject index of its reads does not match it"}, nil
-					}
-				}
-				return &Verification{Checked: v.Checked, FirstBad: ev, FirstBadSeq: ev.Seq, Reason: reason}, nil
+				bad, verified = ev, page[:i]
+				break
 			}
 			v.Checked++
 			seq, prev = ev.Seq, ev.Hash
 		}
-		if len(page) == 0 {
-			break
-		}
-		bad, err := checkIndex(ctx, c, page)
-		if err != nil {
-			return nil, err
+		// The index of the entries that verified is checked before a later
+		// entry's damage is named: the first bad entry is the one named.
+		if len(verified) > 0 {
+			badIndex, err := checkIndex(ctx, c, verified)
+			if err != nil {
+				return nil, err
+			}
+			if badIndex != nil {
+				return &Verification{Checked: int(badIndex.Seq - 1), FirstBad: badIndex, FirstBadSeq: badIndex.Seq,
+					Reason: "the subject index of its reads does not match it"}, nil
+			}
 		}
 		if bad != nil {
-			return &Verification{Checked: int(bad.Seq - 1), FirstBad: bad, FirstBadSeq: bad.Seq,
-				Reason: "the subject index of its reads does not match it"}, nil
+			return &Verification{Checked: v.Checked, FirstBad: bad, FirstBadSeq: bad.Seq, Reason: reason}, nil
+		}
+		if len(page) == 0 {
+			break
 		}
 	}
 	if n, err := c.AuditSubject.Query().Where(auditsubject.SeqGT(seq)).Count(ctx); err != nil {
@@ -448,11 +457,9 @@ func checkIndex(ctx context.Context, c *ent.Client, page []*ent.AuditEvent) (*en
 		if ev.Detail == "" {
 			reads = nil // the earlier form, found by its subject
 		}
-		want := make([]string, 0, len(reads))
-		for _, r := range reads {
-			if r.SubjectID != 0 {
-				want = append(want, strconv.Itoa(r.SubjectID)+":"+strings.Join(r.Classes, ","))
-			}
+		var want []string
+		for _, r := range Indexed(reads) {
+			want = append(want, strconv.Itoa(r.SubjectID)+":"+strings.Join(r.Classes, ","))
 		}
 		got := indexed[ev.Seq]
 		slices.Sort(want)
@@ -476,20 +483,28 @@ func Classes(class string) []string {
 // NamesClass is the filter for entries naming class, alone or among the
 // classes of a read.
 func NamesClass(class string) (predicate.AuditEvent, error) {
-	if _, ok := classification.Lookup(class); !ok {
-		return nil, fault.Invalid("class", "not a class: name one of the registry's, such as contact")
+	if err := checkClass(class); err != nil {
+		return nil, err
 	}
 	return predicate.AuditEvent(func(s *entsql.Selector) {
 		s.Where(namesClass(s.C(auditevent.FieldClass), class))
 	}), nil
 }
 
+// checkClass refuses a class filter that names no class of the registry.
+func checkClass(class string) error {
+	if _, ok := classification.Lookup(class); !ok {
+		return fault.Invalid("class", "not a class: name one of the registry's, such as contact")
+	}
+	return nil
+}
+
 // About is the filter for entries about subject: those naming it as their
 // subject and the reads that list it. With a class, only those about the
 // subject and that class (for a read, a class read of that subject).
-func About(subjectID int, class string) (predicate.AuditEvent, error) {
-	if class != "" {
-		if _, err := NamesClass(class); err != nil {
+func About(subjectID int, class *string) (predicate.AuditEvent, error) {
+	if class != nil {
+		if err := checkClass(*class); err != nil {
 			return nil, err
 		}
 	}
@@ -498,9 +513,9 @@ func About(subjectID int, class string) (predicate.AuditEvent, error) {
 		reads := entsql.Select(t.C(auditsubject.FieldSeq)).From(t).
 			Where(entsql.EQ(t.C(auditsubject.FieldSubjectID), subjectID))
 		own := entsql.EQ(s.C(auditevent.FieldSubjectID), subjectID)
-		if class != "" {
-			reads.Where(namesClass(t.C(auditsubject.FieldClasses), class))
-			own = entsql.And(own, namesClass(s.C(auditevent.FieldClass), class))
+		if class != nil {
+			reads.Where(namesClass(t.C(auditsubject.FieldClasses), *class))
+			own = entsql.And(own, namesClass(s.C(auditevent.FieldClass), *class))
 		}
 		s.Where(entsql.Or(own, entsql.In(s.C(auditevent.FieldSeq), reads)))
 	}), nil

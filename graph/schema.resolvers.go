@@ -35,11 +35,9 @@ func (r *auditEventResolver) ReadSubjects(ctx context.Context, obj *ent.AuditEve
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]int, 0, len(reads))
-	for _, read := range reads {
-		if read.SubjectID != 0 { // a read of rows about no one
-			ids = append(ids, read.SubjectID)
-		}
+	ids := []int{}
+	for _, read := range audit.Indexed(reads) {
+		ids = append(ids, read.SubjectID)
 	}
 	return ids, nil
 }
@@ -279,24 +277,20 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	if actorID != nil {
 		preds = append(preds, auditevent.ActorID(*actorID))
 	}
-	c := ""
-	if class != nil {
-		if _, err := audit.NamesClass(*class); err != nil {
-			return nil, err
-		}
-		c = *class
-	}
+	var about predicate.AuditEvent
+	var err error
 	switch {
 	case subjectID != nil:
 		// A read entry lists its subjects: the filter uses its index.
-		p, err := audit.About(*subjectID, c)
-		if err != nil {
-			return nil, err
-		}
-		preds = append(preds, p)
-	case c != "":
-		p, _ := audit.NamesClass(c)
-		preds = append(preds, p)
+		about, err = audit.About(*subjectID, class)
+	case class != nil:
+		about, err = audit.NamesClass(*class)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if about != nil {
+		preds = append(preds, about)
 	}
 	if purpose != nil {
 		preds = append(preds, auditevent.Purpose(*purpose))
