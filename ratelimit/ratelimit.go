@@ -129,13 +129,8 @@ func (s *Shared) allow(ctx context.Context, l *Limiter, key string, now time.Tim
 	interval := 1 / float64(l.Rate)
 	tolerance := interval * float64(max(l.Burst-1, 0))
 	at := float64(now.UnixMicro()) / 1e6
-	t, b := ratebucket.Table, ratebucket.FieldBucket
-	query := `WITH up AS (INSERT INTO "` + t + `" ("` + b + `", "tat") VALUES ($1::text, $2::float8 + $3::float8)
-	ON CONFLICT ("` + b + `") DO UPDATE SET "tat" = GREATEST("` + t + `"."tat", $2::float8) + $3::float8
-	WHERE GREATEST("` + t + `"."tat", $2::float8) - $2::float8 <= $4::float8 RETURNING 1)
-SELECT EXISTS (SELECT 1 FROM up), COALESCE((SELECT "tat" FROM "` + t + `" WHERE "` + b + `" = $1::text), 0)`
 	rows := &entsql.Rows{}
-	if err := s.drv.Query(ctx, query, []any{l.name + ":" + hashed, at, interval, tolerance}, rows); err != nil {
+	if err := s.drv.Query(ctx, takeStatement, []any{l.name + ":" + hashed, at, interval, tolerance}, rows); err != nil {
 		return false, 0, err
 	}
 	defer rows.Close()
@@ -162,6 +157,16 @@ SELECT EXISTS (SELECT 1 FROM up), COALESCE((SELECT "tat" FROM "` + t + `" WHERE 
 	}
 	return false, time.Duration(wait * float64(time.Second)), nil
 }
+
+// takeStatement takes a token of bucket $1 at time $2 (seconds), for an
+// emission interval $3 and a tolerance $4 (seconds).
+var takeStatement = func() string {
+	t, b := ratebucket.Table, ratebucket.FieldBucket
+	return `WITH up AS (INSERT INTO "` + t + `" ("` + b + `", "tat") VALUES ($1::text, $2::float8 + $3::float8)
+	ON CONFLICT ("` + b + `") DO UPDATE SET "tat" = GREATEST("` + t + `"."tat", $2::float8) + $3::float8
+	WHERE GREATEST("` + t + `"."tat", $2::float8) - $2::float8 <= $4::float8 RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM up), COALESCE((SELECT "tat" FROM "` + t + `" WHERE "` + b + `" = $1::text), 0)`
+}()
 
 // sweep deletes, at most once a minute, the buckets that have been full
 // again for an hour.
