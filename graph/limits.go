@@ -131,28 +131,23 @@ func (c *counter) checkArguments(f *ast.Field) {
 		return
 	}
 	for _, a := range f.Arguments {
-		if c.longList == "" {
-			if v, err := a.Value.Value(c.vars); err == nil && tooLong(v) {
-				c.longList = a.Name
-			}
-		}
-		def := f.Definition.Arguments.ForName(a.Name)
-		if def == nil || def.Type.Name() != "Cursor" {
-			continue
-		}
 		v, err := a.Value.Value(c.vars)
-		if err != nil {
-			c.badCursor = a.Name
-			return
+		if c.longList == "" && err == nil && tooLong(v) {
+			c.longList = a.Name
 		}
-		if v == nil {
+		if def := f.Definition.Arguments.ForName(a.Name); def == nil || def.Type.Name() != "Cursor" {
 			continue
 		}
-		if _, err := scalar.UnmarshalCursor(v); err != nil {
+		if err != nil || v != nil && badCursor(v) {
 			c.badCursor = a.Name
 			return
 		}
 	}
+}
+
+func badCursor(v any) bool {
+	_, err := scalar.UnmarshalCursor(v)
+	return err != nil
 }
 
 // tooLong reports whether v holds a list of more than maxListValues.
