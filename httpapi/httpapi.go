@@ -336,11 +336,13 @@ func (l *limiters) allow(w http.ResponseWriter, r *http.Request, lim *ratelimit.
 func (l *limiters) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := classification.FromContext(r.Context())
-		lim, key, name := l.anonymous, "ip:"+reqctx.From(r.Context()).ClientIP, "anonymous"
+		var ok bool
 		if v.SignedIn() {
-			lim, key, name = l.session, fmt.Sprintf("session:%d", v.SessionID), "session"
+			ok = l.allow(w, r, l.session, fmt.Sprintf("session:%d", v.SessionID), "session")
+		} else {
+			ok = l.allowAnonymous(w, r)
 		}
-		if l.allow(w, r, lim, key, name) {
+		if ok {
 			next.ServeHTTP(w, r)
 		}
 	})
