@@ -91,6 +91,8 @@ const wildcardIndex = -1
 
 func (s step) isIndex() bool { return s.alias == "" }
 
+func (s step) isWildcard() bool { return s.isIndex() && s.index == wildcardIndex }
+
 // pathOf returns fc's response path, as graphql.FieldContext.Path would
 // give it, with the length of each list it passes through.
 func pathOf(fc *graphql.FieldContext) []step {
@@ -145,7 +147,7 @@ type entry struct {
 
 func innermostIndex(path []step, before int) int {
 	for i := before - 1; i >= 0; i-- {
-		if path[i].isIndex() && path[i].index != wildcardIndex {
+		if path[i].isIndex() && !path[i].isWildcard() {
 			return i
 		}
 	}
@@ -179,7 +181,7 @@ func compact(entries []*entry) []*entry {
 			key.Reset()
 			for i, s := range e.path {
 				switch {
-				case i == e.next || s.isIndex() && s.index == wildcardIndex:
+				case i == e.next || s.isWildcard():
 					key.WriteString("\x00*")
 				case s.isIndex():
 					key.WriteByte(0)
@@ -346,7 +348,7 @@ func holds(data any, path []step) bool {
 
 func hasWildcard(path []step) bool {
 	for _, s := range path {
-		if s.isIndex() && s.index == wildcardIndex {
+		if s.isWildcard() {
 			return true
 		}
 	}
