@@ -36,7 +36,8 @@ type Store struct {
 	Dialect string
 	// Counter counts every statement the client runs.
 	Counter *Counter
-	// URL is the DATABASE_URL it was opened with.
+	// URL is what the pool was opened with: the DATABASE_URL on
+	// PostgreSQL, the file's DSN on SQLite.
 	URL string
 
 	closers []func() error
@@ -114,7 +115,7 @@ func createPrivate(url string) error {
 	return f.Close()
 }
 
-// Close closes the client and its pool, and what AlsoClose was given.
+// Close closes the client and its pool, and the side pools (OpenSide).
 func (s *Store) Close() error {
 	err := s.Client.Close()
 	for _, c := range s.closers {
@@ -122,9 +123,6 @@ func (s *Store) Close() error {
 	}
 	return err
 }
-
-// AlsoClose has Close close c too: something opened on the same database.
-func (s *Store) AlsoClose(c func() error) { s.closers = append(s.closers, c) }
 
 // OpenSide opens a pool of its own on a PostgreSQL store's database, with
 // the run-time parameters given ("synchronous_commit=off"), for state
@@ -143,7 +141,7 @@ func (s *Store) OpenSide(params string) (*sql.DB, error) {
 	}
 	db.SetMaxIdleConns(maxIdleConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s.AlsoClose(db.Close)
+	s.closers = append(s.closers, db.Close)
 	return db, nil
 }
 
