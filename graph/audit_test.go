@@ -182,6 +182,12 @@ func TestTheSubjectIndexMatchesTheChain(t *testing.T) {
 				if len(ids) != len(reads) || !slices.Contains(ids, any(veiltest.ID(adult))) {
 					t.Errorf("readSubjects does not list the %d subjects read (%s among them): %s", len(reads), veiltest.ID(adult), listed.Raw)
 				}
+				// An entry that reads several subjects is about no one of
+				// them: none sees it, nor the others it lists.
+				if r := env.Do(veiltest.Request{Token: w.Tokens["adult"], Variables: map[string]any{"id": veiltest.ID(read.ID)},
+					Query: `query($id: ID!) { node(id: $id) { ... on AuditEvent { detail readSubjects } } }`}); r.Raw != `{"data":{"node":null}}` {
+					t.Errorf("a subject of a multi-subject read sees the entry: %s", r.Raw)
+				}
 				found := env.MustDo(veiltest.Request{Token: w.Tokens["auditor"], Purpose: "audit",
 					Query:     `query($s: ID) { auditEvents(subjectId: $s, action: "READ_RAW", class: "contact") { totalCount } }`,
 					Variables: map[string]any{"s": veiltest.ID(adult)}})
