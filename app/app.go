@@ -70,13 +70,16 @@ type App struct {
 }
 
 // Open opens and migrates the store at url and installs the privacy layer
-// on its client. Every store Veil uses is opened here.
+// on its client, then the sealing of encrypted values to their rows (the
+// innermost hook, so the privacy layer sees the values written). Every
+// store Veil uses is opened here.
 func Open(ctx context.Context, url string) (*store.Store, error) {
 	st, err := store.Open(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	privacy.Install(st.Client)
+	st.SealRows()
 	return st, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/fault"
 	"veil/privacy"
+	"veil/store"
 )
 
 // Batch limits.
@@ -153,11 +154,23 @@ func UploadContacts(ctx context.Context, c *ent.Client, userID int, in []*Contac
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	builders := make([]*ent.ContactCreate, len(in))
-	for i, ci := range in {
-		builders[i] = c.Contact.Create().SetUserID(userID).SetName(ci.Name).SetPhone(ci.Phone).SetUploadedAt(now)
+	var out []*ent.Contact
+	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		builders := make([]*ent.ContactCreate, len(in))
+		for i, ci := range in {
+			builders[i] = tx.Contact.Create().SetUserID(userID).SetName(ci.Name).SetPhone(ci.Phone).SetUploadedAt(now)
+		}
+		var err error
+		out, err = tx.Contact.CreateBulk(builders...).Save(store.Batch(privacy.Batch(ctx)))
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return c.Contact.CreateBulk(builders...).Save(privacy.Batch(ctx))
+	for i, ct := range out {
+		out[i] = ct.Unwrap()
+	}
+	return out, nil
 }
 
 // CallLogInput is the GraphQL input CallLogInput.
@@ -183,12 +196,15 @@ func UploadCallLog(ctx context.Context, c *ent.Client, userID int, in []*CallLog
 	if err := v.Err(); err != nil {
 		return 0, err
 	}
-	builders := make([]*ent.CallLogEntryCreate, len(in))
-	for i, e := range in {
-		builders[i] = c.CallLogEntry.Create().SetUserID(userID).SetPhone(e.Phone).
-			SetDirection(e.Direction).SetStartedAt(e.StartedAt).SetDurationSeconds(e.DurationSeconds)
-	}
-	if _, err := c.CallLogEntry.CreateBulk(builders...).Save(privacy.Batch(ctx)); err != nil {
+	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		builders := make([]*ent.CallLogEntryCreate, len(in))
+		for i, e := range in {
+			builders[i] = tx.CallLogEntry.Create().SetUserID(userID).SetPhone(e.Phone).
+				SetDirection(e.Direction).SetStartedAt(e.StartedAt).SetDurationSeconds(e.DurationSeconds)
+		}
+		return tx.CallLogEntry.CreateBulk(builders...).Exec(store.Batch(privacy.Batch(ctx)))
+	})
+	if err != nil {
 		return 0, err
 	}
 	return len(in), nil
@@ -214,10 +230,18 @@ func RecordLocation(ctx context.Context, c *ent.Client, userID int, in LocationI
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return c.Location.Create().SetUserID(userID).
-		SetLatitude(in.Latitude).SetLongitude(in.Longitude).
-		SetNillableAccuracyMeters(in.AccuracyMeters).SetNillableAddress(in.Address).
-		SetRecordedAt(now).Save(ctx)
+	var l *ent.Location
+	err := store.WithTx(ctx, c, func(tx *ent.Tx) (err error) {
+		l, err = tx.Location.Create().SetUserID(userID).
+			SetLatitude(in.Latitude).SetLongitude(in.Longitude).
+			SetNillableAccuracyMeters(in.AccuracyMeters).SetNillableAddress(in.Address).
+			SetRecordedAt(now).Save(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l.Unwrap(), nil
 }
 
 // ThirdPartyAccountInput is the GraphQL input ThirdPartyAccountInput.

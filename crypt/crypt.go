@@ -1,6 +1,7 @@
 // Package crypt encrypts sensitive values at rest (DESIGN.md, storage):
 // AES-256-GCM, each value tagged with the id of the key that sealed it and
-// bound to its column, so keys can be rotated value by value; and keyed
+// bound to its row and column, so keys can be rotated value by value and a
+// value moved to another row or column does not open; and keyed
 // blind indexes (HMAC-SHA256) for the equality look-ups that must not go
 // through plaintext, such as the uniqueness of ID numbers.
 //
@@ -30,8 +31,12 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// Prefix starts every ciphertext: "v1:<key id>:<base64 nonce||sealed>".
-const Prefix = "v1:"
+// Prefix starts every ciphertext: "v2:<key id>:<base64 nonce||sealed>",
+// sealed to its row (see sealed).
+const Prefix = "v2:"
+
+// legacyPrefix started the ciphertexts sealed to their column only.
+const legacyPrefix = "v1:"
 
 // Keyring holds the data keys by id, the id of the one that seals new
 // values, and the key of the blind indexes.
@@ -115,9 +120,19 @@ type keyedAEAD struct {
 	aead cipher.AEAD
 }
 
-// Seal encrypts plaintext for column (the additional data that binds the
-// ciphertext to it) under the current key.
-func (k *Keyring) Seal(column, plaintext string) (string, error) {
+// sealed binds a ciphertext to the row and column it is stored in: the
+// additional data is "table.column", a NUL and the row's ID, so a value
+// moved to another column or another row no longer opens.
+func sealed(column string, row int64) []byte {
+	return strconv.AppendInt(append([]byte(column), 0), row, 10)
+}
+
+// Seal encrypts plaintext for row of column under the current key.
+func (k *Keyring) Seal(column string, row int64, plaintext string) (string, error) {
+	return k.seal(Prefix, sealed(column, row), plaintext)
+}
+
+func (k *Keyring) seal(prefix string, additional []byte, plaintext string) (string, error) {
 	gcm, err := k.aead(k.Current)
 	if err != nil {
 		return "", err
@@ -126,17 +141,47 @@ func (k *Keyring) Seal(column, plaintext string) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	sealed := gcm.Seal(nonce, nonce, []byte(plaintext), []byte(column))
-	return Prefix + k.Current + ":" + base64.RawStdEncoding.EncodeToString(sealed), nil
+	out := gcm.Seal(nonce, nonce, []byte(plaintext), additional)
+	return prefix + k.Current + ":" + base64.RawStdEncoding.EncodeToString(out), nil
 }
 
-// Open decrypts a value of column. A value without the prefix is a legacy
-// plaintext, returned as it is (rotate-key encrypts those).
-func (k *Keyring) Open(column, value string) (string, error) {
+// ErrUnbound is returned for a value that is not sealed to its row: a
+// legacy plaintext or a value sealed to its column only, before rows were
+// bound. Only rotate-key opens those, to seal them to their row.
+var ErrUnbound = errors.New("crypt: value not sealed to its row (run rotate-key)")
+
+// ErrTampered is returned for a ciphertext that does not authenticate.
+var ErrTampered = errors.New("crypt: ciphertext does not authenticate (wrong key, column or row, or tampered)")
+
+// Open decrypts the value of row in column. Only a value sealed to that
+// very row and column opens: one copied from another row, another column,
+// or written before rows were bound is refused.
+func (k *Keyring) Open(column string, row int64, value string) (string, error) {
 	if !strings.HasPrefix(value, Prefix) {
-		return value, nil
+		return "", ErrUnbound
 	}
-	id, body, ok := strings.Cut(value[len(Prefix):], ":")
+	if row <= 0 {
+		return "", errors.New("crypt: an encrypted value read without its row's ID")
+	}
+	return k.open(value[len(Prefix):], sealed(column, row))
+}
+
+// OpenAny decrypts the value of row in column in any form this package
+// ever wrote: sealed to the row, sealed to the column only (legacyPrefix),
+// or a legacy plaintext, returned as it is. Key rotation reads with it, to
+// seal every value to its row; nothing else should.
+func (k *Keyring) OpenAny(column string, row int64, value string) (string, error) {
+	switch {
+	case strings.HasPrefix(value, legacyPrefix):
+		return k.open(value[len(legacyPrefix):], []byte(column))
+	case strings.HasPrefix(value, Prefix):
+		return k.Open(column, row, value)
+	}
+	return value, nil
+}
+
+func (k *Keyring) open(body string, additional []byte) (string, error) {
+	id, body, ok := strings.Cut(body, ":")
 	if !ok {
 		return "", errors.New("crypt: malformed ciphertext")
 	}
@@ -144,24 +189,26 @@ func (k *Keyring) Open(column, value string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sealed, err := base64.RawStdEncoding.DecodeString(body)
-	if err != nil || len(sealed) < gcm.NonceSize() {
+	raw, err := base64.RawStdEncoding.DecodeString(body)
+	if err != nil || len(raw) < gcm.NonceSize() {
 		return "", errors.New("crypt: malformed ciphertext")
 	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(column))
+	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], additional)
 	if err != nil {
-		return "", errors.New("crypt: ciphertext does not authenticate (wrong key or column, or tampered)")
+		return "", ErrTampered
 	}
 	return string(plain), nil
 }
 
 // KeyID returns the id of the key that sealed value, or "" for plaintext.
 func KeyID(value string) string {
-	if !strings.HasPrefix(value, Prefix) {
-		return ""
+	for _, p := range []string{Prefix, legacyPrefix} {
+		if strings.HasPrefix(value, p) {
+			id, _, _ := strings.Cut(value[len(p):], ":")
+			return id
+		}
 	}
-	id, _, _ := strings.Cut(value[len(Prefix):], ":")
-	return id
+	return ""
 }
 
 // BlindIndex returns the keyed index of value for look-ups by equality:
@@ -187,53 +234,100 @@ func BlindIndex(domain, value string) (string, error) {
 // TextColumn makes an encrypted field's column text on every dialect.
 var TextColumn = map[string]string{dialect.Postgres: "text", dialect.SQLite: "text", dialect.MySQL: "text"}
 
+// Column is the ValueScanner of an encrypted field of type T, named
+// "table.column". It cannot seal a value to its row alone: the row's ID is
+// unknown when Ent turns a new value into a column (an insert assigns it)
+// and is never passed to Value. So:
+//   - Value seals a new value to row 0, which no row has: a placeholder no
+//     read opens. The store's sealing hook (store.SealRows) seals every
+//     encrypted value a mutation sets to its row, in its transaction.
+//   - FromValue opens only a Cell, which the generated decoder makes of the
+//     scanned column and the row's ID (ent/template/sealed.tmpl).
+type Column[T string | float64] struct{ Name string }
+
 // String is the ValueScanner of an encrypted string field of column
 // ("table.column").
-func String(column string) field.ValueScannerFunc[string, *sql.NullString] {
-	return field.ValueScannerFunc[string, *sql.NullString]{
-		V: func(s string) (driver.Value, error) {
-			k := Active()
-			if k == nil {
-				return nil, ErrNoKeyring
-			}
-			return k.Seal(column, s)
-		},
-		S: func(ns *sql.NullString) (string, error) {
-			if !ns.Valid {
-				return "", nil
-			}
-			k := Active()
-			if k == nil {
-				return "", ErrNoKeyring
-			}
-			return k.Open(column, ns.String)
-		},
-	}
-}
+func String(column string) Column[string] { return Column[string]{column} }
 
 // Float is the ValueScanner of an encrypted float field of column.
-func Float(column string) field.ValueScannerFunc[float64, *sql.NullString] {
-	return field.ValueScannerFunc[float64, *sql.NullString]{
-		V: func(f float64) (driver.Value, error) {
-			k := Active()
-			if k == nil {
-				return nil, ErrNoKeyring
-			}
-			return k.Seal(column, strconv.FormatFloat(f, 'g', -1, 64))
-		},
-		S: func(ns *sql.NullString) (float64, error) {
-			if !ns.Valid {
-				return 0, nil
-			}
-			k := Active()
-			if k == nil {
-				return 0, ErrNoKeyring
-			}
-			s, err := k.Open(column, ns.String)
-			if err != nil {
-				return 0, err
-			}
-			return strconv.ParseFloat(s, 64)
-		},
+func Float(column string) Column[float64] { return Column[float64]{column} }
+
+// Value seals v to no row: see Column.
+func (c Column[T]) Value(v T) (driver.Value, error) {
+	k := Active()
+	if k == nil {
+		return nil, ErrNoKeyring
 	}
+	return k.Seal(c.Name, 0, format(v))
+}
+
+// ScanValue scans the stored text.
+func (c Column[T]) ScanValue() field.ValueScanner { return new(sql.NullString) }
+
+// FromValue opens a Cell: the scanned column and its row's ID.
+func (c Column[T]) FromValue(v driver.Value) (T, error) {
+	var zero T
+	cell, ok := v.(Cell)
+	if !ok {
+		return zero, fmt.Errorf("crypt: %s read without its row (%T)", c.Name, v)
+	}
+	ns, ok := cell.Scanned.(*sql.NullString)
+	if !ok {
+		return zero, fmt.Errorf("crypt: %s scanned as %T", c.Name, cell.Scanned)
+	}
+	if !ns.Valid {
+		return zero, nil
+	}
+	k := Active()
+	if k == nil {
+		return zero, ErrNoKeyring
+	}
+	plain, err := k.Open(c.Name, cell.Row, ns.String)
+	if err != nil {
+		return zero, fmt.Errorf("%s of row %d: %w", c.Name, cell.Row, err)
+	}
+	return parse[T](plain)
+}
+
+// Cell is a scanned encrypted column with the ID of its row.
+type Cell struct {
+	Scanned any
+	Row     int64
+}
+
+// AtRow pairs a scanned encrypted column with its row's ID.
+func AtRow(scanned any, row int64) Cell { return Cell{scanned, row} }
+
+// SealValue seals v, a value of an encrypted field of column as Ent holds
+// it (a string or a float64), to row.
+func (k *Keyring) SealValue(column string, row int64, v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return k.Seal(column, row, v)
+	case float64:
+		return k.Seal(column, row, format(v))
+	}
+	return "", fmt.Errorf("crypt: %s: cannot seal a %T", column, v)
+}
+
+func format[T string | float64](v T) string {
+	if f, ok := any(v).(float64); ok {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return any(v).(string)
+}
+
+func parse[T string | float64](s string) (T, error) {
+	var out T
+	switch p := any(&out).(type) {
+	case *string:
+		*p = s
+	case *float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return out, err
+		}
+		*p = f
+	}
+	return out, nil
 }

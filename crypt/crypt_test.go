@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ import (
 func TestOpenUsesTheKeyItsIDNamesNow(t *testing.T) {
 	first, second := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 	k := &Keyring{Current: "k1", Keys: map[string][]byte{"k1": first}, Index: first}
-	sealed, err := k.Seal("users.phone", "13800000001")
+	sealed, err := k.Seal("users.phone", 7, "13800000001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,12 +21,58 @@ func TestOpenUsesTheKeyItsIDNamesNow(t *testing.T) {
 		opens bool
 	}{{first, true}, {second, false}, {first, true}} {
 		k.Keys["k1"] = step.key
-		plain, err := k.Open("users.phone", sealed)
+		plain, err := k.Open("users.phone", 7, sealed)
 		if opened := err == nil && plain == "13800000001"; opened != step.opens {
 			t.Errorf("with key %x…: opened %v (%v), want %v", step.key[:1], opened, err, step.opens)
 		}
 	}
-	if _, err := k.Open("users.real_name", sealed); err == nil {
-		t.Error("a value opened for another column")
+}
+
+// TestAValueOpensOnlyInItsRowAndColumn moves a sealed value to another
+// row, another column, and to no row, and checks each is refused; values
+// of the older forms open only through OpenAny.
+func TestAValueOpensOnlyInItsRowAndColumn(t *testing.T) {
+	key := bytes.Repeat([]byte{1}, 32)
+	k := &Keyring{Current: "k1", Keys: map[string][]byte{"k1": key}, Index: key}
+	sealed, err := k.Seal("users.id_number", 12, "110105200001011234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := k.Open("users.id_number", 12, sealed); err != nil || plain != "110105200001011234" {
+		t.Fatalf("its own row: %q, %v", plain, err)
+	}
+	for _, c := range []struct {
+		column string
+		row    int64
+	}{{"users.id_number", 13}, {"users.id_number", 121}, {"users.id_number", 1}, {"users.real_name", 12}, {"users.id_number", 0}} {
+		if _, err := k.Open(c.column, c.row, sealed); err == nil {
+			t.Errorf("opened as %s of row %d", c.column, c.row)
+		}
+	}
+	if err := Use(k); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := Column[string]{"users.id_number"}.Value("110105200001011234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Open("users.id_number", 12, pending.(string)); err == nil {
+		t.Error("a value sealed to no row opened in a row")
+	}
+
+	legacy, err := k.seal(legacyPrefix, []byte("users.id_number"), "110105200001011234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{legacy, "110105200001011234"} {
+		if _, err := k.Open("users.id_number", 12, old); !errors.Is(err, ErrUnbound) {
+			t.Errorf("Open(%.12s…) = %v, want ErrUnbound", old, err)
+		}
+		if plain, err := k.OpenAny("users.id_number", 12, old); err != nil || plain != "110105200001011234" {
+			t.Errorf("OpenAny(%.12s…) = %q, %v", old, plain, err)
+		}
+	}
+	if _, err := k.OpenAny("users.real_name", 12, legacy); err == nil {
+		t.Error("a legacy value opened for another column")
 	}
 }

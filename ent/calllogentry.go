@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"veil/crypt"
 	"veil/ent/calllogentry"
 	"veil/ent/user"
 
@@ -95,7 +96,7 @@ func (_m *CallLogEntry) assignValues(columns []string, values []any) error {
 				_m.UserID = int(value.Int64)
 			}
 		case calllogentry.FieldPhone:
-			if value, err := calllogentry.ValueScanner.Phone.FromValue(values[i]); err != nil {
+			if value, err := calllogentry.ValueScanner.Phone.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.Phone = value

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"veil/crypt"
 	"veil/ent/contact"
 	"veil/ent/user"
 
@@ -93,13 +94,13 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 				_m.UserID = int(value.Int64)
 			}
 		case contact.FieldName:
-			if value, err := contact.ValueScanner.Name.FromValue(values[i]); err != nil {
+			if value, err := contact.ValueScanner.Name.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.Name = value
 			}
 		case contact.FieldPhone:
-			if value, err := contact.ValueScanner.Phone.FromValue(values[i]); err != nil {
+			if value, err := contact.ValueScanner.Phone.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.Phone = value

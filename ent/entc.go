@@ -26,9 +26,9 @@ func main() {
 		log.Fatalf("entgql: %v", err)
 	}
 	err = entc.Generate("./schema", &gen.Config{
-		Features: []gen.Feature{gen.FeatureUpsert, gen.FeatureLock, gen.FeatureIntercept},
+		Features: []gen.Feature{gen.FeatureUpsert, gen.FeatureLock, gen.FeatureIntercept, gen.FeatureExecQuery},
 		Hooks:    []gen.Hook{codegen.Hook()},
-	}, entc.Extensions(ex), entc.TemplateFiles("template/classes.tmpl"))
+	}, entc.Extensions(ex), entc.TemplateFiles("template/classes.tmpl", "template/sealed.tmpl"))
 	if err != nil {
 		log.Fatalf("entc: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"veil/crypt"
 	"veil/ent/location"
 	"veil/ent/user"
 
@@ -101,25 +102,25 @@ func (_m *Location) assignValues(columns []string, values []any) error {
 				_m.UserID = int(value.Int64)
 			}
 		case location.FieldLatitude:
-			if value, err := location.ValueScanner.Latitude.FromValue(values[i]); err != nil {
+			if value, err := location.ValueScanner.Latitude.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.Latitude = value
 			}
 		case location.FieldLongitude:
-			if value, err := location.ValueScanner.Longitude.FromValue(values[i]); err != nil {
+			if value, err := location.ValueScanner.Longitude.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.Longitude = value
 			}
 		case location.FieldAccuracyMeters:
-			if value, err := location.ValueScanner.AccuracyMeters.FromValue(values[i]); err != nil {
+			if value, err := location.ValueScanner.AccuracyMeters.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.AccuracyMeters = value
 			}
 		case location.FieldAddress:
-			if value, err := location.ValueScanner.Address.FromValue(values[i]); err != nil {
+			if value, err := location.ValueScanner.Address.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.Address = value

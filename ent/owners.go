@@ -87,8 +87,8 @@ var JSONFields = map[string]map[string]bool{
 }
 
 // EncryptedColumns gives, per table, the Go type of each column stored
-// encrypted (fields with a crypt ValueScanner); their additional data is
-// "table.column".
+// encrypted (fields with a crypt ValueScanner); each value is sealed to
+// "table.column" and its row's ID (crypt.Keyring.Seal).
 var EncryptedColumns = map[string]map[string]string{
 	"activity_logs":           {},
 	"audit_events":            {},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"veil/crypt"
 	"veil/ent/realnameverification"
 	"veil/ent/user"
 
@@ -103,19 +104,19 @@ func (_m *RealNameVerification) assignValues(columns []string, values []any) err
 				_m.UserID = int(value.Int64)
 			}
 		case realnameverification.FieldRealName:
-			if value, err := realnameverification.ValueScanner.RealName.FromValue(values[i]); err != nil {
+			if value, err := realnameverification.ValueScanner.RealName.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.RealName = value
 			}
 		case realnameverification.FieldIDNumber:
-			if value, err := realnameverification.ValueScanner.IDNumber.FromValue(values[i]); err != nil {
+			if value, err := realnameverification.ValueScanner.IDNumber.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.IDNumber = value
 			}
 		case realnameverification.FieldIDPhotoRef:
-			if value, err := realnameverification.ValueScanner.IDPhotoRef.FromValue(values[i]); err != nil {
+			if value, err := realnameverification.ValueScanner.IDPhotoRef.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.IDPhotoRef = value

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"veil/crypt"
 	"veil/ent/user"
 
 	"entgo.io/ent"
@@ -345,13 +346,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.AvatarURL = value.String
 			}
 		case user.FieldRealName:
-			if value, err := user.ValueScanner.RealName.FromValue(values[i]); err != nil {
+			if value, err := user.ValueScanner.RealName.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.RealName = value
 			}
 		case user.FieldIDNumber:
-			if value, err := user.ValueScanner.IDNumber.FromValue(values[i]); err != nil {
+			if value, err := user.ValueScanner.IDNumber.FromValue(crypt.AtRow(values[i], int64(_m.ID))); err != nil {
 				return err
 			} else {
 				_m.IDNumber = value

@@ -177,7 +177,7 @@ func TestExportHoldsEveryExportableField(t *testing.T) {
 								continue
 							}
 							covered[typ+"."+f] = true
-							want[key], wantClass[key] = normal(plain(t, ent.Tables[typ], f, v)), cl.Name
+							want[key], wantClass[key] = normal(plain(t, ent.Tables[typ], f, id, v)), cl.Name
 						}
 						rows.Close()
 					}
@@ -249,14 +249,14 @@ func TestExportHoldsEveryExportableField(t *testing.T) {
 }
 
 // plain opens a value read straight from an encrypted column.
-func plain(t *testing.T, table, column string, v any) any {
+func plain(t *testing.T, table, column string, id int64, v any) any {
 	t.Helper()
 	kind := ent.EncryptedColumns[table][column]
 	if kind == "" {
 		return v
 	}
 	s := normal(v)
-	opened, err := veiltest.Keyring.Open(table+"."+column, s)
+	opened, err := veiltest.Keyring.Open(table+"."+column, id, s)
 	if err != nil {
 		t.Fatalf("%s.%s: %v", table, column, err)
 	}

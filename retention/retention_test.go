@@ -14,6 +14,7 @@ import (
 	"veil/ent/user"
 	"veil/retention"
 	"veil/seed"
+	"veil/store"
 	"veil/veiltest"
 )
 
@@ -61,7 +62,9 @@ func world(t *testing.T, env *veiltest.Env, now time.Time) {
 		}
 	}
 	for _, months := range []int{7, 1} {
-		if err := c.Location.Create().SetUserID(active.ID).SetLatitude(30).SetLongitude(120).SetRecordedAt(now.AddDate(0, -months, 0)).Exec(ctx); err != nil {
+		if err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+			return tx.Location.Create().SetUserID(active.ID).SetLatitude(30).SetLongitude(120).SetRecordedAt(now.AddDate(0, -months, 0)).Exec(ctx)
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -123,7 +123,7 @@ func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ st
 		}
 		fields := make(map[string]any, len(columns))
 		for i, col := range columns {
-			v, err := exportValue(table, typ, col, values[i+1])
+			v, err := exportValue(table, typ, col, values[0], values[i+1])
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func exportRows(ctx context.Context, drv dialect.Driver, w *bufio.Writer, typ st
 // exportValue turns a scanned column into its JSON form: encrypted values
 // are opened (the export is the subject's own data, in the clear), JSON
 // columns stay JSON, bytes become text, the rest as the driver gives it.
-func exportValue(table, typ, col string, v any) (any, error) {
+func exportValue(table, typ, col string, id, v any) (any, error) {
 	if b, ok := v.([]byte); ok {
 		if ent.JSONFields[typ][col] && json.Valid(b) {
 			return json.RawMessage(slices.Clone(b)), nil
@@ -157,7 +157,11 @@ func exportValue(table, typ, col string, v any) (any, error) {
 		if k == nil {
 			return nil, crypt.ErrNoKeyring
 		}
-		plain, err := k.Open(table+"."+col, s)
+		row, ok := id.(int64)
+		if !ok {
+			return nil, fmt.Errorf("export %s: an ID scanned as %T", table, id)
+		}
+		plain, err := k.Open(table+"."+col, row, s)
 		if err != nil || ent.EncryptedColumns[table][col] != "float64" {
 			return plain, err
 		}

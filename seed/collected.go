@@ -15,6 +15,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	entuser "veil/ent/user"
 	"veil/rights"
+	"veil/store"
 )
 
 // EnsureCollected gives u one record of every kind POLICY.md P1 collects,
@@ -54,7 +55,9 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 		if err != nil {
 			return err
 		}
-		if err := c.Contact.Create().SetUserID(u.ID).SetName("李四").SetPhone("13987654321").SetUploadedAt(now).Exec(ctx); err != nil {
+		if err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+			return tx.Contact.Create().SetUserID(u.ID).SetName("李四").SetPhone("13987654321").SetUploadedAt(now).Exec(ctx)
+		}); err != nil {
 			return err
 		}
 	}
@@ -62,8 +65,10 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 		if err != nil {
 			return err
 		}
-		if err := c.CallLogEntry.Create().SetUserID(u.ID).SetPhone("13987654321").
-			SetDirection(calllogentry.DirectionOUTGOING).SetStartedAt(now.Add(-time.Hour)).SetDurationSeconds(95).Exec(ctx); err != nil {
+		if err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+			return tx.CallLogEntry.Create().SetUserID(u.ID).SetPhone("13987654321").
+				SetDirection(calllogentry.DirectionOUTGOING).SetStartedAt(now.Add(-time.Hour)).SetDurationSeconds(95).Exec(ctx)
+		}); err != nil {
 			return err
 		}
 	}
@@ -71,8 +76,10 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 		if err != nil {
 			return err
 		}
-		if err := c.Location.Create().SetUserID(u.ID).SetLatitude(39.9087).SetLongitude(116.3975).
-			SetAccuracyMeters(12).SetAddress("北京市东城区东长安街1号").SetRecordedAt(now).Exec(ctx); err != nil {
+		if err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+			return tx.Location.Create().SetUserID(u.ID).SetLatitude(39.9087).SetLongitude(116.3975).
+				SetAccuracyMeters(12).SetAddress("北京市东城区东长安街1号").SetRecordedAt(now).Exec(ctx)
+		}); err != nil {
 			return err
 		}
 	}
@@ -119,9 +126,11 @@ func EnsureRealNameVerification(ctx context.Context, c *ent.Client, u *ent.User,
 	if err != nil || exists {
 		return err
 	}
-	return c.RealNameVerification.Create().SetUserID(u.ID).
-		SetRealName(u.RealName).SetIDNumber(u.IDNumber).SetIDPhotoRef("idphoto://verifier/" + u.Phone[7:]).
-		SetResult(realnameverification.ResultPASSED).SetVerifier("alipay-identity").SetVerifiedAt(now).Exec(ctx)
+	return store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		return tx.RealNameVerification.Create().SetUserID(u.ID).
+			SetRealName(u.RealName).SetIDNumber(u.IDNumber).SetIDPhotoRef("idphoto://verifier/" + u.Phone[7:]).
+			SetResult(realnameverification.ResultPASSED).SetVerifier("alipay-identity").SetVerifiedAt(now).Exec(ctx)
+	})
 }
 
 // EnsureRightsRequest records an answered export request of u's, unless u

@@ -14,6 +14,7 @@ import (
 	"veil/ent/user"
 	"veil/idcard"
 	"veil/identity"
+	"veil/store"
 )
 
 // ScaleOptions sizes a scale dataset.
@@ -61,22 +62,27 @@ func Scale(ctx context.Context, c *ent.Client, o ScaleOptions, now time.Time) er
 			}
 			continue
 		}
-		users := make([]*ent.UserCreate, 0, n)
-		for i, phone := range phones {
-			birth := YearsAgo(now, 20+(start+i)%50, (start+i)%365)
-			id := idcard.Make("110105", birth, (start+i)%1000)
-			// Generated numbers can repeat (same birth day and sequence);
-			// the index must stay unique, so it is taken over number and
-			// phone. These accounts can never be matched by number.
-			index, err := crypt.BlindIndex(identity.IDNumberIndexDomain, id+"#"+phone)
-			if err != nil {
-				return err
+		// Encrypted fields are written in a transaction (store.SealRows).
+		var created []*ent.User
+		err = store.WithTx(ctx, c, func(tx *ent.Tx) error {
+			users := make([]*ent.UserCreate, 0, n)
+			for i, phone := range phones {
+				birth := YearsAgo(now, 20+(start+i)%50, (start+i)%365)
+				id := idcard.Make("110105", birth, (start+i)%1000)
+				// Generated numbers can repeat (same birth day and sequence);
+				// the index must stay unique, so it is taken over number and
+				// phone. These accounts can never be matched by number.
+				index, err := crypt.BlindIndex(identity.IDNumberIndexDomain, id+"#"+phone)
+				if err != nil {
+					return err
+				}
+				users = append(users, tx.User.Create().SetPhone(phone).SetNickname(fmt.Sprintf("user%d", start+i)).
+					SetRealName("测试用户").SetIDNumber(id).SetIDNumberIndex(index).
+					SetBirthDate(birth.Format(classification.BirthDateLayout)).SetRealNameVerifiedAt(now).SetCreatedAt(now))
 			}
-			users = append(users, c.User.Create().SetPhone(phone).SetNickname(fmt.Sprintf("user%d", start+i)).
-				SetRealName("测试用户").SetIDNumber(id).SetIDNumberIndex(index).
-				SetBirthDate(birth.Format(classification.BirthDateLayout)).SetRealNameVerifiedAt(now).SetCreatedAt(now))
-		}
-		created, err := c.User.CreateBulk(users...).Save(ctx)
+			created, err = tx.User.CreateBulk(users...).Save(store.Batch(ctx))
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("scale users %d-%d: %w", start, start+n, err)
 		}

@@ -22,6 +22,7 @@ import (
 	"veil/ent/user"
 	"veil/idcard"
 	"veil/identity"
+	"veil/store"
 	"veil/trade"
 )
 
@@ -54,29 +55,36 @@ func EnsureUser(ctx context.Context, c *ent.Client, p Person, now time.Time) (*e
 	if role == "" {
 		role = classification.RoleUser
 	}
-	create := c.User.Create().
-		SetPhone(p.Phone).
-		SetNickname(p.Nickname).
-		SetAvatarURL(fmt.Sprintf("https://img.example.com/avatar/%s.png", p.Phone[7:])).
-		SetRole(user.Role(role)).
-		SetCreatedAt(now)
-	if p.RealName != "" {
-		id := idcard.Make("110105", p.Birth, 100+p.Seq)
-		index, err := crypt.BlindIndex(identity.IDNumberIndexDomain, id)
-		if err != nil {
-			return nil, err
+	// Encrypted fields are written in a transaction (store.SealRows).
+	err = store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		create := tx.User.Create().
+			SetPhone(p.Phone).
+			SetNickname(p.Nickname).
+			SetAvatarURL(fmt.Sprintf("https://img.example.com/avatar/%s.png", p.Phone[7:])).
+			SetRole(user.Role(role)).
+			SetCreatedAt(now)
+		if p.RealName != "" {
+			id := idcard.Make("110105", p.Birth, 100+p.Seq)
+			index, err := crypt.BlindIndex(identity.IDNumberIndexDomain, id)
+			if err != nil {
+				return err
+			}
+			create.SetRealName(p.RealName).
+				SetIDNumber(id).SetIDNumberIndex(index).
+				SetBirthDate(p.Birth.Format(classification.BirthDateLayout)).
+				SetRealNameVerifiedAt(now)
 		}
-		create.SetRealName(p.RealName).
-			SetIDNumber(id).SetIDNumberIndex(index).
-			SetBirthDate(p.Birth.Format(classification.BirthDateLayout)).
-			SetRealNameVerifiedAt(now)
+		if p.GuardianID != 0 {
+			create.SetGuardianID(p.GuardianID)
+		}
+		u, err = create.Save(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if p.GuardianID != 0 {
-		create.SetGuardianID(p.GuardianID)
-	}
-	u, err = create.Save(ctx)
-	if err != nil || p.GuardianID == 0 {
-		return u, err
+	if u = u.Unwrap(); p.GuardianID == 0 {
+		return u, nil
 	}
 	guardian, err := c.User.Get(ctx, p.GuardianID)
 	if err != nil {

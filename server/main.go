@@ -136,6 +136,15 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.SMSGateway == "" {
 		slog.Warn("no SMS gateway configured: login codes go to the development outbox", "file", cfg.SMSOutbox)
 	}
+	unbound, err := a.Store.Unbound(ctx)
+	if err != nil {
+		return err
+	}
+	for column, n := range unbound {
+		// Counts only: never a value.
+		slog.Warn("encrypted values not sealed to their row are refused on read: after an upgrade, run rotate-key to seal them; otherwise, someone wrote them into the database",
+			"column", column, "values", n)
+	}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           a.Handler,

@@ -152,7 +152,7 @@ func inventoryCmd(ctx context.Context, args []string) error {
 }
 
 // rotateKey re-seals every encrypted value under the keyring's current
-// key; with -generate it first adds a new key to the key file and makes
+// key and to its row; with -generate it first adds a new key to the key file and makes
 // it current.
 func rotateKey(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("rotate-key", flag.ContinueOnError)
@@ -184,8 +184,15 @@ func rotateKey(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	unbound, err := st.Unbound(ctx)
+	if err != nil {
+		return err
+	}
+	for column, n := range unbound {
+		fmt.Fprintf(os.Stderr, "%s: %d values not sealed to their row (from before rows were bound, or written into the database): sealing them now\n", column, n)
+	}
 	opts := store.RotateOptions{Batch: *batch, Progress: progress("re-encrypting")}
 	n, err := st.RotateKeys(ctx, crypt.Active(), opts)
-	fmt.Printf("%d values re-encrypted under key %s\n", n, crypt.Active().Current)
+	fmt.Printf("%d values re-encrypted under key %s, each sealed to its row\n", n, crypt.Active().Current)
 	return err
 }

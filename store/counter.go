@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -62,4 +63,23 @@ func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
 	t.c.count(query)
 	return t.Tx.Query(ctx, query, args, v)
+}
+
+// ExecContext lets the client and transactions of Ent's sql/execquery
+// feature run a statement through the counter (the sealing hook does).
+func (c *Counter) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return execContext(ctx, c, query, args)
+}
+
+// ExecContext: see Counter.ExecContext.
+func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return execContext(ctx, t, query, args)
+}
+
+func execContext(ctx context.Context, e dialect.ExecQuerier, query string, args []any) (sql.Result, error) {
+	var r sql.Result
+	if err := e.Exec(ctx, query, args, &r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }

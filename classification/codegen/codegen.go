@@ -108,6 +108,10 @@ func checkField(t *gen.Type, f *gen.Field) error {
 		return fmt.Errorf("%s.%s: class %s is not public and cannot be an order field", t.Name, f.Name, c.Name)
 	case c.EncryptedAtRest && (f.Type.Type == field.TypeString || f.Type.Type == field.TypeFloat64) && !f.HasValueScanner():
 		return fmt.Errorf("%s.%s: class %s is encrypted at rest: use crypt.String or crypt.Float as its ValueScanner", t.Name, f.Name, c.Name)
+	case f.HasValueScanner() && !c.EncryptedAtRest:
+		// ent/template/sealed.tmpl decodes every ValueScanner field as
+		// encrypted, sealed to its row.
+		return fmt.Errorf("%s.%s: a ValueScanner is only for fields of classes encrypted at rest (class %s is not)", t.Name, f.Name, c.Name)
 	case f.HasValueScanner() && f.Nillable:
 		return fmt.Errorf("%s.%s: an encrypted field cannot be Nillable (Ent does not support it): make it Optional", t.Name, f.Name)
 	}
