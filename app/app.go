@@ -45,6 +45,9 @@ type Config struct {
 	RealNameLimiter *ratelimit.Limiter
 	// Limits bound each GraphQL document; zero means graph.DefaultLimits.
 	Limits graph.Limits
+	// Documents, when set, is the allow-list of trusted documents
+	// (graph.Documents); nil accepts any document.
+	Documents *graph.Documents
 	// HTTP are the HTTP layer's limits.
 	HTTP httpapi.Options
 	// LocalRateLimits keeps the rate limits in this process even on
@@ -130,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) Baseline() http.Handler { return a.handler(true) }
 
 func (a *App) handler(withoutClassification bool) http.Handler {
-	gql := graph.NewServer(a.Resolver, graph.Options{Limits: a.cfg.Limits, WithoutClassification: withoutClassification})
+	gql := graph.NewServer(a.Resolver, graph.Options{Limits: a.cfg.Limits, Documents: a.cfg.Documents, WithoutClassification: withoutClassification})
 	ready := func(r *http.Request) error { return a.Store.DB.PingContext(r.Context()) }
 	return httpapi.New(gql, a.Accounts, ready, a.Resolver.ExportTo, a.cfg.HTTP)
 }

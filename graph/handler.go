@@ -26,6 +26,9 @@ type Options struct {
 	WithoutClassification bool
 	// Limits bound each document; the zero value means DefaultLimits.
 	Limits Limits
+	// Documents, when set, is the allow-list of trusted documents: the
+	// only ones accepted, except from admins (see Documents).
+	Documents *Documents
 }
 
 // NewServer returns the GraphQL handler: POST and GET (queries only)
@@ -47,7 +50,11 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(trustedDocuments{opts.Documents})
+	if opts.Documents == nil {
+		// With an allow-list, a client could register any document here.
+		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	}
 	srv.Use(operationRules{})
 	limits := opts.Limits
 	if limits == (Limits{}) {
@@ -58,7 +65,7 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	// Suggestions ("did you mean ...") would let anyone map the schema that
 	// introspection hides; admins explore it through introspection.
 	srv.SetDisableSuggestion(true)
-	srv.Use(observe{})
+	srv.Use(observe{opts.Documents})
 	if !opts.WithoutClassification {
 		srv.Use(enforcer)
 	}

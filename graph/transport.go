@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"veil/fault"
@@ -33,7 +34,9 @@ const (
 //     answer is uncoded and echoes the body.
 //
 // httpapi checks the method, the media types and the body's size, and
-// refuses mutations over GET, before a request gets here.
+// refuses mutations written in a GET's query string, before a request gets
+// here; a GET that names a stored document (a documentId, a persisted
+// query's hash) is refused here once its text is known, if it mutates.
 type httpTransport struct{}
 
 var _ graphql.Transport = httpTransport{}
@@ -63,6 +66,14 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	params.Headers = r.Header
 	params.ReadTime.End = graphql.Now()
 	oc, errs := exec.CreateOperationContext(ctx, params)
+	if errs == nil && r.Method == http.MethodGet && oc.Operation != nil && oc.Operation.Operation != ast.Query {
+		// GET carries queries only: a mutation must not run from a link.
+		w.Header().Set("Allow", http.MethodPost)
+		err := fault.Invalid("query", "GET requests may only run queries; send mutations with POST")
+		resp := exec.DispatchError(graphql.WithOperationContext(ctx, oc), gqlerror.List{{Message: err.(*fault.Error).Message, Err: err}})
+		writeResponse(w, http.StatusMethodNotAllowed, resp, false)
+		return
+	}
 	if errs != nil {
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs)
 		status := http.StatusOK
@@ -97,10 +108,22 @@ func readParams(r *http.Request) (*graphql.RawParams, error) {
 	params := &graphql.RawParams{}
 	params.ReadTime.Start = graphql.Now()
 	if r.Method == http.MethodPost {
+		var body struct {
+			*graphql.RawParams
+			DocumentID json.RawMessage `json:"documentId"`
+		}
+		body.RawParams = params
 		dec := json.NewDecoder(r.Body)
 		dec.UseNumber()
-		if err := dec.Decode(params); err != nil {
+		if err := dec.Decode(&body); err != nil {
 			return nil, fault.Invalid("body", badBody)
+		}
+		if body.DocumentID != nil {
+			var id string
+			if json.Unmarshal(body.DocumentID, &id) != nil {
+				return nil, fault.Invalid("documentId", "must be a string")
+			}
+			withDocumentID(params, documentRef{id, "documentId"})
 		}
 		return params, nil
 	}
@@ -110,6 +133,7 @@ func readParams(r *http.Request) (*graphql.RawParams, error) {
 	}
 	params.Query = q.Get("query")
 	params.OperationName = q.Get("operationName")
+
 	for name, into := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
 		if s := q.Get(name); s != "" {
 			dec := json.NewDecoder(strings.NewReader(s))
@@ -118,6 +142,9 @@ func readParams(r *http.Request) (*graphql.RawParams, error) {
 				return nil, fault.Invalid(name, name+" must be a JSON object")
 			}
 		}
+	}
+	if q.Has("documentId") {
+		withDocumentID(params, documentRef{q.Get("documentId"), "documentId"})
 	}
 	return params, nil
 }
@@ -154,4 +181,13 @@ func writeResponse(w http.ResponseWriter, status int, resp *graphql.Response, ex
 	}
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// withDocumentID passes a request's documentId on to the trusted
+// documents extension, through the extensions.
+func withDocumentID(params *graphql.RawParams, ref documentRef) {
+	if params.Extensions == nil {
+		params.Extensions = map[string]any{}
+	}
+	params.Extensions[documentIDKey] = ref
 }

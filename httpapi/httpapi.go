@@ -175,13 +175,15 @@ func checkBody(next http.Handler) http.Handler {
 			return
 		}
 		if req.Query == nil {
-			// Persisted-query requests carry a hash instead of a query.
+			// Persisted queries and registered documents carry a hash or
+			// an ID instead of a query.
 			var apq struct {
+				DocumentID json.RawMessage `json:"documentId"`
 				Extensions struct {
 					PersistedQuery json.RawMessage `json:"persistedQuery"`
 				} `json:"extensions"`
 			}
-			if json.Unmarshal(body, &apq); apq.Extensions.PersistedQuery == nil {
+			if json.Unmarshal(body, &apq); apq.Extensions.PersistedQuery == nil && apq.DocumentID == nil {
 				writeErrorStatus(w, http.StatusBadRequest, fault.Invalid("query", "is required"))
 				return
 			}

@@ -6,6 +6,7 @@
 //	go run ./server analytics-export   write de-identified activity data (needs VEIL_ANALYTICS_KEY)
 //	go run ./server inventory -format md|json  print the collected-information and sharing lists
 //	go run ./server rotate-key [-generate]     re-encrypt sensitive values under the current key
+//	go run ./server documents add|list [-dir DIR] [FILE...]  register trusted documents
 package main
 
 import (
@@ -27,6 +28,7 @@ import (
 	"veil/account"
 	"veil/app"
 	"veil/crypt"
+	"veil/graph"
 	"veil/identity"
 	"veil/ratelimit"
 )
@@ -66,8 +68,10 @@ func run(ctx context.Context, args []string) error {
 		return inventoryCmd(ctx, args)
 	case "rotate-key":
 		return rotateKey(ctx, args)
+	case "documents":
+		return documentsCmd(args)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory, rotate-key", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory, rotate-key, documents", cmd)
 	}
 }
 
@@ -99,6 +103,14 @@ func newApp(ctx context.Context, cfg config) (*app.App, error) {
 	if err := useKeys(cfg); err != nil {
 		return nil, err
 	}
+	var docs *graph.Documents
+	if cfg.Documents != "" {
+		var err error
+		if docs, err = graph.LoadDocuments(cfg.Documents); err != nil {
+			return nil, err
+		}
+		slog.Info("accepting registered documents only (admins excepted)", "documents", len(docs.List()), "dir", cfg.Documents)
+	}
 	return app.New(ctx, app.Config{
 		DatabaseURL:           cfg.DatabaseURL,
 		SMS:                   &account.Outbox{Path: cfg.SMSOutbox},
@@ -109,6 +121,7 @@ func newApp(ctx context.Context, cfg config) (*app.App, error) {
 		RealNameLimiter:       ratelimit.New(rate.Every(10*time.Minute), 10),
 		AvatarHosts:           cfg.AvatarHosts,
 		Limits:                cfg.Limits,
+		Documents:             docs,
 		HTTP:                  cfg.HTTP,
 		LocalRateLimits:       cfg.LocalRateLimits,
 		WithoutClassification: withoutClassification,

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"veil/analytics"
 	"veil/app"
 	"veil/crypt"
+	"veil/graph"
 	"veil/inventory"
 	"veil/retention"
 	"veil/seed"
@@ -195,4 +198,61 @@ func rotateKey(ctx context.Context, args []string) error {
 	n, err := st.RotateKeys(ctx, crypt.Active(), opts)
 	fmt.Printf("%d values re-encrypted under key %s, each sealed to its row\n", n, crypt.Active().Current)
 	return err
+}
+
+// documentsCmd registers trusted documents (add) and lists them (list):
+// a directory of .graphql files, one document each, that the server
+// accepts alone when started with -documents DIR. A registered document
+// never changes: released apps send its ID.
+func documentsCmd(args []string) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
+		return errors.New("usage: documents add [-dir DIR] FILE... | documents list [-dir DIR]")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("documents "+sub, flag.ContinueOnError)
+	dir := fs.String("dir", envOr("VEIL_DOCUMENTS", "documents"), "the directory of trusted documents (VEIL_DOCUMENTS)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if sub == "list" {
+		docs, err := graph.LoadDocuments(*dir)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs.List() {
+			fmt.Printf("%s\t%s\n", d.ID, d.Name)
+		}
+		return nil
+	}
+	if fs.NArg() == 0 {
+		return errors.New("documents add: name the .graphql files to register")
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	// Every file is checked before any is written.
+	type doc struct{ name, text, path string }
+	var docs []doc
+	for _, f := range fs.Args() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		if err := graph.CheckDocument(name, string(b)); err != nil {
+			return err
+		}
+		path := filepath.Join(*dir, name+".graphql")
+		if old, err := os.ReadFile(path); err == nil && string(old) != string(b) {
+			return fmt.Errorf("%s is registered already with another text: released clients may send it; register the new text under a new name", name)
+		}
+		docs = append(docs, doc{name, string(b), path})
+	}
+	for _, d := range docs {
+		if err := os.WriteFile(d.path, []byte(d.text), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("%s\t%s\n", graph.DocumentID(d.text), d.name)
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"veil/app"
 	"veil/crypt"
 	"veil/gid"
+	"veil/graph"
 	"veil/httpapi"
 	"veil/identity"
 	"veil/ratelimit"
@@ -152,12 +153,16 @@ var Keyring = &crypt.Keyring{
 type Option func(*settings)
 
 type settings struct {
-	http   httpapi.Options
-	signIn *ratelimit.Limiter
+	http      httpapi.Options
+	signIn    *ratelimit.Limiter
+	documents *graph.Documents
 }
 
 // WithHTTPOptions sets the HTTP layer's limits.
 func WithHTTPOptions(o httpapi.Options) Option { return func(s *settings) { s.http = o } }
+
+// WithDocuments accepts the trusted documents d only (admins excepted).
+func WithDocuments(d *graph.Documents) Option { return func(s *settings) { s.documents = d } }
 
 // WithSignInLimiter limits sign-in per address.
 func WithSignInLimiter(l *ratelimit.Limiter) Option { return func(s *settings) { s.signIn = l } }
@@ -181,6 +186,7 @@ func New(t testing.TB, databaseURL string, options ...Option) *Env {
 		Verifier:      identity.DevVerifier{},
 		Face:          identity.DevFace{},
 		SignInLimiter: set.signIn,
+		Documents:     set.documents,
 		HTTP:          set.http,
 		Now:           env.now,
 	})
