@@ -148,7 +148,7 @@ func (k *Keyring) seal(prefix string, additional []byte, plaintext string) (stri
 // ErrUnbound is returned for a value that is not sealed to its row: a
 // legacy plaintext or a value sealed to its column only, before rows were
 // bound. Only rotate-key opens those, to seal them to their row.
-var ErrUnbound = errors.New("crypt: value not sealed to its row (run rotate-key)")
+var ErrUnbound = errors.New("crypt: value not sealed to its row (see rotate-key -seal-unbound)")
 
 // ErrTampered is returned for a ciphertext that does not authenticate.
 var ErrTampered = errors.New("crypt: ciphertext does not authenticate (wrong key, column or row, or tampered)")
@@ -187,7 +187,17 @@ func (k *Keyring) open(body string, additional []byte) (string, error) {
 	}
 	gcm, err := k.aead(id)
 	if err != nil {
-		return "", err
+		if _, known := k.Keys[id]; known {
+			return "", err
+		}
+		// A key added since this keyring was loaded (rotate-key).
+		r := reloadFor(id)
+		if r == nil {
+			return "", err
+		}
+		if gcm, err = r.aead(id); err != nil {
+			return "", err
+		}
 	}
 	raw, err := base64.RawStdEncoding.DecodeString(body)
 	if err != nil || len(raw) < gcm.NonceSize() {
@@ -325,7 +335,8 @@ func parse[T string | float64](s string) (T, error) {
 	case *float64:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return out, err
+			// strconv's error quotes the value.
+			return out, errors.New("crypt: the value is not a number")
 		}
 		*p = f
 	}

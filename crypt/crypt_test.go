@@ -3,7 +3,9 @@ package crypt
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestOpenUsesTheKeyItsIDNamesNow seals under a key, replaces the key
@@ -74,5 +76,59 @@ func TestAValueOpensOnlyInItsRowAndColumn(t *testing.T) {
 	}
 	if _, err := k.OpenAny("users.real_name", 12, legacy); err == nil {
 		t.Error("a legacy value opened for another column")
+	}
+}
+
+// TestAKeyAddedElsewhereIsReloaded seals a value under a key that another
+// process added to the key file and made current, and opens it with the
+// keyring loaded before: the file is reloaded, and its current key seals
+// from then on. A file whose index key changed is not taken.
+func TestAKeyAddedElsewhereIsReloaded(t *testing.T) {
+	old, err := Generate(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "keys.json")
+	if err := old.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Use(loaded); err != nil {
+		t.Fatal(err)
+	}
+	ReloadFrom(path)
+	t.Cleanup(func() { reloader.load = nil })
+
+	rotated, _ := LoadFile(path)
+	id, err := rotated.AddKey(time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rotated.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := rotated.Seal("users.real_name", 5, "张伟")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := Active().Open("users.real_name", 5, sealed); err != nil || plain != "张伟" {
+		t.Fatalf("a value under the added key: %q, %v", plain, err)
+	}
+	if Active().Current != id {
+		t.Errorf("current key after the reload: %s, want %s", Active().Current, id)
+	}
+
+	// An index key that changed is refused: blind indexes depend on it.
+	other, _ := Generate(time.Now())
+	other.Keys, other.Current = rotated.Keys, rotated.Current
+	id2, _ := other.AddKey(time.Now().Add(2 * time.Hour))
+	other.WriteFile(path)
+	sealed, _ = other.Seal("users.real_name", 5, "张伟")
+	reloader.last = time.Time{}
+	if _, err := Active().Open("users.real_name", 5, sealed); err == nil || Active().Current == id2 {
+		t.Error("a keyring with another index key was taken")
 	}
 }

@@ -1,12 +1,14 @@
 package crypt
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -81,4 +83,48 @@ func (k *Keyring) AddKey(now time.Time) (string, error) {
 	}
 	k.Keys[id], k.Current = key, id
 	return id, nil
+}
+
+// reloader reloads the keyring from where it came when a value names a key
+// the keyring in use lacks: another process (rotate-key -generate) added
+// it, and made it current there.
+var reloader struct {
+	mu   sync.Mutex
+	load func() (*Keyring, error)
+	last time.Time
+}
+
+// ReloadFrom makes the keyring in use reload from path, at most once a
+// second, when a value names a key it lacks; the reloaded keyring is used
+// from then on, for sealing too, if it holds that key and validates.
+func ReloadFrom(path string) {
+	reloader.mu.Lock()
+	defer reloader.mu.Unlock()
+	reloader.load = func() (*Keyring, error) { return LoadFile(path) }
+}
+
+// reloadFor returns a keyring holding key id, reloaded, or nil.
+func reloadFor(id string) *Keyring {
+	reloader.mu.Lock()
+	defer reloader.mu.Unlock()
+	cur := Active()
+	if cur == nil {
+		return nil
+	}
+	if _, ok := cur.Keys[id]; ok {
+		return cur // another goroutine reloaded it
+	}
+	if reloader.load == nil || time.Since(reloader.last) < time.Second {
+		return nil
+	}
+	reloader.last = time.Now()
+	k, err := reloader.load()
+	if err != nil {
+		return nil
+	}
+	// The index key is never rotated: blind indexes depend on it.
+	if _, ok := k.Keys[id]; !ok || !bytes.Equal(k.Index, cur.Index) || Use(k) != nil {
+		return nil
+	}
+	return k
 }

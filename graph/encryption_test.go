@@ -132,27 +132,7 @@ func TestSwappedCiphertextsAreRefused(t *testing.T) {
 			_, err := env.Store.Client.Noder(ctx, id)
 			return err
 		}
-		swap := func(table, colA string, a int, colB string, b int) {
-			t.Helper()
-			var va, vb string
-			for _, v := range []struct {
-				col string
-				id  int
-				to  *string
-			}{{colA, a, &va}, {colB, b, &vb}} {
-				if err := env.Store.DB.QueryRow(fmt.Sprintf("SELECT %s FROM %s WHERE id = %d", v.col, table, v.id)).Scan(v.to); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, v := range []struct {
-				col, value string
-				id         int
-			}{{colA, vb, a}, {colB, va, b}} {
-				if _, err := env.Store.DB.Exec(fmt.Sprintf("UPDATE %s SET %s = '%s' WHERE id = %d", table, v.col, v.value, v.id)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		swap := func(table, colA string, a int, colB string, b int) { swapValues(t, env, table, colA, a, colB, b) }
 		for _, table := range slices.Sorted(maps.Keys(ent.EncryptedColumns)) {
 			columns := slices.Sorted(maps.Keys(ent.EncryptedColumns[table]))
 			for _, col := range columns {
@@ -241,7 +221,21 @@ func TestValuesNotSealedToTheirRowAreRefusedUntilRotated(t *testing.T) {
 		if r := env.Do(me); strings.Contains(r.Raw, "王五") || r.Code() != "INTERNAL" {
 			t.Errorf("a planted plaintext was served: %s", r.Raw)
 		}
-		n, err := env.Store.RotateKeys(ctx, crypt.Active(), store.RotateOptions{})
+		// A routine rotation leaves it, and says so.
+		var left []string
+		opts := store.RotateOptions{Left: func(column string, row int, err error) { left = append(left, column) }}
+		n, err := env.Store.RotateKeys(ctx, crypt.Active(), opts)
+		var le *store.LeftError
+		if !errors.As(err, &le) || le.N != 1 || n != 0 || !slices.Equal(left, []string{"users.real_name"}) {
+			t.Fatalf("a routine rotation: %d sealed, %v, left %v", n, err, left)
+		}
+		if r := env.Do(me); r.Code() != "INTERNAL" {
+			t.Errorf("after a routine rotation: %s", r.Raw)
+		}
+		// Sealing unbound values is the operator's decision, after an
+		// upgrade.
+		opts.SealUnbound = true
+		n, err = env.Store.RotateKeys(ctx, crypt.Active(), opts)
 		if err != nil || n != 1 {
 			t.Fatalf("rotation sealed %d values (%v), want the one", n, err)
 		}
@@ -315,4 +309,66 @@ func TestEncryptedWritesAreSealedInTheirTransaction(t *testing.T) {
 			t.Errorf("stored: %q, %v", plain, err)
 		}
 	})
+}
+
+// TestRotationGoesOnPastValuesThatDoNotOpen swaps two rows' values, then
+// rotates to a new key: the two are left as they are and reported, every
+// other value is rotated, and each row is visited once.
+func TestRotationGoesOnPastValuesThatDoNotOpen(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := context.Background()
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := w.Users["adult"].ID, w.Users["guardian"].ID
+		swapValues(t, env, "users", "id_number", a, "id_number", b)
+		rotated := &crypt.Keyring{Current: "test2", Index: veiltest.Keyring.Index, Keys: map[string][]byte{
+			"test1": veiltest.Keyring.Keys["test1"],
+			"test2": []byte("second test data key, 32 bytes.."),
+		}}
+		if err := crypt.Use(rotated); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { crypt.Use(veiltest.Keyring) })
+		before := keyIDs(t, env)
+		var left []int
+		n, err := env.Store.RotateKeys(ctx, rotated, store.RotateOptions{Batch: 1, Left: func(column string, row int, err error) {
+			if column != "users.id_number" || !errors.Is(err, crypt.ErrTampered) {
+				t.Errorf("left %s of row %d: %v", column, row, err)
+			}
+			left = append(left, row)
+		}})
+		var le *store.LeftError
+		if !errors.As(err, &le) || le.N != 2 || len(left) != 2 {
+			t.Fatalf("rotation: %d sealed, %v, left rows %v", n, err, left)
+		}
+		if after := keyIDs(t, env); after["test1"] != 2 || after["test2"] != before["test1"]-2 || n != before["test1"]-2 {
+			t.Errorf("values per key before %v, after %v; %d sealed", before, after, n)
+		}
+	})
+}
+
+// swapValues swaps, with plain SQL as a database writer could, the value of
+// colA in row a with that of colB in row b of table.
+func swapValues(t *testing.T, env *veiltest.Env, table, colA string, a int, colB string, b int) {
+	t.Helper()
+	var va, vb string
+	for _, v := range []struct {
+		col string
+		id  int
+		to  *string
+	}{{colA, a, &va}, {colB, b, &vb}} {
+		if err := env.Store.DB.QueryRow(fmt.Sprintf("SELECT %s FROM %s WHERE id = %d", v.col, table, v.id)).Scan(v.to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range []struct {
+		col, value string
+		id         int
+	}{{colA, vb, a}, {colB, va, b}} {
+		if _, err := env.Store.DB.Exec(fmt.Sprintf("UPDATE %s SET %s = '%s' WHERE id = %d", table, v.col, v.value, v.id)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

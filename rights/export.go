@@ -162,10 +162,18 @@ func exportValue(table, typ, col string, id, v any) (any, error) {
 			return nil, fmt.Errorf("export %s: an ID scanned as %T", table, id)
 		}
 		plain, err := k.Open(table+"."+col, row, s)
-		if err != nil || ent.EncryptedColumns[table][col] != "float64" {
-			return plain, err
+		if err != nil {
+			return nil, fmt.Errorf("export %s.%s of row %d: %w", table, col, row, err)
 		}
-		return strconv.ParseFloat(plain, 64)
+		if ent.EncryptedColumns[table][col] != "float64" {
+			return plain, nil
+		}
+		f, err := strconv.ParseFloat(plain, 64)
+		if err != nil {
+			// strconv's error quotes the value.
+			return nil, fmt.Errorf("export %s.%s of row %d: not a number", table, col, row)
+		}
+		return f, nil
 	case ok && ent.JSONFields[typ][col] && json.Valid([]byte(s)):
 		return json.RawMessage(s), nil
 	}

@@ -92,6 +92,8 @@ func useKeys(cfg config) error {
 	if err != nil {
 		return fmt.Errorf("encryption keyring: %w", err)
 	}
+	// rotate-key -generate adds a key to the file while servers run.
+	crypt.ReloadFrom(cfg.KeyFile)
 	return crypt.Use(k)
 }
 
@@ -155,7 +157,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	for column, n := range unbound {
 		// Counts only: never a value.
-		slog.Warn("encrypted values not sealed to their row are refused on read: after an upgrade, run rotate-key to seal them; otherwise, someone wrote them into the database",
+		slog.Warn("encrypted values not sealed to their row are refused on read: after upgrading a database from before rows were bound, run rotate-key -seal-unbound once; otherwise someone wrote them into the database",
 			"column", column, "values", n)
 	}
 	srv := &http.Server{

@@ -161,6 +161,7 @@ func rotateKey(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("rotate-key", flag.ContinueOnError)
 	generate := fs.Bool("generate", false, "add a new data key to the key file and make it current first")
 	batch := fs.Int("batch", 500, "values per transaction")
+	sealUnbound := fs.Bool("seal-unbound", false, "also seal the values not sealed to their row: once, after upgrading a database from before rows were bound (sealing a value someone wrote into the database would make it authentic)")
 	cfg, err := parseConfig(fs, args)
 	if err != nil {
 		return err
@@ -187,14 +188,14 @@ func rotateKey(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	unbound, err := st.Unbound(ctx)
-	if err != nil {
-		return err
-	}
-	for column, n := range unbound {
-		fmt.Fprintf(os.Stderr, "%s: %d values not sealed to their row (from before rows were bound, or written into the database): sealing them now\n", column, n)
-	}
-	opts := store.RotateOptions{Batch: *batch, Progress: progress("re-encrypting")}
+	opts := store.RotateOptions{Batch: *batch, Progress: progress("re-encrypting"), SealUnbound: *sealUnbound,
+		Left: func(column string, row int, err error) {
+			if row == 0 {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", column, err)
+				return
+			}
+			fmt.Fprintf(os.Stderr, "%s of row %d left as it is: %v\n", column, row, err)
+		}}
 	n, err := st.RotateKeys(ctx, crypt.Active(), opts)
 	fmt.Printf("%d values re-encrypted under key %s, each sealed to its row\n", n, crypt.Active().Current)
 	return err

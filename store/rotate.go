@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -21,24 +22,51 @@ type RotateOptions struct {
 	MaxBatches int
 	// Progress, when set, is told of each batch: values done of total.
 	Progress func(done, total int)
+	// SealUnbound also seals the values not sealed to their row (see
+	// Unbound): the operator's decision, once, after upgrading a database
+	// from before rows were bound. Without it they are left as they are
+	// and reported: sealing them by routine would make a value planted in
+	// the database authentic.
+	SealUnbound bool
+	// Left, when set, is told of each value left as it is: one that does
+	// not open (tampered, or under a key the keyring lacks), or an unbound
+	// one without SealUnbound. The run goes on past them.
+	Left func(column string, row int, err error)
 }
 
 // ErrStopped is returned when RotateKeys stops at MaxBatches.
 var ErrStopped = errors.New("store: key rotation stopped before the end; run it again to finish")
 
+// LeftError is returned by a run that left values as they were.
+type LeftError struct{ N int }
+
+func (e *LeftError) Error() string {
+	return fmt.Sprintf("store: key rotation left %d values as they were (see each above): they are refused on read", e.N)
+}
+
 // RotateKeys re-seals, under the keyring's current key and to its row,
-// every encrypted value that is not so yet (including legacy plaintext and
-// values sealed to their column only, see Unbound), column by column in
-// batches, each in its own transaction. A value changed since it was read
-// is left for the next run, never overwritten. Interrupted, it resumes
-// where it stopped: what is done is under the current key, the rest as it
-// was, and every value sealed to its row stays readable throughout.
+// every encrypted value sealed to its row under an older key, and with
+// SealUnbound the values not sealed to their row too: column by column in
+// batches of rows, each in its own transaction, each row visited once. A
+// value changed since it was read is left for the next run, never
+// overwritten; a value that does not open is left and reported (a
+// *LeftError at the end). Interrupted, it resumes where it stopped: what
+// is done is under the current key, the rest as it was, and every value
+// sealed to its row stays readable throughout, to every process whose
+// keyring holds both keys (crypt.ReloadFrom).
 func (s *Store) RotateKeys(ctx context.Context, k *crypt.Keyring, opts RotateOptions) (int, error) {
 	if opts.Batch <= 0 {
 		opts.Batch = 500
 	}
 	columns := encryptedColumns()
-	stale := func(c column) *entsql.Selector { return s.notPrefixed(c, crypt.Prefix+k.Current+":") }
+	current := crypt.Prefix + k.Current + ":"
+	stale := func(c column) *entsql.Selector {
+		sel := s.notPrefixed(c, current)
+		if !opts.SealUnbound {
+			sel.Where(prefixed(c.name, crypt.Prefix))
+		}
+		return sel
+	}
 	total := 0
 	for _, c := range columns {
 		n, err := s.count(ctx, c, stale(c))
@@ -47,14 +75,37 @@ func (s *Store) RotateKeys(ctx context.Context, k *crypt.Keyring, opts RotateOpt
 		}
 		total += n
 	}
-	done, batches := 0, 0
+	// visited counts the values of the run, done or left; left, every
+	// value left, unbound ones included.
+	done, batches, visited, left := 0, 0, 0, 0
+	leave := func(c column, id int, err error) {
+		left++
+		if opts.Left != nil {
+			opts.Left(c.table+"."+c.name, id, err)
+		}
+	}
+	if !opts.SealUnbound {
+		unbound, err := s.Unbound(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range columns {
+			if n := unbound[c.table+"."+c.name]; n > 0 {
+				left += n
+				if opts.Left != nil {
+					opts.Left(c.table+"."+c.name, 0, fmt.Errorf("%d values not sealed to their row, left as they are: seal them (-seal-unbound) only after upgrading a database from before rows were bound", n))
+				}
+			}
+		}
+	}
 	for _, c := range columns {
 		aad := c.table + "." + c.name
+		last := 0
 		for {
 			if opts.MaxBatches > 0 && batches >= opts.MaxBatches {
 				return done, ErrStopped
 			}
-			q, args := stale(c).Select("id", c.name).OrderBy("id").Limit(opts.Batch).Query()
+			q, args := stale(c).Where(entsql.GT("id", last)).Select("id", c.name).OrderBy("id").Limit(opts.Batch).Query()
 			rows, err := s.DB.QueryContext(ctx, q, args...)
 			if err != nil {
 				return done, err
@@ -79,37 +130,49 @@ func (s *Store) RotateKeys(ctx context.Context, k *crypt.Keyring, opts RotateOpt
 			if len(page) == 0 {
 				break
 			}
+			last = page[len(page)-1].id
 			tx, err := s.DB.BeginTx(ctx, nil)
 			if err != nil {
 				return done, err
 			}
+			sealed := 0
 			for _, v := range page {
 				plain, err := k.OpenAny(aad, int64(v.id), v.old)
 				if err != nil {
-					tx.Rollback()
-					return done, fmt.Errorf("%s id %d: %w", aad, v.id, err)
+					leave(c, v.id, err)
+					continue
 				}
-				sealed, err := k.Seal(aad, int64(v.id), plain)
+				value, err := k.Seal(aad, int64(v.id), plain)
 				if err != nil {
 					tx.Rollback()
 					return done, err
 				}
-				uq, uargs := entsql.Dialect(s.Dialect).Update(c.table).Set(c.name, sealed).
+				uq, uargs := entsql.Dialect(s.Dialect).Update(c.table).Set(c.name, value).
 					Where(entsql.And(entsql.EQ("id", v.id), entsql.EQ(c.name, v.old))).Query()
-				if _, err := tx.ExecContext(ctx, uq, uargs...); err != nil {
+				res, err := tx.ExecContext(ctx, uq, uargs...)
+				if err != nil {
 					tx.Rollback()
 					return done, err
 				}
+				if n, err := res.RowsAffected(); err == nil && n == 1 {
+					sealed++
+				} else if err == nil {
+					leave(c, v.id, errors.New("changed while it was read (or stored as bytes): run the rotation again"))
+				}
 			}
+			visited += len(page)
 			if err := tx.Commit(); err != nil {
 				return done, err
 			}
-			done += len(page)
+			done += sealed
 			batches++
 			if opts.Progress != nil {
-				opts.Progress(min(done, total), total)
+				opts.Progress(min(visited, total), total)
 			}
 		}
+	}
+	if left > 0 {
+		return done, &LeftError{N: left}
 	}
 	return done, nil
 }
@@ -131,11 +194,18 @@ func encryptedColumns() []column {
 }
 
 // notPrefixed selects the rows of c holding a value that does not start
-// with prefix.
+// with prefix (the empty string included: reads refuse it too).
 func (s *Store) notPrefixed(c column, prefix string) *entsql.Selector {
 	return entsql.Dialect(s.Dialect).Select().From(entsql.Table(c.table)).
-		Where(entsql.And(entsql.NotNull(c.name), entsql.NEQ(c.name, ""),
-			entsql.Not(entsql.HasPrefix(c.name, prefix))))
+		Where(entsql.And(entsql.NotNull(c.name), entsql.Not(prefixed(c.name, prefix))))
+}
+
+// prefixed holds for values of column starting with prefix, compared
+// byte for byte: SQLite's LIKE ignores case, and "V2:" is not "v2:".
+func prefixed(column, prefix string) *entsql.Predicate {
+	return entsql.P(func(b *entsql.Builder) {
+		b.WriteString("SUBSTR(").Ident(column).WriteString(", 1, " + strconv.Itoa(len(prefix)) + ") = ").Arg(prefix)
+	})
 }
 
 // Unbound counts, per "table.column", the values not sealed to their row:
