@@ -27,7 +27,7 @@ type Options struct {
 	// Limits bound each document; the zero value means DefaultLimits.
 	Limits Limits
 	// Documents, when set, is the allow-list of trusted documents: the
-	// only ones accepted, except from admins (see Documents).
+	// only ones accepted, except from staff (see Documents).
 	Documents *Documents
 }
 

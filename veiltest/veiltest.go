@@ -161,7 +161,7 @@ type settings struct {
 // WithHTTPOptions sets the HTTP layer's limits.
 func WithHTTPOptions(o httpapi.Options) Option { return func(s *settings) { s.http = o } }
 
-// WithDocuments accepts the trusted documents d only (admins excepted).
+// WithDocuments accepts the trusted documents d only (staff excepted).
 func WithDocuments(d *graph.Documents) Option { return func(s *settings) { s.documents = d } }
 
 // WithSignInLimiter limits sign-in per address.
