@@ -20,6 +20,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"veil/classification"
 	"veil/ent"
@@ -29,6 +31,7 @@ import (
 	"veil/ent/predicate"
 	"veil/fault"
 	"veil/metrics"
+	"veil/tracing"
 )
 
 // The actions the log records.
@@ -152,6 +155,8 @@ func Append(ctx context.Context, c *ent.Client, at time.Time, entries ...Entry) 
 	if len(entries) == 0 {
 		return nil
 	}
+	ctx, span := tracing.Start(ctx, "audit append", trace.WithAttributes(attribute.Int("audit.entries", len(entries))))
+	defer span.End()
 	tx, err := c.Tx(ctx)
 	if errors.Is(err, ent.ErrTxStarted) {
 		return appendOn(ctx, c, at, entries)
@@ -605,6 +610,8 @@ func (r *Recorder) RecordAccesses(ctx context.Context, v classification.Viewer, 
 		e.SubjectID = e.Reads[0].SubjectID
 	}
 	e.Class = strings.Join(slices.Sorted(maps.Keys(all)), ",")
+	_, span := tracing.Start(ctx, "audit record", trace.WithAttributes(attribute.Int("audit.subjects", len(e.Reads))))
+	defer span.End()
 	p := &pending{entries: []Entry{e}, done: make(chan error, 1)}
 	r.mu.Lock()
 	r.queue = append(r.queue, p)

@@ -15,6 +15,7 @@ import (
 	"veil/classification"
 	"veil/fault"
 	"veil/privacy"
+	"veil/tracing"
 )
 
 // Options configures NewServer.
@@ -66,6 +67,9 @@ func NewServer(r *Resolver, opts Options) *handler.Server {
 	// introspection hides; admins explore it through introspection.
 	srv.SetDisableSuggestion(true)
 	srv.Use(observe{opts.Documents})
+	if tracing.On() {
+		srv.Use(traced{observe{opts.Documents}})
+	}
 	if !opts.WithoutClassification {
 		srv.Use(enforcer)
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"veil/account"
@@ -35,6 +37,7 @@ import (
 	"veil/ratelimit"
 	"veil/reqctx"
 	"veil/store"
+	"veil/tracing"
 )
 
 // maxBodyBytes bounds a GraphQL request body.
@@ -388,12 +391,41 @@ func clientAddress(remote string) string {
 func accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		method, route := methodOf(r.Method), routeOf(r.URL.Path)
+		ctx, span := tracing.Start(r.Context(), "HTTP "+method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route)))
+		defer span.End()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		slog.InfoContext(r.Context(), "request",
-			"request_id", reqctx.From(r.Context()).ID, "method", r.Method, "path", r.URL.Path,
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		span.SetAttributes(attribute.Int("http.response.status_code", sw.status))
+		slog.InfoContext(ctx, "request",
+			"request_id", reqctx.From(ctx).ID, "method", method, "path", route,
 			"status", sw.status, "duration_ms", time.Since(start).Milliseconds())
 	})
+}
+
+// routeOf names a request's route for logs and spans: a path the server
+// serves, or "other". A path a client made up may be anything, personal
+// data included.
+func routeOf(path string) string {
+	switch path {
+	case "/graphql", "/export", "/metrics", "/healthz", "/readyz", "/console":
+		return path
+	}
+	if strings.HasPrefix(path, "/console/") {
+		return "/console/"
+	}
+	return "other"
+}
+
+// methodOf is a request's method if it is a standard one, or "OTHER".
+func methodOf(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
 }
 
 type statusWriter struct {

@@ -40,6 +40,8 @@ type config struct {
 	// Documents, when set, is the directory of trusted documents: the only
 	// ones accepted, except from staff.
 	Documents string
+	// OTLPEndpoint, when set, is where spans are exported (OTLP over HTTP).
+	OTLPEndpoint string
 }
 
 func envOr(key, def string) string {
@@ -60,6 +62,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.BoolVar(&c.LocalRateLimits, "local-rate-limits", envOr("VEIL_LOCAL_RATE_LIMITS", "") == "1", "on PostgreSQL, keep rate limits in this process instead of sharing them with every process on the database: for one process only (VEIL_LOCAL_RATE_LIMITS=1)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", envOr("VEIL_CPUPROFILE", ""), "write a CPU profile of the run to this file, for go tool pprof (VEIL_CPUPROFILE)")
 	fs.StringVar(&c.Documents, "documents", envOr("VEIL_DOCUMENTS", ""), "directory of trusted .graphql documents (VEIL_DOCUMENTS): when set, clients send a documentId and other documents are refused, except from staff (the console)")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", envOr("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "export OpenTelemetry spans over OTLP/HTTP to this host:port or URL (OTEL_EXPORTER_OTLP_ENDPOINT); off when empty")
 	fs.StringVar(&c.KeyFile, "key-file", envOr("VEIL_KEY_FILE", "veil-keys.json"), "encryption keyring file (VEIL_KEY_FILE); generated in development, required in production")
 	c.Limits, c.HTTP = graph.DefaultLimits, httpapi.DefaultOptions
 	fs.IntVar(&c.Limits.Depth, "max-depth", envInt("VEIL_MAX_DEPTH", c.Limits.Depth), "deepest selection nesting (VEIL_MAX_DEPTH)")

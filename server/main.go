@@ -31,6 +31,7 @@ import (
 	"veil/graph"
 	"veil/identity"
 	"veil/ratelimit"
+	"veil/tracing"
 )
 
 func main() {
@@ -143,6 +144,16 @@ func serve(ctx context.Context, args []string) error {
 		}
 		defer stop()
 	}
+	// Before the app: its GraphQL handler traces only if tracing is on.
+	stopTracing, err := tracing.Setup(ctx, cfg.OTLPEndpoint, "veil")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopTracing(ctx)
+	}()
 	a, err := newApp(ctx, cfg)
 	if err != nil {
 		return err

@@ -3,14 +3,20 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"veil/tracing"
 )
 
 // Counter is a dialect.Driver that counts the statements run through it,
-// in and out of transactions. It never sees, keeps or logs arguments, so it
-// is safe where dialect.Debug (which logs them) is not.
+// in and out of transactions, and traces each when tracing is on. It never
+// sees, keeps or logs arguments, so it is safe where dialect.Debug (which
+// logs them) is not.
 type Counter struct {
 	dialect.Driver
 	n atomic.Int64
@@ -26,18 +32,38 @@ func (c *Counter) count(query string) {
 	}
 }
 
+// span starts the span of a statement when tracing is on: named by its
+// verb ("sql SELECT"), never by its text (package tracing).
+func span(ctx context.Context, query string) (context.Context, trace.Span) {
+	if !tracing.On() {
+		return ctx, trace.SpanFromContext(context.Background())
+	}
+	verb, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+	switch verb = strings.ToUpper(verb); verb {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "CREATE", "ALTER", "DROP", "SAVEPOINT", "RELEASE":
+	default:
+		verb = "OTHER"
+	}
+	return tracing.Start(ctx, "sql "+verb, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.operation.name", verb)))
+}
+
 // Statements returns how many statements have run so far.
 func (c *Counter) Statements() int64 { return c.n.Load() }
 
 // Exec implements dialect.ExecQuerier.
 func (c *Counter) Exec(ctx context.Context, query string, args, v any) error {
 	c.count(query)
+	ctx, s := span(ctx, query)
+	defer s.End()
 	return c.Driver.Exec(ctx, query, args, v)
 }
 
 // Query implements dialect.ExecQuerier.
 func (c *Counter) Query(ctx context.Context, query string, args, v any) error {
 	c.count(query)
+	ctx, s := span(ctx, query)
+	defer s.End()
 	return c.Driver.Query(ctx, query, args, v)
 }
 
@@ -57,11 +83,15 @@ type countingTx struct {
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
 	t.c.count(query)
+	ctx, s := span(ctx, query)
+	defer s.End()
 	return t.Tx.Exec(ctx, query, args, v)
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
 	t.c.count(query)
+	ctx, s := span(ctx, query)
+	defer s.End()
 	return t.Tx.Query(ctx, query, args, v)
 }
 
