@@ -200,3 +200,31 @@ func coded(err error) *gqlerror.Error {
 	}
 	return &gqlerror.Error{Message: fe.Message, Err: fe}
 }
+
+// CheckLimits checks the shape of every registered operation against l
+// (depth, aliases, directives), which every request of it would meet: a
+// document over them stops the server at start. Cost is left to each
+// request, since page sizes may come in variables.
+func (d *Documents) CheckLimits(l Limits) error {
+	schema := NewExecutableSchema(Config{}).Schema()
+	for _, doc := range d.list {
+		q, errs := gqlparser.LoadQueryWithRules(schema, doc.Text, nil)
+		if errs != nil {
+			return fmt.Errorf("documents: %s: %v", doc.Name, errs)
+		}
+		for _, op := range q.Operations {
+			c := counter{}
+			c.walk(op.SelectionSet, 1, 1)
+			c.directives += len(op.Directives)
+			for _, over := range []struct {
+				what       string
+				got, limit int
+			}{{"levels deep", c.depth, l.Depth}, {"aliases", c.aliases, l.Aliases}, {"directives", c.directives, l.Directives}} {
+				if over.got > over.limit {
+					return fmt.Errorf("documents: %s has %d %s; the limit is %d", doc.Name, over.got, over.what, over.limit)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,13 +22,14 @@ import (
 const (
 	meDocument     = "query Me { me { nickname } }\n"
 	logoutDocument = "mutation Logout { logout }\n"
+	acceptDocument = "mutation Accept($v: String!) { acceptPolicy(version: $v) { id } }\n"
 )
 
 // registered writes the documents of the tests to a directory and loads it.
 func registered(t *testing.T) *graph.Documents {
 	t.Helper()
 	dir := t.TempDir()
-	for name, text := range map[string]string{"me": meDocument, "logout": logoutDocument} {
+	for name, text := range map[string]string{"me": meDocument, "logout": logoutDocument, "accept": acceptDocument} {
 		if err := os.WriteFile(filepath.Join(dir, name+".graphql"), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -114,9 +116,11 @@ func TestOnlyRegisteredDocumentsRun(t *testing.T) {
 		refused("registering a persisted query", post(env, adult, map[string]any{"query": "{ me { phone } }", "extensions": apq}), "VALIDATION_FAILED")
 		refused("a persisted query registered", post(env, adult, map[string]any{"extensions": apq}), "VALIDATION_FAILED")
 
-		r := get(env, adult, url.Values{"documentId": {logoutID}})
-		if r.Status != http.StatusMethodNotAllowed || r.Code() != "VALIDATION_FAILED" {
-			t.Errorf("a mutation by documentId over GET: %d %s", r.Status, r.Raw)
+		for _, id := range []string{logoutID, graph.DocumentID(acceptDocument)} { // the second lacks its variable
+			r := get(env, adult, url.Values{"documentId": {id}})
+			if r.Status != http.StatusMethodNotAllowed || r.Code() != "VALIDATION_FAILED" {
+				t.Errorf("a mutation by documentId over GET: %d %s", r.Status, r.Raw)
+			}
 		}
 		ok("the session, still open after the GET", post(env, adult, map[string]any{"documentId": meID}))
 
@@ -199,5 +203,26 @@ func TestDocumentsThatDoNotValidateStopTheStart(t *testing.T) {
 		if _, err := graph.LoadDocuments(dir); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
+	}
+}
+
+// TestDocumentsOverTheLimitsStopTheStart checks that a registered document
+// every request of which would be refused for its shape is found at start.
+func TestDocumentsOverTheLimitsStopTheStart(t *testing.T) {
+	dir := t.TempDir()
+	var aliases strings.Builder
+	for i := range graph.DefaultLimits.Aliases + 1 {
+		fmt.Fprintf(&aliases, "a%d: me { id } ", i)
+	}
+	os.WriteFile(filepath.Join(dir, "aliases.graphql"), []byte("{ "+aliases.String()+"}"), 0o644)
+	docs, err := graph.LoadDocuments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := docs.CheckLimits(graph.DefaultLimits); err == nil || !strings.Contains(err.Error(), "aliases") {
+		t.Errorf("a document over the alias limit: %v", err)
+	}
+	if err := registered(t).CheckLimits(graph.DefaultLimits); err != nil {
+		t.Error(err)
 	}
 }

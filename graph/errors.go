@@ -79,6 +79,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gqlErr.Message = gqlErr.Message[:i]
 		}
 		gqlErr.Message = withoutValues(gqlErr.Message)
+		gqlErr.Message, gqlErr.Path = withoutVariableValues(gqlErr.Message, gqlErr.Path)
 		if field := variableField(gqlErr.Path); field != "" {
 			gqlErr.Extensions["field"] = field
 		}
@@ -136,6 +137,33 @@ func withoutValues(msg string) string {
 		}
 		return "<value>"
 	})
+}
+
+var (
+	notAValid   = regexp.MustCompile(`^.* is not a valid ([_0-9A-Za-z]+)$`)
+	cannotUseAs = regexp.MustCompile(`^cannot use (?:value )?.* as ([_0-9A-Za-z]+)(?:: .*)?$`)
+)
+
+// withoutVariableValues rewrites gqlparser's coercion messages about a
+// variable, which repeat its value unquoted ("13800000001 is not a valid
+// ConsentPurpose"), and drops from the path an unknown field's name, a key
+// of the client's object.
+func withoutVariableValues(msg string, path ast.Path) (string, ast.Path) {
+	if len(path) < 2 || path[0] != ast.PathName("variable") {
+		return msg, path
+	}
+	if m := notAValid.FindStringSubmatch(msg); m != nil {
+		return "is not a valid " + m[1], path
+	}
+	if m := cannotUseAs.FindStringSubmatch(msg); m != nil {
+		return "cannot be used as " + m[1], path
+	}
+	if msg == "unknown field" {
+		if _, ok := path[len(path)-1].(ast.PathName); ok && len(path) > 2 {
+			return "has an unknown field", path[:len(path)-1]
+		}
+	}
+	return msg, path
 }
 
 // isEmptyFilter reports whether err is entgql's refusal of an empty

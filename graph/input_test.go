@@ -49,6 +49,9 @@ func TestMalformedInputIsCoded(t *testing.T) {
 			"extensions not a map":       {"", "", `{"query":"{ dataInventory { markdown } }","extensions":"` + canary + `"}`},
 			"operationName a number":     {"", "", `{"query":"{ dataInventory { markdown } }","operationName":13800999999}`},
 			"unknown persisted hash":     {"", "", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
+			"a value of no enum":         {w.Tokens["adult"], "", `{"query":"mutation($p: ConsentPurpose!) { grantConsent(purpose: $p) { id } }","variables":{"p":"` + canary + ` 110101199003071234"}}`},
+			"an unknown input field":     {w.Tokens["adult"], "", `{"query":"mutation($in: RealNameInput!) { submitRealName(input: $in) { id } }","variables":{"in":{"realName":"x","idNumber":"y","` + canary + `":1}}}`},
+			"a number as an enum":        {w.Tokens["adult"], "", `{"query":"mutation($p: ConsentPurpose!) { grantConsent(purpose: $p) { id } }","variables":{"p":` + canary + `}}`},
 		}
 		for name, b := range bodies {
 			r := env.PostRaw(env.Server.URL, b.token, b.purpose, "application/json", []byte(b.body))

@@ -66,7 +66,7 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	params.Headers = r.Header
 	params.ReadTime.End = graphql.Now()
 	oc, errs := exec.CreateOperationContext(ctx, params)
-	if errs == nil && r.Method == http.MethodGet && oc.Operation != nil && oc.Operation.Operation != ast.Query {
+	if r.Method == http.MethodGet && oc != nil && oc.Operation != nil && oc.Operation.Operation != ast.Query {
 		// GET carries queries only: a mutation must not run from a link.
 		w.Header().Set("Allow", http.MethodPost)
 		err := fault.Invalid("query", "GET requests may only run queries; send mutations with POST")

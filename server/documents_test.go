@@ -36,6 +36,18 @@ func TestDocumentsAddChecksBeforeWriting(t *testing.T) {
 	if err := documentsCmd([]string{"add", "-dir", dir, changed}); err == nil {
 		t.Error("a registered name took another text")
 	}
+	// A text under a second name, or a name twice in one call.
+	other := filepath.Join(t.TempDir(), "me2.graphql")
+	os.WriteFile(other, []byte("query Me { me { nickname } }"), 0o644)
+	if err := documentsCmd([]string{"add", "-dir", dir, other}); err == nil {
+		t.Error("a registered text took a second name")
+	}
+	a, b := filepath.Join(t.TempDir(), "q.graphql"), filepath.Join(t.TempDir(), "q.graphql")
+	os.WriteFile(a, []byte("query A { me { id } }"), 0o644)
+	os.WriteFile(b, []byte("query B { me { nickname } }"), 0o644)
+	if err := documentsCmd([]string{"add", "-dir", dir, a, b}); err == nil {
+		t.Error("one name took two texts in one call")
+	}
 	docs, err := graph.LoadDocuments(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -112,6 +112,9 @@ func newApp(ctx context.Context, cfg config) (*app.App, error) {
 		if docs, err = graph.LoadDocuments(cfg.Documents); err != nil {
 			return nil, err
 		}
+		if err := docs.CheckLimits(cfg.Limits); err != nil {
+			return nil, err
+		}
 		slog.Info("accepting registered documents only (staff excepted)", "documents", len(docs.List()), "dir", cfg.Documents)
 	}
 	return app.New(ctx, app.Config{

@@ -231,7 +231,18 @@ func documentsCmd(args []string) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	// Every file is checked before any is written.
+	// Every file is checked before any is written, against the directory
+	// and the others: a name has one text, and a text one name.
+	texts, names := map[string]string{}, map[string]string{} // text -> name, name -> text
+	registered, _ := filepath.Glob(filepath.Join(*dir, "*.graphql"))
+	for _, f := range registered {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".graphql")
+		texts[string(b)], names[name] = name, string(b)
+	}
 	type doc struct{ name, text, path string }
 	var docs []doc
 	for _, f := range fs.Args() {
@@ -239,15 +250,20 @@ func documentsCmd(args []string) error {
 		if err != nil {
 			return err
 		}
-		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		if err := graph.CheckDocument(name, string(b)); err != nil {
+		name, text := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)), string(b)
+		if err := graph.CheckDocument(name, text); err != nil {
 			return err
 		}
-		path := filepath.Join(*dir, name+".graphql")
-		if old, err := os.ReadFile(path); err == nil && string(old) != string(b) {
+		if old, ok := names[name]; ok && old != text {
 			return fmt.Errorf("%s is registered already with another text: released clients may send it; register the new text under a new name", name)
 		}
-		docs = append(docs, doc{name, string(b), path})
+		if other, ok := texts[text]; ok && other != name {
+			return fmt.Errorf("%s is the same document as %s, registered already", name, other)
+		}
+		if _, ok := names[name]; !ok {
+			docs = append(docs, doc{name, text, filepath.Join(*dir, name+".graphql")})
+		}
+		texts[text], names[name] = name, text
 	}
 	for _, d := range docs {
 		if err := os.WriteFile(d.path, []byte(d.text), 0o644); err != nil {
