@@ -54,14 +54,7 @@ func TestKeyRotationResumesAfterInterruption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rotated := &crypt.Keyring{Current: "test2", Index: veiltest.Keyring.Index, Keys: map[string][]byte{
-			"test1": veiltest.Keyring.Keys["test1"],
-			"test2": []byte("second test data key, 32 bytes.."),
-		}}
-		if err := crypt.Use(rotated); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { crypt.Use(veiltest.Keyring) })
+		rotated := useSecondKey(t)
 
 		me := veiltest.Request{Token: w.Tokens["adult"], Query: `{ me { realName idNumber contacts { name phone } locations { address } realNameVerifications { idNumber } } }`}
 		before := env.MustDo(me).Raw
@@ -323,14 +316,7 @@ func TestRotationGoesOnPastValuesThatDoNotOpen(t *testing.T) {
 		}
 		a, b := w.Users["adult"].ID, w.Users["guardian"].ID
 		swapValues(t, env, "users", "id_number", a, "id_number", b)
-		rotated := &crypt.Keyring{Current: "test2", Index: veiltest.Keyring.Index, Keys: map[string][]byte{
-			"test1": veiltest.Keyring.Keys["test1"],
-			"test2": []byte("second test data key, 32 bytes.."),
-		}}
-		if err := crypt.Use(rotated); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { crypt.Use(veiltest.Keyring) })
+		rotated := useSecondKey(t)
 		before := keyIDs(t, env)
 		var left []int
 		n, err := env.Store.RotateKeys(ctx, rotated, store.RotateOptions{Batch: 1, Left: func(column string, row int, err error) {
@@ -371,4 +357,19 @@ func swapValues(t *testing.T, env *veiltest.Env, table, colA string, a int, colB
 			t.Fatal(err)
 		}
 	}
+}
+
+// useSecondKey makes a keyring current that holds the test key and a
+// second one, current, until the test ends.
+func useSecondKey(t *testing.T) *crypt.Keyring {
+	t.Helper()
+	rotated := &crypt.Keyring{Current: "test2", Index: veiltest.Keyring.Index, Keys: map[string][]byte{
+		"test1": veiltest.Keyring.Keys["test1"],
+		"test2": []byte("second test data key, 32 bytes.."),
+	}}
+	if err := crypt.Use(rotated); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { crypt.Use(veiltest.Keyring) })
+	return rotated
 }
