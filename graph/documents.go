@@ -219,7 +219,7 @@ func (d *Documents) CheckLimits(l Limits) error {
 			for _, over := range []struct {
 				what       string
 				got, limit int
-			}{{"levels deep", c.depth, l.Depth}, {"aliases", c.aliases, l.Aliases}, {"directives", c.directives, l.Directives}} {
+			}{{"levels of nesting", c.depth, l.Depth}, {"aliases", c.aliases, l.Aliases}, {"directives", c.directives, l.Directives}} {
 				if over.got > over.limit {
 					return fmt.Errorf("documents: %s has %d %s; the limit is %d", doc.Name, over.got, over.what, over.limit)
 				}

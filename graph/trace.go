@@ -12,8 +12,8 @@ import (
 
 // traced is the handler extension of tracing (installed when tracing is
 // on): a span for the operation, named like its metrics label, and one for
-// each resolver or method (edges), named by its schema field. Neither holds an alias, an
-// argument, a variable or a value (package tracing).
+// each resolver or method (edges), named by its schema field. Neither
+// holds an alias, an argument, a variable or a value (package tracing).
 type traced struct{ observe observe }
 
 var (
