@@ -206,6 +206,8 @@ func (s *Service) Login(ctx context.Context, rawPhone, code string) (token strin
 			return err
 		case u.Status == user.StatusCANCELLED:
 			return fault.ErrAccountCancelled
+		case u.SuspendedAt != nil:
+			return ErrSuspended
 		}
 		token, sess, err = issue(ctx, tx.Client(), u.ID, now)
 		return err
@@ -270,13 +272,19 @@ func (s *Service) Authenticate(ctx context.Context, token, purposeHeader string)
 	case sess.status == user.StatusCANCELLED:
 		// Cancellation also revoked the session; say why it stopped.
 		return classification.Anonymous, fault.ErrAccountCancelled
+	case sess.suspendedAt.Valid:
+		return classification.Anonymous, ErrSuspended
 	case sess.revokedAt.Valid, !sess.expiresAt.After(now):
 		return classification.Anonymous, invalid
+	}
+	role, err := classification.ParseRole(string(sess.role))
+	if err != nil {
+		return classification.Anonymous, err
 	}
 	v := classification.Viewer{
 		UserID:    sess.userID,
 		SessionID: sess.id,
-		Role:      classification.Role(sess.role),
+		Role:      role,
 		Purpose:   purpose,
 	}
 	if purpose != classification.NoPurpose && !v.Role.MayDeclare(purpose) {
@@ -288,11 +296,12 @@ func (s *Service) Authenticate(ctx context.Context, token, purposeHeader string)
 // signedInSession is what authenticating a request needs of its session and of
 // the account it belongs to.
 type signedInSession struct {
-	id, userID int
-	expiresAt  time.Time
-	revokedAt  sql.NullTime
-	status     user.Status
-	role       user.Role
+	id, userID  int
+	expiresAt   time.Time
+	revokedAt   sql.NullTime
+	suspendedAt sql.NullTime
+	status      user.Status
+	role        user.Role
 }
 
 // signedIn reads the session of a token hash and its account's state and
@@ -303,7 +312,7 @@ func (s *Service) signedIn(ctx context.Context, tokenHash []byte) (signedInSessi
 	b := entsql.Dialect(drv.Dialect())
 	st, ut := b.Table(session.Table).As("s"), b.Table(user.Table).As("u")
 	query, args := b.Select(st.C(session.FieldID), st.C(session.FieldUserID), st.C(session.FieldExpiresAt),
-		st.C(session.FieldRevokedAt), ut.C(user.FieldStatus), ut.C(user.FieldRole)).
+		st.C(session.FieldRevokedAt), ut.C(user.FieldStatus), ut.C(user.FieldRole), ut.C(user.FieldSuspendedAt)).
 		From(st).Join(ut).On(st.C(session.FieldUserID), ut.C(user.FieldID)).
 		Where(entsql.EQ(st.C(session.FieldTokenHash), tokenHash)).
 		Query()
@@ -316,11 +325,14 @@ func (s *Service) signedIn(ctx context.Context, tokenHash []byte) (signedInSessi
 		return signedInSession{}, false, rows.Err()
 	}
 	var r signedInSession
-	if err := rows.Scan(&r.id, &r.userID, &r.expiresAt, &r.revokedAt, &r.status, &r.role); err != nil {
+	if err := rows.Scan(&r.id, &r.userID, &r.expiresAt, &r.revokedAt, &r.status, &r.role, &r.suspendedAt); err != nil {
 		return signedInSession{}, false, err
 	}
 	return r, true, rows.Err()
 }
+
+// ErrSuspended refuses a suspended staff account (package staff).
+var ErrSuspended = fault.New(fault.Unauthenticated, "this staff account is suspended: ask an admin")
 
 // Revoke ends a session at once.
 func (s *Service) Revoke(ctx context.Context, sessionID int) error {

@@ -61,6 +61,19 @@ var RolePurposes = map[Role][]Purpose{
 	RoleAdmin:   nil,
 }
 
+// StaffRoles lists the staff roles, in a stable order.
+var StaffRoles = []Role{RoleSupport, RoleRisk, RoleAdmin, RoleAuditor}
+
+// ParseRole returns the role of an account named by s: "user" or a staff
+// role. Every role read from outside (the store, an admin's input) goes
+// through it; RoleSystem is never an account's.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); r == RoleUser || r.IsStaff() {
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q", s)
+}
+
 // IsStaff reports whether the role belongs to staff.
 func (r Role) IsStaff() bool {
 	_, ok := RolePurposes[r]

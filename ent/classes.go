@@ -265,6 +265,7 @@ var Classes = map[string]map[string]string{
 		"status":                  "internal",
 		"role":                    "internal",
 		"cancelled_at":            "internal",
+		"suspended_at":            "internal",
 		"id_number_held_until":    "secret",
 		"guardian_id":             "internal",
 		"created_at":              "internal",

@@ -17363,6 +17363,7 @@ type UserMutation struct {
 	status                         *user.Status
 	role                           *user.Role
 	cancelled_at                   *time.Time
+	suspended_at                   *time.Time
 	id_number_held_until           *time.Time
 	created_at                     *time.Time
 	clearedFields                  map[string]struct{}
@@ -17997,6 +17998,55 @@ func (m *UserMutation) CancelledAtCleared() bool {
 func (m *UserMutation) ResetCancelledAt() {
 	m.cancelled_at = nil
 	delete(m.clearedFields, user.FieldCancelledAt)
+}
+
+// SetSuspendedAt sets the "suspended_at" field.
+func (m *UserMutation) SetSuspendedAt(t time.Time) {
+	m.suspended_at = &t
+}
+
+// SuspendedAt returns the value of the "suspended_at" field in the mutation.
+func (m *UserMutation) SuspendedAt() (r time.Time, exists bool) {
+	v := m.suspended_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSuspendedAt returns the old "suspended_at" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldSuspendedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSuspendedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSuspendedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSuspendedAt: %w", err)
+	}
+	return oldValue.SuspendedAt, nil
+}
+
+// ClearSuspendedAt clears the value of the "suspended_at" field.
+func (m *UserMutation) ClearSuspendedAt() {
+	m.suspended_at = nil
+	m.clearedFields[user.FieldSuspendedAt] = struct{}{}
+}
+
+// SuspendedAtCleared returns if the "suspended_at" field was cleared in this mutation.
+func (m *UserMutation) SuspendedAtCleared() bool {
+	_, ok := m.clearedFields[user.FieldSuspendedAt]
+	return ok
+}
+
+// ResetSuspendedAt resets all changes to the "suspended_at" field.
+func (m *UserMutation) ResetSuspendedAt() {
+	m.suspended_at = nil
+	delete(m.clearedFields, user.FieldSuspendedAt)
 }
 
 // SetIDNumberHeldUntil sets the "id_number_held_until" field.
@@ -19166,7 +19216,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.phone != nil {
 		fields = append(fields, user.FieldPhone)
 	}
@@ -19199,6 +19249,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.cancelled_at != nil {
 		fields = append(fields, user.FieldCancelledAt)
+	}
+	if m.suspended_at != nil {
+		fields = append(fields, user.FieldSuspendedAt)
 	}
 	if m.id_number_held_until != nil {
 		fields = append(fields, user.FieldIDNumberHeldUntil)
@@ -19239,6 +19292,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Role()
 	case user.FieldCancelledAt:
 		return m.CancelledAt()
+	case user.FieldSuspendedAt:
+		return m.SuspendedAt()
 	case user.FieldIDNumberHeldUntil:
 		return m.IDNumberHeldUntil()
 	case user.FieldGuardianID:
@@ -19276,6 +19331,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldRole(ctx)
 	case user.FieldCancelledAt:
 		return m.OldCancelledAt(ctx)
+	case user.FieldSuspendedAt:
+		return m.OldSuspendedAt(ctx)
 	case user.FieldIDNumberHeldUntil:
 		return m.OldIDNumberHeldUntil(ctx)
 	case user.FieldGuardianID:
@@ -19368,6 +19425,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCancelledAt(v)
 		return nil
+	case user.FieldSuspendedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSuspendedAt(v)
+		return nil
 	case user.FieldIDNumberHeldUntil:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -19440,6 +19504,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldCancelledAt) {
 		fields = append(fields, user.FieldCancelledAt)
 	}
+	if m.FieldCleared(user.FieldSuspendedAt) {
+		fields = append(fields, user.FieldSuspendedAt)
+	}
 	if m.FieldCleared(user.FieldIDNumberHeldUntil) {
 		fields = append(fields, user.FieldIDNumberHeldUntil)
 	}
@@ -19477,6 +19544,9 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldCancelledAt:
 		m.ClearCancelledAt()
+		return nil
+	case user.FieldSuspendedAt:
+		m.ClearSuspendedAt()
 		return nil
 	case user.FieldIDNumberHeldUntil:
 		m.ClearIDNumberHeldUntil()
@@ -19524,6 +19594,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldCancelledAt:
 		m.ResetCancelledAt()
+		return nil
+	case user.FieldSuspendedAt:
+		m.ResetSuspendedAt()
 		return nil
 	case user.FieldIDNumberHeldUntil:
 		m.ResetIDNumberHeldUntil()

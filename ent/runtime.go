@@ -610,7 +610,7 @@ func init() {
 	userDescIDNumber := userFields[4].Descriptor()
 	user.ValueScanner.IDNumber = userDescIDNumber.ValueScanner.(field.TypeValueScanner[string])
 	// userDescCreatedAt is the schema descriptor for created_at field.
-	userDescCreatedAt := userFields[13].Descriptor()
+	userDescCreatedAt := userFields[14].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
 }

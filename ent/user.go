@@ -40,6 +40,8 @@ type User struct {
 	Role user.Role `json:"role,omitempty"`
 	// CancelledAt holds the value of the "cancelled_at" field.
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// When an admin suspended this staff account: it cannot sign in, and its sessions ended.
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
 	// After a cancellation the subject did not choose (a guardian's), the blind index of the ID number is kept until then, so that no other account takes the identity while a dispute may be opened.
 	IDNumberHeldUntil *time.Time `json:"id_number_held_until,omitempty"`
 	// GuardianID holds the value of the "guardian_id" field.
@@ -300,7 +302,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case user.FieldPhone, user.FieldNickname, user.FieldAvatarURL, user.FieldIDNumberIndex, user.FieldBirthDate, user.FieldStatus, user.FieldRole:
 			values[i] = new(sql.NullString)
-		case user.FieldRealNameVerifiedAt, user.FieldCancelledAt, user.FieldIDNumberHeldUntil, user.FieldCreatedAt:
+		case user.FieldRealNameVerifiedAt, user.FieldCancelledAt, user.FieldSuspendedAt, user.FieldIDNumberHeldUntil, user.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
 		case user.FieldRealName:
 			values[i] = user.ValueScanner.RealName.ScanValue()
@@ -396,6 +398,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CancelledAt = new(time.Time)
 				*_m.CancelledAt = value.Time
+			}
+		case user.FieldSuspendedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field suspended_at", values[i])
+			} else if value.Valid {
+				_m.SuspendedAt = new(time.Time)
+				*_m.SuspendedAt = value.Time
 			}
 		case user.FieldIDNumberHeldUntil:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -583,6 +592,11 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	if v := _m.CancelledAt; v != nil {
 		builder.WriteString("cancelled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.SuspendedAt; v != nil {
+		builder.WriteString("suspended_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

@@ -184,6 +184,20 @@ func (_c *UserCreate) SetNillableCancelledAt(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetSuspendedAt sets the "suspended_at" field.
+func (_c *UserCreate) SetSuspendedAt(v time.Time) *UserCreate {
+	_c.mutation.SetSuspendedAt(v)
+	return _c
+}
+
+// SetNillableSuspendedAt sets the "suspended_at" field if the given value is not nil.
+func (_c *UserCreate) SetNillableSuspendedAt(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetSuspendedAt(*v)
+	}
+	return _c
+}
+
 // SetIDNumberHeldUntil sets the "id_number_held_until" field.
 func (_c *UserCreate) SetIDNumberHeldUntil(v time.Time) *UserCreate {
 	_c.mutation.SetIDNumberHeldUntil(v)
@@ -684,6 +698,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec, error) {
 	if value, ok := _c.mutation.CancelledAt(); ok {
 		_spec.SetField(user.FieldCancelledAt, field.TypeTime, value)
 		_node.CancelledAt = &value
+	}
+	if value, ok := _c.mutation.SuspendedAt(); ok {
+		_spec.SetField(user.FieldSuspendedAt, field.TypeTime, value)
+		_node.SuspendedAt = &value
 	}
 	if value, ok := _c.mutation.IDNumberHeldUntil(); ok {
 		_spec.SetField(user.FieldIDNumberHeldUntil, field.TypeTime, value)
@@ -1218,6 +1236,24 @@ func (u *UserUpsert) ClearCancelledAt() *UserUpsert {
 	return u
 }
 
+// SetSuspendedAt sets the "suspended_at" field.
+func (u *UserUpsert) SetSuspendedAt(v time.Time) *UserUpsert {
+	u.Set(user.FieldSuspendedAt, v)
+	return u
+}
+
+// UpdateSuspendedAt sets the "suspended_at" field to the value that was provided on create.
+func (u *UserUpsert) UpdateSuspendedAt() *UserUpsert {
+	u.SetExcluded(user.FieldSuspendedAt)
+	return u
+}
+
+// ClearSuspendedAt clears the value of the "suspended_at" field.
+func (u *UserUpsert) ClearSuspendedAt() *UserUpsert {
+	u.SetNull(user.FieldSuspendedAt)
+	return u
+}
+
 // SetIDNumberHeldUntil sets the "id_number_held_until" field.
 func (u *UserUpsert) SetIDNumberHeldUntil(v time.Time) *UserUpsert {
 	u.Set(user.FieldIDNumberHeldUntil, v)
@@ -1492,6 +1528,27 @@ func (u *UserUpsertOne) UpdateCancelledAt() *UserUpsertOne {
 func (u *UserUpsertOne) ClearCancelledAt() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearCancelledAt()
+	})
+}
+
+// SetSuspendedAt sets the "suspended_at" field.
+func (u *UserUpsertOne) SetSuspendedAt(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetSuspendedAt(v)
+	})
+}
+
+// UpdateSuspendedAt sets the "suspended_at" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateSuspendedAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateSuspendedAt()
+	})
+}
+
+// ClearSuspendedAt clears the value of the "suspended_at" field.
+func (u *UserUpsertOne) ClearSuspendedAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearSuspendedAt()
 	})
 }
 
@@ -1944,6 +2001,27 @@ func (u *UserUpsertBulk) UpdateCancelledAt() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearCancelledAt() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearCancelledAt()
+	})
+}
+
+// SetSuspendedAt sets the "suspended_at" field.
+func (u *UserUpsertBulk) SetSuspendedAt(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetSuspendedAt(v)
+	})
+}
+
+// UpdateSuspendedAt sets the "suspended_at" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateSuspendedAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateSuspendedAt()
+	})
+}
+
+// ClearSuspendedAt clears the value of the "suspended_at" field.
+func (u *UserUpsertBulk) ClearSuspendedAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearSuspendedAt()
 	})
 }
 

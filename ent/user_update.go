@@ -234,6 +234,26 @@ func (_u *UserUpdate) ClearCancelledAt() *UserUpdate {
 	return _u
 }
 
+// SetSuspendedAt sets the "suspended_at" field.
+func (_u *UserUpdate) SetSuspendedAt(v time.Time) *UserUpdate {
+	_u.mutation.SetSuspendedAt(v)
+	return _u
+}
+
+// SetNillableSuspendedAt sets the "suspended_at" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableSuspendedAt(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetSuspendedAt(*v)
+	}
+	return _u
+}
+
+// ClearSuspendedAt clears the value of the "suspended_at" field.
+func (_u *UserUpdate) ClearSuspendedAt() *UserUpdate {
+	_u.mutation.ClearSuspendedAt()
+	return _u
+}
+
 // SetIDNumberHeldUntil sets the "id_number_held_until" field.
 func (_u *UserUpdate) SetIDNumberHeldUntil(v time.Time) *UserUpdate {
 	_u.mutation.SetIDNumberHeldUntil(v)
@@ -1065,6 +1085,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.CancelledAtCleared() {
 		_spec.ClearField(user.FieldCancelledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SuspendedAt(); ok {
+		_spec.SetField(user.FieldSuspendedAt, field.TypeTime, value)
+	}
+	if _u.mutation.SuspendedAtCleared() {
+		_spec.ClearField(user.FieldSuspendedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.IDNumberHeldUntil(); ok {
 		_spec.SetField(user.FieldIDNumberHeldUntil, field.TypeTime, value)
@@ -2121,6 +2147,26 @@ func (_u *UserUpdateOne) ClearCancelledAt() *UserUpdateOne {
 	return _u
 }
 
+// SetSuspendedAt sets the "suspended_at" field.
+func (_u *UserUpdateOne) SetSuspendedAt(v time.Time) *UserUpdateOne {
+	_u.mutation.SetSuspendedAt(v)
+	return _u
+}
+
+// SetNillableSuspendedAt sets the "suspended_at" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableSuspendedAt(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetSuspendedAt(*v)
+	}
+	return _u
+}
+
+// ClearSuspendedAt clears the value of the "suspended_at" field.
+func (_u *UserUpdateOne) ClearSuspendedAt() *UserUpdateOne {
+	_u.mutation.ClearSuspendedAt()
+	return _u
+}
+
 // SetIDNumberHeldUntil sets the "id_number_held_until" field.
 func (_u *UserUpdateOne) SetIDNumberHeldUntil(v time.Time) *UserUpdateOne {
 	_u.mutation.SetIDNumberHeldUntil(v)
@@ -2982,6 +3028,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.CancelledAtCleared() {
 		_spec.ClearField(user.FieldCancelledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SuspendedAt(); ok {
+		_spec.SetField(user.FieldSuspendedAt, field.TypeTime, value)
+	}
+	if _u.mutation.SuspendedAtCleared() {
+		_spec.ClearField(user.FieldSuspendedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.IDNumberHeldUntil(); ok {
 		_spec.SetField(user.FieldIDNumberHeldUntil, field.TypeTime, value)

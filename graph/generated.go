@@ -260,9 +260,11 @@ type ComplexityRoot struct {
 		AnswerGuardianRequest func(childComplexity int, requestID int, accept bool, code *string) int
 		BindThirdPartyAccount func(childComplexity int, input collect.ThirdPartyAccountInput) int
 		CancelAccount         func(childComplexity int, confirm bool, forUser *int) int
+		ChangeStaffRole       func(childComplexity int, id int, role model.StaffRole) int
 		CompleteOrder         func(childComplexity int, orderID int) int
 		CorrectMyData         func(childComplexity int, input rights.CorrectionInput, forUser *int) int
 		CreateOrder           func(childComplexity int, input trade.CreateOrderInput) int
+		CreateStaffAccount    func(childComplexity int, phone string, nickname string, role model.StaffRole) int
 		DeleteMyData          func(childComplexity int, category rights.Category, forUser *int) int
 		EndGuardianship       func(childComplexity int, linkID int) int
 		ExportMyData          func(childComplexity int, forUser *int) int
@@ -276,8 +278,11 @@ type ComplexityRoot struct {
 		RecordActivity        func(childComplexity int, input []*collect.ActivityInput) int
 		RecordLocation        func(childComplexity int, input collect.LocationInput) int
 		RegisterDevice        func(childComplexity int, input collect.DeviceInput) int
+		ReinstateStaffAccount func(childComplexity int, id int) int
+		RemoveStaffAccount    func(childComplexity int, id int) int
 		RequestLoginCode      func(childComplexity int, phone string) int
 		SubmitRealName        func(childComplexity int, input identity.RealNameInput) int
+		SuspendStaffAccount   func(childComplexity int, id int) int
 		UploadCallLog         func(childComplexity int, input []*collect.CallLogInput) int
 		UploadContacts        func(childComplexity int, input []*collect.ContactInput) int
 		VerifyFace            func(childComplexity int, input identity.VerifyFaceInput) int
@@ -348,6 +353,7 @@ type ComplexityRoot struct {
 		PolicyVersions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) int
 		RightsRequests   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) int
 		SharingRecords   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		StaffAccounts    func(childComplexity int) int
 		ThirdPartySDKs   func(childComplexity int) int
 		Users            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		VerifyAuditChain func(childComplexity int) int
@@ -409,6 +415,14 @@ type ComplexityRoot struct {
 	SharingRecordEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	StaffAccountPayload struct {
+		ID        func(childComplexity int) int
+		Nickname  func(childComplexity int) int
+		Open      func(childComplexity int) int
+		Role      func(childComplexity int) int
+		Suspended func(childComplexity int) int
 	}
 
 	SupportTicket struct {
@@ -526,6 +540,11 @@ type MutationResolver interface {
 	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*model.WithdrawConsentPayload, error)
 	AcceptPolicy(ctx context.Context, version string, forUser *int) (*ent.Consent, error)
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
+	CreateStaffAccount(ctx context.Context, phone string, nickname string, role model.StaffRole) (*model.StaffAccountPayload, error)
+	ChangeStaffRole(ctx context.Context, id int, role model.StaffRole) (*model.StaffAccountPayload, error)
+	SuspendStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error)
+	ReinstateStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error)
+	RemoveStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error)
 	SubmitRealName(ctx context.Context, input identity.RealNameInput) (*ent.User, error)
 	LinkChild(ctx context.Context, input identity.LinkChildInput) (*model.LinkChildPayload, error)
 	AnswerGuardianRequest(ctx context.Context, requestID int, accept bool, code *string) (*ent.GuardianLink, error)
@@ -555,6 +574,7 @@ type QueryResolver interface {
 	SharingRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.SharingRecordConnection, error)
 	ThirdPartySDKs(ctx context.Context) ([]*ent.ThirdPartySDK, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
+	StaffAccounts(ctx context.Context) ([]*model.StaffAccountPayload, error)
 	Me(ctx context.Context) (*ent.User, error)
 	AuditEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, actorID *int, subjectID *int, class *string, purpose *string, action *string, from *time.Time, to *time.Time) (*ent.AuditEventConnection, error)
 	VerifyAuditChain(ctx context.Context) (*model.VerifyAuditChainPayload, error)
@@ -1387,6 +1407,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAccount(childComplexity, args["confirm"].(bool), args["forUser"].(*int)), true
+	case "Mutation.changeStaffRole":
+		if e.ComplexityRoot.Mutation.ChangeStaffRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeStaffRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeStaffRole(childComplexity, args["id"].(int), args["role"].(model.StaffRole)), true
 	case "Mutation.completeOrder":
 		if e.ComplexityRoot.Mutation.CompleteOrder == nil {
 			break
@@ -1420,6 +1451,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOrder(childComplexity, args["input"].(trade.CreateOrderInput)), true
+	case "Mutation.createStaffAccount":
+		if e.ComplexityRoot.Mutation.CreateStaffAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createStaffAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateStaffAccount(childComplexity, args["phone"].(string), args["nickname"].(string), args["role"].(model.StaffRole)), true
 	case "Mutation.deleteMyData":
 		if e.ComplexityRoot.Mutation.DeleteMyData == nil {
 			break
@@ -1558,6 +1600,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["input"].(collect.DeviceInput)), true
+	case "Mutation.reinstateStaffAccount":
+		if e.ComplexityRoot.Mutation.ReinstateStaffAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reinstateStaffAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReinstateStaffAccount(childComplexity, args["id"].(int)), true
+	case "Mutation.removeStaffAccount":
+		if e.ComplexityRoot.Mutation.RemoveStaffAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeStaffAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveStaffAccount(childComplexity, args["id"].(int)), true
 	case "Mutation.requestLoginCode":
 		if e.ComplexityRoot.Mutation.RequestLoginCode == nil {
 			break
@@ -1580,6 +1644,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitRealName(childComplexity, args["input"].(identity.RealNameInput)), true
+	case "Mutation.suspendStaffAccount":
+		if e.ComplexityRoot.Mutation.SuspendStaffAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_suspendStaffAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SuspendStaffAccount(childComplexity, args["id"].(int)), true
 	case "Mutation.uploadCallLog":
 		if e.ComplexityRoot.Mutation.UploadCallLog == nil {
 			break
@@ -1920,6 +1995,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SharingRecords(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
+	case "Query.staffAccounts":
+		if e.ComplexityRoot.Query.StaffAccounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StaffAccounts(childComplexity), true
 	case "Query.thirdPartySDKs":
 		if e.ComplexityRoot.Query.ThirdPartySDKs == nil {
 			break
@@ -2155,6 +2236,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SharingRecordEdge.Node(childComplexity), true
+
+	case "StaffAccountPayload.id":
+		if e.ComplexityRoot.StaffAccountPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffAccountPayload.ID(childComplexity), true
+	case "StaffAccountPayload.nickname":
+		if e.ComplexityRoot.StaffAccountPayload.Nickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffAccountPayload.Nickname(childComplexity), true
+	case "StaffAccountPayload.open":
+		if e.ComplexityRoot.StaffAccountPayload.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffAccountPayload.Open(childComplexity), true
+	case "StaffAccountPayload.role":
+		if e.ComplexityRoot.StaffAccountPayload.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffAccountPayload.Role(childComplexity), true
+	case "StaffAccountPayload.suspended":
+		if e.ComplexityRoot.StaffAccountPayload.Suspended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffAccountPayload.Suspended(childComplexity), true
 
 	case "SupportTicket.closedAt":
 		if e.ComplexityRoot.SupportTicket.ClosedAt == nil {
@@ -4259,6 +4371,8 @@ extend type AuditEvent {
 }
 
 extend type Query {
+  "Every open staff account, suspended ones included. Admins only."
+  staffAccounts: [StaffAccountPayload!]!
   "The signed-in user; null for an anonymous request."
   me: User
   """
@@ -4397,6 +4511,21 @@ type Mutation {
   acceptPolicy(version: String!, forUser: ID): Consent! @access(level: ESSENTIAL)
   "Publishes a new policy version; a major one requires every user to accept it again."
   publishPolicyVersion(input: PublishPolicyVersionInput!): PolicyVersion! @access(level: ADMIN)
+
+  "Opens a staff account for a number that has no account. Admins only; audited."
+  createStaffAccount(phone: String!, nickname: String!, role: StaffRole!): StaffAccountPayload! @access(level: ADMIN)
+  "Gives a staff account another role; its sessions end. The last active admin keeps the role."
+  changeStaffRole(id: ID!, role: StaffRole!): StaffAccountPayload! @access(level: ADMIN)
+  "Stops a staff account from signing in; its sessions end. Not the last active admin."
+  suspendStaffAccount(id: ID!): StaffAccountPayload! @access(level: ADMIN)
+  "Lets a suspended staff account sign in again."
+  reinstateStaffAccount(id: ID!): StaffAccountPayload! @access(level: ADMIN)
+  """
+  Closes a staff account for good: its sessions end, it never signs in
+  again, and its number is free. The audit log keeps naming it. Not the
+  last active admin.
+  """
+  removeStaffAccount(id: ID!): StaffAccountPayload! @access(level: ADMIN)
 
   "Verifies the caller's real name and ID number (GB 11643-1999). Needs consent REAL_NAME."
   submitRealName(input: RealNameInput!): User @access(level: ORDINARY) @collects(purposes: [REAL_NAME])
@@ -4648,6 +4777,29 @@ type LoginPayload {
   token for the rest.
   """
   user: User!
+}
+
+"The roles of staff accounts (package classification, RolePurposes)."
+enum StaffRole {
+  SUPPORT
+  RISK
+  ADMIN
+  AUDITOR
+}
+
+"""
+A staff account, as admins manage it. Staff administration, not an app
+user's data: only admins read it (staffAccounts and the mutations that
+answer with it check the role), so, like every payload, its fields carry
+no class.
+"""
+type StaffAccountPayload {
+  id: ID!
+  nickname: String!
+  role: StaffRole!
+  suspended: Boolean!
+  "False once the account is removed."
+  open: Boolean!
 }
 `, BuiltIn: false},
 }
@@ -5263,6 +5415,22 @@ func (ec *executionContext) childFields_SharingRecordEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type SharingRecordEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_StaffAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StaffAccountPayload_id(ctx, field)
+	case "nickname":
+		return ec.fieldContext_StaffAccountPayload_nickname(ctx, field)
+	case "role":
+		return ec.fieldContext_StaffAccountPayload_role(ctx, field)
+	case "suspended":
+		return ec.fieldContext_StaffAccountPayload_suspended(ctx, field)
+	case "open":
+		return ec.fieldContext_StaffAccountPayload_open(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffAccountPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SupportTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5687,6 +5855,28 @@ func (ec *executionContext) field_Mutation_cancelAccount_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_changeStaffRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.StaffRole, error) {
+			return ec.unmarshalNStaffRole2veilᚋgraphᚋmodelᚐStaffRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_completeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5734,6 +5924,36 @@ func (ec *executionContext) field_Mutation_createOrder_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createStaffAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "phone",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phone"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "nickname",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nickname"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.StaffRole, error) {
+			return ec.unmarshalNStaffRole2veilᚋgraphᚋmodelᚐStaffRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
 	return args, nil
 }
 
@@ -5937,6 +6157,34 @@ func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reinstateStaffAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeStaffAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestLoginCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5962,6 +6210,20 @@ func (ec *executionContext) field_Mutation_submitRealName_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_suspendStaffAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -11669,6 +11931,316 @@ func (ec *executionContext) fieldContext_Mutation_publishPolicyVersion(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createStaffAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createStaffAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateStaffAccount(ctx, fc.Args["phone"].(string), fc.Args["nickname"].(string), fc.Args["role"].(model.StaffRole))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffAccountPayload) graphql.Marshaler {
+			return ec.marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createStaffAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createStaffAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeStaffRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeStaffRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeStaffRole(ctx, fc.Args["id"].(int), fc.Args["role"].(model.StaffRole))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffAccountPayload) graphql.Marshaler {
+			return ec.marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeStaffRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeStaffRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_suspendStaffAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_suspendStaffAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SuspendStaffAccount(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffAccountPayload) graphql.Marshaler {
+			return ec.marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_suspendStaffAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_suspendStaffAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reinstateStaffAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reinstateStaffAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReinstateStaffAccount(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffAccountPayload) graphql.Marshaler {
+			return ec.marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reinstateStaffAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reinstateStaffAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeStaffAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeStaffAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveStaffAccount(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.StaffAccountPayload
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffAccountPayload) graphql.Marshaler {
+			return ec.marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeStaffAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeStaffAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_submitRealName(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14369,6 +14941,38 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_staffAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_staffAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StaffAccounts(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StaffAccountPayload) graphql.Marshaler {
+			return ec.marshalNStaffAccountPayload2ᚕᚖveilᚋgraphᚋmodelᚐStaffAccountPayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_staffAccounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffAccountPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15815,6 +16419,121 @@ func (ec *executionContext) _SharingRecordEdge_cursor(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_SharingRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SharingRecordEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _StaffAccountPayload_id(ctx context.Context, field graphql.CollectedField, obj *model.StaffAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffAccountPayload_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffAccountPayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffAccountPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StaffAccountPayload_nickname(ctx context.Context, field graphql.CollectedField, obj *model.StaffAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffAccountPayload_nickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nickname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffAccountPayload_nickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffAccountPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaffAccountPayload_role(ctx context.Context, field graphql.CollectedField, obj *model.StaffAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffAccountPayload_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.StaffRole) graphql.Marshaler {
+			return ec.marshalNStaffRole2veilᚋgraphᚋmodelᚐStaffRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffAccountPayload_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffAccountPayload", field, false, false, "StaffRole")
+}
+
+func (ec *executionContext) _StaffAccountPayload_suspended(ctx context.Context, field graphql.CollectedField, obj *model.StaffAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffAccountPayload_suspended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suspended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffAccountPayload_suspended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffAccountPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StaffAccountPayload_open(ctx context.Context, field graphql.CollectedField, obj *model.StaffAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffAccountPayload_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffAccountPayload_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffAccountPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SupportTicket_id(ctx context.Context, field graphql.CollectedField, obj *ent.SupportTicket) (ret graphql.Marshaler) {
@@ -24877,6 +25596,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createStaffAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createStaffAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeStaffRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeStaffRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suspendStaffAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_suspendStaffAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reinstateStaffAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reinstateStaffAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeStaffAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeStaffAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "submitRealName":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_submitRealName(ctx, field)
@@ -25458,6 +26212,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_users(ctx, field)
 				})
+		case "staffAccounts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_staffAccounts(ctx, field)
+				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -25888,6 +26648,59 @@ func (ec *executionContext) _SharingRecordEdge(ctx context.Context, sel ast.Sele
 			}
 		case "cursor":
 			out.Values[i] = ec._SharingRecordEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffAccountPayloadImplementors = []string{"StaffAccountPayload"}
+
+func (ec *executionContext) _StaffAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StaffAccountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffAccountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffAccountPayload")
+		case "id":
+			out.Values[i] = ec._StaffAccountPayload_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nickname":
+			out.Values[i] = ec._StaffAccountPayload_nickname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._StaffAccountPayload_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suspended":
+			out.Values[i] = ec._StaffAccountPayload_suspended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "open":
+			out.Values[i] = ec._StaffAccountPayload_open(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -27551,6 +28364,40 @@ func (ec *executionContext) marshalNSharingRecordConnection2ᚖveilᚋentᚐShar
 		return graphql.Null
 	}
 	return ec._SharingRecordConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaffAccountPayload2ᚕᚖveilᚋgraphᚋmodelᚐStaffAccountPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StaffAccountPayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStaffAccountPayload2ᚖveilᚋgraphᚋmodelᚐStaffAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.StaffAccountPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffAccountPayload!")
+		return graphql.Null
+	}
+	return ec._StaffAccountPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStaffRole2veilᚋgraphᚋmodelᚐStaffRole(ctx context.Context, v any) (model.StaffRole, error) {
+	var res model.StaffRole
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStaffRole2veilᚋgraphᚋmodelᚐStaffRole(ctx context.Context, sel ast.SelectionSet, v model.StaffRole) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

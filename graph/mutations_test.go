@@ -36,6 +36,24 @@ var phoneSeq atomic.Int64
 
 func freshPhone() string { return fmt.Sprintf("135%08d", phoneSeq.Add(1)) }
 
+// adminToken signs in the demo's admin.
+func adminToken(f *fixture) string {
+	admin, err := seed.EnsureUser(context.Background(), f.env.Store.Client, seed.Person{Phone: "13900000003", Nickname: "管理员", Role: classification.RoleAdmin}, f.env.Clock)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.env.Token(admin.ID)
+}
+
+// newStaff seeds a support account and returns its ID.
+func newStaff(f *fixture) int {
+	u, err := seed.EnsureUser(context.Background(), f.env.Store.Client, seed.Person{Phone: freshPhone(), Nickname: "客服", Role: classification.RoleSupport}, f.env.Clock)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u.ID
+}
+
 // newUser seeds an account with the current policy accepted. verified
 // gives it a real name and ID number of someone born years ago.
 func newUser(t *testing.T, env *veiltest.Env, verified bool, years int) *ent.User {
@@ -186,6 +204,44 @@ var examples = map[string]example{
 				Variables: map[string]any{"in": map[string]any{"version": "v-" + freshPhone(), "major": false, "summary": "typo fixes", "text": "full text"}}}
 		},
 		bad: []badInput{{"empty version", map[string]any{"in": map[string]any{"version": "", "major": false, "summary": "s", "text": "t"}}, "input.version"}},
+	},
+	"createStaffAccount": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: adminToken(f), Query: `mutation($p: String!, $n: String!, $r: StaffRole!) { createStaffAccount(phone: $p, nickname: $n, role: $r) { id role } }`,
+				Variables: map[string]any{"p": freshPhone(), "n": "客服小王", "r": "SUPPORT"}}
+		},
+		bad: []badInput{
+			{"a number with an account", map[string]any{"p": "13900000003", "n": "客服小王", "r": "SUPPORT"}, "phone"},
+			{"an invisible nickname", map[string]any{"p": "13511112222", "n": "\u200b", "r": "SUPPORT"}, "nickname"},
+		},
+	},
+	"changeStaffRole": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: adminToken(f), Query: `mutation($id: ID!, $r: StaffRole!) { changeStaffRole(id: $id, role: $r) { role } }`,
+				Variables: map[string]any{"id": veiltest.ID(newStaff(f)), "r": "RISK"}}
+		},
+		bad: []badInput{{"not staff", map[string]any{"id": "", "r": "RISK"}, "id"}},
+	},
+	"suspendStaffAccount": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: adminToken(f), Query: `mutation($id: ID!) { suspendStaffAccount(id: $id) { suspended } }`,
+				Variables: map[string]any{"id": veiltest.ID(newStaff(f))}}
+		},
+		bad: []badInput{{"not staff", map[string]any{"id": ""}, "id"}},
+	},
+	"reinstateStaffAccount": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: adminToken(f), Query: `mutation($id: ID!) { reinstateStaffAccount(id: $id) { suspended } }`,
+				Variables: map[string]any{"id": veiltest.ID(newStaff(f))}}
+		},
+		bad: []badInput{{"not staff", map[string]any{"id": ""}, "id"}},
+	},
+	"removeStaffAccount": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: adminToken(f), Query: `mutation($id: ID!) { removeStaffAccount(id: $id) { open } }`,
+				Variables: map[string]any{"id": veiltest.ID(newStaff(f))}}
+		},
+		bad: []badInput{{"not staff", map[string]any{"id": ""}, "id"}},
 	},
 	"submitRealName": {
 		unverified: true,

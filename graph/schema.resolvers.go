@@ -24,6 +24,7 @@ import (
 	"veil/ledger"
 	"veil/privacy"
 	"veil/rights"
+	"veil/staff"
 	"veil/trade"
 
 	"entgo.io/contrib/entgql"
@@ -122,6 +123,31 @@ func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string, for
 // PublishPolicyVersion is the resolver for the publishPolicyVersion field.
 func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error) {
 	return ledger.Publish(ctx, r.Client, classification.FromContext(ctx).UserID, input.Version, input.Major, input.Summary, input.Text, r.now())
+}
+
+// CreateStaffAccount is the resolver for the createStaffAccount field.
+func (r *mutationResolver) CreateStaffAccount(ctx context.Context, phone string, nickname string, role model.StaffRole) (*model.StaffAccountPayload, error) {
+	return r.createStaffAccount(ctx, phone, nickname, role)
+}
+
+// ChangeStaffRole is the resolver for the changeStaffRole field.
+func (r *mutationResolver) ChangeStaffRole(ctx context.Context, id int, role model.StaffRole) (*model.StaffAccountPayload, error) {
+	return r.changeStaffRole(ctx, id, role)
+}
+
+// SuspendStaffAccount is the resolver for the suspendStaffAccount field.
+func (r *mutationResolver) SuspendStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error) {
+	return r.staffChange(ctx, id, staff.Suspend)
+}
+
+// ReinstateStaffAccount is the resolver for the reinstateStaffAccount field.
+func (r *mutationResolver) ReinstateStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error) {
+	return r.staffChange(ctx, id, staff.Reinstate)
+}
+
+// RemoveStaffAccount is the resolver for the removeStaffAccount field.
+func (r *mutationResolver) RemoveStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error) {
+	return r.staffChange(ctx, id, staff.Remove)
 }
 
 // SubmitRealName is the resolver for the submitRealName field.
@@ -248,6 +274,11 @@ func (r *mutationResolver) CancelAccount(ctx context.Context, confirm bool, forU
 		endSession(ctx, fault.ErrAccountCancelled)
 	}
 	return &model.CancelAccountPayload{Cancelled: true, CancelledAt: now}, nil
+}
+
+// StaffAccounts is the resolver for the staffAccounts field.
+func (r *queryResolver) StaffAccounts(ctx context.Context) ([]*model.StaffAccountPayload, error) {
+	return r.staffAccounts(ctx)
 }
 
 // Me is the resolver for the me field.

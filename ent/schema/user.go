@@ -66,6 +66,10 @@ func (User) Fields() []ent.Field {
 		field.Time("cancelled_at").
 			Optional().Nillable().
 			Annotations(classification.Tag(classification.Internal)),
+		field.Time("suspended_at").
+			Optional().Nillable().
+			Comment("When an admin suspended this staff account: it cannot sign in, and its sessions ended.").
+			Annotations(classification.Tag(classification.Internal), entgql.Skip(entgql.SkipAll)),
 		field.Time("id_number_held_until").
 			Optional().Nillable().
 			Comment("After a cancellation the subject did not choose (a guardian's), the blind index of the ID number is kept until then, so that no other account takes the identity while a dispute may be opened.").

@@ -40,6 +40,8 @@ const (
 	FieldRole = "role"
 	// FieldCancelledAt holds the string denoting the cancelled_at field in the database.
 	FieldCancelledAt = "cancelled_at"
+	// FieldSuspendedAt holds the string denoting the suspended_at field in the database.
+	FieldSuspendedAt = "suspended_at"
 	// FieldIDNumberHeldUntil holds the string denoting the id_number_held_until field in the database.
 	FieldIDNumberHeldUntil = "id_number_held_until"
 	// FieldGuardianID holds the string denoting the guardian_id field in the database.
@@ -229,6 +231,7 @@ var Columns = []string{
 	FieldStatus,
 	FieldRole,
 	FieldCancelledAt,
+	FieldSuspendedAt,
 	FieldIDNumberHeldUntil,
 	FieldGuardianID,
 	FieldCreatedAt,
@@ -380,6 +383,11 @@ func ByRole(opts ...sql.OrderTermOption) OrderOption {
 // ByCancelledAt orders the results by the cancelled_at field.
 func ByCancelledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCancelledAt, opts...).ToFunc()
+}
+
+// BySuspendedAt orders the results by the suspended_at field.
+func BySuspendedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSuspendedAt, opts...).ToFunc()
 }
 
 // ByIDNumberHeldUntil orders the results by the id_number_held_until field.

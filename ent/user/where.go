@@ -103,6 +103,11 @@ func CancelledAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCancelledAt, v))
 }
 
+// SuspendedAt applies equality check predicate on the "suspended_at" field. It's identical to SuspendedAtEQ.
+func SuspendedAt(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldSuspendedAt, v))
+}
+
 // IDNumberHeldUntil applies equality check predicate on the "id_number_held_until" field. It's identical to IDNumberHeldUntilEQ.
 func IDNumberHeldUntil(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldIDNumberHeldUntil, v))
@@ -849,6 +854,56 @@ func CancelledAtIsNil() predicate.User {
 // CancelledAtNotNil applies the NotNil predicate on the "cancelled_at" field.
 func CancelledAtNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldCancelledAt))
+}
+
+// SuspendedAtEQ applies the EQ predicate on the "suspended_at" field.
+func SuspendedAtEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldSuspendedAt, v))
+}
+
+// SuspendedAtNEQ applies the NEQ predicate on the "suspended_at" field.
+func SuspendedAtNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldSuspendedAt, v))
+}
+
+// SuspendedAtIn applies the In predicate on the "suspended_at" field.
+func SuspendedAtIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldSuspendedAt, vs...))
+}
+
+// SuspendedAtNotIn applies the NotIn predicate on the "suspended_at" field.
+func SuspendedAtNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldSuspendedAt, vs...))
+}
+
+// SuspendedAtGT applies the GT predicate on the "suspended_at" field.
+func SuspendedAtGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldSuspendedAt, v))
+}
+
+// SuspendedAtGTE applies the GTE predicate on the "suspended_at" field.
+func SuspendedAtGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldSuspendedAt, v))
+}
+
+// SuspendedAtLT applies the LT predicate on the "suspended_at" field.
+func SuspendedAtLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldSuspendedAt, v))
+}
+
+// SuspendedAtLTE applies the LTE predicate on the "suspended_at" field.
+func SuspendedAtLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldSuspendedAt, v))
+}
+
+// SuspendedAtIsNil applies the IsNil predicate on the "suspended_at" field.
+func SuspendedAtIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldSuspendedAt))
+}
+
+// SuspendedAtNotNil applies the NotNil predicate on the "suspended_at" field.
+func SuspendedAtNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldSuspendedAt))
 }
 
 // IDNumberHeldUntilEQ applies the EQ predicate on the "id_number_held_until" field.

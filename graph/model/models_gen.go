@@ -49,6 +49,19 @@ type RequestLoginCodePayload struct {
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
 }
 
+// A staff account, as admins manage it. Staff administration, not an app
+// user's data: only admins read it (staffAccounts and the mutations that
+// answer with it check the role), so, like every payload, its fields carry
+// no class.
+type StaffAccountPayload struct {
+	ID        int       `json:"id"`
+	Nickname  string    `json:"nickname"`
+	Role      StaffRole `json:"role"`
+	Suspended bool      `json:"suspended"`
+	// False once the account is removed.
+	Open bool `json:"open"`
+}
+
 type VerifyAuditChainPayload struct {
 	// True when every entry links to the one before it and matches its hash, and the head matches the last entry.
 	Ok bool `json:"ok"`
@@ -129,6 +142,66 @@ func (e *AccessLevel) UnmarshalJSON(b []byte) error {
 }
 
 func (e AccessLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The roles of staff accounts (package classification, RolePurposes).
+type StaffRole string
+
+const (
+	StaffRoleSupport StaffRole = "SUPPORT"
+	StaffRoleRisk    StaffRole = "RISK"
+	StaffRoleAdmin   StaffRole = "ADMIN"
+	StaffRoleAuditor StaffRole = "AUDITOR"
+)
+
+var AllStaffRole = []StaffRole{
+	StaffRoleSupport,
+	StaffRoleRisk,
+	StaffRoleAdmin,
+	StaffRoleAuditor,
+}
+
+func (e StaffRole) IsValid() bool {
+	switch e {
+	case StaffRoleSupport, StaffRoleRisk, StaffRoleAdmin, StaffRoleAuditor:
+		return true
+	}
+	return false
+}
+
+func (e StaffRole) String() string {
+	return string(e)
+}
+
+func (e *StaffRole) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = StaffRole(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid StaffRole", str)
+	}
+	return nil
+}
+
+func (e StaffRole) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *StaffRole) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e StaffRole) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
