@@ -74,6 +74,13 @@ func ParseRole(s string) (Role, error) {
 	return "", fmt.Errorf("unknown role %q", s)
 }
 
+// RoleOf is ParseRole for a role the store holds (Ent's enum): an unknown
+// one is no role at all, which is neither a user's nor staff.
+func RoleOf[S ~string](s S) Role {
+	r, _ := ParseRole(string(s))
+	return r
+}
+
 // IsStaff reports whether the role belongs to staff.
 func (r Role) IsStaff() bool {
 	_, ok := RolePurposes[r]

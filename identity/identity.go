@@ -337,7 +337,7 @@ func lockUser(ctx context.Context, c *ent.Client, id int) error {
 // real-name verified adult, active, not staff.
 func mayBeGuardian(u *ent.User, now time.Time) error {
 	switch {
-	case u.Status != user.StatusACTIVE || classification.Role(u.Role).IsStaff():
+	case u.Status != user.StatusACTIVE || classification.RoleOf(u.Role).IsStaff():
 		return fault.New(fault.Forbidden, "staff accounts cannot be guardians")
 	case u.RealNameVerifiedAt == nil || u.BirthDate == nil:
 		return fault.New(fault.RealNameRequired, "a guardian must be real-name verified first (submitRealName)")
@@ -351,7 +351,7 @@ func mayBeGuardian(u *ent.User, now time.Time) error {
 // active user, not staff, not known to be an adult, without a guardian.
 func mayTakeGuardian(u *ent.User, now time.Time) error {
 	switch {
-	case u.Status != user.StatusACTIVE || classification.Role(u.Role).IsStaff():
+	case u.Status != user.StatusACTIVE || classification.RoleOf(u.Role).IsStaff():
 		return fault.New(fault.Forbidden, "staff accounts cannot have a guardian")
 	case u.BirthDate != nil && classification.AgeGroupOf(*u.BirthDate, now) == classification.AgeAdult:
 		return fault.New(fault.Forbidden, "adults have no guardian")

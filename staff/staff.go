@@ -89,7 +89,7 @@ func ChangeRole(ctx context.Context, c *ent.Client, admin classification.Viewer,
 		return nil, fault.Invalid("role", "must be a staff role")
 	}
 	return change(ctx, c, admin, id, now, func(tx *ent.Tx, u *ent.User) (string, string, error) {
-		if classification.Role(u.Role) == role {
+		if classification.RoleOf(u.Role) == role {
 			return "", "", nil
 		}
 		detail := string(u.Role) + " -> " + string(role)
@@ -145,7 +145,7 @@ func change(ctx context.Context, c *ent.Client, admin classification.Viewer, id 
 			return err
 		}
 		u, err := tx.User.Query().Where(user.ID(id), user.StatusEQ(user.StatusACTIVE)).Only(ctx)
-		if ent.IsNotFound(err) || err == nil && !classification.Role(u.Role).IsStaff() {
+		if ent.IsNotFound(err) || err == nil && !classification.RoleOf(u.Role).IsStaff() {
 			return fault.Invalid("id", "is not a staff account")
 		}
 		if err != nil {
