@@ -10,6 +10,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"veil/classification"
+	"veil/ent/session"
+	"veil/ent/user"
 	"veil/fault"
 	"veil/graph/model"
 	"veil/identity"
@@ -47,6 +49,18 @@ func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, lev
 	case model.AccessLevelAdmin:
 		if v.Role != classification.RoleAdmin {
 			return nil, fault.New(fault.Forbidden, "only admins may do this")
+		}
+		// The role was read when the request began; an admin demoted,
+		// suspended or removed since (by another request) acts no more.
+		// Admin mutations are rare: one statement each is cheap.
+		ok, err := r.Client.Session.Query().Where(session.ID(v.SessionID), session.RevokedAtIsNil(),
+			session.HasUserWith(user.RoleEQ(user.RoleAdmin), user.StatusEQ(user.StatusACTIVE), user.SuspendedAtIsNil())).
+			Exist(classification.AsSystem(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fault.New(fault.Unauthenticated, "your session ended: your account changed since this request began; sign in again")
 		}
 		return next(ctx)
 	case model.AccessLevelOrdinary, model.AccessLevelTrading:

@@ -261,6 +261,11 @@ func (r *mutationResolver) CancelAccount(ctx context.Context, confirm bool, forU
 	if !confirm {
 		return nil, fault.Invalid("confirm", "must be true: cancellation takes effect at once and cannot be undone")
 	}
+	if classification.FromContext(ctx).IsStaff() {
+		// Staff accounts are closed by an admin (removeStaffAccount),
+		// audited, never the last admin.
+		return nil, fault.New(fault.Forbidden, "a staff account is closed by an admin (removeStaffAccount), not cancelled")
+	}
 	subject, _, err := r.actingFor(ctx, forUser, classification.Cancel)
 	if err != nil {
 		return nil, err

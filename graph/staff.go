@@ -39,9 +39,20 @@ type staffStep func(ctx context.Context, c *ent.Client, admin classification.Vie
 // staffChange runs step as the request's admin and answers with the
 // account as it is after.
 func (r *Resolver) staffChange(ctx context.Context, id int, step staffStep) (*model.StaffAccountPayload, error) {
-	u, err := step(ctx, r.Client, classification.FromContext(ctx), id, r.now())
+	v := classification.FromContext(ctx)
+	u, err := step(ctx, r.Client, v, id, r.now())
 	if err != nil {
 		return nil, err
+	}
+	if id == v.UserID {
+		// An admin who changed their own account: its sessions ended, this
+		// request's too, so nothing after this field runs as an admin.
+		switch {
+		case u.Status != user.StatusACTIVE:
+			endSession(ctx, fault.ErrAccountCancelled)
+		case u.SuspendedAt != nil || classification.RoleOf(u.Role) != v.Role:
+			endSession(ctx, fault.New(fault.Unauthenticated, "your session ended with the change to your own account; sign in again"))
+		}
 	}
 	return staffAccount(u), nil
 }

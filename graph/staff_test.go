@@ -9,6 +9,8 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/auditevent"
+	"veil/ent/user"
+	"veil/gid"
 	"veil/seed"
 	"veil/staff"
 	"veil/veiltest"
@@ -121,6 +123,40 @@ func TestAdminsManageStaffAccounts(t *testing.T) {
 		}
 		if r := do(admin, `{ me { nickname } }`, nil); len(r.Errors) > 0 {
 			t.Errorf("the last admin's session after the refusals: %s", r.Raw)
+		}
+
+		// Staff cannot close their own accounts around the rules.
+		for _, who := range []string{"admin", "support"} {
+			if r := do(w.Tokens[who], `mutation { cancelAccount(confirm: true) { cancelled } }`, nil); r.Code() != "FORBIDDEN" {
+				t.Errorf("%s cancelled their staff account: %s", who, r.Raw)
+			}
+		}
+
+		// A second admin demotes themself and goes on in the same
+		// document: nothing after the demotion runs as an admin.
+		second := do(admin, create, map[string]any{"p": "13912340001", "r": "ADMIN"})
+		secondID, _ := veiltest.Dig(second.Data, "createStaffAccount.id").(string)
+		secondRow, err := gid.Decode(secondID)
+		if err != nil {
+			t.Fatalf("a second admin: %s", second.Raw)
+		}
+		secondToken := env.Token(secondRow)
+		r = do(secondToken, `mutation($id: ID!) { x: changeStaffRole(id: $id, role: SUPPORT) { role } y: createStaffAccount(phone: "13912340002", nickname: "后门", role: ADMIN) { id } }`, map[string]any{"id": secondID})
+		if r.Code() != "UNAUTHENTICATED" || r.Errors[0].Path[0] != "y" {
+			t.Errorf("acting after one's own demotion: %s", r.Raw)
+		}
+		sys := classification.AsSystem(context.Background())
+		if n, _ := env.Store.Client.User.Query().Where(user.Phone("13912340002")).Count(sys); n != 0 {
+			t.Error("an account was created after its creator's demotion")
+		}
+		if u, _ := env.Store.Client.User.Get(sys, secondRow); u == nil || u.Role != "support" {
+			t.Errorf("the demotion itself: %+v", u)
+		}
+		// And a step of a request authenticated before its admin was
+		// demoted elsewhere is refused, under the admin rows' lock.
+		stale := classification.Viewer{UserID: secondRow, Role: classification.RoleAdmin}
+		if _, err := staff.Create(context.Background(), env.Store.Client, stale, "13912340003", "后门", classification.RoleAdmin, env.Clock); err != staff.ErrNotAdmin {
+			t.Errorf("a demoted admin's stale request created an account: %v", err)
 		}
 
 		ctx := classification.AsSystem(context.Background())

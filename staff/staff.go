@@ -7,6 +7,7 @@ package staff
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -64,6 +65,9 @@ func Create(ctx context.Context, c *ent.Client, admin classification.Viewer, raw
 	ctx = classification.AsSystem(ctx) // SECURITY: admin-only (@access ADMIN), audited below.
 	var u *ent.User
 	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		if err := stillAdmin(ctx, c, tx, admin); err != nil {
+			return err
+		}
 		taken, err := tx.User.Query().Where(user.Phone(phone)).Exist(ctx)
 		if err != nil {
 			return err
@@ -137,11 +141,7 @@ func Remove(ctx context.Context, c *ent.Client, admin classification.Viewer, id 
 func change(ctx context.Context, c *ent.Client, admin classification.Viewer, id int, now time.Time, step func(*ent.Tx, *ent.User) (string, string, error)) (*ent.User, error) {
 	ctx = classification.AsSystem(ctx) // SECURITY: admin-only (@access ADMIN), audited below.
 	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
-		admins := tx.User.Query().Where(user.RoleEQ(user.RoleAdmin))
-		if c.Driver().Dialect() == dialect.Postgres {
-			admins = admins.ForUpdate()
-		}
-		if _, err := admins.IDs(ctx); err != nil {
+		if err := stillAdmin(ctx, c, tx, admin); err != nil {
 			return err
 		}
 		u, err := tx.User.Query().Where(user.ID(id), user.StatusEQ(user.StatusACTIVE)).Only(ctx)
@@ -176,6 +176,30 @@ func change(ctx context.Context, c *ent.Client, admin classification.Viewer, id 
 		return nil, fmt.Errorf("staff: read back: %w", err)
 	}
 	return u, nil
+}
+
+// ErrNotAdmin refuses a step by an account that is no longer an active
+// admin: its role changed, or it was suspended or removed, after its
+// request was authenticated.
+var ErrNotAdmin = fault.New(fault.Forbidden, "you are no longer an active admin")
+
+// stillAdmin locks every admin row for the transaction (so that two steps
+// never both count on an admin the other is changing) and checks that the
+// acting account is still an active admin now: a request authenticated
+// before its account was demoted, suspended or removed acts no more.
+func stillAdmin(ctx context.Context, c *ent.Client, tx *ent.Tx, admin classification.Viewer) error {
+	admins := tx.User.Query().Where(user.RoleEQ(user.RoleAdmin))
+	if c.Driver().Dialect() == dialect.Postgres {
+		admins = admins.ForUpdate()
+	}
+	ids, err := admins.Where(user.StatusEQ(user.StatusACTIVE), user.SuspendedAtIsNil()).IDs(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(ids, admin.UserID) {
+		return ErrNotAdmin
+	}
+	return nil
 }
 
 func record(ctx context.Context, tx *ent.Tx, admin classification.Viewer, subject int, action, detail string, now time.Time) error {
