@@ -168,6 +168,7 @@ func requestedDocument(raw *graphql.RawParams) (documentRef, error) {
 			// Only the transport sets it; a client's extensions may not.
 			return documentRef{}, fault.Invalid("extensions", documentIDKey+" is reserved")
 		}
+		ref.ID = strings.ToLower(ref.ID)
 		if !strings.HasPrefix(ref.ID, "sha256:") {
 			return documentRef{}, fault.Invalid("documentId", `must be "sha256:" and the document's SHA-256 in hex`)
 		}

@@ -282,6 +282,20 @@ func TestEncryptedWritesAreSealedInTheirTransaction(t *testing.T) {
 			t.Errorf("a rolled-back create: %v, %d contacts, %d before", err, contacts(), before)
 		}
 
+		// An update of one row checks its encrypted fields as a create
+		// does, though they leave the mutation before Ent's own check.
+		loc, err := c.Location.Query().First(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = store.WithTx(ctx, c, func(tx *ent.Tx) error { return tx.Location.UpdateOneID(loc.ID).SetLatitude(500).Exec(ctx) })
+		if !ent.IsValidationError(err) {
+			t.Errorf("a latitude of 500 in an update: %v", err)
+		}
+		if got, err := c.Location.Get(ctx, loc.ID); err != nil || got.Latitude != loc.Latitude {
+			t.Errorf("after the refused update: %v, %v", got, err)
+		}
+
 		var updated *ent.User
 		err = store.WithTx(ctx, c, func(tx *ent.Tx) (err error) {
 			updated, err = tx.User.UpdateOneID(adult.ID).SetRealName("赵六").SetNickname("小赵").Save(ctx)

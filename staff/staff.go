@@ -76,6 +76,10 @@ func Create(ctx context.Context, c *ent.Client, admin classification.Viewer, raw
 			return fault.Invalid("phone", "has an account already: a staff account needs a number of its own")
 		}
 		u, err = tx.User.Create().SetPhone(phone).SetNickname(nickname).SetRole(user.Role(role)).SetCreatedAt(now).Save(ctx)
+		if ent.IsConstraintError(err) {
+			// The number signed up between the check and the insert.
+			return fault.Invalid("phone", "has an account already: a staff account needs a number of its own")
+		}
 		if err != nil {
 			return err
 		}

@@ -89,6 +89,16 @@ func (s *Store) SealRows() {
 				if !ok {
 					return nil, fmt.Errorf("store: %s: an update of one row without its ID", m.Type())
 				}
+				// The fields leave the mutation before Ent would check
+				// them: they are checked here.
+				for _, name := range set {
+					if check := ent.EncryptedValidators[m.Type()+"."+name]; check != nil {
+						v, _ := m.Field(name)
+						if err := check(v); err != nil {
+							return nil, err
+						}
+					}
+				}
 				if err := seal(id); err != nil {
 					return nil, err
 				}

@@ -12,7 +12,7 @@ package tracing
 import (
 	"context"
 	"errors"
-	"strings"
+	"net/url"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
@@ -51,18 +51,25 @@ func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (con
 	return Tracer.Start(ctx, name, opts...)
 }
 
-// Setup exports spans over OTLP/HTTP to endpoint (host:port, or a URL),
+// Setup exports spans over OTLP/HTTP to endpoint (host:port over plain
+// HTTP, or a URL),
 // as service name; the returned function flushes and stops the export.
 // An empty endpoint leaves tracing off.
 func Setup(ctx context.Context, endpoint, service string) (shutdown func(context.Context) error, err error) {
 	if endpoint == "" {
 		return func(context.Context) error { return nil }, nil
 	}
-	opt := otlptracehttp.WithEndpoint(endpoint)
-	if strings.HasPrefix(endpoint, "http://") || strings.HasPrefix(endpoint, "https://") {
-		opt = otlptracehttp.WithEndpointURL(endpoint)
+	// host:port is a collector over plain HTTP (the usual sidecar); a URL
+	// is taken as OTEL_EXPORTER_OTLP_ENDPOINT is by the specification: a
+	// base, to which /v1/traces is added when it has no path.
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(endpoint), otlptracehttp.WithInsecure()}
+	if u, err := url.Parse(endpoint); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces"
+		}
+		opts = []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u.String())}
 	}
-	exp, err := otlptracehttp.New(ctx, opt)
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, errors.New("tracing: the OTLP endpoint is not usable")
 	}
