@@ -4,7 +4,7 @@
 //
 // SECURITY: a span holds names from the server's own vocabulary only (a
 // route, an operation label bounded by the schema or the allow-list, a
-// schema field, an SQL verb and table, counts), never a value, a variable,
+// schema field, an SQL verb, counts), never a value, a variable,
 // an argument, a statement's text, a header or an operation name a client
 // chose. TestSpansHoldNoPersonalValue checks it for the personas' reads.
 package tracing
@@ -46,10 +46,14 @@ func Use(p trace.TracerProvider) {
 // returns a no-op span otherwise.
 func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	if !On() {
-		return ctx, trace.SpanFromContext(context.Background()) // a no-op span
+		return ctx, Noop()
 	}
 	return Tracer.Start(ctx, name, opts...)
 }
+
+// Noop returns a span that records nothing, for callers that skip work
+// when tracing is off.
+func Noop() trace.Span { return trace.SpanFromContext(context.Background()) }
 
 // Setup exports spans over OTLP/HTTP to endpoint (host:port over plain
 // HTTP, or a URL),
