@@ -188,7 +188,7 @@ var (
 		Level:    Sensitive, Mask: MaskAddress, Consent: ConsentLocation, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, EncryptedAtRest: true, Exported: true,
-		Policy: []string{"P1.4", "P4.2"},
+		Policy: []string{"P1.4"},
 	}
 	DeviceID = &Class{
 		Name: "device_id", Description: "device identifiers (IMEI, IDFA, OAID, MAC)",
@@ -224,7 +224,7 @@ var (
 		Policy: []string{"P1.5", "P4.1"},
 	}
 	OrderContact = &Class{
-		Name: "order_contact", Description: "recipient phone of an order, shared with the seller for delivery",
+		Name: "order_contact", Description: "recipient phone of an order, shared for delivery with the seller and the courier",
 		Scenario: "placing an order (the number the courier calls)",
 		Level:    Personal, Mask: MaskPhone, Basis: BasisContract,
 		StaffPurposes:          []Purpose{AfterSales, Dispute, LegalHold},

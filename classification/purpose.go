@@ -130,7 +130,8 @@ var ConsentPurposes = []ConsentPurpose{
 // guardian's (POLICY.md P6.2).
 func (p ConsentPurpose) Optional() bool {
 	switch p {
-	case ConsentFace, ConsentContacts, ConsentCallLog, ConsentLocation, ConsentThirdPartyAccount, ConsentMarketing:
+	case ConsentFace, ConsentContacts, ConsentCallLog, ConsentLocation, ConsentThirdPartyAccount, ConsentMarketing,
+		ConsentThirdPartySharing, ConsentCrossBorder:
 		return true
 	}
 	return false

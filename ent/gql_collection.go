@@ -885,6 +885,11 @@ func (_q *ListingQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, listing.FieldCreatedAt)
 				fieldSeen[listing.FieldCreatedAt] = struct{}{}
 			}
+		case "shipsFrom":
+			if _, ok := fieldSeen[listing.FieldShipsFrom]; !ok {
+				selectedFields = append(selectedFields, listing.FieldShipsFrom)
+				fieldSeen[listing.FieldShipsFrom] = struct{}{}
+			}
 		case "withdrawnAt":
 			if _, ok := fieldSeen[listing.FieldWithdrawnAt]; !ok {
 				selectedFields = append(selectedFields, listing.FieldWithdrawnAt)
@@ -1146,6 +1151,16 @@ func (_q *OrderQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, order.FieldCreatedAt)
 				fieldSeen[order.FieldCreatedAt] = struct{}{}
 			}
+		case "carrier":
+			if _, ok := fieldSeen[order.FieldCarrier]; !ok {
+				selectedFields = append(selectedFields, order.FieldCarrier)
+				fieldSeen[order.FieldCarrier] = struct{}{}
+			}
+		case "shippedAt":
+			if _, ok := fieldSeen[order.FieldShippedAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldShippedAt)
+				fieldSeen[order.FieldShippedAt] = struct{}{}
+			}
 		case "completedAt":
 			if _, ok := fieldSeen[order.FieldCompletedAt]; !ok {
 				selectedFields = append(selectedFields, order.FieldCompletedAt)
@@ -1237,6 +1252,26 @@ func (_q *PolicyVersionQuery) collectField(ctx context.Context, oneNode bool, op
 			if _, ok := fieldSeen[policyversion.FieldContentHash]; !ok {
 				selectedFields = append(selectedFields, policyversion.FieldContentHash)
 				fieldSeen[policyversion.FieldContentHash] = struct{}{}
+			}
+		case "text":
+			if _, ok := fieldSeen[policyversion.FieldText]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldText)
+				fieldSeen[policyversion.FieldText] = struct{}{}
+			}
+		case "textEn":
+			if _, ok := fieldSeen[policyversion.FieldTextEn]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldTextEn)
+				fieldSeen[policyversion.FieldTextEn] = struct{}{}
+			}
+		case "changes":
+			if _, ok := fieldSeen[policyversion.FieldChanges]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldChanges)
+				fieldSeen[policyversion.FieldChanges] = struct{}{}
+			}
+		case "reducesRights":
+			if _, ok := fieldSeen[policyversion.FieldReducesRights]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldReducesRights)
+				fieldSeen[policyversion.FieldReducesRights] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -1555,6 +1590,11 @@ func (_q *SharingRecordQuery) collectField(ctx context.Context, oneNode bool, op
 				selectedFields = append(selectedFields, sharingrecord.FieldOrderID)
 				fieldSeen[sharingrecord.FieldOrderID] = struct{}{}
 			}
+		case "region":
+			if _, ok := fieldSeen[sharingrecord.FieldRegion]; !ok {
+				selectedFields = append(selectedFields, sharingrecord.FieldRegion)
+				fieldSeen[sharingrecord.FieldRegion] = struct{}{}
+			}
 		case "sharedAt":
 			if _, ok := fieldSeen[sharingrecord.FieldSharedAt]; !ok {
 				selectedFields = append(selectedFields, sharingrecord.FieldSharedAt)
@@ -1832,6 +1872,11 @@ func (_q *ThirdPartySDKQuery) collectField(ctx context.Context, oneNode bool, op
 			if _, ok := fieldSeen[thirdpartysdk.FieldPolicyURL]; !ok {
 				selectedFields = append(selectedFields, thirdpartysdk.FieldPolicyURL)
 				fieldSeen[thirdpartysdk.FieldPolicyURL] = struct{}{}
+			}
+		case "region":
+			if _, ok := fieldSeen[thirdpartysdk.FieldRegion]; !ok {
+				selectedFields = append(selectedFields, thirdpartysdk.FieldRegion)
+				fieldSeen[thirdpartysdk.FieldRegion] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -951,6 +951,21 @@ type ListingWhereInput struct {
 	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
 	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
 
+	// "ships_from" field predicates.
+	ShipsFrom             *string  `json:"shipsFrom,omitempty"`
+	ShipsFromNEQ          *string  `json:"shipsFromNEQ,omitempty"`
+	ShipsFromIn           []string `json:"shipsFromIn,omitempty"`
+	ShipsFromNotIn        []string `json:"shipsFromNotIn,omitempty"`
+	ShipsFromGT           *string  `json:"shipsFromGT,omitempty"`
+	ShipsFromGTE          *string  `json:"shipsFromGTE,omitempty"`
+	ShipsFromLT           *string  `json:"shipsFromLT,omitempty"`
+	ShipsFromLTE          *string  `json:"shipsFromLTE,omitempty"`
+	ShipsFromContains     *string  `json:"shipsFromContains,omitempty"`
+	ShipsFromHasPrefix    *string  `json:"shipsFromHasPrefix,omitempty"`
+	ShipsFromHasSuffix    *string  `json:"shipsFromHasSuffix,omitempty"`
+	ShipsFromEqualFold    *string  `json:"shipsFromEqualFold,omitempty"`
+	ShipsFromContainsFold *string  `json:"shipsFromContainsFold,omitempty"`
+
 	// "withdrawn_at" field predicates.
 	WithdrawnAt       *time.Time  `json:"withdrawnAt,omitempty"`
 	WithdrawnAtNEQ    *time.Time  `json:"withdrawnAtNEQ,omitempty"`
@@ -1161,6 +1176,45 @@ func (i *ListingWhereInput) P() (predicate.Listing, error) {
 	}
 	if i.CreatedAtLTE != nil {
 		predicates = append(predicates, listing.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.ShipsFrom != nil {
+		predicates = append(predicates, listing.ShipsFromEQ(*i.ShipsFrom))
+	}
+	if i.ShipsFromNEQ != nil {
+		predicates = append(predicates, listing.ShipsFromNEQ(*i.ShipsFromNEQ))
+	}
+	if len(i.ShipsFromIn) > 0 {
+		predicates = append(predicates, listing.ShipsFromIn(i.ShipsFromIn...))
+	}
+	if len(i.ShipsFromNotIn) > 0 {
+		predicates = append(predicates, listing.ShipsFromNotIn(i.ShipsFromNotIn...))
+	}
+	if i.ShipsFromGT != nil {
+		predicates = append(predicates, listing.ShipsFromGT(*i.ShipsFromGT))
+	}
+	if i.ShipsFromGTE != nil {
+		predicates = append(predicates, listing.ShipsFromGTE(*i.ShipsFromGTE))
+	}
+	if i.ShipsFromLT != nil {
+		predicates = append(predicates, listing.ShipsFromLT(*i.ShipsFromLT))
+	}
+	if i.ShipsFromLTE != nil {
+		predicates = append(predicates, listing.ShipsFromLTE(*i.ShipsFromLTE))
+	}
+	if i.ShipsFromContains != nil {
+		predicates = append(predicates, listing.ShipsFromContains(*i.ShipsFromContains))
+	}
+	if i.ShipsFromHasPrefix != nil {
+		predicates = append(predicates, listing.ShipsFromHasPrefix(*i.ShipsFromHasPrefix))
+	}
+	if i.ShipsFromHasSuffix != nil {
+		predicates = append(predicates, listing.ShipsFromHasSuffix(*i.ShipsFromHasSuffix))
+	}
+	if i.ShipsFromEqualFold != nil {
+		predicates = append(predicates, listing.ShipsFromEqualFold(*i.ShipsFromEqualFold))
+	}
+	if i.ShipsFromContainsFold != nil {
+		predicates = append(predicates, listing.ShipsFromContainsFold(*i.ShipsFromContainsFold))
 	}
 	if i.WithdrawnAt != nil {
 		predicates = append(predicates, listing.WithdrawnAtEQ(*i.WithdrawnAt))
@@ -1544,6 +1598,55 @@ type PolicyVersionWhereInput struct {
 	ContentHashHasSuffix    *string  `json:"contentHashHasSuffix,omitempty"`
 	ContentHashEqualFold    *string  `json:"contentHashEqualFold,omitempty"`
 	ContentHashContainsFold *string  `json:"contentHashContainsFold,omitempty"`
+
+	// "text" field predicates.
+	Text             *string  `json:"text,omitempty"`
+	TextNEQ          *string  `json:"textNEQ,omitempty"`
+	TextIn           []string `json:"textIn,omitempty"`
+	TextNotIn        []string `json:"textNotIn,omitempty"`
+	TextGT           *string  `json:"textGT,omitempty"`
+	TextGTE          *string  `json:"textGTE,omitempty"`
+	TextLT           *string  `json:"textLT,omitempty"`
+	TextLTE          *string  `json:"textLTE,omitempty"`
+	TextContains     *string  `json:"textContains,omitempty"`
+	TextHasPrefix    *string  `json:"textHasPrefix,omitempty"`
+	TextHasSuffix    *string  `json:"textHasSuffix,omitempty"`
+	TextEqualFold    *string  `json:"textEqualFold,omitempty"`
+	TextContainsFold *string  `json:"textContainsFold,omitempty"`
+
+	// "text_en" field predicates.
+	TextEn             *string  `json:"textEn,omitempty"`
+	TextEnNEQ          *string  `json:"textEnNEQ,omitempty"`
+	TextEnIn           []string `json:"textEnIn,omitempty"`
+	TextEnNotIn        []string `json:"textEnNotIn,omitempty"`
+	TextEnGT           *string  `json:"textEnGT,omitempty"`
+	TextEnGTE          *string  `json:"textEnGTE,omitempty"`
+	TextEnLT           *string  `json:"textEnLT,omitempty"`
+	TextEnLTE          *string  `json:"textEnLTE,omitempty"`
+	TextEnContains     *string  `json:"textEnContains,omitempty"`
+	TextEnHasPrefix    *string  `json:"textEnHasPrefix,omitempty"`
+	TextEnHasSuffix    *string  `json:"textEnHasSuffix,omitempty"`
+	TextEnEqualFold    *string  `json:"textEnEqualFold,omitempty"`
+	TextEnContainsFold *string  `json:"textEnContainsFold,omitempty"`
+
+	// "changes" field predicates.
+	Changes             *string  `json:"changes,omitempty"`
+	ChangesNEQ          *string  `json:"changesNEQ,omitempty"`
+	ChangesIn           []string `json:"changesIn,omitempty"`
+	ChangesNotIn        []string `json:"changesNotIn,omitempty"`
+	ChangesGT           *string  `json:"changesGT,omitempty"`
+	ChangesGTE          *string  `json:"changesGTE,omitempty"`
+	ChangesLT           *string  `json:"changesLT,omitempty"`
+	ChangesLTE          *string  `json:"changesLTE,omitempty"`
+	ChangesContains     *string  `json:"changesContains,omitempty"`
+	ChangesHasPrefix    *string  `json:"changesHasPrefix,omitempty"`
+	ChangesHasSuffix    *string  `json:"changesHasSuffix,omitempty"`
+	ChangesEqualFold    *string  `json:"changesEqualFold,omitempty"`
+	ChangesContainsFold *string  `json:"changesContainsFold,omitempty"`
+
+	// "reduces_rights" field predicates.
+	ReducesRights    *bool `json:"reducesRights,omitempty"`
+	ReducesRightsNEQ *bool `json:"reducesRightsNEQ,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1787,6 +1890,129 @@ func (i *PolicyVersionWhereInput) P() (predicate.PolicyVersion, error) {
 	}
 	if i.ContentHashContainsFold != nil {
 		predicates = append(predicates, policyversion.ContentHashContainsFold(*i.ContentHashContainsFold))
+	}
+	if i.Text != nil {
+		predicates = append(predicates, policyversion.TextEQ(*i.Text))
+	}
+	if i.TextNEQ != nil {
+		predicates = append(predicates, policyversion.TextNEQ(*i.TextNEQ))
+	}
+	if len(i.TextIn) > 0 {
+		predicates = append(predicates, policyversion.TextIn(i.TextIn...))
+	}
+	if len(i.TextNotIn) > 0 {
+		predicates = append(predicates, policyversion.TextNotIn(i.TextNotIn...))
+	}
+	if i.TextGT != nil {
+		predicates = append(predicates, policyversion.TextGT(*i.TextGT))
+	}
+	if i.TextGTE != nil {
+		predicates = append(predicates, policyversion.TextGTE(*i.TextGTE))
+	}
+	if i.TextLT != nil {
+		predicates = append(predicates, policyversion.TextLT(*i.TextLT))
+	}
+	if i.TextLTE != nil {
+		predicates = append(predicates, policyversion.TextLTE(*i.TextLTE))
+	}
+	if i.TextContains != nil {
+		predicates = append(predicates, policyversion.TextContains(*i.TextContains))
+	}
+	if i.TextHasPrefix != nil {
+		predicates = append(predicates, policyversion.TextHasPrefix(*i.TextHasPrefix))
+	}
+	if i.TextHasSuffix != nil {
+		predicates = append(predicates, policyversion.TextHasSuffix(*i.TextHasSuffix))
+	}
+	if i.TextEqualFold != nil {
+		predicates = append(predicates, policyversion.TextEqualFold(*i.TextEqualFold))
+	}
+	if i.TextContainsFold != nil {
+		predicates = append(predicates, policyversion.TextContainsFold(*i.TextContainsFold))
+	}
+	if i.TextEn != nil {
+		predicates = append(predicates, policyversion.TextEnEQ(*i.TextEn))
+	}
+	if i.TextEnNEQ != nil {
+		predicates = append(predicates, policyversion.TextEnNEQ(*i.TextEnNEQ))
+	}
+	if len(i.TextEnIn) > 0 {
+		predicates = append(predicates, policyversion.TextEnIn(i.TextEnIn...))
+	}
+	if len(i.TextEnNotIn) > 0 {
+		predicates = append(predicates, policyversion.TextEnNotIn(i.TextEnNotIn...))
+	}
+	if i.TextEnGT != nil {
+		predicates = append(predicates, policyversion.TextEnGT(*i.TextEnGT))
+	}
+	if i.TextEnGTE != nil {
+		predicates = append(predicates, policyversion.TextEnGTE(*i.TextEnGTE))
+	}
+	if i.TextEnLT != nil {
+		predicates = append(predicates, policyversion.TextEnLT(*i.TextEnLT))
+	}
+	if i.TextEnLTE != nil {
+		predicates = append(predicates, policyversion.TextEnLTE(*i.TextEnLTE))
+	}
+	if i.TextEnContains != nil {
+		predicates = append(predicates, policyversion.TextEnContains(*i.TextEnContains))
+	}
+	if i.TextEnHasPrefix != nil {
+		predicates = append(predicates, policyversion.TextEnHasPrefix(*i.TextEnHasPrefix))
+	}
+	if i.TextEnHasSuffix != nil {
+		predicates = append(predicates, policyversion.TextEnHasSuffix(*i.TextEnHasSuffix))
+	}
+	if i.TextEnEqualFold != nil {
+		predicates = append(predicates, policyversion.TextEnEqualFold(*i.TextEnEqualFold))
+	}
+	if i.TextEnContainsFold != nil {
+		predicates = append(predicates, policyversion.TextEnContainsFold(*i.TextEnContainsFold))
+	}
+	if i.Changes != nil {
+		predicates = append(predicates, policyversion.ChangesEQ(*i.Changes))
+	}
+	if i.ChangesNEQ != nil {
+		predicates = append(predicates, policyversion.ChangesNEQ(*i.ChangesNEQ))
+	}
+	if len(i.ChangesIn) > 0 {
+		predicates = append(predicates, policyversion.ChangesIn(i.ChangesIn...))
+	}
+	if len(i.ChangesNotIn) > 0 {
+		predicates = append(predicates, policyversion.ChangesNotIn(i.ChangesNotIn...))
+	}
+	if i.ChangesGT != nil {
+		predicates = append(predicates, policyversion.ChangesGT(*i.ChangesGT))
+	}
+	if i.ChangesGTE != nil {
+		predicates = append(predicates, policyversion.ChangesGTE(*i.ChangesGTE))
+	}
+	if i.ChangesLT != nil {
+		predicates = append(predicates, policyversion.ChangesLT(*i.ChangesLT))
+	}
+	if i.ChangesLTE != nil {
+		predicates = append(predicates, policyversion.ChangesLTE(*i.ChangesLTE))
+	}
+	if i.ChangesContains != nil {
+		predicates = append(predicates, policyversion.ChangesContains(*i.ChangesContains))
+	}
+	if i.ChangesHasPrefix != nil {
+		predicates = append(predicates, policyversion.ChangesHasPrefix(*i.ChangesHasPrefix))
+	}
+	if i.ChangesHasSuffix != nil {
+		predicates = append(predicates, policyversion.ChangesHasSuffix(*i.ChangesHasSuffix))
+	}
+	if i.ChangesEqualFold != nil {
+		predicates = append(predicates, policyversion.ChangesEqualFold(*i.ChangesEqualFold))
+	}
+	if i.ChangesContainsFold != nil {
+		predicates = append(predicates, policyversion.ChangesContainsFold(*i.ChangesContainsFold))
+	}
+	if i.ReducesRights != nil {
+		predicates = append(predicates, policyversion.ReducesRightsEQ(*i.ReducesRights))
+	}
+	if i.ReducesRightsNEQ != nil {
+		predicates = append(predicates, policyversion.ReducesRightsNEQ(*i.ReducesRightsNEQ))
 	}
 
 	switch len(predicates) {
@@ -2262,6 +2488,21 @@ type ThirdPartySDKWhereInput struct {
 	PolicyURLHasSuffix    *string  `json:"policyURLHasSuffix,omitempty"`
 	PolicyURLEqualFold    *string  `json:"policyURLEqualFold,omitempty"`
 	PolicyURLContainsFold *string  `json:"policyURLContainsFold,omitempty"`
+
+	// "region" field predicates.
+	Region             *string  `json:"region,omitempty"`
+	RegionNEQ          *string  `json:"regionNEQ,omitempty"`
+	RegionIn           []string `json:"regionIn,omitempty"`
+	RegionNotIn        []string `json:"regionNotIn,omitempty"`
+	RegionGT           *string  `json:"regionGT,omitempty"`
+	RegionGTE          *string  `json:"regionGTE,omitempty"`
+	RegionLT           *string  `json:"regionLT,omitempty"`
+	RegionLTE          *string  `json:"regionLTE,omitempty"`
+	RegionContains     *string  `json:"regionContains,omitempty"`
+	RegionHasPrefix    *string  `json:"regionHasPrefix,omitempty"`
+	RegionHasSuffix    *string  `json:"regionHasSuffix,omitempty"`
+	RegionEqualFold    *string  `json:"regionEqualFold,omitempty"`
+	RegionContainsFold *string  `json:"regionContainsFold,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2553,6 +2794,45 @@ func (i *ThirdPartySDKWhereInput) P() (predicate.ThirdPartySDK, error) {
 	}
 	if i.PolicyURLContainsFold != nil {
 		predicates = append(predicates, thirdpartysdk.PolicyURLContainsFold(*i.PolicyURLContainsFold))
+	}
+	if i.Region != nil {
+		predicates = append(predicates, thirdpartysdk.RegionEQ(*i.Region))
+	}
+	if i.RegionNEQ != nil {
+		predicates = append(predicates, thirdpartysdk.RegionNEQ(*i.RegionNEQ))
+	}
+	if len(i.RegionIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.RegionIn(i.RegionIn...))
+	}
+	if len(i.RegionNotIn) > 0 {
+		predicates = append(predicates, thirdpartysdk.RegionNotIn(i.RegionNotIn...))
+	}
+	if i.RegionGT != nil {
+		predicates = append(predicates, thirdpartysdk.RegionGT(*i.RegionGT))
+	}
+	if i.RegionGTE != nil {
+		predicates = append(predicates, thirdpartysdk.RegionGTE(*i.RegionGTE))
+	}
+	if i.RegionLT != nil {
+		predicates = append(predicates, thirdpartysdk.RegionLT(*i.RegionLT))
+	}
+	if i.RegionLTE != nil {
+		predicates = append(predicates, thirdpartysdk.RegionLTE(*i.RegionLTE))
+	}
+	if i.RegionContains != nil {
+		predicates = append(predicates, thirdpartysdk.RegionContains(*i.RegionContains))
+	}
+	if i.RegionHasPrefix != nil {
+		predicates = append(predicates, thirdpartysdk.RegionHasPrefix(*i.RegionHasPrefix))
+	}
+	if i.RegionHasSuffix != nil {
+		predicates = append(predicates, thirdpartysdk.RegionHasSuffix(*i.RegionHasSuffix))
+	}
+	if i.RegionEqualFold != nil {
+		predicates = append(predicates, thirdpartysdk.RegionEqualFold(*i.RegionEqualFold))
+	}
+	if i.RegionContainsFold != nil {
+		predicates = append(predicates, thirdpartysdk.RegionContainsFold(*i.RegionContainsFold))
 	}
 
 	switch len(predicates) {

@@ -26,6 +26,8 @@ type Listing struct {
 	SellerID int `json:"seller_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// Where the goods ship from (ISO 3166-1 alpha-2): outside CN, buying them is the buyer's own cross-border trade (POLICY.md P4.2).
+	ShipsFrom string `json:"ships_from,omitempty"`
 	// When the listing stopped being offered (its seller cancelled the account); it can no longer be ordered or paid for.
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -63,7 +65,7 @@ func (*Listing) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case listing.FieldID, listing.FieldPriceFen, listing.FieldSellerID:
 			values[i] = new(sql.NullInt64)
-		case listing.FieldTitle:
+		case listing.FieldTitle, listing.FieldShipsFrom:
 			values[i] = new(sql.NullString)
 		case listing.FieldCreatedAt, listing.FieldWithdrawnAt:
 			values[i] = new(sql.NullTime)
@@ -111,6 +113,12 @@ func (_m *Listing) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
+			}
+		case listing.FieldShipsFrom:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field ships_from", values[i])
+			} else if value.Valid {
+				_m.ShipsFrom = value.String
 			}
 		case listing.FieldWithdrawnAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -171,6 +179,9 @@ func (_m *Listing) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("ships_from=")
+	builder.WriteString(_m.ShipsFrom)
 	builder.WriteString(", ")
 	if v := _m.WithdrawnAt; v != nil {
 		builder.WriteString("withdrawn_at=")

@@ -55,6 +55,20 @@ func (_c *ListingCreate) SetNillableCreatedAt(v *time.Time) *ListingCreate {
 	return _c
 }
 
+// SetShipsFrom sets the "ships_from" field.
+func (_c *ListingCreate) SetShipsFrom(v string) *ListingCreate {
+	_c.mutation.SetShipsFrom(v)
+	return _c
+}
+
+// SetNillableShipsFrom sets the "ships_from" field if the given value is not nil.
+func (_c *ListingCreate) SetNillableShipsFrom(v *string) *ListingCreate {
+	if v != nil {
+		_c.SetShipsFrom(*v)
+	}
+	return _c
+}
+
 // SetWithdrawnAt sets the "withdrawn_at" field.
 func (_c *ListingCreate) SetWithdrawnAt(v time.Time) *ListingCreate {
 	_c.mutation.SetWithdrawnAt(v)
@@ -113,6 +127,10 @@ func (_c *ListingCreate) defaults() {
 		v := listing.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
+	if _, ok := _c.mutation.ShipsFrom(); !ok {
+		v := listing.DefaultShipsFrom
+		_c.mutation.SetShipsFrom(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -138,6 +156,14 @@ func (_c *ListingCreate) check() error {
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "Listing.created_at"`)}
+	}
+	if _, ok := _c.mutation.ShipsFrom(); !ok {
+		return &ValidationError{Name: "ships_from", err: errors.New(`ent: missing required field "Listing.ships_from"`)}
+	}
+	if v, ok := _c.mutation.ShipsFrom(); ok {
+		if err := listing.ShipsFromValidator(v); err != nil {
+			return &ValidationError{Name: "ships_from", err: fmt.Errorf(`ent: validator failed for field "Listing.ships_from": %w`, err)}
+		}
 	}
 	if len(_c.mutation.SellerIDs()) == 0 {
 		return &ValidationError{Name: "seller", err: errors.New(`ent: missing required edge "Listing.seller"`)}
@@ -180,6 +206,10 @@ func (_c *ListingCreate) createSpec() (*Listing, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(listing.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
+	}
+	if value, ok := _c.mutation.ShipsFrom(); ok {
+		_spec.SetField(listing.FieldShipsFrom, field.TypeString, value)
+		_node.ShipsFrom = value
 	}
 	if value, ok := _c.mutation.WithdrawnAt(); ok {
 		_spec.SetField(listing.FieldWithdrawnAt, field.TypeTime, value)
@@ -296,6 +326,18 @@ func (u *ListingUpsert) UpdateSellerID() *ListingUpsert {
 	return u
 }
 
+// SetShipsFrom sets the "ships_from" field.
+func (u *ListingUpsert) SetShipsFrom(v string) *ListingUpsert {
+	u.Set(listing.FieldShipsFrom, v)
+	return u
+}
+
+// UpdateShipsFrom sets the "ships_from" field to the value that was provided on create.
+func (u *ListingUpsert) UpdateShipsFrom() *ListingUpsert {
+	u.SetExcluded(listing.FieldShipsFrom)
+	return u
+}
+
 // SetWithdrawnAt sets the "withdrawn_at" field.
 func (u *ListingUpsert) SetWithdrawnAt(v time.Time) *ListingUpsert {
 	u.Set(listing.FieldWithdrawnAt, v)
@@ -405,6 +447,20 @@ func (u *ListingUpsertOne) SetSellerID(v int) *ListingUpsertOne {
 func (u *ListingUpsertOne) UpdateSellerID() *ListingUpsertOne {
 	return u.Update(func(s *ListingUpsert) {
 		s.UpdateSellerID()
+	})
+}
+
+// SetShipsFrom sets the "ships_from" field.
+func (u *ListingUpsertOne) SetShipsFrom(v string) *ListingUpsertOne {
+	return u.Update(func(s *ListingUpsert) {
+		s.SetShipsFrom(v)
+	})
+}
+
+// UpdateShipsFrom sets the "ships_from" field to the value that was provided on create.
+func (u *ListingUpsertOne) UpdateShipsFrom() *ListingUpsertOne {
+	return u.Update(func(s *ListingUpsert) {
+		s.UpdateShipsFrom()
 	})
 }
 
@@ -686,6 +742,20 @@ func (u *ListingUpsertBulk) SetSellerID(v int) *ListingUpsertBulk {
 func (u *ListingUpsertBulk) UpdateSellerID() *ListingUpsertBulk {
 	return u.Update(func(s *ListingUpsert) {
 		s.UpdateSellerID()
+	})
+}
+
+// SetShipsFrom sets the "ships_from" field.
+func (u *ListingUpsertBulk) SetShipsFrom(v string) *ListingUpsertBulk {
+	return u.Update(func(s *ListingUpsert) {
+		s.SetShipsFrom(v)
+	})
+}
+
+// UpdateShipsFrom sets the "ships_from" field to the value that was provided on create.
+func (u *ListingUpsertBulk) UpdateShipsFrom() *ListingUpsertBulk {
+	return u.Update(func(s *ListingUpsert) {
+		s.UpdateShipsFrom()
 	})
 }
 

@@ -78,6 +78,20 @@ func (_u *ListingUpdate) SetNillableSellerID(v *int) *ListingUpdate {
 	return _u
 }
 
+// SetShipsFrom sets the "ships_from" field.
+func (_u *ListingUpdate) SetShipsFrom(v string) *ListingUpdate {
+	_u.mutation.SetShipsFrom(v)
+	return _u
+}
+
+// SetNillableShipsFrom sets the "ships_from" field if the given value is not nil.
+func (_u *ListingUpdate) SetNillableShipsFrom(v *string) *ListingUpdate {
+	if v != nil {
+		_u.SetShipsFrom(*v)
+	}
+	return _u
+}
+
 // SetWithdrawnAt sets the "withdrawn_at" field.
 func (_u *ListingUpdate) SetWithdrawnAt(v time.Time) *ListingUpdate {
 	_u.mutation.SetWithdrawnAt(v)
@@ -153,6 +167,11 @@ func (_u *ListingUpdate) check() error {
 			return &ValidationError{Name: "price_fen", err: fmt.Errorf(`ent: validator failed for field "Listing.price_fen": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ShipsFrom(); ok {
+		if err := listing.ShipsFromValidator(v); err != nil {
+			return &ValidationError{Name: "ships_from", err: fmt.Errorf(`ent: validator failed for field "Listing.ships_from": %w`, err)}
+		}
+	}
 	if _u.mutation.SellerCleared() && len(_u.mutation.SellerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Listing.seller"`)
 	}
@@ -179,6 +198,9 @@ func (_u *ListingUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedPriceFen(); ok {
 		_spec.AddField(listing.FieldPriceFen, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ShipsFrom(); ok {
+		_spec.SetField(listing.FieldShipsFrom, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.WithdrawnAt(); ok {
 		_spec.SetField(listing.FieldWithdrawnAt, field.TypeTime, value)
@@ -284,6 +306,20 @@ func (_u *ListingUpdateOne) SetNillableSellerID(v *int) *ListingUpdateOne {
 	return _u
 }
 
+// SetShipsFrom sets the "ships_from" field.
+func (_u *ListingUpdateOne) SetShipsFrom(v string) *ListingUpdateOne {
+	_u.mutation.SetShipsFrom(v)
+	return _u
+}
+
+// SetNillableShipsFrom sets the "ships_from" field if the given value is not nil.
+func (_u *ListingUpdateOne) SetNillableShipsFrom(v *string) *ListingUpdateOne {
+	if v != nil {
+		_u.SetShipsFrom(*v)
+	}
+	return _u
+}
+
 // SetWithdrawnAt sets the "withdrawn_at" field.
 func (_u *ListingUpdateOne) SetWithdrawnAt(v time.Time) *ListingUpdateOne {
 	_u.mutation.SetWithdrawnAt(v)
@@ -372,6 +408,11 @@ func (_u *ListingUpdateOne) check() error {
 			return &ValidationError{Name: "price_fen", err: fmt.Errorf(`ent: validator failed for field "Listing.price_fen": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ShipsFrom(); ok {
+		if err := listing.ShipsFromValidator(v); err != nil {
+			return &ValidationError{Name: "ships_from", err: fmt.Errorf(`ent: validator failed for field "Listing.ships_from": %w`, err)}
+		}
+	}
 	if _u.mutation.SellerCleared() && len(_u.mutation.SellerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Listing.seller"`)
 	}
@@ -415,6 +456,9 @@ func (_u *ListingUpdateOne) sqlSave(ctx context.Context) (_node *Listing, err er
 	}
 	if value, ok := _u.mutation.AddedPriceFen(); ok {
 		_spec.AddField(listing.FieldPriceFen, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ShipsFrom(); ok {
+		_spec.SetField(listing.FieldShipsFrom, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.WithdrawnAt(); ok {
 		_spec.SetField(listing.FieldWithdrawnAt, field.TypeTime, value)

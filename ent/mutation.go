@@ -8181,6 +8181,7 @@ type ListingMutation struct {
 	price_fen     *int64
 	addprice_fen  *int64
 	created_at    *time.Time
+	ships_from    *string
 	withdrawn_at  *time.Time
 	clearedFields map[string]struct{}
 	seller        *int
@@ -8452,6 +8453,42 @@ func (m *ListingMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetShipsFrom sets the "ships_from" field.
+func (m *ListingMutation) SetShipsFrom(s string) {
+	m.ships_from = &s
+}
+
+// ShipsFrom returns the value of the "ships_from" field in the mutation.
+func (m *ListingMutation) ShipsFrom() (r string, exists bool) {
+	v := m.ships_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShipsFrom returns the old "ships_from" field's value of the Listing entity.
+// If the Listing object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ListingMutation) OldShipsFrom(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShipsFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShipsFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShipsFrom: %w", err)
+	}
+	return oldValue.ShipsFrom, nil
+}
+
+// ResetShipsFrom resets all changes to the "ships_from" field.
+func (m *ListingMutation) ResetShipsFrom() {
+	m.ships_from = nil
+}
+
 // SetWithdrawnAt sets the "withdrawn_at" field.
 func (m *ListingMutation) SetWithdrawnAt(t time.Time) {
 	m.withdrawn_at = &t
@@ -8562,7 +8599,7 @@ func (m *ListingMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ListingMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.title != nil {
 		fields = append(fields, listing.FieldTitle)
 	}
@@ -8574,6 +8611,9 @@ func (m *ListingMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, listing.FieldCreatedAt)
+	}
+	if m.ships_from != nil {
+		fields = append(fields, listing.FieldShipsFrom)
 	}
 	if m.withdrawn_at != nil {
 		fields = append(fields, listing.FieldWithdrawnAt)
@@ -8594,6 +8634,8 @@ func (m *ListingMutation) Field(name string) (ent.Value, bool) {
 		return m.SellerID()
 	case listing.FieldCreatedAt:
 		return m.CreatedAt()
+	case listing.FieldShipsFrom:
+		return m.ShipsFrom()
 	case listing.FieldWithdrawnAt:
 		return m.WithdrawnAt()
 	}
@@ -8613,6 +8655,8 @@ func (m *ListingMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSellerID(ctx)
 	case listing.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case listing.FieldShipsFrom:
+		return m.OldShipsFrom(ctx)
 	case listing.FieldWithdrawnAt:
 		return m.OldWithdrawnAt(ctx)
 	}
@@ -8651,6 +8695,13 @@ func (m *ListingMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCreatedAt(v)
+		return nil
+	case listing.FieldShipsFrom:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShipsFrom(v)
 		return nil
 	case listing.FieldWithdrawnAt:
 		v, ok := value.(time.Time)
@@ -8743,6 +8794,9 @@ func (m *ListingMutation) ResetField(name string) error {
 		return nil
 	case listing.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case listing.FieldShipsFrom:
+		m.ResetShipsFrom()
 		return nil
 	case listing.FieldWithdrawnAt:
 		m.ResetWithdrawnAt()
@@ -10445,6 +10499,8 @@ type OrderMutation struct {
 	status          *order.Status
 	recipient_phone *string
 	created_at      *time.Time
+	carrier         *string
+	shipped_at      *time.Time
 	completed_at    *time.Time
 	clearedFields   map[string]struct{}
 	buyer           *int
@@ -10864,6 +10920,104 @@ func (m *OrderMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetCarrier sets the "carrier" field.
+func (m *OrderMutation) SetCarrier(s string) {
+	m.carrier = &s
+}
+
+// Carrier returns the value of the "carrier" field in the mutation.
+func (m *OrderMutation) Carrier() (r string, exists bool) {
+	v := m.carrier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCarrier returns the old "carrier" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldCarrier(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCarrier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCarrier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCarrier: %w", err)
+	}
+	return oldValue.Carrier, nil
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (m *OrderMutation) ClearCarrier() {
+	m.carrier = nil
+	m.clearedFields[order.FieldCarrier] = struct{}{}
+}
+
+// CarrierCleared returns if the "carrier" field was cleared in this mutation.
+func (m *OrderMutation) CarrierCleared() bool {
+	_, ok := m.clearedFields[order.FieldCarrier]
+	return ok
+}
+
+// ResetCarrier resets all changes to the "carrier" field.
+func (m *OrderMutation) ResetCarrier() {
+	m.carrier = nil
+	delete(m.clearedFields, order.FieldCarrier)
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (m *OrderMutation) SetShippedAt(t time.Time) {
+	m.shipped_at = &t
+}
+
+// ShippedAt returns the value of the "shipped_at" field in the mutation.
+func (m *OrderMutation) ShippedAt() (r time.Time, exists bool) {
+	v := m.shipped_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShippedAt returns the old "shipped_at" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldShippedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShippedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShippedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShippedAt: %w", err)
+	}
+	return oldValue.ShippedAt, nil
+}
+
+// ClearShippedAt clears the value of the "shipped_at" field.
+func (m *OrderMutation) ClearShippedAt() {
+	m.shipped_at = nil
+	m.clearedFields[order.FieldShippedAt] = struct{}{}
+}
+
+// ShippedAtCleared returns if the "shipped_at" field was cleared in this mutation.
+func (m *OrderMutation) ShippedAtCleared() bool {
+	_, ok := m.clearedFields[order.FieldShippedAt]
+	return ok
+}
+
+// ResetShippedAt resets all changes to the "shipped_at" field.
+func (m *OrderMutation) ResetShippedAt() {
+	m.shipped_at = nil
+	delete(m.clearedFields, order.FieldShippedAt)
+}
+
 // SetCompletedAt sets the "completed_at" field.
 func (m *OrderMutation) SetCompletedAt(t time.Time) {
 	m.completed_at = &t
@@ -11028,7 +11182,7 @@ func (m *OrderMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrderMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 11)
 	if m.order_no != nil {
 		fields = append(fields, order.FieldOrderNo)
 	}
@@ -11052,6 +11206,12 @@ func (m *OrderMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, order.FieldCreatedAt)
+	}
+	if m.carrier != nil {
+		fields = append(fields, order.FieldCarrier)
+	}
+	if m.shipped_at != nil {
+		fields = append(fields, order.FieldShippedAt)
 	}
 	if m.completed_at != nil {
 		fields = append(fields, order.FieldCompletedAt)
@@ -11080,6 +11240,10 @@ func (m *OrderMutation) Field(name string) (ent.Value, bool) {
 		return m.ListingID()
 	case order.FieldCreatedAt:
 		return m.CreatedAt()
+	case order.FieldCarrier:
+		return m.Carrier()
+	case order.FieldShippedAt:
+		return m.ShippedAt()
 	case order.FieldCompletedAt:
 		return m.CompletedAt()
 	}
@@ -11107,6 +11271,10 @@ func (m *OrderMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldListingID(ctx)
 	case order.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case order.FieldCarrier:
+		return m.OldCarrier(ctx)
+	case order.FieldShippedAt:
+		return m.OldShippedAt(ctx)
 	case order.FieldCompletedAt:
 		return m.OldCompletedAt(ctx)
 	}
@@ -11174,6 +11342,20 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedAt(v)
 		return nil
+	case order.FieldCarrier:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCarrier(v)
+		return nil
+	case order.FieldShippedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShippedAt(v)
+		return nil
 	case order.FieldCompletedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -11226,6 +11408,12 @@ func (m *OrderMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *OrderMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(order.FieldCarrier) {
+		fields = append(fields, order.FieldCarrier)
+	}
+	if m.FieldCleared(order.FieldShippedAt) {
+		fields = append(fields, order.FieldShippedAt)
+	}
 	if m.FieldCleared(order.FieldCompletedAt) {
 		fields = append(fields, order.FieldCompletedAt)
 	}
@@ -11243,6 +11431,12 @@ func (m *OrderMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *OrderMutation) ClearField(name string) error {
 	switch name {
+	case order.FieldCarrier:
+		m.ClearCarrier()
+		return nil
+	case order.FieldShippedAt:
+		m.ClearShippedAt()
+		return nil
 	case order.FieldCompletedAt:
 		m.ClearCompletedAt()
 		return nil
@@ -11277,6 +11471,12 @@ func (m *OrderMutation) ResetField(name string) error {
 		return nil
 	case order.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case order.FieldCarrier:
+		m.ResetCarrier()
+		return nil
+	case order.FieldShippedAt:
+		m.ResetShippedAt()
 		return nil
 	case order.FieldCompletedAt:
 		m.ResetCompletedAt()
@@ -11398,18 +11598,22 @@ func (m *OrderMutation) ResetEdge(name string) error {
 // PolicyVersionMutation represents an operation that mutates the PolicyVersion nodes in the graph.
 type PolicyVersionMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	version       *string
-	published_at  *time.Time
-	major         *bool
-	summary       *string
-	content_hash  *string
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*PolicyVersion, error)
-	predicates    []predicate.PolicyVersion
+	op             Op
+	typ            string
+	id             *int
+	version        *string
+	published_at   *time.Time
+	major          *bool
+	summary        *string
+	content_hash   *string
+	text           *string
+	text_en        *string
+	changes        *string
+	reduces_rights *bool
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*PolicyVersion, error)
+	predicates     []predicate.PolicyVersion
 }
 
 var _ ent.Mutation = (*PolicyVersionMutation)(nil)
@@ -11690,6 +11894,150 @@ func (m *PolicyVersionMutation) ResetContentHash() {
 	m.content_hash = nil
 }
 
+// SetText sets the "text" field.
+func (m *PolicyVersionMutation) SetText(s string) {
+	m.text = &s
+}
+
+// Text returns the value of the "text" field in the mutation.
+func (m *PolicyVersionMutation) Text() (r string, exists bool) {
+	v := m.text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldText returns the old "text" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldText: %w", err)
+	}
+	return oldValue.Text, nil
+}
+
+// ResetText resets all changes to the "text" field.
+func (m *PolicyVersionMutation) ResetText() {
+	m.text = nil
+}
+
+// SetTextEn sets the "text_en" field.
+func (m *PolicyVersionMutation) SetTextEn(s string) {
+	m.text_en = &s
+}
+
+// TextEn returns the value of the "text_en" field in the mutation.
+func (m *PolicyVersionMutation) TextEn() (r string, exists bool) {
+	v := m.text_en
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTextEn returns the old "text_en" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldTextEn(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTextEn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTextEn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTextEn: %w", err)
+	}
+	return oldValue.TextEn, nil
+}
+
+// ResetTextEn resets all changes to the "text_en" field.
+func (m *PolicyVersionMutation) ResetTextEn() {
+	m.text_en = nil
+}
+
+// SetChanges sets the "changes" field.
+func (m *PolicyVersionMutation) SetChanges(s string) {
+	m.changes = &s
+}
+
+// Changes returns the value of the "changes" field in the mutation.
+func (m *PolicyVersionMutation) Changes() (r string, exists bool) {
+	v := m.changes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChanges returns the old "changes" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldChanges(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChanges is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChanges requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChanges: %w", err)
+	}
+	return oldValue.Changes, nil
+}
+
+// ResetChanges resets all changes to the "changes" field.
+func (m *PolicyVersionMutation) ResetChanges() {
+	m.changes = nil
+}
+
+// SetReducesRights sets the "reduces_rights" field.
+func (m *PolicyVersionMutation) SetReducesRights(b bool) {
+	m.reduces_rights = &b
+}
+
+// ReducesRights returns the value of the "reduces_rights" field in the mutation.
+func (m *PolicyVersionMutation) ReducesRights() (r bool, exists bool) {
+	v := m.reduces_rights
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReducesRights returns the old "reduces_rights" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldReducesRights(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReducesRights is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReducesRights requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReducesRights: %w", err)
+	}
+	return oldValue.ReducesRights, nil
+}
+
+// ResetReducesRights resets all changes to the "reduces_rights" field.
+func (m *PolicyVersionMutation) ResetReducesRights() {
+	m.reduces_rights = nil
+}
+
 // Where appends a list predicates to the PolicyVersionMutation builder.
 func (m *PolicyVersionMutation) Where(ps ...predicate.PolicyVersion) {
 	m.predicates = append(m.predicates, ps...)
@@ -11724,7 +12072,7 @@ func (m *PolicyVersionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PolicyVersionMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 9)
 	if m.version != nil {
 		fields = append(fields, policyversion.FieldVersion)
 	}
@@ -11739,6 +12087,18 @@ func (m *PolicyVersionMutation) Fields() []string {
 	}
 	if m.content_hash != nil {
 		fields = append(fields, policyversion.FieldContentHash)
+	}
+	if m.text != nil {
+		fields = append(fields, policyversion.FieldText)
+	}
+	if m.text_en != nil {
+		fields = append(fields, policyversion.FieldTextEn)
+	}
+	if m.changes != nil {
+		fields = append(fields, policyversion.FieldChanges)
+	}
+	if m.reduces_rights != nil {
+		fields = append(fields, policyversion.FieldReducesRights)
 	}
 	return fields
 }
@@ -11758,6 +12118,14 @@ func (m *PolicyVersionMutation) Field(name string) (ent.Value, bool) {
 		return m.Summary()
 	case policyversion.FieldContentHash:
 		return m.ContentHash()
+	case policyversion.FieldText:
+		return m.Text()
+	case policyversion.FieldTextEn:
+		return m.TextEn()
+	case policyversion.FieldChanges:
+		return m.Changes()
+	case policyversion.FieldReducesRights:
+		return m.ReducesRights()
 	}
 	return nil, false
 }
@@ -11777,6 +12145,14 @@ func (m *PolicyVersionMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldSummary(ctx)
 	case policyversion.FieldContentHash:
 		return m.OldContentHash(ctx)
+	case policyversion.FieldText:
+		return m.OldText(ctx)
+	case policyversion.FieldTextEn:
+		return m.OldTextEn(ctx)
+	case policyversion.FieldChanges:
+		return m.OldChanges(ctx)
+	case policyversion.FieldReducesRights:
+		return m.OldReducesRights(ctx)
 	}
 	return nil, fmt.Errorf("unknown PolicyVersion field %s", name)
 }
@@ -11820,6 +12196,34 @@ func (m *PolicyVersionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetContentHash(v)
+		return nil
+	case policyversion.FieldText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetText(v)
+		return nil
+	case policyversion.FieldTextEn:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTextEn(v)
+		return nil
+	case policyversion.FieldChanges:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChanges(v)
+		return nil
+	case policyversion.FieldReducesRights:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReducesRights(v)
 		return nil
 	}
 	return fmt.Errorf("unknown PolicyVersion field %s", name)
@@ -11884,6 +12288,18 @@ func (m *PolicyVersionMutation) ResetField(name string) error {
 		return nil
 	case policyversion.FieldContentHash:
 		m.ResetContentHash()
+		return nil
+	case policyversion.FieldText:
+		m.ResetText()
+		return nil
+	case policyversion.FieldTextEn:
+		m.ResetTextEn()
+		return nil
+	case policyversion.FieldChanges:
+		m.ResetChanges()
+		return nil
+	case policyversion.FieldReducesRights:
+		m.ResetReducesRights()
 		return nil
 	}
 	return fmt.Errorf("unknown PolicyVersion field %s", name)
@@ -14532,6 +14948,7 @@ type SharingRecordMutation struct {
 	legal_basis           *string
 	order_id              *int
 	addorder_id           *int
+	region                *string
 	shared_at             *time.Time
 	clearedFields         map[string]struct{}
 	user                  *int
@@ -14904,6 +15321,42 @@ func (m *SharingRecordMutation) ResetOrderID() {
 	delete(m.clearedFields, sharingrecord.FieldOrderID)
 }
 
+// SetRegion sets the "region" field.
+func (m *SharingRecordMutation) SetRegion(s string) {
+	m.region = &s
+}
+
+// Region returns the value of the "region" field in the mutation.
+func (m *SharingRecordMutation) Region() (r string, exists bool) {
+	v := m.region
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegion returns the old "region" field's value of the SharingRecord entity.
+// If the SharingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SharingRecordMutation) OldRegion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegion: %w", err)
+	}
+	return oldValue.Region, nil
+}
+
+// ResetRegion resets all changes to the "region" field.
+func (m *SharingRecordMutation) ResetRegion() {
+	m.region = nil
+}
+
 // SetSharedAt sets the "shared_at" field.
 func (m *SharingRecordMutation) SetSharedAt(t time.Time) {
 	m.shared_at = &t
@@ -15001,7 +15454,7 @@ func (m *SharingRecordMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SharingRecordMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.user != nil {
 		fields = append(fields, sharingrecord.FieldUserID)
 	}
@@ -15019,6 +15472,9 @@ func (m *SharingRecordMutation) Fields() []string {
 	}
 	if m.order_id != nil {
 		fields = append(fields, sharingrecord.FieldOrderID)
+	}
+	if m.region != nil {
+		fields = append(fields, sharingrecord.FieldRegion)
 	}
 	if m.shared_at != nil {
 		fields = append(fields, sharingrecord.FieldSharedAt)
@@ -15043,6 +15499,8 @@ func (m *SharingRecordMutation) Field(name string) (ent.Value, bool) {
 		return m.LegalBasis()
 	case sharingrecord.FieldOrderID:
 		return m.OrderID()
+	case sharingrecord.FieldRegion:
+		return m.Region()
 	case sharingrecord.FieldSharedAt:
 		return m.SharedAt()
 	}
@@ -15066,6 +15524,8 @@ func (m *SharingRecordMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldLegalBasis(ctx)
 	case sharingrecord.FieldOrderID:
 		return m.OldOrderID(ctx)
+	case sharingrecord.FieldRegion:
+		return m.OldRegion(ctx)
 	case sharingrecord.FieldSharedAt:
 		return m.OldSharedAt(ctx)
 	}
@@ -15118,6 +15578,13 @@ func (m *SharingRecordMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOrderID(v)
+		return nil
+	case sharingrecord.FieldRegion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegion(v)
 		return nil
 	case sharingrecord.FieldSharedAt:
 		v, ok := value.(time.Time)
@@ -15216,6 +15683,9 @@ func (m *SharingRecordMutation) ResetField(name string) error {
 		return nil
 	case sharingrecord.FieldOrderID:
 		m.ResetOrderID()
+		return nil
+	case sharingrecord.FieldRegion:
+		m.ResetRegion()
 		return nil
 	case sharingrecord.FieldSharedAt:
 		m.ResetSharedAt()
@@ -16747,6 +17217,7 @@ type ThirdPartySDKMutation struct {
 	appenddata_types  []string
 	collection_moment *string
 	policy_url        *string
+	region            *string
 	clearedFields     map[string]struct{}
 	done              bool
 	oldValue          func(context.Context) (*ThirdPartySDK, error)
@@ -17082,6 +17553,42 @@ func (m *ThirdPartySDKMutation) ResetPolicyURL() {
 	m.policy_url = nil
 }
 
+// SetRegion sets the "region" field.
+func (m *ThirdPartySDKMutation) SetRegion(s string) {
+	m.region = &s
+}
+
+// Region returns the value of the "region" field in the mutation.
+func (m *ThirdPartySDKMutation) Region() (r string, exists bool) {
+	v := m.region
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegion returns the old "region" field's value of the ThirdPartySDK entity.
+// If the ThirdPartySDK object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThirdPartySDKMutation) OldRegion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegion: %w", err)
+	}
+	return oldValue.Region, nil
+}
+
+// ResetRegion resets all changes to the "region" field.
+func (m *ThirdPartySDKMutation) ResetRegion() {
+	m.region = nil
+}
+
 // Where appends a list predicates to the ThirdPartySDKMutation builder.
 func (m *ThirdPartySDKMutation) Where(ps ...predicate.ThirdPartySDK) {
 	m.predicates = append(m.predicates, ps...)
@@ -17116,7 +17623,7 @@ func (m *ThirdPartySDKMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ThirdPartySDKMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.name != nil {
 		fields = append(fields, thirdpartysdk.FieldName)
 	}
@@ -17134,6 +17641,9 @@ func (m *ThirdPartySDKMutation) Fields() []string {
 	}
 	if m.policy_url != nil {
 		fields = append(fields, thirdpartysdk.FieldPolicyURL)
+	}
+	if m.region != nil {
+		fields = append(fields, thirdpartysdk.FieldRegion)
 	}
 	return fields
 }
@@ -17155,6 +17665,8 @@ func (m *ThirdPartySDKMutation) Field(name string) (ent.Value, bool) {
 		return m.CollectionMoment()
 	case thirdpartysdk.FieldPolicyURL:
 		return m.PolicyURL()
+	case thirdpartysdk.FieldRegion:
+		return m.Region()
 	}
 	return nil, false
 }
@@ -17176,6 +17688,8 @@ func (m *ThirdPartySDKMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldCollectionMoment(ctx)
 	case thirdpartysdk.FieldPolicyURL:
 		return m.OldPolicyURL(ctx)
+	case thirdpartysdk.FieldRegion:
+		return m.OldRegion(ctx)
 	}
 	return nil, fmt.Errorf("unknown ThirdPartySDK field %s", name)
 }
@@ -17226,6 +17740,13 @@ func (m *ThirdPartySDKMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPolicyURL(v)
+		return nil
+	case thirdpartysdk.FieldRegion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegion(v)
 		return nil
 	}
 	return fmt.Errorf("unknown ThirdPartySDK field %s", name)
@@ -17293,6 +17814,9 @@ func (m *ThirdPartySDKMutation) ResetField(name string) error {
 		return nil
 	case thirdpartysdk.FieldPolicyURL:
 		m.ResetPolicyURL()
+		return nil
+	case thirdpartysdk.FieldRegion:
+		m.ResetRegion()
 		return nil
 	}
 	return fmt.Errorf("unknown ThirdPartySDK field %s", name)

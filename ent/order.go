@@ -35,6 +35,10 @@ type Order struct {
 	ListingID int `json:"listing_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// The courier the seller shipped with: a declared recipient (sharing.Carrier).
+	Carrier *string `json:"carrier,omitempty"`
+	// ShippedAt holds the value of the "shipped_at" field.
+	ShippedAt *time.Time `json:"shipped_at,omitempty"`
 	// CompletedAt holds the value of the "completed_at" field.
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -98,9 +102,9 @@ func (*Order) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case order.FieldID, order.FieldAmountFen, order.FieldBuyerID, order.FieldSellerID, order.FieldListingID:
 			values[i] = new(sql.NullInt64)
-		case order.FieldOrderNo, order.FieldStatus, order.FieldRecipientPhone:
+		case order.FieldOrderNo, order.FieldStatus, order.FieldRecipientPhone, order.FieldCarrier:
 			values[i] = new(sql.NullString)
-		case order.FieldCreatedAt, order.FieldCompletedAt:
+		case order.FieldCreatedAt, order.FieldShippedAt, order.FieldCompletedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -170,6 +174,20 @@ func (_m *Order) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
+			}
+		case order.FieldCarrier:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field carrier", values[i])
+			} else if value.Valid {
+				_m.Carrier = new(string)
+				*_m.Carrier = value.String
+			}
+		case order.FieldShippedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field shipped_at", values[i])
+			} else if value.Valid {
+				_m.ShippedAt = new(time.Time)
+				*_m.ShippedAt = value.Time
 			}
 		case order.FieldCompletedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -252,6 +270,16 @@ func (_m *Order) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.Carrier; v != nil {
+		builder.WriteString("carrier=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.ShippedAt; v != nil {
+		builder.WriteString("shipped_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	if v := _m.CompletedAt; v != nil {
 		builder.WriteString("completed_at=")

@@ -88,6 +88,34 @@ func (_c *OrderCreate) SetNillableCreatedAt(v *time.Time) *OrderCreate {
 	return _c
 }
 
+// SetCarrier sets the "carrier" field.
+func (_c *OrderCreate) SetCarrier(v string) *OrderCreate {
+	_c.mutation.SetCarrier(v)
+	return _c
+}
+
+// SetNillableCarrier sets the "carrier" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableCarrier(v *string) *OrderCreate {
+	if v != nil {
+		_c.SetCarrier(*v)
+	}
+	return _c
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (_c *OrderCreate) SetShippedAt(v time.Time) *OrderCreate {
+	_c.mutation.SetShippedAt(v)
+	return _c
+}
+
+// SetNillableShippedAt sets the "shipped_at" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableShippedAt(v *time.Time) *OrderCreate {
+	if v != nil {
+		_c.SetShippedAt(*v)
+	}
+	return _c
+}
+
 // SetCompletedAt sets the "completed_at" field.
 func (_c *OrderCreate) SetCompletedAt(v time.Time) *OrderCreate {
 	_c.mutation.SetCompletedAt(v)
@@ -264,6 +292,14 @@ func (_c *OrderCreate) createSpec() (*Order, *sqlgraph.CreateSpec) {
 		_spec.SetField(order.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
 	}
+	if value, ok := _c.mutation.Carrier(); ok {
+		_spec.SetField(order.FieldCarrier, field.TypeString, value)
+		_node.Carrier = &value
+	}
+	if value, ok := _c.mutation.ShippedAt(); ok {
+		_spec.SetField(order.FieldShippedAt, field.TypeTime, value)
+		_node.ShippedAt = &value
+	}
 	if value, ok := _c.mutation.CompletedAt(); ok {
 		_spec.SetField(order.FieldCompletedAt, field.TypeTime, value)
 		_node.CompletedAt = &value
@@ -413,6 +449,42 @@ func (u *OrderUpsert) UpdateRecipientPhone() *OrderUpsert {
 	return u
 }
 
+// SetCarrier sets the "carrier" field.
+func (u *OrderUpsert) SetCarrier(v string) *OrderUpsert {
+	u.Set(order.FieldCarrier, v)
+	return u
+}
+
+// UpdateCarrier sets the "carrier" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateCarrier() *OrderUpsert {
+	u.SetExcluded(order.FieldCarrier)
+	return u
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (u *OrderUpsert) ClearCarrier() *OrderUpsert {
+	u.SetNull(order.FieldCarrier)
+	return u
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (u *OrderUpsert) SetShippedAt(v time.Time) *OrderUpsert {
+	u.Set(order.FieldShippedAt, v)
+	return u
+}
+
+// UpdateShippedAt sets the "shipped_at" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateShippedAt() *OrderUpsert {
+	u.SetExcluded(order.FieldShippedAt)
+	return u
+}
+
+// ClearShippedAt clears the value of the "shipped_at" field.
+func (u *OrderUpsert) ClearShippedAt() *OrderUpsert {
+	u.SetNull(order.FieldShippedAt)
+	return u
+}
+
 // SetCompletedAt sets the "completed_at" field.
 func (u *OrderUpsert) SetCompletedAt(v time.Time) *OrderUpsert {
 	u.Set(order.FieldCompletedAt, v)
@@ -534,6 +606,48 @@ func (u *OrderUpsertOne) SetRecipientPhone(v string) *OrderUpsertOne {
 func (u *OrderUpsertOne) UpdateRecipientPhone() *OrderUpsertOne {
 	return u.Update(func(s *OrderUpsert) {
 		s.UpdateRecipientPhone()
+	})
+}
+
+// SetCarrier sets the "carrier" field.
+func (u *OrderUpsertOne) SetCarrier(v string) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetCarrier(v)
+	})
+}
+
+// UpdateCarrier sets the "carrier" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateCarrier() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateCarrier()
+	})
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (u *OrderUpsertOne) ClearCarrier() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearCarrier()
+	})
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (u *OrderUpsertOne) SetShippedAt(v time.Time) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetShippedAt(v)
+	})
+}
+
+// UpdateShippedAt sets the "shipped_at" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateShippedAt() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateShippedAt()
+	})
+}
+
+// ClearShippedAt clears the value of the "shipped_at" field.
+func (u *OrderUpsertOne) ClearShippedAt() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearShippedAt()
 	})
 }
 
@@ -827,6 +941,48 @@ func (u *OrderUpsertBulk) SetRecipientPhone(v string) *OrderUpsertBulk {
 func (u *OrderUpsertBulk) UpdateRecipientPhone() *OrderUpsertBulk {
 	return u.Update(func(s *OrderUpsert) {
 		s.UpdateRecipientPhone()
+	})
+}
+
+// SetCarrier sets the "carrier" field.
+func (u *OrderUpsertBulk) SetCarrier(v string) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetCarrier(v)
+	})
+}
+
+// UpdateCarrier sets the "carrier" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateCarrier() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateCarrier()
+	})
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (u *OrderUpsertBulk) ClearCarrier() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearCarrier()
+	})
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (u *OrderUpsertBulk) SetShippedAt(v time.Time) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetShippedAt(v)
+	})
+}
+
+// UpdateShippedAt sets the "shipped_at" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateShippedAt() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateShippedAt()
+	})
+}
+
+// ClearShippedAt clears the value of the "shipped_at" field.
+func (u *OrderUpsertBulk) ClearShippedAt() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearShippedAt()
 	})
 }
 

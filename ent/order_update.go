@@ -77,6 +77,46 @@ func (_u *OrderUpdate) SetNillableRecipientPhone(v *string) *OrderUpdate {
 	return _u
 }
 
+// SetCarrier sets the "carrier" field.
+func (_u *OrderUpdate) SetCarrier(v string) *OrderUpdate {
+	_u.mutation.SetCarrier(v)
+	return _u
+}
+
+// SetNillableCarrier sets the "carrier" field if the given value is not nil.
+func (_u *OrderUpdate) SetNillableCarrier(v *string) *OrderUpdate {
+	if v != nil {
+		_u.SetCarrier(*v)
+	}
+	return _u
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (_u *OrderUpdate) ClearCarrier() *OrderUpdate {
+	_u.mutation.ClearCarrier()
+	return _u
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (_u *OrderUpdate) SetShippedAt(v time.Time) *OrderUpdate {
+	_u.mutation.SetShippedAt(v)
+	return _u
+}
+
+// SetNillableShippedAt sets the "shipped_at" field if the given value is not nil.
+func (_u *OrderUpdate) SetNillableShippedAt(v *time.Time) *OrderUpdate {
+	if v != nil {
+		_u.SetShippedAt(*v)
+	}
+	return _u
+}
+
+// ClearShippedAt clears the value of the "shipped_at" field.
+func (_u *OrderUpdate) ClearShippedAt() *OrderUpdate {
+	_u.mutation.ClearShippedAt()
+	return _u
+}
+
 // SetCompletedAt sets the "completed_at" field.
 func (_u *OrderUpdate) SetCompletedAt(v time.Time) *OrderUpdate {
 	_u.mutation.SetCompletedAt(v)
@@ -182,6 +222,18 @@ func (_u *OrderUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.RecipientPhone(); ok {
 		_spec.SetField(order.FieldRecipientPhone, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Carrier(); ok {
+		_spec.SetField(order.FieldCarrier, field.TypeString, value)
+	}
+	if _u.mutation.CarrierCleared() {
+		_spec.ClearField(order.FieldCarrier, field.TypeString)
+	}
+	if value, ok := _u.mutation.ShippedAt(); ok {
+		_spec.SetField(order.FieldShippedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ShippedAtCleared() {
+		_spec.ClearField(order.FieldShippedAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.CompletedAt(); ok {
 		_spec.SetField(order.FieldCompletedAt, field.TypeTime, value)
 	}
@@ -254,6 +306,46 @@ func (_u *OrderUpdateOne) SetNillableRecipientPhone(v *string) *OrderUpdateOne {
 	if v != nil {
 		_u.SetRecipientPhone(*v)
 	}
+	return _u
+}
+
+// SetCarrier sets the "carrier" field.
+func (_u *OrderUpdateOne) SetCarrier(v string) *OrderUpdateOne {
+	_u.mutation.SetCarrier(v)
+	return _u
+}
+
+// SetNillableCarrier sets the "carrier" field if the given value is not nil.
+func (_u *OrderUpdateOne) SetNillableCarrier(v *string) *OrderUpdateOne {
+	if v != nil {
+		_u.SetCarrier(*v)
+	}
+	return _u
+}
+
+// ClearCarrier clears the value of the "carrier" field.
+func (_u *OrderUpdateOne) ClearCarrier() *OrderUpdateOne {
+	_u.mutation.ClearCarrier()
+	return _u
+}
+
+// SetShippedAt sets the "shipped_at" field.
+func (_u *OrderUpdateOne) SetShippedAt(v time.Time) *OrderUpdateOne {
+	_u.mutation.SetShippedAt(v)
+	return _u
+}
+
+// SetNillableShippedAt sets the "shipped_at" field if the given value is not nil.
+func (_u *OrderUpdateOne) SetNillableShippedAt(v *time.Time) *OrderUpdateOne {
+	if v != nil {
+		_u.SetShippedAt(*v)
+	}
+	return _u
+}
+
+// ClearShippedAt clears the value of the "shipped_at" field.
+func (_u *OrderUpdateOne) ClearShippedAt() *OrderUpdateOne {
+	_u.mutation.ClearShippedAt()
 	return _u
 }
 
@@ -391,6 +483,18 @@ func (_u *OrderUpdateOne) sqlSave(ctx context.Context) (_node *Order, err error)
 	}
 	if value, ok := _u.mutation.RecipientPhone(); ok {
 		_spec.SetField(order.FieldRecipientPhone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Carrier(); ok {
+		_spec.SetField(order.FieldCarrier, field.TypeString, value)
+	}
+	if _u.mutation.CarrierCleared() {
+		_spec.ClearField(order.FieldCarrier, field.TypeString)
+	}
+	if value, ok := _u.mutation.ShippedAt(); ok {
+		_spec.SetField(order.FieldShippedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ShippedAtCleared() {
+		_spec.ClearField(order.FieldShippedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.CompletedAt(); ok {
 		_spec.SetField(order.FieldCompletedAt, field.TypeTime, value)

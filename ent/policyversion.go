@@ -26,8 +26,16 @@ type PolicyVersion struct {
 	// Summary holds the value of the "summary" field.
 	Summary string `json:"summary,omitempty"`
 	// SHA-256 of the published text, hex.
-	ContentHash  string `json:"content_hash,omitempty"`
-	selectValues sql.SelectValues
+	ContentHash string `json:"content_hash,omitempty"`
+	// The full published text, in Chinese: the version that stands (P7's archive).
+	Text string `json:"text,omitempty"`
+	// The English text or summary published with it, if any.
+	TextEn string `json:"text_en,omitempty"`
+	// What changed from the version before, generated from the two texts.
+	Changes string `json:"changes,omitempty"`
+	// The version reduces users' rights: it is major, and binds no one who has not accepted it.
+	ReducesRights bool `json:"reduces_rights,omitempty"`
+	selectValues  sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -35,11 +43,11 @@ func (*PolicyVersion) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case policyversion.FieldMajor:
+		case policyversion.FieldMajor, policyversion.FieldReducesRights:
 			values[i] = new(sql.NullBool)
 		case policyversion.FieldID:
 			values[i] = new(sql.NullInt64)
-		case policyversion.FieldVersion, policyversion.FieldSummary, policyversion.FieldContentHash:
+		case policyversion.FieldVersion, policyversion.FieldSummary, policyversion.FieldContentHash, policyversion.FieldText, policyversion.FieldTextEn, policyversion.FieldChanges:
 			values[i] = new(sql.NullString)
 		case policyversion.FieldPublishedAt:
 			values[i] = new(sql.NullTime)
@@ -94,6 +102,30 @@ func (_m *PolicyVersion) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ContentHash = value.String
 			}
+		case policyversion.FieldText:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field text", values[i])
+			} else if value.Valid {
+				_m.Text = value.String
+			}
+		case policyversion.FieldTextEn:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field text_en", values[i])
+			} else if value.Valid {
+				_m.TextEn = value.String
+			}
+		case policyversion.FieldChanges:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field changes", values[i])
+			} else if value.Valid {
+				_m.Changes = value.String
+			}
+		case policyversion.FieldReducesRights:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field reduces_rights", values[i])
+			} else if value.Valid {
+				_m.ReducesRights = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -144,6 +176,18 @@ func (_m *PolicyVersion) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("content_hash=")
 	builder.WriteString(_m.ContentHash)
+	builder.WriteString(", ")
+	builder.WriteString("text=")
+	builder.WriteString(_m.Text)
+	builder.WriteString(", ")
+	builder.WriteString("text_en=")
+	builder.WriteString(_m.TextEn)
+	builder.WriteString(", ")
+	builder.WriteString("changes=")
+	builder.WriteString(_m.Changes)
+	builder.WriteString(", ")
+	builder.WriteString("reduces_rights=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ReducesRights))
 	builder.WriteByte(')')
 	return builder.String()
 }

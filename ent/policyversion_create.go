@@ -60,6 +60,62 @@ func (_c *PolicyVersionCreate) SetContentHash(v string) *PolicyVersionCreate {
 	return _c
 }
 
+// SetText sets the "text" field.
+func (_c *PolicyVersionCreate) SetText(v string) *PolicyVersionCreate {
+	_c.mutation.SetText(v)
+	return _c
+}
+
+// SetNillableText sets the "text" field if the given value is not nil.
+func (_c *PolicyVersionCreate) SetNillableText(v *string) *PolicyVersionCreate {
+	if v != nil {
+		_c.SetText(*v)
+	}
+	return _c
+}
+
+// SetTextEn sets the "text_en" field.
+func (_c *PolicyVersionCreate) SetTextEn(v string) *PolicyVersionCreate {
+	_c.mutation.SetTextEn(v)
+	return _c
+}
+
+// SetNillableTextEn sets the "text_en" field if the given value is not nil.
+func (_c *PolicyVersionCreate) SetNillableTextEn(v *string) *PolicyVersionCreate {
+	if v != nil {
+		_c.SetTextEn(*v)
+	}
+	return _c
+}
+
+// SetChanges sets the "changes" field.
+func (_c *PolicyVersionCreate) SetChanges(v string) *PolicyVersionCreate {
+	_c.mutation.SetChanges(v)
+	return _c
+}
+
+// SetNillableChanges sets the "changes" field if the given value is not nil.
+func (_c *PolicyVersionCreate) SetNillableChanges(v *string) *PolicyVersionCreate {
+	if v != nil {
+		_c.SetChanges(*v)
+	}
+	return _c
+}
+
+// SetReducesRights sets the "reduces_rights" field.
+func (_c *PolicyVersionCreate) SetReducesRights(v bool) *PolicyVersionCreate {
+	_c.mutation.SetReducesRights(v)
+	return _c
+}
+
+// SetNillableReducesRights sets the "reduces_rights" field if the given value is not nil.
+func (_c *PolicyVersionCreate) SetNillableReducesRights(v *bool) *PolicyVersionCreate {
+	if v != nil {
+		_c.SetReducesRights(*v)
+	}
+	return _c
+}
+
 // Mutation returns the PolicyVersionMutation object of the builder.
 func (_c *PolicyVersionCreate) Mutation() *PolicyVersionMutation {
 	return _c.mutation
@@ -99,6 +155,22 @@ func (_c *PolicyVersionCreate) defaults() {
 		v := policyversion.DefaultSummary
 		_c.mutation.SetSummary(v)
 	}
+	if _, ok := _c.mutation.Text(); !ok {
+		v := policyversion.DefaultText
+		_c.mutation.SetText(v)
+	}
+	if _, ok := _c.mutation.TextEn(); !ok {
+		v := policyversion.DefaultTextEn
+		_c.mutation.SetTextEn(v)
+	}
+	if _, ok := _c.mutation.Changes(); !ok {
+		v := policyversion.DefaultChanges
+		_c.mutation.SetChanges(v)
+	}
+	if _, ok := _c.mutation.ReducesRights(); !ok {
+		v := policyversion.DefaultReducesRights
+		_c.mutation.SetReducesRights(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -132,6 +204,23 @@ func (_c *PolicyVersionCreate) check() error {
 		if err := policyversion.ContentHashValidator(v); err != nil {
 			return &ValidationError{Name: "content_hash", err: fmt.Errorf(`ent: validator failed for field "PolicyVersion.content_hash": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Text(); !ok {
+		return &ValidationError{Name: "text", err: errors.New(`ent: missing required field "PolicyVersion.text"`)}
+	}
+	if _, ok := _c.mutation.TextEn(); !ok {
+		return &ValidationError{Name: "text_en", err: errors.New(`ent: missing required field "PolicyVersion.text_en"`)}
+	}
+	if _, ok := _c.mutation.Changes(); !ok {
+		return &ValidationError{Name: "changes", err: errors.New(`ent: missing required field "PolicyVersion.changes"`)}
+	}
+	if v, ok := _c.mutation.Changes(); ok {
+		if err := policyversion.ChangesValidator(v); err != nil {
+			return &ValidationError{Name: "changes", err: fmt.Errorf(`ent: validator failed for field "PolicyVersion.changes": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ReducesRights(); !ok {
+		return &ValidationError{Name: "reduces_rights", err: errors.New(`ent: missing required field "PolicyVersion.reduces_rights"`)}
 	}
 	return nil
 }
@@ -179,6 +268,22 @@ func (_c *PolicyVersionCreate) createSpec() (*PolicyVersion, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.ContentHash(); ok {
 		_spec.SetField(policyversion.FieldContentHash, field.TypeString, value)
 		_node.ContentHash = value
+	}
+	if value, ok := _c.mutation.Text(); ok {
+		_spec.SetField(policyversion.FieldText, field.TypeString, value)
+		_node.Text = value
+	}
+	if value, ok := _c.mutation.TextEn(); ok {
+		_spec.SetField(policyversion.FieldTextEn, field.TypeString, value)
+		_node.TextEn = value
+	}
+	if value, ok := _c.mutation.Changes(); ok {
+		_spec.SetField(policyversion.FieldChanges, field.TypeString, value)
+		_node.Changes = value
+	}
+	if value, ok := _c.mutation.ReducesRights(); ok {
+		_spec.SetField(policyversion.FieldReducesRights, field.TypeBool, value)
+		_node.ReducesRights = value
 	}
 	return _node, _spec
 }
@@ -257,6 +362,18 @@ func (u *PolicyVersionUpsertOne) UpdateNewValues() *PolicyVersionUpsertOne {
 		}
 		if _, exists := u.create.mutation.ContentHash(); exists {
 			s.SetIgnore(policyversion.FieldContentHash)
+		}
+		if _, exists := u.create.mutation.Text(); exists {
+			s.SetIgnore(policyversion.FieldText)
+		}
+		if _, exists := u.create.mutation.TextEn(); exists {
+			s.SetIgnore(policyversion.FieldTextEn)
+		}
+		if _, exists := u.create.mutation.Changes(); exists {
+			s.SetIgnore(policyversion.FieldChanges)
+		}
+		if _, exists := u.create.mutation.ReducesRights(); exists {
+			s.SetIgnore(policyversion.FieldReducesRights)
 		}
 	}))
 	return u
@@ -479,6 +596,18 @@ func (u *PolicyVersionUpsertBulk) UpdateNewValues() *PolicyVersionUpsertBulk {
 			}
 			if _, exists := b.mutation.ContentHash(); exists {
 				s.SetIgnore(policyversion.FieldContentHash)
+			}
+			if _, exists := b.mutation.Text(); exists {
+				s.SetIgnore(policyversion.FieldText)
+			}
+			if _, exists := b.mutation.TextEn(); exists {
+				s.SetIgnore(policyversion.FieldTextEn)
+			}
+			if _, exists := b.mutation.Changes(); exists {
+				s.SetIgnore(policyversion.FieldChanges)
+			}
+			if _, exists := b.mutation.ReducesRights(); exists {
+				s.SetIgnore(policyversion.FieldReducesRights)
 			}
 		}
 	}))

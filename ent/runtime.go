@@ -290,6 +290,12 @@ func init() {
 	listingDescCreatedAt := listingFields[3].Descriptor()
 	// listing.DefaultCreatedAt holds the default value on creation for the created_at field.
 	listing.DefaultCreatedAt = listingDescCreatedAt.Default.(func() time.Time)
+	// listingDescShipsFrom is the schema descriptor for ships_from field.
+	listingDescShipsFrom := listingFields[4].Descriptor()
+	// listing.DefaultShipsFrom holds the default value on creation for the ships_from field.
+	listing.DefaultShipsFrom = listingDescShipsFrom.Default.(string)
+	// listing.ShipsFromValidator is a validator for the "ships_from" field. It is called by the builders before save.
+	listing.ShipsFromValidator = listingDescShipsFrom.Validators[0].(func(string) error)
 	locationFields := schema.Location{}.Fields()
 	_ = locationFields
 	// locationDescLatitude is the schema descriptor for latitude field.
@@ -406,6 +412,24 @@ func init() {
 	policyversionDescContentHash := policyversionFields[4].Descriptor()
 	// policyversion.ContentHashValidator is a validator for the "content_hash" field. It is called by the builders before save.
 	policyversion.ContentHashValidator = policyversionDescContentHash.Validators[0].(func(string) error)
+	// policyversionDescText is the schema descriptor for text field.
+	policyversionDescText := policyversionFields[5].Descriptor()
+	// policyversion.DefaultText holds the default value on creation for the text field.
+	policyversion.DefaultText = policyversionDescText.Default.(string)
+	// policyversionDescTextEn is the schema descriptor for text_en field.
+	policyversionDescTextEn := policyversionFields[6].Descriptor()
+	// policyversion.DefaultTextEn holds the default value on creation for the text_en field.
+	policyversion.DefaultTextEn = policyversionDescTextEn.Default.(string)
+	// policyversionDescChanges is the schema descriptor for changes field.
+	policyversionDescChanges := policyversionFields[7].Descriptor()
+	// policyversion.DefaultChanges holds the default value on creation for the changes field.
+	policyversion.DefaultChanges = policyversionDescChanges.Default.(string)
+	// policyversion.ChangesValidator is a validator for the "changes" field. It is called by the builders before save.
+	policyversion.ChangesValidator = policyversionDescChanges.Validators[0].(func(string) error)
+	// policyversionDescReducesRights is the schema descriptor for reduces_rights field.
+	policyversionDescReducesRights := policyversionFields[8].Descriptor()
+	// policyversion.DefaultReducesRights holds the default value on creation for the reduces_rights field.
+	policyversion.DefaultReducesRights = policyversionDescReducesRights.Default.(bool)
 	realnameverificationFields := schema.RealNameVerification{}.Fields()
 	_ = realnameverificationFields
 	// realnameverificationDescRealName is the schema descriptor for real_name field.
@@ -469,8 +493,14 @@ func init() {
 	sharingrecordDescLegalBasis := sharingrecordFields[4].Descriptor()
 	// sharingrecord.LegalBasisValidator is a validator for the "legal_basis" field. It is called by the builders before save.
 	sharingrecord.LegalBasisValidator = sharingrecordDescLegalBasis.Validators[0].(func(string) error)
+	// sharingrecordDescRegion is the schema descriptor for region field.
+	sharingrecordDescRegion := sharingrecordFields[6].Descriptor()
+	// sharingrecord.DefaultRegion holds the default value on creation for the region field.
+	sharingrecord.DefaultRegion = sharingrecordDescRegion.Default.(string)
+	// sharingrecord.RegionValidator is a validator for the "region" field. It is called by the builders before save.
+	sharingrecord.RegionValidator = sharingrecordDescRegion.Validators[0].(func(string) error)
 	// sharingrecordDescSharedAt is the schema descriptor for shared_at field.
-	sharingrecordDescSharedAt := sharingrecordFields[6].Descriptor()
+	sharingrecordDescSharedAt := sharingrecordFields[7].Descriptor()
 	// sharingrecord.DefaultSharedAt holds the default value on creation for the shared_at field.
 	sharingrecord.DefaultSharedAt = sharingrecordDescSharedAt.Default.(func() time.Time)
 	supportticketFields := schema.SupportTicket{}.Fields()
@@ -585,6 +615,12 @@ func init() {
 	thirdpartysdkDescPolicyURL := thirdpartysdkFields[5].Descriptor()
 	// thirdpartysdk.PolicyURLValidator is a validator for the "policy_url" field. It is called by the builders before save.
 	thirdpartysdk.PolicyURLValidator = thirdpartysdkDescPolicyURL.Validators[0].(func(string) error)
+	// thirdpartysdkDescRegion is the schema descriptor for region field.
+	thirdpartysdkDescRegion := thirdpartysdkFields[6].Descriptor()
+	// thirdpartysdk.DefaultRegion holds the default value on creation for the region field.
+	thirdpartysdk.DefaultRegion = thirdpartysdkDescRegion.Default.(string)
+	// thirdpartysdk.RegionValidator is a validator for the "region" field. It is called by the builders before save.
+	thirdpartysdk.RegionValidator = thirdpartysdkDescRegion.Validators[0].(func(string) error)
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescPhone is the schema descriptor for phone field.

@@ -31,6 +31,8 @@ type SharingRecord struct {
 	LegalBasis string `json:"legal_basis,omitempty"`
 	// OrderID holds the value of the "order_id" field.
 	OrderID *int `json:"order_id,omitempty"`
+	// Where the recipient received the data; outside CN it is a transfer abroad (POLICY.md P4.2).
+	Region string `json:"region,omitempty"`
 	// SharedAt holds the value of the "shared_at" field.
 	SharedAt time.Time `json:"shared_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -68,7 +70,7 @@ func (*SharingRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case sharingrecord.FieldID, sharingrecord.FieldUserID, sharingrecord.FieldOrderID:
 			values[i] = new(sql.NullInt64)
-		case sharingrecord.FieldRecipient, sharingrecord.FieldPurpose, sharingrecord.FieldLegalBasis:
+		case sharingrecord.FieldRecipient, sharingrecord.FieldPurpose, sharingrecord.FieldLegalBasis, sharingrecord.FieldRegion:
 			values[i] = new(sql.NullString)
 		case sharingrecord.FieldSharedAt:
 			values[i] = new(sql.NullTime)
@@ -131,6 +133,12 @@ func (_m *SharingRecord) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OrderID = new(int)
 				*_m.OrderID = int(value.Int64)
+			}
+		case sharingrecord.FieldRegion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field region", values[i])
+			} else if value.Valid {
+				_m.Region = value.String
 			}
 		case sharingrecord.FieldSharedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -198,6 +206,9 @@ func (_m *SharingRecord) String() string {
 		builder.WriteString("order_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("region=")
+	builder.WriteString(_m.Region)
 	builder.WriteString(", ")
 	builder.WriteString("shared_at=")
 	builder.WriteString(_m.SharedAt.Format(time.ANSIC))

@@ -67,6 +67,20 @@ func (_c *SharingRecordCreate) SetNillableOrderID(v *int) *SharingRecordCreate {
 	return _c
 }
 
+// SetRegion sets the "region" field.
+func (_c *SharingRecordCreate) SetRegion(v string) *SharingRecordCreate {
+	_c.mutation.SetRegion(v)
+	return _c
+}
+
+// SetNillableRegion sets the "region" field if the given value is not nil.
+func (_c *SharingRecordCreate) SetNillableRegion(v *string) *SharingRecordCreate {
+	if v != nil {
+		_c.SetRegion(*v)
+	}
+	return _c
+}
+
 // SetSharedAt sets the "shared_at" field.
 func (_c *SharingRecordCreate) SetSharedAt(v time.Time) *SharingRecordCreate {
 	_c.mutation.SetSharedAt(v)
@@ -121,6 +135,10 @@ func (_c *SharingRecordCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *SharingRecordCreate) defaults() {
+	if _, ok := _c.mutation.Region(); !ok {
+		v := sharingrecord.DefaultRegion
+		_c.mutation.SetRegion(v)
+	}
 	if _, ok := _c.mutation.SharedAt(); !ok {
 		v := sharingrecord.DefaultSharedAt()
 		_c.mutation.SetSharedAt(v)
@@ -157,6 +175,14 @@ func (_c *SharingRecordCreate) check() error {
 	if v, ok := _c.mutation.LegalBasis(); ok {
 		if err := sharingrecord.LegalBasisValidator(v); err != nil {
 			return &ValidationError{Name: "legal_basis", err: fmt.Errorf(`ent: validator failed for field "SharingRecord.legal_basis": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Region(); !ok {
+		return &ValidationError{Name: "region", err: errors.New(`ent: missing required field "SharingRecord.region"`)}
+	}
+	if v, ok := _c.mutation.Region(); ok {
+		if err := sharingrecord.RegionValidator(v); err != nil {
+			return &ValidationError{Name: "region", err: fmt.Errorf(`ent: validator failed for field "SharingRecord.region": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.SharedAt(); !ok {
@@ -211,6 +237,10 @@ func (_c *SharingRecordCreate) createSpec() (*SharingRecord, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.OrderID(); ok {
 		_spec.SetField(sharingrecord.FieldOrderID, field.TypeInt, value)
 		_node.OrderID = &value
+	}
+	if value, ok := _c.mutation.Region(); ok {
+		_spec.SetField(sharingrecord.FieldRegion, field.TypeString, value)
+		_node.Region = value
 	}
 	if value, ok := _c.mutation.SharedAt(); ok {
 		_spec.SetField(sharingrecord.FieldSharedAt, field.TypeTime, value)
@@ -313,6 +343,9 @@ func (u *SharingRecordUpsertOne) UpdateNewValues() *SharingRecordUpsertOne {
 		}
 		if _, exists := u.create.mutation.OrderID(); exists {
 			s.SetIgnore(sharingrecord.FieldOrderID)
+		}
+		if _, exists := u.create.mutation.Region(); exists {
+			s.SetIgnore(sharingrecord.FieldRegion)
 		}
 		if _, exists := u.create.mutation.SharedAt(); exists {
 			s.SetIgnore(sharingrecord.FieldSharedAt)
@@ -541,6 +574,9 @@ func (u *SharingRecordUpsertBulk) UpdateNewValues() *SharingRecordUpsertBulk {
 			}
 			if _, exists := b.mutation.OrderID(); exists {
 				s.SetIgnore(sharingrecord.FieldOrderID)
+			}
+			if _, exists := b.mutation.Region(); exists {
+				s.SetIgnore(sharingrecord.FieldRegion)
 			}
 			if _, exists := b.mutation.SharedAt(); exists {
 				s.SetIgnore(sharingrecord.FieldSharedAt)

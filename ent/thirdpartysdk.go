@@ -28,7 +28,9 @@ type ThirdPartySDK struct {
 	// CollectionMoment holds the value of the "collection_moment" field.
 	CollectionMoment string `json:"collection_moment,omitempty"`
 	// PolicyURL holds the value of the "policy_url" field.
-	PolicyURL    string `json:"policy_url,omitempty"`
+	PolicyURL string `json:"policy_url,omitempty"`
+	// Where the provider receives the data (POLICY.md P4.2).
+	Region       string `json:"region,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -41,7 +43,7 @@ func (*ThirdPartySDK) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case thirdpartysdk.FieldID:
 			values[i] = new(sql.NullInt64)
-		case thirdpartysdk.FieldName, thirdpartysdk.FieldProvider, thirdpartysdk.FieldPurpose, thirdpartysdk.FieldCollectionMoment, thirdpartysdk.FieldPolicyURL:
+		case thirdpartysdk.FieldName, thirdpartysdk.FieldProvider, thirdpartysdk.FieldPurpose, thirdpartysdk.FieldCollectionMoment, thirdpartysdk.FieldPolicyURL, thirdpartysdk.FieldRegion:
 			values[i] = new(sql.NullString)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -102,6 +104,12 @@ func (_m *ThirdPartySDK) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.PolicyURL = value.String
 			}
+		case thirdpartysdk.FieldRegion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field region", values[i])
+			} else if value.Valid {
+				_m.Region = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -155,6 +163,9 @@ func (_m *ThirdPartySDK) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("policy_url=")
 	builder.WriteString(_m.PolicyURL)
+	builder.WriteString(", ")
+	builder.WriteString("region=")
+	builder.WriteString(_m.Region)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -57,6 +57,20 @@ func (_c *ThirdPartySDKCreate) SetPolicyURL(v string) *ThirdPartySDKCreate {
 	return _c
 }
 
+// SetRegion sets the "region" field.
+func (_c *ThirdPartySDKCreate) SetRegion(v string) *ThirdPartySDKCreate {
+	_c.mutation.SetRegion(v)
+	return _c
+}
+
+// SetNillableRegion sets the "region" field if the given value is not nil.
+func (_c *ThirdPartySDKCreate) SetNillableRegion(v *string) *ThirdPartySDKCreate {
+	if v != nil {
+		_c.SetRegion(*v)
+	}
+	return _c
+}
+
 // Mutation returns the ThirdPartySDKMutation object of the builder.
 func (_c *ThirdPartySDKCreate) Mutation() *ThirdPartySDKMutation {
 	return _c.mutation
@@ -64,6 +78,7 @@ func (_c *ThirdPartySDKCreate) Mutation() *ThirdPartySDKMutation {
 
 // Save creates the ThirdPartySDK in the database.
 func (_c *ThirdPartySDKCreate) Save(ctx context.Context) (*ThirdPartySDK, error) {
+	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -86,6 +101,14 @@ func (_c *ThirdPartySDKCreate) Exec(ctx context.Context) error {
 func (_c *ThirdPartySDKCreate) ExecX(ctx context.Context) {
 	if err := _c.Exec(ctx); err != nil {
 		panic(err)
+	}
+}
+
+// defaults sets the default values of the builder before save.
+func (_c *ThirdPartySDKCreate) defaults() {
+	if _, ok := _c.mutation.Region(); !ok {
+		v := thirdpartysdk.DefaultRegion
+		_c.mutation.SetRegion(v)
 	}
 }
 
@@ -132,6 +155,14 @@ func (_c *ThirdPartySDKCreate) check() error {
 	if v, ok := _c.mutation.PolicyURL(); ok {
 		if err := thirdpartysdk.PolicyURLValidator(v); err != nil {
 			return &ValidationError{Name: "policy_url", err: fmt.Errorf(`ent: validator failed for field "ThirdPartySDK.policy_url": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Region(); !ok {
+		return &ValidationError{Name: "region", err: errors.New(`ent: missing required field "ThirdPartySDK.region"`)}
+	}
+	if v, ok := _c.mutation.Region(); ok {
+		if err := thirdpartysdk.RegionValidator(v); err != nil {
+			return &ValidationError{Name: "region", err: fmt.Errorf(`ent: validator failed for field "ThirdPartySDK.region": %w`, err)}
 		}
 	}
 	return nil
@@ -184,6 +215,10 @@ func (_c *ThirdPartySDKCreate) createSpec() (*ThirdPartySDK, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.PolicyURL(); ok {
 		_spec.SetField(thirdpartysdk.FieldPolicyURL, field.TypeString, value)
 		_node.PolicyURL = value
+	}
+	if value, ok := _c.mutation.Region(); ok {
+		_spec.SetField(thirdpartysdk.FieldRegion, field.TypeString, value)
+		_node.Region = value
 	}
 	return _node, _spec
 }
@@ -306,6 +341,18 @@ func (u *ThirdPartySDKUpsert) SetPolicyURL(v string) *ThirdPartySDKUpsert {
 // UpdatePolicyURL sets the "policy_url" field to the value that was provided on create.
 func (u *ThirdPartySDKUpsert) UpdatePolicyURL() *ThirdPartySDKUpsert {
 	u.SetExcluded(thirdpartysdk.FieldPolicyURL)
+	return u
+}
+
+// SetRegion sets the "region" field.
+func (u *ThirdPartySDKUpsert) SetRegion(v string) *ThirdPartySDKUpsert {
+	u.Set(thirdpartysdk.FieldRegion, v)
+	return u
+}
+
+// UpdateRegion sets the "region" field to the value that was provided on create.
+func (u *ThirdPartySDKUpsert) UpdateRegion() *ThirdPartySDKUpsert {
+	u.SetExcluded(thirdpartysdk.FieldRegion)
 	return u
 }
 
@@ -433,6 +480,20 @@ func (u *ThirdPartySDKUpsertOne) UpdatePolicyURL() *ThirdPartySDKUpsertOne {
 	})
 }
 
+// SetRegion sets the "region" field.
+func (u *ThirdPartySDKUpsertOne) SetRegion(v string) *ThirdPartySDKUpsertOne {
+	return u.Update(func(s *ThirdPartySDKUpsert) {
+		s.SetRegion(v)
+	})
+}
+
+// UpdateRegion sets the "region" field to the value that was provided on create.
+func (u *ThirdPartySDKUpsertOne) UpdateRegion() *ThirdPartySDKUpsertOne {
+	return u.Update(func(s *ThirdPartySDKUpsert) {
+		s.UpdateRegion()
+	})
+}
+
 // Exec executes the query.
 func (u *ThirdPartySDKUpsertOne) Exec(ctx context.Context) error {
 	if len(u.create.conflict) == 0 {
@@ -485,6 +546,7 @@ func (_c *ThirdPartySDKCreateBulk) Save(ctx context.Context) ([]*ThirdPartySDK, 
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
+			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*ThirdPartySDKMutation)
 				if !ok {
@@ -717,6 +779,20 @@ func (u *ThirdPartySDKUpsertBulk) SetPolicyURL(v string) *ThirdPartySDKUpsertBul
 func (u *ThirdPartySDKUpsertBulk) UpdatePolicyURL() *ThirdPartySDKUpsertBulk {
 	return u.Update(func(s *ThirdPartySDKUpsert) {
 		s.UpdatePolicyURL()
+	})
+}
+
+// SetRegion sets the "region" field.
+func (u *ThirdPartySDKUpsertBulk) SetRegion(v string) *ThirdPartySDKUpsertBulk {
+	return u.Update(func(s *ThirdPartySDKUpsert) {
+		s.SetRegion(v)
+	})
+}
+
+// UpdateRegion sets the "region" field to the value that was provided on create.
+func (u *ThirdPartySDKUpsertBulk) UpdateRegion() *ThirdPartySDKUpsertBulk {
+	return u.Update(func(s *ThirdPartySDKUpsert) {
+		s.UpdateRegion()
 	})
 }
 

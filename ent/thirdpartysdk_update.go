@@ -110,6 +110,20 @@ func (_u *ThirdPartySDKUpdate) SetNillablePolicyURL(v *string) *ThirdPartySDKUpd
 	return _u
 }
 
+// SetRegion sets the "region" field.
+func (_u *ThirdPartySDKUpdate) SetRegion(v string) *ThirdPartySDKUpdate {
+	_u.mutation.SetRegion(v)
+	return _u
+}
+
+// SetNillableRegion sets the "region" field if the given value is not nil.
+func (_u *ThirdPartySDKUpdate) SetNillableRegion(v *string) *ThirdPartySDKUpdate {
+	if v != nil {
+		_u.SetRegion(*v)
+	}
+	return _u
+}
+
 // Mutation returns the ThirdPartySDKMutation object of the builder.
 func (_u *ThirdPartySDKUpdate) Mutation() *ThirdPartySDKMutation {
 	return _u.mutation
@@ -169,6 +183,11 @@ func (_u *ThirdPartySDKUpdate) check() error {
 			return &ValidationError{Name: "policy_url", err: fmt.Errorf(`ent: validator failed for field "ThirdPartySDK.policy_url": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Region(); ok {
+		if err := thirdpartysdk.RegionValidator(v); err != nil {
+			return &ValidationError{Name: "region", err: fmt.Errorf(`ent: validator failed for field "ThirdPartySDK.region": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -206,6 +225,9 @@ func (_u *ThirdPartySDKUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if value, ok := _u.mutation.PolicyURL(); ok {
 		_spec.SetField(thirdpartysdk.FieldPolicyURL, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Region(); ok {
+		_spec.SetField(thirdpartysdk.FieldRegion, field.TypeString, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -309,6 +331,20 @@ func (_u *ThirdPartySDKUpdateOne) SetNillablePolicyURL(v *string) *ThirdPartySDK
 	return _u
 }
 
+// SetRegion sets the "region" field.
+func (_u *ThirdPartySDKUpdateOne) SetRegion(v string) *ThirdPartySDKUpdateOne {
+	_u.mutation.SetRegion(v)
+	return _u
+}
+
+// SetNillableRegion sets the "region" field if the given value is not nil.
+func (_u *ThirdPartySDKUpdateOne) SetNillableRegion(v *string) *ThirdPartySDKUpdateOne {
+	if v != nil {
+		_u.SetRegion(*v)
+	}
+	return _u
+}
+
 // Mutation returns the ThirdPartySDKMutation object of the builder.
 func (_u *ThirdPartySDKUpdateOne) Mutation() *ThirdPartySDKMutation {
 	return _u.mutation
@@ -381,6 +417,11 @@ func (_u *ThirdPartySDKUpdateOne) check() error {
 			return &ValidationError{Name: "policy_url", err: fmt.Errorf(`ent: validator failed for field "ThirdPartySDK.policy_url": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Region(); ok {
+		if err := thirdpartysdk.RegionValidator(v); err != nil {
+			return &ValidationError{Name: "region", err: fmt.Errorf(`ent: validator failed for field "ThirdPartySDK.region": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -435,6 +476,9 @@ func (_u *ThirdPartySDKUpdateOne) sqlSave(ctx context.Context) (_node *ThirdPart
 	}
 	if value, ok := _u.mutation.PolicyURL(); ok {
 		_spec.SetField(thirdpartysdk.FieldPolicyURL, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Region(); ok {
+		_spec.SetField(thirdpartysdk.FieldRegion, field.TypeString, value)
 	}
 	_node = &ThirdPartySDK{config: _u.config}
 	_spec.Assign = _node.assignValues

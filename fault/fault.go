@@ -73,8 +73,9 @@ func Limited(message string, retryAfterSeconds int) error {
 // New returns an error with code and message.
 func New(code Code, message string) error { return &Error{Code: code, Message: message} }
 
-// NeedsConsent returns a CONSENT_REQUIRED error for a consent purpose.
+// NeedsConsent returns a CONSENT_REQUIRED error for a consent purpose;
+// what is the processing that needs it ("collecting phone").
 func NeedsConsent(purpose, what string) error {
 	return &Error{Code: ConsentRequired, Purpose: purpose,
-		Message: "collecting " + what + " needs your consent " + purpose + "; grant it with grantConsent"}
+		Message: what + " needs your consent " + purpose + "; grant it with grantConsent"}
 }

@@ -29,6 +29,7 @@ import (
 	"veil/graph/model"
 	"veil/identity"
 	"veil/inventory"
+	"veil/ledger"
 	"veil/rights"
 	"veil/scalar"
 	"veil/trade"
@@ -225,6 +226,7 @@ type ComplexityRoot struct {
 		PriceFen    func(childComplexity int) int
 		Seller      func(childComplexity int) int
 		SellerID    func(childComplexity int) int
+		ShipsFrom   func(childComplexity int) int
 		Title       func(childComplexity int) int
 		WithdrawnAt func(childComplexity int) int
 	}
@@ -274,13 +276,14 @@ type ComplexityRoot struct {
 		Logout                func(childComplexity int) int
 		OpenSupportTicket     func(childComplexity int, input collect.SupportTicketInput) int
 		PayOrder              func(childComplexity int, orderID int) int
-		PublishPolicyVersion  func(childComplexity int, input model.PublishPolicyVersionInput) int
+		PublishPolicyVersion  func(childComplexity int, input ledger.PublishInput) int
 		RecordActivity        func(childComplexity int, input []*collect.ActivityInput) int
 		RecordLocation        func(childComplexity int, input collect.LocationInput) int
 		RegisterDevice        func(childComplexity int, input collect.DeviceInput) int
 		ReinstateStaffAccount func(childComplexity int, id int) int
 		RemoveStaffAccount    func(childComplexity int, id int) int
 		RequestLoginCode      func(childComplexity int, phone string) int
+		ShipOrder             func(childComplexity int, orderID int, carrier string) int
 		SubmitRealName        func(childComplexity int, input identity.RealNameInput) int
 		SuspendStaffAccount   func(childComplexity int, id int) int
 		UploadCallLog         func(childComplexity int, input []*collect.CallLogInput) int
@@ -293,6 +296,7 @@ type ComplexityRoot struct {
 		AmountFen      func(childComplexity int) int
 		Buyer          func(childComplexity int) int
 		BuyerID        func(childComplexity int) int
+		Carrier        func(childComplexity int) int
 		CompletedAt    func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
@@ -302,6 +306,7 @@ type ComplexityRoot struct {
 		RecipientPhone func(childComplexity int) int
 		Seller         func(childComplexity int) int
 		SellerID       func(childComplexity int) int
+		ShippedAt      func(childComplexity int) int
 		Status         func(childComplexity int) int
 	}
 
@@ -323,13 +328,22 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PolicyNoticePayload struct {
+		MustAccept func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
 	PolicyVersion struct {
-		ContentHash func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Major       func(childComplexity int) int
-		PublishedAt func(childComplexity int) int
-		Summary     func(childComplexity int) int
-		Version     func(childComplexity int) int
+		Changes       func(childComplexity int) int
+		ContentHash   func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Major         func(childComplexity int) int
+		PublishedAt   func(childComplexity int) int
+		ReducesRights func(childComplexity int) int
+		Summary       func(childComplexity int) int
+		Text          func(childComplexity int) int
+		TextEn        func(childComplexity int) int
+		Version       func(childComplexity int) int
 	}
 
 	PolicyVersionConnection struct {
@@ -350,6 +364,8 @@ type ComplexityRoot struct {
 		Me               func(childComplexity int) int
 		Node             func(childComplexity int, id int) int
 		Nodes            func(childComplexity int, ids []int) int
+		PolicyNotice     func(childComplexity int) int
+		PolicyVersion    func(childComplexity int, version string) int
 		PolicyVersions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PolicyVersionOrder, where *ent.PolicyVersionWhereInput) int
 		RightsRequests   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RightsRequestOrder) int
 		SharingRecords   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
@@ -403,6 +419,7 @@ type ComplexityRoot struct {
 		OrderID        func(childComplexity int) int
 		Purpose        func(childComplexity int) int
 		Recipient      func(childComplexity int) int
+		Region         func(childComplexity int) int
 		SharedAt       func(childComplexity int) int
 	}
 
@@ -453,15 +470,18 @@ type ComplexityRoot struct {
 		PolicyURL        func(childComplexity int) int
 		Provider         func(childComplexity int) int
 		Purpose          func(childComplexity int) int
+		Region           func(childComplexity int) int
 	}
 
 	ThirdPartySharing struct {
 		Basis     func(childComplexity int) int
 		DataTypes func(childComplexity int) int
 		Method    func(childComplexity int) int
+		Policy    func(childComplexity int) int
 		PolicyURL func(childComplexity int) int
 		Purpose   func(childComplexity int) int
 		Recipient func(childComplexity int) int
+		Region    func(childComplexity int) int
 		Scenario  func(childComplexity int) int
 	}
 
@@ -539,7 +559,7 @@ type MutationResolver interface {
 	GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*ent.Consent, error)
 	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*model.WithdrawConsentPayload, error)
 	AcceptPolicy(ctx context.Context, version string, forUser *int) (*ent.Consent, error)
-	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error)
+	PublishPolicyVersion(ctx context.Context, input ledger.PublishInput) (*ent.PolicyVersion, error)
 	CreateStaffAccount(ctx context.Context, phone string, nickname string, role model.StaffRole) (*model.StaffAccountPayload, error)
 	ChangeStaffRole(ctx context.Context, id int, role model.StaffRole) (*model.StaffAccountPayload, error)
 	SuspendStaffAccount(ctx context.Context, id int) (*model.StaffAccountPayload, error)
@@ -559,6 +579,7 @@ type MutationResolver interface {
 	OpenSupportTicket(ctx context.Context, input collect.SupportTicketInput) (*ent.SupportTicket, error)
 	CreateOrder(ctx context.Context, input trade.CreateOrderInput) (*ent.Order, error)
 	PayOrder(ctx context.Context, orderID int) (*ent.Order, error)
+	ShipOrder(ctx context.Context, orderID int, carrier string) (*ent.Order, error)
 	CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error)
 	ExportMyData(ctx context.Context, forUser *int) (rights.Document, error)
 	CorrectMyData(ctx context.Context, input rights.CorrectionInput, forUser *int) (*ent.User, error)
@@ -576,6 +597,8 @@ type QueryResolver interface {
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	StaffAccounts(ctx context.Context) ([]*model.StaffAccountPayload, error)
 	Me(ctx context.Context) (*ent.User, error)
+	PolicyVersion(ctx context.Context, version string) (*ent.PolicyVersion, error)
+	PolicyNotice(ctx context.Context) (*ledger.Notice, error)
 	AuditEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, actorID *int, subjectID *int, class *string, purpose *string, action *string, from *time.Time, to *time.Time) (*ent.AuditEventConnection, error)
 	VerifyAuditChain(ctx context.Context) (*model.VerifyAuditChainPayload, error)
 	DataInventory(ctx context.Context) (*inventory.Inventory, error)
@@ -1262,6 +1285,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Listing.SellerID(childComplexity), true
+	case "Listing.shipsFrom":
+		if e.ComplexityRoot.Listing.ShipsFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.ShipsFrom(childComplexity), true
 	case "Listing.title":
 		if e.ComplexityRoot.Listing.Title == nil {
 			break
@@ -1566,7 +1595,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PublishPolicyVersion(childComplexity, args["input"].(model.PublishPolicyVersionInput)), true
+		return e.ComplexityRoot.Mutation.PublishPolicyVersion(childComplexity, args["input"].(ledger.PublishInput)), true
 	case "Mutation.recordActivity":
 		if e.ComplexityRoot.Mutation.RecordActivity == nil {
 			break
@@ -1633,6 +1662,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestLoginCode(childComplexity, args["phone"].(string)), true
+	case "Mutation.shipOrder":
+		if e.ComplexityRoot.Mutation.ShipOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_shipOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShipOrder(childComplexity, args["orderId"].(int), args["carrier"].(string)), true
 	case "Mutation.submitRealName":
 		if e.ComplexityRoot.Mutation.SubmitRealName == nil {
 			break
@@ -1718,6 +1758,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.BuyerID(childComplexity), true
+	case "Order.carrier":
+		if e.ComplexityRoot.Order.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Carrier(childComplexity), true
 	case "Order.completedAt":
 		if e.ComplexityRoot.Order.CompletedAt == nil {
 			break
@@ -1772,6 +1818,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.SellerID(childComplexity), true
+	case "Order.shippedAt":
+		if e.ComplexityRoot.Order.ShippedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ShippedAt(childComplexity), true
 	case "Order.status":
 		if e.ComplexityRoot.Order.Status == nil {
 			break
@@ -1836,6 +1888,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PolicyNoticePayload.mustAccept":
+		if e.ComplexityRoot.PolicyNoticePayload.MustAccept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyNoticePayload.MustAccept(childComplexity), true
+	case "PolicyNoticePayload.version":
+		if e.ComplexityRoot.PolicyNoticePayload.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyNoticePayload.Version(childComplexity), true
+
+	case "PolicyVersion.changes":
+		if e.ComplexityRoot.PolicyVersion.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Changes(childComplexity), true
 	case "PolicyVersion.contentHash":
 		if e.ComplexityRoot.PolicyVersion.ContentHash == nil {
 			break
@@ -1860,12 +1931,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.PublishedAt(childComplexity), true
+	case "PolicyVersion.reducesRights":
+		if e.ComplexityRoot.PolicyVersion.ReducesRights == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ReducesRights(childComplexity), true
 	case "PolicyVersion.summary":
 		if e.ComplexityRoot.PolicyVersion.Summary == nil {
 			break
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Summary(childComplexity), true
+	case "PolicyVersion.text":
+		if e.ComplexityRoot.PolicyVersion.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Text(childComplexity), true
+	case "PolicyVersion.textEn":
+		if e.ComplexityRoot.PolicyVersion.TextEn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.TextEn(childComplexity), true
 	case "PolicyVersion.version":
 		if e.ComplexityRoot.PolicyVersion.Version == nil {
 			break
@@ -1962,6 +2051,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.policyNotice":
+		if e.ComplexityRoot.Query.PolicyNotice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyNotice(childComplexity), true
+	case "Query.policyVersion":
+		if e.ComplexityRoot.Query.PolicyVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersion(childComplexity, args["version"].(string)), true
 	case "Query.policyVersions":
 		if e.ComplexityRoot.Query.PolicyVersions == nil {
 			break
@@ -2198,6 +2304,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SharingRecord.Recipient(childComplexity), true
+	case "SharingRecord.region":
+		if e.ComplexityRoot.SharingRecord.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharingRecord.Region(childComplexity), true
 	case "SharingRecord.sharedAt":
 		if e.ComplexityRoot.SharingRecord.SharedAt == nil {
 			break
@@ -2396,6 +2508,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThirdPartySDK.Purpose(childComplexity), true
+	case "ThirdPartySDK.region":
+		if e.ComplexityRoot.ThirdPartySDK.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySDK.Region(childComplexity), true
 
 	case "ThirdPartySharing.basis":
 		if e.ComplexityRoot.ThirdPartySharing.Basis == nil {
@@ -2415,6 +2533,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThirdPartySharing.Method(childComplexity), true
+	case "ThirdPartySharing.policy":
+		if e.ComplexityRoot.ThirdPartySharing.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Policy(childComplexity), true
 	case "ThirdPartySharing.policyUrl":
 		if e.ComplexityRoot.ThirdPartySharing.PolicyURL == nil {
 			break
@@ -2433,6 +2557,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThirdPartySharing.Recipient(childComplexity), true
+	case "ThirdPartySharing.region":
+		if e.ComplexityRoot.ThirdPartySharing.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartySharing.Region(childComplexity), true
 	case "ThirdPartySharing.scenario":
 		if e.ComplexityRoot.ThirdPartySharing.Scenario == nil {
 			break
@@ -3199,6 +3329,10 @@ type Listing implements Node {
   sellerID: ID! @classified(class: "public")
   createdAt: Time! @classified(class: "public")
   """
+  Where the goods ship from (ISO 3166-1 alpha-2): outside CN, buying them is the buyer's own cross-border trade (POLICY.md P4.2).
+  """
+  shipsFrom: String! @classified(class: "public")
+  """
   When the listing stopped being offered (its seller cancelled the account); it can no longer be ordered or paid for.
   """
   withdrawnAt: Time @classified(class: "public")
@@ -3316,6 +3450,22 @@ input ListingWhereInput {
   createdAtLT: Time
   createdAtLTE: Time
   """
+  ships_from field predicates
+  """
+  shipsFrom: String
+  shipsFromNEQ: String
+  shipsFromIn: [String!]
+  shipsFromNotIn: [String!]
+  shipsFromGT: String
+  shipsFromGTE: String
+  shipsFromLT: String
+  shipsFromLTE: String
+  shipsFromContains: String
+  shipsFromHasPrefix: String
+  shipsFromHasSuffix: String
+  shipsFromEqualFold: String
+  shipsFromContainsFold: String
+  """
   withdrawn_at field predicates
   """
   withdrawnAt: Time
@@ -3384,6 +3534,11 @@ type Order implements Node {
   sellerID: ID @classified(class: "transaction")
   listingID: ID @classified(class: "transaction")
   createdAt: Time @classified(class: "transaction")
+  """
+  The courier the seller shipped with: a declared recipient (sharing.Carrier).
+  """
+  carrier: String @classified(class: "transaction")
+  shippedAt: Time @classified(class: "transaction")
   completedAt: Time @classified(class: "transaction")
   buyer: User @classified(class: "transaction")
   seller: User @classified(class: "transaction")
@@ -3493,6 +3648,22 @@ type PolicyVersion implements Node {
   SHA-256 of the published text, hex.
   """
   contentHash: String! @classified(class: "public")
+  """
+  The full published text, in Chinese: the version that stands (P7's archive).
+  """
+  text: String! @classified(class: "public")
+  """
+  The English text or summary published with it, if any.
+  """
+  textEn: String! @classified(class: "public")
+  """
+  What changed from the version before, generated from the two texts.
+  """
+  changes: String! @classified(class: "public")
+  """
+  The version reduces users' rights: it is major, and binds no one who has not accepted it.
+  """
+  reducesRights: Boolean! @classified(class: "public")
 }
 """
 A connection to a list of items.
@@ -3622,6 +3793,59 @@ input PolicyVersionWhereInput {
   contentHashHasSuffix: String
   contentHashEqualFold: String
   contentHashContainsFold: String
+  """
+  text field predicates
+  """
+  text: String
+  textNEQ: String
+  textIn: [String!]
+  textNotIn: [String!]
+  textGT: String
+  textGTE: String
+  textLT: String
+  textLTE: String
+  textContains: String
+  textHasPrefix: String
+  textHasSuffix: String
+  textEqualFold: String
+  textContainsFold: String
+  """
+  text_en field predicates
+  """
+  textEn: String
+  textEnNEQ: String
+  textEnIn: [String!]
+  textEnNotIn: [String!]
+  textEnGT: String
+  textEnGTE: String
+  textEnLT: String
+  textEnLTE: String
+  textEnContains: String
+  textEnHasPrefix: String
+  textEnHasSuffix: String
+  textEnEqualFold: String
+  textEnContainsFold: String
+  """
+  changes field predicates
+  """
+  changes: String
+  changesNEQ: String
+  changesIn: [String!]
+  changesNotIn: [String!]
+  changesGT: String
+  changesGTE: String
+  changesLT: String
+  changesLTE: String
+  changesContains: String
+  changesHasPrefix: String
+  changesHasSuffix: String
+  changesEqualFold: String
+  changesContainsFold: String
+  """
+  reduces_rights field predicates
+  """
+  reducesRights: Boolean
+  reducesRightsNEQ: Boolean
 }
 type Query {
   """
@@ -3908,6 +4132,10 @@ type SharingRecord implements Node {
   purpose: String @classified(class: "internal")
   legalBasis: String @classified(class: "internal")
   orderID: ID @classified(class: "internal")
+  """
+  Where the recipient received the data; outside CN it is a transfer abroad (POLICY.md P4.2).
+  """
+  region: String @classified(class: "internal")
   sharedAt: Time @classified(class: "internal")
 }
 """
@@ -4009,6 +4237,10 @@ type ThirdPartySDK implements Node {
   dataTypes: [String!]! @classified(class: "public")
   collectionMoment: String! @classified(class: "public")
   policyURL: String! @classified(class: "public")
+  """
+  Where the provider receives the data (POLICY.md P4.2).
+  """
+  region: String! @classified(class: "public")
 }
 """
 ThirdPartySDKWhereInput is used for filtering ThirdPartySDK objects.
@@ -4105,6 +4337,22 @@ input ThirdPartySDKWhereInput {
   policyURLHasSuffix: String
   policyURLEqualFold: String
   policyURLContainsFold: String
+  """
+  region field predicates
+  """
+  region: String
+  regionNEQ: String
+  regionIn: [String!]
+  regionNotIn: [String!]
+  regionGT: String
+  regionGTE: String
+  regionLT: String
+  regionLTE: String
+  regionContains: String
+  regionHasPrefix: String
+  regionHasSuffix: String
+  regionEqualFold: String
+  regionContainsFold: String
 }
 """
 TicketStatus is enum for the field status
@@ -4375,6 +4623,16 @@ extend type Query {
   staffAccounts: [StaffAccountPayload!]!
   "The signed-in user; null for an anonymous request."
   me: User
+  "One archived version of the privacy policy, with its full text. Public."
+  policyVersion(version: String!): PolicyVersion
+  """
+  What the signed-in user must be told of the privacy policy: the newest
+  version they have not accepted (a minor: their guardian has not accepted
+  for them), with what changed; null when there is nothing to tell or for
+  an anonymous request. Apps show it prominently at start; acceptPolicy
+  dismisses it.
+  """
+  policyNotice: PolicyNoticePayload
   """
   The audit log in chain order (use last: N for the newest), for auditors
   declaring audit or legal_hold. Filters combine with AND.
@@ -4400,7 +4658,7 @@ extend type Query {
   """
   The collected personal information list and the third-party sharing
   list, generated from the class registry, the SDK inventory and the
-  sharing ledger. Public.
+  recipients Veil declares (package sharing). Public.
   """
   dataInventory: DataInventory!
 }
@@ -4438,6 +4696,10 @@ type ThirdPartySharing {
   method: String! @classified(class: "public")
   basis: String! @classified(class: "public")
   policyUrl: String @classified(class: "public")
+  "Where the recipient receives the data: CN is mainland China (POLICY.md P4.2)."
+  region: String! @classified(class: "public")
+  "The clauses of the privacy policy the sharing rests on."
+  policy: [String!]! @classified(class: "public")
 }
 
 type VerifyAuditChainPayload {
@@ -4582,6 +4844,15 @@ type Mutation {
   and the sharing is recorded.
   """
   payOrder(orderId: ID!): Order @access(level: TRADING)
+  """
+  The seller ships a paid order with a courier: one of "SF Express",
+  "China Post EMS", "FedEx International" (the sharing list names each and
+  its region). The buyer's recipient phone is shared with the courier and
+  the sharing is recorded. A courier outside mainland China needs the
+  buyer's CROSS_BORDER consent unless the goods ship from abroad; without it
+  the answer is CONSENT_REQUIRED and nothing is shared.
+  """
+  shipOrder(orderId: ID!, carrier: String!): Order @access(level: TRADING)
   "Confirms receipt: the order completes, and the seller no longer sees the recipient phone."
   completeOrder(orderId: ID!): Order @access(level: TRADING)
 
@@ -4659,8 +4930,18 @@ input PublishPolicyVersionInput {
   version: String!
   major: Boolean!
   summary: String!
-  "The full text; only its SHA-256 is stored with the version."
+  "The full text in Chinese, which stands; archived with its SHA-256."
   text: String!
+  "The English text or summary published with it; clause ids (P3.1) make the generated changes name clauses."
+  textEn: String
+  "The version reduces users' rights: it must be major, and binds no one until they accept it."
+  reducesRights: Boolean
+}
+
+type PolicyNoticePayload {
+  version: PolicyVersion!
+  "The version (or an earlier major one not yet accepted) must be accepted before non-essential operations."
+  mustAccept: Boolean!
 }
 
 input RealNameInput {
@@ -5131,6 +5412,8 @@ func (ec *executionContext) childFields_Listing(ctx context.Context, field graph
 		return ec.fieldContext_Listing_sellerID(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Listing_createdAt(ctx, field)
+	case "shipsFrom":
+		return ec.fieldContext_Listing_shipsFrom(ctx, field)
 	case "withdrawnAt":
 		return ec.fieldContext_Listing_withdrawnAt(ctx, field)
 	case "seller":
@@ -5211,6 +5494,10 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_listingID(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Order_createdAt(ctx, field)
+	case "carrier":
+		return ec.fieldContext_Order_carrier(ctx, field)
+	case "shippedAt":
+		return ec.fieldContext_Order_shippedAt(ctx, field)
 	case "completedAt":
 		return ec.fieldContext_Order_completedAt(ctx, field)
 	case "buyer":
@@ -5259,6 +5546,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyNoticePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PolicyNoticePayload_version(ctx, field)
+	case "mustAccept":
+		return ec.fieldContext_PolicyNoticePayload_mustAccept(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyNoticePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5273,6 +5570,14 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_summary(ctx, field)
 	case "contentHash":
 		return ec.fieldContext_PolicyVersion_contentHash(ctx, field)
+	case "text":
+		return ec.fieldContext_PolicyVersion_text(ctx, field)
+	case "textEn":
+		return ec.fieldContext_PolicyVersion_textEn(ctx, field)
+	case "changes":
+		return ec.fieldContext_PolicyVersion_changes(ctx, field)
+	case "reducesRights":
+		return ec.fieldContext_PolicyVersion_reducesRights(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
 }
@@ -5387,6 +5692,8 @@ func (ec *executionContext) childFields_SharingRecord(ctx context.Context, field
 		return ec.fieldContext_SharingRecord_legalBasis(ctx, field)
 	case "orderID":
 		return ec.fieldContext_SharingRecord_orderID(ctx, field)
+	case "region":
+		return ec.fieldContext_SharingRecord_region(ctx, field)
 	case "sharedAt":
 		return ec.fieldContext_SharingRecord_sharedAt(ctx, field)
 	}
@@ -5487,6 +5794,8 @@ func (ec *executionContext) childFields_ThirdPartySDK(ctx context.Context, field
 		return ec.fieldContext_ThirdPartySDK_collectionMoment(ctx, field)
 	case "policyURL":
 		return ec.fieldContext_ThirdPartySDK_policyURL(ctx, field)
+	case "region":
+		return ec.fieldContext_ThirdPartySDK_region(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ThirdPartySDK", field.Name)
 }
@@ -5507,6 +5816,10 @@ func (ec *executionContext) childFields_ThirdPartySharing(ctx context.Context, f
 		return ec.fieldContext_ThirdPartySharing_basis(ctx, field)
 	case "policyUrl":
 		return ec.fieldContext_ThirdPartySharing_policyUrl(ctx, field)
+	case "region":
+		return ec.fieldContext_ThirdPartySharing_region(ctx, field)
+	case "policy":
+		return ec.fieldContext_ThirdPartySharing_policy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ThirdPartySharing", field.Name)
 }
@@ -6105,8 +6418,8 @@ func (ec *executionContext) field_Mutation_publishPolicyVersion_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.PublishPolicyVersionInput, error) {
-			return ec.unmarshalNPublishPolicyVersionInput2veilᚋgraphᚋmodelᚐPublishPolicyVersionInput(ctx, v)
+		func(ctx context.Context, v any) (ledger.PublishInput, error) {
+			return ec.unmarshalNPublishPolicyVersionInput2veilᚋledgerᚐPublishInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6196,6 +6509,28 @@ func (ec *executionContext) field_Mutation_requestLoginCode_args(ctx context.Con
 		return nil, err
 	}
 	args["phone"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_shipOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "carrier",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["carrier"] = arg1
 	return args, nil
 }
 
@@ -6486,6 +6821,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
 	return args, nil
 }
 
@@ -10961,6 +11310,47 @@ func (ec *executionContext) fieldContext_Listing_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Listing_shipsFrom(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_shipsFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShipsFrom, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_shipsFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "String")
+}
+
 func (ec *executionContext) _Listing_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *ent.Listing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11879,7 +12269,7 @@ func (ec *executionContext) _Mutation_publishPolicyVersion(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PublishPolicyVersion(ctx, fc.Args["input"].(model.PublishPolicyVersionInput))
+			return ec.Resolvers.Mutation().PublishPolicyVersion(ctx, fc.Args["input"].(ledger.PublishInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -13109,6 +13499,68 @@ func (ec *executionContext) fieldContext_Mutation_payOrder(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_shipOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_shipOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ShipOrder(ctx, fc.Args["orderId"].(int), fc.Args["carrier"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "TRADING")
+				if err != nil {
+					var zeroVal *ent.Order
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Order
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖveilᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_shipOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_shipOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_completeOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13788,6 +14240,88 @@ func (ec *executionContext) fieldContext_Order_createdAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Order_carrier(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "transaction")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
+}
+
+func (ec *executionContext) _Order_shippedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_shippedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShippedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "transaction")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_shippedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Order_completedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14213,6 +14747,61 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _PolicyNoticePayload_version(ctx context.Context, field graphql.CollectedField, obj *ledger.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyNoticePayload_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyNoticePayload_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyNoticePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyNoticePayload_mustAccept(ctx context.Context, field graphql.CollectedField, obj *ledger.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyNoticePayload_mustAccept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MustAccept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyNoticePayload_mustAccept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyNoticePayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _PolicyVersion_id(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14457,6 +15046,170 @@ func (ec *executionContext) _PolicyVersion_contentHash(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_PolicyVersion_contentHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_text(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_textEn(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_textEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TextEn, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_textEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_changes(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_reducesRights(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_reducesRights(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReducesRights, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_reducesRights(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PolicyVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersionConnection) (ret graphql.Marshaler) {
@@ -15000,6 +15753,82 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyVersion(ctx, fc.Args["version"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalOPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyNotice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyNotice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyNotice(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Notice) graphql.Marshaler {
+			return ec.marshalOPolicyNoticePayload2ᚖveilᚋledgerᚐNotice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyNotice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyNoticePayload(ctx, field)
 		},
 	}
 	return fc, nil
@@ -16238,6 +17067,47 @@ func (ec *executionContext) fieldContext_SharingRecord_orderID(_ context.Context
 	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "ID")
 }
 
+func (ec *executionContext) _SharingRecord_region(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SharingRecord_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SharingRecord_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SharingRecord", field, false, false, "String")
+}
+
 func (ec *executionContext) _SharingRecord_sharedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SharingRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17397,6 +18267,47 @@ func (ec *executionContext) fieldContext_ThirdPartySDK_policyURL(_ context.Conte
 	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
 }
 
+func (ec *executionContext) _ThirdPartySDK_region(ctx context.Context, field graphql.CollectedField, obj *ent.ThirdPartySDK) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySDK_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySDK_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySDK", field, false, false, "String")
+}
+
 func (ec *executionContext) _ThirdPartySharing_recipient(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17681,6 +18592,88 @@ func (ec *executionContext) _ThirdPartySharing_policyUrl(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ThirdPartySharing_policyUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_region(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartySharing_policy(ctx context.Context, field graphql.CollectedField, obj *inventory.Shared) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartySharing_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartySharing_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ThirdPartySharing", field, false, false, "String")
 }
 
@@ -21598,7 +22591,7 @@ func (ec *executionContext) unmarshalInputListingWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "priceFen", "priceFenNEQ", "priceFenIn", "priceFenNotIn", "priceFenGT", "priceFenGTE", "priceFenLT", "priceFenLTE", "sellerID", "sellerIDNEQ", "sellerIDIn", "sellerIDNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "withdrawnAt", "withdrawnAtNEQ", "withdrawnAtIn", "withdrawnAtNotIn", "withdrawnAtGT", "withdrawnAtGTE", "withdrawnAtLT", "withdrawnAtLTE", "withdrawnAtIsNil", "withdrawnAtNotNil", "hasSeller", "hasSellerWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "priceFen", "priceFenNEQ", "priceFenIn", "priceFenNotIn", "priceFenGT", "priceFenGTE", "priceFenLT", "priceFenLTE", "sellerID", "sellerIDNEQ", "sellerIDIn", "sellerIDNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "shipsFrom", "shipsFromNEQ", "shipsFromIn", "shipsFromNotIn", "shipsFromGT", "shipsFromGTE", "shipsFromLT", "shipsFromLTE", "shipsFromContains", "shipsFromHasPrefix", "shipsFromHasSuffix", "shipsFromEqualFold", "shipsFromContainsFold", "withdrawnAt", "withdrawnAtNEQ", "withdrawnAtIn", "withdrawnAtNotIn", "withdrawnAtGT", "withdrawnAtGTE", "withdrawnAtLT", "withdrawnAtLTE", "withdrawnAtIsNil", "withdrawnAtNotNil", "hasSeller", "hasSellerWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21885,6 +22878,97 @@ func (ec *executionContext) unmarshalInputListingWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.CreatedAtLTE = data
+		case "shipsFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFrom"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFrom = data
+		case "shipsFromNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromNEQ = data
+		case "shipsFromIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromIn = data
+		case "shipsFromNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromNotIn = data
+		case "shipsFromGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromGT = data
+		case "shipsFromGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromGTE = data
+		case "shipsFromLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromLT = data
+		case "shipsFromLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromLTE = data
+		case "shipsFromContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromContains = data
+		case "shipsFromHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromHasPrefix = data
+		case "shipsFromHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromHasSuffix = data
+		case "shipsFromEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromEqualFold = data
+		case "shipsFromContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipsFromContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipsFromContainsFold = data
 		case "withdrawnAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -22281,7 +23365,7 @@ func (ec *executionContext) unmarshalInputPolicyVersionWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "versionContains", "versionHasPrefix", "versionHasSuffix", "versionEqualFold", "versionContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "major", "majorNEQ", "summary", "summaryNEQ", "summaryIn", "summaryNotIn", "summaryGT", "summaryGTE", "summaryLT", "summaryLTE", "summaryContains", "summaryHasPrefix", "summaryHasSuffix", "summaryEqualFold", "summaryContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "versionContains", "versionHasPrefix", "versionHasSuffix", "versionEqualFold", "versionContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "major", "majorNEQ", "summary", "summaryNEQ", "summaryIn", "summaryNotIn", "summaryGT", "summaryGTE", "summaryLT", "summaryLTE", "summaryContains", "summaryHasPrefix", "summaryHasSuffix", "summaryEqualFold", "summaryContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold", "text", "textNEQ", "textIn", "textNotIn", "textGT", "textGTE", "textLT", "textLTE", "textContains", "textHasPrefix", "textHasSuffix", "textEqualFold", "textContainsFold", "textEn", "textEnNEQ", "textEnIn", "textEnNotIn", "textEnGT", "textEnGTE", "textEnLT", "textEnLTE", "textEnContains", "textEnHasPrefix", "textEnHasSuffix", "textEnEqualFold", "textEnContainsFold", "changes", "changesNEQ", "changesIn", "changesNotIn", "changesGT", "changesGTE", "changesLT", "changesLTE", "changesContains", "changesHasPrefix", "changesHasSuffix", "changesEqualFold", "changesContainsFold", "reducesRights", "reducesRightsNEQ"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22680,6 +23764,293 @@ func (ec *executionContext) unmarshalInputPolicyVersionWhereInput(ctx context.Co
 				return it, err
 			}
 			it.ContentHashContainsFold = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "textNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextNEQ = data
+		case "textIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextIn = data
+		case "textNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextNotIn = data
+		case "textGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextGT = data
+		case "textGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextGTE = data
+		case "textLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextLT = data
+		case "textLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextLTE = data
+		case "textContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextContains = data
+		case "textHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextHasPrefix = data
+		case "textHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextHasSuffix = data
+		case "textEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEqualFold = data
+		case "textContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextContainsFold = data
+		case "textEn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEn"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEn = data
+		case "textEnNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnNEQ = data
+		case "textEnIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnIn = data
+		case "textEnNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnNotIn = data
+		case "textEnGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnGT = data
+		case "textEnGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnGTE = data
+		case "textEnLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnLT = data
+		case "textEnLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnLTE = data
+		case "textEnContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnContains = data
+		case "textEnHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnHasPrefix = data
+		case "textEnHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnHasSuffix = data
+		case "textEnEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnEqualFold = data
+		case "textEnContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEnContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEnContainsFold = data
+		case "changes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Changes = data
+		case "changesNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesNEQ = data
+		case "changesIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesIn = data
+		case "changesNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesNotIn = data
+		case "changesGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesGT = data
+		case "changesGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesGTE = data
+		case "changesLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesLT = data
+		case "changesLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesLTE = data
+		case "changesContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesContains = data
+		case "changesHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesHasPrefix = data
+		case "changesHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesHasSuffix = data
+		case "changesEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesEqualFold = data
+		case "changesContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changesContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangesContainsFold = data
+		case "reducesRights":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reducesRights"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReducesRights = data
+		case "reducesRightsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reducesRightsNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReducesRightsNEQ = data
 		}
 	}
 	return it, nil
@@ -22697,8 +24068,8 @@ func UnmarshalPolicyVersionWhereInput(ctx context.Context, raw any) (ent.PolicyV
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.Context, obj any) (model.PublishPolicyVersionInput, error) {
-	var it model.PublishPolicyVersionInput
+func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.Context, obj any) (ledger.PublishInput, error) {
+	var it ledger.PublishInput
 	if obj == nil {
 		return it, nil
 	}
@@ -22708,7 +24079,7 @@ func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"version", "major", "summary", "text"}
+	fieldsInOrder := [...]string{"version", "major", "summary", "text", "textEn", "reducesRights"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22743,6 +24114,20 @@ func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.
 				return it, err
 			}
 			it.Text = data
+		case "textEn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("textEn"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TextEn = data
+		case "reducesRights":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reducesRights"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReducesRights = data
 		}
 	}
 	return it, nil
@@ -22754,8 +24139,8 @@ func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPublishPolicyVersionInput(ctx context.Context, raw any) (model.PublishPolicyVersionInput, error) {
-	var out model.PublishPolicyVersionInput
+func UnmarshalPublishPolicyVersionInput(ctx context.Context, raw any) (ledger.PublishInput, error) {
+	var out ledger.PublishInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishPolicyVersionInput", raw, &out)
 	return out, err
 }
@@ -23251,7 +24636,7 @@ func (ec *executionContext) unmarshalInputThirdPartySDKWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "providerGT", "providerGTE", "providerLT", "providerLTE", "providerContains", "providerHasPrefix", "providerHasSuffix", "providerEqualFold", "providerContainsFold", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeGT", "purposeGTE", "purposeLT", "purposeLTE", "purposeContains", "purposeHasPrefix", "purposeHasSuffix", "purposeEqualFold", "purposeContainsFold", "collectionMoment", "collectionMomentNEQ", "collectionMomentIn", "collectionMomentNotIn", "collectionMomentGT", "collectionMomentGTE", "collectionMomentLT", "collectionMomentLTE", "collectionMomentContains", "collectionMomentHasPrefix", "collectionMomentHasSuffix", "collectionMomentEqualFold", "collectionMomentContainsFold", "policyURL", "policyURLNEQ", "policyURLIn", "policyURLNotIn", "policyURLGT", "policyURLGTE", "policyURLLT", "policyURLLTE", "policyURLContains", "policyURLHasPrefix", "policyURLHasSuffix", "policyURLEqualFold", "policyURLContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "providerGT", "providerGTE", "providerLT", "providerLTE", "providerContains", "providerHasPrefix", "providerHasSuffix", "providerEqualFold", "providerContainsFold", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeGT", "purposeGTE", "purposeLT", "purposeLTE", "purposeContains", "purposeHasPrefix", "purposeHasSuffix", "purposeEqualFold", "purposeContainsFold", "collectionMoment", "collectionMomentNEQ", "collectionMomentIn", "collectionMomentNotIn", "collectionMomentGT", "collectionMomentGTE", "collectionMomentLT", "collectionMomentLTE", "collectionMomentContains", "collectionMomentHasPrefix", "collectionMomentHasSuffix", "collectionMomentEqualFold", "collectionMomentContainsFold", "policyURL", "policyURLNEQ", "policyURLIn", "policyURLNotIn", "policyURLGT", "policyURLGTE", "policyURLLT", "policyURLLTE", "policyURLContains", "policyURLHasPrefix", "policyURLHasSuffix", "policyURLEqualFold", "policyURLContainsFold", "region", "regionNEQ", "regionIn", "regionNotIn", "regionGT", "regionGTE", "regionLT", "regionLTE", "regionContains", "regionHasPrefix", "regionHasSuffix", "regionEqualFold", "regionContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23762,6 +25147,97 @@ func (ec *executionContext) unmarshalInputThirdPartySDKWhereInput(ctx context.Co
 				return it, err
 			}
 			it.PolicyURLContainsFold = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "regionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNEQ = data
+		case "regionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionIn = data
+		case "regionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNotIn = data
+		case "regionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionGT = data
+		case "regionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionGTE = data
+		case "regionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionLT = data
+		case "regionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionLTE = data
+		case "regionContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionContains = data
+		case "regionHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionHasPrefix = data
+		case "regionHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionHasSuffix = data
+		case "regionEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionEqualFold = data
+		case "regionContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionContainsFold = data
 		}
 	}
 	return it, nil
@@ -25317,6 +26793,11 @@ func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "shipsFrom":
+			out.Values[i] = ec._Listing_shipsFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "withdrawnAt":
 			out.Values[i] = ec._Listing_withdrawnAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -25729,6 +27210,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "shipOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_shipOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "completeOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_completeOrder(ctx, field)
@@ -25834,6 +27322,16 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "createdAt":
 			out.Values[i] = ec._Order_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "carrier":
+			out.Values[i] = ec._Order_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shippedAt":
+			out.Values[i] = ec._Order_shippedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -26006,6 +27504,44 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var policyNoticePayloadImplementors = []string{"PolicyNoticePayload"}
+
+func (ec *executionContext) _PolicyNoticePayload(ctx context.Context, sel ast.SelectionSet, obj *ledger.Notice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyNoticePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyNoticePayload")
+		case "version":
+			out.Values[i] = ec._PolicyNoticePayload_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mustAccept":
+			out.Values[i] = ec._PolicyNoticePayload_mustAccept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var policyVersionImplementors = []string{"PolicyVersion", "Node"}
 
 func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *ent.PolicyVersion) graphql.Marshaler {
@@ -26044,6 +27580,26 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			}
 		case "contentHash":
 			out.Values[i] = ec._PolicyVersion_contentHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._PolicyVersion_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "textEn":
+			out.Values[i] = ec._PolicyVersion_textEn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changes":
+			out.Values[i] = ec._PolicyVersion_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reducesRights":
+			out.Values[i] = ec._PolicyVersion_reducesRights(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26223,6 +27779,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "policyVersion":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyVersion(ctx, field)
+				})
+		case "policyNotice":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyNotice(ctx, field)
 				})
 		case "auditEvents":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -26565,6 +28133,11 @@ func (ec *executionContext) _SharingRecord(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "region":
+			out.Values[i] = ec._SharingRecord_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "sharedAt":
 			out.Values[i] = ec._SharingRecord_sharedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -26893,6 +28466,11 @@ func (ec *executionContext) _ThirdPartySDK(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "region":
+			out.Values[i] = ec._ThirdPartySDK_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26954,6 +28532,16 @@ func (ec *executionContext) _ThirdPartySharing(ctx context.Context, sel ast.Sele
 		case "policyUrl":
 			out.Values[i] = ec._ThirdPartySharing_policyUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._ThirdPartySharing_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policy":
+			out.Values[i] = ec._ThirdPartySharing_policy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -28289,7 +29877,7 @@ func (ec *executionContext) unmarshalNPolicyVersionWhereInput2ᚖveilᚋentᚐPo
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNPublishPolicyVersionInput2veilᚋgraphᚋmodelᚐPublishPolicyVersionInput(ctx context.Context, v any) (model.PublishPolicyVersionInput, error) {
+func (ec *executionContext) unmarshalNPublishPolicyVersionInput2veilᚋledgerᚐPublishInput(ctx context.Context, v any) (ledger.PublishInput, error) {
 	res, err := ec.unmarshalInputPublishPolicyVersionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -29644,6 +31232,13 @@ func (ec *executionContext) unmarshalOOrderWhereInput2ᚖveilᚋentᚐOrderWhere
 	}
 	res, err := ec.unmarshalInputOrderWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPolicyNoticePayload2ᚖveilᚋledgerᚐNotice(ctx context.Context, sel ast.SelectionSet, v *ledger.Notice) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyNoticePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {

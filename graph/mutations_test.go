@@ -123,6 +123,27 @@ func (f *fixture) order(status order.Status) *ent.Order {
 	return o
 }
 
+// sold seeds an order of the fixture's own listing by another buyer: the
+// fixture's user is its seller.
+func (f *fixture) sold(status order.Status) *ent.Order {
+	f.t.Helper()
+	ctx := context.Background()
+	c := f.env.Store.Client
+	mine, err := seed.EnsureListing(ctx, c, f.user.ID, "listing of "+f.user.Phone, 5000, f.env.Clock)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	buyer, err := seed.EnsureUser(ctx, c, seed.Person{Phone: freshPhone(), Nickname: "buyer"}, f.env.Clock)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	o, err := seed.EnsureOrder(ctx, c, "S-"+freshPhone(), buyer, mine, status, f.env.Clock)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return o
+}
+
 // pngImage is a tiny image with a marker no table may ever hold.
 var pngImage = append([]byte("\x89PNG\r\n\x1a\n"), []byte("VEIL-FACE-IMAGE-MARKER-0123456789")...)
 
@@ -362,6 +383,17 @@ var examples = map[string]example{
 				Variables: map[string]any{"id": veiltest.ID(f.order(order.StatusCREATED).ID)}}
 		},
 		bad: []badInput{{"unknown order", map[string]any{"id": veiltest.ID(999)}, "orderId"}, {"malformed order ID", map[string]any{"id": "999"}, "orderId"}},
+	},
+	"shipOrder": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: f.token, Query: `mutation($id: ID!, $carrier: String!) { shipOrder(orderId: $id, carrier: $carrier) { status carrier } }`,
+				Variables: map[string]any{"id": veiltest.ID(f.sold(order.StatusPAID).ID), "carrier": "SF Express"}}
+		},
+		bad: []badInput{
+			{"unknown order", map[string]any{"id": veiltest.ID(999)}, "orderId"},
+			{"undeclared carrier", map[string]any{"carrier": "a courier nobody declared"}, "carrier"},
+			{"empty carrier", map[string]any{"carrier": ""}, "carrier"},
+		},
 	},
 	"completeOrder": {
 		call: func(f *fixture) veiltest.Request {

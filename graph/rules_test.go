@@ -248,6 +248,8 @@ func TestEveryQueryFieldAnswers(t *testing.T) {
 						args += a.Name + `: "1" `
 					case "[ID!]!":
 						args += a.Name + `: ["1"] `
+					case "String!":
+						args += a.Name + `: "1" `
 					default:
 						t.Fatalf("%s: no value for required argument %s %s", f.Name, a.Name, a.Type)
 					}

@@ -15,6 +15,7 @@ import (
 	"veil/ent"
 	"veil/ent/auditevent"
 	"veil/ent/consent"
+	"veil/ent/policyversion"
 	"veil/ent/predicate"
 	"veil/ent/user"
 	"veil/fault"
@@ -121,8 +122,8 @@ func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string, for
 }
 
 // PublishPolicyVersion is the resolver for the publishPolicyVersion field.
-func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input model.PublishPolicyVersionInput) (*ent.PolicyVersion, error) {
-	return ledger.Publish(ctx, r.Client, classification.FromContext(ctx).UserID, input.Version, input.Major, input.Summary, input.Text, r.now())
+func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input ledger.PublishInput) (*ent.PolicyVersion, error) {
+	return ledger.Publish(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // CreateStaffAccount is the resolver for the createStaffAccount field.
@@ -224,6 +225,11 @@ func (r *mutationResolver) PayOrder(ctx context.Context, orderID int) (*ent.Orde
 	return trade.PayOrder(ctx, r.Client, classification.FromContext(ctx).UserID, orderID, r.now())
 }
 
+// ShipOrder is the resolver for the shipOrder field.
+func (r *mutationResolver) ShipOrder(ctx context.Context, orderID int, carrier string) (*ent.Order, error) {
+	return trade.ShipOrder(ctx, r.Client, classification.FromContext(ctx).UserID, orderID, carrier, r.now())
+}
+
 // CompleteOrder is the resolver for the completeOrder field.
 func (r *mutationResolver) CompleteOrder(ctx context.Context, orderID int) (*ent.Order, error) {
 	return trade.CompleteOrder(ctx, r.Client, classification.FromContext(ctx).UserID, orderID, r.now())
@@ -297,6 +303,20 @@ func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 		return nil, err
 	}
 	return q.Only(ctx)
+}
+
+// PolicyVersion is the resolver for the policyVersion field.
+func (r *queryResolver) PolicyVersion(ctx context.Context, version string) (*ent.PolicyVersion, error) {
+	v, err := r.Client.PolicyVersion.Query().Where(policyversion.Version(version)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// PolicyNotice is the resolver for the policyNotice field.
+func (r *queryResolver) PolicyNotice(ctx context.Context) (*ledger.Notice, error) {
+	return r.policyNotice(ctx)
 }
 
 // AuditEvents is the resolver for the auditEvents field.

@@ -87,7 +87,7 @@ func TestStatementsPerRequestDoNotGrowWithListSize(t *testing.T) {
 		_ = seller
 		for i := range 12 {
 			v := fmt.Sprintf("2022-%02d-01", i+1)
-			if _, err := ledger.Publish(ctx, env.Store.Client, w.Users["admin"].ID, v, false, "minor edit", "text "+v, env.Clock); err != nil {
+			if _, err := ledger.Publish(ctx, env.Store.Client, w.Users["admin"].ID, ledger.PublishInput{Version: v, Summary: "minor edit", Text: "text " + v}, env.Clock); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -279,7 +279,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		}
 		t.Run("a query over GET works", func(t *testing.T) {
 			r := env.Get("{ listings { totalCount } }")
-			if r.Status != http.StatusOK || veiltest.Dig(r.Data, "listings.totalCount") != float64(2) {
+			if r.Status != http.StatusOK || veiltest.Dig(r.Data, "listings.totalCount") != float64(len(w.Listings)) {
 				t.Errorf("got %d %s", r.Status, r.Raw)
 			}
 		})

@@ -3,7 +3,8 @@
 // list and the third-party sharing list. Nothing in them is written by
 // hand: the first comes from the class registry and the fields the Ent
 // schema tags with each class, the second from the SDK inventory and the
-// sharing ledger.
+// recipients package sharing declares (and through which alone data is
+// shared).
 package inventory
 
 import (
@@ -14,6 +15,7 @@ import (
 
 	"veil/classification"
 	"veil/ent"
+	"veil/sharing"
 )
 
 // Collected is one row of the collected personal information list: a
@@ -40,6 +42,9 @@ type Shared struct {
 	Method    string   `json:"method"`
 	Basis     string   `json:"basis"`
 	PolicyURL string   `json:"policyUrl,omitempty"`
+	// Region is where the recipient receives the data (POLICY.md P4.2).
+	Region string   `json:"region"`
+	Policy []string `json:"policy"`
 }
 
 // Inventory is both lists.
@@ -50,9 +55,6 @@ type Inventory struct {
 
 // Build generates the lists from the registry and the store.
 func Build(ctx context.Context, c *ent.Client) (*Inventory, error) {
-	// SECURITY: the lists are public and name recipients and kinds of data,
-	// never whose; they are built from every sharing record, as the system.
-	ctx = classification.AsSystem(ctx)
 	inv := &Inventory{Collected: collected()}
 	sdks, err := c.ThirdPartySDK.Query().Order(ent.Asc("id")).All(ctx)
 	if err != nil {
@@ -63,42 +65,23 @@ func Build(ctx context.Context, c *ent.Client) (*Inventory, error) {
 			Recipient: s.Provider + " (" + s.Name + ")", DataTypes: s.DataTypes, Purpose: s.Purpose,
 			Scenario: s.CollectionMoment, Method: "SDK embedded in the app, collecting on the device",
 			Basis: "consent, asked when the feature is first used", PolicyURL: s.PolicyURL,
+			Region: s.Region, Policy: []string{"P1.8"},
 		})
 	}
-	var ledger []struct {
-		Recipient      string `json:"recipient"`
-		Purpose        string `json:"purpose"`
-		LegalBasis     string `json:"legal_basis"`
-		DataCategories string `json:"data_categories"`
-	}
-	// The ledger is grouped by kind of recipient, never by person: every
-	// order counterparty is "the seller of the order".
-	if err := c.SharingRecord.Query().
-		GroupBy("recipient", "purpose", "legal_basis", "data_categories").
-		Scan(ctx, &ledger); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for _, l := range ledger {
-		recipient := l.Recipient
-		if strings.HasPrefix(recipient, "user:") {
-			recipient = "the seller of the order (a user of the platform)"
-		}
-		key := recipient + "|" + l.Purpose + "|" + l.LegalBasis + "|" + l.DataCategories
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
+	// Every recipient Veil discloses to is declared in package sharing,
+	// which refuses any other: the list is its declarations.
+	for _, r := range sharing.Recipients {
 		var types []string
-		for _, name := range strings.FieldsFunc(l.DataCategories, func(r rune) bool { return strings.ContainsRune(`[]", `, r) }) {
-			if cl, ok := classification.Lookup(name); ok {
-				types = append(types, cl.Description)
-			}
+		for _, cl := range r.Classes {
+			types = append(types, cl.Description)
+		}
+		region := string(r.Region)
+		if region == "" {
+			region = "where the seller is: CN, or abroad for goods shipped from abroad (the buyer's own cross-border trade)"
 		}
 		inv.Shared = append(inv.Shared, Shared{
-			Recipient: recipient, DataTypes: types, Purpose: l.Purpose,
-			Scenario: "when an order is paid", Method: "shown in the app to the recipient",
-			Basis: l.LegalBasis,
+			Recipient: r.Party, DataTypes: types, Purpose: r.Purpose,
+			Scenario: r.Scenario, Method: r.Method, Basis: basisOf(r), Region: region, Policy: r.Policy,
 		})
 	}
 	sort.SliceStable(inv.Shared, func(i, j int) bool { return inv.Shared[i].Recipient < inv.Shared[j].Recipient })
@@ -155,13 +138,25 @@ func (inv *Inventory) Markdown() string {
 			cell(strings.Join(c.Fields, ", ")), strings.Join(c.Policy, ", "))
 	}
 	b.WriteString("\n# Third-party sharing list\n\n")
-	b.WriteString("| recipient | data | purpose | when | how | basis |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
+	b.WriteString("| recipient | data | purpose | when | how | basis | received in | policy |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range inv.Shared {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
-			cell(s.Recipient), cell(strings.Join(s.DataTypes, ", ")), cell(s.Purpose), cell(s.Scenario), cell(s.Method), cell(s.Basis))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			cell(s.Recipient), cell(strings.Join(s.DataTypes, ", ")), cell(s.Purpose), cell(s.Scenario), cell(s.Method), cell(s.Basis),
+			cell(s.Region), strings.Join(s.Policy, ", "))
 	}
 	return b.String()
+}
+
+// basisOf says in words on what ground r receives data.
+func basisOf(r *sharing.Recipient) string {
+	if r.Basis == classification.BasisConsent {
+		return "consent: THIRD_PARTY_SHARING naming \"" + r.Name + "\""
+	}
+	if r.Region != "" && !r.Region.InMainland() {
+		return string(r.Basis) + "; abroad, with CROSS_BORDER consent unless the goods ship from abroad"
+	}
+	return string(r.Basis)
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"veil/classification"
 	"veil/ent"
 	"veil/inventory"
+	"veil/ledger"
 	"veil/seed"
 	"veil/veiltest"
 )
@@ -103,5 +105,36 @@ func TestDataInventoryIsPublicOverGraphQL(t *testing.T) {
 	}
 	if n := len(veiltest.Dig(r.Data, "dataInventory.collected").([]any)); n != len(inv.Collected) {
 		t.Errorf("%d collected rows over GraphQL, %d built", n, len(inv.Collected))
+	}
+}
+
+// TestListsCiteOnlyClausesOfThePolicy checks every clause the lists cite
+// against the clause ids of the published policy's text, and that a
+// recipient abroad cites P4.2: a citation of a clause that does not exist,
+// or a transfer abroad without its clause, fails.
+func TestListsCiteOnlyClausesOfThePolicy(t *testing.T) {
+	inv, _ := build(t)
+	clauses := ledger.Clauses(seed.PolicyTextEn)
+	if len(clauses) < 30 {
+		t.Fatalf("the policy's text has %d clause ids", len(clauses))
+	}
+	cite := func(where string, ids []string) {
+		if len(ids) == 0 {
+			t.Errorf("%s cites no clause", where)
+		}
+		for _, id := range ids {
+			if clauses[id] == "" {
+				t.Errorf("%s cites %s, which the policy does not have", where, id)
+			}
+		}
+	}
+	for _, c := range inv.Collected {
+		cite("class "+c.Class, c.Policy)
+	}
+	for _, s := range inv.Shared {
+		cite("recipient "+s.Recipient, s.Policy)
+		if s.Region != string(classification.Mainland) && !strings.Contains(s.Region, " ") && !slices.Contains(s.Policy, "P4.2") {
+			t.Errorf("recipient %s receives data in %s and does not cite P4.2", s.Recipient, s.Region)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"veil/audit"
@@ -194,27 +195,72 @@ func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID, acceptor int)
 	return !accepted, err
 }
 
-// Publish archives a new policy version at now, by actorID.
-func Publish(ctx context.Context, c *ent.Client, actorID int, version string, major bool, summary, text string, now time.Time) (*ent.PolicyVersion, error) {
+// PublishInput is a new version of the policy: the GraphQL input
+// PublishPolicyVersionInput.
+type PublishInput struct {
+	Version string `json:"version"`
+	Major   bool   `json:"major"`
+	Summary string `json:"summary"`
+	// Text is the full text in Chinese, which stands; TextEn the English
+	// text or summary published with it, if any.
+	Text   string  `json:"text"`
+	TextEn *string `json:"textEn"`
+	// ReducesRights says the version reduces users' rights: it must be
+	// major, so that it binds only those who accept it (P7).
+	ReducesRights *bool `json:"reducesRights"`
+}
+
+// Publish archives a new policy version with its full texts and the
+// changes from the newest version before it, as actorID (an admin). A
+// major version must be accepted again before non-essential operations
+// (NeedsReconsent); every signed-in user is told of it by policyNotice.
+func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, now time.Time) (*ent.PolicyVersion, error) {
 	var v check.Checker
-	v.Text("input.version", version, 1, 32)
-	v.Text("input.summary", summary, 1, 4000)
-	v.Text("input.text", text, 1, 1<<20)
+	v.Text("input.version", in.Version, 1, 32)
+	v.Text("input.summary", in.Summary, 1, 4000)
+	v.Text("input.text", in.Text, 1, 1<<20)
+	textEn := ""
+	if in.TextEn != nil {
+		textEn = *in.TextEn
+		v.Text("input.textEn", textEn, 1, 1<<20)
+	}
+	reduces := in.ReducesRights != nil && *in.ReducesRights
+	if reduces && !in.Major {
+		v.Fail("input.major", "a version that reduces users' rights is major: it binds no one until they accept it (POLICY.md P7)")
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	exists, err := c.PolicyVersion.Query().Where(policyversion.Version(version)).Exist(ctx)
+	exists, err := c.PolicyVersion.Query().Where(policyversion.Version(in.Version)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if exists {
 		return nil, fault.Invalid("input.version", "this version is already published")
 	}
-	sum := sha256.Sum256([]byte(text))
+	changes := Changes("", in.Text)
+	prev, err := c.PolicyVersion.Query().Order(ent.Desc(policyversion.FieldPublishedAt)).First(ctx)
+	switch {
+	case err == nil:
+		changes = Changes(prev.Text, in.Text)
+		if textEn != "" && prev.TextEn != "" {
+			changes = Changes(prev.TextEn, textEn) + " (English text); " + changes + " (Chinese text)"
+		}
+	case !ent.IsNotFound(err):
+		return nil, err
+	}
+	if len(changes) > 4000 {
+		changes = changes[:strings.LastIndex(changes[:3990], ",")] + ", ..."
+	}
+	sum := sha256.Sum256([]byte(in.Text))
 	pv, err := c.PolicyVersion.Create().
-		SetVersion(version).
-		SetMajor(major).
-		SetSummary(summary).
+		SetVersion(in.Version).
+		SetMajor(in.Major).
+		SetSummary(in.Summary).
+		SetText(in.Text).
+		SetTextEn(textEn).
+		SetChanges(changes).
+		SetReducesRights(reduces).
 		SetContentHash(hex.EncodeToString(sum[:])).
 		SetPublishedAt(now).
 		Save(ctx)
@@ -222,9 +268,9 @@ func Publish(ctx context.Context, c *ent.Client, actorID int, version string, ma
 		return nil, err
 	}
 	kind := "minor"
-	if major {
+	if in.Major {
 		kind = "major"
 	}
 	return pv, audit.Append(ctx, c, now, audit.Entry{ActorID: actorID, ActorRole: string(classification.RoleAdmin),
-		Action: audit.PolicyPublished, Detail: kind + " version " + version})
+		Action: audit.PolicyPublished, Detail: kind + " version " + in.Version})
 }

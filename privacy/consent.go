@@ -197,10 +197,11 @@ const (
 // whom counts. Every active grant is looked at, so that none shadows
 // another; a guardian's grant never counts for an adult, so it ends with
 // the 18th birthday.
-func (f subjectFacts) granted(p classification.ConsentPurpose, by int) bool {
+// A recipient, when not empty, must be the one the grant names.
+func (f subjectFacts) granted(p classification.ConsentPurpose, recipient string, by int) bool {
 	guardian := f.user.GuardianID
 	for _, c := range f.active {
-		if classification.ConsentPurpose(c.Purpose) != p {
+		if classification.ConsentPurpose(c.Purpose) != p || recipient != "" && (c.Recipient == nil || *c.Recipient != recipient) {
 			continue
 		}
 		fromGuardian := guardian != nil && c.GrantedBy != nil && *c.GrantedBy == *guardian
@@ -243,28 +244,52 @@ func allowed(ctx context.Context, client *ent.Client, subjectID int, newBirth st
 	age := facts.ageGroup(newBirth, nowFrom(ctx))
 	switch age {
 	case classification.AgeChild:
-		if w.beyondLogin && !facts.granted(classification.ConsentAccount, byTheGuardian) {
+		if w.beyondLogin && !facts.granted(classification.ConsentAccount, "", byTheGuardian) {
 			return guardianNeeded(classification.ConsentAccount,
 				"this account belongs to a child under 14: a verified guardian must be linked (linkChild) and consent first")
 		}
 	case classification.AgeMinor:
-		if w.beyondIdent && !facts.granted(classification.ConsentAccount, byTheGuardian) {
+		if w.beyondIdent && !facts.granted(classification.ConsentAccount, "", byTheGuardian) {
 			return guardianNeeded(classification.ConsentAccount,
 				"users under 18 need their guardian's consent to use the service: a verified guardian must be linked (linkChild) and consent first")
 		}
 	}
 	for _, p := range sortedPurposes(w.needs) {
-		switch {
-		case age == classification.AgeChild || age == classification.AgeMinor && p.Optional():
-			if !facts.granted(p, byTheGuardian) {
-				return guardianNeeded(p, "a guardian must grant consent "+string(p)+" for this user (grantConsent with forUser)")
-			}
-		case age == classification.AgeAdult && !facts.granted(p, byTheSubject),
-			age != classification.AgeAdult && !facts.granted(p, byAnyone):
-			return fault.NeedsConsent(string(p), strings.Join(w.needs[p], ", "))
+		if err := facts.require(age, p, "", "collecting "+strings.Join(w.needs[p], ", ")); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// require returns nil when consent p (to recipient, when not empty) is
+// held by whoever must give it at age, else the coded error naming what
+// needs it.
+func (f subjectFacts) require(age classification.AgeGroup, p classification.ConsentPurpose, recipient, what string) error {
+	switch {
+	case age == classification.AgeChild || age == classification.AgeMinor && p.Optional():
+		if !f.granted(p, recipient, byTheGuardian) {
+			return guardianNeeded(p, "a guardian must grant consent "+string(p)+" for this user (grantConsent with forUser)")
+		}
+	case age == classification.AgeAdult && !f.granted(p, recipient, byTheSubject),
+		age != classification.AgeAdult && !f.granted(p, recipient, byAnyone):
+		return fault.NeedsConsent(string(p), what)
+	}
+	return nil
+}
+
+// Consented returns nil when subjectID's consent p, to recipient when not
+// empty, counts on day now by the rules of collection: an adult's own, a
+// minor's guardian's for what the basic service does not need. Otherwise
+// it is CONSENT_REQUIRED or GUARDIAN_CONSENT_REQUIRED naming the purpose,
+// with what as the processing that needs it. System processing is not
+// exempt: it is for disclosures, which the system makes too.
+func Consented(ctx context.Context, client *ent.Client, subjectID int, p classification.ConsentPurpose, recipient, what string, now time.Time) error {
+	facts, err := lookUp(ctx, client, subjectID)
+	if err != nil {
+		return err
+	}
+	return facts.require(facts.ageGroup("", now), p, recipient, what)
 }
 
 func guardianNeeded(p classification.ConsentPurpose, message string) error {
@@ -286,7 +311,7 @@ func Acceptor(ctx context.Context, client *ent.Client, userID int, now time.Time
 	default:
 		return 0, nil
 	}
-	if !facts.granted(classification.ConsentAccount, byTheGuardian) {
+	if !facts.granted(classification.ConsentAccount, "", byTheGuardian) {
 		return 0, guardianNeeded(classification.ConsentAccount,
 			"users under 18 need their guardian's consent to use the service: a verified guardian must be linked (linkChild) and consent first; reading the policy, managing consents, exporting and cancelling still work")
 	}

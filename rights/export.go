@@ -60,32 +60,17 @@ func Export(ctx context.Context, c *ent.Client, drv dialect.Driver, subjectID in
 		"format": ExportFormat, "generatedAt": now.Format(time.RFC3339), "subjectId": subjectID, "policyVersion": pv.Version,
 	})
 	bw.Write(header[:len(header)-1])
-	bw.WriteString(`,"classes":{`)
-	firstClass := true
+	bw.WriteString(`,"classes":`)
+	var exported []*classification.Class
 	for _, cl := range classification.All {
-		if !cl.Exported || cl.Level == classification.Secret {
-			continue
+		if cl.Exported && cl.Level != classification.Secret {
+			exported = append(exported, cl)
 		}
-		types, columns := exportColumns(cl)
-		if len(types) == 0 {
-			continue
-		}
-		if !firstClass {
-			bw.WriteByte(',')
-		}
-		firstClass = false
-		name, _ := json.Marshal(cl.Name)
-		bw.Write(name)
-		bw.WriteString(`:[`)
-		first := true
-		for _, typ := range types {
-			if err := exportRows(ctx, drv, bw, typ, columns[typ], subjectID, &first); err != nil {
-				return err
-			}
-		}
-		bw.WriteByte(']')
 	}
-	bw.WriteString(`},"sdks":`)
+	if err := WriteClasses(ctx, drv, bw, subjectID, exported); err != nil {
+		return err
+	}
+	bw.WriteString(`,"sdks":`)
 	sdks, err := c.ThirdPartySDK.Query().Order(ent.Asc("id")).All(ctx)
 	if err != nil {
 		return err
@@ -95,6 +80,37 @@ func Export(ctx context.Context, c *ent.Client, drv dialect.Driver, subjectID in
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// WriteClasses writes to w one JSON object with, for each of classes that
+// some record holds, every field of that class of every record about
+// subjectID, as the export document's "classes" member: class name ->
+// [{"type":..,"id":..,"fields":{..}}]. Encrypted values are opened.
+func WriteClasses(ctx context.Context, drv dialect.Driver, w *bufio.Writer, subjectID int, classes []*classification.Class) error {
+	w.WriteByte('{')
+	firstClass := true
+	for _, cl := range classes {
+		types, columns := exportColumns(cl)
+		if len(types) == 0 {
+			continue
+		}
+		if !firstClass {
+			w.WriteByte(',')
+		}
+		firstClass = false
+		name, _ := json.Marshal(cl.Name)
+		w.Write(name)
+		w.WriteString(`:[`)
+		first := true
+		for _, typ := range types {
+			if err := exportRows(ctx, drv, w, typ, columns[typ], subjectID, &first); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+	}
+	w.WriteByte('}')
+	return nil
 }
 
 // exportRows streams the rows of typ about subjectID as

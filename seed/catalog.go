@@ -3,6 +3,7 @@ package seed
 import (
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"veil/ent"
 	"veil/ent/policyversion"
 	"veil/ent/thirdpartysdk"
+	"veil/ledger"
 )
 
 // SDK is one entry of the third-party SDK inventory (POLICY.md P1.8).
@@ -46,8 +48,18 @@ var SDKs = []SDK{
 		[]string{"camera", "device ids", "network ids"}},
 }
 
-// PolicyText is the published policy's identity: its version and date.
+// policyPublished is when the first policy version was published.
 const policyPublished = "2021-08-20T00:00:00+08:00"
+
+// The first policy version's texts: the Chinese original, which stands,
+// and the English summary with the clause ids (P1.1 ...) that the class
+// registry, the sharing declarations and the inventories cite.
+var (
+	//go:embed policy/2021-08-20.zh.txt
+	PolicyText string
+	//go:embed policy/2021-08-20.en.md
+	PolicyTextEn string
+)
 
 // EnsureCatalog seeds the SDK inventory and the first policy version.
 func EnsureCatalog(ctx context.Context, c *ent.Client) error {
@@ -72,12 +84,15 @@ func EnsureCatalog(ctx context.Context, c *ent.Client) error {
 		return err
 	}
 	published, _ := time.Parse(time.RFC3339, policyPublished)
-	sum := sha256.Sum256([]byte("privacy-policy " + PolicyVersion))
+	sum := sha256.Sum256([]byte(PolicyText))
 	return c.PolicyVersion.Create().
 		SetVersion(PolicyVersion).
 		SetPublishedAt(published).
 		SetMajor(true).
 		SetSummary("The privacy policy as first published.").
+		SetText(PolicyText).
+		SetTextEn(PolicyTextEn).
+		SetChanges(ledger.Changes("", PolicyText)).
 		SetContentHash(hex.EncodeToString(sum[:])).
 		Exec(ctx)
 }

@@ -25,7 +25,7 @@ type World struct {
 	Tokens map[string]string
 	// Orders are the adult's purchases from the guardian's listings.
 	Orders []*ent.Order
-	// Listings are the guardian's listings.
+	// Listings are the guardian's listings; the last ships from abroad.
 	Listings []*ent.Listing
 }
 
@@ -139,6 +139,11 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err != nil {
 		return nil, err
 	}
+	// Goods shipping from Japan: buying them is cross-border trade.
+	camera, err := EnsureListingFrom(ctx, c, guardian.ID, "日本直邮胶片相机", 128000, "JP", now)
+	if err != nil {
+		return nil, err
+	}
 	paid, err := EnsureOrder(ctx, c, "DEMO-0001", users["adult"], bike, order.StatusPAID, now)
 	if err != nil {
 		return nil, err
@@ -168,6 +173,6 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 		Users:    users,
 		Tokens:   tokens,
 		Orders:   []*ent.Order{paid, completed},
-		Listings: []*ent.Listing{bike, books},
+		Listings: []*ent.Listing{bike, books, camera},
 	}, nil
 }

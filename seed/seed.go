@@ -124,14 +124,21 @@ func EnsureGuardianLink(ctx context.Context, c *ent.Client, guardian, ward *ent.
 	return create.Save(ctx)
 }
 
-// EnsureListing returns the seller's listing titled title, creating it.
+// EnsureListing returns the seller's listing titled title, creating it
+// to ship from the mainland.
 func EnsureListing(ctx context.Context, c *ent.Client, sellerID int, title string, priceFen int64, now time.Time) (*ent.Listing, error) {
+	return EnsureListingFrom(ctx, c, sellerID, title, priceFen, classification.Mainland, now)
+}
+
+// EnsureListingFrom is EnsureListing for goods shipping from region.
+func EnsureListingFrom(ctx context.Context, c *ent.Client, sellerID int, title string, priceFen int64, region classification.Region, now time.Time) (*ent.Listing, error) {
 	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
 	l, err := c.Listing.Query().Where(listing.SellerID(sellerID), listing.Title(title)).First(ctx)
 	if err == nil || !ent.IsNotFound(err) {
 		return l, err
 	}
-	return c.Listing.Create().SetSellerID(sellerID).SetTitle(title).SetPriceFen(priceFen).SetCreatedAt(now).Save(ctx)
+	return c.Listing.Create().SetSellerID(sellerID).SetTitle(title).SetPriceFen(priceFen).
+		SetShipsFrom(string(region)).SetCreatedAt(now).Save(ctx)
 }
 
 // EnsureOrder returns the order numbered orderNo, creating it as a
@@ -151,6 +158,9 @@ func EnsureOrder(ctx context.Context, c *ent.Client, orderNo string, buyer *ent.
 		SetSellerID(l.SellerID).
 		SetListingID(l.ID).
 		SetCreatedAt(now)
+	if status == order.StatusSHIPPED || status == order.StatusCOMPLETED {
+		create.SetCarrier("SF Express").SetShippedAt(now)
+	}
 	if status == order.StatusCOMPLETED {
 		create.SetCompletedAt(now)
 	}

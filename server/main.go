@@ -5,6 +5,7 @@
 //	go run ./server purge [-dry-run]   remove what is past retention
 //	go run ./server analytics-export   write de-identified activity data (needs VEIL_ANALYTICS_KEY)
 //	go run ./server inventory -format md|json  print the collected-information and sharing lists
+//	go run ./server share -recipient NAME -out FILE  write the file a consent-based recipient receives
 //	go run ./server rotate-key [-generate]     re-encrypt sensitive values under the current key
 //	go run ./server documents add|list [-dir DIR] [FILE...]  register trusted documents
 package main
@@ -67,12 +68,14 @@ func run(ctx context.Context, args []string) error {
 		return analyticsExport(ctx, args)
 	case "inventory":
 		return inventoryCmd(ctx, args)
+	case "share":
+		return share(ctx, args)
 	case "rotate-key":
 		return rotateKey(ctx, args)
 	case "documents":
 		return documentsCmd(args)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory, rotate-key, documents", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory, share, rotate-key, documents", cmd)
 	}
 }
 

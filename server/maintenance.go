@@ -19,11 +19,13 @@ import (
 
 	"veil/analytics"
 	"veil/app"
+	"veil/classification"
 	"veil/crypt"
 	"veil/graph"
 	"veil/inventory"
 	"veil/retention"
 	"veil/seed"
+	"veil/sharing"
 	"veil/store"
 )
 
@@ -94,6 +96,43 @@ func analyticsExport(ctx context.Context, args []string) error {
 	}
 	n, err := analytics.Export(ctx, st.Client, key, w, 1000)
 	fmt.Fprintf(os.Stderr, "exported %d de-identified activity events\n", n)
+	return err
+}
+
+// share writes the file a consent-based recipient receives; see
+// sharing.Transfer. It holds personal data: it goes to a new file only
+// its owner can read, never to standard output.
+func share(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("share", flag.ContinueOnError)
+	name := fs.String("recipient", "", "the declared recipient that receives data on consent (see the sharing list); required")
+	out := fs.String("out", "", "new file to write the JSON lines to; required")
+	st, err := openStore(ctx, fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	to, ok := sharing.Lookup(*name)
+	if !ok || to.Basis != classification.BasisConsent {
+		var names []string
+		for _, r := range sharing.Recipients {
+			if r.Basis == classification.BasisConsent {
+				names = append(names, strconv.Quote(r.Name))
+			}
+		}
+		return fmt.Errorf("share needs -recipient, one of %s", strings.Join(names, ", "))
+	}
+	if *out == "" {
+		return errors.New("share needs -out FILE: the file holds personal data and is not written to standard output")
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	res, err := sharing.Transfer(ctx, st.Client, st.Counter, to, f, time.Now())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	fmt.Fprintf(os.Stderr, "shared the data of %d users with %s; left out %d whose consent does not count (a minor's own)\n", res.Shared, to.Name, res.Refused)
 	return err
 }
 

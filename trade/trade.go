@@ -18,6 +18,7 @@ import (
 	"veil/ent/order"
 	"veil/ent/user"
 	"veil/fault"
+	"veil/sharing"
 	"veil/store"
 )
 
@@ -90,19 +91,66 @@ func PayOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time
 	return out, err
 }
 
-// RecordSharing records that paying order o shared the buyer's recipient
-// phone and the transaction with the seller, to deliver it (a contract
-// basis: POLICY.md P1.5, P1.12).
+// RecordSharing discloses to the seller, for paying order o, the buyer's
+// recipient phone and the transaction, to deliver it (a contract basis:
+// POLICY.md P1.5, P1.12), through sharing.Disclose: a seller abroad
+// receives them as the buyer's own cross-border trade.
 func RecordSharing(ctx context.Context, c *ent.Client, o *ent.Order, now time.Time) error {
-	return c.SharingRecord.Create().
-		SetUserID(o.BuyerID).
-		SetRecipient(fmt.Sprintf("user:%d", o.SellerID)).
-		SetDataCategories([]string{classification.OrderContact.Name, classification.Transaction.Name}).
-		SetPurpose("delivery and after-sales of the order").
-		SetLegalBasis(string(classification.BasisContract)).
-		SetOrderID(o.ID).
-		SetSharedAt(now).
-		Exec(ctx)
+	l, err := c.Listing.Get(ctx, o.ListingID)
+	if err != nil {
+		return err
+	}
+	from := classification.Region(l.ShipsFrom)
+	return sharing.Disclose(ctx, c, sharing.Disclosure{
+		To: sharing.Seller, Party: fmt.Sprintf("user:%d", o.SellerID), Region: from,
+		Subject: o.BuyerID, Classes: []*classification.Class{classification.OrderContact, classification.Transaction},
+		OrderID: o.ID, OwnCrossBorderTrade: !from.InMainland(),
+	}, now)
+}
+
+// ShipOrder marks sellerID's paid order shipped with carrier, a declared
+// courier, and discloses the buyer's recipient phone to it, in one
+// transaction. A courier outside mainland China needs the buyer's
+// CROSS_BORDER consent unless the goods ship from abroad (POLICY.md P4.2);
+// without it nothing changes and the seller is told to choose another.
+func ShipOrder(ctx context.Context, c *ent.Client, sellerID, orderID int, carrier string, now time.Time) (*ent.Order, error) {
+	to, err := sharing.Carrier("carrier", carrier)
+	if err != nil {
+		return nil, err
+	}
+	var out *ent.Order
+	err = store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		o, err := tx.Order.Query().Where(order.ID(orderID), order.SellerID(sellerID)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return fault.Invalid("orderId", "no such order sold by you")
+		}
+		if err != nil {
+			return err
+		}
+		if o.Status != order.StatusPAID {
+			return fault.Invalid("orderId", "only a paid order can be shipped")
+		}
+		l, err := tx.Listing.Get(ctx, o.ListingID)
+		if err != nil {
+			return err
+		}
+		if err := sharing.Disclose(ctx, tx.Client(), sharing.Disclosure{
+			To: to, Subject: o.BuyerID, Classes: []*classification.Class{classification.OrderContact},
+			OrderID: o.ID, OwnCrossBorderTrade: !classification.Region(l.ShipsFrom).InMainland(),
+		}, now); err != nil {
+			var f *fault.Error
+			if errors.As(err, &f) && (f.Code == fault.ConsentRequired || f.Code == fault.GuardianConsentRequired) {
+				// The buyer's consent is theirs to give: the seller is told
+				// what is missing and what to do instead.
+				return &fault.Error{Code: f.Code, Purpose: f.Purpose,
+					Message: "the buyer has not consented to " + f.Purpose + " for " + to.Name + "; ship with a courier in mainland China"}
+			}
+			return err
+		}
+		out, err = tx.Order.UpdateOne(o).SetStatus(order.StatusSHIPPED).SetCarrier(to.Name).SetShippedAt(now).Save(ctx)
+		return err
+	})
+	return out, err
 }
 
 // CompleteOrder confirms receipt of a paid or shipped order.

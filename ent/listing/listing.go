@@ -22,6 +22,8 @@ const (
 	FieldSellerID = "seller_id"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldShipsFrom holds the string denoting the ships_from field in the database.
+	FieldShipsFrom = "ships_from"
 	// FieldWithdrawnAt holds the string denoting the withdrawn_at field in the database.
 	FieldWithdrawnAt = "withdrawn_at"
 	// EdgeSeller holds the string denoting the seller edge name in mutations.
@@ -44,6 +46,7 @@ var Columns = []string{
 	FieldPriceFen,
 	FieldSellerID,
 	FieldCreatedAt,
+	FieldShipsFrom,
 	FieldWithdrawnAt,
 }
 
@@ -64,6 +67,10 @@ var (
 	PriceFenValidator func(int64) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// DefaultShipsFrom holds the default value on creation for the "ships_from" field.
+	DefaultShipsFrom string
+	// ShipsFromValidator is a validator for the "ships_from" field. It is called by the builders before save.
+	ShipsFromValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Listing queries.
@@ -92,6 +99,11 @@ func BySellerID(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByShipsFrom orders the results by the ships_from field.
+func ByShipsFrom(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldShipsFrom, opts...).ToFunc()
 }
 
 // ByWithdrawnAt orders the results by the withdrawn_at field.

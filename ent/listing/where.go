@@ -75,6 +75,11 @@ func CreatedAt(v time.Time) predicate.Listing {
 	return predicate.Listing(sql.FieldEQ(FieldCreatedAt, v))
 }
 
+// ShipsFrom applies equality check predicate on the "ships_from" field. It's identical to ShipsFromEQ.
+func ShipsFrom(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldEQ(FieldShipsFrom, v))
+}
+
 // WithdrawnAt applies equality check predicate on the "withdrawn_at" field. It's identical to WithdrawnAtEQ.
 func WithdrawnAt(v time.Time) predicate.Listing {
 	return predicate.Listing(sql.FieldEQ(FieldWithdrawnAt, v))
@@ -243,6 +248,71 @@ func CreatedAtLT(v time.Time) predicate.Listing {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.Listing {
 	return predicate.Listing(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// ShipsFromEQ applies the EQ predicate on the "ships_from" field.
+func ShipsFromEQ(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldEQ(FieldShipsFrom, v))
+}
+
+// ShipsFromNEQ applies the NEQ predicate on the "ships_from" field.
+func ShipsFromNEQ(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldNEQ(FieldShipsFrom, v))
+}
+
+// ShipsFromIn applies the In predicate on the "ships_from" field.
+func ShipsFromIn(vs ...string) predicate.Listing {
+	return predicate.Listing(sql.FieldIn(FieldShipsFrom, vs...))
+}
+
+// ShipsFromNotIn applies the NotIn predicate on the "ships_from" field.
+func ShipsFromNotIn(vs ...string) predicate.Listing {
+	return predicate.Listing(sql.FieldNotIn(FieldShipsFrom, vs...))
+}
+
+// ShipsFromGT applies the GT predicate on the "ships_from" field.
+func ShipsFromGT(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldGT(FieldShipsFrom, v))
+}
+
+// ShipsFromGTE applies the GTE predicate on the "ships_from" field.
+func ShipsFromGTE(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldGTE(FieldShipsFrom, v))
+}
+
+// ShipsFromLT applies the LT predicate on the "ships_from" field.
+func ShipsFromLT(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldLT(FieldShipsFrom, v))
+}
+
+// ShipsFromLTE applies the LTE predicate on the "ships_from" field.
+func ShipsFromLTE(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldLTE(FieldShipsFrom, v))
+}
+
+// ShipsFromContains applies the Contains predicate on the "ships_from" field.
+func ShipsFromContains(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldContains(FieldShipsFrom, v))
+}
+
+// ShipsFromHasPrefix applies the HasPrefix predicate on the "ships_from" field.
+func ShipsFromHasPrefix(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldHasPrefix(FieldShipsFrom, v))
+}
+
+// ShipsFromHasSuffix applies the HasSuffix predicate on the "ships_from" field.
+func ShipsFromHasSuffix(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldHasSuffix(FieldShipsFrom, v))
+}
+
+// ShipsFromEqualFold applies the EqualFold predicate on the "ships_from" field.
+func ShipsFromEqualFold(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldEqualFold(FieldShipsFrom, v))
+}
+
+// ShipsFromContainsFold applies the ContainsFold predicate on the "ships_from" field.
+func ShipsFromContainsFold(v string) predicate.Listing {
+	return predicate.Listing(sql.FieldContainsFold(FieldShipsFrom, v))
 }
 
 // WithdrawnAtEQ applies the EQ predicate on the "withdrawn_at" field.

@@ -316,6 +316,7 @@ var (
 		{Name: "title", Type: field.TypeString, Size: 120},
 		{Name: "price_fen", Type: field.TypeInt64},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "ships_from", Type: field.TypeString, Default: "CN"},
 		{Name: "withdrawn_at", Type: field.TypeTime, Nullable: true},
 		{Name: "seller_id", Type: field.TypeInt},
 	}
@@ -327,7 +328,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "listings_users_listings",
-				Columns:    []*schema.Column{ListingsColumns[5]},
+				Columns:    []*schema.Column{ListingsColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -390,6 +391,8 @@ var (
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"CREATED", "PAID", "SHIPPED", "COMPLETED", "CANCELLED"}, Default: "CREATED"},
 		{Name: "recipient_phone", Type: field.TypeString},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "carrier", Type: field.TypeString, Nullable: true},
+		{Name: "shipped_at", Type: field.TypeTime, Nullable: true},
 		{Name: "completed_at", Type: field.TypeTime, Nullable: true},
 		{Name: "seller_id", Type: field.TypeInt},
 		{Name: "listing_id", Type: field.TypeInt},
@@ -403,19 +406,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "orders_users_seller",
-				Columns:    []*schema.Column{OrdersColumns[7]},
+				Columns:    []*schema.Column{OrdersColumns[9]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "orders_listings_listing",
-				Columns:    []*schema.Column{OrdersColumns[8]},
+				Columns:    []*schema.Column{OrdersColumns[10]},
 				RefColumns: []*schema.Column{ListingsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "orders_users_orders",
-				Columns:    []*schema.Column{OrdersColumns[9]},
+				Columns:    []*schema.Column{OrdersColumns[11]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -429,12 +432,12 @@ var (
 			{
 				Name:    "order_buyer_id",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[9]},
+				Columns: []*schema.Column{OrdersColumns[11]},
 			},
 			{
 				Name:    "order_seller_id",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[7]},
+				Columns: []*schema.Column{OrdersColumns[9]},
 			},
 		},
 	}
@@ -446,6 +449,10 @@ var (
 		{Name: "major", Type: field.TypeBool},
 		{Name: "summary", Type: field.TypeString, Size: 4000, Default: ""},
 		{Name: "content_hash", Type: field.TypeString},
+		{Name: "text", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "text_en", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "changes", Type: field.TypeString, Size: 4000, Default: ""},
+		{Name: "reduces_rights", Type: field.TypeBool, Default: false},
 	}
 	// PolicyVersionsTable holds the schema information for the "policy_versions" table.
 	PolicyVersionsTable = &schema.Table{
@@ -568,6 +575,7 @@ var (
 		{Name: "purpose", Type: field.TypeString},
 		{Name: "legal_basis", Type: field.TypeString},
 		{Name: "order_id", Type: field.TypeInt, Nullable: true},
+		{Name: "region", Type: field.TypeString, Default: "CN"},
 		{Name: "shared_at", Type: field.TypeTime},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -579,7 +587,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "sharing_records_users_sharing_records",
-				Columns:    []*schema.Column{SharingRecordsColumns[7]},
+				Columns:    []*schema.Column{SharingRecordsColumns[8]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -651,6 +659,7 @@ var (
 		{Name: "data_types", Type: field.TypeJSON},
 		{Name: "collection_moment", Type: field.TypeString},
 		{Name: "policy_url", Type: field.TypeString},
+		{Name: "region", Type: field.TypeString, Default: "CN"},
 	}
 	// ThirdPartySdKsTable holds the schema information for the "third_party_sd_ks" table.
 	ThirdPartySdKsTable = &schema.Table{

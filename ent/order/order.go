@@ -33,6 +33,10 @@ const (
 	FieldListingID = "listing_id"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldCarrier holds the string denoting the carrier field in the database.
+	FieldCarrier = "carrier"
+	// FieldShippedAt holds the string denoting the shipped_at field in the database.
+	FieldShippedAt = "shipped_at"
 	// FieldCompletedAt holds the string denoting the completed_at field in the database.
 	FieldCompletedAt = "completed_at"
 	// EdgeBuyer holds the string denoting the buyer edge name in mutations.
@@ -77,6 +81,8 @@ var Columns = []string{
 	FieldSellerID,
 	FieldListingID,
 	FieldCreatedAt,
+	FieldCarrier,
+	FieldShippedAt,
 	FieldCompletedAt,
 }
 
@@ -176,6 +182,16 @@ func ByListingID(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByCarrier orders the results by the carrier field.
+func ByCarrier(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCarrier, opts...).ToFunc()
+}
+
+// ByShippedAt orders the results by the shipped_at field.
+func ByShippedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldShippedAt, opts...).ToFunc()
 }
 
 // ByCompletedAt orders the results by the completed_at field.

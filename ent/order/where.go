@@ -90,6 +90,16 @@ func CreatedAt(v time.Time) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldCreatedAt, v))
 }
 
+// Carrier applies equality check predicate on the "carrier" field. It's identical to CarrierEQ.
+func Carrier(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldCarrier, v))
+}
+
+// ShippedAt applies equality check predicate on the "shipped_at" field. It's identical to ShippedAtEQ.
+func ShippedAt(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldShippedAt, v))
+}
+
 // CompletedAt applies equality check predicate on the "completed_at" field. It's identical to CompletedAtEQ.
 func CompletedAt(v time.Time) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldCompletedAt, v))
@@ -383,6 +393,131 @@ func CreatedAtLT(v time.Time) predicate.Order {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.Order {
 	return predicate.Order(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// CarrierEQ applies the EQ predicate on the "carrier" field.
+func CarrierEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldCarrier, v))
+}
+
+// CarrierNEQ applies the NEQ predicate on the "carrier" field.
+func CarrierNEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldCarrier, v))
+}
+
+// CarrierIn applies the In predicate on the "carrier" field.
+func CarrierIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldCarrier, vs...))
+}
+
+// CarrierNotIn applies the NotIn predicate on the "carrier" field.
+func CarrierNotIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldCarrier, vs...))
+}
+
+// CarrierGT applies the GT predicate on the "carrier" field.
+func CarrierGT(v string) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldCarrier, v))
+}
+
+// CarrierGTE applies the GTE predicate on the "carrier" field.
+func CarrierGTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldCarrier, v))
+}
+
+// CarrierLT applies the LT predicate on the "carrier" field.
+func CarrierLT(v string) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldCarrier, v))
+}
+
+// CarrierLTE applies the LTE predicate on the "carrier" field.
+func CarrierLTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldCarrier, v))
+}
+
+// CarrierContains applies the Contains predicate on the "carrier" field.
+func CarrierContains(v string) predicate.Order {
+	return predicate.Order(sql.FieldContains(FieldCarrier, v))
+}
+
+// CarrierHasPrefix applies the HasPrefix predicate on the "carrier" field.
+func CarrierHasPrefix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasPrefix(FieldCarrier, v))
+}
+
+// CarrierHasSuffix applies the HasSuffix predicate on the "carrier" field.
+func CarrierHasSuffix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasSuffix(FieldCarrier, v))
+}
+
+// CarrierIsNil applies the IsNil predicate on the "carrier" field.
+func CarrierIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldCarrier))
+}
+
+// CarrierNotNil applies the NotNil predicate on the "carrier" field.
+func CarrierNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldCarrier))
+}
+
+// CarrierEqualFold applies the EqualFold predicate on the "carrier" field.
+func CarrierEqualFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldEqualFold(FieldCarrier, v))
+}
+
+// CarrierContainsFold applies the ContainsFold predicate on the "carrier" field.
+func CarrierContainsFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldContainsFold(FieldCarrier, v))
+}
+
+// ShippedAtEQ applies the EQ predicate on the "shipped_at" field.
+func ShippedAtEQ(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldShippedAt, v))
+}
+
+// ShippedAtNEQ applies the NEQ predicate on the "shipped_at" field.
+func ShippedAtNEQ(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldShippedAt, v))
+}
+
+// ShippedAtIn applies the In predicate on the "shipped_at" field.
+func ShippedAtIn(vs ...time.Time) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldShippedAt, vs...))
+}
+
+// ShippedAtNotIn applies the NotIn predicate on the "shipped_at" field.
+func ShippedAtNotIn(vs ...time.Time) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldShippedAt, vs...))
+}
+
+// ShippedAtGT applies the GT predicate on the "shipped_at" field.
+func ShippedAtGT(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldShippedAt, v))
+}
+
+// ShippedAtGTE applies the GTE predicate on the "shipped_at" field.
+func ShippedAtGTE(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldShippedAt, v))
+}
+
+// ShippedAtLT applies the LT predicate on the "shipped_at" field.
+func ShippedAtLT(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldShippedAt, v))
+}
+
+// ShippedAtLTE applies the LTE predicate on the "shipped_at" field.
+func ShippedAtLTE(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldShippedAt, v))
+}
+
+// ShippedAtIsNil applies the IsNil predicate on the "shipped_at" field.
+func ShippedAtIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldShippedAt))
+}
+
+// ShippedAtNotNil applies the NotNil predicate on the "shipped_at" field.
+func ShippedAtNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldShippedAt))
 }
 
 // CompletedAtEQ applies the EQ predicate on the "completed_at" field.

@@ -21,6 +21,14 @@ const (
 	FieldSummary = "summary"
 	// FieldContentHash holds the string denoting the content_hash field in the database.
 	FieldContentHash = "content_hash"
+	// FieldText holds the string denoting the text field in the database.
+	FieldText = "text"
+	// FieldTextEn holds the string denoting the text_en field in the database.
+	FieldTextEn = "text_en"
+	// FieldChanges holds the string denoting the changes field in the database.
+	FieldChanges = "changes"
+	// FieldReducesRights holds the string denoting the reduces_rights field in the database.
+	FieldReducesRights = "reduces_rights"
 	// Table holds the table name of the policyversion in the database.
 	Table = "policy_versions"
 )
@@ -33,6 +41,10 @@ var Columns = []string{
 	FieldMajor,
 	FieldSummary,
 	FieldContentHash,
+	FieldText,
+	FieldTextEn,
+	FieldChanges,
+	FieldReducesRights,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -54,6 +66,16 @@ var (
 	SummaryValidator func(string) error
 	// ContentHashValidator is a validator for the "content_hash" field. It is called by the builders before save.
 	ContentHashValidator func(string) error
+	// DefaultText holds the default value on creation for the "text" field.
+	DefaultText string
+	// DefaultTextEn holds the default value on creation for the "text_en" field.
+	DefaultTextEn string
+	// DefaultChanges holds the default value on creation for the "changes" field.
+	DefaultChanges string
+	// ChangesValidator is a validator for the "changes" field. It is called by the builders before save.
+	ChangesValidator func(string) error
+	// DefaultReducesRights holds the default value on creation for the "reduces_rights" field.
+	DefaultReducesRights bool
 )
 
 // OrderOption defines the ordering options for the PolicyVersion queries.
@@ -87,4 +109,24 @@ func BySummary(opts ...sql.OrderTermOption) OrderOption {
 // ByContentHash orders the results by the content_hash field.
 func ByContentHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldContentHash, opts...).ToFunc()
+}
+
+// ByText orders the results by the text field.
+func ByText(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldText, opts...).ToFunc()
+}
+
+// ByTextEn orders the results by the text_en field.
+func ByTextEn(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTextEn, opts...).ToFunc()
+}
+
+// ByChanges orders the results by the changes field.
+func ByChanges(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldChanges, opts...).ToFunc()
+}
+
+// ByReducesRights orders the results by the reduces_rights field.
+func ByReducesRights(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReducesRights, opts...).ToFunc()
 }

@@ -79,6 +79,26 @@ func ContentHash(v string) predicate.PolicyVersion {
 	return predicate.PolicyVersion(sql.FieldEQ(FieldContentHash, v))
 }
 
+// Text applies equality check predicate on the "text" field. It's identical to TextEQ.
+func Text(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldText, v))
+}
+
+// TextEn applies equality check predicate on the "text_en" field. It's identical to TextEnEQ.
+func TextEn(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldTextEn, v))
+}
+
+// Changes applies equality check predicate on the "changes" field. It's identical to ChangesEQ.
+func Changes(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldChanges, v))
+}
+
+// ReducesRights applies equality check predicate on the "reduces_rights" field. It's identical to ReducesRightsEQ.
+func ReducesRights(v bool) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldReducesRights, v))
+}
+
 // VersionEQ applies the EQ predicate on the "version" field.
 func VersionEQ(v string) predicate.PolicyVersion {
 	return predicate.PolicyVersion(sql.FieldEQ(FieldVersion, v))
@@ -322,6 +342,211 @@ func ContentHashEqualFold(v string) predicate.PolicyVersion {
 // ContentHashContainsFold applies the ContainsFold predicate on the "content_hash" field.
 func ContentHashContainsFold(v string) predicate.PolicyVersion {
 	return predicate.PolicyVersion(sql.FieldContainsFold(FieldContentHash, v))
+}
+
+// TextEQ applies the EQ predicate on the "text" field.
+func TextEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldText, v))
+}
+
+// TextNEQ applies the NEQ predicate on the "text" field.
+func TextNEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNEQ(FieldText, v))
+}
+
+// TextIn applies the In predicate on the "text" field.
+func TextIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldIn(FieldText, vs...))
+}
+
+// TextNotIn applies the NotIn predicate on the "text" field.
+func TextNotIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNotIn(FieldText, vs...))
+}
+
+// TextGT applies the GT predicate on the "text" field.
+func TextGT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGT(FieldText, v))
+}
+
+// TextGTE applies the GTE predicate on the "text" field.
+func TextGTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGTE(FieldText, v))
+}
+
+// TextLT applies the LT predicate on the "text" field.
+func TextLT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLT(FieldText, v))
+}
+
+// TextLTE applies the LTE predicate on the "text" field.
+func TextLTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLTE(FieldText, v))
+}
+
+// TextContains applies the Contains predicate on the "text" field.
+func TextContains(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContains(FieldText, v))
+}
+
+// TextHasPrefix applies the HasPrefix predicate on the "text" field.
+func TextHasPrefix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasPrefix(FieldText, v))
+}
+
+// TextHasSuffix applies the HasSuffix predicate on the "text" field.
+func TextHasSuffix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasSuffix(FieldText, v))
+}
+
+// TextEqualFold applies the EqualFold predicate on the "text" field.
+func TextEqualFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEqualFold(FieldText, v))
+}
+
+// TextContainsFold applies the ContainsFold predicate on the "text" field.
+func TextContainsFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContainsFold(FieldText, v))
+}
+
+// TextEnEQ applies the EQ predicate on the "text_en" field.
+func TextEnEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldTextEn, v))
+}
+
+// TextEnNEQ applies the NEQ predicate on the "text_en" field.
+func TextEnNEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNEQ(FieldTextEn, v))
+}
+
+// TextEnIn applies the In predicate on the "text_en" field.
+func TextEnIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldIn(FieldTextEn, vs...))
+}
+
+// TextEnNotIn applies the NotIn predicate on the "text_en" field.
+func TextEnNotIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNotIn(FieldTextEn, vs...))
+}
+
+// TextEnGT applies the GT predicate on the "text_en" field.
+func TextEnGT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGT(FieldTextEn, v))
+}
+
+// TextEnGTE applies the GTE predicate on the "text_en" field.
+func TextEnGTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGTE(FieldTextEn, v))
+}
+
+// TextEnLT applies the LT predicate on the "text_en" field.
+func TextEnLT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLT(FieldTextEn, v))
+}
+
+// TextEnLTE applies the LTE predicate on the "text_en" field.
+func TextEnLTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLTE(FieldTextEn, v))
+}
+
+// TextEnContains applies the Contains predicate on the "text_en" field.
+func TextEnContains(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContains(FieldTextEn, v))
+}
+
+// TextEnHasPrefix applies the HasPrefix predicate on the "text_en" field.
+func TextEnHasPrefix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasPrefix(FieldTextEn, v))
+}
+
+// TextEnHasSuffix applies the HasSuffix predicate on the "text_en" field.
+func TextEnHasSuffix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasSuffix(FieldTextEn, v))
+}
+
+// TextEnEqualFold applies the EqualFold predicate on the "text_en" field.
+func TextEnEqualFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEqualFold(FieldTextEn, v))
+}
+
+// TextEnContainsFold applies the ContainsFold predicate on the "text_en" field.
+func TextEnContainsFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContainsFold(FieldTextEn, v))
+}
+
+// ChangesEQ applies the EQ predicate on the "changes" field.
+func ChangesEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldChanges, v))
+}
+
+// ChangesNEQ applies the NEQ predicate on the "changes" field.
+func ChangesNEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNEQ(FieldChanges, v))
+}
+
+// ChangesIn applies the In predicate on the "changes" field.
+func ChangesIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldIn(FieldChanges, vs...))
+}
+
+// ChangesNotIn applies the NotIn predicate on the "changes" field.
+func ChangesNotIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNotIn(FieldChanges, vs...))
+}
+
+// ChangesGT applies the GT predicate on the "changes" field.
+func ChangesGT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGT(FieldChanges, v))
+}
+
+// ChangesGTE applies the GTE predicate on the "changes" field.
+func ChangesGTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGTE(FieldChanges, v))
+}
+
+// ChangesLT applies the LT predicate on the "changes" field.
+func ChangesLT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLT(FieldChanges, v))
+}
+
+// ChangesLTE applies the LTE predicate on the "changes" field.
+func ChangesLTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLTE(FieldChanges, v))
+}
+
+// ChangesContains applies the Contains predicate on the "changes" field.
+func ChangesContains(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContains(FieldChanges, v))
+}
+
+// ChangesHasPrefix applies the HasPrefix predicate on the "changes" field.
+func ChangesHasPrefix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasPrefix(FieldChanges, v))
+}
+
+// ChangesHasSuffix applies the HasSuffix predicate on the "changes" field.
+func ChangesHasSuffix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasSuffix(FieldChanges, v))
+}
+
+// ChangesEqualFold applies the EqualFold predicate on the "changes" field.
+func ChangesEqualFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEqualFold(FieldChanges, v))
+}
+
+// ChangesContainsFold applies the ContainsFold predicate on the "changes" field.
+func ChangesContainsFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContainsFold(FieldChanges, v))
+}
+
+// ReducesRightsEQ applies the EQ predicate on the "reduces_rights" field.
+func ReducesRightsEQ(v bool) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldReducesRights, v))
+}
+
+// ReducesRightsNEQ applies the NEQ predicate on the "reduces_rights" field.
+func ReducesRightsNEQ(v bool) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNEQ(FieldReducesRights, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -28,6 +28,18 @@ func (PolicyVersion) Fields() []ent.Field {
 		field.String("content_hash").NotEmpty().Immutable().
 			Comment("SHA-256 of the published text, hex.").
 			Annotations(p),
+		field.Text("text").Default("").Immutable().
+			Comment("The full published text, in Chinese: the version that stands (P7's archive).").
+			Annotations(p),
+		field.Text("text_en").Default("").Immutable().
+			Comment("The English text or summary published with it, if any.").
+			Annotations(p),
+		field.String("changes").Default("").MaxLen(4000).Immutable().
+			Comment("What changed from the version before, generated from the two texts.").
+			Annotations(p),
+		field.Bool("reduces_rights").Default(false).Immutable().
+			Comment("The version reduces users' rights: it is major, and binds no one who has not accepted it.").
+			Annotations(p),
 	}
 }
 
@@ -54,6 +66,9 @@ func (ThirdPartySDK) Fields() []ent.Field {
 		field.Strings("data_types").Annotations(p),
 		field.String("collection_moment").NotEmpty().Annotations(p),
 		field.String("policy_url").NotEmpty().Annotations(p),
+		field.String("region").Default(string(classification.Mainland)).Validate(classification.ValidRegion).
+			Comment("Where the provider receives the data (POLICY.md P4.2).").
+			Annotations(p),
 	}
 }
 
@@ -85,6 +100,9 @@ func (SharingRecord) Fields() []ent.Field {
 		field.String("purpose").NotEmpty().Immutable().Annotations(i),
 		field.String("legal_basis").NotEmpty().Immutable().Annotations(i),
 		field.Int("order_id").Optional().Nillable().Immutable().Annotations(i, entgql.Type("ID")),
+		field.String("region").Default(string(classification.Mainland)).Immutable().Validate(classification.ValidRegion).
+			Comment("Where the recipient received the data; outside CN it is a transfer abroad (POLICY.md P4.2).").
+			Annotations(i),
 		field.Time("shared_at").Default(time.Now).Immutable().Annotations(i),
 	}
 }

@@ -32,6 +32,11 @@ func (Listing) Fields() []ent.Field {
 			Default(time.Now).
 			Immutable().
 			Annotations(classification.Tag(classification.PublicData), entgql.OrderField("CREATED_AT")),
+		field.String("ships_from").
+			Default(string(classification.Mainland)).
+			Validate(classification.ValidRegion).
+			Comment("Where the goods ship from (ISO 3166-1 alpha-2): outside CN, buying them is the buyer's own cross-border trade (POLICY.md P4.2).").
+			Annotations(classification.Tag(classification.PublicData)),
 		field.Time("withdrawn_at").
 			Optional().Nillable().
 			Comment("When the listing stopped being offered (its seller cancelled the account); it can no longer be ordered or paid for.").

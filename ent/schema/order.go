@@ -51,6 +51,13 @@ func (Order) Fields() []ent.Field {
 			Default(time.Now).
 			Immutable().
 			Annotations(classification.Tag(classification.Transaction)),
+		field.String("carrier").
+			Optional().Nillable().
+			Comment("The courier the seller shipped with: a declared recipient (sharing.Carrier).").
+			Annotations(classification.Tag(classification.Transaction)),
+		field.Time("shipped_at").
+			Optional().Nillable().
+			Annotations(classification.Tag(classification.Transaction)),
 		field.Time("completed_at").
 			Optional().Nillable().
 			Annotations(classification.Tag(classification.Transaction)),

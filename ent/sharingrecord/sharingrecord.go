@@ -26,6 +26,8 @@ const (
 	FieldLegalBasis = "legal_basis"
 	// FieldOrderID holds the string denoting the order_id field in the database.
 	FieldOrderID = "order_id"
+	// FieldRegion holds the string denoting the region field in the database.
+	FieldRegion = "region"
 	// FieldSharedAt holds the string denoting the shared_at field in the database.
 	FieldSharedAt = "shared_at"
 	// EdgeUser holds the string denoting the user edge name in mutations.
@@ -50,6 +52,7 @@ var Columns = []string{
 	FieldPurpose,
 	FieldLegalBasis,
 	FieldOrderID,
+	FieldRegion,
 	FieldSharedAt,
 }
 
@@ -70,6 +73,10 @@ var (
 	PurposeValidator func(string) error
 	// LegalBasisValidator is a validator for the "legal_basis" field. It is called by the builders before save.
 	LegalBasisValidator func(string) error
+	// DefaultRegion holds the default value on creation for the "region" field.
+	DefaultRegion string
+	// RegionValidator is a validator for the "region" field. It is called by the builders before save.
+	RegionValidator func(string) error
 	// DefaultSharedAt holds the default value on creation for the "shared_at" field.
 	DefaultSharedAt func() time.Time
 )
@@ -105,6 +112,11 @@ func ByLegalBasis(opts ...sql.OrderTermOption) OrderOption {
 // ByOrderID orders the results by the order_id field.
 func ByOrderID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOrderID, opts...).ToFunc()
+}
+
+// ByRegion orders the results by the region field.
+func ByRegion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRegion, opts...).ToFunc()
 }
 
 // BySharedAt orders the results by the shared_at field.

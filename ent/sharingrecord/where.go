@@ -80,6 +80,11 @@ func OrderID(v int) predicate.SharingRecord {
 	return predicate.SharingRecord(sql.FieldEQ(FieldOrderID, v))
 }
 
+// Region applies equality check predicate on the "region" field. It's identical to RegionEQ.
+func Region(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldEQ(FieldRegion, v))
+}
+
 // SharedAt applies equality check predicate on the "shared_at" field. It's identical to SharedAtEQ.
 func SharedAt(v time.Time) predicate.SharingRecord {
 	return predicate.SharingRecord(sql.FieldEQ(FieldSharedAt, v))
@@ -348,6 +353,71 @@ func OrderIDIsNil() predicate.SharingRecord {
 // OrderIDNotNil applies the NotNil predicate on the "order_id" field.
 func OrderIDNotNil() predicate.SharingRecord {
 	return predicate.SharingRecord(sql.FieldNotNull(FieldOrderID))
+}
+
+// RegionEQ applies the EQ predicate on the "region" field.
+func RegionEQ(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldEQ(FieldRegion, v))
+}
+
+// RegionNEQ applies the NEQ predicate on the "region" field.
+func RegionNEQ(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldNEQ(FieldRegion, v))
+}
+
+// RegionIn applies the In predicate on the "region" field.
+func RegionIn(vs ...string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldIn(FieldRegion, vs...))
+}
+
+// RegionNotIn applies the NotIn predicate on the "region" field.
+func RegionNotIn(vs ...string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldNotIn(FieldRegion, vs...))
+}
+
+// RegionGT applies the GT predicate on the "region" field.
+func RegionGT(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldGT(FieldRegion, v))
+}
+
+// RegionGTE applies the GTE predicate on the "region" field.
+func RegionGTE(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldGTE(FieldRegion, v))
+}
+
+// RegionLT applies the LT predicate on the "region" field.
+func RegionLT(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldLT(FieldRegion, v))
+}
+
+// RegionLTE applies the LTE predicate on the "region" field.
+func RegionLTE(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldLTE(FieldRegion, v))
+}
+
+// RegionContains applies the Contains predicate on the "region" field.
+func RegionContains(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldContains(FieldRegion, v))
+}
+
+// RegionHasPrefix applies the HasPrefix predicate on the "region" field.
+func RegionHasPrefix(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldHasPrefix(FieldRegion, v))
+}
+
+// RegionHasSuffix applies the HasSuffix predicate on the "region" field.
+func RegionHasSuffix(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldHasSuffix(FieldRegion, v))
+}
+
+// RegionEqualFold applies the EqualFold predicate on the "region" field.
+func RegionEqualFold(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldEqualFold(FieldRegion, v))
+}
+
+// RegionContainsFold applies the ContainsFold predicate on the "region" field.
+func RegionContainsFold(v string) predicate.SharingRecord {
+	return predicate.SharingRecord(sql.FieldContainsFold(FieldRegion, v))
 }
 
 // SharedAtEQ applies the EQ predicate on the "shared_at" field.

@@ -23,6 +23,8 @@ const (
 	FieldCollectionMoment = "collection_moment"
 	// FieldPolicyURL holds the string denoting the policy_url field in the database.
 	FieldPolicyURL = "policy_url"
+	// FieldRegion holds the string denoting the region field in the database.
+	FieldRegion = "region"
 	// Table holds the table name of the thirdpartysdk in the database.
 	Table = "third_party_sd_ks"
 )
@@ -36,6 +38,7 @@ var Columns = []string{
 	FieldDataTypes,
 	FieldCollectionMoment,
 	FieldPolicyURL,
+	FieldRegion,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -59,6 +62,10 @@ var (
 	CollectionMomentValidator func(string) error
 	// PolicyURLValidator is a validator for the "policy_url" field. It is called by the builders before save.
 	PolicyURLValidator func(string) error
+	// DefaultRegion holds the default value on creation for the "region" field.
+	DefaultRegion string
+	// RegionValidator is a validator for the "region" field. It is called by the builders before save.
+	RegionValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the ThirdPartySDK queries.
@@ -92,4 +99,9 @@ func ByCollectionMoment(opts ...sql.OrderTermOption) OrderOption {
 // ByPolicyURL orders the results by the policy_url field.
 func ByPolicyURL(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPolicyURL, opts...).ToFunc()
+}
+
+// ByRegion orders the results by the region field.
+func ByRegion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRegion, opts...).ToFunc()
 }

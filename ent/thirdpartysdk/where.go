@@ -78,6 +78,11 @@ func PolicyURL(v string) predicate.ThirdPartySDK {
 	return predicate.ThirdPartySDK(sql.FieldEQ(FieldPolicyURL, v))
 }
 
+// Region applies equality check predicate on the "region" field. It's identical to RegionEQ.
+func Region(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldEQ(FieldRegion, v))
+}
+
 // NameEQ applies the EQ predicate on the "name" field.
 func NameEQ(v string) predicate.ThirdPartySDK {
 	return predicate.ThirdPartySDK(sql.FieldEQ(FieldName, v))
@@ -401,6 +406,71 @@ func PolicyURLEqualFold(v string) predicate.ThirdPartySDK {
 // PolicyURLContainsFold applies the ContainsFold predicate on the "policy_url" field.
 func PolicyURLContainsFold(v string) predicate.ThirdPartySDK {
 	return predicate.ThirdPartySDK(sql.FieldContainsFold(FieldPolicyURL, v))
+}
+
+// RegionEQ applies the EQ predicate on the "region" field.
+func RegionEQ(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldEQ(FieldRegion, v))
+}
+
+// RegionNEQ applies the NEQ predicate on the "region" field.
+func RegionNEQ(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldNEQ(FieldRegion, v))
+}
+
+// RegionIn applies the In predicate on the "region" field.
+func RegionIn(vs ...string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldIn(FieldRegion, vs...))
+}
+
+// RegionNotIn applies the NotIn predicate on the "region" field.
+func RegionNotIn(vs ...string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldNotIn(FieldRegion, vs...))
+}
+
+// RegionGT applies the GT predicate on the "region" field.
+func RegionGT(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldGT(FieldRegion, v))
+}
+
+// RegionGTE applies the GTE predicate on the "region" field.
+func RegionGTE(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldGTE(FieldRegion, v))
+}
+
+// RegionLT applies the LT predicate on the "region" field.
+func RegionLT(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldLT(FieldRegion, v))
+}
+
+// RegionLTE applies the LTE predicate on the "region" field.
+func RegionLTE(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldLTE(FieldRegion, v))
+}
+
+// RegionContains applies the Contains predicate on the "region" field.
+func RegionContains(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldContains(FieldRegion, v))
+}
+
+// RegionHasPrefix applies the HasPrefix predicate on the "region" field.
+func RegionHasPrefix(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldHasPrefix(FieldRegion, v))
+}
+
+// RegionHasSuffix applies the HasSuffix predicate on the "region" field.
+func RegionHasSuffix(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldHasSuffix(FieldRegion, v))
+}
+
+// RegionEqualFold applies the EqualFold predicate on the "region" field.
+func RegionEqualFold(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldEqualFold(FieldRegion, v))
+}
+
+// RegionContainsFold applies the ContainsFold predicate on the "region" field.
+func RegionContainsFold(v string) predicate.ThirdPartySDK {
+	return predicate.ThirdPartySDK(sql.FieldContainsFold(FieldRegion, v))
 }
 
 // And groups predicates with the AND operator between them.

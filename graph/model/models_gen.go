@@ -34,14 +34,6 @@ type LoginPayload struct {
 	User *ent.User `json:"user"`
 }
 
-type PublishPolicyVersionInput struct {
-	Version string `json:"version"`
-	Major   bool   `json:"major"`
-	Summary string `json:"summary"`
-	// The full text; only its SHA-256 is stored with the version.
-	Text string `json:"text"`
-}
-
 type RequestLoginCodePayload struct {
 	// Seconds until the code expires.
 	ExpiresInSeconds int `json:"expiresInSeconds"`

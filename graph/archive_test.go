@@ -1,0 +1,89 @@
+package graph_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"veil/classification"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// TestPolicyVersionsAreArchivedInFull publishes new versions of the policy
+// (POLICY.md P7): every version stays readable by anyone in full, with
+// what changed; each signed-in user is told of a version they have not
+// accepted, and must accept a major one; a version that reduces rights
+// cannot be published as minor.
+func TestPolicyVersionsAreArchivedInFull(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(classification.AsSystem(context.Background()), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := `query($v: String!) { policyVersion(version: $v) { version major text textEn changes contentHash reducesRights } }`
+		r := env.MustDo(veiltest.Request{Query: read, Variables: map[string]any{"v": seed.PolicyVersion}})
+		first := r.Data["policyVersion"].(map[string]any)
+		sum := sha256.Sum256([]byte(seed.PolicyText))
+		if first["text"] != seed.PolicyText || first["textEn"] != seed.PolicyTextEn || first["contentHash"] != hex.EncodeToString(sum[:]) {
+			t.Fatalf("the first version is not archived in full: %.200s", r.Raw)
+		}
+		if r := env.MustDo(veiltest.Request{Query: read, Variables: map[string]any{"v": "1999-01-01"}}); r.Data["policyVersion"] != nil {
+			t.Errorf("an unknown version: %s", r.Raw)
+		}
+		notice := `{ policyNotice { mustAccept version { version changes } } }`
+		adult := w.Tokens["adult"]
+		if r := env.MustDo(veiltest.Request{Token: adult, Query: notice}); r.Data["policyNotice"] != nil {
+			t.Errorf("a notice before any new version: %s", r.Raw)
+		}
+
+		publish := `mutation($in: PublishPolicyVersionInput!) { publishPolicyVersion(input: $in) { version changes } }`
+		admin := w.Tokens["admin"]
+		en := strings.Replace(seed.PolicyTextEn, "logistics), with affiliates", "logistics, insurers), with affiliates", 1) +
+			"\n## P11 Insurance\nOrders may be insured by a partner insurer.\n"
+		zh := seed.PolicyText + "\n新增:订单保险。\n"
+		in := map[string]any{"version": "2027-01-01", "major": false, "reducesRights": true, "summary": "insurers", "text": zh, "textEn": en}
+		if r := env.Do(veiltest.Request{Token: admin, Query: publish, Variables: map[string]any{"in": in}}); r.Code() != "VALIDATION_FAILED" || r.Errors[0].Extensions["field"] != "input.major" {
+			t.Errorf("a minor version that reduces rights: %s", r.Raw)
+		}
+		in["major"] = true
+		env.Clock = env.Clock.Add(time.Hour)
+		defer func() { env.Clock = veiltest.Now }()
+		r = env.MustDo(veiltest.Request{Token: admin, Query: publish, Variables: map[string]any{"in": in}})
+		changes, _ := veiltest.Dig(r.Data, "publishPolicyVersion.changes").(string)
+		if !strings.Contains(changes, "changed: P3.1") || !strings.Contains(changes, "added: P11") || !strings.Contains(changes, "1 paragraphs added") {
+			t.Errorf("the changes of the new version: %q", changes)
+		}
+		// Both versions stay readable; the old one unchanged.
+		if r := env.MustDo(veiltest.Request{Query: read, Variables: map[string]any{"v": seed.PolicyVersion}}); veiltest.Dig(r.Data, "policyVersion.text") != seed.PolicyText {
+			t.Error("the old version changed")
+		}
+		if r := env.MustDo(veiltest.Request{Query: read, Variables: map[string]any{"v": "2027-01-01"}}); veiltest.Dig(r.Data, "policyVersion.text") != zh || veiltest.Dig(r.Data, "policyVersion.reducesRights") != true {
+			t.Errorf("the new version: %.300s", r.Raw)
+		}
+
+		r = env.MustDo(veiltest.Request{Token: adult, Query: notice})
+		if veiltest.Dig(r.Data, "policyNotice.mustAccept") != true || veiltest.Dig(r.Data, "policyNotice.version.version") != "2027-01-01" {
+			t.Errorf("the notice of a major version: %s", r.Raw)
+		}
+		if r := env.MustDo(veiltest.Request{Query: notice}); r.Data["policyNotice"] != nil {
+			t.Errorf("an anonymous notice: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { acceptPolicy(version: "2027-01-01") { policyVersion } }`})
+		if r := env.MustDo(veiltest.Request{Token: adult, Query: notice}); r.Data["policyNotice"] != nil {
+			t.Errorf("a notice after accepting: %s", r.Raw)
+		}
+
+		// A minor version is told, and need not be accepted.
+		env.Clock = env.Clock.Add(time.Hour)
+		in = map[string]any{"version": "2027-02-01", "major": false, "summary": "typo", "text": zh + "。"}
+		env.MustDo(veiltest.Request{Token: admin, Query: publish, Variables: map[string]any{"in": in}})
+		r = env.MustDo(veiltest.Request{Token: adult, Query: notice})
+		if veiltest.Dig(r.Data, "policyNotice.mustAccept") != false || veiltest.Dig(r.Data, "policyNotice.version.version") != "2027-02-01" {
+			t.Errorf("the notice of a minor version: %s", r.Raw)
+		}
+	})
+}
