@@ -93,7 +93,9 @@ func (p *pseudonymiser) hash(kind, v string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// loadDevices hashes the device identifiers of the page's users.
+// loadDevices hashes the device identifiers of the page's users. The IMSI
+// is not one of them: it identifies the SIM's subscriber, a person, and
+// stays out of the export even hashed (POLICY.md P8).
 func (p *pseudonymiser) loadDevices(ctx context.Context, c *ent.Client, page []*ent.ActivityLog) error {
 	clear(p.devices)
 	var users []int

@@ -46,7 +46,20 @@ func TestExportHoldsNoDirectIdentifier(t *testing.T) {
 			t.Fatal("no device seeded")
 		}
 		for _, d := range devs {
-			identifiers = append(identifiers, *d.Imei, *d.Idfa, *d.Oaid, *d.MAC)
+			identifiers = append(identifiers, *d.Imei, *d.Idfa, *d.Oaid, *d.MAC, *d.Imsi)
+		}
+		// The app's start-up and crash logs never leave (P8), and the
+		// IMSI identifies the subscriber, not the device: not even its
+		// keyed hash is exported.
+		logs := env.Store.Client.AppLog.Query().AllX(classification.AsSystem(ctx))
+		if len(logs) == 0 {
+			t.Fatal("no app log seeded")
+		}
+		for _, l := range logs {
+			identifiers = append(identifiers, l.AppVersion, l.DeviceModel)
+			if l.Stack != nil {
+				identifiers = append(identifiers, *l.Stack, *l.CrashType)
+			}
 		}
 		identifiers = append(identifiers, "203.0.113.45", "二手自行车")
 		for _, id := range identifiers {
@@ -59,7 +72,7 @@ func TestExportHoldsNoDirectIdentifier(t *testing.T) {
 			t.Fatal(err)
 		}
 		if row.Network != "203.0.113.0/24" || len(row.Subject) != 32 || len(row.Devices) != 4 {
-			t.Errorf("row = %+v: want a /24 network, a 128-bit pseudonym and 4 hashed device ids", row)
+			t.Errorf("row = %+v: want a /24 network, a 128-bit pseudonym and 4 hashed device ids (IMEI, IDFA, OAID, MAC; never the IMSI)", row)
 		}
 		var again bytes.Buffer
 		analytics.Export(ctx, env.Store.Client, key, &again, 1000)

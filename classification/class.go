@@ -191,7 +191,7 @@ var (
 		Policy: []string{"P1.4"},
 	}
 	DeviceID = &Class{
-		Name: "device_id", Description: "device identifiers (IMEI, IDFA, OAID, MAC)",
+		Name: "device_id", Description: "device identifiers (IMEI, IMSI, IDFA, OAID, MAC)",
 		Scenario: "registering the device at first start",
 		Level:    Personal, Mask: MaskDeviceID, Consent: ConsentDevice, Basis: BasisConsent,
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
@@ -213,6 +213,14 @@ var (
 		StaffPurposes: []Purpose{FraudInvestigation, LegalHold},
 		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
 		Policy: []string{"P1.4", "P1.9"},
+	}
+	AppLog = &Class{
+		Name: "app_log", Description: "app start-up and crash logs: app and OS version, device model, start-up time, crash type and stack",
+		Scenario: "when the app starts, and when it crashes",
+		Level:    Personal, Basis: BasisSecurity,
+		StaffPurposes: []Purpose{AfterSales, FraudInvestigation, LegalHold},
+		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
+		Policy: []string{"P8", "P1.12"},
 	}
 	Transaction = &Class{
 		Name: "transaction", Description: "orders and payments: order number, amount, status, times",
@@ -290,7 +298,7 @@ var (
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
 	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, IPAddress, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
+	Behaviour, IPAddress, AppLog, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
 }
 
 var byName = map[string]*Class{}

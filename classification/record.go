@@ -38,7 +38,7 @@ const (
 // DataCategories are the categories a user may ask to delete
 // (deleteMyData); each is declared by exactly one type.
 var DataCategories = []string{
-	"ADDRESS_BOOK", "CALL_LOG", "ACTIVITY", "LOCATION", "DEVICES",
+	"ADDRESS_BOOK", "CALL_LOG", "ACTIVITY", "APP_LOGS", "LOCATION", "DEVICES",
 	"THIRD_PARTY_ACCOUNTS", "FACE_VERIFICATIONS", "SUPPORT_TICKETS", "ORDERS",
 }
 

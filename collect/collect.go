@@ -13,6 +13,7 @@ import (
 	"veil/check"
 	"veil/ent"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/calllogentry"
 	"veil/ent/thirdpartybinding"
 	"veil/fault"
@@ -40,6 +41,7 @@ type DeviceInput struct {
 	Idfa          *string  `json:"idfa"`
 	Oaid          *string  `json:"oaid"`
 	Mac           *string  `json:"mac"`
+	Imsi          *string  `json:"imsi"`
 }
 
 // RegisterDevice records the device userID uses.
@@ -62,6 +64,9 @@ func RegisterDevice(ctx context.Context, c *ent.Client, userID int, in DeviceInp
 	v.OptionalText("input.idfa", in.Idfa, 64)
 	v.OptionalText("input.oaid", in.Oaid, 64)
 	v.OptionalText("input.mac", in.Mac, 32)
+	if in.Imsi != nil && !isIMSI(*in.Imsi) {
+		v.Fail("input.imsi", "must be the SIM's IMSI: 14 or 15 digits")
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -69,7 +74,7 @@ func RegisterDevice(ctx context.Context, c *ent.Client, userID int, in DeviceInp
 		SetUserID(userID).
 		SetModel(in.Model).SetOs(in.Os).SetOsVersion(in.OsVersion).
 		SetClientVersion(in.ClientVersion).SetResolution(in.Resolution).SetPackageName(in.PackageName).
-		SetNillableImei(in.Imei).SetNillableIdfa(in.Idfa).SetNillableOaid(in.Oaid).SetNillableMAC(in.Mac).
+		SetNillableImei(in.Imei).SetNillableIdfa(in.Idfa).SetNillableOaid(in.Oaid).SetNillableMAC(in.Mac).SetNillableImsi(in.Imsi).
 		SetRegisteredAt(now)
 	if in.Settings != nil {
 		create.SetSettings(*in.Settings)
@@ -131,6 +136,84 @@ func RecordActivity(ctx context.Context, c *ent.Client, userID int, in []*Activi
 			SetNillableStaySeconds(a.StaySeconds)
 	}
 	if _, err := c.ActivityLog.CreateBulk(builders...).Save(privacy.Batch(ctx)); err != nil {
+		return 0, err
+	}
+	return len(in), nil
+}
+
+// isIMSI reports whether s is an IMSI: 14 or 15 digits (a mobile country
+// and network code, then the subscriber number).
+func isIMSI(s string) bool {
+	if len(s) < 14 || len(s) > 15 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxAppLogBatch is how many app logs one call may report.
+const MaxAppLogBatch = 50
+
+// AppLogInput is the GraphQL input AppLogInput.
+type AppLogInput struct {
+	Kind        applog.Kind `json:"kind"`
+	OccurredAt  time.Time   `json:"occurredAt"`
+	AppVersion  string      `json:"appVersion"`
+	OsVersion   string      `json:"osVersion"`
+	DeviceModel string      `json:"deviceModel"`
+	StartupMs   *int        `json:"startupMs"`
+	CrashType   *string     `json:"crashType"`
+	Stack       *string     `json:"stack"`
+}
+
+// ReportAppLogs records a batch of the app's start-up and crash logs, all
+// or none (POLICY.md P8). A STARTUP carries no crash; a CRASH names its
+// type.
+func ReportAppLogs(ctx context.Context, c *ent.Client, userID int, in []*AppLogInput, now time.Time) (int, error) {
+	var v check.Checker
+	v.Batch("input", len(in), MaxAppLogBatch)
+	for i, a := range in {
+		f := check.Item("input", i)
+		if a.OccurredAt.After(now.Add(5*time.Minute)) || a.OccurredAt.Before(now.AddDate(0, -1, 0)) {
+			v.Fail(f+".occurredAt", "must be within the last month and not in the future")
+		}
+		v.Text(f+".appVersion", a.AppVersion, 1, 32)
+		v.Text(f+".osVersion", a.OsVersion, 1, 32)
+		v.Text(f+".deviceModel", a.DeviceModel, 1, 64)
+		v.OptionalText(f+".crashType", a.CrashType, 128)
+		v.OptionalText(f+".stack", a.Stack, 8000)
+		switch a.Kind {
+		case applog.KindSTARTUP:
+			if a.CrashType != nil || a.Stack != nil {
+				v.Fail(f+".kind", "a STARTUP carries no crashType or stack")
+			}
+			if a.StartupMs != nil {
+				v.Int(f+".startupMs", *a.StartupMs, 0, 600000)
+			}
+		case applog.KindCRASH:
+			if a.CrashType == nil {
+				v.Fail(f+".crashType", "a CRASH names its exception or signal")
+			}
+			if a.StartupMs != nil {
+				v.Fail(f+".startupMs", "only a STARTUP has a start-up time")
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	builders := make([]*ent.AppLogCreate, len(in))
+	for i, a := range in {
+		builders[i] = c.AppLog.Create().
+			SetUserID(userID).SetKind(a.Kind).SetOccurredAt(a.OccurredAt).
+			SetAppVersion(a.AppVersion).SetOsVersion(a.OsVersion).SetDeviceModel(a.DeviceModel).
+			SetNillableStartupMs(a.StartupMs).SetNillableCrashType(a.CrashType).SetNillableStack(a.Stack)
+	}
+	if _, err := c.AppLog.CreateBulk(builders...).Save(privacy.Batch(ctx)); err != nil {
 		return 0, err
 	}
 	return len(in), nil

@@ -12,6 +12,7 @@ import (
 	"veil/ent/migrate"
 
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
 	"veil/ent/auditsubject"
@@ -51,6 +52,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// ActivityLog is the client for interacting with the ActivityLog builders.
 	ActivityLog *ActivityLogClient
+	// AppLog is the client for interacting with the AppLog builders.
+	AppLog *AppLogClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// AuditHead is the client for interacting with the AuditHead builders.
@@ -111,6 +114,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.ActivityLog = NewActivityLogClient(c.config)
+	c.AppLog = NewAppLogClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuditHead = NewAuditHeadClient(c.config)
 	c.AuditSubject = NewAuditSubjectClient(c.config)
@@ -227,6 +231,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:                  ctx,
 		config:               cfg,
 		ActivityLog:          NewActivityLogClient(cfg),
+		AppLog:               NewAppLogClient(cfg),
 		AuditEvent:           NewAuditEventClient(cfg),
 		AuditHead:            NewAuditHeadClient(cfg),
 		AuditSubject:         NewAuditSubjectClient(cfg),
@@ -270,6 +275,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:                  ctx,
 		config:               cfg,
 		ActivityLog:          NewActivityLogClient(cfg),
+		AppLog:               NewAppLogClient(cfg),
 		AuditEvent:           NewAuditEventClient(cfg),
 		AuditHead:            NewAuditHeadClient(cfg),
 		AuditSubject:         NewAuditSubjectClient(cfg),
@@ -322,11 +328,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.ActivityLog, c.AuditEvent, c.AuditHead, c.AuditSubject, c.CallLogEntry,
-		c.Consent, c.Contact, c.Device, c.FaceVerification, c.GuardianLink, c.Listing,
-		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RateBucket,
-		c.RealNameVerification, c.RightsRequest, c.Session, c.SharingRecord,
-		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.ActivityLog, c.AppLog, c.AuditEvent, c.AuditHead, c.AuditSubject,
+		c.CallLogEntry, c.Consent, c.Contact, c.Device, c.FaceVerification,
+		c.GuardianLink, c.Listing, c.Location, c.LoginCode, c.Order, c.PolicyVersion,
+		c.RateBucket, c.RealNameVerification, c.RightsRequest, c.Session,
+		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -336,11 +342,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.ActivityLog, c.AuditEvent, c.AuditHead, c.AuditSubject, c.CallLogEntry,
-		c.Consent, c.Contact, c.Device, c.FaceVerification, c.GuardianLink, c.Listing,
-		c.Location, c.LoginCode, c.Order, c.PolicyVersion, c.RateBucket,
-		c.RealNameVerification, c.RightsRequest, c.Session, c.SharingRecord,
-		c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.ActivityLog, c.AppLog, c.AuditEvent, c.AuditHead, c.AuditSubject,
+		c.CallLogEntry, c.Consent, c.Contact, c.Device, c.FaceVerification,
+		c.GuardianLink, c.Listing, c.Location, c.LoginCode, c.Order, c.PolicyVersion,
+		c.RateBucket, c.RealNameVerification, c.RightsRequest, c.Session,
+		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -351,6 +357,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ActivityLogMutation:
 		return c.ActivityLog.mutate(ctx, m)
+	case *AppLogMutation:
+		return c.AppLog.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuditHeadMutation:
@@ -548,6 +556,155 @@ func (c *ActivityLogClient) mutate(ctx context.Context, m *ActivityLogMutation) 
 		return (&ActivityLogDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ActivityLog mutation op: %q", m.Op())
+	}
+}
+
+// AppLogClient is a client for the AppLog schema.
+type AppLogClient struct {
+	config
+}
+
+// NewAppLogClient returns a client for the AppLog from the given config.
+func NewAppLogClient(c config) *AppLogClient {
+	return &AppLogClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `applog.Hooks(f(g(h())))`.
+func (c *AppLogClient) Use(hooks ...Hook) {
+	c.hooks.AppLog = append(c.hooks.AppLog, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `applog.Intercept(f(g(h())))`.
+func (c *AppLogClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AppLog = append(c.inters.AppLog, interceptors...)
+}
+
+// Create returns a builder for creating a AppLog entity.
+func (c *AppLogClient) Create() *AppLogCreate {
+	mutation := newAppLogMutation(c.config, OpCreate)
+	return &AppLogCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AppLog entities.
+func (c *AppLogClient) CreateBulk(builders ...*AppLogCreate) *AppLogCreateBulk {
+	return &AppLogCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AppLogClient) MapCreateBulk(slice any, setFunc func(*AppLogCreate, int)) *AppLogCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AppLogCreateBulk{err: fmt.Errorf("calling to AppLogClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AppLogCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AppLogCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AppLog.
+func (c *AppLogClient) Update() *AppLogUpdate {
+	mutation := newAppLogMutation(c.config, OpUpdate)
+	return &AppLogUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AppLogClient) UpdateOne(_m *AppLog) *AppLogUpdateOne {
+	mutation := newAppLogMutation(c.config, OpUpdateOne, withAppLog(_m))
+	return &AppLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AppLogClient) UpdateOneID(id int) *AppLogUpdateOne {
+	mutation := newAppLogMutation(c.config, OpUpdateOne, withAppLogID(id))
+	return &AppLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AppLog.
+func (c *AppLogClient) Delete() *AppLogDelete {
+	mutation := newAppLogMutation(c.config, OpDelete)
+	return &AppLogDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AppLogClient) DeleteOne(_m *AppLog) *AppLogDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AppLogClient) DeleteOneID(id int) *AppLogDeleteOne {
+	builder := c.Delete().Where(applog.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AppLogDeleteOne{builder}
+}
+
+// Query returns a query builder for AppLog.
+func (c *AppLogClient) Query() *AppLogQuery {
+	return &AppLogQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAppLog},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AppLog entity by its id.
+func (c *AppLogClient) Get(ctx context.Context, id int) (*AppLog, error) {
+	return c.Query().Where(applog.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AppLogClient) GetX(ctx context.Context, id int) *AppLog {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a AppLog.
+func (c *AppLogClient) QueryUser(_m *AppLog) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(applog.Table, applog.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, applog.UserTable, applog.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AppLogClient) Hooks() []Hook {
+	return c.hooks.AppLog
+}
+
+// Interceptors returns the client interceptors.
+func (c *AppLogClient) Interceptors() []Interceptor {
+	return c.inters.AppLog
+}
+
+func (c *AppLogClient) mutate(ctx context.Context, m *AppLogMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AppLogCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AppLogUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AppLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AppLogDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AppLog mutation op: %q", m.Op())
 	}
 }
 
@@ -4017,6 +4174,22 @@ func (c *UserClient) QueryActivities(_m *User) *ActivityLogQuery {
 	return query
 }
 
+// QueryAppLogs queries the app_logs edge of a User.
+func (c *UserClient) QueryAppLogs(_m *User) *AppLogQuery {
+	query := (&AppLogClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(applog.Table, applog.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.AppLogsTable, user.AppLogsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryContacts queries the contacts edge of a User.
 func (c *UserClient) QueryContacts(_m *User) *ContactQuery {
 	query := (&ContactClient{config: c.config}).Query()
@@ -4205,13 +4378,13 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ActivityLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
+		ActivityLog, AppLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
 		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
 		Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest, Session,
 		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
 	}
 	inters struct {
-		ActivityLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
+		ActivityLog, AppLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
 		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
 		Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest, Session,
 		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,

@@ -45,6 +45,8 @@ type Device struct {
 	Oaid *string `json:"oaid,omitempty"`
 	// MAC holds the value of the "mac" field.
 	MAC *string `json:"mac,omitempty"`
+	// The SIM's subscriber identity (P8): masked to its last 4 for anyone but the user.
+	Imsi *string `json:"imsi,omitempty"`
 	// RegisteredAt holds the value of the "registered_at" field.
 	RegisteredAt time.Time `json:"registered_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -82,7 +84,7 @@ func (*Device) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case device.FieldID, device.FieldUserID:
 			values[i] = new(sql.NullInt64)
-		case device.FieldModel, device.FieldOs, device.FieldOsVersion, device.FieldClientVersion, device.FieldResolution, device.FieldPackageName, device.FieldSettings, device.FieldImei, device.FieldIdfa, device.FieldOaid, device.FieldMAC:
+		case device.FieldModel, device.FieldOs, device.FieldOsVersion, device.FieldClientVersion, device.FieldResolution, device.FieldPackageName, device.FieldSettings, device.FieldImei, device.FieldIdfa, device.FieldOaid, device.FieldMAC, device.FieldImsi:
 			values[i] = new(sql.NullString)
 		case device.FieldRegisteredAt:
 			values[i] = new(sql.NullTime)
@@ -191,6 +193,13 @@ func (_m *Device) assignValues(columns []string, values []any) error {
 				_m.MAC = new(string)
 				*_m.MAC = value.String
 			}
+		case device.FieldImsi:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field imsi", values[i])
+			} else if value.Valid {
+				_m.Imsi = new(string)
+				*_m.Imsi = value.String
+			}
 		case device.FieldRegisteredAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field registered_at", values[i])
@@ -282,6 +291,11 @@ func (_m *Device) String() string {
 	builder.WriteString(", ")
 	if v := _m.MAC; v != nil {
 		builder.WriteString("mac=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.Imsi; v != nil {
+		builder.WriteString("imsi=")
 		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")

@@ -141,6 +141,20 @@ func (_c *DeviceCreate) SetNillableMAC(v *string) *DeviceCreate {
 	return _c
 }
 
+// SetImsi sets the "imsi" field.
+func (_c *DeviceCreate) SetImsi(v string) *DeviceCreate {
+	_c.mutation.SetImsi(v)
+	return _c
+}
+
+// SetNillableImsi sets the "imsi" field if the given value is not nil.
+func (_c *DeviceCreate) SetNillableImsi(v *string) *DeviceCreate {
+	if v != nil {
+		_c.SetImsi(*v)
+	}
+	return _c
+}
+
 // SetRegisteredAt sets the "registered_at" field.
 func (_c *DeviceCreate) SetRegisteredAt(v time.Time) *DeviceCreate {
 	_c.mutation.SetRegisteredAt(v)
@@ -286,6 +300,11 @@ func (_c *DeviceCreate) check() error {
 			return &ValidationError{Name: "mac", err: fmt.Errorf(`ent: validator failed for field "Device.mac": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Imsi(); ok {
+		if err := device.ImsiValidator(v); err != nil {
+			return &ValidationError{Name: "imsi", err: fmt.Errorf(`ent: validator failed for field "Device.imsi": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.RegisteredAt(); !ok {
 		return &ValidationError{Name: "registered_at", err: errors.New(`ent: missing required field "Device.registered_at"`)}
 	}
@@ -366,6 +385,10 @@ func (_c *DeviceCreate) createSpec() (*Device, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MAC(); ok {
 		_spec.SetField(device.FieldMAC, field.TypeString, value)
 		_node.MAC = &value
+	}
+	if value, ok := _c.mutation.Imsi(); ok {
+		_spec.SetField(device.FieldImsi, field.TypeString, value)
+		_node.Imsi = &value
 	}
 	if value, ok := _c.mutation.RegisteredAt(); ok {
 		_spec.SetField(device.FieldRegisteredAt, field.TypeTime, value)
@@ -611,6 +634,24 @@ func (u *DeviceUpsert) UpdateMAC() *DeviceUpsert {
 // ClearMAC clears the value of the "mac" field.
 func (u *DeviceUpsert) ClearMAC() *DeviceUpsert {
 	u.SetNull(device.FieldMAC)
+	return u
+}
+
+// SetImsi sets the "imsi" field.
+func (u *DeviceUpsert) SetImsi(v string) *DeviceUpsert {
+	u.Set(device.FieldImsi, v)
+	return u
+}
+
+// UpdateImsi sets the "imsi" field to the value that was provided on create.
+func (u *DeviceUpsert) UpdateImsi() *DeviceUpsert {
+	u.SetExcluded(device.FieldImsi)
+	return u
+}
+
+// ClearImsi clears the value of the "imsi" field.
+func (u *DeviceUpsert) ClearImsi() *DeviceUpsert {
+	u.SetNull(device.FieldImsi)
 	return u
 }
 
@@ -862,6 +903,27 @@ func (u *DeviceUpsertOne) UpdateMAC() *DeviceUpsertOne {
 func (u *DeviceUpsertOne) ClearMAC() *DeviceUpsertOne {
 	return u.Update(func(s *DeviceUpsert) {
 		s.ClearMAC()
+	})
+}
+
+// SetImsi sets the "imsi" field.
+func (u *DeviceUpsertOne) SetImsi(v string) *DeviceUpsertOne {
+	return u.Update(func(s *DeviceUpsert) {
+		s.SetImsi(v)
+	})
+}
+
+// UpdateImsi sets the "imsi" field to the value that was provided on create.
+func (u *DeviceUpsertOne) UpdateImsi() *DeviceUpsertOne {
+	return u.Update(func(s *DeviceUpsert) {
+		s.UpdateImsi()
+	})
+}
+
+// ClearImsi clears the value of the "imsi" field.
+func (u *DeviceUpsertOne) ClearImsi() *DeviceUpsertOne {
+	return u.Update(func(s *DeviceUpsert) {
+		s.ClearImsi()
 	})
 }
 
@@ -1279,6 +1341,27 @@ func (u *DeviceUpsertBulk) UpdateMAC() *DeviceUpsertBulk {
 func (u *DeviceUpsertBulk) ClearMAC() *DeviceUpsertBulk {
 	return u.Update(func(s *DeviceUpsert) {
 		s.ClearMAC()
+	})
+}
+
+// SetImsi sets the "imsi" field.
+func (u *DeviceUpsertBulk) SetImsi(v string) *DeviceUpsertBulk {
+	return u.Update(func(s *DeviceUpsert) {
+		s.SetImsi(v)
+	})
+}
+
+// UpdateImsi sets the "imsi" field to the value that was provided on create.
+func (u *DeviceUpsertBulk) UpdateImsi() *DeviceUpsertBulk {
+	return u.Update(func(s *DeviceUpsert) {
+		s.UpdateImsi()
+	})
+}
+
+// ClearImsi clears the value of the "imsi" field.
+func (u *DeviceUpsertBulk) ClearImsi() *DeviceUpsertBulk {
+	return u.Update(func(s *DeviceUpsert) {
+		s.ClearImsi()
 	})
 }
 

@@ -224,6 +224,26 @@ func (_u *DeviceUpdate) ClearMAC() *DeviceUpdate {
 	return _u
 }
 
+// SetImsi sets the "imsi" field.
+func (_u *DeviceUpdate) SetImsi(v string) *DeviceUpdate {
+	_u.mutation.SetImsi(v)
+	return _u
+}
+
+// SetNillableImsi sets the "imsi" field if the given value is not nil.
+func (_u *DeviceUpdate) SetNillableImsi(v *string) *DeviceUpdate {
+	if v != nil {
+		_u.SetImsi(*v)
+	}
+	return _u
+}
+
+// ClearImsi clears the value of the "imsi" field.
+func (_u *DeviceUpdate) ClearImsi() *DeviceUpdate {
+	_u.mutation.ClearImsi()
+	return _u
+}
+
 // Mutation returns the DeviceMutation object of the builder.
 func (_u *DeviceUpdate) Mutation() *DeviceMutation {
 	return _u.mutation
@@ -313,6 +333,11 @@ func (_u *DeviceUpdate) check() error {
 			return &ValidationError{Name: "mac", err: fmt.Errorf(`ent: validator failed for field "Device.mac": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Imsi(); ok {
+		if err := device.ImsiValidator(v); err != nil {
+			return &ValidationError{Name: "imsi", err: fmt.Errorf(`ent: validator failed for field "Device.imsi": %w`, err)}
+		}
+	}
 	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Device.user"`)
 	}
@@ -386,6 +411,12 @@ func (_u *DeviceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.MACCleared() {
 		_spec.ClearField(device.FieldMAC, field.TypeString)
+	}
+	if value, ok := _u.mutation.Imsi(); ok {
+		_spec.SetField(device.FieldImsi, field.TypeString, value)
+	}
+	if _u.mutation.ImsiCleared() {
+		_spec.ClearField(device.FieldImsi, field.TypeString)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -603,6 +634,26 @@ func (_u *DeviceUpdateOne) ClearMAC() *DeviceUpdateOne {
 	return _u
 }
 
+// SetImsi sets the "imsi" field.
+func (_u *DeviceUpdateOne) SetImsi(v string) *DeviceUpdateOne {
+	_u.mutation.SetImsi(v)
+	return _u
+}
+
+// SetNillableImsi sets the "imsi" field if the given value is not nil.
+func (_u *DeviceUpdateOne) SetNillableImsi(v *string) *DeviceUpdateOne {
+	if v != nil {
+		_u.SetImsi(*v)
+	}
+	return _u
+}
+
+// ClearImsi clears the value of the "imsi" field.
+func (_u *DeviceUpdateOne) ClearImsi() *DeviceUpdateOne {
+	_u.mutation.ClearImsi()
+	return _u
+}
+
 // Mutation returns the DeviceMutation object of the builder.
 func (_u *DeviceUpdateOne) Mutation() *DeviceMutation {
 	return _u.mutation
@@ -705,6 +756,11 @@ func (_u *DeviceUpdateOne) check() error {
 			return &ValidationError{Name: "mac", err: fmt.Errorf(`ent: validator failed for field "Device.mac": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Imsi(); ok {
+		if err := device.ImsiValidator(v); err != nil {
+			return &ValidationError{Name: "imsi", err: fmt.Errorf(`ent: validator failed for field "Device.imsi": %w`, err)}
+		}
+	}
 	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Device.user"`)
 	}
@@ -795,6 +851,12 @@ func (_u *DeviceUpdateOne) sqlSave(ctx context.Context) (_node *Device, err erro
 	}
 	if _u.mutation.MACCleared() {
 		_spec.ClearField(device.FieldMAC, field.TypeString)
+	}
+	if value, ok := _u.mutation.Imsi(); ok {
+		_spec.SetField(device.FieldImsi, field.TypeString, value)
+	}
+	if _u.mutation.ImsiCleared() {
+		_spec.ClearField(device.FieldImsi, field.TypeString)
 	}
 	_node = &Device{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sync"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
 	"veil/ent/auditsubject"
@@ -97,6 +98,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			activitylog.Table:          activitylog.ValidColumn,
+			applog.Table:               applog.ValidColumn,
 			auditevent.Table:           auditevent.ValidColumn,
 			audithead.Table:            audithead.ValidColumn,
 			auditsubject.Table:         auditsubject.ValidColumn,

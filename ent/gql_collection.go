@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
@@ -149,6 +150,108 @@ func newActivityLogPaginateArgs(rv map[string]any) *activitylogPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ActivityLogWhereInput); ok {
 		args.opts = append(args.opts, WithActivityLogFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AppLogQuery) CollectFields(ctx context.Context, satisfies ...string) (*AppLogQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AppLogQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(applog.Columns))
+		selectedFields = []string{applog.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "kind":
+			if _, ok := fieldSeen[applog.FieldKind]; !ok {
+				selectedFields = append(selectedFields, applog.FieldKind)
+				fieldSeen[applog.FieldKind] = struct{}{}
+			}
+		case "appVersion":
+			if _, ok := fieldSeen[applog.FieldAppVersion]; !ok {
+				selectedFields = append(selectedFields, applog.FieldAppVersion)
+				fieldSeen[applog.FieldAppVersion] = struct{}{}
+			}
+		case "osVersion":
+			if _, ok := fieldSeen[applog.FieldOsVersion]; !ok {
+				selectedFields = append(selectedFields, applog.FieldOsVersion)
+				fieldSeen[applog.FieldOsVersion] = struct{}{}
+			}
+		case "deviceModel":
+			if _, ok := fieldSeen[applog.FieldDeviceModel]; !ok {
+				selectedFields = append(selectedFields, applog.FieldDeviceModel)
+				fieldSeen[applog.FieldDeviceModel] = struct{}{}
+			}
+		case "startupMs":
+			if _, ok := fieldSeen[applog.FieldStartupMs]; !ok {
+				selectedFields = append(selectedFields, applog.FieldStartupMs)
+				fieldSeen[applog.FieldStartupMs] = struct{}{}
+			}
+		case "crashType":
+			if _, ok := fieldSeen[applog.FieldCrashType]; !ok {
+				selectedFields = append(selectedFields, applog.FieldCrashType)
+				fieldSeen[applog.FieldCrashType] = struct{}{}
+			}
+		case "stack":
+			if _, ok := fieldSeen[applog.FieldStack]; !ok {
+				selectedFields = append(selectedFields, applog.FieldStack)
+				fieldSeen[applog.FieldStack] = struct{}{}
+			}
+		case "occurredAt":
+			if _, ok := fieldSeen[applog.FieldOccurredAt]; !ok {
+				selectedFields = append(selectedFields, applog.FieldOccurredAt)
+				fieldSeen[applog.FieldOccurredAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type applogPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AppLogPaginateOption
+}
+
+func newAppLogPaginateArgs(rv map[string]any) *applogPaginateArgs {
+	args := &applogPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*AppLogWhereInput); ok {
+		args.opts = append(args.opts, WithAppLogFilter(v.Filter))
 	}
 	return args
 }
@@ -593,6 +696,11 @@ func (_q *DeviceQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if _, ok := fieldSeen[device.FieldMAC]; !ok {
 				selectedFields = append(selectedFields, device.FieldMAC)
 				fieldSeen[device.FieldMAC] = struct{}{}
+			}
+		case "imsi":
+			if _, ok := fieldSeen[device.FieldImsi]; !ok {
+				selectedFields = append(selectedFields, device.FieldImsi)
+				fieldSeen[device.FieldImsi] = struct{}{}
 			}
 		case "registeredAt":
 			if _, ok := fieldSeen[device.FieldRegisteredAt]; !ok {
@@ -2272,6 +2380,95 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				query = pager.applyOrder(query)
 			}
 			_q.WithNamedActivities(alias, func(wq *ActivityLogQuery) {
+				*wq = *query
+			})
+
+		case "appLogs":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppLogClient{config: _q.config}).Query()
+			)
+			args := newAppLogPaginateArgs(fieldArgs(ctx, nil, path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newAppLogPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"user_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(user.AppLogsColumn), ids...))
+						})
+						if err := query.GroupBy(user.AppLogsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[8] == nil {
+								nodes[i].Edges.totalCount[8] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[8][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.AppLogs)
+							if nodes[i].Edges.totalCount[8] == nil {
+								nodes[i].Edges.totalCount[8] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[8][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, applogImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(user.AppLogsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedAppLogs(alias, func(wq *AppLogQuery) {
 				*wq = *query
 			})
 

@@ -161,6 +161,24 @@ func (_m *User) Activities(
 	return _m.QueryActivities().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *User) AppLogs(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int,
+) (*AppLogConnection, error) {
+	opts := []AppLogPaginateOption{}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[8][alias]
+	if nodes, err := _m.NamedAppLogs(alias); err == nil || hasTotalCount {
+		pager, err := newAppLogPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &AppLogConnection{Edges: []*AppLogEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryAppLogs().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *User) Contacts(ctx context.Context) (result []*Contact, err error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		result, err = _m.NamedContacts(graphql.GetFieldContext(ctx).Field.Alias)

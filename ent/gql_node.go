@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
@@ -45,6 +46,11 @@ var activitylogImplementors = []string{"ActivityLog", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*ActivityLog) IsNode() {}
+
+var applogImplementors = []string{"AppLog", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AppLog) IsNode() {}
 
 var auditeventImplementors = []string{"AuditEvent", "Node"}
 
@@ -199,6 +205,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(activitylog.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, activitylogImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case applog.Table:
+		query := c.AppLog.Query().
+			Where(applog.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, applogImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -442,6 +457,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.ActivityLog.Query().
 			Where(activitylog.IDIn(ids...))
 		query, err := query.CollectFields(ctx, activitylogImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case applog.Table:
+		query := c.AppLog.Query().
+			Where(applog.IDIn(ids...))
+		query, err := query.CollectFields(ctx, applogImplementors...)
 		if err != nil {
 			return nil, err
 		}

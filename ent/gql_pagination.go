@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
@@ -360,6 +361,255 @@ func (_m *ActivityLog) ToEdge(order *ActivityLogOrder) *ActivityLogEdge {
 		order = DefaultActivityLogOrder
 	}
 	return &ActivityLogEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AppLogEdge is the edge representation of AppLog.
+type AppLogEdge struct {
+	Node   *AppLog `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// AppLogConnection is the connection containing edges to AppLog.
+type AppLogConnection struct {
+	Edges      []*AppLogEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *AppLogConnection) build(nodes []*AppLog, pager *applogPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AppLog
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AppLog {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AppLog {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AppLogEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AppLogEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AppLogPaginateOption enables pagination customization.
+type AppLogPaginateOption func(*applogPager) error
+
+// WithAppLogOrder configures pagination ordering.
+func WithAppLogOrder(order *AppLogOrder) AppLogPaginateOption {
+	if order == nil {
+		order = DefaultAppLogOrder
+	}
+	o := *order
+	return func(pager *applogPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAppLogOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAppLogFilter configures pagination filter.
+func WithAppLogFilter(filter func(*AppLogQuery) (*AppLogQuery, error)) AppLogPaginateOption {
+	return func(pager *applogPager) error {
+		if filter == nil {
+			return errors.New("AppLogQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type applogPager struct {
+	reverse bool
+	order   *AppLogOrder
+	filter  func(*AppLogQuery) (*AppLogQuery, error)
+}
+
+func newAppLogPager(opts []AppLogPaginateOption, reverse bool) (*applogPager, error) {
+	pager := &applogPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAppLogOrder
+	}
+	return pager, nil
+}
+
+func (p *applogPager) applyFilter(query *AppLogQuery) (*AppLogQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *applogPager) toCursor(_m *AppLog) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *applogPager) applyCursors(query *AppLogQuery, after, before *Cursor) (*AppLogQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAppLogOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *applogPager) applyOrder(query *AppLogQuery) *AppLogQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAppLogOrder.Field {
+		query = query.Order(DefaultAppLogOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *applogPager) orderExpr(query *AppLogQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAppLogOrder.Field {
+			b.Comma().Ident(DefaultAppLogOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AppLog.
+func (_m *AppLogQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AppLogPaginateOption,
+) (*AppLogConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAppLogPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AppLogConnection{Edges: []*AppLogEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AppLogOrderField defines the ordering field of AppLog.
+type AppLogOrderField struct {
+	// Value extracts the ordering value from the given AppLog.
+	Value    func(*AppLog) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) applog.OrderOption
+	toCursor func(*AppLog) Cursor
+}
+
+// AppLogOrder defines the ordering of AppLog.
+type AppLogOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *AppLogOrderField `json:"field"`
+}
+
+// DefaultAppLogOrder is the default ordering of AppLog.
+var DefaultAppLogOrder = &AppLogOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AppLogOrderField{
+		Value: func(_m *AppLog) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: applog.FieldID,
+		toTerm: applog.ByID,
+		toCursor: func(_m *AppLog) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AppLog into AppLogEdge.
+func (_m *AppLog) ToEdge(order *AppLogOrder) *AppLogEdge {
+	if order == nil {
+		order = DefaultAppLogOrder
+	}
+	return &AppLogEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
 	"veil/ent/auditsubject"
@@ -48,6 +49,7 @@ const (
 
 	// Node types.
 	TypeActivityLog          = "ActivityLog"
+	TypeAppLog               = "AppLog"
 	TypeAuditEvent           = "AuditEvent"
 	TypeAuditHead            = "AuditHead"
 	TypeAuditSubject         = "AuditSubject"
@@ -1329,6 +1331,915 @@ func (m *ActivityLogMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown ActivityLog edge %s", name)
+}
+
+// AppLogMutation represents an operation that mutates the AppLog nodes in the graph.
+type AppLogMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	kind          *applog.Kind
+	app_version   *string
+	os_version    *string
+	device_model  *string
+	startup_ms    *int
+	addstartup_ms *int
+	crash_type    *string
+	stack         *string
+	occurred_at   *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*AppLog, error)
+	predicates    []predicate.AppLog
+}
+
+var _ ent.Mutation = (*AppLogMutation)(nil)
+
+// applogOption allows management of the mutation configuration using functional options.
+type applogOption func(*AppLogMutation)
+
+// newAppLogMutation creates new mutation for the AppLog entity.
+func newAppLogMutation(c config, op Op, opts ...applogOption) *AppLogMutation {
+	m := &AppLogMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAppLog,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAppLogID sets the ID field of the mutation.
+func withAppLogID(id int) applogOption {
+	return func(m *AppLogMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AppLog
+		)
+		m.oldValue = func(ctx context.Context) (*AppLog, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AppLog.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAppLog sets the old AppLog of the mutation.
+func withAppLog(node *AppLog) applogOption {
+	return func(m *AppLogMutation) {
+		m.oldValue = func(context.Context) (*AppLog, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AppLogMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AppLogMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AppLogMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AppLogMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AppLog.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *AppLogMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *AppLogMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *AppLogMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AppLogMutation) SetKind(a applog.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AppLogMutation) Kind() (r applog.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldKind(ctx context.Context) (v applog.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AppLogMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetAppVersion sets the "app_version" field.
+func (m *AppLogMutation) SetAppVersion(s string) {
+	m.app_version = &s
+}
+
+// AppVersion returns the value of the "app_version" field in the mutation.
+func (m *AppLogMutation) AppVersion() (r string, exists bool) {
+	v := m.app_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppVersion returns the old "app_version" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldAppVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppVersion: %w", err)
+	}
+	return oldValue.AppVersion, nil
+}
+
+// ResetAppVersion resets all changes to the "app_version" field.
+func (m *AppLogMutation) ResetAppVersion() {
+	m.app_version = nil
+}
+
+// SetOsVersion sets the "os_version" field.
+func (m *AppLogMutation) SetOsVersion(s string) {
+	m.os_version = &s
+}
+
+// OsVersion returns the value of the "os_version" field in the mutation.
+func (m *AppLogMutation) OsVersion() (r string, exists bool) {
+	v := m.os_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOsVersion returns the old "os_version" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldOsVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOsVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOsVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOsVersion: %w", err)
+	}
+	return oldValue.OsVersion, nil
+}
+
+// ResetOsVersion resets all changes to the "os_version" field.
+func (m *AppLogMutation) ResetOsVersion() {
+	m.os_version = nil
+}
+
+// SetDeviceModel sets the "device_model" field.
+func (m *AppLogMutation) SetDeviceModel(s string) {
+	m.device_model = &s
+}
+
+// DeviceModel returns the value of the "device_model" field in the mutation.
+func (m *AppLogMutation) DeviceModel() (r string, exists bool) {
+	v := m.device_model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeviceModel returns the old "device_model" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldDeviceModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeviceModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeviceModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeviceModel: %w", err)
+	}
+	return oldValue.DeviceModel, nil
+}
+
+// ResetDeviceModel resets all changes to the "device_model" field.
+func (m *AppLogMutation) ResetDeviceModel() {
+	m.device_model = nil
+}
+
+// SetStartupMs sets the "startup_ms" field.
+func (m *AppLogMutation) SetStartupMs(i int) {
+	m.startup_ms = &i
+	m.addstartup_ms = nil
+}
+
+// StartupMs returns the value of the "startup_ms" field in the mutation.
+func (m *AppLogMutation) StartupMs() (r int, exists bool) {
+	v := m.startup_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartupMs returns the old "startup_ms" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldStartupMs(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartupMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartupMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartupMs: %w", err)
+	}
+	return oldValue.StartupMs, nil
+}
+
+// AddStartupMs adds i to the "startup_ms" field.
+func (m *AppLogMutation) AddStartupMs(i int) {
+	if m.addstartup_ms != nil {
+		*m.addstartup_ms += i
+	} else {
+		m.addstartup_ms = &i
+	}
+}
+
+// AddedStartupMs returns the value that was added to the "startup_ms" field in this mutation.
+func (m *AppLogMutation) AddedStartupMs() (r int, exists bool) {
+	v := m.addstartup_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearStartupMs clears the value of the "startup_ms" field.
+func (m *AppLogMutation) ClearStartupMs() {
+	m.startup_ms = nil
+	m.addstartup_ms = nil
+	m.clearedFields[applog.FieldStartupMs] = struct{}{}
+}
+
+// StartupMsCleared returns if the "startup_ms" field was cleared in this mutation.
+func (m *AppLogMutation) StartupMsCleared() bool {
+	_, ok := m.clearedFields[applog.FieldStartupMs]
+	return ok
+}
+
+// ResetStartupMs resets all changes to the "startup_ms" field.
+func (m *AppLogMutation) ResetStartupMs() {
+	m.startup_ms = nil
+	m.addstartup_ms = nil
+	delete(m.clearedFields, applog.FieldStartupMs)
+}
+
+// SetCrashType sets the "crash_type" field.
+func (m *AppLogMutation) SetCrashType(s string) {
+	m.crash_type = &s
+}
+
+// CrashType returns the value of the "crash_type" field in the mutation.
+func (m *AppLogMutation) CrashType() (r string, exists bool) {
+	v := m.crash_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCrashType returns the old "crash_type" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldCrashType(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCrashType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCrashType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCrashType: %w", err)
+	}
+	return oldValue.CrashType, nil
+}
+
+// ClearCrashType clears the value of the "crash_type" field.
+func (m *AppLogMutation) ClearCrashType() {
+	m.crash_type = nil
+	m.clearedFields[applog.FieldCrashType] = struct{}{}
+}
+
+// CrashTypeCleared returns if the "crash_type" field was cleared in this mutation.
+func (m *AppLogMutation) CrashTypeCleared() bool {
+	_, ok := m.clearedFields[applog.FieldCrashType]
+	return ok
+}
+
+// ResetCrashType resets all changes to the "crash_type" field.
+func (m *AppLogMutation) ResetCrashType() {
+	m.crash_type = nil
+	delete(m.clearedFields, applog.FieldCrashType)
+}
+
+// SetStack sets the "stack" field.
+func (m *AppLogMutation) SetStack(s string) {
+	m.stack = &s
+}
+
+// Stack returns the value of the "stack" field in the mutation.
+func (m *AppLogMutation) Stack() (r string, exists bool) {
+	v := m.stack
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStack returns the old "stack" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldStack(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStack is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStack requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStack: %w", err)
+	}
+	return oldValue.Stack, nil
+}
+
+// ClearStack clears the value of the "stack" field.
+func (m *AppLogMutation) ClearStack() {
+	m.stack = nil
+	m.clearedFields[applog.FieldStack] = struct{}{}
+}
+
+// StackCleared returns if the "stack" field was cleared in this mutation.
+func (m *AppLogMutation) StackCleared() bool {
+	_, ok := m.clearedFields[applog.FieldStack]
+	return ok
+}
+
+// ResetStack resets all changes to the "stack" field.
+func (m *AppLogMutation) ResetStack() {
+	m.stack = nil
+	delete(m.clearedFields, applog.FieldStack)
+}
+
+// SetOccurredAt sets the "occurred_at" field.
+func (m *AppLogMutation) SetOccurredAt(t time.Time) {
+	m.occurred_at = &t
+}
+
+// OccurredAt returns the value of the "occurred_at" field in the mutation.
+func (m *AppLogMutation) OccurredAt() (r time.Time, exists bool) {
+	v := m.occurred_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOccurredAt returns the old "occurred_at" field's value of the AppLog entity.
+// If the AppLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppLogMutation) OldOccurredAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOccurredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOccurredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOccurredAt: %w", err)
+	}
+	return oldValue.OccurredAt, nil
+}
+
+// ResetOccurredAt resets all changes to the "occurred_at" field.
+func (m *AppLogMutation) ResetOccurredAt() {
+	m.occurred_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *AppLogMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[applog.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *AppLogMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *AppLogMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *AppLogMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the AppLogMutation builder.
+func (m *AppLogMutation) Where(ps ...predicate.AppLog) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AppLogMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AppLogMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AppLog, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AppLogMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AppLogMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AppLog).
+func (m *AppLogMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AppLogMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.user != nil {
+		fields = append(fields, applog.FieldUserID)
+	}
+	if m.kind != nil {
+		fields = append(fields, applog.FieldKind)
+	}
+	if m.app_version != nil {
+		fields = append(fields, applog.FieldAppVersion)
+	}
+	if m.os_version != nil {
+		fields = append(fields, applog.FieldOsVersion)
+	}
+	if m.device_model != nil {
+		fields = append(fields, applog.FieldDeviceModel)
+	}
+	if m.startup_ms != nil {
+		fields = append(fields, applog.FieldStartupMs)
+	}
+	if m.crash_type != nil {
+		fields = append(fields, applog.FieldCrashType)
+	}
+	if m.stack != nil {
+		fields = append(fields, applog.FieldStack)
+	}
+	if m.occurred_at != nil {
+		fields = append(fields, applog.FieldOccurredAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AppLogMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case applog.FieldUserID:
+		return m.UserID()
+	case applog.FieldKind:
+		return m.Kind()
+	case applog.FieldAppVersion:
+		return m.AppVersion()
+	case applog.FieldOsVersion:
+		return m.OsVersion()
+	case applog.FieldDeviceModel:
+		return m.DeviceModel()
+	case applog.FieldStartupMs:
+		return m.StartupMs()
+	case applog.FieldCrashType:
+		return m.CrashType()
+	case applog.FieldStack:
+		return m.Stack()
+	case applog.FieldOccurredAt:
+		return m.OccurredAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AppLogMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case applog.FieldUserID:
+		return m.OldUserID(ctx)
+	case applog.FieldKind:
+		return m.OldKind(ctx)
+	case applog.FieldAppVersion:
+		return m.OldAppVersion(ctx)
+	case applog.FieldOsVersion:
+		return m.OldOsVersion(ctx)
+	case applog.FieldDeviceModel:
+		return m.OldDeviceModel(ctx)
+	case applog.FieldStartupMs:
+		return m.OldStartupMs(ctx)
+	case applog.FieldCrashType:
+		return m.OldCrashType(ctx)
+	case applog.FieldStack:
+		return m.OldStack(ctx)
+	case applog.FieldOccurredAt:
+		return m.OldOccurredAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AppLog field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppLogMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case applog.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case applog.FieldKind:
+		v, ok := value.(applog.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case applog.FieldAppVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppVersion(v)
+		return nil
+	case applog.FieldOsVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOsVersion(v)
+		return nil
+	case applog.FieldDeviceModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeviceModel(v)
+		return nil
+	case applog.FieldStartupMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartupMs(v)
+		return nil
+	case applog.FieldCrashType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCrashType(v)
+		return nil
+	case applog.FieldStack:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStack(v)
+		return nil
+	case applog.FieldOccurredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOccurredAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppLog field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AppLogMutation) AddedFields() []string {
+	var fields []string
+	if m.addstartup_ms != nil {
+		fields = append(fields, applog.FieldStartupMs)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AppLogMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case applog.FieldStartupMs:
+		return m.AddedStartupMs()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppLogMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case applog.FieldStartupMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartupMs(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppLog numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AppLogMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(applog.FieldStartupMs) {
+		fields = append(fields, applog.FieldStartupMs)
+	}
+	if m.FieldCleared(applog.FieldCrashType) {
+		fields = append(fields, applog.FieldCrashType)
+	}
+	if m.FieldCleared(applog.FieldStack) {
+		fields = append(fields, applog.FieldStack)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AppLogMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AppLogMutation) ClearField(name string) error {
+	switch name {
+	case applog.FieldStartupMs:
+		m.ClearStartupMs()
+		return nil
+	case applog.FieldCrashType:
+		m.ClearCrashType()
+		return nil
+	case applog.FieldStack:
+		m.ClearStack()
+		return nil
+	}
+	return fmt.Errorf("unknown AppLog nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AppLogMutation) ResetField(name string) error {
+	switch name {
+	case applog.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case applog.FieldKind:
+		m.ResetKind()
+		return nil
+	case applog.FieldAppVersion:
+		m.ResetAppVersion()
+		return nil
+	case applog.FieldOsVersion:
+		m.ResetOsVersion()
+		return nil
+	case applog.FieldDeviceModel:
+		m.ResetDeviceModel()
+		return nil
+	case applog.FieldStartupMs:
+		m.ResetStartupMs()
+		return nil
+	case applog.FieldCrashType:
+		m.ResetCrashType()
+		return nil
+	case applog.FieldStack:
+		m.ResetStack()
+		return nil
+	case applog.FieldOccurredAt:
+		m.ResetOccurredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AppLog field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AppLogMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, applog.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AppLogMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case applog.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AppLogMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AppLogMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AppLogMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, applog.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AppLogMutation) EdgeCleared(name string) bool {
+	switch name {
+	case applog.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AppLogMutation) ClearEdge(name string) error {
+	switch name {
+	case applog.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown AppLog unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AppLogMutation) ResetEdge(name string) error {
+	switch name {
+	case applog.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown AppLog edge %s", name)
 }
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
@@ -5258,6 +6169,7 @@ type DeviceMutation struct {
 	idfa           *string
 	oaid           *string
 	mac            *string
+	imsi           *string
 	registered_at  *time.Time
 	clearedFields  map[string]struct{}
 	user           *int
@@ -5914,6 +6826,55 @@ func (m *DeviceMutation) ResetMAC() {
 	delete(m.clearedFields, device.FieldMAC)
 }
 
+// SetImsi sets the "imsi" field.
+func (m *DeviceMutation) SetImsi(s string) {
+	m.imsi = &s
+}
+
+// Imsi returns the value of the "imsi" field in the mutation.
+func (m *DeviceMutation) Imsi() (r string, exists bool) {
+	v := m.imsi
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImsi returns the old "imsi" field's value of the Device entity.
+// If the Device object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeviceMutation) OldImsi(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImsi is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImsi requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImsi: %w", err)
+	}
+	return oldValue.Imsi, nil
+}
+
+// ClearImsi clears the value of the "imsi" field.
+func (m *DeviceMutation) ClearImsi() {
+	m.imsi = nil
+	m.clearedFields[device.FieldImsi] = struct{}{}
+}
+
+// ImsiCleared returns if the "imsi" field was cleared in this mutation.
+func (m *DeviceMutation) ImsiCleared() bool {
+	_, ok := m.clearedFields[device.FieldImsi]
+	return ok
+}
+
+// ResetImsi resets all changes to the "imsi" field.
+func (m *DeviceMutation) ResetImsi() {
+	m.imsi = nil
+	delete(m.clearedFields, device.FieldImsi)
+}
+
 // SetRegisteredAt sets the "registered_at" field.
 func (m *DeviceMutation) SetRegisteredAt(t time.Time) {
 	m.registered_at = &t
@@ -6011,7 +6972,7 @@ func (m *DeviceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DeviceMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.user != nil {
 		fields = append(fields, device.FieldUserID)
 	}
@@ -6051,6 +7012,9 @@ func (m *DeviceMutation) Fields() []string {
 	if m.mac != nil {
 		fields = append(fields, device.FieldMAC)
 	}
+	if m.imsi != nil {
+		fields = append(fields, device.FieldImsi)
+	}
 	if m.registered_at != nil {
 		fields = append(fields, device.FieldRegisteredAt)
 	}
@@ -6088,6 +7052,8 @@ func (m *DeviceMutation) Field(name string) (ent.Value, bool) {
 		return m.Oaid()
 	case device.FieldMAC:
 		return m.MAC()
+	case device.FieldImsi:
+		return m.Imsi()
 	case device.FieldRegisteredAt:
 		return m.RegisteredAt()
 	}
@@ -6125,6 +7091,8 @@ func (m *DeviceMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldOaid(ctx)
 	case device.FieldMAC:
 		return m.OldMAC(ctx)
+	case device.FieldImsi:
+		return m.OldImsi(ctx)
 	case device.FieldRegisteredAt:
 		return m.OldRegisteredAt(ctx)
 	}
@@ -6227,6 +7195,13 @@ func (m *DeviceMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMAC(v)
 		return nil
+	case device.FieldImsi:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImsi(v)
+		return nil
 	case device.FieldRegisteredAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -6282,6 +7257,9 @@ func (m *DeviceMutation) ClearedFields() []string {
 	if m.FieldCleared(device.FieldMAC) {
 		fields = append(fields, device.FieldMAC)
 	}
+	if m.FieldCleared(device.FieldImsi) {
+		fields = append(fields, device.FieldImsi)
+	}
 	return fields
 }
 
@@ -6310,6 +7288,9 @@ func (m *DeviceMutation) ClearField(name string) error {
 		return nil
 	case device.FieldMAC:
 		m.ClearMAC()
+		return nil
+	case device.FieldImsi:
+		m.ClearImsi()
 		return nil
 	}
 	return fmt.Errorf("unknown Device nullable field %s", name)
@@ -6357,6 +7338,9 @@ func (m *DeviceMutation) ResetField(name string) error {
 		return nil
 	case device.FieldMAC:
 		m.ResetMAC()
+		return nil
+	case device.FieldImsi:
+		m.ResetImsi()
 		return nil
 	case device.FieldRegisteredAt:
 		m.ResetRegisteredAt()
@@ -17917,6 +18901,9 @@ type UserMutation struct {
 	activities                     map[int]struct{}
 	removedactivities              map[int]struct{}
 	clearedactivities              bool
+	app_logs                       map[int]struct{}
+	removedapp_logs                map[int]struct{}
+	clearedapp_logs                bool
 	contacts                       map[int]struct{}
 	removedcontacts                map[int]struct{}
 	clearedcontacts                bool
@@ -19166,6 +20153,60 @@ func (m *UserMutation) ResetActivities() {
 	m.removedactivities = nil
 }
 
+// AddAppLogIDs adds the "app_logs" edge to the AppLog entity by ids.
+func (m *UserMutation) AddAppLogIDs(ids ...int) {
+	if m.app_logs == nil {
+		m.app_logs = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.app_logs[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAppLogs clears the "app_logs" edge to the AppLog entity.
+func (m *UserMutation) ClearAppLogs() {
+	m.clearedapp_logs = true
+}
+
+// AppLogsCleared reports if the "app_logs" edge to the AppLog entity was cleared.
+func (m *UserMutation) AppLogsCleared() bool {
+	return m.clearedapp_logs
+}
+
+// RemoveAppLogIDs removes the "app_logs" edge to the AppLog entity by IDs.
+func (m *UserMutation) RemoveAppLogIDs(ids ...int) {
+	if m.removedapp_logs == nil {
+		m.removedapp_logs = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.app_logs, ids[i])
+		m.removedapp_logs[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAppLogs returns the removed IDs of the "app_logs" edge to the AppLog entity.
+func (m *UserMutation) RemovedAppLogsIDs() (ids []int) {
+	for id := range m.removedapp_logs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AppLogsIDs returns the "app_logs" edge IDs in the mutation.
+func (m *UserMutation) AppLogsIDs() (ids []int) {
+	for id := range m.app_logs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAppLogs resets all changes to the "app_logs" edge.
+func (m *UserMutation) ResetAppLogs() {
+	m.app_logs = nil
+	m.clearedapp_logs = false
+	m.removedapp_logs = nil
+}
+
 // AddContactIDs adds the "contacts" edge to the Contact entity by ids.
 func (m *UserMutation) AddContactIDs(ids ...int) {
 	if m.contacts == nil {
@@ -20137,7 +21178,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 20)
 	if m.guardian != nil {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -20164,6 +21205,9 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.activities != nil {
 		edges = append(edges, user.EdgeActivities)
+	}
+	if m.app_logs != nil {
+		edges = append(edges, user.EdgeAppLogs)
 	}
 	if m.contacts != nil {
 		edges = append(edges, user.EdgeContacts)
@@ -20254,6 +21298,12 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeAppLogs:
+		ids := make([]ent.Value, 0, len(m.app_logs))
+		for id := range m.app_logs {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeContacts:
 		ids := make([]ent.Value, 0, len(m.contacts))
 		for id := range m.contacts {
@@ -20320,7 +21370,7 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 20)
 	if m.removedwards != nil {
 		edges = append(edges, user.EdgeWards)
 	}
@@ -20344,6 +21394,9 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedactivities != nil {
 		edges = append(edges, user.EdgeActivities)
+	}
+	if m.removedapp_logs != nil {
+		edges = append(edges, user.EdgeAppLogs)
 	}
 	if m.removedcontacts != nil {
 		edges = append(edges, user.EdgeContacts)
@@ -20430,6 +21483,12 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeAppLogs:
+		ids := make([]ent.Value, 0, len(m.removedapp_logs))
+		for id := range m.removedapp_logs {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeContacts:
 		ids := make([]ent.Value, 0, len(m.removedcontacts))
 		for id := range m.removedcontacts {
@@ -20496,7 +21555,7 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 20)
 	if m.clearedguardian {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -20523,6 +21582,9 @@ func (m *UserMutation) ClearedEdges() []string {
 	}
 	if m.clearedactivities {
 		edges = append(edges, user.EdgeActivities)
+	}
+	if m.clearedapp_logs {
+		edges = append(edges, user.EdgeAppLogs)
 	}
 	if m.clearedcontacts {
 		edges = append(edges, user.EdgeContacts)
@@ -20579,6 +21641,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.cleareddevices
 	case user.EdgeActivities:
 		return m.clearedactivities
+	case user.EdgeAppLogs:
+		return m.clearedapp_logs
 	case user.EdgeContacts:
 		return m.clearedcontacts
 	case user.EdgeCallLogs:
@@ -20644,6 +21708,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeActivities:
 		m.ResetActivities()
+		return nil
+	case user.EdgeAppLogs:
+		m.ResetAppLogs()
 		return nil
 	case user.EdgeContacts:
 		m.ResetContacts()

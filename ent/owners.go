@@ -5,6 +5,7 @@ package ent
 // Tables maps each Ent type to its table.
 var Tables = map[string]string{
 	"ActivityLog":          "activity_logs",
+	"AppLog":               "app_logs",
 	"AuditEvent":           "audit_events",
 	"AuditHead":            "audit_heads",
 	"AuditSubject":         "audit_subjects",
@@ -33,13 +34,14 @@ var Tables = map[string]string{
 // Fields lists the stored fields (columns) of each Ent type, the ID first.
 var Fields = map[string][]string{
 	"ActivityLog":          {"id", "user_id", "kind", "login_account", "search_query", "ip", "browser", "carrier", "network", "language", "page", "target", "stay_seconds", "occurred_at"},
+	"AppLog":               {"id", "user_id", "kind", "app_version", "os_version", "device_model", "startup_ms", "crash_type", "stack", "occurred_at"},
 	"AuditEvent":           {"id", "seq", "at", "actor_id", "actor_role", "subject_id", "action", "class", "purpose", "detail", "prev_hash", "hash"},
 	"AuditHead":            {"id", "seq", "hash"},
 	"AuditSubject":         {"id", "seq", "subject_id", "classes"},
 	"CallLogEntry":         {"id", "user_id", "phone", "direction", "started_at", "duration_seconds"},
 	"Consent":              {"id", "user_id", "purpose", "policy_version", "granted_at", "withdrawn_at", "recipient", "granted_by"},
 	"Contact":              {"id", "user_id", "name", "phone", "uploaded_at"},
-	"Device":               {"id", "user_id", "model", "os", "os_version", "client_version", "resolution", "package_name", "settings", "app_list", "imei", "idfa", "oaid", "mac", "registered_at"},
+	"Device":               {"id", "user_id", "model", "os", "os_version", "client_version", "resolution", "package_name", "settings", "app_list", "imei", "idfa", "oaid", "mac", "imsi", "registered_at"},
 	"FaceVerification":     {"id", "user_id", "result", "provider", "verified_at"},
 	"GuardianLink":         {"id", "child_id", "requested_by", "guardian_id", "requester_nickname", "requester_phone", "code_index", "code_attempts", "status", "end_reason", "requested_at", "answered_at", "ended_at"},
 	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at", "ships_from", "withdrawn_at"},
@@ -61,6 +63,7 @@ var Fields = map[string][]string{
 // JSONFields marks the fields stored as JSON text.
 var JSONFields = map[string]map[string]bool{
 	"ActivityLog":          {},
+	"AppLog":               {},
 	"AuditEvent":           {},
 	"AuditHead":            {},
 	"AuditSubject":         {},
@@ -91,6 +94,7 @@ var JSONFields = map[string]map[string]bool{
 // "table.column" and its row's ID (crypt.Keyring.Seal).
 var EncryptedColumns = map[string]map[string]string{
 	"activity_logs":           {},
+	"app_logs":                {},
 	"audit_events":            {},
 	"audit_heads":             {},
 	"audit_subjects":          {},
@@ -123,6 +127,10 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 	case *ActivityLog:
 		if e != nil {
 			return "ActivityLog", e.ID, true
+		}
+	case *AppLog:
+		if e != nil {
+			return "AppLog", e.ID, true
 		}
 	case *AuditEvent:
 		if e != nil {

@@ -8,6 +8,7 @@ import (
 
 	"veil/classification"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
 	"veil/ent/auditsubject"
@@ -37,6 +38,7 @@ import (
 // ent/schema.
 var Records = map[string]classification.Record{
 	"ActivityLog":          {Rows: "about", Subject: "user_id", Category: "ACTIVITY", OnCancel: "erase", Expires: "occurred_at"},
+	"AppLog":               {Rows: "about", Subject: "user_id", Category: "APP_LOGS", OnCancel: "erase", Expires: "occurred_at"},
 	"AuditEvent":           {Rows: "about", Subject: "subject_id", OnCancel: "keep", Kept: "the audit log is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3), and its chain must stay whole"},
 	"AuditHead":            {Rows: "system"},
 	"AuditSubject":         {Rows: "about", Subject: "subject_id", OnCancel: "keep", Kept: "it indexes the audit log, which is kept 36 months after recording (PIPL Art. 54, POLICY.md P4.3)"},
@@ -65,6 +67,7 @@ var Records = map[string]classification.Record{
 // RecordTypes lists the declared types, in name order.
 var RecordTypes = []string{
 	"ActivityLog",
+	"AppLog",
 	"AuditEvent",
 	"AuditHead",
 	"AuditSubject",
@@ -94,6 +97,7 @@ var RecordTypes = []string{
 // subject's account (classification.Erase), in name order.
 var ErasedOnCancel = []string{
 	"ActivityLog",
+	"AppLog",
 	"CallLogEntry",
 	"Contact",
 	"Device",
@@ -115,6 +119,12 @@ func SubjectOf(v any) (typ string, id, subject, counterparty int, ok bool) {
 		}
 		subject = e.UserID
 		return "ActivityLog", e.ID, subject, counterparty, true
+	case *AppLog:
+		if e == nil {
+			return "", 0, 0, 0, false
+		}
+		subject = e.UserID
+		return "AppLog", e.ID, subject, counterparty, true
 	case *AuditEvent:
 		if e == nil {
 			return "", 0, 0, 0, false
@@ -263,6 +273,8 @@ func DeleteAbout(ctx context.Context, c *Client, typ string, subjects ...int) (i
 	switch typ {
 	case "ActivityLog":
 		return c.ActivityLog.Delete().Where(activitylog.UserIDIn(subjects...)).Exec(ctx)
+	case "AppLog":
+		return c.AppLog.Delete().Where(applog.UserIDIn(subjects...)).Exec(ctx)
 	case "AuditEvent":
 		return c.AuditEvent.Delete().Where(auditevent.SubjectIDIn(subjects...)).Exec(ctx)
 	case "AuditSubject":
@@ -305,6 +317,8 @@ func CountAbout(ctx context.Context, c *Client, typ string, subjects ...int) (in
 	switch typ {
 	case "ActivityLog":
 		return c.ActivityLog.Query().Where(activitylog.UserIDIn(subjects...)).Count(ctx)
+	case "AppLog":
+		return c.AppLog.Query().Where(applog.UserIDIn(subjects...)).Count(ctx)
 	case "AuditEvent":
 		return c.AuditEvent.Query().Where(auditevent.SubjectIDIn(subjects...)).Count(ctx)
 	case "AuditSubject":
@@ -347,6 +361,8 @@ func ExpiredIDs(ctx context.Context, c *Client, typ string, before time.Time, li
 	switch typ {
 	case "ActivityLog":
 		return c.ActivityLog.Query().Where(activitylog.OccurredAtLT(before)).Limit(limit).IDs(ctx)
+	case "AppLog":
+		return c.AppLog.Query().Where(applog.OccurredAtLT(before)).Limit(limit).IDs(ctx)
 	case "Location":
 		return c.Location.Query().Where(location.RecordedAtLT(before)).Limit(limit).IDs(ctx)
 	}
@@ -358,6 +374,8 @@ func CountExpired(ctx context.Context, c *Client, typ string, before time.Time) 
 	switch typ {
 	case "ActivityLog":
 		return c.ActivityLog.Query().Where(activitylog.OccurredAtLT(before)).Count(ctx)
+	case "AppLog":
+		return c.AppLog.Query().Where(applog.OccurredAtLT(before)).Count(ctx)
 	case "Location":
 		return c.Location.Query().Where(location.RecordedAtLT(before)).Count(ctx)
 	}
@@ -369,6 +387,8 @@ func DeleteIDs(ctx context.Context, c *Client, typ string, ids ...int) (int, err
 	switch typ {
 	case "ActivityLog":
 		return c.ActivityLog.Delete().Where(activitylog.IDIn(ids...)).Exec(ctx)
+	case "AppLog":
+		return c.AppLog.Delete().Where(applog.IDIn(ids...)).Exec(ctx)
 	case "AuditEvent":
 		return c.AuditEvent.Delete().Where(auditevent.IDIn(ids...)).Exec(ctx)
 	case "AuditHead":

@@ -5,6 +5,7 @@ package ent
 import (
 	"time"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/auditsubject"
 	"veil/ent/calllogentry"
@@ -77,6 +78,74 @@ func init() {
 	activitylogDescStaySeconds := activitylogFields[11].Descriptor()
 	// activitylog.StaySecondsValidator is a validator for the "stay_seconds" field. It is called by the builders before save.
 	activitylog.StaySecondsValidator = activitylogDescStaySeconds.Validators[0].(func(int) error)
+	applogFields := schema.AppLog{}.Fields()
+	_ = applogFields
+	// applogDescAppVersion is the schema descriptor for app_version field.
+	applogDescAppVersion := applogFields[2].Descriptor()
+	// applog.AppVersionValidator is a validator for the "app_version" field. It is called by the builders before save.
+	applog.AppVersionValidator = func() func(string) error {
+		validators := applogDescAppVersion.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(app_version string) error {
+			for _, fn := range fns {
+				if err := fn(app_version); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// applogDescOsVersion is the schema descriptor for os_version field.
+	applogDescOsVersion := applogFields[3].Descriptor()
+	// applog.OsVersionValidator is a validator for the "os_version" field. It is called by the builders before save.
+	applog.OsVersionValidator = func() func(string) error {
+		validators := applogDescOsVersion.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(os_version string) error {
+			for _, fn := range fns {
+				if err := fn(os_version); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// applogDescDeviceModel is the schema descriptor for device_model field.
+	applogDescDeviceModel := applogFields[4].Descriptor()
+	// applog.DeviceModelValidator is a validator for the "device_model" field. It is called by the builders before save.
+	applog.DeviceModelValidator = func() func(string) error {
+		validators := applogDescDeviceModel.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(device_model string) error {
+			for _, fn := range fns {
+				if err := fn(device_model); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// applogDescStartupMs is the schema descriptor for startup_ms field.
+	applogDescStartupMs := applogFields[5].Descriptor()
+	// applog.StartupMsValidator is a validator for the "startup_ms" field. It is called by the builders before save.
+	applog.StartupMsValidator = applogDescStartupMs.Validators[0].(func(int) error)
+	// applogDescCrashType is the schema descriptor for crash_type field.
+	applogDescCrashType := applogFields[6].Descriptor()
+	// applog.CrashTypeValidator is a validator for the "crash_type" field. It is called by the builders before save.
+	applog.CrashTypeValidator = applogDescCrashType.Validators[0].(func(string) error)
+	// applogDescStack is the schema descriptor for stack field.
+	applogDescStack := applogFields[7].Descriptor()
+	// applog.StackValidator is a validator for the "stack" field. It is called by the builders before save.
+	applog.StackValidator = applogDescStack.Validators[0].(func(string) error)
 	auditeventFields := schema.AuditEvent{}.Fields()
 	_ = auditeventFields
 	// auditeventDescSeq is the schema descriptor for seq field.
@@ -238,8 +307,12 @@ func init() {
 	deviceDescMAC := deviceFields[12].Descriptor()
 	// device.MACValidator is a validator for the "mac" field. It is called by the builders before save.
 	device.MACValidator = deviceDescMAC.Validators[0].(func(string) error)
+	// deviceDescImsi is the schema descriptor for imsi field.
+	deviceDescImsi := deviceFields[13].Descriptor()
+	// device.ImsiValidator is a validator for the "imsi" field. It is called by the builders before save.
+	device.ImsiValidator = deviceDescImsi.Validators[0].(func(string) error)
 	// deviceDescRegisteredAt is the schema descriptor for registered_at field.
-	deviceDescRegisteredAt := deviceFields[13].Descriptor()
+	deviceDescRegisteredAt := deviceFields[14].Descriptor()
 	// device.DefaultRegisteredAt holds the default value on creation for the registered_at field.
 	device.DefaultRegisteredAt = deviceDescRegisteredAt.Default.(func() time.Time)
 	faceverificationFields := schema.FaceVerification{}.Fields()

@@ -74,6 +74,8 @@ type UserEdges struct {
 	Devices []*Device `json:"devices,omitempty"`
 	// Activities holds the value of the activities edge.
 	Activities []*ActivityLog `json:"activities,omitempty"`
+	// AppLogs holds the value of the app_logs edge.
+	AppLogs []*AppLog `json:"app_logs,omitempty"`
 	// Contacts holds the value of the contacts edge.
 	Contacts []*Contact `json:"contacts,omitempty"`
 	// CallLogs holds the value of the call_logs edge.
@@ -96,9 +98,9 @@ type UserEdges struct {
 	Sessions []*Session `json:"sessions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [19]bool
+	loadedTypes [20]bool
 	// totalCount holds the count of the edges above.
-	totalCount [17]map[string]int
+	totalCount [18]map[string]int
 
 	namedWards                 map[string][]*User
 	namedGuardianLinks         map[string][]*GuardianLink
@@ -108,6 +110,7 @@ type UserEdges struct {
 	namedConsents              map[string][]*Consent
 	namedDevices               map[string][]*Device
 	namedActivities            map[string][]*ActivityLog
+	namedAppLogs               map[string][]*AppLog
 	namedContacts              map[string][]*Contact
 	namedCallLogs              map[string][]*CallLogEntry
 	namedLocations             map[string][]*Location
@@ -203,10 +206,19 @@ func (e UserEdges) ActivitiesOrErr() ([]*ActivityLog, error) {
 	return nil, &NotLoadedError{edge: "activities"}
 }
 
+// AppLogsOrErr returns the AppLogs value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) AppLogsOrErr() ([]*AppLog, error) {
+	if e.loadedTypes[9] {
+		return e.AppLogs, nil
+	}
+	return nil, &NotLoadedError{edge: "app_logs"}
+}
+
 // ContactsOrErr returns the Contacts value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ContactsOrErr() ([]*Contact, error) {
-	if e.loadedTypes[9] {
+	if e.loadedTypes[10] {
 		return e.Contacts, nil
 	}
 	return nil, &NotLoadedError{edge: "contacts"}
@@ -215,7 +227,7 @@ func (e UserEdges) ContactsOrErr() ([]*Contact, error) {
 // CallLogsOrErr returns the CallLogs value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) CallLogsOrErr() ([]*CallLogEntry, error) {
-	if e.loadedTypes[10] {
+	if e.loadedTypes[11] {
 		return e.CallLogs, nil
 	}
 	return nil, &NotLoadedError{edge: "call_logs"}
@@ -224,7 +236,7 @@ func (e UserEdges) CallLogsOrErr() ([]*CallLogEntry, error) {
 // LocationsOrErr returns the Locations value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) LocationsOrErr() ([]*Location, error) {
-	if e.loadedTypes[11] {
+	if e.loadedTypes[12] {
 		return e.Locations, nil
 	}
 	return nil, &NotLoadedError{edge: "locations"}
@@ -233,7 +245,7 @@ func (e UserEdges) LocationsOrErr() ([]*Location, error) {
 // ThirdPartyBindingsOrErr returns the ThirdPartyBindings value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) ThirdPartyBindingsOrErr() ([]*ThirdPartyBinding, error) {
-	if e.loadedTypes[12] {
+	if e.loadedTypes[13] {
 		return e.ThirdPartyBindings, nil
 	}
 	return nil, &NotLoadedError{edge: "third_party_bindings"}
@@ -242,7 +254,7 @@ func (e UserEdges) ThirdPartyBindingsOrErr() ([]*ThirdPartyBinding, error) {
 // SupportTicketsOrErr returns the SupportTickets value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SupportTicketsOrErr() ([]*SupportTicket, error) {
-	if e.loadedTypes[13] {
+	if e.loadedTypes[14] {
 		return e.SupportTickets, nil
 	}
 	return nil, &NotLoadedError{edge: "support_tickets"}
@@ -251,7 +263,7 @@ func (e UserEdges) SupportTicketsOrErr() ([]*SupportTicket, error) {
 // RealNameVerificationsOrErr returns the RealNameVerifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) RealNameVerificationsOrErr() ([]*RealNameVerification, error) {
-	if e.loadedTypes[14] {
+	if e.loadedTypes[15] {
 		return e.RealNameVerifications, nil
 	}
 	return nil, &NotLoadedError{edge: "real_name_verifications"}
@@ -260,7 +272,7 @@ func (e UserEdges) RealNameVerificationsOrErr() ([]*RealNameVerification, error)
 // FaceVerificationsOrErr returns the FaceVerifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) FaceVerificationsOrErr() ([]*FaceVerification, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[16] {
 		return e.FaceVerifications, nil
 	}
 	return nil, &NotLoadedError{edge: "face_verifications"}
@@ -269,7 +281,7 @@ func (e UserEdges) FaceVerificationsOrErr() ([]*FaceVerification, error) {
 // SharingRecordsOrErr returns the SharingRecords value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
-	if e.loadedTypes[16] {
+	if e.loadedTypes[17] {
 		return e.SharingRecords, nil
 	}
 	return nil, &NotLoadedError{edge: "sharing_records"}
@@ -278,7 +290,7 @@ func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
 // RightsRequestsOrErr returns the RightsRequests value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
-	if e.loadedTypes[17] {
+	if e.loadedTypes[18] {
 		return e.RightsRequests, nil
 	}
 	return nil, &NotLoadedError{edge: "rights_requests"}
@@ -287,7 +299,7 @@ func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
 // SessionsOrErr returns the Sessions value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SessionsOrErr() ([]*Session, error) {
-	if e.loadedTypes[18] {
+	if e.loadedTypes[19] {
 		return e.Sessions, nil
 	}
 	return nil, &NotLoadedError{edge: "sessions"}
@@ -482,6 +494,11 @@ func (_m *User) QueryDevices() *DeviceQuery {
 // QueryActivities queries the "activities" edge of the User entity.
 func (_m *User) QueryActivities() *ActivityLogQuery {
 	return NewUserClient(_m.config).QueryActivities(_m)
+}
+
+// QueryAppLogs queries the "app_logs" edge of the User entity.
+func (_m *User) QueryAppLogs() *AppLogQuery {
+	return NewUserClient(_m.config).QueryAppLogs(_m)
 }
 
 // QueryContacts queries the "contacts" edge of the User entity.
@@ -805,6 +822,30 @@ func (_m *User) appendNamedActivities(name string, edges ...*ActivityLog) {
 		_m.Edges.namedActivities[name] = []*ActivityLog{}
 	} else {
 		_m.Edges.namedActivities[name] = append(_m.Edges.namedActivities[name], edges...)
+	}
+}
+
+// NamedAppLogs returns the AppLogs named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedAppLogs(name string) ([]*AppLog, error) {
+	if _m.Edges.namedAppLogs == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAppLogs[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedAppLogs(name string, edges ...*AppLog) {
+	if _m.Edges.namedAppLogs == nil {
+		_m.Edges.namedAppLogs = make(map[string][]*AppLog)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAppLogs[name] = []*AppLog{}
+	} else {
+		_m.Edges.namedAppLogs[name] = append(_m.Edges.namedAppLogs[name], edges...)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -363,6 +364,21 @@ func (_c *UserCreate) AddActivities(v ...*ActivityLog) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddActivityIDs(ids...)
+}
+
+// AddAppLogIDs adds the "app_logs" edge to the AppLog entity by IDs.
+func (_c *UserCreate) AddAppLogIDs(ids ...int) *UserCreate {
+	_c.mutation.AddAppLogIDs(ids...)
+	return _c
+}
+
+// AddAppLogs adds the "app_logs" edges to the AppLog entity.
+func (_c *UserCreate) AddAppLogs(v ...*AppLog) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAppLogIDs(ids...)
 }
 
 // AddContactIDs adds the "contacts" edge to the Contact entity by IDs.
@@ -849,6 +865,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec, error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AppLogsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -49,6 +50,7 @@ type UserQuery struct {
 	withConsents                   *ConsentQuery
 	withDevices                    *DeviceQuery
 	withActivities                 *ActivityLogQuery
+	withAppLogs                    *AppLogQuery
 	withContacts                   *ContactQuery
 	withCallLogs                   *CallLogEntryQuery
 	withLocations                  *LocationQuery
@@ -69,6 +71,7 @@ type UserQuery struct {
 	withNamedConsents              map[string]*ConsentQuery
 	withNamedDevices               map[string]*DeviceQuery
 	withNamedActivities            map[string]*ActivityLogQuery
+	withNamedAppLogs               map[string]*AppLogQuery
 	withNamedContacts              map[string]*ContactQuery
 	withNamedCallLogs              map[string]*CallLogEntryQuery
 	withNamedLocations             map[string]*LocationQuery
@@ -306,6 +309,28 @@ func (_q *UserQuery) QueryActivities() *ActivityLogQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(activitylog.Table, activitylog.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.ActivitiesTable, user.ActivitiesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAppLogs chains the current query on the "app_logs" edge.
+func (_q *UserQuery) QueryAppLogs() *AppLogQuery {
+	query := (&AppLogClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(applog.Table, applog.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.AppLogsTable, user.AppLogsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -734,6 +759,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withConsents:              _q.withConsents.Clone(),
 		withDevices:               _q.withDevices.Clone(),
 		withActivities:            _q.withActivities.Clone(),
+		withAppLogs:               _q.withAppLogs.Clone(),
 		withContacts:              _q.withContacts.Clone(),
 		withCallLogs:              _q.withCallLogs.Clone(),
 		withLocations:             _q.withLocations.Clone(),
@@ -846,6 +872,17 @@ func (_q *UserQuery) WithActivities(opts ...func(*ActivityLogQuery)) *UserQuery 
 		opt(query)
 	}
 	_q.withActivities = query
+	return _q
+}
+
+// WithAppLogs tells the query-builder to eager-load the nodes that are connected to
+// the "app_logs" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithAppLogs(opts ...func(*AppLogQuery)) *UserQuery {
+	query := (&AppLogClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAppLogs = query
 	return _q
 }
 
@@ -1037,7 +1074,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [19]bool{
+		loadedTypes = [20]bool{
 			_q.withGuardian != nil,
 			_q.withWards != nil,
 			_q.withGuardianLinks != nil,
@@ -1047,6 +1084,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			_q.withConsents != nil,
 			_q.withDevices != nil,
 			_q.withActivities != nil,
+			_q.withAppLogs != nil,
 			_q.withContacts != nil,
 			_q.withCallLogs != nil,
 			_q.withLocations != nil,
@@ -1139,6 +1177,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadActivities(ctx, query, nodes,
 			func(n *User) { n.Edges.Activities = []*ActivityLog{} },
 			func(n *User, e *ActivityLog) { n.Edges.Activities = append(n.Edges.Activities, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withAppLogs; query != nil {
+		if err := _q.loadAppLogs(ctx, query, nodes,
+			func(n *User) { n.Edges.AppLogs = []*AppLog{} },
+			func(n *User, e *AppLog) { n.Edges.AppLogs = append(n.Edges.AppLogs, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1269,6 +1314,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadActivities(ctx, query, nodes,
 			func(n *User) { n.appendNamedActivities(name) },
 			func(n *User, e *ActivityLog) { n.appendNamedActivities(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAppLogs {
+		if err := _q.loadAppLogs(ctx, query, nodes,
+			func(n *User) { n.appendNamedAppLogs(name) },
+			func(n *User, e *AppLog) { n.appendNamedAppLogs(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1613,6 +1665,36 @@ func (_q *UserQuery) loadActivities(ctx context.Context, query *ActivityLogQuery
 	}
 	query.Where(predicate.ActivityLog(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(user.ActivitiesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadAppLogs(ctx context.Context, query *AppLogQuery, nodes []*User, init func(*User), assign func(*User, *AppLog)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(applog.FieldUserID)
+	}
+	query.Where(predicate.AppLog(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.AppLogsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -2154,6 +2236,20 @@ func (_q *UserQuery) WithNamedActivities(name string, opts ...func(*ActivityLogQ
 		_q.withNamedActivities = make(map[string]*ActivityLogQuery)
 	}
 	_q.withNamedActivities[name] = query
+	return _q
+}
+
+// WithNamedAppLogs tells the query-builder to eager-load the nodes that are connected to the "app_logs"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedAppLogs(name string, opts ...func(*AppLogQuery)) *UserQuery {
+	query := (&AppLogClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAppLogs == nil {
+		_q.withNamedAppLogs = make(map[string]*AppLogQuery)
+	}
+	_q.withNamedAppLogs[name] = query
 	return _q
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/contact"
@@ -419,6 +420,21 @@ func (_u *UserUpdate) AddActivities(v ...*ActivityLog) *UserUpdate {
 	return _u.AddActivityIDs(ids...)
 }
 
+// AddAppLogIDs adds the "app_logs" edge to the AppLog entity by IDs.
+func (_u *UserUpdate) AddAppLogIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddAppLogIDs(ids...)
+	return _u
+}
+
+// AddAppLogs adds the "app_logs" edges to the AppLog entity.
+func (_u *UserUpdate) AddAppLogs(v ...*AppLog) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAppLogIDs(ids...)
+}
+
 // AddContactIDs adds the "contacts" edge to the Contact entity by IDs.
 func (_u *UserUpdate) AddContactIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddContactIDs(ids...)
@@ -746,6 +762,27 @@ func (_u *UserUpdate) RemoveActivities(v ...*ActivityLog) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveActivityIDs(ids...)
+}
+
+// ClearAppLogs clears all "app_logs" edges to the AppLog entity.
+func (_u *UserUpdate) ClearAppLogs() *UserUpdate {
+	_u.mutation.ClearAppLogs()
+	return _u
+}
+
+// RemoveAppLogIDs removes the "app_logs" edge to AppLog entities by IDs.
+func (_u *UserUpdate) RemoveAppLogIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveAppLogIDs(ids...)
+	return _u
+}
+
+// RemoveAppLogs removes "app_logs" edges to AppLog entities.
+func (_u *UserUpdate) RemoveAppLogs(v ...*AppLog) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAppLogIDs(ids...)
 }
 
 // ClearContacts clears all "contacts" edges to the Contact entity.
@@ -1480,6 +1517,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AppLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAppLogsIDs(); len(nodes) > 0 && !_u.mutation.AppLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AppLogsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -2332,6 +2414,21 @@ func (_u *UserUpdateOne) AddActivities(v ...*ActivityLog) *UserUpdateOne {
 	return _u.AddActivityIDs(ids...)
 }
 
+// AddAppLogIDs adds the "app_logs" edge to the AppLog entity by IDs.
+func (_u *UserUpdateOne) AddAppLogIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddAppLogIDs(ids...)
+	return _u
+}
+
+// AddAppLogs adds the "app_logs" edges to the AppLog entity.
+func (_u *UserUpdateOne) AddAppLogs(v ...*AppLog) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAppLogIDs(ids...)
+}
+
 // AddContactIDs adds the "contacts" edge to the Contact entity by IDs.
 func (_u *UserUpdateOne) AddContactIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddContactIDs(ids...)
@@ -2659,6 +2756,27 @@ func (_u *UserUpdateOne) RemoveActivities(v ...*ActivityLog) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveActivityIDs(ids...)
+}
+
+// ClearAppLogs clears all "app_logs" edges to the AppLog entity.
+func (_u *UserUpdateOne) ClearAppLogs() *UserUpdateOne {
+	_u.mutation.ClearAppLogs()
+	return _u
+}
+
+// RemoveAppLogIDs removes the "app_logs" edge to AppLog entities by IDs.
+func (_u *UserUpdateOne) RemoveAppLogIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveAppLogIDs(ids...)
+	return _u
+}
+
+// RemoveAppLogs removes "app_logs" edges to AppLog entities.
+func (_u *UserUpdateOne) RemoveAppLogs(v ...*AppLog) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAppLogIDs(ids...)
 }
 
 // ClearContacts clears all "contacts" edges to the Contact entity.
@@ -3423,6 +3541,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(activitylog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AppLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAppLogsIDs(); len(nodes) > 0 && !_u.mutation.AppLogsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AppLogsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AppLogsTable,
+			Columns: []string{user.AppLogsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(applog.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

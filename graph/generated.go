@@ -15,6 +15,7 @@ import (
 	"veil/collect"
 	"veil/ent"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/calllogentry"
 	"veil/ent/consent"
 	"veil/ent/faceverification"
@@ -88,6 +89,29 @@ type ComplexityRoot struct {
 	}
 
 	ActivityLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AppLog struct {
+		AppVersion  func(childComplexity int) int
+		CrashType   func(childComplexity int) int
+		DeviceModel func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		OccurredAt  func(childComplexity int) int
+		OsVersion   func(childComplexity int) int
+		Stack       func(childComplexity int) int
+		StartupMs   func(childComplexity int) int
+	}
+
+	AppLogConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AppLogEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -179,6 +203,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		Idfa          func(childComplexity int) int
 		Imei          func(childComplexity int) int
+		Imsi          func(childComplexity int) int
 		MAC           func(childComplexity int) int
 		Model         func(childComplexity int) int
 		Oaid          func(childComplexity int) int
@@ -282,6 +307,7 @@ type ComplexityRoot struct {
 		RegisterDevice        func(childComplexity int, input collect.DeviceInput) int
 		ReinstateStaffAccount func(childComplexity int, id int) int
 		RemoveStaffAccount    func(childComplexity int, id int) int
+		ReportAppLogs         func(childComplexity int, input []*collect.AppLogInput) int
 		RequestLoginCode      func(childComplexity int, phone string) int
 		ShipOrder             func(childComplexity int, orderID int, carrier string) int
 		SubmitRealName        func(childComplexity int, input identity.RealNameInput) int
@@ -488,6 +514,7 @@ type ComplexityRoot struct {
 	User struct {
 		Activities            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		AgeGroup              func(childComplexity int) int
+		AppLogs               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		AvatarURL             func(childComplexity int) int
 		BirthDate             func(childComplexity int) int
 		CallLogs              func(childComplexity int) int
@@ -572,6 +599,7 @@ type MutationResolver interface {
 	VerifyFace(ctx context.Context, input identity.VerifyFaceInput) (*ent.FaceVerification, error)
 	RegisterDevice(ctx context.Context, input collect.DeviceInput) (*ent.Device, error)
 	RecordActivity(ctx context.Context, input []*collect.ActivityInput) (int, error)
+	ReportAppLogs(ctx context.Context, input []*collect.AppLogInput) (int, error)
 	UploadContacts(ctx context.Context, input []*collect.ContactInput) ([]*ent.Contact, error)
 	UploadCallLog(ctx context.Context, input []*collect.CallLogInput) (int, error)
 	RecordLocation(ctx context.Context, input collect.LocationInput) (*ent.Location, error)
@@ -741,6 +769,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActivityLogEdge.Node(childComplexity), true
+
+	case "AppLog.appVersion":
+		if e.ComplexityRoot.AppLog.AppVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.AppVersion(childComplexity), true
+	case "AppLog.crashType":
+		if e.ComplexityRoot.AppLog.CrashType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.CrashType(childComplexity), true
+	case "AppLog.deviceModel":
+		if e.ComplexityRoot.AppLog.DeviceModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.DeviceModel(childComplexity), true
+	case "AppLog.id":
+		if e.ComplexityRoot.AppLog.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.ID(childComplexity), true
+	case "AppLog.kind":
+		if e.ComplexityRoot.AppLog.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.Kind(childComplexity), true
+	case "AppLog.occurredAt":
+		if e.ComplexityRoot.AppLog.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.OccurredAt(childComplexity), true
+	case "AppLog.osVersion":
+		if e.ComplexityRoot.AppLog.OsVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.OsVersion(childComplexity), true
+	case "AppLog.stack":
+		if e.ComplexityRoot.AppLog.Stack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.Stack(childComplexity), true
+	case "AppLog.startupMs":
+		if e.ComplexityRoot.AppLog.StartupMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLog.StartupMs(childComplexity), true
+
+	case "AppLogConnection.edges":
+		if e.ComplexityRoot.AppLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLogConnection.Edges(childComplexity), true
+	case "AppLogConnection.pageInfo":
+		if e.ComplexityRoot.AppLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLogConnection.PageInfo(childComplexity), true
+	case "AppLogConnection.totalCount":
+		if e.ComplexityRoot.AppLogConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLogConnection.TotalCount(childComplexity), true
+
+	case "AppLogEdge.cursor":
+		if e.ComplexityRoot.AppLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLogEdge.Cursor(childComplexity), true
+	case "AppLogEdge.node":
+		if e.ComplexityRoot.AppLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppLogEdge.Node(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -1088,6 +1203,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Imei(childComplexity), true
+	case "Device.imsi":
+		if e.ComplexityRoot.Device.Imsi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Imsi(childComplexity), true
 	case "Device.mac":
 		if e.ComplexityRoot.Device.MAC == nil {
 			break
@@ -1651,6 +1772,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveStaffAccount(childComplexity, args["id"].(int)), true
+	case "Mutation.reportAppLogs":
+		if e.ComplexityRoot.Mutation.ReportAppLogs == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportAppLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportAppLogs(childComplexity, args["input"].([]*collect.AppLogInput)), true
 	case "Mutation.requestLoginCode":
 		if e.ComplexityRoot.Mutation.RequestLoginCode == nil {
 			break
@@ -2587,6 +2719,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.AgeGroup(childComplexity), true
+	case "User.appLogs":
+		if e.ComplexityRoot.User.AppLogs == nil {
+			break
+		}
+
+		args, err := ec.field_User_appLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.AppLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "User.avatarURL":
 		if e.ComplexityRoot.User.AvatarURL == nil {
 			break
@@ -2847,6 +2990,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ActivityInput", ec.unmarshalInputActivityInput),
 			graphql.NewInputUnmarshaler("ActivityLogWhereInput", ec.unmarshalInputActivityLogWhereInput),
+			graphql.NewInputUnmarshaler("AppLogInput", ec.unmarshalInputAppLogInput),
+			graphql.NewInputUnmarshaler("AppLogWhereInput", ec.unmarshalInputAppLogWhereInput),
 			graphql.NewInputUnmarshaler("CallLogEntryWhereInput", ec.unmarshalInputCallLogEntryWhereInput),
 			graphql.NewInputUnmarshaler("CallLogInput", ec.unmarshalInputCallLogInput),
 			graphql.NewInputUnmarshaler("ConsentWhereInput", ec.unmarshalInputConsentWhereInput),
@@ -3045,6 +3190,79 @@ input ActivityLogWhereInput {
   idIn: [ID!]
   idNotIn: [ID!]
 }
+type AppLog implements Node {
+  id: ID! @classified(class: "public")
+  kind: AppLogKind @classified(class: "app_log")
+  appVersion: String @classified(class: "app_log")
+  osVersion: String @classified(class: "app_log")
+  deviceModel: String @classified(class: "app_log")
+  """
+  How long the start took, for a STARTUP.
+  """
+  startupMs: Int @classified(class: "app_log")
+  """
+  The exception or signal of a CRASH.
+  """
+  crashType: String @classified(class: "app_log")
+  """
+  The crash's stack frames; never shown to staff without a purpose.
+  """
+  stack: String @classified(class: "app_log")
+  occurredAt: Time @classified(class: "app_log")
+}
+"""
+A connection to a list of items.
+"""
+type AppLogConnection {
+  """
+  A list of edges.
+  """
+  edges: [AppLogEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AppLogEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AppLog
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+AppLogKind is enum for the field kind
+"""
+enum AppLogKind @goModel(model: "veil/ent/applog.Kind") {
+  STARTUP
+  CRASH
+}
+"""
+AppLogWhereInput is used for filtering AppLog objects.
+Input was generated by ent.
+"""
+input AppLogWhereInput {
+  not: AppLogWhereInput
+  and: [AppLogWhereInput!]
+  or: [AppLogWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+}
 type AuditEvent implements Node {
   id: ID! @classified(class: "public")
   """
@@ -3220,6 +3438,10 @@ type Device implements Node {
   idfa: String @classified(class: "device_id")
   oaid: String @classified(class: "device_id")
   mac: String @classified(class: "device_id")
+  """
+  The SIM's subscriber identity (P8): masked to its last 4 for anyone but the user.
+  """
+  imsi: String @classified(class: "device_id")
   registeredAt: Time @classified(class: "device_info")
 }
 """
@@ -4466,6 +4688,27 @@ type User implements Node {
     """
     last: Int
   ): ActivityLogConnection @classified(class: "behaviour")
+  appLogs(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+  ): AppLogConnection @classified(class: "app_log")
   contacts: [Contact!] @classified(class: "address_book")
   callLogs: [CallLogEntry!] @classified(class: "call_log")
   locations: [Location!] @classified(class: "location")
@@ -4826,6 +5069,13 @@ type Mutation {
   registerDevice(input: DeviceInput!): Device @access(level: ORDINARY) @collects(purposes: [DEVICE])
   "Records up to 100 activity events, all or none. Needs consent ACTIVITY."
   recordActivity(input: [ActivityInput!]!): Int! @access(level: ORDINARY) @collects(purposes: [ACTIVITY])
+  """
+  Reports up to 50 of the app's start-up and crash logs, all or none
+  (POLICY.md P8). Kept 6 months to find and fix faults; no consent is
+  needed (keeping the service working), and they never leave in the
+  analytics export.
+  """
+  reportAppLogs(input: [AppLogInput!]!): Int! @access(level: ORDINARY)
   "Uploads up to 500 address-book entries, all or none. Needs consent CONTACTS."
   uploadContacts(input: [ContactInput!]!): [Contact!]! @access(level: ORDINARY) @collects(purposes: [CONTACTS])
   "Uploads up to 500 call-log entries, all or none. Needs consent CALL_LOG."
@@ -4889,6 +5139,7 @@ enum DataCategory {
   ADDRESS_BOOK
   CALL_LOG
   ACTIVITY
+  APP_LOGS
   LOCATION
   DEVICES
   THIRD_PARTY_ACCOUNTS
@@ -4985,6 +5236,8 @@ input DeviceInput {
   idfa: String
   oaid: String
   mac: String
+  "The SIM's IMSI, 14 or 15 digits; masked to its last 4 for anyone but the user."
+  imsi: String
 }
 
 input ActivityInput {
@@ -5000,6 +5253,21 @@ input ActivityInput {
   page: String
   target: String
   staySeconds: Int
+}
+
+input AppLogInput {
+  kind: AppLogKind!
+  "Within the last month."
+  occurredAt: Time!
+  appVersion: String!
+  osVersion: String!
+  deviceModel: String!
+  "How long the start took, for a STARTUP."
+  startupMs: Int
+  "The exception or signal, for a CRASH (required there)."
+  crashType: String
+  "The crash's stack frames, up to 8000 characters."
+  stack: String
 }
 
 input ContactInput {
@@ -5142,6 +5410,52 @@ func (ec *executionContext) childFields_ActivityLogEdge(ctx context.Context, fie
 		return ec.fieldContext_ActivityLogEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActivityLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AppLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AppLog_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_AppLog_kind(ctx, field)
+	case "appVersion":
+		return ec.fieldContext_AppLog_appVersion(ctx, field)
+	case "osVersion":
+		return ec.fieldContext_AppLog_osVersion(ctx, field)
+	case "deviceModel":
+		return ec.fieldContext_AppLog_deviceModel(ctx, field)
+	case "startupMs":
+		return ec.fieldContext_AppLog_startupMs(ctx, field)
+	case "crashType":
+		return ec.fieldContext_AppLog_crashType(ctx, field)
+	case "stack":
+		return ec.fieldContext_AppLog_stack(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_AppLog_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppLog", field.Name)
+}
+
+func (ec *executionContext) childFields_AppLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AppLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AppLogConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AppLogConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AppLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AppLogEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AppLogEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppLogEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5334,6 +5648,8 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_oaid(ctx, field)
 	case "mac":
 		return ec.fieldContext_Device_mac(ctx, field)
+	case "imsi":
+		return ec.fieldContext_Device_imsi(ctx, field)
 	case "registeredAt":
 		return ec.fieldContext_Device_registeredAt(ctx, field)
 	}
@@ -5864,6 +6180,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_devices(ctx, field)
 	case "activities":
 		return ec.fieldContext_User_activities(ctx, field)
+	case "appLogs":
+		return ec.fieldContext_User_appLogs(ctx, field)
 	case "contacts":
 		return ec.fieldContext_User_contacts(ctx, field)
 	case "callLogs":
@@ -6498,6 +6816,20 @@ func (ec *executionContext) field_Mutation_removeStaffAccount_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reportAppLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) ([]*collect.AppLogInput, error) {
+			return ec.unmarshalNAppLogInput2ᚕᚖveilᚋcollectᚐAppLogInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestLoginCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7031,6 +7363,44 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 }
 
 func (ec *executionContext) field_User_activities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_User_appLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
@@ -7907,6 +8277,517 @@ func (ec *executionContext) _ActivityLogEdge_cursor(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ActivityLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActivityLogEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AppLog_id(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AppLog_kind(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal applog.Kind
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal applog.Kind
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v applog.Kind) graphql.Marshaler {
+			return ec.marshalOAppLogKind2veilᚋentᚋapplogᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "AppLogKind")
+}
+
+func (ec *executionContext) _AppLog_appVersion(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_appVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppVersion, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_appVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppLog_osVersion(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_osVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OsVersion, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_osVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppLog_deviceModel(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_deviceModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeviceModel, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_deviceModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppLog_startupMs(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_startupMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartupMs, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_startupMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppLog_crashType(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_crashType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrashType, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_crashType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppLog_stack(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_stack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stack, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_stack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppLog_occurredAt(ctx context.Context, field graphql.CollectedField, obj *ent.AppLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLog_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLog_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLog", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AppLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AppLogEdge) graphql.Marshaler {
+			return ec.marshalOAppLogEdge2ᚕᚖveilᚋentᚐAppLogEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.AppLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppLogConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.AppLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLogConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppLogConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLogConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AppLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppLog) graphql.Marshaler {
+			return ec.marshalOAppLog2ᚖveilᚋentᚐAppLog(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppLog(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.AppLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppLogEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -10404,6 +11285,47 @@ func (ec *executionContext) _Device_mac(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Device_mac(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_imsi(ctx context.Context, field graphql.CollectedField, obj *ent.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_imsi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Imsi, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "device_id")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_imsi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
 }
 
@@ -13059,6 +13981,68 @@ func (ec *executionContext) fieldContext_Mutation_recordActivity(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_recordActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportAppLogs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportAppLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportAppLogs(ctx, fc.Args["input"].([]*collect.AppLogInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ORDINARY")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportAppLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportAppLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19564,6 +20548,68 @@ func (ec *executionContext) fieldContext_User_activities(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _User_appLogs(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_appLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.AppLogs(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "app_log")
+				if err != nil {
+					var zeroVal *ent.AppLogConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal *ent.AppLogConnection
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppLogConnection) graphql.Marshaler {
+			return ec.marshalOAppLogConnection2ᚖveilᚋentᚐAppLogConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_appLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_appLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_contacts(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21652,6 +22698,181 @@ func UnmarshalActivityLogWhereInput(ctx context.Context, raw any) (ent.ActivityL
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAppLogInput(ctx context.Context, obj any) (collect.AppLogInput, error) {
+	var it collect.AppLogInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "occurredAt", "appVersion", "osVersion", "deviceModel", "startupMs", "crashType", "stack"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNAppLogKind2veilᚋentᚋapplogᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "appVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appVersion"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppVersion = data
+		case "osVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("osVersion"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OsVersion = data
+		case "deviceModel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deviceModel"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeviceModel = data
+		case "startupMs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startupMs"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartupMs = data
+		case "crashType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("crashType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CrashType = data
+		case "stack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stack"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stack = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppLogInput unmarshals raw into the AppLogInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppLogInput(ctx context.Context, raw any) (collect.AppLogInput, error) {
+	var out collect.AppLogInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppLogInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAppLogWhereInput(ctx context.Context, obj any) (ent.AppLogWhereInput, error) {
+	var it ent.AppLogWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOAppLogWhereInput2ᚖveilᚋentᚐAppLogWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOAppLogWhereInput2ᚕᚖveilᚋentᚐAppLogWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOAppLogWhereInput2ᚕᚖveilᚋentᚐAppLogWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppLogWhereInput unmarshals raw into the AppLogWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppLogWhereInput(ctx context.Context, raw any) (ent.AppLogWhereInput, error) {
+	var out ent.AppLogWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppLogWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCallLogEntryWhereInput(ctx context.Context, obj any) (ent.CallLogEntryWhereInput, error) {
 	var it ent.CallLogEntryWhereInput
 	if obj == nil {
@@ -22125,7 +23346,7 @@ func (ec *executionContext) unmarshalInputDeviceInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"model", "os", "osVersion", "clientVersion", "resolution", "packageName", "settings", "appList", "imei", "idfa", "oaid", "mac"}
+	fieldsInOrder := [...]string{"model", "os", "osVersion", "clientVersion", "resolution", "packageName", "settings", "appList", "imei", "idfa", "oaid", "mac", "imsi"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22216,6 +23437,13 @@ func (ec *executionContext) unmarshalInputDeviceInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.Mac = data
+		case "imsi":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imsi"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Imsi = data
 		}
 	}
 	return it, nil
@@ -25728,6 +26956,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._AuditEvent(ctx, sel, obj)
+	case *ent.AppLog:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AppLog(ctx, sel, obj)
 	case *ent.ActivityLog:
 		if obj == nil {
 			return graphql.Null
@@ -25900,6 +27133,160 @@ func (ec *executionContext) _ActivityLogEdge(ctx context.Context, sel ast.Select
 			}
 		case "cursor":
 			out.Values[i] = ec._ActivityLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appLogImplementors = []string{"AppLog", "Node"}
+
+func (ec *executionContext) _AppLog(ctx context.Context, sel ast.SelectionSet, obj *ent.AppLog) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appLogImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppLog")
+		case "id":
+			out.Values[i] = ec._AppLog_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AppLog_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "appVersion":
+			out.Values[i] = ec._AppLog_appVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "osVersion":
+			out.Values[i] = ec._AppLog_osVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deviceModel":
+			out.Values[i] = ec._AppLog_deviceModel(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startupMs":
+			out.Values[i] = ec._AppLog_startupMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "crashType":
+			out.Values[i] = ec._AppLog_crashType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stack":
+			out.Values[i] = ec._AppLog_stack(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._AppLog_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appLogConnectionImplementors = []string{"AppLogConnection"}
+
+func (ec *executionContext) _AppLogConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AppLogConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppLogConnection")
+		case "edges":
+			out.Values[i] = ec._AppLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AppLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AppLogConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appLogEdgeImplementors = []string{"AppLogEdge"}
+
+func (ec *executionContext) _AppLogEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AppLogEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppLogEdge")
+		case "node":
+			out.Values[i] = ec._AppLogEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._AppLogEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26532,6 +27919,11 @@ func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "imsi":
+			out.Values[i] = ec._Device_imsi(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "registeredAt":
 			out.Values[i] = ec._Device_registeredAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -27157,6 +28549,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "recordActivity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportAppLogs":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportAppLogs(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -28677,6 +30076,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_activities(ctx, field, obj)
 				})
+		case "appLogs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_appLogs(ctx, field, obj)
+				})
 		case "contacts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -29329,6 +30734,40 @@ func (ec *executionContext) marshalNActivityKind2veilᚋentᚋactivitylogᚐKind
 
 func (ec *executionContext) unmarshalNActivityLogWhereInput2ᚖveilᚋentᚐActivityLogWhereInput(ctx context.Context, v any) (*ent.ActivityLogWhereInput, error) {
 	res, err := ec.unmarshalInputActivityLogWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAppLogInput2ᚕᚖveilᚋcollectᚐAppLogInputᚄ(ctx context.Context, v any) ([]*collect.AppLogInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*collect.AppLogInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAppLogInput2ᚖveilᚋcollectᚐAppLogInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNAppLogInput2ᚖveilᚋcollectᚐAppLogInput(ctx context.Context, v any) (*collect.AppLogInput, error) {
+	res, err := ec.unmarshalInputAppLogInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAppLogKind2veilᚋentᚋapplogᚐKind(ctx context.Context, v any) (applog.Kind, error) {
+	var res applog.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppLogKind2veilᚋentᚋapplogᚐKind(ctx context.Context, sel ast.SelectionSet, v applog.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAppLogWhereInput2ᚖveilᚋentᚐAppLogWhereInput(ctx context.Context, v any) (*ent.AppLogWhereInput, error) {
+	res, err := ec.unmarshalInputAppLogWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -30434,6 +31873,75 @@ func (ec *executionContext) marshalOAgeGroup2ᚖveilᚋclassificationᚐAgeGroup
 	_ = ctx
 	res := scalar.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOAppLog2ᚖveilᚋentᚐAppLog(ctx context.Context, sel ast.SelectionSet, v *ent.AppLog) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AppLog(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAppLogConnection2ᚖveilᚋentᚐAppLogConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AppLogConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AppLogConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAppLogEdge2ᚕᚖveilᚋentᚐAppLogEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.AppLogEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOAppLogEdge2ᚖveilᚋentᚐAppLogEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOAppLogEdge2ᚖveilᚋentᚐAppLogEdge(ctx context.Context, sel ast.SelectionSet, v *ent.AppLogEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AppLogEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAppLogKind2veilᚋentᚋapplogᚐKind(ctx context.Context, v any) (applog.Kind, error) {
+	var res applog.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAppLogKind2veilᚋentᚋapplogᚐKind(ctx context.Context, sel ast.SelectionSet, v applog.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalOAppLogWhereInput2ᚕᚖveilᚋentᚐAppLogWhereInputᚄ(ctx context.Context, v any) ([]*ent.AppLogWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.AppLogWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAppLogWhereInput2ᚖveilᚋentᚐAppLogWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOAppLogWhereInput2ᚖveilᚋentᚐAppLogWhereInput(ctx context.Context, v any) (*ent.AppLogWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAppLogWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOAuditEvent2ᚖveilᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {

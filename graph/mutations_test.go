@@ -171,9 +171,11 @@ func repeat(n int, item map[string]any) []any {
 }
 
 var (
-	device   = map[string]any{"model": "Mate 60", "os": "HarmonyOS", "osVersion": "4.0", "clientVersion": "5.2.0", "resolution": "1260x2720", "packageName": "com.example.trade", "appList": []any{"WeChat"}, "oaid": "00000000-1111"}
+	device   = map[string]any{"model": "Mate 60", "os": "HarmonyOS", "osVersion": "4.0", "clientVersion": "5.2.0", "resolution": "1260x2720", "packageName": "com.example.trade", "appList": []any{"WeChat"}, "oaid": "00000000-1111", "imsi": "460001234567890"}
 	activity = map[string]any{"kind": "SEARCH", "occurredAt": "2026-06-15T11:00:00+08:00", "searchQuery": "bike", "ip": "198.51.100.7", "staySeconds": 12}
 	contact  = map[string]any{"name": "王五", "phone": "13700001111"}
+	startup  = map[string]any{"kind": "STARTUP", "occurredAt": "2026-06-15T11:00:00+08:00", "appVersion": "5.2.0", "osVersion": "Android 14", "deviceModel": "Mi 13", "startupMs": 900}
+	crash    = map[string]any{"kind": "CRASH", "occurredAt": "2026-06-15T11:01:00+08:00", "appVersion": "5.2.0", "osVersion": "Android 14", "deviceModel": "Mi 13", "crashType": "java.lang.NullPointerException", "stack": "at ListingView.render"}
 	callLog  = map[string]any{"phone": "13700001111", "direction": "INCOMING", "startedAt": "2026-06-15T10:00:00+08:00", "durationSeconds": 30}
 )
 
@@ -316,7 +318,11 @@ var examples = map[string]example{
 		call: func(f *fixture) veiltest.Request {
 			return veiltest.Request{Token: f.token, Query: `mutation($in: DeviceInput!) { registerDevice(input: $in) { id } }`, Variables: map[string]any{"in": device}}
 		},
-		bad: []badInput{{"empty model", map[string]any{"in": merge(device, map[string]any{"model": ""})}, "input.model"}},
+		bad: []badInput{
+			{"empty model", map[string]any{"in": merge(device, map[string]any{"model": ""})}, "input.model"},
+			{"an IMSI that is not digits", map[string]any{"in": merge(device, map[string]any{"imsi": "46000123456789X"})}, "input.imsi"},
+			{"a short IMSI", map[string]any{"in": merge(device, map[string]any{"imsi": "4600012345"})}, "input.imsi"},
+		},
 	},
 	"recordActivity": {
 		call: func(f *fixture) veiltest.Request {
@@ -327,6 +333,19 @@ var examples = map[string]example{
 			{"empty batch", map[string]any{"in": []any{}}, "input"},
 			{"negative stay in the second item", map[string]any{"in": []any{activity, merge(activity, map[string]any{"staySeconds": -1})}}, "input[1].staySeconds"},
 			{"unknown kind", map[string]any{"in": []any{merge(activity, map[string]any{"kind": "TELEPATHY"})}}, "in[0].kind"},
+		},
+	},
+	"reportAppLogs": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: f.token, Query: `mutation($in: [AppLogInput!]!) { reportAppLogs(input: $in) }`, Variables: map[string]any{"in": []any{startup, crash}}}
+		},
+		bad: []badInput{
+			{"oversized batch", map[string]any{"in": repeat(51, startup)}, "input"},
+			{"empty batch", map[string]any{"in": []any{}}, "input"},
+			{"a crash without its type", map[string]any{"in": []any{startup, merge(crash, map[string]any{"crashType": nil})}}, "input[1].crashType"},
+			{"a start-up with a stack", map[string]any{"in": []any{merge(startup, map[string]any{"stack": "frames"})}}, "input[0].kind"},
+			{"a log from last year", map[string]any{"in": []any{merge(startup, map[string]any{"occurredAt": "2025-06-15T11:00:00+08:00"})}}, "input[0].occurredAt"},
+			{"an empty app version", map[string]any{"in": []any{merge(startup, map[string]any{"appVersion": ""})}}, "input[0].appVersion"},
 		},
 	},
 	"uploadContacts": {

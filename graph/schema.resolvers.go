@@ -190,6 +190,11 @@ func (r *mutationResolver) RecordActivity(ctx context.Context, input []*collect.
 	return collect.RecordActivity(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
+// ReportAppLogs is the resolver for the reportAppLogs field.
+func (r *mutationResolver) ReportAppLogs(ctx context.Context, input []*collect.AppLogInput) (int, error) {
+	return collect.ReportAppLogs(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
+}
+
 // UploadContacts is the resolver for the uploadContacts field.
 func (r *mutationResolver) UploadContacts(ctx context.Context, input []*collect.ContactInput) ([]*ent.Contact, error) {
 	return collect.UploadContacts(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())

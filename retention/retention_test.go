@@ -9,6 +9,7 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/consent"
 	"veil/ent/order"
 	"veil/ent/user"
@@ -58,6 +59,12 @@ func world(t *testing.T, env *veiltest.Env, now time.Time) {
 
 	for _, a := range []struct{ age time.Duration }{{7 * 30 * 24 * time.Hour}, {5 * 30 * 24 * time.Hour}} {
 		if err := c.ActivityLog.Create().SetUserID(active.ID).SetKind(activitylog.KindPAGE_VIEW).SetOccurredAt(now.Add(-a.age)).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, months := range []int{7, 5} {
+		if err := c.AppLog.Create().SetUserID(active.ID).SetKind(applog.KindSTARTUP).SetAppVersion("1").SetOsVersion("1").
+			SetDeviceModel("m").SetOccurredAt(now.AddDate(0, -months, 0)).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,6 +135,7 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 		want := map[string]int{
 			"activity_logs past retention (6 months)":                1,
 			"locations past retention (6 months)":                    1,
+			"app_logs past retention (6 months)":                     1,
 			"cancelled accounts' orders 3 years after completion":    1,
 			"data of minors without their guardian's consent (P6.3)": 2,
 			"guardianships of wards who turned 18":                   1,
@@ -165,19 +173,20 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("purge", results, want)
-		if len(progress) != 9 || progress[8] != 9 {
-			t.Errorf("progress reports %v, want one per batch up to 9", progress)
+		if len(progress) != 10 || progress[9] != 10 {
+			t.Errorf("progress reports %v, want one per batch up to 10", progress)
 		}
 
 		remaining := map[string]func(context.Context) (int, error){
 			"activity logs":   c.ActivityLog.Query().Count,
+			"app logs":        c.AppLog.Query().Count,
 			"locations":       c.Location.Query().Count,
 			"orders":          c.Order.Query().Count,
 			"sharing records": c.SharingRecord.Query().Count,
 			"devices":         c.Device.Query().Count,
 			"login codes":     c.LoginCode.Query().Count,
 		}
-		wantLeft := map[string]int{"activity logs": 1, "locations": 1, "orders": 2, "sharing records": 2, "devices": 2, "login codes": 1}
+		wantLeft := map[string]int{"activity logs": 1, "app logs": 1, "locations": 1, "orders": 2, "sharing records": 2, "devices": 2, "login codes": 1}
 		for name, count := range remaining {
 			if n, err := count(ctx); err != nil || n != wantLeft[name] {
 				t.Errorf("%s left: %d (%v), want %d", name, n, err, wantLeft[name])

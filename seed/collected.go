@@ -7,6 +7,7 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/calllogentry"
 	"veil/ent/faceverification"
 	"veil/ent/realnameverification"
@@ -36,7 +37,21 @@ func EnsureCollected(ctx context.Context, c *ent.Client, u *ent.User, now time.T
 			SetModel("iPhone 14").SetOs("iOS").SetOsVersion("17.5").SetClientVersion("5.2.0").
 			SetResolution("1170x2532").SetPackageName("com.example.trade").SetSettings(`{"push":true}`).
 			SetAppList([]string{"WeChat", "Alipay"}).SetImei(imei).SetIdfa(idfa).SetOaid("oaid-" + u.Phone[7:]).SetMAC("3C:22:FB:01:02:03").
-			SetRegisteredAt(now).Exec(ctx); err != nil {
+			SetImsi("4600012" + u.Phone[3:11]).SetRegisteredAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if ok, err := has(c.AppLog.Query().Where(applog.UserID(u.ID))); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		if err := c.AppLog.CreateBulk(
+			c.AppLog.Create().SetUserID(u.ID).SetKind(applog.KindSTARTUP).SetAppVersion("5.2.0").SetOsVersion("iOS 17.5").
+				SetDeviceModel("iPhone 14").SetStartupMs(840).SetOccurredAt(now),
+			c.AppLog.Create().SetUserID(u.ID).SetKind(applog.KindCRASH).SetAppVersion("5.2.0").SetOsVersion("iOS 17.5").
+				SetDeviceModel("iPhone 14").SetCrashType("EXC_BAD_ACCESS").
+				SetStack("0 Trade 0x1 ListingView.render\n1 Trade 0x2 "+u.Nickname).SetOccurredAt(now),
+		).Exec(ctx); err != nil {
 			return err
 		}
 	}

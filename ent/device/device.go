@@ -40,6 +40,8 @@ const (
 	FieldOaid = "oaid"
 	// FieldMAC holds the string denoting the mac field in the database.
 	FieldMAC = "mac"
+	// FieldImsi holds the string denoting the imsi field in the database.
+	FieldImsi = "imsi"
 	// FieldRegisteredAt holds the string denoting the registered_at field in the database.
 	FieldRegisteredAt = "registered_at"
 	// EdgeUser holds the string denoting the user edge name in mutations.
@@ -71,6 +73,7 @@ var Columns = []string{
 	FieldIdfa,
 	FieldOaid,
 	FieldMAC,
+	FieldImsi,
 	FieldRegisteredAt,
 }
 
@@ -109,6 +112,8 @@ var (
 	OaidValidator func(string) error
 	// MACValidator is a validator for the "mac" field. It is called by the builders before save.
 	MACValidator func(string) error
+	// ImsiValidator is a validator for the "imsi" field. It is called by the builders before save.
+	ImsiValidator func(string) error
 	// DefaultRegisteredAt holds the default value on creation for the "registered_at" field.
 	DefaultRegisteredAt func() time.Time
 )
@@ -179,6 +184,11 @@ func ByOaid(opts ...sql.OrderTermOption) OrderOption {
 // ByMAC orders the results by the mac field.
 func ByMAC(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMAC, opts...).ToFunc()
+}
+
+// ByImsi orders the results by the imsi field.
+func ByImsi(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldImsi, opts...).ToFunc()
 }
 
 // ByRegisteredAt orders the results by the registered_at field.

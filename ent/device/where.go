@@ -115,6 +115,11 @@ func MAC(v string) predicate.Device {
 	return predicate.Device(sql.FieldEQ(FieldMAC, v))
 }
 
+// Imsi applies equality check predicate on the "imsi" field. It's identical to ImsiEQ.
+func Imsi(v string) predicate.Device {
+	return predicate.Device(sql.FieldEQ(FieldImsi, v))
+}
+
 // RegisteredAt applies equality check predicate on the "registered_at" field. It's identical to RegisteredAtEQ.
 func RegisteredAt(v time.Time) predicate.Device {
 	return predicate.Device(sql.FieldEQ(FieldRegisteredAt, v))
@@ -903,6 +908,81 @@ func MACEqualFold(v string) predicate.Device {
 // MACContainsFold applies the ContainsFold predicate on the "mac" field.
 func MACContainsFold(v string) predicate.Device {
 	return predicate.Device(sql.FieldContainsFold(FieldMAC, v))
+}
+
+// ImsiEQ applies the EQ predicate on the "imsi" field.
+func ImsiEQ(v string) predicate.Device {
+	return predicate.Device(sql.FieldEQ(FieldImsi, v))
+}
+
+// ImsiNEQ applies the NEQ predicate on the "imsi" field.
+func ImsiNEQ(v string) predicate.Device {
+	return predicate.Device(sql.FieldNEQ(FieldImsi, v))
+}
+
+// ImsiIn applies the In predicate on the "imsi" field.
+func ImsiIn(vs ...string) predicate.Device {
+	return predicate.Device(sql.FieldIn(FieldImsi, vs...))
+}
+
+// ImsiNotIn applies the NotIn predicate on the "imsi" field.
+func ImsiNotIn(vs ...string) predicate.Device {
+	return predicate.Device(sql.FieldNotIn(FieldImsi, vs...))
+}
+
+// ImsiGT applies the GT predicate on the "imsi" field.
+func ImsiGT(v string) predicate.Device {
+	return predicate.Device(sql.FieldGT(FieldImsi, v))
+}
+
+// ImsiGTE applies the GTE predicate on the "imsi" field.
+func ImsiGTE(v string) predicate.Device {
+	return predicate.Device(sql.FieldGTE(FieldImsi, v))
+}
+
+// ImsiLT applies the LT predicate on the "imsi" field.
+func ImsiLT(v string) predicate.Device {
+	return predicate.Device(sql.FieldLT(FieldImsi, v))
+}
+
+// ImsiLTE applies the LTE predicate on the "imsi" field.
+func ImsiLTE(v string) predicate.Device {
+	return predicate.Device(sql.FieldLTE(FieldImsi, v))
+}
+
+// ImsiContains applies the Contains predicate on the "imsi" field.
+func ImsiContains(v string) predicate.Device {
+	return predicate.Device(sql.FieldContains(FieldImsi, v))
+}
+
+// ImsiHasPrefix applies the HasPrefix predicate on the "imsi" field.
+func ImsiHasPrefix(v string) predicate.Device {
+	return predicate.Device(sql.FieldHasPrefix(FieldImsi, v))
+}
+
+// ImsiHasSuffix applies the HasSuffix predicate on the "imsi" field.
+func ImsiHasSuffix(v string) predicate.Device {
+	return predicate.Device(sql.FieldHasSuffix(FieldImsi, v))
+}
+
+// ImsiIsNil applies the IsNil predicate on the "imsi" field.
+func ImsiIsNil() predicate.Device {
+	return predicate.Device(sql.FieldIsNull(FieldImsi))
+}
+
+// ImsiNotNil applies the NotNil predicate on the "imsi" field.
+func ImsiNotNil() predicate.Device {
+	return predicate.Device(sql.FieldNotNull(FieldImsi))
+}
+
+// ImsiEqualFold applies the EqualFold predicate on the "imsi" field.
+func ImsiEqualFold(v string) predicate.Device {
+	return predicate.Device(sql.FieldEqualFold(FieldImsi, v))
+}
+
+// ImsiContainsFold applies the ContainsFold predicate on the "imsi" field.
+func ImsiContainsFold(v string) predicate.Device {
+	return predicate.Device(sql.FieldContainsFold(FieldImsi, v))
 }
 
 // RegisteredAtEQ applies the EQ predicate on the "registered_at" field.

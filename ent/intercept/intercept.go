@@ -8,6 +8,7 @@ import (
 
 	"veil/ent"
 	"veil/ent/activitylog"
+	"veil/ent/applog"
 	"veil/ent/auditevent"
 	"veil/ent/audithead"
 	"veil/ent/auditsubject"
@@ -117,6 +118,33 @@ func (f TraverseActivityLog) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ActivityLogQuery", q)
+}
+
+// The AppLogFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AppLogFunc func(context.Context, *ent.AppLogQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AppLogFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AppLogQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AppLogQuery", q)
+}
+
+// The TraverseAppLog type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAppLog func(context.Context, *ent.AppLogQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAppLog) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAppLog) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppLogQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AppLogQuery", q)
 }
 
 // The AuditEventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -745,6 +773,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.ActivityLogQuery:
 		return &query[*ent.ActivityLogQuery, predicate.ActivityLog, activitylog.OrderOption]{typ: ent.TypeActivityLog, tq: q}, nil
+	case *ent.AppLogQuery:
+		return &query[*ent.AppLogQuery, predicate.AppLog, applog.OrderOption]{typ: ent.TypeAppLog, tq: q}, nil
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.AuditHeadQuery:

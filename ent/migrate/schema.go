@@ -51,6 +51,45 @@ var (
 			},
 		},
 	}
+	// AppLogsColumns holds the columns for the "app_logs" table.
+	AppLogsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"STARTUP", "CRASH"}},
+		{Name: "app_version", Type: field.TypeString, Size: 32},
+		{Name: "os_version", Type: field.TypeString, Size: 32},
+		{Name: "device_model", Type: field.TypeString, Size: 64},
+		{Name: "startup_ms", Type: field.TypeInt, Nullable: true},
+		{Name: "crash_type", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "stack", Type: field.TypeString, Nullable: true, Size: 8000},
+		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// AppLogsTable holds the schema information for the "app_logs" table.
+	AppLogsTable = &schema.Table{
+		Name:       "app_logs",
+		Columns:    AppLogsColumns,
+		PrimaryKey: []*schema.Column{AppLogsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "app_logs_users_app_logs",
+				Columns:    []*schema.Column{AppLogsColumns[9]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "applog_user_id_occurred_at",
+				Unique:  false,
+				Columns: []*schema.Column{AppLogsColumns[9], AppLogsColumns[8]},
+			},
+			{
+				Name:    "applog_occurred_at",
+				Unique:  false,
+				Columns: []*schema.Column{AppLogsColumns[8]},
+			},
+		},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -218,6 +257,7 @@ var (
 		{Name: "idfa", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "oaid", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "mac", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "imsi", Type: field.TypeString, Nullable: true, Size: 15},
 		{Name: "registered_at", Type: field.TypeTime},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -229,7 +269,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "devices_users_devices",
-				Columns:    []*schema.Column{DevicesColumns[14]},
+				Columns:    []*schema.Column{DevicesColumns[15]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -722,6 +762,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ActivityLogsTable,
+		AppLogsTable,
 		AuditEventsTable,
 		AuditHeadsTable,
 		AuditSubjectsTable,
@@ -750,6 +791,7 @@ var (
 
 func init() {
 	ActivityLogsTable.ForeignKeys[0].RefTable = UsersTable
+	AppLogsTable.ForeignKeys[0].RefTable = UsersTable
 	CallLogEntriesTable.ForeignKeys[0].RefTable = UsersTable
 	ConsentsTable.ForeignKeys[0].RefTable = UsersTable
 	ContactsTable.ForeignKeys[0].RefTable = UsersTable

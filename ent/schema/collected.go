@@ -37,6 +37,9 @@ func (Device) Fields() []ent.Field {
 		field.String("idfa").Optional().Nillable().MaxLen(64).Annotations(id),
 		field.String("oaid").Optional().Nillable().MaxLen(64).Annotations(id),
 		field.String("mac").Optional().Nillable().MaxLen(32).Annotations(id),
+		field.String("imsi").Optional().Nillable().MaxLen(15).
+			Comment("The SIM's subscriber identity (P8): masked to its last 4 for anyone but the user.").
+			Annotations(id),
 		field.Time("registered_at").Default(time.Now).Immutable().Annotations(info),
 	}
 }
@@ -86,6 +89,45 @@ func (ActivityLog) Annotations() []schema.Annotation {
 
 // Indexes of the ActivityLog.
 func (ActivityLog) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id", "occurred_at"), index.Fields("occurred_at")}
+}
+
+// AppLog is one start-up or crash report of the app (P8), kept to find
+// and fix faults (P1.12: keeping the service working).
+type AppLog struct{ ent.Schema }
+
+// Fields of the AppLog.
+func (AppLog) Fields() []ent.Field {
+	l := tag(classification.AppLog)
+	return []ent.Field{
+		ownerField(),
+		field.Enum("kind").Values("STARTUP", "CRASH").Annotations(l, entgql.Type("AppLogKind")),
+		field.String("app_version").NotEmpty().MaxLen(32).Annotations(l),
+		field.String("os_version").NotEmpty().MaxLen(32).Annotations(l),
+		field.String("device_model").NotEmpty().MaxLen(64).Annotations(l),
+		field.Int("startup_ms").Optional().Nillable().NonNegative().
+			Comment("How long the start took, for a STARTUP.").
+			Annotations(l),
+		field.String("crash_type").Optional().Nillable().MaxLen(128).
+			Comment("The exception or signal of a CRASH.").
+			Annotations(l),
+		field.String("stack").Optional().Nillable().MaxLen(8000).
+			Comment("The crash's stack frames; never shown to staff without a purpose.").
+			Annotations(l),
+		field.Time("occurred_at").Immutable().Annotations(l),
+	}
+}
+
+// Edges of the AppLog.
+func (AppLog) Edges() []ent.Edge { return []ent.Edge{ownerEdge("app_logs")} }
+
+// Annotations of the AppLog.
+func (AppLog) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id").DeletedAs("APP_LOGS").ExpiresFrom("occurred_at"), entgql.RelayConnection()}
+}
+
+// Indexes of the AppLog.
+func (AppLog) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("user_id", "occurred_at"), index.Fields("occurred_at")}
 }
 

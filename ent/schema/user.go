@@ -110,6 +110,7 @@ func (User) Edges() []ent.Edge {
 			Annotations(classification.Tag(classification.ConsentRecord)),
 		edge.To("devices", Device.Type).Annotations(tag(classification.DeviceInfo)),
 		edge.To("activities", ActivityLog.Type).Annotations(tag(classification.Behaviour), entgql.RelayConnection()),
+		edge.To("app_logs", AppLog.Type).Annotations(tag(classification.AppLog), entgql.RelayConnection()),
 		edge.To("contacts", Contact.Type).Annotations(tag(classification.AddressBook)),
 		edge.To("call_logs", CallLogEntry.Type).Annotations(tag(classification.CallLog)),
 		edge.To("locations", Location.Type).Annotations(tag(classification.Location)),

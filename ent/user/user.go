@@ -66,6 +66,8 @@ const (
 	EdgeDevices = "devices"
 	// EdgeActivities holds the string denoting the activities edge name in mutations.
 	EdgeActivities = "activities"
+	// EdgeAppLogs holds the string denoting the app_logs edge name in mutations.
+	EdgeAppLogs = "app_logs"
 	// EdgeContacts holds the string denoting the contacts edge name in mutations.
 	EdgeContacts = "contacts"
 	// EdgeCallLogs holds the string denoting the call_logs edge name in mutations.
@@ -145,6 +147,13 @@ const (
 	ActivitiesInverseTable = "activity_logs"
 	// ActivitiesColumn is the table column denoting the activities relation/edge.
 	ActivitiesColumn = "user_id"
+	// AppLogsTable is the table that holds the app_logs relation/edge.
+	AppLogsTable = "app_logs"
+	// AppLogsInverseTable is the table name for the AppLog entity.
+	// It exists in this package in order to avoid circular dependency with the "applog" package.
+	AppLogsInverseTable = "app_logs"
+	// AppLogsColumn is the table column denoting the app_logs relation/edge.
+	AppLogsColumn = "user_id"
 	// ContactsTable is the table that holds the contacts relation/edge.
 	ContactsTable = "contacts"
 	// ContactsInverseTable is the table name for the Contact entity.
@@ -524,6 +533,20 @@ func ByActivities(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByAppLogsCount orders the results by app_logs count.
+func ByAppLogsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAppLogsStep(), opts...)
+	}
+}
+
+// ByAppLogs orders the results by app_logs terms.
+func ByAppLogs(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAppLogsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByContactsCount orders the results by contacts count.
 func ByContactsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -724,6 +747,13 @@ func newActivitiesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ActivitiesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, ActivitiesTable, ActivitiesColumn),
+	)
+}
+func newAppLogsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AppLogsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AppLogsTable, AppLogsColumn),
 	)
 }
 func newContactsStep() *sqlgraph.Step {

@@ -1233,6 +1233,29 @@ func HasActivitiesWith(preds ...predicate.ActivityLog) predicate.User {
 	})
 }
 
+// HasAppLogs applies the HasEdge predicate on the "app_logs" edge.
+func HasAppLogs() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, AppLogsTable, AppLogsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAppLogsWith applies the HasEdge predicate on the "app_logs" edge with a given conditions (other predicates).
+func HasAppLogsWith(preds ...predicate.AppLog) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newAppLogsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasContacts applies the HasEdge predicate on the "contacts" edge.
 func HasContacts() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
