@@ -297,7 +297,7 @@ type ComplexityRoot struct {
 		ExportMyData          func(childComplexity int, forUser *int) int
 		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
 		LinkChild             func(childComplexity int, input identity.LinkChildInput) int
-		Login                 func(childComplexity int, phone string, code string) int
+		Login                 func(childComplexity int, phone string, code string, cookie *bool) int
 		Logout                func(childComplexity int) int
 		OpenSupportTicket     func(childComplexity int, input collect.SupportTicketInput) int
 		PayOrder              func(childComplexity int, orderID int) int
@@ -581,7 +581,7 @@ type LocationResolver interface {
 }
 type MutationResolver interface {
 	RequestLoginCode(ctx context.Context, phone string) (*model.RequestLoginCodePayload, error)
-	Login(ctx context.Context, phone string, code string) (*model.LoginPayload, error)
+	Login(ctx context.Context, phone string, code string, cookie *bool) (*model.LoginPayload, error)
 	Logout(ctx context.Context) (bool, error)
 	GrantConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*ent.Consent, error)
 	WithdrawConsent(ctx context.Context, purpose consent.Purpose, forUser *int, recipient *string) (*model.WithdrawConsentPayload, error)
@@ -1677,7 +1677,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.Login(childComplexity, args["phone"].(string), args["code"].(string)), true
+		return e.ComplexityRoot.Mutation.Login(childComplexity, args["phone"].(string), args["code"].(string), args["cookie"].(*bool)), true
 	case "Mutation.logout":
 		if e.ComplexityRoot.Mutation.Logout == nil {
 			break
@@ -4990,9 +4990,12 @@ type Mutation {
   requestLoginCode(phone: String!): RequestLoginCodePayload! @access(level: ANONYMOUS)
   """
   Exchanges a login code for a bearer token, creating the account on first
-  login (which accepts the current privacy policy).
+  login (which accepts the current privacy policy). Web pages pass
+  cookie: true: the session is then held in an HttpOnly, SameSite=Strict
+  cookie (Secure outside development), the token in the answer is empty,
+  and only pages of this site may sign in or act with it.
   """
-  login(phone: String!, code: String!): LoginPayload! @access(level: ANONYMOUS)
+  login(phone: String!, code: String!, cookie: Boolean): LoginPayload! @access(level: ANONYMOUS)
   "Revokes the bearer token of this request."
   logout: Boolean! @access(level: ESSENTIAL)
 
@@ -5317,7 +5320,7 @@ type RequestLoginCodePayload {
 }
 
 type LoginPayload {
-  "The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once."
+  "The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once; empty for a cookie session."
   token: String!
   expiresAt: Time!
   """
@@ -6701,6 +6704,14 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["code"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "cookie",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cookie"] = arg2
 	return args, nil
 }
 
@@ -12902,7 +12913,7 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Login(ctx, fc.Args["phone"].(string), fc.Args["code"].(string))
+			return ec.Resolvers.Mutation().Login(ctx, fc.Args["phone"].(string), fc.Args["code"].(string), fc.Args["cookie"].(*bool))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

@@ -24,6 +24,7 @@ import (
 	"veil/inventory"
 	"veil/ledger"
 	"veil/privacy"
+	"veil/reqctx"
 	"veil/rights"
 	"veil/staff"
 	"veil/trade"
@@ -57,16 +58,8 @@ func (r *mutationResolver) RequestLoginCode(ctx context.Context, phone string) (
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, phone string, code string) (*model.LoginPayload, error) {
-	token, sess, err := r.Accounts.Login(ctx, phone, code)
-	if err != nil {
-		return nil, err
-	}
-	u, err := r.Client.User.Get(ctx, sess.UserID)
-	if err != nil {
-		return nil, err
-	}
-	return &model.LoginPayload{Token: token, ExpiresAt: sess.ExpiresAt, User: u}, nil
+func (r *mutationResolver) Login(ctx context.Context, phone string, code string, cookie *bool) (*model.LoginPayload, error) {
+	return r.login(ctx, phone, code, cookie != nil && *cookie)
 }
 
 // Logout is the resolver for the logout field.
@@ -77,6 +70,9 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 	}
 	if err := r.Accounts.Revoke(ctx, v.SessionID); err != nil {
 		return false, err
+	}
+	if jar := reqctx.From(ctx).Cookies; jar != nil {
+		jar.ClearSession()
 	}
 	endSession(ctx, fault.ErrUnauthenticated)
 	return true, nil

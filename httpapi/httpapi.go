@@ -57,6 +57,12 @@ type Options struct {
 	// Shared, when set, keeps the limits in the database, shared with
 	// every process on it; otherwise each process limits on its own.
 	Shared *ratelimit.Shared
+	// SecureCookies marks the session cookie Secure (outside development)
+	// and takes the site's own origin to be https.
+	SecureCookies bool
+	// WebOrigins are origins besides the site's own whose pages may use
+	// the session cookie ("https://app.example.com").
+	WebOrigins []string
 }
 
 // DefaultOptions are the limits the server runs with unless configured.
@@ -73,8 +79,8 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 		anonymous: ratelimit.New(opts.AnonymousRate, opts.AnonymousBurst).On(opts.Shared, "anonymous"),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", checkAccept(checkBody(authenticate(accounts, limits, limits.limit(graphqlHandler)))))
-	mux.Handle("GET /export", authenticate(accounts, limits, limits.limit(exportHandler(export))))
+	mux.Handle("/graphql", withCookies(opts, checkAccept(checkBody(authenticate(accounts, limits, limits.limit(graphqlHandler))))))
+	mux.Handle("GET /export", withCookies(opts, authenticate(accounts, limits, limits.limit(exportHandler(export)))))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/console/", console.Handler())
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -98,6 +104,8 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 func authenticate(accounts *account.Service, limits *limiters, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
+		fromCookie := false
+		jar := reqctx.From(r.Context()).Cookies
 		if h := r.Header.Get("Authorization"); h != "" {
 			scheme, rest, ok := strings.Cut(h, " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(rest) == "" {
@@ -105,8 +113,20 @@ func authenticate(accounts *account.Service, limits *limiters, next http.Handler
 				return
 			}
 			token = strings.TrimSpace(rest)
+		} else if token = sessionCookie(r); token != "" {
+			fromCookie = true
+		}
+		if fromCookie && r.Method != http.MethodGet && jar.CheckOrigin() != nil {
+			// SECURITY: a browser sends the cookie with whatever page
+			// made the request; only the site's own may act with it.
+			writeErrorStatus(w, http.StatusForbidden, errForeignOrigin)
+			return
 		}
 		v, err := accounts.Authenticate(r.Context(), token, r.Header.Get("X-Access-Purpose"))
+		if fe := (*fault.Error)(nil); fromCookie && errors.As(err, &fe) && (fe.Code == fault.Unauthenticated || fe.Code == fault.AccountCancelled) {
+			// An ended session's cookie is of no more use: drop it.
+			jar.ClearSession()
+		}
 		if err != nil {
 			var fe *fault.Error
 			if errors.As(err, &fe) && fe.Code == fault.Unauthenticated && !limits.allowAnonymous(w, r) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -135,6 +137,66 @@ func TestListsCiteOnlyClausesOfThePolicy(t *testing.T) {
 		cite("recipient "+s.Recipient, s.Policy)
 		if s.Region != string(classification.Mainland) && !strings.Contains(s.Region, " ") && !slices.Contains(s.Policy, "P4.2") {
 			t.Errorf("recipient %s receives data in %s and does not cite P4.2", s.Recipient, s.Region)
+		}
+	}
+}
+
+// TestReadmeNamesATestForEveryClause checks the README's clause table:
+// every leaf clause of the policy has a row, each row names tests or says
+// "not built", and every test it names exists.
+func TestReadmeNamesATestForEveryClause(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]bool{}
+	declared := regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		for _, m := range declared.FindAllStringSubmatch(string(src), -1) {
+			tests[m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\| (P\d+(?:\.\d+[a-z]?)?) \| .* \| (.*) \|$`).FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = m[2]
+	}
+	clauses := ledger.Clauses(seed.PolicyTextEn)
+	for id := range clauses {
+		leaf := true
+		for other := range clauses {
+			leaf = leaf && !strings.HasPrefix(other, id+".")
+		}
+		if !leaf {
+			continue
+		}
+		named, ok := rows[id]
+		switch {
+		case !ok:
+			t.Errorf("the README's clause table has no row for %s", id)
+		case named == "not built":
+		default:
+			names := regexp.MustCompile("`(Test\\w+)`").FindAllStringSubmatch(named, -1)
+			if len(names) == 0 {
+				t.Errorf("%s names no test: %q", id, named)
+			}
+			for _, n := range names {
+				if !tests[n[1]] {
+					t.Errorf("%s names %s, which no test file declares", id, n[1])
+				}
+			}
+		}
+	}
+	for id := range rows {
+		if clauses[id] == "" {
+			t.Errorf("the README's clause table has a row for %s, which the policy does not have", id)
 		}
 	}
 }

@@ -3,7 +3,10 @@
 // code that logs and rate-limits.
 package reqctx
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 type key struct{}
 
@@ -14,6 +17,20 @@ type Info struct {
 	// ClientIP is the client's address as limits count it: the remote
 	// IPv4 address, or the /64 network of an IPv6 one.
 	ClientIP string
+	// Cookies sets and clears the web session cookie of the response;
+	// nil outside an HTTP request.
+	Cookies Cookies
+}
+
+// Cookies is the web session cookie of one response (see httpapi).
+type Cookies interface {
+	// CheckOrigin refuses a request that does not come from the site's
+	// own pages: only those may be given, or use, the cookie.
+	CheckOrigin() error
+	// SetSession holds token in the cookie until expires.
+	SetSession(token string, expires time.Time)
+	// ClearSession removes the cookie.
+	ClearSession()
 }
 
 // With returns ctx carrying info.

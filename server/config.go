@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -73,6 +74,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	sessionRate := fs.Float64("session-rate", envFloat("VEIL_SESSION_RATE", float64(c.HTTP.SessionRate)), "requests a second per session, bursts of twice that (VEIL_SESSION_RATE)")
 	anonymousRate := fs.Float64("anonymous-rate", envFloat("VEIL_ANONYMOUS_RATE", float64(c.HTTP.AnonymousRate)), "anonymous requests a second per address, bursts of four times that (VEIL_ANONYMOUS_RATE)")
 	avatarHosts := fs.String("avatar-hosts", envOr("VEIL_AVATAR_HOSTS", strings.Join(rights.DefaultAvatarHosts, ",")), "comma-separated image hosts avatars may come from (VEIL_AVATAR_HOSTS)")
+	webOrigins := fs.String("web-origins", envOr("VEIL_WEB_ORIGINS", ""), "comma-separated origins besides this server's own whose pages may use the session cookie, e.g. https://app.example.com (VEIL_WEB_ORIGINS)")
 	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -83,6 +85,15 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 			c.AvatarHosts = append(c.AvatarHosts, h)
 		}
 	}
+	for _, o := range strings.Split(*webOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+				return c, fmt.Errorf("VEIL_WEB_ORIGINS: %q is not an origin such as https://app.example.com", o)
+			}
+			c.HTTP.WebOrigins = append(c.HTTP.WebOrigins, o)
+		}
+	}
 	c.HTTP.SessionRate, c.HTTP.SessionBurst = rate.Limit(*sessionRate), max(1, int(2**sessionRate))
 	c.HTTP.AnonymousRate, c.HTTP.AnonymousBurst = rate.Limit(*anonymousRate), max(1, int(4**anonymousRate))
 	if c.Limits.Depth < 1 || c.Limits.Aliases < 0 || c.Limits.Directives < 0 || c.Limits.Tokens < 10 || c.Limits.Cost < 1 || *sessionRate <= 0 || *anonymousRate <= 0 {
@@ -90,6 +101,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	switch c.Env {
 	case "development", "production":
+		c.HTTP.SecureCookies = c.Env == "production"
 	default:
 		return c, fmt.Errorf("VEIL_ENV must be development or production, not %q", c.Env)
 	}

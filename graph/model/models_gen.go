@@ -25,7 +25,7 @@ type LinkChildPayload struct {
 }
 
 type LoginPayload struct {
-	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once.
+	// The bearer token; send it as 'Authorization: Bearer <token>'. Shown only once; empty for a cookie session.
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	// The account signed in to. This request was made without the new token,

@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"veil/fault"
+	"veil/reqctx"
+)
+
+// SessionCookie is the cookie a web client's session is held in: the
+// same opaque token a mobile client sends as a bearer token, so logout,
+// cancellation and expiry end it exactly as they end a bearer session.
+const SessionCookie = "veil_session"
+
+// errForeignOrigin refuses a request carrying the session cookie that
+// does not come from the web app's own origin (a cross-site request
+// forgery, or a client that should use a bearer token).
+var errForeignOrigin = fault.New(fault.Forbidden, "a request signed in with the session cookie must come from this site's own pages (its Origin header); other clients send 'Authorization: Bearer <token>'")
+
+// cookieJar sets and clears the session cookie on one response; it is
+// the reqctx.Cookies of a request.
+type cookieJar struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	secure bool
+	// origins are the origins besides the request's own allowed to use
+	// the cookie.
+	origins []string
+}
+
+// CheckOrigin refuses a request whose Origin is not the site's own (or
+// a configured web origin): one without an Origin included, which no
+// browser sends for a POST.
+func (j *cookieJar) CheckOrigin() error {
+	if sameOrigin(j.r, j.secure, j.origins) {
+		return nil
+	}
+	return errForeignOrigin
+}
+
+// SetSession holds token in the session cookie until expires: HttpOnly
+// (no script reads it), SameSite=Strict (no other site's page sends it),
+// Secure outside development, for the whole site.
+func (j *cookieJar) SetSession(token string, expires time.Time) {
+	http.SetCookie(j.w, &http.Cookie{
+		Name: SessionCookie, Value: token, Path: "/", Expires: expires.UTC(),
+		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// ClearSession removes the session cookie from the browser.
+func (j *cookieJar) ClearSession() {
+	http.SetCookie(j.w, &http.Cookie{
+		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// withCookies gives each request its cookie jar.
+func withCookies(opts Options, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := reqctx.From(r.Context())
+		info.Cookies = &cookieJar{w: w, r: r, secure: opts.SecureCookies, origins: opts.WebOrigins}
+		next.ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), info)))
+	})
+}
+
+// sessionCookie returns the request's session cookie token, or "".
+func sessionCookie(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// sameOrigin reports whether r's Origin is the origin it was sent to (the
+// scheme of the connection, https behind a TLS proxy when secure, and
+// its Host) or one of origins. A fetch from another site's page says
+// where it comes from in Origin; Sec-Fetch-Site, when sent, must agree.
+func sameOrigin(r *http.Request, secure bool, origins []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" {
+		return false
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && !slices.Contains(origins, origin) {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil || secure {
+		scheme = "https"
+	}
+	if strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return slices.Contains(origins, origin)
+}

@@ -1,0 +1,159 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"veil/httpapi"
+	"veil/seed"
+	"veil/veiltest"
+)
+
+// cookieCall is one request of a web page: with the session cookie (when
+// not empty), from origin (when not empty).
+type cookieCall struct {
+	base, cookie, origin, query string
+}
+
+type cookieAnswer struct {
+	status int
+	body   map[string]any
+	raw    string
+	set    *http.Cookie
+}
+
+func (c cookieCall) do(t *testing.T) cookieAnswer {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": c.query})
+	req, err := http.NewRequest(http.MethodPost, c.base+"/graphql", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.origin != "" {
+		req.Header.Set("Origin", c.origin)
+	}
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: httpapi.SessionCookie, Value: c.cookie})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := cookieAnswer{status: resp.StatusCode, raw: string(raw)}
+	json.Unmarshal(raw, &a.body)
+	for _, ck := range resp.Cookies() {
+		if ck.Name == httpapi.SessionCookie {
+			a.set = ck
+		}
+	}
+	return a
+}
+
+func (a cookieAnswer) code() string {
+	errs, _ := a.body["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	code, _ := veiltest.Dig(errs[0], "extensions.code").(string)
+	return code
+}
+
+// TestWebSessionsLiveInACookieOnlyThisSiteMayUse signs a web client in
+// with cookie: true (POLICY.md P2): the session is an HttpOnly,
+// SameSite=Strict cookie and the answer holds no token; the site's own
+// pages act with it; a request with it from another origin, or with no
+// origin, is refused before anything runs, and a sign-in from another
+// origin spends no code; logout ends it and drops the cookie; a
+// cancellation ends it at once on another server process too.
+func TestWebSessionsLiveInACookieOnlyThisSiteMayUse(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		// The second process runs on the real clock: sign in on it too.
+		env.Clock = time.Now()
+		if err := seed.EnsureCatalog(context.Background(), env.Store.Client); err != nil {
+			t.Fatal(err)
+		}
+		own := env.Server.URL
+		signIn := func(phone, origin string) cookieAnswer {
+			t.Helper()
+			env.MustDo(veiltest.Request{Query: `mutation($p: String!) { requestLoginCode(phone: $p) { expiresInSeconds } }`, Variables: map[string]any{"p": phone}})
+			code := env.LastCode(phone)
+			a := cookieCall{base: own, origin: "https://evil.example", query: `mutation { login(phone: "` + phone + `", code: "` + code + `", cookie: true) { token } }`}.do(t)
+			if a.code() != "FORBIDDEN" || a.set != nil {
+				t.Errorf("a cookie sign-in from another origin: %d %s", a.status, a.raw)
+			}
+			return cookieCall{base: own, origin: origin, query: `mutation { login(phone: "` + phone + `", code: "` + code + `", cookie: true) { token expiresAt } }`}.do(t)
+		}
+		a := signIn("13400000001", own)
+		if a.set == nil || !a.set.HttpOnly || a.set.SameSite != http.SameSiteStrictMode || a.set.Value == "" || a.set.Path != "/" {
+			t.Fatalf("the session cookie: %+v (%s)", a.set, a.raw)
+		}
+		if a.set.Secure {
+			t.Error("a Secure cookie in development, where the server speaks plain HTTP")
+		}
+		if tok := veiltest.Dig(a.body, "data.login.token"); tok != "" {
+			t.Errorf("a cookie sign-in answered a token: %v", tok)
+		}
+		cookie := a.set.Value
+
+		me := `{ me { nickname } }`
+		if a := (cookieCall{base: own, cookie: cookie, origin: own, query: me}).do(t); veiltest.Dig(a.body, "data.me") == nil {
+			t.Fatalf("the site's own page reading me: %s", a.raw)
+		}
+		// A link followed to a GET query carries the cookie too, and may
+		// read (SameSite=Strict keeps other sites' links from sending it).
+		resp, err := http.DefaultClient.Do(func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, own+"/graphql?query="+strings.ReplaceAll(me, " ", "+"), nil)
+			r.AddCookie(&http.Cookie{Name: httpapi.SessionCookie, Value: cookie})
+			return r
+		}())
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("a GET query with the cookie: %v %v", err, resp)
+		} else {
+			resp.Body.Close()
+		}
+		cancel := `mutation { cancelAccount(confirm: true) { cancelled } }`
+		for _, origin := range []string{"https://evil.example", "", "null", strings.Replace(own, "http://", "https://", 1)} {
+			a := cookieCall{base: own, cookie: cookie, origin: origin, query: cancel}.do(t)
+			if a.status != http.StatusForbidden || a.code() != "FORBIDDEN" {
+				t.Errorf("a cancellation with the cookie from origin %q: %d %s", origin, a.status, a.raw)
+			}
+		}
+		if a := (cookieCall{base: own, cookie: cookie, origin: own, query: me}).do(t); veiltest.Dig(a.body, "data.me") == nil {
+			t.Fatalf("the refused requests ended the session: %s", a.raw)
+		}
+		// A bearer token is not a cookie: no origin needed.
+		if r := env.Do(veiltest.Request{Token: cookie, Query: me}); r.Data["me"] == nil {
+			t.Errorf("the session's token as a bearer token: %s", r.Raw)
+		}
+
+		a = cookieCall{base: own, cookie: cookie, origin: own, query: `mutation { logout }`}.do(t)
+		if a.set == nil || a.set.MaxAge >= 0 || a.set.Value != "" {
+			t.Errorf("logout did not drop the cookie: %+v %s", a.set, a.raw)
+		}
+		a = cookieCall{base: own, cookie: cookie, origin: own, query: me}.do(t)
+		if a.code() != "UNAUTHENTICATED" || a.set == nil || a.set.MaxAge >= 0 {
+			t.Errorf("the cookie after logout: %+v %s", a.set, a.raw)
+		}
+
+		// Cancelled on this process, refused on another at once.
+		cookie = signIn("13400000002", own).set.Value
+		other := veiltest.StartServerProcess(t, env.DatabaseURL)
+		if a := (cookieCall{base: other, cookie: cookie, origin: other, query: me}).do(t); veiltest.Dig(a.body, "data.me") == nil {
+			t.Fatalf("the other process refuses a live cookie: %s", a.raw)
+		}
+		if a := (cookieCall{base: own, cookie: cookie, origin: own, query: cancel}).do(t); veiltest.Dig(a.body, "data.cancelAccount.cancelled") != true {
+			t.Fatalf("cancelling with the cookie: %s", a.raw)
+		}
+		if a := (cookieCall{base: other, cookie: cookie, origin: other, query: me}).do(t); a.code() != "ACCOUNT_CANCELLED" || a.set == nil || a.set.MaxAge >= 0 {
+			t.Errorf("the other process after the cancellation: %s", a.raw)
+		}
+	})
+}
