@@ -23,6 +23,9 @@ var routeWords = map[string]bool{
 // maxRouteSegments bounds a template; a longer path is dropped.
 const maxRouteSegments = 8
 
+// RouteTemplate is routeTemplate, for the web app's page views.
+func RouteTemplate(page string) string { return routeTemplate(page) }
+
 // routeTemplate returns the route of a page: its path without query or
 // fragment, each segment kept only if it is a route word, else ":id".
 // Anything that is not a path is dropped.

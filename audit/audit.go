@@ -49,6 +49,7 @@ const (
 	GuardianRequested  = "GUARDIAN_REQUESTED"
 	GuardianAnswered   = "GUARDIAN_ANSWERED"
 	GuardianEnded      = "GUARDIAN_ENDED"
+	LegalDisclosure    = "LEGAL_DISCLOSURE"
 )
 
 // Entry is what an event says; the chain adds the sequence number, time

@@ -214,6 +214,13 @@ var (
 		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
 		Policy: []string{"P1.4", "P1.9"},
 	}
+	WebVisit = &Class{
+		Name: "web_visit", Description: "pages of the web app viewed under an analytics cookie, by day, keyed to the cookie's hash only",
+		Scenario: "browsing the web app signed in, after accepting analytics cookies",
+		Level:    Personal, Consent: ConsentAnalyticsCookies, Basis: BasisConsent,
+		Retention: Retention{Months: 6, From: untilRecorded},
+		Policy:    []string{"P2", "P1.10"},
+	}
 	AppLog = &Class{
 		Name: "app_log", Description: "app start-up and crash logs: app and OS version, device model, start-up time, crash type and stack",
 		Scenario: "when the app starts, and when it crashes",
@@ -298,7 +305,7 @@ var (
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
 	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, IPAddress, AppLog, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
+	Behaviour, IPAddress, WebVisit, AppLog, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
 }
 
 var byName = map[string]*Class{}

@@ -115,13 +115,16 @@ const (
 	ConsentThirdPartySharing ConsentPurpose = "THIRD_PARTY_SHARING"
 	ConsentCrossBorder       ConsentPurpose = "CROSS_BORDER"
 	ConsentMarketing         ConsentPurpose = "MARKETING"
+	// ConsentAnalyticsCookies lets the web app set its analytics cookie
+	// and count the signed-in user's page views under it (POLICY.md P2).
+	ConsentAnalyticsCookies ConsentPurpose = "ANALYTICS_COOKIES"
 )
 
 // ConsentPurposes lists every consent purpose, in the order of DESIGN.md.
 var ConsentPurposes = []ConsentPurpose{
 	ConsentAccount, ConsentRealName, ConsentFace, ConsentDevice, ConsentActivity,
 	ConsentContacts, ConsentCallLog, ConsentLocation, ConsentThirdPartyAccount,
-	ConsentThirdPartySharing, ConsentCrossBorder, ConsentMarketing,
+	ConsentThirdPartySharing, ConsentCrossBorder, ConsentMarketing, ConsentAnalyticsCookies,
 }
 
 // Optional reports whether the basic service does not need the purpose
@@ -131,7 +134,7 @@ var ConsentPurposes = []ConsentPurpose{
 func (p ConsentPurpose) Optional() bool {
 	switch p {
 	case ConsentFace, ConsentContacts, ConsentCallLog, ConsentLocation, ConsentThirdPartyAccount, ConsentMarketing,
-		ConsentThirdPartySharing, ConsentCrossBorder:
+		ConsentThirdPartySharing, ConsentCrossBorder, ConsentAnalyticsCookies:
 		return true
 	}
 	return false

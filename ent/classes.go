@@ -165,6 +165,14 @@ var Classes = map[string]map[string]string{
 		"foreign_attempts": "internal",
 		"used_at":          "internal",
 	},
+	"Notice": {
+		"id":         "public",
+		"user_id":    "internal",
+		"kind":       "internal",
+		"message":    "internal",
+		"created_at": "internal",
+		"user":       "internal",
+	},
 	"Order": {
 		"id":              "public",
 		"order_no":        "transaction",
@@ -192,6 +200,7 @@ var Classes = map[string]map[string]string{
 		"text":           "public",
 		"text_en":        "public",
 		"changes":        "public",
+		"controller":     "public",
 		"reduces_rights": "public",
 	},
 	"RateBucket": {
@@ -310,7 +319,14 @@ var Classes = map[string]map[string]string{
 		"real_name_verifications": "real_name",
 		"face_verifications":      "face_result",
 		"sharing_records":         "internal",
+		"notices":                 "internal",
 		"rights_requests":         "internal",
 		"sessions":                "secret",
+	},
+	"WebVisit": {
+		"id":      "public",
+		"visitor": "web_visit",
+		"page":    "web_visit",
+		"day":     "web_visit",
 	},
 }

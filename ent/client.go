@@ -25,6 +25,7 @@ import (
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/ratebucket"
@@ -36,6 +37,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
@@ -78,6 +80,8 @@ type Client struct {
 	Location *LocationClient
 	// LoginCode is the client for interacting with the LoginCode builders.
 	LoginCode *LoginCodeClient
+	// Notice is the client for interacting with the Notice builders.
+	Notice *NoticeClient
 	// Order is the client for interacting with the Order builders.
 	Order *OrderClient
 	// PolicyVersion is the client for interacting with the PolicyVersion builders.
@@ -100,6 +104,8 @@ type Client struct {
 	ThirdPartySDK *ThirdPartySDKClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebVisit is the client for interacting with the WebVisit builders.
+	WebVisit *WebVisitClient
 	// additional fields for node api
 	tables tables
 }
@@ -127,6 +133,7 @@ func (c *Client) init() {
 	c.Listing = NewListingClient(c.config)
 	c.Location = NewLocationClient(c.config)
 	c.LoginCode = NewLoginCodeClient(c.config)
+	c.Notice = NewNoticeClient(c.config)
 	c.Order = NewOrderClient(c.config)
 	c.PolicyVersion = NewPolicyVersionClient(c.config)
 	c.RateBucket = NewRateBucketClient(c.config)
@@ -138,6 +145,7 @@ func (c *Client) init() {
 	c.ThirdPartyBinding = NewThirdPartyBindingClient(c.config)
 	c.ThirdPartySDK = NewThirdPartySDKClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.WebVisit = NewWebVisitClient(c.config)
 }
 
 type (
@@ -244,6 +252,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Listing:              NewListingClient(cfg),
 		Location:             NewLocationClient(cfg),
 		LoginCode:            NewLoginCodeClient(cfg),
+		Notice:               NewNoticeClient(cfg),
 		Order:                NewOrderClient(cfg),
 		PolicyVersion:        NewPolicyVersionClient(cfg),
 		RateBucket:           NewRateBucketClient(cfg),
@@ -255,6 +264,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ThirdPartyBinding:    NewThirdPartyBindingClient(cfg),
 		ThirdPartySDK:        NewThirdPartySDKClient(cfg),
 		User:                 NewUserClient(cfg),
+		WebVisit:             NewWebVisitClient(cfg),
 	}, nil
 }
 
@@ -288,6 +298,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Listing:              NewListingClient(cfg),
 		Location:             NewLocationClient(cfg),
 		LoginCode:            NewLoginCodeClient(cfg),
+		Notice:               NewNoticeClient(cfg),
 		Order:                NewOrderClient(cfg),
 		PolicyVersion:        NewPolicyVersionClient(cfg),
 		RateBucket:           NewRateBucketClient(cfg),
@@ -299,6 +310,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ThirdPartyBinding:    NewThirdPartyBindingClient(cfg),
 		ThirdPartySDK:        NewThirdPartySDKClient(cfg),
 		User:                 NewUserClient(cfg),
+		WebVisit:             NewWebVisitClient(cfg),
 	}, nil
 }
 
@@ -330,9 +342,10 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActivityLog, c.AppLog, c.AuditEvent, c.AuditHead, c.AuditSubject,
 		c.CallLogEntry, c.Consent, c.Contact, c.Device, c.FaceVerification,
-		c.GuardianLink, c.Listing, c.Location, c.LoginCode, c.Order, c.PolicyVersion,
-		c.RateBucket, c.RealNameVerification, c.RightsRequest, c.Session,
-		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.GuardianLink, c.Listing, c.Location, c.LoginCode, c.Notice, c.Order,
+		c.PolicyVersion, c.RateBucket, c.RealNameVerification, c.RightsRequest,
+		c.Session, c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding,
+		c.ThirdPartySDK, c.User, c.WebVisit,
 	} {
 		n.Use(hooks...)
 	}
@@ -344,9 +357,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActivityLog, c.AppLog, c.AuditEvent, c.AuditHead, c.AuditSubject,
 		c.CallLogEntry, c.Consent, c.Contact, c.Device, c.FaceVerification,
-		c.GuardianLink, c.Listing, c.Location, c.LoginCode, c.Order, c.PolicyVersion,
-		c.RateBucket, c.RealNameVerification, c.RightsRequest, c.Session,
-		c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding, c.ThirdPartySDK, c.User,
+		c.GuardianLink, c.Listing, c.Location, c.LoginCode, c.Notice, c.Order,
+		c.PolicyVersion, c.RateBucket, c.RealNameVerification, c.RightsRequest,
+		c.Session, c.SharingRecord, c.SupportTicket, c.ThirdPartyBinding,
+		c.ThirdPartySDK, c.User, c.WebVisit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -383,6 +397,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Location.mutate(ctx, m)
 	case *LoginCodeMutation:
 		return c.LoginCode.mutate(ctx, m)
+	case *NoticeMutation:
+		return c.Notice.mutate(ctx, m)
 	case *OrderMutation:
 		return c.Order.mutate(ctx, m)
 	case *PolicyVersionMutation:
@@ -405,6 +421,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ThirdPartySDK.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *WebVisitMutation:
+		return c.WebVisit.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -2448,6 +2466,155 @@ func (c *LoginCodeClient) mutate(ctx context.Context, m *LoginCodeMutation) (Val
 	}
 }
 
+// NoticeClient is a client for the Notice schema.
+type NoticeClient struct {
+	config
+}
+
+// NewNoticeClient returns a client for the Notice from the given config.
+func NewNoticeClient(c config) *NoticeClient {
+	return &NoticeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `notice.Hooks(f(g(h())))`.
+func (c *NoticeClient) Use(hooks ...Hook) {
+	c.hooks.Notice = append(c.hooks.Notice, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `notice.Intercept(f(g(h())))`.
+func (c *NoticeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Notice = append(c.inters.Notice, interceptors...)
+}
+
+// Create returns a builder for creating a Notice entity.
+func (c *NoticeClient) Create() *NoticeCreate {
+	mutation := newNoticeMutation(c.config, OpCreate)
+	return &NoticeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Notice entities.
+func (c *NoticeClient) CreateBulk(builders ...*NoticeCreate) *NoticeCreateBulk {
+	return &NoticeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NoticeClient) MapCreateBulk(slice any, setFunc func(*NoticeCreate, int)) *NoticeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NoticeCreateBulk{err: fmt.Errorf("calling to NoticeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NoticeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NoticeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Notice.
+func (c *NoticeClient) Update() *NoticeUpdate {
+	mutation := newNoticeMutation(c.config, OpUpdate)
+	return &NoticeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NoticeClient) UpdateOne(_m *Notice) *NoticeUpdateOne {
+	mutation := newNoticeMutation(c.config, OpUpdateOne, withNotice(_m))
+	return &NoticeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NoticeClient) UpdateOneID(id int) *NoticeUpdateOne {
+	mutation := newNoticeMutation(c.config, OpUpdateOne, withNoticeID(id))
+	return &NoticeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Notice.
+func (c *NoticeClient) Delete() *NoticeDelete {
+	mutation := newNoticeMutation(c.config, OpDelete)
+	return &NoticeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NoticeClient) DeleteOne(_m *Notice) *NoticeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NoticeClient) DeleteOneID(id int) *NoticeDeleteOne {
+	builder := c.Delete().Where(notice.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NoticeDeleteOne{builder}
+}
+
+// Query returns a query builder for Notice.
+func (c *NoticeClient) Query() *NoticeQuery {
+	return &NoticeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNotice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Notice entity by its id.
+func (c *NoticeClient) Get(ctx context.Context, id int) (*Notice, error) {
+	return c.Query().Where(notice.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NoticeClient) GetX(ctx context.Context, id int) *Notice {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Notice.
+func (c *NoticeClient) QueryUser(_m *Notice) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(notice.Table, notice.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, notice.UserTable, notice.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *NoticeClient) Hooks() []Hook {
+	return c.hooks.Notice
+}
+
+// Interceptors returns the client interceptors.
+func (c *NoticeClient) Interceptors() []Interceptor {
+	return c.inters.Notice
+}
+
+func (c *NoticeClient) mutate(ctx context.Context, m *NoticeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NoticeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NoticeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NoticeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NoticeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Notice mutation op: %q", m.Op())
+	}
+}
+
 // OrderClient is a client for the Order schema.
 type OrderClient struct {
 	config
@@ -4318,6 +4485,22 @@ func (c *UserClient) QuerySharingRecords(_m *User) *SharingRecordQuery {
 	return query
 }
 
+// QueryNotices queries the notices edge of a User.
+func (c *UserClient) QueryNotices(_m *User) *NoticeQuery {
+	query := (&NoticeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(notice.Table, notice.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.NoticesTable, user.NoticesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryRightsRequests queries the rights_requests edge of a User.
 func (c *UserClient) QueryRightsRequests(_m *User) *RightsRequestQuery {
 	query := (&RightsRequestClient{config: c.config}).Query()
@@ -4375,20 +4558,154 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// WebVisitClient is a client for the WebVisit schema.
+type WebVisitClient struct {
+	config
+}
+
+// NewWebVisitClient returns a client for the WebVisit from the given config.
+func NewWebVisitClient(c config) *WebVisitClient {
+	return &WebVisitClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webvisit.Hooks(f(g(h())))`.
+func (c *WebVisitClient) Use(hooks ...Hook) {
+	c.hooks.WebVisit = append(c.hooks.WebVisit, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webvisit.Intercept(f(g(h())))`.
+func (c *WebVisitClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebVisit = append(c.inters.WebVisit, interceptors...)
+}
+
+// Create returns a builder for creating a WebVisit entity.
+func (c *WebVisitClient) Create() *WebVisitCreate {
+	mutation := newWebVisitMutation(c.config, OpCreate)
+	return &WebVisitCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebVisit entities.
+func (c *WebVisitClient) CreateBulk(builders ...*WebVisitCreate) *WebVisitCreateBulk {
+	return &WebVisitCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebVisitClient) MapCreateBulk(slice any, setFunc func(*WebVisitCreate, int)) *WebVisitCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebVisitCreateBulk{err: fmt.Errorf("calling to WebVisitClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebVisitCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebVisitCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebVisit.
+func (c *WebVisitClient) Update() *WebVisitUpdate {
+	mutation := newWebVisitMutation(c.config, OpUpdate)
+	return &WebVisitUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebVisitClient) UpdateOne(_m *WebVisit) *WebVisitUpdateOne {
+	mutation := newWebVisitMutation(c.config, OpUpdateOne, withWebVisit(_m))
+	return &WebVisitUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebVisitClient) UpdateOneID(id int) *WebVisitUpdateOne {
+	mutation := newWebVisitMutation(c.config, OpUpdateOne, withWebVisitID(id))
+	return &WebVisitUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebVisit.
+func (c *WebVisitClient) Delete() *WebVisitDelete {
+	mutation := newWebVisitMutation(c.config, OpDelete)
+	return &WebVisitDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebVisitClient) DeleteOne(_m *WebVisit) *WebVisitDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebVisitClient) DeleteOneID(id int) *WebVisitDeleteOne {
+	builder := c.Delete().Where(webvisit.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebVisitDeleteOne{builder}
+}
+
+// Query returns a query builder for WebVisit.
+func (c *WebVisitClient) Query() *WebVisitQuery {
+	return &WebVisitQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebVisit},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebVisit entity by its id.
+func (c *WebVisitClient) Get(ctx context.Context, id int) (*WebVisit, error) {
+	return c.Query().Where(webvisit.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebVisitClient) GetX(ctx context.Context, id int) *WebVisit {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *WebVisitClient) Hooks() []Hook {
+	return c.hooks.WebVisit
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebVisitClient) Interceptors() []Interceptor {
+	return c.inters.WebVisit
+}
+
+func (c *WebVisitClient) mutate(ctx context.Context, m *WebVisitMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebVisitCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebVisitUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebVisitUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebVisitDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebVisit mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		ActivityLog, AppLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
 		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
-		Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest, Session,
-		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User []ent.Hook
+		Notice, Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest,
+		Session, SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User,
+		WebVisit []ent.Hook
 	}
 	inters struct {
 		ActivityLog, AppLog, AuditEvent, AuditHead, AuditSubject, CallLogEntry, Consent,
 		Contact, Device, FaceVerification, GuardianLink, Listing, Location, LoginCode,
-		Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest, Session,
-		SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK,
-		User []ent.Interceptor
+		Notice, Order, PolicyVersion, RateBucket, RealNameVerification, RightsRequest,
+		Session, SharingRecord, SupportTicket, ThirdPartyBinding, ThirdPartySDK, User,
+		WebVisit []ent.Interceptor
 	}
 )
 

@@ -22,6 +22,7 @@ import (
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/ratebucket"
@@ -33,6 +34,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
@@ -111,6 +113,7 @@ func checkColumn(t, c string) error {
 			listing.Table:              listing.ValidColumn,
 			location.Table:             location.ValidColumn,
 			logincode.Table:            logincode.ValidColumn,
+			notice.Table:               notice.ValidColumn,
 			order.Table:                order.ValidColumn,
 			policyversion.Table:        policyversion.ValidColumn,
 			ratebucket.Table:           ratebucket.ValidColumn,
@@ -122,6 +125,7 @@ func checkColumn(t, c string) error {
 			thirdpartybinding.Table:    thirdpartybinding.ValidColumn,
 			thirdpartysdk.Table:        thirdpartysdk.ValidColumn,
 			user.Table:                 user.ValidColumn,
+			webvisit.Table:             webvisit.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

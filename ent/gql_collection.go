@@ -17,6 +17,7 @@ import (
 	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
@@ -1154,6 +1155,83 @@ func newLocationPaginateArgs(rv map[string]any) *locationPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *NoticeQuery) CollectFields(ctx context.Context, satisfies ...string) (*NoticeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *NoticeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(notice.Columns))
+		selectedFields = []string{notice.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "kind":
+			if _, ok := fieldSeen[notice.FieldKind]; !ok {
+				selectedFields = append(selectedFields, notice.FieldKind)
+				fieldSeen[notice.FieldKind] = struct{}{}
+			}
+		case "message":
+			if _, ok := fieldSeen[notice.FieldMessage]; !ok {
+				selectedFields = append(selectedFields, notice.FieldMessage)
+				fieldSeen[notice.FieldMessage] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[notice.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, notice.FieldCreatedAt)
+				fieldSeen[notice.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type noticePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []NoticePaginateOption
+}
+
+func newNoticePaginateArgs(rv map[string]any) *noticePaginateArgs {
+	args := &noticePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*NoticeWhereInput); ok {
+		args.opts = append(args.opts, WithNoticeFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *OrderQuery) CollectFields(ctx context.Context, satisfies ...string) (*OrderQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1375,6 +1453,11 @@ func (_q *PolicyVersionQuery) collectField(ctx context.Context, oneNode bool, op
 			if _, ok := fieldSeen[policyversion.FieldChanges]; !ok {
 				selectedFields = append(selectedFields, policyversion.FieldChanges)
 				fieldSeen[policyversion.FieldChanges] = struct{}{}
+			}
+		case "controller":
+			if _, ok := fieldSeen[policyversion.FieldController]; !ok {
+				selectedFields = append(selectedFields, policyversion.FieldController)
+				fieldSeen[policyversion.FieldController] = struct{}{}
 			}
 		case "reducesRights":
 			if _, ok := fieldSeen[policyversion.FieldReducesRights]; !ok {
@@ -2573,6 +2656,19 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				return err
 			}
 			_q.WithNamedSharingRecords(alias, func(wq *SharingRecordQuery) {
+				*wq = *query
+			})
+
+		case "notices":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&NoticeClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, noticeImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedNotices(alias, func(wq *NoticeQuery) {
 				*wq = *query
 			})
 

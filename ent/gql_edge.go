@@ -275,6 +275,18 @@ func (_m *User) SharingRecords(ctx context.Context) (result []*SharingRecord, er
 	return result, err
 }
 
+func (_m *User) Notices(ctx context.Context) (result []*Notice, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedNotices(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.NoticesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryNotices().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *User) RightsRequests(ctx context.Context) (result []*RightsRequest, err error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		result, err = _m.NamedRightsRequests(graphql.GetFieldContext(ctx).Field.Alias)

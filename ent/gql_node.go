@@ -18,6 +18,7 @@ import (
 	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
@@ -96,6 +97,11 @@ var locationImplementors = []string{"Location", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Location) IsNode() {}
+
+var noticeImplementors = []string{"Notice", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Notice) IsNode() {}
 
 var orderImplementors = []string{"Order", "Node"}
 
@@ -295,6 +301,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(location.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, locationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case notice.Table:
+		query := c.Notice.Query().
+			Where(notice.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, noticeImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -617,6 +632,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Location.Query().
 			Where(location.IDIn(ids...))
 		query, err := query.CollectFields(ctx, locationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case notice.Table:
+		query := c.Notice.Query().
+			Where(notice.IDIn(ids...))
+		query, err := query.CollectFields(ctx, noticeImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
@@ -1524,6 +1525,130 @@ func (i *LocationWhereInput) P() (predicate.Location, error) {
 	}
 }
 
+// NoticeWhereInput represents a where input for filtering Notice queries.
+type NoticeWhereInput struct {
+	Predicates []predicate.Notice  `json:"-"`
+	Not        *NoticeWhereInput   `json:"not,omitempty"`
+	Or         []*NoticeWhereInput `json:"or,omitempty"`
+	And        []*NoticeWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *NoticeWhereInput) AddPredicates(predicates ...predicate.Notice) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the NoticeWhereInput filter on the NoticeQuery builder.
+func (i *NoticeWhereInput) Filter(q *NoticeQuery) (*NoticeQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyNoticeWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyNoticeWhereInput is returned in case the NoticeWhereInput is empty.
+var ErrEmptyNoticeWhereInput = errors.New("ent: empty predicate NoticeWhereInput")
+
+// P returns a predicate for filtering notices.
+// An error is returned if the input is empty or invalid.
+func (i *NoticeWhereInput) P() (predicate.Notice, error) {
+	var predicates []predicate.Notice
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, notice.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Notice, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, notice.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Notice, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, notice.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, notice.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, notice.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, notice.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, notice.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, notice.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, notice.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, notice.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, notice.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyNoticeWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return notice.And(predicates...), nil
+	}
+}
+
 // OrderWhereInput represents a where input for filtering Order queries.
 type OrderWhereInput struct {
 	Predicates []predicate.Order  `json:"-"`
@@ -1768,6 +1893,21 @@ type PolicyVersionWhereInput struct {
 	ChangesHasSuffix    *string  `json:"changesHasSuffix,omitempty"`
 	ChangesEqualFold    *string  `json:"changesEqualFold,omitempty"`
 	ChangesContainsFold *string  `json:"changesContainsFold,omitempty"`
+
+	// "controller" field predicates.
+	Controller             *string  `json:"controller,omitempty"`
+	ControllerNEQ          *string  `json:"controllerNEQ,omitempty"`
+	ControllerIn           []string `json:"controllerIn,omitempty"`
+	ControllerNotIn        []string `json:"controllerNotIn,omitempty"`
+	ControllerGT           *string  `json:"controllerGT,omitempty"`
+	ControllerGTE          *string  `json:"controllerGTE,omitempty"`
+	ControllerLT           *string  `json:"controllerLT,omitempty"`
+	ControllerLTE          *string  `json:"controllerLTE,omitempty"`
+	ControllerContains     *string  `json:"controllerContains,omitempty"`
+	ControllerHasPrefix    *string  `json:"controllerHasPrefix,omitempty"`
+	ControllerHasSuffix    *string  `json:"controllerHasSuffix,omitempty"`
+	ControllerEqualFold    *string  `json:"controllerEqualFold,omitempty"`
+	ControllerContainsFold *string  `json:"controllerContainsFold,omitempty"`
 
 	// "reduces_rights" field predicates.
 	ReducesRights    *bool `json:"reducesRights,omitempty"`
@@ -2132,6 +2272,45 @@ func (i *PolicyVersionWhereInput) P() (predicate.PolicyVersion, error) {
 	}
 	if i.ChangesContainsFold != nil {
 		predicates = append(predicates, policyversion.ChangesContainsFold(*i.ChangesContainsFold))
+	}
+	if i.Controller != nil {
+		predicates = append(predicates, policyversion.ControllerEQ(*i.Controller))
+	}
+	if i.ControllerNEQ != nil {
+		predicates = append(predicates, policyversion.ControllerNEQ(*i.ControllerNEQ))
+	}
+	if len(i.ControllerIn) > 0 {
+		predicates = append(predicates, policyversion.ControllerIn(i.ControllerIn...))
+	}
+	if len(i.ControllerNotIn) > 0 {
+		predicates = append(predicates, policyversion.ControllerNotIn(i.ControllerNotIn...))
+	}
+	if i.ControllerGT != nil {
+		predicates = append(predicates, policyversion.ControllerGT(*i.ControllerGT))
+	}
+	if i.ControllerGTE != nil {
+		predicates = append(predicates, policyversion.ControllerGTE(*i.ControllerGTE))
+	}
+	if i.ControllerLT != nil {
+		predicates = append(predicates, policyversion.ControllerLT(*i.ControllerLT))
+	}
+	if i.ControllerLTE != nil {
+		predicates = append(predicates, policyversion.ControllerLTE(*i.ControllerLTE))
+	}
+	if i.ControllerContains != nil {
+		predicates = append(predicates, policyversion.ControllerContains(*i.ControllerContains))
+	}
+	if i.ControllerHasPrefix != nil {
+		predicates = append(predicates, policyversion.ControllerHasPrefix(*i.ControllerHasPrefix))
+	}
+	if i.ControllerHasSuffix != nil {
+		predicates = append(predicates, policyversion.ControllerHasSuffix(*i.ControllerHasSuffix))
+	}
+	if i.ControllerEqualFold != nil {
+		predicates = append(predicates, policyversion.ControllerEqualFold(*i.ControllerEqualFold))
+	}
+	if i.ControllerContainsFold != nil {
+		predicates = append(predicates, policyversion.ControllerContainsFold(*i.ControllerContainsFold))
 	}
 	if i.ReducesRights != nil {
 		predicates = append(predicates, policyversion.ReducesRightsEQ(*i.ReducesRights))

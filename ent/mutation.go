@@ -22,6 +22,7 @@ import (
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
@@ -34,6 +35,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
@@ -62,6 +64,7 @@ const (
 	TypeListing              = "Listing"
 	TypeLocation             = "Location"
 	TypeLoginCode            = "LoginCode"
+	TypeNotice               = "Notice"
 	TypeOrder                = "Order"
 	TypePolicyVersion        = "PolicyVersion"
 	TypeRateBucket           = "RateBucket"
@@ -73,6 +76,7 @@ const (
 	TypeThirdPartyBinding    = "ThirdPartyBinding"
 	TypeThirdPartySDK        = "ThirdPartySDK"
 	TypeUser                 = "User"
+	TypeWebVisit             = "WebVisit"
 )
 
 // ActivityLogMutation represents an operation that mutates the ActivityLog nodes in the graph.
@@ -11471,6 +11475,551 @@ func (m *LoginCodeMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown LoginCode edge %s", name)
 }
 
+// NoticeMutation represents an operation that mutates the Notice nodes in the graph.
+type NoticeMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	kind          *notice.Kind
+	message       *string
+	created_at    *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*Notice, error)
+	predicates    []predicate.Notice
+}
+
+var _ ent.Mutation = (*NoticeMutation)(nil)
+
+// noticeOption allows management of the mutation configuration using functional options.
+type noticeOption func(*NoticeMutation)
+
+// newNoticeMutation creates new mutation for the Notice entity.
+func newNoticeMutation(c config, op Op, opts ...noticeOption) *NoticeMutation {
+	m := &NoticeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeNotice,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withNoticeID sets the ID field of the mutation.
+func withNoticeID(id int) noticeOption {
+	return func(m *NoticeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Notice
+		)
+		m.oldValue = func(ctx context.Context) (*Notice, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Notice.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withNotice sets the old Notice of the mutation.
+func withNotice(node *Notice) noticeOption {
+	return func(m *NoticeMutation) {
+		m.oldValue = func(context.Context) (*Notice, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m NoticeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m NoticeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *NoticeMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *NoticeMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Notice.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *NoticeMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *NoticeMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Notice entity.
+// If the Notice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NoticeMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *NoticeMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *NoticeMutation) SetKind(n notice.Kind) {
+	m.kind = &n
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *NoticeMutation) Kind() (r notice.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Notice entity.
+// If the Notice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NoticeMutation) OldKind(ctx context.Context) (v notice.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *NoticeMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *NoticeMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *NoticeMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the Notice entity.
+// If the Notice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NoticeMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *NoticeMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *NoticeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *NoticeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Notice entity.
+// If the Notice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NoticeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *NoticeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *NoticeMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[notice.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *NoticeMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *NoticeMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *NoticeMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the NoticeMutation builder.
+func (m *NoticeMutation) Where(ps ...predicate.Notice) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the NoticeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *NoticeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Notice, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *NoticeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *NoticeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Notice).
+func (m *NoticeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *NoticeMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.user != nil {
+		fields = append(fields, notice.FieldUserID)
+	}
+	if m.kind != nil {
+		fields = append(fields, notice.FieldKind)
+	}
+	if m.message != nil {
+		fields = append(fields, notice.FieldMessage)
+	}
+	if m.created_at != nil {
+		fields = append(fields, notice.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *NoticeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case notice.FieldUserID:
+		return m.UserID()
+	case notice.FieldKind:
+		return m.Kind()
+	case notice.FieldMessage:
+		return m.Message()
+	case notice.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *NoticeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case notice.FieldUserID:
+		return m.OldUserID(ctx)
+	case notice.FieldKind:
+		return m.OldKind(ctx)
+	case notice.FieldMessage:
+		return m.OldMessage(ctx)
+	case notice.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Notice field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NoticeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case notice.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case notice.FieldKind:
+		v, ok := value.(notice.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case notice.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case notice.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Notice field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *NoticeMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *NoticeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NoticeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Notice numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *NoticeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *NoticeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *NoticeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Notice nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *NoticeMutation) ResetField(name string) error {
+	switch name {
+	case notice.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case notice.FieldKind:
+		m.ResetKind()
+		return nil
+	case notice.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case notice.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Notice field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *NoticeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, notice.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *NoticeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case notice.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *NoticeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *NoticeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *NoticeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, notice.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *NoticeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case notice.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *NoticeMutation) ClearEdge(name string) error {
+	switch name {
+	case notice.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Notice unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *NoticeMutation) ResetEdge(name string) error {
+	switch name {
+	case notice.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Notice edge %s", name)
+}
+
 // OrderMutation represents an operation that mutates the Order nodes in the graph.
 type OrderMutation struct {
 	config
@@ -12593,6 +13142,7 @@ type PolicyVersionMutation struct {
 	text           *string
 	text_en        *string
 	changes        *string
+	controller     *string
 	reduces_rights *bool
 	clearedFields  map[string]struct{}
 	done           bool
@@ -12986,6 +13536,42 @@ func (m *PolicyVersionMutation) ResetChanges() {
 	m.changes = nil
 }
 
+// SetController sets the "controller" field.
+func (m *PolicyVersionMutation) SetController(s string) {
+	m.controller = &s
+}
+
+// Controller returns the value of the "controller" field in the mutation.
+func (m *PolicyVersionMutation) Controller() (r string, exists bool) {
+	v := m.controller
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldController returns the old "controller" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldController(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldController is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldController requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldController: %w", err)
+	}
+	return oldValue.Controller, nil
+}
+
+// ResetController resets all changes to the "controller" field.
+func (m *PolicyVersionMutation) ResetController() {
+	m.controller = nil
+}
+
 // SetReducesRights sets the "reduces_rights" field.
 func (m *PolicyVersionMutation) SetReducesRights(b bool) {
 	m.reduces_rights = &b
@@ -13056,7 +13642,7 @@ func (m *PolicyVersionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PolicyVersionMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.version != nil {
 		fields = append(fields, policyversion.FieldVersion)
 	}
@@ -13080,6 +13666,9 @@ func (m *PolicyVersionMutation) Fields() []string {
 	}
 	if m.changes != nil {
 		fields = append(fields, policyversion.FieldChanges)
+	}
+	if m.controller != nil {
+		fields = append(fields, policyversion.FieldController)
 	}
 	if m.reduces_rights != nil {
 		fields = append(fields, policyversion.FieldReducesRights)
@@ -13108,6 +13697,8 @@ func (m *PolicyVersionMutation) Field(name string) (ent.Value, bool) {
 		return m.TextEn()
 	case policyversion.FieldChanges:
 		return m.Changes()
+	case policyversion.FieldController:
+		return m.Controller()
 	case policyversion.FieldReducesRights:
 		return m.ReducesRights()
 	}
@@ -13135,6 +13726,8 @@ func (m *PolicyVersionMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldTextEn(ctx)
 	case policyversion.FieldChanges:
 		return m.OldChanges(ctx)
+	case policyversion.FieldController:
+		return m.OldController(ctx)
 	case policyversion.FieldReducesRights:
 		return m.OldReducesRights(ctx)
 	}
@@ -13201,6 +13794,13 @@ func (m *PolicyVersionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetChanges(v)
+		return nil
+	case policyversion.FieldController:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetController(v)
 		return nil
 	case policyversion.FieldReducesRights:
 		v, ok := value.(bool)
@@ -13281,6 +13881,9 @@ func (m *PolicyVersionMutation) ResetField(name string) error {
 		return nil
 	case policyversion.FieldChanges:
 		m.ResetChanges()
+		return nil
+	case policyversion.FieldController:
+		m.ResetController()
 		return nil
 	case policyversion.FieldReducesRights:
 		m.ResetReducesRights()
@@ -18928,6 +19531,9 @@ type UserMutation struct {
 	sharing_records                map[int]struct{}
 	removedsharing_records         map[int]struct{}
 	clearedsharing_records         bool
+	notices                        map[int]struct{}
+	removednotices                 map[int]struct{}
+	clearednotices                 bool
 	rights_requests                map[int]struct{}
 	removedrights_requests         map[int]struct{}
 	clearedrights_requests         bool
@@ -20639,6 +21245,60 @@ func (m *UserMutation) ResetSharingRecords() {
 	m.removedsharing_records = nil
 }
 
+// AddNoticeIDs adds the "notices" edge to the Notice entity by ids.
+func (m *UserMutation) AddNoticeIDs(ids ...int) {
+	if m.notices == nil {
+		m.notices = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.notices[ids[i]] = struct{}{}
+	}
+}
+
+// ClearNotices clears the "notices" edge to the Notice entity.
+func (m *UserMutation) ClearNotices() {
+	m.clearednotices = true
+}
+
+// NoticesCleared reports if the "notices" edge to the Notice entity was cleared.
+func (m *UserMutation) NoticesCleared() bool {
+	return m.clearednotices
+}
+
+// RemoveNoticeIDs removes the "notices" edge to the Notice entity by IDs.
+func (m *UserMutation) RemoveNoticeIDs(ids ...int) {
+	if m.removednotices == nil {
+		m.removednotices = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.notices, ids[i])
+		m.removednotices[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedNotices returns the removed IDs of the "notices" edge to the Notice entity.
+func (m *UserMutation) RemovedNoticesIDs() (ids []int) {
+	for id := range m.removednotices {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// NoticesIDs returns the "notices" edge IDs in the mutation.
+func (m *UserMutation) NoticesIDs() (ids []int) {
+	for id := range m.notices {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetNotices resets all changes to the "notices" edge.
+func (m *UserMutation) ResetNotices() {
+	m.notices = nil
+	m.clearednotices = false
+	m.removednotices = nil
+}
+
 // AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by ids.
 func (m *UserMutation) AddRightsRequestIDs(ids ...int) {
 	if m.rights_requests == nil {
@@ -21178,7 +21838,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 20)
+	edges := make([]string, 0, 21)
 	if m.guardian != nil {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -21232,6 +21892,9 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.sharing_records != nil {
 		edges = append(edges, user.EdgeSharingRecords)
+	}
+	if m.notices != nil {
+		edges = append(edges, user.EdgeNotices)
 	}
 	if m.rights_requests != nil {
 		edges = append(edges, user.EdgeRightsRequests)
@@ -21352,6 +22015,12 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeNotices:
+		ids := make([]ent.Value, 0, len(m.notices))
+		for id := range m.notices {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeRightsRequests:
 		ids := make([]ent.Value, 0, len(m.rights_requests))
 		for id := range m.rights_requests {
@@ -21370,7 +22039,7 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 20)
+	edges := make([]string, 0, 21)
 	if m.removedwards != nil {
 		edges = append(edges, user.EdgeWards)
 	}
@@ -21421,6 +22090,9 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedsharing_records != nil {
 		edges = append(edges, user.EdgeSharingRecords)
+	}
+	if m.removednotices != nil {
+		edges = append(edges, user.EdgeNotices)
 	}
 	if m.removedrights_requests != nil {
 		edges = append(edges, user.EdgeRightsRequests)
@@ -21537,6 +22209,12 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeNotices:
+		ids := make([]ent.Value, 0, len(m.removednotices))
+		for id := range m.removednotices {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeRightsRequests:
 		ids := make([]ent.Value, 0, len(m.removedrights_requests))
 		for id := range m.removedrights_requests {
@@ -21555,7 +22233,7 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 20)
+	edges := make([]string, 0, 21)
 	if m.clearedguardian {
 		edges = append(edges, user.EdgeGuardian)
 	}
@@ -21610,6 +22288,9 @@ func (m *UserMutation) ClearedEdges() []string {
 	if m.clearedsharing_records {
 		edges = append(edges, user.EdgeSharingRecords)
 	}
+	if m.clearednotices {
+		edges = append(edges, user.EdgeNotices)
+	}
 	if m.clearedrights_requests {
 		edges = append(edges, user.EdgeRightsRequests)
 	}
@@ -21659,6 +22340,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedface_verifications
 	case user.EdgeSharingRecords:
 		return m.clearedsharing_records
+	case user.EdgeNotices:
+		return m.clearednotices
 	case user.EdgeRightsRequests:
 		return m.clearedrights_requests
 	case user.EdgeSessions:
@@ -21736,6 +22419,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 	case user.EdgeSharingRecords:
 		m.ResetSharingRecords()
 		return nil
+	case user.EdgeNotices:
+		m.ResetNotices()
+		return nil
 	case user.EdgeRightsRequests:
 		m.ResetRightsRequests()
 		return nil
@@ -21744,4 +22430,438 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)
+}
+
+// WebVisitMutation represents an operation that mutates the WebVisit nodes in the graph.
+type WebVisitMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	visitor       *string
+	page          *string
+	day           *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*WebVisit, error)
+	predicates    []predicate.WebVisit
+}
+
+var _ ent.Mutation = (*WebVisitMutation)(nil)
+
+// webvisitOption allows management of the mutation configuration using functional options.
+type webvisitOption func(*WebVisitMutation)
+
+// newWebVisitMutation creates new mutation for the WebVisit entity.
+func newWebVisitMutation(c config, op Op, opts ...webvisitOption) *WebVisitMutation {
+	m := &WebVisitMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWebVisit,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWebVisitID sets the ID field of the mutation.
+func withWebVisitID(id int) webvisitOption {
+	return func(m *WebVisitMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WebVisit
+		)
+		m.oldValue = func(ctx context.Context) (*WebVisit, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WebVisit.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWebVisit sets the old WebVisit of the mutation.
+func withWebVisit(node *WebVisit) webvisitOption {
+	return func(m *WebVisitMutation) {
+		m.oldValue = func(context.Context) (*WebVisit, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WebVisitMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WebVisitMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WebVisitMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WebVisitMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WebVisit.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetVisitor sets the "visitor" field.
+func (m *WebVisitMutation) SetVisitor(s string) {
+	m.visitor = &s
+}
+
+// Visitor returns the value of the "visitor" field in the mutation.
+func (m *WebVisitMutation) Visitor() (r string, exists bool) {
+	v := m.visitor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVisitor returns the old "visitor" field's value of the WebVisit entity.
+// If the WebVisit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebVisitMutation) OldVisitor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVisitor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVisitor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVisitor: %w", err)
+	}
+	return oldValue.Visitor, nil
+}
+
+// ResetVisitor resets all changes to the "visitor" field.
+func (m *WebVisitMutation) ResetVisitor() {
+	m.visitor = nil
+}
+
+// SetPage sets the "page" field.
+func (m *WebVisitMutation) SetPage(s string) {
+	m.page = &s
+}
+
+// Page returns the value of the "page" field in the mutation.
+func (m *WebVisitMutation) Page() (r string, exists bool) {
+	v := m.page
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPage returns the old "page" field's value of the WebVisit entity.
+// If the WebVisit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebVisitMutation) OldPage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPage: %w", err)
+	}
+	return oldValue.Page, nil
+}
+
+// ResetPage resets all changes to the "page" field.
+func (m *WebVisitMutation) ResetPage() {
+	m.page = nil
+}
+
+// SetDay sets the "day" field.
+func (m *WebVisitMutation) SetDay(t time.Time) {
+	m.day = &t
+}
+
+// Day returns the value of the "day" field in the mutation.
+func (m *WebVisitMutation) Day() (r time.Time, exists bool) {
+	v := m.day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDay returns the old "day" field's value of the WebVisit entity.
+// If the WebVisit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebVisitMutation) OldDay(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDay: %w", err)
+	}
+	return oldValue.Day, nil
+}
+
+// ResetDay resets all changes to the "day" field.
+func (m *WebVisitMutation) ResetDay() {
+	m.day = nil
+}
+
+// Where appends a list predicates to the WebVisitMutation builder.
+func (m *WebVisitMutation) Where(ps ...predicate.WebVisit) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WebVisitMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WebVisitMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WebVisit, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WebVisitMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WebVisitMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WebVisit).
+func (m *WebVisitMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WebVisitMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.visitor != nil {
+		fields = append(fields, webvisit.FieldVisitor)
+	}
+	if m.page != nil {
+		fields = append(fields, webvisit.FieldPage)
+	}
+	if m.day != nil {
+		fields = append(fields, webvisit.FieldDay)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WebVisitMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case webvisit.FieldVisitor:
+		return m.Visitor()
+	case webvisit.FieldPage:
+		return m.Page()
+	case webvisit.FieldDay:
+		return m.Day()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WebVisitMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case webvisit.FieldVisitor:
+		return m.OldVisitor(ctx)
+	case webvisit.FieldPage:
+		return m.OldPage(ctx)
+	case webvisit.FieldDay:
+		return m.OldDay(ctx)
+	}
+	return nil, fmt.Errorf("unknown WebVisit field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebVisitMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case webvisit.FieldVisitor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVisitor(v)
+		return nil
+	case webvisit.FieldPage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPage(v)
+		return nil
+	case webvisit.FieldDay:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDay(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebVisit field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WebVisitMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WebVisitMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebVisitMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown WebVisit numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WebVisitMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WebVisitMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WebVisitMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown WebVisit nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WebVisitMutation) ResetField(name string) error {
+	switch name {
+	case webvisit.FieldVisitor:
+		m.ResetVisitor()
+		return nil
+	case webvisit.FieldPage:
+		m.ResetPage()
+		return nil
+	case webvisit.FieldDay:
+		m.ResetDay()
+		return nil
+	}
+	return fmt.Errorf("unknown WebVisit field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WebVisitMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WebVisitMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WebVisitMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WebVisitMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WebVisitMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WebVisitMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WebVisitMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown WebVisit unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WebVisitMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown WebVisit edge %s", name)
 }

@@ -18,6 +18,7 @@ var Tables = map[string]string{
 	"Listing":              "listings",
 	"Location":             "locations",
 	"LoginCode":            "login_codes",
+	"Notice":               "notices",
 	"Order":                "orders",
 	"PolicyVersion":        "policy_versions",
 	"RateBucket":           "rate_buckets",
@@ -29,6 +30,7 @@ var Tables = map[string]string{
 	"ThirdPartyBinding":    "third_party_bindings",
 	"ThirdPartySDK":        "third_party_sd_ks",
 	"User":                 "users",
+	"WebVisit":             "web_visits",
 }
 
 // Fields lists the stored fields (columns) of each Ent type, the ID first.
@@ -47,8 +49,9 @@ var Fields = map[string][]string{
 	"Listing":              {"id", "title", "price_fen", "seller_id", "created_at", "ships_from", "withdrawn_at"},
 	"Location":             {"id", "user_id", "latitude", "longitude", "accuracy_meters", "address", "recorded_at"},
 	"LoginCode":            {"id", "phone", "code_hash", "created_at", "expires_at", "requested_from", "attempts", "foreign_attempts", "used_at"},
+	"Notice":               {"id", "user_id", "kind", "message", "created_at"},
 	"Order":                {"id", "order_no", "amount_fen", "status", "recipient_phone", "buyer_id", "seller_id", "listing_id", "created_at", "carrier", "shipped_at", "completed_at"},
-	"PolicyVersion":        {"id", "version", "published_at", "major", "summary", "content_hash", "text", "text_en", "changes", "reduces_rights"},
+	"PolicyVersion":        {"id", "version", "published_at", "major", "summary", "content_hash", "text", "text_en", "changes", "controller", "reduces_rights"},
 	"RateBucket":           {"id", "bucket", "tat"},
 	"RealNameVerification": {"id", "user_id", "real_name", "id_number", "id_photo_ref", "result", "verifier", "verified_at"},
 	"RightsRequest":        {"id", "user_id", "kind", "requester_id", "created_at", "due_at", "status", "completed_at", "outcome"},
@@ -58,6 +61,7 @@ var Fields = map[string][]string{
 	"ThirdPartyBinding":    {"id", "user_id", "provider", "open_id", "username", "nickname", "avatar_url", "bound_at"},
 	"ThirdPartySDK":        {"id", "name", "provider", "purpose", "data_types", "collection_moment", "policy_url", "region"},
 	"User":                 {"id", "phone", "nickname", "avatar_url", "real_name", "id_number", "id_number_index", "birth_date", "real_name_verified_at", "status", "role", "cancelled_at", "suspended_at", "id_number_held_until", "guardian_id", "created_at"},
+	"WebVisit":             {"id", "visitor", "page", "day"},
 }
 
 // JSONFields marks the fields stored as JSON text.
@@ -76,6 +80,7 @@ var JSONFields = map[string]map[string]bool{
 	"Listing":              {},
 	"Location":             {},
 	"LoginCode":            {},
+	"Notice":               {},
 	"Order":                {},
 	"PolicyVersion":        {},
 	"RateBucket":           {},
@@ -87,6 +92,7 @@ var JSONFields = map[string]map[string]bool{
 	"ThirdPartyBinding":    {},
 	"ThirdPartySDK":        {"data_types": true},
 	"User":                 {},
+	"WebVisit":             {},
 }
 
 // EncryptedColumns gives, per table, the Go type of each column stored
@@ -107,6 +113,7 @@ var EncryptedColumns = map[string]map[string]string{
 	"listings":                {},
 	"locations":               {"latitude": "float64", "longitude": "float64", "accuracy_meters": "float64", "address": "string"},
 	"login_codes":             {},
+	"notices":                 {},
 	"orders":                  {},
 	"policy_versions":         {},
 	"rate_buckets":            {},
@@ -118,6 +125,7 @@ var EncryptedColumns = map[string]map[string]string{
 	"third_party_bindings":    {},
 	"third_party_sd_ks":       {},
 	"users":                   {"real_name": "string", "id_number": "string"},
+	"web_visits":              {},
 }
 
 // TypeAndID returns the type name and ID of a generated entity, without
@@ -180,6 +188,10 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 		if e != nil {
 			return "LoginCode", e.ID, true
 		}
+	case *Notice:
+		if e != nil {
+			return "Notice", e.ID, true
+		}
 	case *Order:
 		if e != nil {
 			return "Order", e.ID, true
@@ -223,6 +235,10 @@ func TypeAndID(v any) (typ string, id int, ok bool) {
 	case *User:
 		if e != nil {
 			return "User", e.ID, true
+		}
+	case *WebVisit:
+		if e != nil {
+			return "WebVisit", e.ID, true
 		}
 	}
 	return "", 0, false

@@ -33,6 +33,8 @@ type PolicyVersion struct {
 	TextEn string `json:"text_en,omitempty"`
 	// What changed from the version before, generated from the two texts.
 	Changes string `json:"changes,omitempty"`
+	// Who controls the data under this version, when the version names it; a change is a transfer (P3.2).
+	Controller string `json:"controller,omitempty"`
 	// The version reduces users' rights: it is major, and binds no one who has not accepted it.
 	ReducesRights bool `json:"reduces_rights,omitempty"`
 	selectValues  sql.SelectValues
@@ -47,7 +49,7 @@ func (*PolicyVersion) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case policyversion.FieldID:
 			values[i] = new(sql.NullInt64)
-		case policyversion.FieldVersion, policyversion.FieldSummary, policyversion.FieldContentHash, policyversion.FieldText, policyversion.FieldTextEn, policyversion.FieldChanges:
+		case policyversion.FieldVersion, policyversion.FieldSummary, policyversion.FieldContentHash, policyversion.FieldText, policyversion.FieldTextEn, policyversion.FieldChanges, policyversion.FieldController:
 			values[i] = new(sql.NullString)
 		case policyversion.FieldPublishedAt:
 			values[i] = new(sql.NullTime)
@@ -120,6 +122,12 @@ func (_m *PolicyVersion) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Changes = value.String
 			}
+		case policyversion.FieldController:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field controller", values[i])
+			} else if value.Valid {
+				_m.Controller = value.String
+			}
 		case policyversion.FieldReducesRights:
 			if value, ok := values[i].(*sql.NullBool); !ok {
 				return fmt.Errorf("unexpected type %T for field reduces_rights", values[i])
@@ -185,6 +193,9 @@ func (_m *PolicyVersion) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("changes=")
 	builder.WriteString(_m.Changes)
+	builder.WriteString(", ")
+	builder.WriteString("controller=")
+	builder.WriteString(_m.Controller)
 	builder.WriteString(", ")
 	builder.WriteString("reduces_rights=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ReducesRights))

@@ -102,6 +102,20 @@ func (_c *PolicyVersionCreate) SetNillableChanges(v *string) *PolicyVersionCreat
 	return _c
 }
 
+// SetController sets the "controller" field.
+func (_c *PolicyVersionCreate) SetController(v string) *PolicyVersionCreate {
+	_c.mutation.SetController(v)
+	return _c
+}
+
+// SetNillableController sets the "controller" field if the given value is not nil.
+func (_c *PolicyVersionCreate) SetNillableController(v *string) *PolicyVersionCreate {
+	if v != nil {
+		_c.SetController(*v)
+	}
+	return _c
+}
+
 // SetReducesRights sets the "reduces_rights" field.
 func (_c *PolicyVersionCreate) SetReducesRights(v bool) *PolicyVersionCreate {
 	_c.mutation.SetReducesRights(v)
@@ -167,6 +181,10 @@ func (_c *PolicyVersionCreate) defaults() {
 		v := policyversion.DefaultChanges
 		_c.mutation.SetChanges(v)
 	}
+	if _, ok := _c.mutation.Controller(); !ok {
+		v := policyversion.DefaultController
+		_c.mutation.SetController(v)
+	}
 	if _, ok := _c.mutation.ReducesRights(); !ok {
 		v := policyversion.DefaultReducesRights
 		_c.mutation.SetReducesRights(v)
@@ -217,6 +235,14 @@ func (_c *PolicyVersionCreate) check() error {
 	if v, ok := _c.mutation.Changes(); ok {
 		if err := policyversion.ChangesValidator(v); err != nil {
 			return &ValidationError{Name: "changes", err: fmt.Errorf(`ent: validator failed for field "PolicyVersion.changes": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Controller(); !ok {
+		return &ValidationError{Name: "controller", err: errors.New(`ent: missing required field "PolicyVersion.controller"`)}
+	}
+	if v, ok := _c.mutation.Controller(); ok {
+		if err := policyversion.ControllerValidator(v); err != nil {
+			return &ValidationError{Name: "controller", err: fmt.Errorf(`ent: validator failed for field "PolicyVersion.controller": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.ReducesRights(); !ok {
@@ -280,6 +306,10 @@ func (_c *PolicyVersionCreate) createSpec() (*PolicyVersion, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.Changes(); ok {
 		_spec.SetField(policyversion.FieldChanges, field.TypeString, value)
 		_node.Changes = value
+	}
+	if value, ok := _c.mutation.Controller(); ok {
+		_spec.SetField(policyversion.FieldController, field.TypeString, value)
+		_node.Controller = value
 	}
 	if value, ok := _c.mutation.ReducesRights(); ok {
 		_spec.SetField(policyversion.FieldReducesRights, field.TypeBool, value)
@@ -371,6 +401,9 @@ func (u *PolicyVersionUpsertOne) UpdateNewValues() *PolicyVersionUpsertOne {
 		}
 		if _, exists := u.create.mutation.Changes(); exists {
 			s.SetIgnore(policyversion.FieldChanges)
+		}
+		if _, exists := u.create.mutation.Controller(); exists {
+			s.SetIgnore(policyversion.FieldController)
 		}
 		if _, exists := u.create.mutation.ReducesRights(); exists {
 			s.SetIgnore(policyversion.FieldReducesRights)
@@ -605,6 +638,9 @@ func (u *PolicyVersionUpsertBulk) UpdateNewValues() *PolicyVersionUpsertBulk {
 			}
 			if _, exists := b.mutation.Changes(); exists {
 				s.SetIgnore(policyversion.FieldChanges)
+			}
+			if _, exists := b.mutation.Controller(); exists {
+				s.SetIgnore(policyversion.FieldController)
 			}
 			if _, exists := b.mutation.ReducesRights(); exists {
 				s.SetIgnore(policyversion.FieldReducesRights)

@@ -21,6 +21,7 @@ import (
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/ratebucket"
@@ -32,6 +33,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 )
 
 // Records maps each Ent type to its classification.Record declaration in
@@ -51,6 +53,7 @@ var Records = map[string]classification.Record{
 	"Listing":              {Rows: "public", Exposes: []string{"seller_id"}},
 	"Location":             {Rows: "about", Subject: "user_id", Category: "LOCATION", OnCancel: "erase", Expires: "recorded_at"},
 	"LoginCode":            {Rows: "system"},
+	"Notice":               {Rows: "about", Subject: "user_id", OnCancel: "erase"},
 	"Order":                {Rows: "about", Subject: "buyer_id", Counterparty: "seller_id", Category: "ORDERS", OnCancel: "keep", Kept: "E-commerce Law art. 31: goods, service and transaction records are kept 3 years after the transaction completes (POLICY.md P4.1), under legal hold"},
 	"PolicyVersion":        {Rows: "public"},
 	"RateBucket":           {Rows: "system"},
@@ -62,6 +65,7 @@ var Records = map[string]classification.Record{
 	"ThirdPartyBinding":    {Rows: "about", Subject: "user_id", Category: "THIRD_PARTY_ACCOUNTS", OnCancel: "erase"},
 	"ThirdPartySDK":        {Rows: "public"},
 	"User":                 {Rows: "person", OnCancel: "anonymise"},
+	"WebVisit":             {Rows: "system", Expires: "day"},
 }
 
 // RecordTypes lists the declared types, in name order.
@@ -80,6 +84,7 @@ var RecordTypes = []string{
 	"Listing",
 	"Location",
 	"LoginCode",
+	"Notice",
 	"Order",
 	"PolicyVersion",
 	"RateBucket",
@@ -91,6 +96,7 @@ var RecordTypes = []string{
 	"ThirdPartyBinding",
 	"ThirdPartySDK",
 	"User",
+	"WebVisit",
 }
 
 // ErasedOnCancel lists the types whose rows are erased with their
@@ -103,6 +109,7 @@ var ErasedOnCancel = []string{
 	"Device",
 	"FaceVerification",
 	"Location",
+	"Notice",
 	"RealNameVerification",
 	"SupportTicket",
 	"ThirdPartyBinding",
@@ -199,6 +206,12 @@ func SubjectOf(v any) (typ string, id, subject, counterparty int, ok bool) {
 			return "", 0, 0, 0, false
 		}
 		return "LoginCode", e.ID, subject, counterparty, true
+	case *Notice:
+		if e == nil {
+			return "", 0, 0, 0, false
+		}
+		subject = e.UserID
+		return "Notice", e.ID, subject, counterparty, true
 	case *Order:
 		if e == nil {
 			return "", 0, 0, 0, false
@@ -263,6 +276,11 @@ func SubjectOf(v any) (typ string, id, subject, counterparty int, ok bool) {
 		}
 		subject = e.ID
 		return "User", e.ID, subject, counterparty, true
+	case *WebVisit:
+		if e == nil {
+			return "", 0, 0, 0, false
+		}
+		return "WebVisit", e.ID, subject, counterparty, true
 	}
 	return "", 0, 0, 0, false
 }
@@ -293,6 +311,8 @@ func DeleteAbout(ctx context.Context, c *Client, typ string, subjects ...int) (i
 		return c.GuardianLink.Delete().Where(guardianlink.ChildIDIn(subjects...)).Exec(ctx)
 	case "Location":
 		return c.Location.Delete().Where(location.UserIDIn(subjects...)).Exec(ctx)
+	case "Notice":
+		return c.Notice.Delete().Where(notice.UserIDIn(subjects...)).Exec(ctx)
 	case "Order":
 		return c.Order.Delete().Where(order.BuyerIDIn(subjects...)).Exec(ctx)
 	case "RealNameVerification":
@@ -337,6 +357,8 @@ func CountAbout(ctx context.Context, c *Client, typ string, subjects ...int) (in
 		return c.GuardianLink.Query().Where(guardianlink.ChildIDIn(subjects...)).Count(ctx)
 	case "Location":
 		return c.Location.Query().Where(location.UserIDIn(subjects...)).Count(ctx)
+	case "Notice":
+		return c.Notice.Query().Where(notice.UserIDIn(subjects...)).Count(ctx)
 	case "Order":
 		return c.Order.Query().Where(order.BuyerIDIn(subjects...)).Count(ctx)
 	case "RealNameVerification":
@@ -365,6 +387,8 @@ func ExpiredIDs(ctx context.Context, c *Client, typ string, before time.Time, li
 		return c.AppLog.Query().Where(applog.OccurredAtLT(before)).Limit(limit).IDs(ctx)
 	case "Location":
 		return c.Location.Query().Where(location.RecordedAtLT(before)).Limit(limit).IDs(ctx)
+	case "WebVisit":
+		return c.WebVisit.Query().Where(webvisit.DayLT(before)).Limit(limit).IDs(ctx)
 	}
 	return nil, &NotFoundError{label: "an expiry field of type " + typ}
 }
@@ -378,6 +402,8 @@ func CountExpired(ctx context.Context, c *Client, typ string, before time.Time) 
 		return c.AppLog.Query().Where(applog.OccurredAtLT(before)).Count(ctx)
 	case "Location":
 		return c.Location.Query().Where(location.RecordedAtLT(before)).Count(ctx)
+	case "WebVisit":
+		return c.WebVisit.Query().Where(webvisit.DayLT(before)).Count(ctx)
 	}
 	return 0, &NotFoundError{label: "an expiry field of type " + typ}
 }
@@ -413,6 +439,8 @@ func DeleteIDs(ctx context.Context, c *Client, typ string, ids ...int) (int, err
 		return c.Location.Delete().Where(location.IDIn(ids...)).Exec(ctx)
 	case "LoginCode":
 		return c.LoginCode.Delete().Where(logincode.IDIn(ids...)).Exec(ctx)
+	case "Notice":
+		return c.Notice.Delete().Where(notice.IDIn(ids...)).Exec(ctx)
 	case "Order":
 		return c.Order.Delete().Where(order.IDIn(ids...)).Exec(ctx)
 	case "PolicyVersion":
@@ -435,6 +463,8 @@ func DeleteIDs(ctx context.Context, c *Client, typ string, ids ...int) (int, err
 		return c.ThirdPartySDK.Delete().Where(thirdpartysdk.IDIn(ids...)).Exec(ctx)
 	case "User":
 		return c.User.Delete().Where(user.IDIn(ids...)).Exec(ctx)
+	case "WebVisit":
+		return c.WebVisit.Delete().Where(webvisit.IDIn(ids...)).Exec(ctx)
 	}
 	return 0, &NotFoundError{label: typ}
 }

@@ -17,6 +17,7 @@ import (
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/realnameverification"
@@ -28,6 +29,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 
 	"entgo.io/ent/schema/field"
 )
@@ -437,6 +439,26 @@ func init() {
 	logincodeDescForeignAttempts := logincodeFields[6].Descriptor()
 	// logincode.DefaultForeignAttempts holds the default value on creation for the foreign_attempts field.
 	logincode.DefaultForeignAttempts = logincodeDescForeignAttempts.Default.(int)
+	noticeFields := schema.Notice{}.Fields()
+	_ = noticeFields
+	// noticeDescMessage is the schema descriptor for message field.
+	noticeDescMessage := noticeFields[2].Descriptor()
+	// notice.MessageValidator is a validator for the "message" field. It is called by the builders before save.
+	notice.MessageValidator = func() func(string) error {
+		validators := noticeDescMessage.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(message string) error {
+			for _, fn := range fns {
+				if err := fn(message); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	orderFields := schema.Order{}.Fields()
 	_ = orderFields
 	// orderDescOrderNo is the schema descriptor for order_no field.
@@ -499,8 +521,14 @@ func init() {
 	policyversion.DefaultChanges = policyversionDescChanges.Default.(string)
 	// policyversion.ChangesValidator is a validator for the "changes" field. It is called by the builders before save.
 	policyversion.ChangesValidator = policyversionDescChanges.Validators[0].(func(string) error)
+	// policyversionDescController is the schema descriptor for controller field.
+	policyversionDescController := policyversionFields[8].Descriptor()
+	// policyversion.DefaultController holds the default value on creation for the controller field.
+	policyversion.DefaultController = policyversionDescController.Default.(string)
+	// policyversion.ControllerValidator is a validator for the "controller" field. It is called by the builders before save.
+	policyversion.ControllerValidator = policyversionDescController.Validators[0].(func(string) error)
 	// policyversionDescReducesRights is the schema descriptor for reduces_rights field.
-	policyversionDescReducesRights := policyversionFields[8].Descriptor()
+	policyversionDescReducesRights := policyversionFields[9].Descriptor()
 	// policyversion.DefaultReducesRights holds the default value on creation for the reduces_rights field.
 	policyversion.DefaultReducesRights = policyversionDescReducesRights.Default.(bool)
 	realnameverificationFields := schema.RealNameVerification{}.Fields()
@@ -722,4 +750,42 @@ func init() {
 	userDescCreatedAt := userFields[14].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	webvisitFields := schema.WebVisit{}.Fields()
+	_ = webvisitFields
+	// webvisitDescVisitor is the schema descriptor for visitor field.
+	webvisitDescVisitor := webvisitFields[0].Descriptor()
+	// webvisit.VisitorValidator is a validator for the "visitor" field. It is called by the builders before save.
+	webvisit.VisitorValidator = func() func(string) error {
+		validators := webvisitDescVisitor.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(visitor string) error {
+			for _, fn := range fns {
+				if err := fn(visitor); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webvisitDescPage is the schema descriptor for page field.
+	webvisitDescPage := webvisitFields[1].Descriptor()
+	// webvisit.PageValidator is a validator for the "page" field. It is called by the builders before save.
+	webvisit.PageValidator = func() func(string) error {
+		validators := webvisitDescPage.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(page string) error {
+			for _, fn := range fns {
+				if err := fn(page); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 }

@@ -368,6 +368,32 @@ func (_q *LoginCodeQuery) SelectAlso(fields ...string) {
 
 // Projection returns the fields the query is limited to (empty: all of
 // them). The slice is the query's own: do not modify it.
+func (_q *NoticeQuery) Projection() []string {
+	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *NoticeQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
+// SelectAlso adds fields to the query's projection, once each, when the
+// query has one: a query without a projection loads every field anyway.
+// Use it before the query runs (in an interceptor), never on a query
+// whose result is scanned into other values.
+func (_q *NoticeQuery) SelectAlso(fields ...string) {
+	if len(_q.ctx.Fields) == 0 {
+		return
+	}
+	for _, f := range fields {
+		_q.ctx.AppendFieldOnce(f)
+	}
+}
+
+// Projection returns the fields the query is limited to (empty: all of
+// them). The slice is the query's own: do not modify it.
 func (_q *OrderQuery) Projection() []string {
 	return _q.ctx.Fields
 }
@@ -644,6 +670,32 @@ func (_q *UserQuery) InTransaction() bool {
 // Use it before the query runs (in an interceptor), never on a query
 // whose result is scanned into other values.
 func (_q *UserQuery) SelectAlso(fields ...string) {
+	if len(_q.ctx.Fields) == 0 {
+		return
+	}
+	for _, f := range fields {
+		_q.ctx.AppendFieldOnce(f)
+	}
+}
+
+// Projection returns the fields the query is limited to (empty: all of
+// them). The slice is the query's own: do not modify it.
+func (_q *WebVisitQuery) Projection() []string {
+	return _q.ctx.Fields
+}
+
+// InTransaction reports whether the query runs in a transaction, whose
+// writes may yet be rolled back.
+func (_q *WebVisitQuery) InTransaction() bool {
+	_, ok := _q.driver.(*txDriver)
+	return ok
+}
+
+// SelectAlso adds fields to the query's projection, once each, when the
+// query has one: a query without a projection loads every field anyway.
+// Use it before the query runs (in an interceptor), never on a query
+// whose result is scanned into other values.
+func (_q *WebVisitQuery) SelectAlso(fields ...string) {
 	if len(_q.ctx.Fields) == 0 {
 		return
 	}

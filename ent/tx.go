@@ -42,6 +42,8 @@ type Tx struct {
 	Location *LocationClient
 	// LoginCode is the client for interacting with the LoginCode builders.
 	LoginCode *LoginCodeClient
+	// Notice is the client for interacting with the Notice builders.
+	Notice *NoticeClient
 	// Order is the client for interacting with the Order builders.
 	Order *OrderClient
 	// PolicyVersion is the client for interacting with the PolicyVersion builders.
@@ -64,6 +66,8 @@ type Tx struct {
 	ThirdPartySDK *ThirdPartySDKClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebVisit is the client for interacting with the WebVisit builders.
+	WebVisit *WebVisitClient
 
 	// lazily loaded.
 	client     *Client
@@ -209,6 +213,7 @@ func (tx *Tx) init() {
 	tx.Listing = NewListingClient(tx.config)
 	tx.Location = NewLocationClient(tx.config)
 	tx.LoginCode = NewLoginCodeClient(tx.config)
+	tx.Notice = NewNoticeClient(tx.config)
 	tx.Order = NewOrderClient(tx.config)
 	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
 	tx.RateBucket = NewRateBucketClient(tx.config)
@@ -220,6 +225,7 @@ func (tx *Tx) init() {
 	tx.ThirdPartyBinding = NewThirdPartyBindingClient(tx.config)
 	tx.ThirdPartySDK = NewThirdPartySDKClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.WebVisit = NewWebVisitClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

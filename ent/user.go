@@ -92,15 +92,17 @@ type UserEdges struct {
 	FaceVerifications []*FaceVerification `json:"face_verifications,omitempty"`
 	// SharingRecords holds the value of the sharing_records edge.
 	SharingRecords []*SharingRecord `json:"sharing_records,omitempty"`
+	// Notices holds the value of the notices edge.
+	Notices []*Notice `json:"notices,omitempty"`
 	// RightsRequests holds the value of the rights_requests edge.
 	RightsRequests []*RightsRequest `json:"rights_requests,omitempty"`
 	// Sessions holds the value of the sessions edge.
 	Sessions []*Session `json:"sessions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [20]bool
+	loadedTypes [21]bool
 	// totalCount holds the count of the edges above.
-	totalCount [18]map[string]int
+	totalCount [19]map[string]int
 
 	namedWards                 map[string][]*User
 	namedGuardianLinks         map[string][]*GuardianLink
@@ -119,6 +121,7 @@ type UserEdges struct {
 	namedRealNameVerifications map[string][]*RealNameVerification
 	namedFaceVerifications     map[string][]*FaceVerification
 	namedSharingRecords        map[string][]*SharingRecord
+	namedNotices               map[string][]*Notice
 	namedRightsRequests        map[string][]*RightsRequest
 	namedSessions              map[string][]*Session
 }
@@ -287,10 +290,19 @@ func (e UserEdges) SharingRecordsOrErr() ([]*SharingRecord, error) {
 	return nil, &NotLoadedError{edge: "sharing_records"}
 }
 
+// NoticesOrErr returns the Notices value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) NoticesOrErr() ([]*Notice, error) {
+	if e.loadedTypes[18] {
+		return e.Notices, nil
+	}
+	return nil, &NotLoadedError{edge: "notices"}
+}
+
 // RightsRequestsOrErr returns the RightsRequests value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
-	if e.loadedTypes[18] {
+	if e.loadedTypes[19] {
 		return e.RightsRequests, nil
 	}
 	return nil, &NotLoadedError{edge: "rights_requests"}
@@ -299,7 +311,7 @@ func (e UserEdges) RightsRequestsOrErr() ([]*RightsRequest, error) {
 // SessionsOrErr returns the Sessions value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SessionsOrErr() ([]*Session, error) {
-	if e.loadedTypes[19] {
+	if e.loadedTypes[20] {
 		return e.Sessions, nil
 	}
 	return nil, &NotLoadedError{edge: "sessions"}
@@ -539,6 +551,11 @@ func (_m *User) QueryFaceVerifications() *FaceVerificationQuery {
 // QuerySharingRecords queries the "sharing_records" edge of the User entity.
 func (_m *User) QuerySharingRecords() *SharingRecordQuery {
 	return NewUserClient(_m.config).QuerySharingRecords(_m)
+}
+
+// QueryNotices queries the "notices" edge of the User entity.
+func (_m *User) QueryNotices() *NoticeQuery {
+	return NewUserClient(_m.config).QueryNotices(_m)
 }
 
 // QueryRightsRequests queries the "rights_requests" edge of the User entity.
@@ -1038,6 +1055,30 @@ func (_m *User) appendNamedSharingRecords(name string, edges ...*SharingRecord) 
 		_m.Edges.namedSharingRecords[name] = []*SharingRecord{}
 	} else {
 		_m.Edges.namedSharingRecords[name] = append(_m.Edges.namedSharingRecords[name], edges...)
+	}
+}
+
+// NamedNotices returns the Notices named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedNotices(name string) ([]*Notice, error) {
+	if _m.Edges.namedNotices == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedNotices[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedNotices(name string, edges ...*Notice) {
+	if _m.Edges.namedNotices == nil {
+		_m.Edges.namedNotices = make(map[string][]*Notice)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedNotices[name] = []*Notice{}
+	} else {
+		_m.Edges.namedNotices[name] = append(_m.Edges.namedNotices[name], edges...)
 	}
 }
 

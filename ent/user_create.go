@@ -17,6 +17,7 @@ import (
 	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
@@ -499,6 +500,21 @@ func (_c *UserCreate) AddSharingRecords(v ...*SharingRecord) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddSharingRecordIDs(ids...)
+}
+
+// AddNoticeIDs adds the "notices" edge to the Notice entity by IDs.
+func (_c *UserCreate) AddNoticeIDs(ids ...int) *UserCreate {
+	_c.mutation.AddNoticeIDs(ids...)
+	return _c
+}
+
+// AddNotices adds the "notices" edges to the Notice entity.
+func (_c *UserCreate) AddNotices(v ...*Notice) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddNoticeIDs(ids...)
 }
 
 // AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by IDs.
@@ -1009,6 +1025,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec, error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.NoticesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -17,6 +17,7 @@ import (
 	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
@@ -59,6 +60,7 @@ type UserQuery struct {
 	withRealNameVerifications      *RealNameVerificationQuery
 	withFaceVerifications          *FaceVerificationQuery
 	withSharingRecords             *SharingRecordQuery
+	withNotices                    *NoticeQuery
 	withRightsRequests             *RightsRequestQuery
 	withSessions                   *SessionQuery
 	loadTotal                      []func(context.Context, []*User) error
@@ -80,6 +82,7 @@ type UserQuery struct {
 	withNamedRealNameVerifications map[string]*RealNameVerificationQuery
 	withNamedFaceVerifications     map[string]*FaceVerificationQuery
 	withNamedSharingRecords        map[string]*SharingRecordQuery
+	withNamedNotices               map[string]*NoticeQuery
 	withNamedRightsRequests        map[string]*RightsRequestQuery
 	withNamedSessions              map[string]*SessionQuery
 	// intermediate query (i.e. traversal path).
@@ -514,6 +517,28 @@ func (_q *UserQuery) QuerySharingRecords() *SharingRecordQuery {
 	return query
 }
 
+// QueryNotices chains the current query on the "notices" edge.
+func (_q *UserQuery) QueryNotices() *NoticeQuery {
+	query := (&NoticeClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(notice.Table, notice.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.NoticesTable, user.NoticesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // QueryRightsRequests chains the current query on the "rights_requests" edge.
 func (_q *UserQuery) QueryRightsRequests() *RightsRequestQuery {
 	query := (&RightsRequestClient{config: _q.config}).Query()
@@ -768,6 +793,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withRealNameVerifications: _q.withRealNameVerifications.Clone(),
 		withFaceVerifications:     _q.withFaceVerifications.Clone(),
 		withSharingRecords:        _q.withSharingRecords.Clone(),
+		withNotices:               _q.withNotices.Clone(),
 		withRightsRequests:        _q.withRightsRequests.Clone(),
 		withSessions:              _q.withSessions.Clone(),
 		// clone intermediate query.
@@ -974,6 +1000,17 @@ func (_q *UserQuery) WithSharingRecords(opts ...func(*SharingRecordQuery)) *User
 	return _q
 }
 
+// WithNotices tells the query-builder to eager-load the nodes that are connected to
+// the "notices" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNotices(opts ...func(*NoticeQuery)) *UserQuery {
+	query := (&NoticeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withNotices = query
+	return _q
+}
+
 // WithRightsRequests tells the query-builder to eager-load the nodes that are connected to
 // the "rights_requests" edge. The optional arguments are used to configure the query builder of the edge.
 func (_q *UserQuery) WithRightsRequests(opts ...func(*RightsRequestQuery)) *UserQuery {
@@ -1074,7 +1111,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [20]bool{
+		loadedTypes = [21]bool{
 			_q.withGuardian != nil,
 			_q.withWards != nil,
 			_q.withGuardianLinks != nil,
@@ -1093,6 +1130,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			_q.withRealNameVerifications != nil,
 			_q.withFaceVerifications != nil,
 			_q.withSharingRecords != nil,
+			_q.withNotices != nil,
 			_q.withRightsRequests != nil,
 			_q.withSessions != nil,
 		}
@@ -1247,6 +1285,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withNotices; query != nil {
+		if err := _q.loadNotices(ctx, query, nodes,
+			func(n *User) { n.Edges.Notices = []*Notice{} },
+			func(n *User, e *Notice) { n.Edges.Notices = append(n.Edges.Notices, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRightsRequests; query != nil {
 		if err := _q.loadRightsRequests(ctx, query, nodes,
 			func(n *User) { n.Edges.RightsRequests = []*RightsRequest{} },
@@ -1377,6 +1422,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadSharingRecords(ctx, query, nodes,
 			func(n *User) { n.appendNamedSharingRecords(name) },
 			func(n *User, e *SharingRecord) { n.appendNamedSharingRecords(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedNotices {
+		if err := _q.loadNotices(ctx, query, nodes,
+			func(n *User) { n.appendNamedNotices(name) },
+			func(n *User, e *Notice) { n.appendNamedNotices(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1950,6 +2002,36 @@ func (_q *UserQuery) loadSharingRecords(ctx context.Context, query *SharingRecor
 	}
 	return nil
 }
+func (_q *UserQuery) loadNotices(ctx context.Context, query *NoticeQuery, nodes []*User, init func(*User), assign func(*User, *Notice)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(notice.FieldUserID)
+	}
+	query.Where(predicate.Notice(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.NoticesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 func (_q *UserQuery) loadRightsRequests(ctx context.Context, query *RightsRequestQuery, nodes []*User, init func(*User), assign func(*User, *RightsRequest)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[int]*User)
@@ -2362,6 +2444,20 @@ func (_q *UserQuery) WithNamedSharingRecords(name string, opts ...func(*SharingR
 		_q.withNamedSharingRecords = make(map[string]*SharingRecordQuery)
 	}
 	_q.withNamedSharingRecords[name] = query
+	return _q
+}
+
+// WithNamedNotices tells the query-builder to eager-load the nodes that are connected to the "notices"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedNotices(name string, opts ...func(*NoticeQuery)) *UserQuery {
+	query := (&NoticeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedNotices == nil {
+		_q.withNamedNotices = make(map[string]*NoticeQuery)
+	}
+	_q.withNamedNotices[name] = query
 	return _q
 }
 

@@ -17,6 +17,7 @@ import (
 	"veil/ent/guardianlink"
 	"veil/ent/listing"
 	"veil/ent/location"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/predicate"
 	"veil/ent/realnameverification"
@@ -555,6 +556,21 @@ func (_u *UserUpdate) AddSharingRecords(v ...*SharingRecord) *UserUpdate {
 	return _u.AddSharingRecordIDs(ids...)
 }
 
+// AddNoticeIDs adds the "notices" edge to the Notice entity by IDs.
+func (_u *UserUpdate) AddNoticeIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddNoticeIDs(ids...)
+	return _u
+}
+
+// AddNotices adds the "notices" edges to the Notice entity.
+func (_u *UserUpdate) AddNotices(v ...*Notice) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddNoticeIDs(ids...)
+}
+
 // AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by IDs.
 func (_u *UserUpdate) AddRightsRequestIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddRightsRequestIDs(ids...)
@@ -951,6 +967,27 @@ func (_u *UserUpdate) RemoveSharingRecords(v ...*SharingRecord) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSharingRecordIDs(ids...)
+}
+
+// ClearNotices clears all "notices" edges to the Notice entity.
+func (_u *UserUpdate) ClearNotices() *UserUpdate {
+	_u.mutation.ClearNotices()
+	return _u
+}
+
+// RemoveNoticeIDs removes the "notices" edge to Notice entities by IDs.
+func (_u *UserUpdate) RemoveNoticeIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveNoticeIDs(ids...)
+	return _u
+}
+
+// RemoveNotices removes "notices" edges to Notice entities.
+func (_u *UserUpdate) RemoveNotices(v ...*Notice) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveNoticeIDs(ids...)
 }
 
 // ClearRightsRequests clears all "rights_requests" edges to the RightsRequest entity.
@@ -1929,6 +1966,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.NoticesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedNoticesIDs(); len(nodes) > 0 && !_u.mutation.NoticesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.NoticesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.RightsRequestsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -2549,6 +2631,21 @@ func (_u *UserUpdateOne) AddSharingRecords(v ...*SharingRecord) *UserUpdateOne {
 	return _u.AddSharingRecordIDs(ids...)
 }
 
+// AddNoticeIDs adds the "notices" edge to the Notice entity by IDs.
+func (_u *UserUpdateOne) AddNoticeIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddNoticeIDs(ids...)
+	return _u
+}
+
+// AddNotices adds the "notices" edges to the Notice entity.
+func (_u *UserUpdateOne) AddNotices(v ...*Notice) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddNoticeIDs(ids...)
+}
+
 // AddRightsRequestIDs adds the "rights_requests" edge to the RightsRequest entity by IDs.
 func (_u *UserUpdateOne) AddRightsRequestIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddRightsRequestIDs(ids...)
@@ -2945,6 +3042,27 @@ func (_u *UserUpdateOne) RemoveSharingRecords(v ...*SharingRecord) *UserUpdateOn
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSharingRecordIDs(ids...)
+}
+
+// ClearNotices clears all "notices" edges to the Notice entity.
+func (_u *UserUpdateOne) ClearNotices() *UserUpdateOne {
+	_u.mutation.ClearNotices()
+	return _u
+}
+
+// RemoveNoticeIDs removes the "notices" edge to Notice entities by IDs.
+func (_u *UserUpdateOne) RemoveNoticeIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveNoticeIDs(ids...)
+	return _u
+}
+
+// RemoveNotices removes "notices" edges to Notice entities.
+func (_u *UserUpdateOne) RemoveNotices(v ...*Notice) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveNoticeIDs(ids...)
 }
 
 // ClearRightsRequests clears all "rights_requests" edges to the RightsRequest entity.
@@ -3946,6 +4064,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sharingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.NoticesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedNoticesIDs(); len(nodes) > 0 && !_u.mutation.NoticesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.NoticesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.NoticesTable,
+			Columns: []string{user.NoticesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(notice.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -46,15 +46,21 @@ func (r *Resolver) access(ctx context.Context, _ any, next graphql.Resolver, lev
 	switch level {
 	case model.AccessLevelEssential:
 		return next(ctx)
-	case model.AccessLevelAdmin:
-		if v.Role != classification.RoleAdmin {
+	case model.AccessLevelAdmin, model.AccessLevelLegalHold:
+		role := user.RoleAdmin
+		if level == model.AccessLevelLegalHold {
+			role = user.RoleAuditor
+			if !v.HasPurpose(classification.LegalHold) {
+				return nil, fault.New(fault.Forbidden, "only an auditor declaring the purpose legal_hold (X-Access-Purpose) may do this")
+			}
+		} else if v.Role != classification.RoleAdmin {
 			return nil, fault.New(fault.Forbidden, "only admins may do this")
 		}
-		// The role was read when the request began; an admin demoted,
-		// suspended or removed since (by another request) acts no more.
-		// Admin mutations are rare: one statement each is cheap.
+		// The role was read when the request began; staff demoted,
+		// suspended or removed since (by another request) act no more.
+		// These mutations are rare: one statement each is cheap.
 		ok, err := r.Client.Session.Query().Where(session.ID(v.SessionID), session.RevokedAtIsNil(),
-			session.HasUserWith(user.RoleEQ(user.RoleAdmin), user.StatusEQ(user.StatusACTIVE), user.SuspendedAtIsNil())).
+			session.HasUserWith(user.RoleEQ(role), user.StatusEQ(user.StatusACTIVE), user.SuspendedAtIsNil())).
 			Exist(classification.AsSystem(ctx))
 		if err != nil {
 			return nil, err

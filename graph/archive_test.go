@@ -87,3 +87,51 @@ func TestPolicyVersionsAreArchivedInFull(t *testing.T) {
 		}
 	})
 }
+
+// TestAChangeOfControllerIsToldAndAskedAgain follows the transfer
+// procedure of README (POLICY.md P3.2): a new controller under the same
+// purposes is told to every user and processing goes on; a version that
+// changes the purposes too is major, and until a user accepts it nothing
+// beyond the essential operations is done with their data.
+func TestAChangeOfControllerIsToldAndAskedAgain(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		w, err := seed.Demo(classification.AsSystem(context.Background()), env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish := `mutation($in: PublishPolicyVersionInput!) { publishPolicyVersion(input: $in) { changes controller } }`
+		notice := `{ policyNotice { mustAccept version { version controller } } }`
+		ordinary := veiltest.Request{Token: w.Tokens["adult"], Query: `mutation($in: [AppLogInput!]!) { reportAppLogs(input: $in) }`,
+			Variables: map[string]any{"in": []any{map[string]any{"kind": "STARTUP", "occurredAt": env.Clock.Format(time.RFC3339), "appVersion": "5.3.0", "osVersion": "iOS 18", "deviceModel": "iPhone 15"}}}}
+		defer func() { env.Clock = veiltest.Now }()
+
+		env.Clock = env.Clock.Add(time.Hour)
+		ordinary.Variables["in"].([]any)[0].(map[string]any)["occurredAt"] = env.Clock.Format(time.RFC3339)
+		r := env.MustDo(veiltest.Request{Token: w.Tokens["admin"], Query: publish, Variables: map[string]any{"in": map[string]any{
+			"version": "2027-03-01", "major": false, "summary": "the business is sold to New Holder", "text": seed.PolicyText + "\n控制者变更。\n",
+			"controller": "New Holder Co., Ltd."}}})
+		if !strings.Contains(veiltest.Dig(r.Data, "publishPolicyVersion.changes").(string), "the controller changes") {
+			t.Errorf("the changes do not tell the transfer: %s", r.Raw)
+		}
+		r = env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: notice})
+		if veiltest.Dig(r.Data, "policyNotice.version.controller") != "New Holder Co., Ltd." || veiltest.Dig(r.Data, "policyNotice.mustAccept") != false {
+			t.Errorf("the notice of the transfer: %s", r.Raw)
+		}
+		env.MustDo(ordinary)
+
+		env.Clock = env.Clock.Add(time.Hour)
+		ordinary.Variables["in"].([]any)[0].(map[string]any)["occurredAt"] = env.Clock.Format(time.RFC3339)
+		env.MustDo(veiltest.Request{Token: w.Tokens["admin"], Query: publish, Variables: map[string]any{"in": map[string]any{
+			"version": "2027-04-01", "major": true, "summary": "New Holder uses orders for credit scoring", "text": seed.PolicyText + "\n控制者变更。\n新目的。\n"}}})
+		r = env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: notice})
+		if veiltest.Dig(r.Data, "policyNotice.mustAccept") != true || veiltest.Dig(r.Data, "policyNotice.version.controller") != "New Holder Co., Ltd." {
+			t.Errorf("the notice of the new purpose: %s", r.Raw)
+		}
+		if r := env.Do(ordinary); r.Code() != "POLICY_RECONSENT_REQUIRED" {
+			t.Errorf("processing before the user accepts the new purpose: %s", r.Raw)
+		}
+		env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `mutation { exportMyData }`})
+		env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `mutation { acceptPolicy(version: "2027-04-01") { policyVersion } }`})
+		env.MustDo(ordinary)
+	})
+}

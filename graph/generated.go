@@ -20,6 +20,7 @@ import (
 	"veil/ent/consent"
 	"veil/ent/faceverification"
 	"veil/ent/guardianlink"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/realnameverification"
 	"veil/ent/rightsrequest"
@@ -33,6 +34,7 @@ import (
 	"veil/ledger"
 	"veil/rights"
 	"veil/scalar"
+	"veil/sharing"
 	"veil/trade"
 
 	"entgo.io/contrib/entgql"
@@ -240,6 +242,13 @@ type ComplexityRoot struct {
 		Reason   func(childComplexity int) int
 	}
 
+	LegalDisclosurePayload struct {
+		Ciphertext      func(childComplexity int) int
+		Classes         func(childComplexity int) int
+		DisclosedAt     func(childComplexity int) int
+		SubjectNotified func(childComplexity int) int
+	}
+
 	LinkChildPayload struct {
 		Code      func(childComplexity int) int
 		Requested func(childComplexity int) int
@@ -293,6 +302,7 @@ type ComplexityRoot struct {
 		CreateOrder           func(childComplexity int, input trade.CreateOrderInput) int
 		CreateStaffAccount    func(childComplexity int, phone string, nickname string, role model.StaffRole) int
 		DeleteMyData          func(childComplexity int, category rights.Category, forUser *int) int
+		DiscloseOnLegalDemand func(childComplexity int, input sharing.Demand) int
 		EndGuardianship       func(childComplexity int, linkID int) int
 		ExportMyData          func(childComplexity int, forUser *int) int
 		GrantConsent          func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
@@ -304,6 +314,7 @@ type ComplexityRoot struct {
 		PublishPolicyVersion  func(childComplexity int, input ledger.PublishInput) int
 		RecordActivity        func(childComplexity int, input []*collect.ActivityInput) int
 		RecordLocation        func(childComplexity int, input collect.LocationInput) int
+		RecordPageView        func(childComplexity int, page string) int
 		RegisterDevice        func(childComplexity int, input collect.DeviceInput) int
 		ReinstateStaffAccount func(childComplexity int, id int) int
 		RemoveStaffAccount    func(childComplexity int, id int) int
@@ -316,6 +327,13 @@ type ComplexityRoot struct {
 		UploadContacts        func(childComplexity int, input []*collect.ContactInput) int
 		VerifyFace            func(childComplexity int, input identity.VerifyFaceInput) int
 		WithdrawConsent       func(childComplexity int, purpose consent.Purpose, forUser *int, recipient *string) int
+	}
+
+	Notice struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Message   func(childComplexity int) int
 	}
 
 	Order struct {
@@ -362,6 +380,7 @@ type ComplexityRoot struct {
 	PolicyVersion struct {
 		Changes       func(childComplexity int) int
 		ContentHash   func(childComplexity int) int
+		Controller    func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Major         func(childComplexity int) int
 		PublishedAt   func(childComplexity int) int
@@ -532,6 +551,7 @@ type ComplexityRoot struct {
 		Listings              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ListingOrder, where *ent.ListingWhereInput) int
 		Locations             func(childComplexity int) int
 		Nickname              func(childComplexity int) int
+		Notices               func(childComplexity int) int
 		Orders                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		Phone                 func(childComplexity int) int
 		RealName              func(childComplexity int) int
@@ -599,12 +619,14 @@ type MutationResolver interface {
 	VerifyFace(ctx context.Context, input identity.VerifyFaceInput) (*ent.FaceVerification, error)
 	RegisterDevice(ctx context.Context, input collect.DeviceInput) (*ent.Device, error)
 	RecordActivity(ctx context.Context, input []*collect.ActivityInput) (int, error)
+	RecordPageView(ctx context.Context, page string) (bool, error)
 	ReportAppLogs(ctx context.Context, input []*collect.AppLogInput) (int, error)
 	UploadContacts(ctx context.Context, input []*collect.ContactInput) ([]*ent.Contact, error)
 	UploadCallLog(ctx context.Context, input []*collect.CallLogInput) (int, error)
 	RecordLocation(ctx context.Context, input collect.LocationInput) (*ent.Location, error)
 	BindThirdPartyAccount(ctx context.Context, input collect.ThirdPartyAccountInput) (*ent.ThirdPartyBinding, error)
 	OpenSupportTicket(ctx context.Context, input collect.SupportTicketInput) (*ent.SupportTicket, error)
+	DiscloseOnLegalDemand(ctx context.Context, input sharing.Demand) (*sharing.Disclosed, error)
 	CreateOrder(ctx context.Context, input trade.CreateOrderInput) (*ent.Order, error)
 	PayOrder(ctx context.Context, orderID int) (*ent.Order, error)
 	ShipOrder(ctx context.Context, orderID int, carrier string) (*ent.Order, error)
@@ -1363,6 +1385,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KeptRecordsPayload.Reason(childComplexity), true
 
+	case "LegalDisclosurePayload.ciphertext":
+		if e.ComplexityRoot.LegalDisclosurePayload.Ciphertext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LegalDisclosurePayload.Ciphertext(childComplexity), true
+	case "LegalDisclosurePayload.classes":
+		if e.ComplexityRoot.LegalDisclosurePayload.Classes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LegalDisclosurePayload.Classes(childComplexity), true
+	case "LegalDisclosurePayload.disclosedAt":
+		if e.ComplexityRoot.LegalDisclosurePayload.DisclosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LegalDisclosurePayload.DisclosedAt(childComplexity), true
+	case "LegalDisclosurePayload.subjectNotified":
+		if e.ComplexityRoot.LegalDisclosurePayload.SubjectNotified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LegalDisclosurePayload.SubjectNotified(childComplexity), true
+
 	case "LinkChildPayload.code":
 		if e.ComplexityRoot.LinkChildPayload.Code == nil {
 			break
@@ -1623,6 +1670,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteMyData(childComplexity, args["category"].(rights.Category), args["forUser"].(*int)), true
+	case "Mutation.discloseOnLegalDemand":
+		if e.ComplexityRoot.Mutation.DiscloseOnLegalDemand == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_discloseOnLegalDemand_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DiscloseOnLegalDemand(childComplexity, args["input"].(sharing.Demand)), true
 	case "Mutation.endGuardianship":
 		if e.ComplexityRoot.Mutation.EndGuardianship == nil {
 			break
@@ -1739,6 +1797,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordLocation(childComplexity, args["input"].(collect.LocationInput)), true
+	case "Mutation.recordPageView":
+		if e.ComplexityRoot.Mutation.RecordPageView == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordPageView_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordPageView(childComplexity, args["page"].(string)), true
 	case "Mutation.registerDevice":
 		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
 			break
@@ -1871,6 +1940,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["purpose"].(consent.Purpose), args["forUser"].(*int), args["recipient"].(*string)), true
+
+	case "Notice.createdAt":
+		if e.ComplexityRoot.Notice.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.CreatedAt(childComplexity), true
+	case "Notice.id":
+		if e.ComplexityRoot.Notice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.ID(childComplexity), true
+	case "Notice.kind":
+		if e.ComplexityRoot.Notice.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.Kind(childComplexity), true
+	case "Notice.message":
+		if e.ComplexityRoot.Notice.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.Message(childComplexity), true
 
 	case "Order.amountFen":
 		if e.ComplexityRoot.Order.AmountFen == nil {
@@ -2045,6 +2139,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.ContentHash(childComplexity), true
+	case "PolicyVersion.controller":
+		if e.ComplexityRoot.PolicyVersion.Controller == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Controller(childComplexity), true
 	case "PolicyVersion.id":
 		if e.ComplexityRoot.PolicyVersion.ID == nil {
 			break
@@ -2837,6 +2937,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Nickname(childComplexity), true
+	case "User.notices":
+		if e.ComplexityRoot.User.Notices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Notices(childComplexity), true
 	case "User.orders":
 		if e.ComplexityRoot.User.Orders == nil {
 			break
@@ -3003,11 +3109,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeviceWhereInput", ec.unmarshalInputDeviceWhereInput),
 			graphql.NewInputUnmarshaler("FaceVerificationWhereInput", ec.unmarshalInputFaceVerificationWhereInput),
 			graphql.NewInputUnmarshaler("GuardianLinkWhereInput", ec.unmarshalInputGuardianLinkWhereInput),
+			graphql.NewInputUnmarshaler("LegalDemandInput", ec.unmarshalInputLegalDemandInput),
 			graphql.NewInputUnmarshaler("LinkChildInput", ec.unmarshalInputLinkChildInput),
 			graphql.NewInputUnmarshaler("ListingOrder", ec.unmarshalInputListingOrder),
 			graphql.NewInputUnmarshaler("ListingWhereInput", ec.unmarshalInputListingWhereInput),
 			graphql.NewInputUnmarshaler("LocationInput", ec.unmarshalInputLocationInput),
 			graphql.NewInputUnmarshaler("LocationWhereInput", ec.unmarshalInputLocationWhereInput),
+			graphql.NewInputUnmarshaler("NoticeWhereInput", ec.unmarshalInputNoticeWhereInput),
 			graphql.NewInputUnmarshaler("OrderWhereInput", ec.unmarshalInputOrderWhereInput),
 			graphql.NewInputUnmarshaler("PolicyVersionOrder", ec.unmarshalInputPolicyVersionOrder),
 			graphql.NewInputUnmarshaler("PolicyVersionWhereInput", ec.unmarshalInputPolicyVersionWhereInput),
@@ -3380,6 +3488,7 @@ enum ConsentPurpose @goModel(model: "veil/ent/consent.Purpose") {
   THIRD_PARTY_SHARING
   CROSS_BORDER
   MARKETING
+  ANALYTICS_COOKIES
 }
 """
 ConsentWhereInput is used for filtering Consent objects.
@@ -3740,6 +3849,34 @@ interface Node @goModel(model: "veil/ent.Noder") {
   """
   id: ID!
 }
+type Notice implements Node {
+  id: ID! @classified(class: "public")
+  kind: NoticeKind @classified(class: "internal")
+  message: String @classified(class: "internal")
+  createdAt: Time @classified(class: "internal")
+}
+"""
+NoticeKind is enum for the field kind
+"""
+enum NoticeKind @goModel(model: "veil/ent/notice.Kind") {
+  LEGAL_DISCLOSURE
+}
+"""
+NoticeWhereInput is used for filtering Notice objects.
+Input was generated by ent.
+"""
+input NoticeWhereInput {
+  not: NoticeWhereInput
+  and: [NoticeWhereInput!]
+  or: [NoticeWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+}
 type Order implements Node {
   id: ID! @classified(class: "public")
   orderNo: String @classified(class: "transaction")
@@ -3882,6 +4019,10 @@ type PolicyVersion implements Node {
   What changed from the version before, generated from the two texts.
   """
   changes: String! @classified(class: "public")
+  """
+  Who controls the data under this version, when the version names it; a change is a transfer (P3.2).
+  """
+  controller: String! @classified(class: "public")
   """
   The version reduces users' rights: it is major, and binds no one who has not accepted it.
   """
@@ -4063,6 +4204,22 @@ input PolicyVersionWhereInput {
   changesHasSuffix: String
   changesEqualFold: String
   changesContainsFold: String
+  """
+  controller field predicates
+  """
+  controller: String
+  controllerNEQ: String
+  controllerIn: [String!]
+  controllerNotIn: [String!]
+  controllerGT: String
+  controllerGTE: String
+  controllerLT: String
+  controllerLTE: String
+  controllerContains: String
+  controllerHasPrefix: String
+  controllerHasSuffix: String
+  controllerEqualFold: String
+  controllerContainsFold: String
   """
   reduces_rights field predicates
   """
@@ -4717,6 +4874,7 @@ type User implements Node {
   realNameVerifications: [RealNameVerification!] @classified(class: "real_name")
   faceVerifications: [FaceVerification!] @classified(class: "face_result")
   sharingRecords: [SharingRecord!] @classified(class: "internal")
+  notices: [Notice!] @classified(class: "internal")
   rightsRequests: [RightsRequest!] @classified(class: "internal")
 }
 """
@@ -4971,6 +5129,8 @@ enum AccessLevel {
   ORDINARY
   TRADING
   ADMIN
+  "An auditor declaring the purpose legal_hold."
+  LEGAL_HOLD
 }
 
 directive @access(level: AccessLevel!) on FIELD_DEFINITION
@@ -5073,6 +5233,15 @@ type Mutation {
   "Records up to 100 activity events, all or none. Needs consent ACTIVITY."
   recordActivity(input: [ActivityInput!]!): Int! @access(level: ORDINARY) @collects(purposes: [ACTIVITY])
   """
+  Counts a page view of the web app (POLICY.md P2) under the analytics
+  cookie, which grantConsent(purpose: ANALYTICS_COOKIES) from a page of this
+  site sets and withdrawConsent removes, with what was counted under it.
+  Only the page's route template and the day are kept, keyed to a hash of
+  the cookie, never to the account; false (nothing counted) without the
+  cookie or the consent.
+  """
+  recordPageView(page: String!): Boolean! @access(level: ESSENTIAL)
+  """
   Reports up to 50 of the app's start-up and crash logs, all or none
   (POLICY.md P8). Kept 6 months to find and fix faults; no consent is
   needed (keeping the service working), and they never leave in the
@@ -5090,6 +5259,15 @@ type Mutation {
   "Opens a customer-service ticket."
   openSupportTicket(input: SupportTicketInput!): SupportTicket @access(level: ORDINARY)
 
+  """
+  Answers a public authority's formal demand for a user's data (POLICY.md
+  P3.3), for an auditor declaring legal_hold: records it in the audit log
+  with the authority and its legal document, and (unless the demand
+  forbids it) in the user's sharing records with a notice to them; returns
+  the user's records of the demanded classes as a document sealed to the
+  authority's X25519 key (NaCl sealed box), of which Veil keeps no copy.
+  """
+  discloseOnLegalDemand(input: LegalDemandInput!): LegalDisclosurePayload! @access(level: LEGAL_HOLD)
   "Orders a listing. Trading needs real-name verification and an age of 18 or more."
   createOrder(input: CreateOrderInput!): Order @access(level: TRADING)
   """
@@ -5190,6 +5368,13 @@ input PublishPolicyVersionInput {
   textEn: String
   "The version reduces users' rights: it must be major, and binds no one until they accept it."
   reducesRights: Boolean
+  """
+  Who controls the data from this version on (a merger or sale: POLICY.md
+  P3.2); empty keeps the version before's. Every user is told by
+  policyNotice; publish it as major when the purposes change, so no one's
+  data is processed for them before they accept.
+  """
+  controller: String
 }
 
 type PolicyNoticePayload {
@@ -5256,6 +5441,28 @@ input ActivityInput {
   page: String
   target: String
   staySeconds: Int
+}
+
+input LegalDemandInput {
+  user: ID!
+  "Who demands it: the authority's name."
+  authority: String!
+  "The legal document that makes the demand (its number)."
+  documentReference: String!
+  "Class names (dataInventory lists them); none: every class the export holds."
+  classes: [String!]
+  "The authority's X25519 public key, 32 bytes base64."
+  recipientKey: String!
+  "False when the demand forbids telling the user."
+  notifySubject: Boolean!
+}
+
+type LegalDisclosurePayload {
+  "The veil-disclosure/1 JSON document sealed to the recipient key, base64."
+  ciphertext: String!
+  classes: [String!]!
+  subjectNotified: Boolean!
+  disclosedAt: Time!
 }
 
 input AppLogInput {
@@ -5709,6 +5916,20 @@ func (ec *executionContext) childFields_KeptRecordsPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type KeptRecordsPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_LegalDisclosurePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ciphertext":
+		return ec.fieldContext_LegalDisclosurePayload_ciphertext(ctx, field)
+	case "classes":
+		return ec.fieldContext_LegalDisclosurePayload_classes(ctx, field)
+	case "subjectNotified":
+		return ec.fieldContext_LegalDisclosurePayload_subjectNotified(ctx, field)
+	case "disclosedAt":
+		return ec.fieldContext_LegalDisclosurePayload_disclosedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LegalDisclosurePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_LinkChildPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "requested":
@@ -5791,6 +6012,20 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Notice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Notice_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Notice_kind(ctx, field)
+	case "message":
+		return ec.fieldContext_Notice_message(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notice_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notice", field.Name)
 }
 
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5895,6 +6130,8 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_textEn(ctx, field)
 	case "changes":
 		return ec.fieldContext_PolicyVersion_changes(ctx, field)
+	case "controller":
+		return ec.fieldContext_PolicyVersion_controller(ctx, field)
 	case "reducesRights":
 		return ec.fieldContext_PolicyVersion_reducesRights(ctx, field)
 	}
@@ -6201,6 +6438,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_faceVerifications(ctx, field)
 	case "sharingRecords":
 		return ec.fieldContext_User_sharingRecords(ctx, field)
+	case "notices":
+		return ec.fieldContext_User_notices(ctx, field)
 	case "rightsRequests":
 		return ec.fieldContext_User_rightsRequests(ctx, field)
 	case "ageGroup":
@@ -6613,6 +6852,20 @@ func (ec *executionContext) field_Mutation_deleteMyData_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_discloseOnLegalDemand_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sharing.Demand, error) {
+			return ec.unmarshalNLegalDemandInput2veilᚋsharingᚐDemand(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_endGuardianship_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6782,6 +7035,20 @@ func (ec *executionContext) field_Mutation_recordLocation_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordPageView_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "page",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["page"] = arg0
 	return args, nil
 }
 
@@ -11992,6 +12259,98 @@ func (ec *executionContext) fieldContext_KeptRecordsPayload_reason(_ context.Con
 	return graphql.NewScalarFieldContext("KeptRecordsPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _LegalDisclosurePayload_ciphertext(ctx context.Context, field graphql.CollectedField, obj *sharing.Disclosed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LegalDisclosurePayload_ciphertext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ciphertext, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LegalDisclosurePayload_ciphertext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LegalDisclosurePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _LegalDisclosurePayload_classes(ctx context.Context, field graphql.CollectedField, obj *sharing.Disclosed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LegalDisclosurePayload_classes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Classes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LegalDisclosurePayload_classes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LegalDisclosurePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _LegalDisclosurePayload_subjectNotified(ctx context.Context, field graphql.CollectedField, obj *sharing.Disclosed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LegalDisclosurePayload_subjectNotified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectNotified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LegalDisclosurePayload_subjectNotified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LegalDisclosurePayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LegalDisclosurePayload_disclosedAt(ctx context.Context, field graphql.CollectedField, obj *sharing.Disclosed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LegalDisclosurePayload_disclosedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisclosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LegalDisclosurePayload_disclosedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LegalDisclosurePayload", field, false, false, "Time")
+}
+
 func (ec *executionContext) _LinkChildPayload_requested(ctx context.Context, field graphql.CollectedField, obj *model.LinkChildPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13998,6 +14357,68 @@ func (ec *executionContext) fieldContext_Mutation_recordActivity(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordPageView(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordPageView(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordPageView(ctx, fc.Args["page"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "ESSENTIAL")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordPageView(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordPageView_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_reportAppLogs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14364,6 +14785,68 @@ func (ec *executionContext) fieldContext_Mutation_openSupportTicket(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_openSupportTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_discloseOnLegalDemand(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_discloseOnLegalDemand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DiscloseOnLegalDemand(ctx, fc.Args["input"].(sharing.Demand))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				level, err := ec.unmarshalNAccessLevel2veilᚋgraphᚋmodelᚐAccessLevel(ctx, "LEGAL_HOLD")
+				if err != nil {
+					var zeroVal *sharing.Disclosed
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *sharing.Disclosed
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, level)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *sharing.Disclosed) graphql.Marshaler {
+			return ec.marshalNLegalDisclosurePayload2ᚖveilᚋsharingᚐDisclosed(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_discloseOnLegalDemand(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LegalDisclosurePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_discloseOnLegalDemand_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14864,6 +15347,170 @@ func (ec *executionContext) fieldContext_Mutation_cancelAccount(ctx context.Cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Notice_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Notice_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal notice.Kind
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal notice.Kind
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v notice.Kind) graphql.Marshaler {
+			return ec.marshalONoticeKind2veilᚋentᚋnoticeᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "NoticeKind")
+}
+
+func (ec *executionContext) _Notice_message(ctx context.Context, field graphql.CollectedField, obj *ent.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notice_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
@@ -16163,6 +16810,47 @@ func (ec *executionContext) _PolicyVersion_changes(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_controller(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_controller(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controller, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "public")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_controller(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
 }
 
@@ -21021,6 +21709,56 @@ func (ec *executionContext) fieldContext_User_sharingRecords(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _User_notices(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_notices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notices(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				class, err := ec.unmarshalNString2string(ctx, "internal")
+				if err != nil {
+					var zeroVal []*ent.Notice
+					return zeroVal, err
+				}
+				if ec.Directives.Classified == nil {
+					var zeroVal []*ent.Notice
+					return zeroVal, errors.New("directive classified is not implemented")
+				}
+				return ec.Directives.Classified(ctx, obj, directive0, class)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Notice) graphql.Marshaler {
+			return ec.marshalONotice2ᚕᚖveilᚋentᚐNoticeᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_notices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_rightsRequests(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23724,6 +24462,83 @@ func UnmarshalGuardianLinkWhereInput(ctx context.Context, raw any) (ent.Guardian
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputLegalDemandInput(ctx context.Context, obj any) (sharing.Demand, error) {
+	var it sharing.Demand
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"user", "authority", "documentReference", "classes", "recipientKey", "notifySubject"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "user":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("user"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.User = data
+		case "authority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authority"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Authority = data
+		case "documentReference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentReference"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentReference = data
+		case "classes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("classes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Classes = data
+		case "recipientKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientKey = data
+		case "notifySubject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notifySubject"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotifySubject = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLegalDemandInput unmarshals raw into the LegalDemandInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLegalDemandInput(ctx context.Context, raw any) (sharing.Demand, error) {
+	var out sharing.Demand
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LegalDemandInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLinkChildInput(ctx context.Context, obj any) (identity.LinkChildInput, error) {
 	var it identity.LinkChildInput
 	if obj == nil {
@@ -24456,6 +25271,90 @@ func UnmarshalLocationWhereInput(ctx context.Context, raw any) (ent.LocationWher
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputNoticeWhereInput(ctx context.Context, obj any) (ent.NoticeWhereInput, error) {
+	var it ent.NoticeWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalONoticeWhereInput2ᚖveilᚋentᚐNoticeWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalONoticeWhereInput2ᚕᚖveilᚋentᚐNoticeWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalONoticeWhereInput2ᚕᚖveilᚋentᚐNoticeWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNoticeWhereInput unmarshals raw into the NoticeWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNoticeWhereInput(ctx context.Context, raw any) (ent.NoticeWhereInput, error) {
+	var out ent.NoticeWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NoticeWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOrderWhereInput(ctx context.Context, obj any) (ent.OrderWhereInput, error) {
 	var it ent.OrderWhereInput
 	if obj == nil {
@@ -24604,7 +25503,7 @@ func (ec *executionContext) unmarshalInputPolicyVersionWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "versionContains", "versionHasPrefix", "versionHasSuffix", "versionEqualFold", "versionContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "major", "majorNEQ", "summary", "summaryNEQ", "summaryIn", "summaryNotIn", "summaryGT", "summaryGTE", "summaryLT", "summaryLTE", "summaryContains", "summaryHasPrefix", "summaryHasSuffix", "summaryEqualFold", "summaryContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold", "text", "textNEQ", "textIn", "textNotIn", "textGT", "textGTE", "textLT", "textLTE", "textContains", "textHasPrefix", "textHasSuffix", "textEqualFold", "textContainsFold", "textEn", "textEnNEQ", "textEnIn", "textEnNotIn", "textEnGT", "textEnGTE", "textEnLT", "textEnLTE", "textEnContains", "textEnHasPrefix", "textEnHasSuffix", "textEnEqualFold", "textEnContainsFold", "changes", "changesNEQ", "changesIn", "changesNotIn", "changesGT", "changesGTE", "changesLT", "changesLTE", "changesContains", "changesHasPrefix", "changesHasSuffix", "changesEqualFold", "changesContainsFold", "reducesRights", "reducesRightsNEQ"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "versionContains", "versionHasPrefix", "versionHasSuffix", "versionEqualFold", "versionContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "major", "majorNEQ", "summary", "summaryNEQ", "summaryIn", "summaryNotIn", "summaryGT", "summaryGTE", "summaryLT", "summaryLTE", "summaryContains", "summaryHasPrefix", "summaryHasSuffix", "summaryEqualFold", "summaryContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold", "text", "textNEQ", "textIn", "textNotIn", "textGT", "textGTE", "textLT", "textLTE", "textContains", "textHasPrefix", "textHasSuffix", "textEqualFold", "textContainsFold", "textEn", "textEnNEQ", "textEnIn", "textEnNotIn", "textEnGT", "textEnGTE", "textEnLT", "textEnLTE", "textEnContains", "textEnHasPrefix", "textEnHasSuffix", "textEnEqualFold", "textEnContainsFold", "changes", "changesNEQ", "changesIn", "changesNotIn", "changesGT", "changesGTE", "changesLT", "changesLTE", "changesContains", "changesHasPrefix", "changesHasSuffix", "changesEqualFold", "changesContainsFold", "controller", "controllerNEQ", "controllerIn", "controllerNotIn", "controllerGT", "controllerGTE", "controllerLT", "controllerLTE", "controllerContains", "controllerHasPrefix", "controllerHasSuffix", "controllerEqualFold", "controllerContainsFold", "reducesRights", "reducesRightsNEQ"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25276,6 +26175,97 @@ func (ec *executionContext) unmarshalInputPolicyVersionWhereInput(ctx context.Co
 				return it, err
 			}
 			it.ChangesContainsFold = data
+		case "controller":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controller"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Controller = data
+		case "controllerNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerNEQ = data
+		case "controllerIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerIn = data
+		case "controllerNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerNotIn = data
+		case "controllerGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerGT = data
+		case "controllerGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerGTE = data
+		case "controllerLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerLT = data
+		case "controllerLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerLTE = data
+		case "controllerContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerContains = data
+		case "controllerHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerHasPrefix = data
+		case "controllerHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerHasSuffix = data
+		case "controllerEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerEqualFold = data
+		case "controllerContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controllerContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControllerContainsFold = data
 		case "reducesRights":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reducesRights"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -25318,7 +26308,7 @@ func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"version", "major", "summary", "text", "textEn", "reducesRights"}
+	fieldsInOrder := [...]string{"version", "major", "summary", "text", "textEn", "reducesRights", "controller"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25367,6 +26357,13 @@ func (ec *executionContext) unmarshalInputPublishPolicyVersionInput(ctx context.
 				return it, err
 			}
 			it.ReducesRights = data
+		case "controller":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controller"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Controller = data
 		}
 	}
 	return it, nil
@@ -26922,6 +27919,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Order(ctx, sel, obj)
+	case *ent.Notice:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notice(ctx, sel, obj)
 	case *ent.Location:
 		if obj == nil {
 			return graphql.Null
@@ -28122,6 +29124,54 @@ func (ec *executionContext) _KeptRecordsPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var legalDisclosurePayloadImplementors = []string{"LegalDisclosurePayload"}
+
+func (ec *executionContext) _LegalDisclosurePayload(ctx context.Context, sel ast.SelectionSet, obj *sharing.Disclosed) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, legalDisclosurePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LegalDisclosurePayload")
+		case "ciphertext":
+			out.Values[i] = ec._LegalDisclosurePayload_ciphertext(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "classes":
+			out.Values[i] = ec._LegalDisclosurePayload_classes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subjectNotified":
+			out.Values[i] = ec._LegalDisclosurePayload_subjectNotified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disclosedAt":
+			out.Values[i] = ec._LegalDisclosurePayload_disclosedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var linkChildPayloadImplementors = []string{"LinkChildPayload"}
 
 func (ec *executionContext) _LinkChildPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LinkChildPayload) graphql.Marshaler {
@@ -28564,6 +29614,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recordPageView":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordPageView(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "reportAppLogs":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reportAppLogs(ctx, field)
@@ -28604,6 +29661,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_openSupportTicket(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "discloseOnLegalDemand":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_discloseOnLegalDemand(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "createOrder":
@@ -28660,6 +29724,54 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_cancelAccount(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var noticeImplementors = []string{"Notice", "Node"}
+
+func (ec *executionContext) _Notice(ctx context.Context, sel ast.SelectionSet, obj *ent.Notice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, noticeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Notice")
+		case "id":
+			out.Values[i] = ec._Notice_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Notice_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._Notice_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Notice_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -29005,6 +30117,11 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			}
 		case "changes":
 			out.Values[i] = ec._PolicyVersion_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "controller":
+			out.Values[i] = ec._PolicyVersion_controller(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30141,6 +31258,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_sharingRecords(ctx, field, obj)
 				})
+		case "notices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_notices(ctx, field, obj)
+				})
 		case "rightsRequests":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -31197,6 +32320,19 @@ func (ec *executionContext) marshalNKeptRecordsPayload2ᚖveilᚋrightsᚐKeptRe
 	return ec._KeptRecordsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNLegalDemandInput2veilᚋsharingᚐDemand(ctx context.Context, v any) (sharing.Demand, error) {
+	res, err := ec.unmarshalInputLegalDemandInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLegalDisclosurePayload2ᚖveilᚋsharingᚐDisclosed(ctx context.Context, sel ast.SelectionSet, v *sharing.Disclosed) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LegalDisclosurePayload!")
+		return graphql.Null
+	}
+	return ec._LegalDisclosurePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNLinkChildInput2veilᚋidentityᚐLinkChildInput(ctx context.Context, v any) (identity.LinkChildInput, error) {
 	res, err := ec.unmarshalInputLinkChildInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31271,6 +32407,19 @@ func (ec *executionContext) marshalNNode2ᚕveilᚋentᚐNoder(ctx context.Conte
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNNotice2ᚖveilᚋentᚐNotice(ctx context.Context, sel ast.SelectionSet, v *ent.Notice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notice!")
+		return graphql.Null
+	}
+	return ec._Notice(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNoticeWhereInput2ᚖveilᚋentᚐNoticeWhereInput(ctx context.Context, v any) (*ent.NoticeWhereInput, error) {
+	res, err := ec.unmarshalInputNoticeWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx context.Context, v any) (entgql.OrderDirection, error) {
@@ -32682,6 +33831,60 @@ func (ec *executionContext) marshalONode2veilᚋentᚐNoder(ctx context.Context,
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONotice2ᚕᚖveilᚋentᚐNoticeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Notice) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotice2ᚖveilᚋentᚐNotice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalONoticeKind2veilᚋentᚋnoticeᚐKind(ctx context.Context, v any) (notice.Kind, error) {
+	var res notice.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalONoticeKind2veilᚋentᚋnoticeᚐKind(ctx context.Context, sel ast.SelectionSet, v notice.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalONoticeWhereInput2ᚕᚖveilᚋentᚐNoticeWhereInputᚄ(ctx context.Context, v any) ([]*ent.NoticeWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.NoticeWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNoticeWhereInput2ᚖveilᚋentᚐNoticeWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalONoticeWhereInput2ᚖveilᚋentᚐNoticeWhereInput(ctx context.Context, v any) (*ent.NoticeWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputNoticeWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOOrder2ᚖveilᚋentᚐOrder(ctx context.Context, sel ast.SelectionSet, v *ent.Order) graphql.Marshaler {

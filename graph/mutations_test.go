@@ -123,6 +123,13 @@ func (f *fixture) order(status order.Status) *ent.Order {
 	return o
 }
 
+// legalDemand is a demand of authority for user's contact details, to a
+// fixed key.
+func legalDemand(user int, authority string) map[string]any {
+	return map[string]any{"user": veiltest.ID(user), "authority": authority, "documentReference": "DOC-1", "classes": []any{"contact"},
+		"recipientKey": base64.StdEncoding.EncodeToString(make([]byte, 32)), "notifySubject": true}
+}
+
 // sold seeds an order of the fixture's own listing by another buyer: the
 // fixture's user is its seller.
 func (f *fixture) sold(status order.Status) *ent.Order {
@@ -227,6 +234,21 @@ var examples = map[string]example{
 				Variables: map[string]any{"in": map[string]any{"version": "v-" + freshPhone(), "major": false, "summary": "typo fixes", "text": "full text"}}}
 		},
 		bad: []badInput{{"empty version", map[string]any{"in": map[string]any{"version": "", "major": false, "summary": "s", "text": "t"}}, "input.version"}},
+	},
+	"discloseOnLegalDemand": {
+		call: func(f *fixture) veiltest.Request {
+			auditor, err := seed.EnsureUser(context.Background(), f.env.Store.Client, seed.Person{Phone: "13900000004", Nickname: "审计", Role: classification.RoleAuditor}, f.env.Clock)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			return veiltest.Request{Token: f.env.Token(auditor.ID), Purpose: "legal_hold",
+				Query:     `mutation($in: LegalDemandInput!) { discloseOnLegalDemand(input: $in) { subjectNotified } }`,
+				Variables: map[string]any{"in": legalDemand(f.user.ID, "court")}}
+		},
+		bad: []badInput{
+			{"empty authority", map[string]any{"in": legalDemand(1, "")}, "input.authority"},
+			{"a key that is not 32 bytes", map[string]any{"in": merge(legalDemand(1, "court"), map[string]any{"recipientKey": "AAAA"})}, "input.recipientKey"},
+		},
 	},
 	"createStaffAccount": {
 		call: func(f *fixture) veiltest.Request {
@@ -333,6 +355,13 @@ var examples = map[string]example{
 			{"empty batch", map[string]any{"in": []any{}}, "input"},
 			{"negative stay in the second item", map[string]any{"in": []any{activity, merge(activity, map[string]any{"staySeconds": -1})}}, "input[1].staySeconds"},
 			{"unknown kind", map[string]any{"in": []any{merge(activity, map[string]any{"kind": "TELEPATHY"})}}, "in[0].kind"},
+		},
+	},
+	// Over a bearer token there is no analytics cookie: nothing is counted
+	// (the cookie's rules are tested in httpapi).
+	"recordPageView": {
+		call: func(f *fixture) veiltest.Request {
+			return veiltest.Request{Token: f.token, Query: `mutation { recordPageView(page: "/search") }`}
 		},
 	},
 	"reportAppLogs": {

@@ -26,6 +26,7 @@ import (
 	"veil/privacy"
 	"veil/reqctx"
 	"veil/rights"
+	"veil/sharing"
 	"veil/staff"
 	"veil/trade"
 
@@ -88,7 +89,11 @@ func (r *mutationResolver) GrantConsent(ctx context.Context, purpose consent.Pur
 	if err != nil {
 		return nil, err
 	}
-	return ledger.Grant(ctx, r.Client, subject, scope, grantedBy, r.now())
+	granted, err := ledger.Grant(ctx, r.Client, subject, scope, grantedBy, r.now())
+	if err == nil && forUser == nil {
+		r.analyticsCookieGranted(ctx, scope.Purpose)
+	}
+	return granted, err
 }
 
 // WithdrawConsent is the resolver for the withdrawConsent field.
@@ -104,6 +109,11 @@ func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.
 	c, err := ledger.Withdraw(ctx, r.Client, classification.FromContext(ctx).UserID, subject, scope, r.now())
 	if err != nil {
 		return nil, err
+	}
+	if forUser == nil {
+		if err := r.analyticsCookieWithdrawn(ctx, scope.Purpose); err != nil {
+			return nil, err
+		}
 	}
 	return &model.WithdrawConsentPayload{Withdrawn: c != nil, Consent: c}, nil
 }
@@ -186,6 +196,11 @@ func (r *mutationResolver) RecordActivity(ctx context.Context, input []*collect.
 	return collect.RecordActivity(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
 }
 
+// RecordPageView is the resolver for the recordPageView field.
+func (r *mutationResolver) RecordPageView(ctx context.Context, page string) (bool, error) {
+	return r.recordPageView(ctx, page)
+}
+
 // ReportAppLogs is the resolver for the reportAppLogs field.
 func (r *mutationResolver) ReportAppLogs(ctx context.Context, input []*collect.AppLogInput) (int, error) {
 	return collect.ReportAppLogs(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
@@ -214,6 +229,11 @@ func (r *mutationResolver) BindThirdPartyAccount(ctx context.Context, input coll
 // OpenSupportTicket is the resolver for the openSupportTicket field.
 func (r *mutationResolver) OpenSupportTicket(ctx context.Context, input collect.SupportTicketInput) (*ent.SupportTicket, error) {
 	return collect.OpenSupportTicket(ctx, r.Client, classification.FromContext(ctx).UserID, input, r.now())
+}
+
+// DiscloseOnLegalDemand is the resolver for the discloseOnLegalDemand field.
+func (r *mutationResolver) DiscloseOnLegalDemand(ctx context.Context, input sharing.Demand) (*sharing.Disclosed, error) {
+	return sharing.DiscloseOnDemand(ctx, r.Client, r.Driver, classification.FromContext(ctx).UserID, input, r.now())
 }
 
 // CreateOrder is the resolver for the createOrder field.

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +17,15 @@ import (
 // same opaque token a mobile client sends as a bearer token, so logout,
 // cancellation and expiry end it exactly as they end a bearer session.
 const SessionCookie = "veil_session"
+
+// VisitorCookie is the analytics cookie: a random id the web app counts
+// page views under, set only on the user's ANALYTICS_COOKIES consent and
+// removed when it is withdrawn (POLICY.md P2).
+const VisitorCookie = "veil_visitor"
+
+// visitorLife is how long an analytics cookie lasts: the retention of
+// what is counted under it.
+const visitorLife = 180 * 24 * time.Hour
 
 // errForeignOrigin refuses a request carrying the session cookie that
 // does not come from the web app's own origin (a cross-site request
@@ -57,6 +68,30 @@ func (j *cookieJar) ClearSession() {
 	http.SetCookie(j.w, &http.Cookie{
 		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// Visitor returns the request's analytics cookie, or "".
+func (j *cookieJar) Visitor() string {
+	c, err := j.r.Cookie(VisitorCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// SetVisitor sets a new random analytics cookie.
+func (j *cookieJar) SetVisitor() {
+	buf := make([]byte, 16)
+	rand.Read(buf)
+	http.SetCookie(j.w, &http.Cookie{
+		Name: VisitorCookie, Value: hex.EncodeToString(buf), Path: "/", MaxAge: int(visitorLife.Seconds()),
+		HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// ClearVisitor removes the analytics cookie.
+func (j *cookieJar) ClearVisitor() {
+	http.SetCookie(j.w, &http.Cookie{Name: VisitorCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode})
 }
 
 // withCookies gives each request its cookie jar.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"veil/classification"
 	"veil/httpapi"
 	"veil/seed"
 	"veil/veiltest"
@@ -18,6 +19,8 @@ import (
 // not empty), from origin (when not empty).
 type cookieCall struct {
 	base, cookie, origin, query string
+	// visitor is the analytics cookie to send.
+	visitor string
 }
 
 type cookieAnswer struct {
@@ -25,6 +28,8 @@ type cookieAnswer struct {
 	body   map[string]any
 	raw    string
 	set    *http.Cookie
+	// visitor is the analytics cookie the answer set or cleared.
+	visitor *http.Cookie
 }
 
 func (c cookieCall) do(t *testing.T) cookieAnswer {
@@ -41,6 +46,9 @@ func (c cookieCall) do(t *testing.T) cookieAnswer {
 	if c.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: httpapi.SessionCookie, Value: c.cookie})
 	}
+	if c.visitor != "" {
+		req.AddCookie(&http.Cookie{Name: httpapi.VisitorCookie, Value: c.visitor})
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +58,11 @@ func (c cookieCall) do(t *testing.T) cookieAnswer {
 	a := cookieAnswer{status: resp.StatusCode, raw: string(raw)}
 	json.Unmarshal(raw, &a.body)
 	for _, ck := range resp.Cookies() {
-		if ck.Name == httpapi.SessionCookie {
+		switch ck.Name {
+		case httpapi.SessionCookie:
 			a.set = ck
+		case httpapi.VisitorCookie:
+			a.visitor = ck
 		}
 	}
 	return a
@@ -154,6 +165,72 @@ func TestWebSessionsLiveInACookieOnlyThisSiteMayUse(t *testing.T) {
 		}
 		if a := (cookieCall{base: other, cookie: cookie, origin: other, query: me}).do(t); a.code() != "ACCOUNT_CANCELLED" || a.set == nil || a.set.MaxAge >= 0 {
 			t.Errorf("the other process after the cancellation: %s", a.raw)
+		}
+	})
+}
+
+// signInWithCookie signs phone in from the site's own page and returns the
+// session cookie.
+func signInWithCookie(t *testing.T, env *veiltest.Env, phone string) string {
+	t.Helper()
+	env.MustDo(veiltest.Request{Query: `mutation($p: String!) { requestLoginCode(phone: $p) { expiresInSeconds } }`, Variables: map[string]any{"p": phone}})
+	a := cookieCall{base: env.Server.URL, origin: env.Server.URL,
+		query: `mutation { login(phone: "` + phone + `", code: "` + env.LastCode(phone) + `", cookie: true) { token } }`}.do(t)
+	if a.set == nil {
+		t.Fatalf("no session cookie: %s", a.raw)
+	}
+	return a.set.Value
+}
+
+// TestAnalyticsCookiesFollowTheirConsent (POLICY.md P2): the analytics
+// cookie is set only on the ANALYTICS_COOKIES consent, given from the
+// site's own page; page views count under it as a route template and a
+// hash of the cookie, never the account; withdrawing removes the cookie
+// and what was counted, and a cookie whose consent is gone counts nothing.
+func TestAnalyticsCookiesFollowTheirConsent(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := classification.AsSystem(context.Background())
+		if err := seed.EnsureCatalog(ctx, env.Store.Client); err != nil {
+			t.Fatal(err)
+		}
+		own := env.Server.URL
+		session := signInWithCookie(t, env, "13400000011")
+		call := func(visitor, query string) cookieAnswer {
+			return cookieCall{base: own, cookie: session, origin: own, visitor: visitor, query: query}.do(t)
+		}
+		view := `mutation { recordPageView(page: "/listing/8842?q=13812345678") }`
+		if a := call("", view); veiltest.Dig(a.body, "data.recordPageView") != false {
+			t.Errorf("a page view without the cookie: %s", a.raw)
+		}
+		if a := call("", `mutation { grantConsent(purpose: MARKETING) { id } }`); a.visitor != nil {
+			t.Errorf("another consent set the analytics cookie: %+v", a.visitor)
+		}
+		if a := call("forged", view); veiltest.Dig(a.body, "data.recordPageView") != false || a.visitor == nil || a.visitor.MaxAge >= 0 {
+			t.Errorf("a page view with a cookie but no consent: %+v %s", a.visitor, a.raw)
+		}
+		a := call("", `mutation { grantConsent(purpose: ANALYTICS_COOKIES) { id } }`)
+		if a.visitor == nil || a.visitor.Value == "" || !a.visitor.HttpOnly || a.visitor.SameSite != http.SameSiteStrictMode {
+			t.Fatalf("the analytics cookie on consent: %+v %s", a.visitor, a.raw)
+		}
+		visitor := a.visitor.Value
+		for range 2 {
+			if a := call(visitor, view); veiltest.Dig(a.body, "data.recordPageView") != true {
+				t.Fatalf("a page view under consent: %s", a.raw)
+			}
+		}
+		visits := env.Store.Client.WebVisit.Query().AllX(ctx)
+		if len(visits) != 2 || visits[0].Page != "/listing/:id" || visits[0].Visitor == visitor || strings.Contains(visits[0].Visitor, visitor) {
+			t.Errorf("the counted views: %+v", visits)
+		}
+		a = call(visitor, `mutation { withdrawConsent(purpose: ANALYTICS_COOKIES) { withdrawn } }`)
+		if a.visitor == nil || a.visitor.MaxAge >= 0 {
+			t.Errorf("withdrawing kept the analytics cookie: %+v %s", a.visitor, a.raw)
+		}
+		if n := env.Store.Client.WebVisit.Query().CountX(ctx); n != 0 {
+			t.Errorf("%d page views left after the withdrawal", n)
+		}
+		if a := call(visitor, view); veiltest.Dig(a.body, "data.recordPageView") != false || env.Store.Client.WebVisit.Query().CountX(ctx) != 0 {
+			t.Errorf("the old cookie after the withdrawal: %s", a.raw)
 		}
 	})
 }

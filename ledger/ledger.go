@@ -208,6 +208,11 @@ type PublishInput struct {
 	// ReducesRights says the version reduces users' rights: it must be
 	// major, so that it binds only those who accept it (P7).
 	ReducesRights *bool `json:"reducesRights"`
+	// Controller names who controls the data from this version on; empty
+	// keeps the version before's. A new one is a transfer (P3.2): major
+	// when the purposes change, so nobody's data is processed under the
+	// new ones before they accept.
+	Controller *string `json:"controller"`
 }
 
 // Publish archives a new policy version with its full texts and the
@@ -225,6 +230,11 @@ func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, n
 		v.Text("input.textEn", textEn, 1, 1<<20)
 	}
 	reduces := in.ReducesRights != nil && *in.ReducesRights
+	controller := ""
+	if in.Controller != nil {
+		controller = strings.TrimSpace(*in.Controller)
+		v.Text("input.controller", controller, 1, 200)
+	}
 	if reduces && !in.Major {
 		v.Fail("input.major", "a version that reduces users' rights is major: it binds no one until they accept it (POLICY.md P7)")
 	}
@@ -246,6 +256,15 @@ func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, n
 		if textEn != "" && prev.TextEn != "" {
 			changes = Changes(prev.TextEn, textEn) + " (English text); " + changes + " (Chinese text)"
 		}
+		if controller == "" {
+			controller = prev.Controller
+		} else if controller != prev.Controller {
+			was := prev.Controller
+			if was == "" {
+				was = "as the text before named"
+			}
+			changes = "the controller changes from " + was + " to " + controller + " (a transfer, P3.2); " + changes
+		}
 	case !ent.IsNotFound(err):
 		return nil, err
 	}
@@ -261,6 +280,7 @@ func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, n
 		SetTextEn(textEn).
 		SetChanges(changes).
 		SetReducesRights(reduces).
+		SetController(controller).
 		SetContentHash(hex.EncodeToString(sum[:])).
 		SetPublishedAt(now).
 		Save(ctx)

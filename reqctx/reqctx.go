@@ -31,6 +31,11 @@ type Cookies interface {
 	SetSession(token string, expires time.Time)
 	// ClearSession removes the cookie.
 	ClearSession()
+	// Visitor is the analytics cookie's value, or "" (POLICY.md P2).
+	Visitor() string
+	// SetVisitor sets a new analytics cookie; ClearVisitor removes it.
+	SetVisitor()
+	ClearVisitor()
 }
 
 // With returns ctx carrying info.

@@ -63,6 +63,7 @@ func world(t *testing.T, env *veiltest.Env, now time.Time) {
 		}
 	}
 	for _, months := range []int{7, 5} {
+		c.WebVisit.Create().SetVisitor("v").SetPage("/search").SetDay(now.AddDate(0, -months, 0)).ExecX(ctx)
 		if err := c.AppLog.Create().SetUserID(active.ID).SetKind(applog.KindSTARTUP).SetAppVersion("1").SetOsVersion("1").
 			SetDeviceModel("m").SetOccurredAt(now.AddDate(0, -months, 0)).Exec(ctx); err != nil {
 			t.Fatal(err)
@@ -136,6 +137,7 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 			"activity_logs past retention (6 months)":                1,
 			"locations past retention (6 months)":                    1,
 			"app_logs past retention (6 months)":                     1,
+			"web_visits past retention (6 months)":                   1,
 			"cancelled accounts' orders 3 years after completion":    1,
 			"data of minors without their guardian's consent (P6.3)": 2,
 			"guardianships of wards who turned 18":                   1,
@@ -173,20 +175,21 @@ func TestPurgeRemovesExactlyWhatIsDue(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("purge", results, want)
-		if len(progress) != 10 || progress[9] != 10 {
-			t.Errorf("progress reports %v, want one per batch up to 10", progress)
+		if len(progress) != 11 || progress[10] != 11 {
+			t.Errorf("progress reports %v, want one per batch up to 11", progress)
 		}
 
 		remaining := map[string]func(context.Context) (int, error){
 			"activity logs":   c.ActivityLog.Query().Count,
 			"app logs":        c.AppLog.Query().Count,
+			"web visits":      c.WebVisit.Query().Count,
 			"locations":       c.Location.Query().Count,
 			"orders":          c.Order.Query().Count,
 			"sharing records": c.SharingRecord.Query().Count,
 			"devices":         c.Device.Query().Count,
 			"login codes":     c.LoginCode.Query().Count,
 		}
-		wantLeft := map[string]int{"activity logs": 1, "app logs": 1, "locations": 1, "orders": 2, "sharing records": 2, "devices": 2, "login codes": 1}
+		wantLeft := map[string]int{"activity logs": 1, "app logs": 1, "web visits": 1, "locations": 1, "orders": 2, "sharing records": 2, "devices": 2, "login codes": 1}
 		for name, count := range remaining {
 			if n, err := count(ctx); err != nil || n != wantLeft[name] {
 				t.Errorf("%s left: %d (%v), want %d", name, n, err, wantLeft[name])

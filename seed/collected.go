@@ -8,6 +8,7 @@ import (
 	"veil/ent"
 	"veil/ent/activitylog"
 	"veil/ent/applog"
+	"veil/ent/notice"
 	"veil/ent/calllogentry"
 	"veil/ent/faceverification"
 	"veil/ent/realnameverification"
@@ -16,6 +17,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	entuser "veil/ent/user"
 	"veil/rights"
+	"veil/sharing"
 	"veil/store"
 )
 
@@ -160,4 +162,24 @@ func EnsureRightsRequest(ctx context.Context, c *ent.Client, u *ent.User, now ti
 		SetRequesterID(u.ID).SetCreatedAt(now).SetDueAt(rights.DueDate(now, rights.ResponseWorkingDays)).
 		SetStatus(rightsrequest.StatusCOMPLETED).SetCompletedAt(now).SetOutcome("export document delivered").
 		Exec(ctx)
+}
+
+// EnsureDisclosureNotice records that u's contact details were disclosed
+// on a legal demand they may be told of, with the notice telling them,
+// unless u has a notice.
+func EnsureDisclosureNotice(ctx context.Context, c *ent.Client, u *ent.User, now time.Time) error {
+	ctx = classification.AsSystem(ctx) // SECURITY: seed data is the system's own writing, not collection.
+	exists, err := c.Notice.Query().Where(notice.UserID(u.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	return store.WithTx(ctx, c, func(tx *ent.Tx) error {
+		if err := sharing.Disclose(ctx, tx.Client(), sharing.Disclosure{To: sharing.Authority, Party: "authority:demo court",
+			Subject: u.ID, Classes: []*classification.Class{classification.Contact}}, now); err != nil {
+			return err
+		}
+		return tx.Notice.Create().SetUserID(u.ID).SetKind(notice.KindLEGAL_DISCLOSURE).SetCreatedAt(now).
+			SetMessage("On " + now.Format("2006-01-02") + " we disclosed your contact to demo court, as it formally demanded under DEMO-0001 (POLICY.md P3.3).").
+			Exec(ctx)
+	})
 }

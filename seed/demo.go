@@ -125,6 +125,9 @@ func Demo(ctx context.Context, c *ent.Client, accounts *account.Service, now tim
 	if err := EnsureRightsRequest(ctx, c, users["adult"], now); err != nil {
 		return nil, err
 	}
+	if err := EnsureDisclosureNotice(ctx, c, users["adult"], now); err != nil {
+		return nil, err
+	}
 	for _, persona := range []string{"adult", "teen", "teen_consented", "guardian", "child"} {
 		if err := EnsureRealNameVerification(ctx, c, users[persona], now); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"veil/classification"
 	"veil/graph"
 	"veil/httpapi"
 	"veil/rights"
@@ -33,6 +34,8 @@ type config struct {
 	AvatarHosts []string
 	Limits      graph.Limits
 	HTTP        httpapi.Options
+	// StorageRegion is where the database keeps its data (POLICY.md P4.2).
+	StorageRegion classification.Region
 	// LocalRateLimits keeps rate limits per process on PostgreSQL.
 	LocalRateLimits bool
 	// CPUProfile, when set, is the file a CPU profile of the whole run is
@@ -74,6 +77,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	sessionRate := fs.Float64("session-rate", envFloat("VEIL_SESSION_RATE", float64(c.HTTP.SessionRate)), "requests a second per session, bursts of twice that (VEIL_SESSION_RATE)")
 	anonymousRate := fs.Float64("anonymous-rate", envFloat("VEIL_ANONYMOUS_RATE", float64(c.HTTP.AnonymousRate)), "anonymous requests a second per address, bursts of four times that (VEIL_ANONYMOUS_RATE)")
 	avatarHosts := fs.String("avatar-hosts", envOr("VEIL_AVATAR_HOSTS", strings.Join(rights.DefaultAvatarHosts, ",")), "comma-separated image hosts avatars may come from (VEIL_AVATAR_HOSTS)")
+	region := fs.String("storage-region", envOr("VEIL_STORAGE_REGION", string(classification.Mainland)), "ISO 3166 code of where the database keeps its data (VEIL_STORAGE_REGION); production requires CN, mainland China (POLICY.md P4.2)")
 	webOrigins := fs.String("web-origins", envOr("VEIL_WEB_ORIGINS", ""), "comma-separated origins besides this server's own whose pages may use the session cookie, e.g. https://app.example.com (VEIL_WEB_ORIGINS)")
 	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +89,11 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 			c.AvatarHosts = append(c.AvatarHosts, h)
 		}
 	}
+	r, err := classification.ParseRegion(*region)
+	if err != nil {
+		return c, fmt.Errorf("VEIL_STORAGE_REGION: %w", err)
+	}
+	c.StorageRegion = r
 	for _, o := range strings.Split(*webOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			u, err := url.Parse(o)
@@ -113,6 +122,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		c.CodeKey = key
 	}
 	if c.Env == "production" {
+		if !c.StorageRegion.InMainland() {
+			return c, fmt.Errorf("production keeps personal information in mainland China (POLICY.md P4.2): VEIL_STORAGE_REGION is %s, not CN", c.StorageRegion)
+		}
 		if c.SMSGateway == "" {
 			return c, errors.New("production needs a real SMS gateway (VEIL_SMS_GATEWAY); the development outbox is refused")
 		}

@@ -32,6 +32,11 @@ func TestParseConfig(t *testing.T) {
 		{"production without a secret is refused", []string{"-env", "production", "-sms-gateway", "https://sms.example"}, "VEIL_SECRET"},
 		{"an unknown environment is refused", []string{"-env", "staging"}, "development or production"},
 		{"a short secret is refused", []string{"-secret", "abcd"}, "at least 32 bytes"},
+		{"a storage region that is no code is refused", []string{"-storage-region", "mainland"}, "ISO 3166"},
+		{"production storing abroad is refused", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example", "-key-file", keyring, "-storage-region", "SG"}, "mainland China"},
+		{"development may store elsewhere", []string{"-storage-region", "SG"}, ""},
+		{"a web origin with a path is refused", []string{"-web-origins", "https://app.example.com/x"}, "not an origin"},
+		{"web origins are read", []string{"-web-origins", "https://app.example.com, http://localhost:5173"}, ""},
 		{"production with a gateway, a secret and a keyring starts", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example", "-key-file", keyring}, ""},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@
 //	go run ./server demo -tokens FILE  seed the demo personas, write persona -> token JSON
 //	go run ./server purge [-dry-run]   remove what is past retention
 //	go run ./server analytics-export   write de-identified activity data (needs VEIL_ANALYTICS_KEY)
+//	go run ./server analytics-aggregate  write the web app's page-view figures (no identifier)
 //	go run ./server inventory -format md|json  print the collected-information and sharing lists
 //	go run ./server share -recipient NAME -out FILE  write the file a consent-based recipient receives
 //	go run ./server rotate-key [-generate]     re-encrypt sensitive values under the current key
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string) error {
 		return purge(ctx, args)
 	case "analytics-export":
 		return analyticsExport(ctx, args)
+	case "analytics-aggregate":
+		return analyticsAggregate(ctx, args)
 	case "inventory":
 		return inventoryCmd(ctx, args)
 	case "share":
@@ -75,7 +78,7 @@ func run(ctx context.Context, args []string) error {
 	case "documents":
 		return documentsCmd(args)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, inventory, share, rotate-key, documents", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), demo, purge, analytics-export, analytics-aggregate, inventory, share, rotate-key, documents", cmd)
 	}
 }
 

@@ -85,17 +85,34 @@ func analyticsExport(ctx context.Context, args []string) error {
 	if err != nil || len(key) < analytics.MinKeyBytes {
 		return errors.New("analytics-export needs VEIL_ANALYTICS_KEY (or -key): at least 32 bytes, hex-encoded, held by the operator")
 	}
-	var w io.Writer = os.Stdout
-	if *out != "-" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := output(*out)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	n, err := analytics.Export(ctx, st.Client, key, w, 1000)
 	fmt.Fprintf(os.Stderr, "exported %d de-identified activity events\n", n)
+	return err
+}
+
+// analyticsAggregate writes the non-personal page-view figures; see
+// analytics.Aggregate.
+func analyticsAggregate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("analytics-aggregate", flag.ContinueOnError)
+	out := fs.String("out", "-", "file to write JSON lines to, - for standard output")
+	minVisitors := fs.Int("min-visitors", analytics.MinVisitors, "leave out figures of fewer distinct visitors than this (at least 5)")
+	st, err := openStore(ctx, fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w, closeOut, err := output(*out)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	n, err := analytics.Aggregate(ctx, st.Client, w, *minVisitors)
+	fmt.Fprintf(os.Stderr, "wrote %d page-view figures\n", n)
 	return err
 }
 
@@ -134,6 +151,19 @@ func share(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "shared the data of %d users with %s; left out %d whose consent does not count (a minor's own)\n", res.Shared, to.Name, res.Refused)
 	return err
+}
+
+// output opens path for a command's output, readable by its owner only;
+// "-" is standard output.
+func output(path string) (io.Writer, func() error, error) {
+	if path == "-" {
+		return os.Stdout, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
 }
 
 func envInt(key string, def int) int {

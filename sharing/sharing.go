@@ -94,8 +94,30 @@ var Affiliate = &Recipient{
 	Policy: []string{"P3.1"},
 }
 
+// Authority is a public authority that formally demands a user's data
+// with legal documents (P3.3, P1.12): it may receive any class the export
+// holds, chosen per demand, encrypted to its key (see DiscloseOnDemand).
+var Authority = &Recipient{
+	Name: "public authority", Party: "a public authority demanding it formally, with legal documents (police, court, regulator)", Region: classification.Mainland,
+	Basis: classification.BasisLegalObligation, Purpose: "answering a formal legal demand",
+	Classes:  exportable(),
+	Scenario: "when an auditor records a demand and its legal document", Method: "an export encrypted to the authority's key",
+	Policy: []string{"P3.3", "P1.12"},
+}
+
+// exportable lists the classes a subject's export holds.
+func exportable() []*classification.Class {
+	var out []*classification.Class
+	for _, c := range classification.All {
+		if c.Exported && c.Level != classification.Secret {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Recipients lists every declared recipient, in the sharing list's order.
-var Recipients = []*Recipient{Seller, SFExpress, EMS, FedEx, Affiliate}
+var Recipients = []*Recipient{Seller, SFExpress, EMS, FedEx, Affiliate, Authority}
 
 // Lookup returns the declared recipient named name.
 func Lookup(name string) (*Recipient, bool) {
@@ -139,6 +161,10 @@ type Disclosure struct {
 	// cross-border trade (goods shipped from outside the mainland), which
 	// P4.2 allows abroad without a separate consent.
 	OwnCrossBorderTrade bool
+	// Confidential keeps the disclosure out of the sharing ledger the
+	// subject reads: a legal demand that forbids telling them. It is
+	// recorded in the audit log instead (DiscloseOnDemand).
+	Confidential bool
 }
 
 // region returns where the disclosure goes.
@@ -177,6 +203,12 @@ func Disclose(ctx context.Context, c *ent.Client, d Disclosure, now time.Time) e
 			return err
 		}
 	}
+	if d.Confidential {
+		if d.To != Authority {
+			return fmt.Errorf("sharing: only a legal demand may be kept from its subject")
+		}
+		return nil
+	}
 	names := make([]string, len(d.Classes))
 	for i, cl := range d.Classes {
 		names[i] = cl.Name
@@ -210,11 +242,7 @@ func (d Disclosure) declared() error {
 		return fmt.Errorf("sharing: to %s: %w", d.To.Name, err)
 	}
 	for _, cl := range d.Classes {
-		ok := false
-		for _, dc := range d.To.Classes {
-			ok = ok || dc == cl
-		}
-		if !ok {
+		if !declares(d.To, cl) {
 			return fmt.Errorf("sharing: %s is not declared to receive %s", d.To.Name, cl.Name)
 		}
 	}

@@ -89,6 +89,7 @@ const (
 	PurposeTHIRD_PARTY_SHARING Purpose = "THIRD_PARTY_SHARING"
 	PurposeCROSS_BORDER        Purpose = "CROSS_BORDER"
 	PurposeMARKETING           Purpose = "MARKETING"
+	PurposeANALYTICS_COOKIES   Purpose = "ANALYTICS_COOKIES"
 )
 
 func (pu Purpose) String() string {
@@ -98,7 +99,7 @@ func (pu Purpose) String() string {
 // PurposeValidator is a validator for the "purpose" field enum values. It is called by the builders before save.
 func PurposeValidator(pu Purpose) error {
 	switch pu {
-	case PurposeACCOUNT, PurposeREAL_NAME, PurposeFACE, PurposeDEVICE, PurposeACTIVITY, PurposeCONTACTS, PurposeCALL_LOG, PurposeLOCATION, PurposeTHIRD_PARTY_ACCOUNT, PurposeTHIRD_PARTY_SHARING, PurposeCROSS_BORDER, PurposeMARKETING:
+	case PurposeACCOUNT, PurposeREAL_NAME, PurposeFACE, PurposeDEVICE, PurposeACTIVITY, PurposeCONTACTS, PurposeCALL_LOG, PurposeLOCATION, PurposeTHIRD_PARTY_ACCOUNT, PurposeTHIRD_PARTY_SHARING, PurposeCROSS_BORDER, PurposeMARKETING, PurposeANALYTICS_COOKIES:
 		return nil
 	default:
 		return fmt.Errorf("consent: invalid enum value for purpose field: %q", pu)

@@ -21,6 +21,7 @@ import (
 	"veil/ent/listing"
 	"veil/ent/location"
 	"veil/ent/logincode"
+	"veil/ent/notice"
 	"veil/ent/order"
 	"veil/ent/policyversion"
 	"veil/ent/predicate"
@@ -33,6 +34,7 @@ import (
 	"veil/ent/thirdpartybinding"
 	"veil/ent/thirdpartysdk"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 
 	"entgo.io/ent/dialect/sql"
 )
@@ -471,6 +473,33 @@ func (f TraverseLoginCode) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.LoginCodeQuery", q)
 }
 
+// The NoticeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type NoticeFunc func(context.Context, *ent.NoticeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f NoticeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.NoticeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.NoticeQuery", q)
+}
+
+// The TraverseNotice type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseNotice func(context.Context, *ent.NoticeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseNotice) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseNotice) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.NoticeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.NoticeQuery", q)
+}
+
 // The OrderFunc type is an adapter to allow the use of ordinary function as a Querier.
 type OrderFunc func(context.Context, *ent.OrderQuery) (ent.Value, error)
 
@@ -768,6 +797,33 @@ func (f TraverseUser) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserQuery", q)
 }
 
+// The WebVisitFunc type is an adapter to allow the use of ordinary function as a Querier.
+type WebVisitFunc func(context.Context, *ent.WebVisitQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f WebVisitFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.WebVisitQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.WebVisitQuery", q)
+}
+
+// The TraverseWebVisit type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseWebVisit func(context.Context, *ent.WebVisitQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseWebVisit) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseWebVisit) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WebVisitQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.WebVisitQuery", q)
+}
+
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
@@ -799,6 +855,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.LocationQuery, predicate.Location, location.OrderOption]{typ: ent.TypeLocation, tq: q}, nil
 	case *ent.LoginCodeQuery:
 		return &query[*ent.LoginCodeQuery, predicate.LoginCode, logincode.OrderOption]{typ: ent.TypeLoginCode, tq: q}, nil
+	case *ent.NoticeQuery:
+		return &query[*ent.NoticeQuery, predicate.Notice, notice.OrderOption]{typ: ent.TypeNotice, tq: q}, nil
 	case *ent.OrderQuery:
 		return &query[*ent.OrderQuery, predicate.Order, order.OrderOption]{typ: ent.TypeOrder, tq: q}, nil
 	case *ent.PolicyVersionQuery:
@@ -821,6 +879,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ThirdPartySDKQuery, predicate.ThirdPartySDK, thirdpartysdk.OrderOption]{typ: ent.TypeThirdPartySDK, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
+	case *ent.WebVisitQuery:
+		return &query[*ent.WebVisitQuery, predicate.WebVisit, webvisit.OrderOption]{typ: ent.TypeWebVisit, tq: q}, nil
 	default:
 		return nil, fmt.Errorf("unknown query type %T", q)
 	}

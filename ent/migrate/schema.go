@@ -191,7 +191,7 @@ var (
 	// ConsentsColumns holds the columns for the "consents" table.
 	ConsentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"ACCOUNT", "REAL_NAME", "FACE", "DEVICE", "ACTIVITY", "CONTACTS", "CALL_LOG", "LOCATION", "THIRD_PARTY_ACCOUNT", "THIRD_PARTY_SHARING", "CROSS_BORDER", "MARKETING"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"ACCOUNT", "REAL_NAME", "FACE", "DEVICE", "ACTIVITY", "CONTACTS", "CALL_LOG", "LOCATION", "THIRD_PARTY_ACCOUNT", "THIRD_PARTY_SHARING", "CROSS_BORDER", "MARKETING", "ANALYTICS_COOKIES"}},
 		{Name: "policy_version", Type: field.TypeString},
 		{Name: "granted_at", Type: field.TypeTime},
 		{Name: "withdrawn_at", Type: field.TypeTime, Nullable: true},
@@ -423,6 +423,28 @@ var (
 			},
 		},
 	}
+	// NoticesColumns holds the columns for the "notices" table.
+	NoticesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"LEGAL_DISCLOSURE"}},
+		{Name: "message", Type: field.TypeString, Size: 2000},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// NoticesTable holds the schema information for the "notices" table.
+	NoticesTable = &schema.Table{
+		Name:       "notices",
+		Columns:    NoticesColumns,
+		PrimaryKey: []*schema.Column{NoticesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "notices_users_notices",
+				Columns:    []*schema.Column{NoticesColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// OrdersColumns holds the columns for the "orders" table.
 	OrdersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -492,6 +514,7 @@ var (
 		{Name: "text", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "text_en", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "changes", Type: field.TypeString, Size: 4000, Default: ""},
+		{Name: "controller", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "reduces_rights", Type: field.TypeBool, Default: false},
 	}
 	// PolicyVersionsTable holds the schema information for the "policy_versions" table.
@@ -759,6 +782,31 @@ var (
 			},
 		},
 	}
+	// WebVisitsColumns holds the columns for the "web_visits" table.
+	WebVisitsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "visitor", Type: field.TypeString, Size: 64},
+		{Name: "page", Type: field.TypeString, Size: 256},
+		{Name: "day", Type: field.TypeTime},
+	}
+	// WebVisitsTable holds the schema information for the "web_visits" table.
+	WebVisitsTable = &schema.Table{
+		Name:       "web_visits",
+		Columns:    WebVisitsColumns,
+		PrimaryKey: []*schema.Column{WebVisitsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webvisit_visitor",
+				Unique:  false,
+				Columns: []*schema.Column{WebVisitsColumns[1]},
+			},
+			{
+				Name:    "webvisit_day",
+				Unique:  false,
+				Columns: []*schema.Column{WebVisitsColumns[3]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ActivityLogsTable,
@@ -775,6 +823,7 @@ var (
 		ListingsTable,
 		LocationsTable,
 		LoginCodesTable,
+		NoticesTable,
 		OrdersTable,
 		PolicyVersionsTable,
 		RateBucketsTable,
@@ -786,6 +835,7 @@ var (
 		ThirdPartyBindingsTable,
 		ThirdPartySdKsTable,
 		UsersTable,
+		WebVisitsTable,
 	}
 )
 
@@ -801,6 +851,7 @@ func init() {
 	GuardianLinksTable.ForeignKeys[1].RefTable = UsersTable
 	ListingsTable.ForeignKeys[0].RefTable = UsersTable
 	LocationsTable.ForeignKeys[0].RefTable = UsersTable
+	NoticesTable.ForeignKeys[0].RefTable = UsersTable
 	OrdersTable.ForeignKeys[0].RefTable = UsersTable
 	OrdersTable.ForeignKeys[1].RefTable = ListingsTable
 	OrdersTable.ForeignKeys[2].RefTable = UsersTable

@@ -27,6 +27,8 @@ const (
 	FieldTextEn = "text_en"
 	// FieldChanges holds the string denoting the changes field in the database.
 	FieldChanges = "changes"
+	// FieldController holds the string denoting the controller field in the database.
+	FieldController = "controller"
 	// FieldReducesRights holds the string denoting the reduces_rights field in the database.
 	FieldReducesRights = "reduces_rights"
 	// Table holds the table name of the policyversion in the database.
@@ -44,6 +46,7 @@ var Columns = []string{
 	FieldText,
 	FieldTextEn,
 	FieldChanges,
+	FieldController,
 	FieldReducesRights,
 }
 
@@ -74,6 +77,10 @@ var (
 	DefaultChanges string
 	// ChangesValidator is a validator for the "changes" field. It is called by the builders before save.
 	ChangesValidator func(string) error
+	// DefaultController holds the default value on creation for the "controller" field.
+	DefaultController string
+	// ControllerValidator is a validator for the "controller" field. It is called by the builders before save.
+	ControllerValidator func(string) error
 	// DefaultReducesRights holds the default value on creation for the "reduces_rights" field.
 	DefaultReducesRights bool
 )
@@ -124,6 +131,11 @@ func ByTextEn(opts ...sql.OrderTermOption) OrderOption {
 // ByChanges orders the results by the changes field.
 func ByChanges(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldChanges, opts...).ToFunc()
+}
+
+// ByController orders the results by the controller field.
+func ByController(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldController, opts...).ToFunc()
 }
 
 // ByReducesRights orders the results by the reduces_rights field.

@@ -94,6 +94,11 @@ func Changes(v string) predicate.PolicyVersion {
 	return predicate.PolicyVersion(sql.FieldEQ(FieldChanges, v))
 }
 
+// Controller applies equality check predicate on the "controller" field. It's identical to ControllerEQ.
+func Controller(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldController, v))
+}
+
 // ReducesRights applies equality check predicate on the "reduces_rights" field. It's identical to ReducesRightsEQ.
 func ReducesRights(v bool) predicate.PolicyVersion {
 	return predicate.PolicyVersion(sql.FieldEQ(FieldReducesRights, v))
@@ -537,6 +542,71 @@ func ChangesEqualFold(v string) predicate.PolicyVersion {
 // ChangesContainsFold applies the ContainsFold predicate on the "changes" field.
 func ChangesContainsFold(v string) predicate.PolicyVersion {
 	return predicate.PolicyVersion(sql.FieldContainsFold(FieldChanges, v))
+}
+
+// ControllerEQ applies the EQ predicate on the "controller" field.
+func ControllerEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEQ(FieldController, v))
+}
+
+// ControllerNEQ applies the NEQ predicate on the "controller" field.
+func ControllerNEQ(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNEQ(FieldController, v))
+}
+
+// ControllerIn applies the In predicate on the "controller" field.
+func ControllerIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldIn(FieldController, vs...))
+}
+
+// ControllerNotIn applies the NotIn predicate on the "controller" field.
+func ControllerNotIn(vs ...string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldNotIn(FieldController, vs...))
+}
+
+// ControllerGT applies the GT predicate on the "controller" field.
+func ControllerGT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGT(FieldController, v))
+}
+
+// ControllerGTE applies the GTE predicate on the "controller" field.
+func ControllerGTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldGTE(FieldController, v))
+}
+
+// ControllerLT applies the LT predicate on the "controller" field.
+func ControllerLT(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLT(FieldController, v))
+}
+
+// ControllerLTE applies the LTE predicate on the "controller" field.
+func ControllerLTE(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldLTE(FieldController, v))
+}
+
+// ControllerContains applies the Contains predicate on the "controller" field.
+func ControllerContains(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContains(FieldController, v))
+}
+
+// ControllerHasPrefix applies the HasPrefix predicate on the "controller" field.
+func ControllerHasPrefix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasPrefix(FieldController, v))
+}
+
+// ControllerHasSuffix applies the HasSuffix predicate on the "controller" field.
+func ControllerHasSuffix(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldHasSuffix(FieldController, v))
+}
+
+// ControllerEqualFold applies the EqualFold predicate on the "controller" field.
+func ControllerEqualFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldEqualFold(FieldController, v))
+}
+
+// ControllerContainsFold applies the ContainsFold predicate on the "controller" field.
+func ControllerContainsFold(v string) predicate.PolicyVersion {
+	return predicate.PolicyVersion(sql.FieldContainsFold(FieldController, v))
 }
 
 // ReducesRightsEQ applies the EQ predicate on the "reduces_rights" field.

@@ -81,6 +81,9 @@ func LocationOrErr(p Location, err error) Location {
 // LoginCode is the predicate function for logincode builders.
 type LoginCode func(*sql.Selector)
 
+// Notice is the predicate function for notice builders.
+type Notice func(*sql.Selector)
+
 // Order is the predicate function for order builders.
 type Order func(*sql.Selector)
 
@@ -135,3 +138,6 @@ func UserOrErr(p User, err error) User {
 		p(s)
 	}
 }
+
+// WebVisit is the predicate function for webvisit builders.
+type WebVisit func(*sql.Selector)

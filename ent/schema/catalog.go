@@ -37,6 +37,9 @@ func (PolicyVersion) Fields() []ent.Field {
 		field.String("changes").Default("").MaxLen(4000).Immutable().
 			Comment("What changed from the version before, generated from the two texts.").
 			Annotations(p),
+		field.String("controller").Default("").MaxLen(200).Immutable().
+			Comment("Who controls the data under this version, when the version names it; a change is a transfer (P3.2).").
+			Annotations(p),
 		field.Bool("reduces_rights").Default(false).Immutable().
 			Comment("The version reduces users' rights: it is major, and binds no one who has not accepted it.").
 			Annotations(p),
@@ -117,4 +120,27 @@ func (SharingRecord) Annotations() []schema.Annotation {
 		classification.About("user_id").KeptAfterCancel("record of a lawful disclosure that goes with a retained order"),
 		entgql.QueryField(), entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput),
 	}
+}
+
+// Notice is a message to one user in the app: that their data was
+// disclosed on a legal demand (P3.3), for example.
+type Notice struct{ ent.Schema }
+
+// Fields of the Notice.
+func (Notice) Fields() []ent.Field {
+	i := tag(classification.Internal)
+	return []ent.Field{
+		ownerField(),
+		field.Enum("kind").Values("LEGAL_DISCLOSURE").Immutable().Annotations(i, entgql.Type("NoticeKind")),
+		field.String("message").NotEmpty().MaxLen(2000).Immutable().Annotations(i),
+		field.Time("created_at").Immutable().Annotations(i),
+	}
+}
+
+// Edges of the Notice.
+func (Notice) Edges() []ent.Edge { return []ent.Edge{ownerEdge("notices")} }
+
+// Annotations of the Notice: the user reads theirs through me.notices.
+func (Notice) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.About("user_id")}
 }

@@ -92,6 +92,35 @@ func (ActivityLog) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("user_id", "occurred_at"), index.Fields("occurred_at")}
 }
 
+// WebVisit is one page view of the web app under an analytics cookie
+// (P2): about no user, keyed to a keyed hash of the cookie, kept for the
+// aggregate figures only.
+type WebVisit struct{ ent.Schema }
+
+// Fields of the WebVisit.
+func (WebVisit) Fields() []ent.Field {
+	v := tag(classification.WebVisit)
+	return []ent.Field{
+		field.String("visitor").NotEmpty().MaxLen(64).Immutable().
+			Comment("HMAC-SHA256 of the analytics cookie under the server's secret, hex.").
+			Annotations(v),
+		field.String("page").NotEmpty().MaxLen(256).Immutable().
+			Comment("The page's route template, never its path.").
+			Annotations(v),
+		field.Time("day").Immutable().Annotations(v),
+	}
+}
+
+// Annotations of the WebVisit.
+func (WebVisit) Annotations() []schema.Annotation {
+	return []schema.Annotation{classification.SystemRows().ExpiresFrom("day"), entgql.Skip(entgql.SkipAll)}
+}
+
+// Indexes of the WebVisit.
+func (WebVisit) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("visitor"), index.Fields("day")}
+}
+
 // AppLog is one start-up or crash report of the app (P8), kept to find
 // and fix faults (P1.12: keeping the service working).
 type AppLog struct{ ent.Schema }

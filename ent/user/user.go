@@ -84,6 +84,8 @@ const (
 	EdgeFaceVerifications = "face_verifications"
 	// EdgeSharingRecords holds the string denoting the sharing_records edge name in mutations.
 	EdgeSharingRecords = "sharing_records"
+	// EdgeNotices holds the string denoting the notices edge name in mutations.
+	EdgeNotices = "notices"
 	// EdgeRightsRequests holds the string denoting the rights_requests edge name in mutations.
 	EdgeRightsRequests = "rights_requests"
 	// EdgeSessions holds the string denoting the sessions edge name in mutations.
@@ -210,6 +212,13 @@ const (
 	SharingRecordsInverseTable = "sharing_records"
 	// SharingRecordsColumn is the table column denoting the sharing_records relation/edge.
 	SharingRecordsColumn = "user_id"
+	// NoticesTable is the table that holds the notices relation/edge.
+	NoticesTable = "notices"
+	// NoticesInverseTable is the table name for the Notice entity.
+	// It exists in this package in order to avoid circular dependency with the "notice" package.
+	NoticesInverseTable = "notices"
+	// NoticesColumn is the table column denoting the notices relation/edge.
+	NoticesColumn = "user_id"
 	// RightsRequestsTable is the table that holds the rights_requests relation/edge.
 	RightsRequestsTable = "rights_requests"
 	// RightsRequestsInverseTable is the table name for the RightsRequest entity.
@@ -659,6 +668,20 @@ func BySharingRecords(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByNoticesCount orders the results by notices count.
+func ByNoticesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newNoticesStep(), opts...)
+	}
+}
+
+// ByNotices orders the results by notices terms.
+func ByNotices(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newNoticesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByRightsRequestsCount orders the results by rights_requests count.
 func ByRightsRequestsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -810,6 +833,13 @@ func newSharingRecordsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SharingRecordsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SharingRecordsTable, SharingRecordsColumn),
+	)
+}
+func newNoticesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(NoticesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, NoticesTable, NoticesColumn),
 	)
 }
 func newRightsRequestsStep() *sqlgraph.Step {

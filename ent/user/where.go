@@ -1440,6 +1440,29 @@ func HasSharingRecordsWith(preds ...predicate.SharingRecord) predicate.User {
 	})
 }
 
+// HasNotices applies the HasEdge predicate on the "notices" edge.
+func HasNotices() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, NoticesTable, NoticesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasNoticesWith applies the HasEdge predicate on the "notices" edge with a given conditions (other predicates).
+func HasNoticesWith(preds ...predicate.Notice) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newNoticesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasRightsRequests applies the HasEdge predicate on the "rights_requests" edge.
 func HasRightsRequests() predicate.User {
 	return predicate.User(func(s *sql.Selector) {

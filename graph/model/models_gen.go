@@ -86,6 +86,8 @@ const (
 	AccessLevelOrdinary  AccessLevel = "ORDINARY"
 	AccessLevelTrading   AccessLevel = "TRADING"
 	AccessLevelAdmin     AccessLevel = "ADMIN"
+	// An auditor declaring the purpose legal_hold.
+	AccessLevelLegalHold AccessLevel = "LEGAL_HOLD"
 )
 
 var AllAccessLevel = []AccessLevel{
@@ -94,11 +96,12 @@ var AllAccessLevel = []AccessLevel{
 	AccessLevelOrdinary,
 	AccessLevelTrading,
 	AccessLevelAdmin,
+	AccessLevelLegalHold,
 }
 
 func (e AccessLevel) IsValid() bool {
 	switch e {
-	case AccessLevelAnonymous, AccessLevelEssential, AccessLevelOrdinary, AccessLevelTrading, AccessLevelAdmin:
+	case AccessLevelAnonymous, AccessLevelEssential, AccessLevelOrdinary, AccessLevelTrading, AccessLevelAdmin, AccessLevelLegalHold:
 		return true
 	}
 	return false
