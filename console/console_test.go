@@ -5,12 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -18,6 +16,7 @@ import (
 	"veil/console"
 	"veil/seed"
 	"veil/veiltest"
+	"veil/veiltest/browser"
 )
 
 // TestConsoleInHeadlessChromium opens the console in Chromium with every
@@ -25,33 +24,12 @@ import (
 // token, runs GraphiQL's query, and checks the masked answer, the privacy
 // view, and that no request left the server's origin.
 func TestConsoleInHeadlessChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium): the console's browser test is skipped")
-	}
+	ctx := browser.Start(t)
 	env := veiltest.New(t, "sqlite:"+filepath.Join(t.TempDir(), "veil.db"))
 	w, err := seed.Demo(context.Background(), env.Store.Client, env.Accounts, env.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		// Nothing but the test server resolves.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
 
 	// Start the tab, then record every request it makes.
 	if err := chromedp.Do(ctx); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"veil/ent/user"
 	"veil/seed"
 	"veil/veiltest"
+	"veil/veiltest/browser"
 )
 
 // TestWebSessionInHeadlessChromium signs in from a page of the site in
@@ -24,10 +24,7 @@ import (
 // posts a cancellation as a form and as a fetch: neither acts, and the
 // session and the account live on.
 func TestWebSessionInHeadlessChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium): the web session's browser test is skipped")
-	}
+	ctx := browser.Start(t, "localhost")
 	env := veiltest.New(t, "sqlite:"+filepath.Join(t.TempDir(), "veil.db"))
 	env.Clock = time.Now()
 	if err := seed.EnsureCatalog(context.Background(), env.Store.Client); err != nil {
@@ -47,24 +44,6 @@ func TestWebSessionInHeadlessChromium(t *testing.T) {
 	}))
 	defer evil.Close()
 	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
 
 	phone := "13400000009"
 	post := `q => fetch("/graphql", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({query: q})}).then(r => r.json())`
