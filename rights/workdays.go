@@ -1,10 +1,6 @@
 package rights
 
-import (
-	"time"
-
-	"github.com/6tail/lunar-go/HolidayUtil"
-)
+import "time"
 
 // ResponseWorkingDays is how long Veil has to answer a request (POLICY.md P9).
 const ResponseWorkingDays = 15
@@ -12,17 +8,9 @@ const ResponseWorkingDays = 15
 // beijing is the calendar working days are counted in.
 var beijing = time.FixedZone("CST", 8*3600)
 
-// IsWorkingDay reports whether day is a working day in mainland China:
-// Monday to Friday unless a public holiday, plus the weekend days the State
-// Council declares working days in exchange (调休).
-func IsWorkingDay(day time.Time) bool {
-	y, m, d := day.In(beijing).Date()
-	if h := HolidayUtil.GetHolidayByYmd(y, int(m), d); h != nil {
-		return h.IsWork()
-	}
-	wd := day.In(beijing).Weekday()
-	return wd != time.Saturday && wd != time.Sunday
-}
+// IsWorkingDay reports whether day is a working day on the active
+// calendar (see Calendar).
+func IsWorkingDay(day time.Time) bool { return ActiveCalendar().IsWorkingDay(day) }
 
 // DueDate returns the end of the n-th working day after from (the day of
 // the request does not count), in Beijing time.

@@ -1,6 +1,7 @@
 package rights
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,52 @@ func TestDueDate(t *testing.T) {
 	}
 	if IsWorkingDay(at("2026-10-01 12:00")) || !IsWorkingDay(at("2026-10-10 12:00")) {
 		t.Error("National Day 2026 and its make-up Saturday are misread")
+	}
+}
+
+// TestTheCalendarIsADataFile reads calendars the operator writes: the
+// shipped one agrees with the State Council's notices it was made from,
+// a year it does not declare counts Monday to Friday and is reported
+// missing, and a malformed file is refused with its line.
+func TestTheCalendarIsADataFile(t *testing.T) {
+	shipped := Shipped()
+	for _, y := range []int{2024, 2025, 2026, 2027} {
+		if !shipped.Covers(y) {
+			t.Errorf("the shipped calendar lacks %d", y)
+		}
+	}
+	at := func(s string) time.Time {
+		d, _ := time.ParseInLocation(time.DateOnly, s, beijing)
+		return d
+	}
+	if got := shipped.Missing(at("2027-06-01")); len(got) != 1 || got[0] != 2028 {
+		t.Errorf("missing in mid-2027: %v, want [2028]", got)
+	}
+	next, err := ParseCalendar("test", "year 2028\n2028-10-02 off 国庆节\n2028-10-07 work 国庆节调休\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.IsWorkingDay(at("2028-10-02")) || !next.IsWorkingDay(at("2028-10-07")) || !next.IsWorkingDay(at("2028-10-09")) || next.IsWorkingDay(at("2028-10-08")) {
+		t.Error("an operator's year is misread")
+	}
+	if len(next.Missing(at("2028-03-01"))) != 1 {
+		t.Error("2029 is not reported missing")
+	}
+	UseCalendar(next)
+	defer UseCalendar(shipped)
+	if IsWorkingDay(at("2028-10-02")) {
+		t.Error("due dates do not count on the calendar in use")
+	}
+	for text, line := range map[string]string{
+		"year 2028\n2028-02-30 off x\n":                ":2:",
+		"2028-10-02 off x\n":                           ":1:",
+		"year 2028\n2028-10-02 holiday x\n":            ":2:",
+		"year 2028\nyear 2028\n":                       ":2:",
+		"year 2028\n2028-10-02 off x\n2028-10-02 work": ":3:",
+		"# nothing\n":                                  "no 'year",
+	} {
+		if _, err := ParseCalendar("test", text); err == nil || !strings.Contains(err.Error(), line) {
+			t.Errorf("%q: %v, want an error at %s", text, err, line)
+		}
 	}
 }

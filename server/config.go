@@ -77,6 +77,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	sessionRate := fs.Float64("session-rate", envFloat("VEIL_SESSION_RATE", float64(c.HTTP.SessionRate)), "requests a second per session, bursts of twice that (VEIL_SESSION_RATE)")
 	anonymousRate := fs.Float64("anonymous-rate", envFloat("VEIL_ANONYMOUS_RATE", float64(c.HTTP.AnonymousRate)), "anonymous requests a second per address, bursts of four times that (VEIL_ANONYMOUS_RATE)")
 	avatarHosts := fs.String("avatar-hosts", envOr("VEIL_AVATAR_HOSTS", strings.Join(rights.DefaultAvatarHosts, ",")), "comma-separated image hosts avatars may come from (VEIL_AVATAR_HOSTS)")
+	holidays := fs.String("holidays", envOr("VEIL_HOLIDAYS", ""), "file of public holidays and make-up working days, in the format of rights/holidays.txt, replacing the one built in; update it each year from the State Council's notice (VEIL_HOLIDAYS)")
 	region := fs.String("storage-region", envOr("VEIL_STORAGE_REGION", string(classification.Mainland)), "ISO 3166 code of where the database keeps its data (VEIL_STORAGE_REGION); production requires CN, mainland China (POLICY.md P4.2)")
 	webOrigins := fs.String("web-origins", envOr("VEIL_WEB_ORIGINS", ""), "comma-separated origins besides this server's own whose pages may use the session cookie, e.g. https://app.example.com (VEIL_WEB_ORIGINS)")
 	secret := fs.String("secret", envOr("VEIL_SECRET", ""), "hex key (32 bytes) for login-code hashes (VEIL_SECRET); required in production")
@@ -88,6 +89,14 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		if h = strings.TrimSpace(h); h != "" {
 			c.AvatarHosts = append(c.AvatarHosts, h)
 		}
+	}
+	if *holidays != "" {
+		cal, err := rights.LoadCalendar(*holidays)
+		if err != nil {
+			return c, fmt.Errorf("VEIL_HOLIDAYS: %w", err)
+		}
+		// The calendar is the process's: every due date counts on it.
+		rights.UseCalendar(cal)
 	}
 	r, err := classification.ParseRegion(*region)
 	if err != nil {

@@ -36,6 +36,8 @@ func TestParseConfig(t *testing.T) {
 		{"production storing abroad is refused", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example", "-key-file", keyring, "-storage-region", "SG"}, "mainland China"},
 		{"development may store elsewhere", []string{"-storage-region", "SG"}, ""},
 		{"a web origin with a path is refused", []string{"-web-origins", "https://app.example.com/x"}, "not an origin"},
+		{"a holidays file that does not parse is refused", []string{"-holidays", writeFile(t, "2028-10-02 off 国庆节\n")}, "year"},
+		{"a missing holidays file is refused", []string{"-holidays", "/nonexistent/holidays.txt"}, "VEIL_HOLIDAYS"},
 		{"web origins are read", []string{"-web-origins", "https://app.example.com, http://localhost:5173"}, ""},
 		{"production with a gateway, a secret and a keyring starts", []string{"-env", "production", "-secret", key, "-sms-gateway", "https://sms.example", "-key-file", keyring}, ""},
 	}
@@ -86,4 +88,14 @@ func TestCPUProfileIsWritten(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("profile mode %v, want 0600", fi.Mode().Perm())
 	}
+}
+
+// writeFile writes text to a new file of the test and returns its path.
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -33,6 +33,7 @@ import (
 	"veil/graph"
 	"veil/identity"
 	"veil/ratelimit"
+	"veil/rights"
 	"veil/tracing"
 )
 
@@ -168,6 +169,10 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Store.Close()
+	for _, year := range rights.ActiveCalendar().Missing(time.Now()) {
+		slog.Warn("the working-day calendar has no public holidays for this year: due dates in it count Monday to Friday only; add the State Council's notice to a copy of rights/holidays.txt and pass it with -holidays",
+			"year", year)
+	}
 	if cfg.SMSGateway == "" {
 		slog.Warn("no SMS gateway configured: login codes go to the development outbox", "file", cfg.SMSOutbox)
 	}
