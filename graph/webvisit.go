@@ -20,13 +20,25 @@ func visitorKey(cookie string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// analyticsCookieGranted sets the analytics cookie once the user consents
-// to it from a page of this site (POLICY.md P2).
+// analyticsCookieGranted sets the analytics cookie once the user's
+// consent to it counts (a minor's needs the guardian's), given from a page
+// of this site (POLICY.md P2).
 func (r *Resolver) analyticsCookieGranted(ctx context.Context, p classification.ConsentPurpose) {
 	jar := reqctx.From(ctx).Cookies
-	if p == classification.ConsentAnalyticsCookies && jar != nil && jar.CheckOrigin() == nil && jar.Visitor() == "" {
+	if p != classification.ConsentAnalyticsCookies || jar == nil || jar.CheckOrigin() != nil || jar.Visitor() != "" {
+		return
+	}
+	if r.analyticsConsented(ctx) {
 		jar.SetVisitor()
 	}
+}
+
+// analyticsConsented reports whether the signed-in user's consent to
+// analytics cookies counts now.
+func (r *Resolver) analyticsConsented(ctx context.Context) bool {
+	v := classification.FromContext(ctx)
+	return v.SignedIn() && !v.IsStaff() &&
+		privacy.Consented(ctx, r.Client, v.UserID, classification.ConsentAnalyticsCookies, "", "counting page views", r.now()) == nil
 }
 
 // analyticsCookieWithdrawn removes the analytics cookie, and what was
@@ -53,8 +65,7 @@ func (r *Resolver) recordPageView(ctx context.Context, page string) (bool, error
 	if jar == nil || jar.Visitor() == "" {
 		return false, nil
 	}
-	v := classification.FromContext(ctx)
-	if v.IsStaff() || privacy.Consented(ctx, r.Client, v.UserID, classification.ConsentAnalyticsCookies, "", "counting page views", r.now()) != nil {
+	if !r.analyticsConsented(ctx) {
 		jar.ClearVisitor()
 		return false, nil
 	}
