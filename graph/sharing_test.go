@@ -2,6 +2,9 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"veil/classification"
@@ -85,6 +88,63 @@ func TestTransfersAbroadNeedConsentUnlessTheTradeCrossesTheBorder(t *testing.T) 
 		r = env.MustDo(veiltest.Request{Token: buyer, Query: `{ me { sharingRecords { recipient region } } }`})
 		if list, _ := veiltest.Dig(r.Data, "me.sharingRecords").([]any); len(list) != len(got) {
 			t.Errorf("me.sharingRecords lists %d of %d: %s", len(list), len(got), r.Raw)
+		}
+	})
+}
+
+// TestAnOrderShipsOnceAndNeverAfterItsBuyerLeft: concurrent shipOrder
+// calls ship an order once and share its phone with one courier; an order
+// whose buyer has cancelled is not shipped, and nothing is shared; the
+// answer's nested fields load.
+func TestAnOrderShipsOnceAndNeverAfterItsBuyerLeft(t *testing.T) {
+	veiltest.EachStore(t, func(t *testing.T, env *veiltest.Env) {
+		ctx := classification.AsSystem(context.Background())
+		w, err := seed.Demo(ctx, env.Store.Client, env.Accounts, env.Clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ship := `mutation($id: ID!, $carrier: String!) { shipOrder(orderId: $id, carrier: $carrier) { status listing { title } } }`
+		paid := w.Orders[0]
+		var wg sync.WaitGroup
+		var shipped atomic.Int32
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				carrier := []string{"SF Express", "China Post EMS"}[i%2]
+				r := env.Do(veiltest.Request{Token: w.Tokens["guardian"], Query: ship, Variables: map[string]any{"id": veiltest.ID(paid.ID), "carrier": carrier}})
+				if len(r.Errors) == 0 {
+					if veiltest.Dig(r.Data, "shipOrder.listing.title") == nil {
+						t.Errorf("the shipped order's listing: %s", r.Raw)
+					}
+					shipped.Add(1)
+				} else if r.Code() != "VALIDATION_FAILED" {
+					t.Errorf("a concurrent shipping: %s", r.Raw)
+				}
+			}()
+		}
+		wg.Wait()
+		couriers := env.Store.Client.SharingRecord.Query().Where(sharingrecord.OrderID(paid.ID), sharingrecord.RecipientNEQ(fmt.Sprintf("user:%d", paid.SellerID))).CountX(ctx)
+		if shipped.Load() != 1 || couriers != 1 {
+			t.Errorf("8 concurrent shipments: %d succeeded, %d couriers told; want 1 and 1", shipped.Load(), couriers)
+		}
+
+		// A new paid order, then its buyer leaves.
+		buyer := w.Tokens["adult"]
+		r := env.MustDo(veiltest.Request{Token: buyer, Query: `mutation($l: ID!) { createOrder(input: {listingId: $l, recipientPhone: "13600136000"}) { id } }`,
+			Variables: map[string]any{"l": veiltest.ID(w.Listings[0].ID)}})
+		id := veiltest.Dig(r.Data, "createOrder.id")
+		r = env.MustDo(veiltest.Request{Token: buyer, Query: `mutation($id: ID!) { payOrder(orderId: $id) { status seller { nickname } } }`, Variables: map[string]any{"id": id}})
+		if veiltest.Dig(r.Data, "payOrder.seller.nickname") == nil {
+			t.Errorf("the paid order's seller: %s", r.Raw)
+		}
+		before := env.Store.Client.SharingRecord.Query().CountX(ctx)
+		env.MustDo(veiltest.Request{Token: buyer, Query: `mutation { cancelAccount(confirm: true) { cancelled } }`})
+		if r := env.Do(veiltest.Request{Token: w.Tokens["guardian"], Query: ship, Variables: map[string]any{"id": id, "carrier": "SF Express"}}); r.Code() != "VALIDATION_FAILED" {
+			t.Errorf("shipping the order of a cancelled buyer: %s", r.Raw)
+		}
+		if n := env.Store.Client.SharingRecord.Query().CountX(ctx); n != before {
+			t.Errorf("%d disclosures about a cancelled buyer", n-before)
 		}
 	})
 }

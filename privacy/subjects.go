@@ -25,7 +25,9 @@ import (
 // about, from the record declarations of ent/schema: a person is about
 // themself; a row about someone is about the user its subject column
 // names, with the counterparty its counterparty column names (an order's
-// seller), and an order is open until it completes or is cancelled.
+// seller), and an order is open while it is being fulfilled: from its
+// payment (when its recipient phone is shared with the seller) until it
+// completes or is cancelled.
 // Public rows are about no one and never need a subject.
 //
 // SECURITY: the object itself is never read for these facts. GraphQL
@@ -96,7 +98,7 @@ type parties struct {
 }
 
 func partiesOf(o *ent.Order) parties {
-	open := o.Status != order.StatusCOMPLETED && o.Status != order.StatusCANCELLED
+	open := o.Status == order.StatusPAID || o.Status == order.StatusSHIPPED
 	return parties{buyer: o.BuyerID, seller: o.SellerID, open: open}
 }
 

@@ -9,12 +9,14 @@ package sharing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"veil/classification"
 	"veil/ent"
+	"veil/ent/user"
 	"veil/fault"
 	"veil/privacy"
 )
@@ -144,6 +146,11 @@ func Carrier(field, name string) (*Recipient, error) {
 	return nil, fault.Invalid(field, "not a courier Veil shares with; one of: "+strings.Join(names, ", "))
 }
 
+// ErrSubjectCancelled refuses a disclosure about a cancelled account: what
+// is kept of it is kept under legal hold, and only a legal demand
+// discloses it (POLICY.md P5.3, P3.3).
+var ErrSubjectCancelled = errors.New("sharing: the subject has cancelled their account")
+
 // Disclosure is one disclosure of a subject's personal information.
 type Disclosure struct {
 	To *Recipient
@@ -190,6 +197,17 @@ func (d Disclosure) region() classification.Region {
 func Disclose(ctx context.Context, c *ent.Client, d Disclosure, now time.Time) error {
 	if err := d.declared(); err != nil {
 		return err
+	}
+	if d.To != Authority {
+		// SECURITY: whether the subject left is a fact of the system's,
+		// whoever asks.
+		gone, err := c.User.Query().Where(user.ID(d.Subject), user.StatusEQ(user.StatusCANCELLED)).Exist(classification.AsSystem(ctx))
+		if err != nil {
+			return err
+		}
+		if gone {
+			return ErrSubjectCancelled
+		}
 	}
 	what := "sharing with " + d.To.Name
 	if d.To.Basis == classification.BasisConsent {

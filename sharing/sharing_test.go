@@ -200,9 +200,23 @@ func TestTransfersCarryOnlyConsentingSubjects(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Every account accepted the policy when it signed up, but one
+		// has withdrawn it since.
+		account := func(u *ent.User, by int) {
+			if err := seed.EnsureConsent(ctx, c, u.ID, classification.ConsentAccount, by, now); err != nil {
+				t.Fatal(err)
+			}
+		}
 		guardian := mk("13300000001", 40, 1, 0)
 		consenting := mk("13300000002", 30, 2, 0)
 		grant(consenting, to.Name, 0)
+		unaccepted := mk("13300000008", 30, 8, 0)
+		grant(unaccepted, to.Name, 0)
+		staffer, err := seed.EnsureUser(ctx, c, seed.Person{Phone: "13300000009", Nickname: "staff", Role: classification.RoleSupport}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grant(staffer, to.Name, 0)
 		other := mk("13300000003", 30, 3, 0)
 		grant(other, "another party", 0)
 		withdrawn := mk("13300000004", 30, 4, 0)
@@ -217,14 +231,18 @@ func TestTransfersCarryOnlyConsentingSubjects(t *testing.T) {
 		cancelled := mk("13300000007", 30, 7, 0)
 		grant(cancelled, to.Name, 0)
 		c.User.UpdateOne(cancelled).SetStatus("CANCELLED").ExecX(ctx)
+		for _, u := range []*ent.User{guardian, consenting, other, withdrawn, teen, cancelled, staffer} {
+			account(u, 0)
+		}
+		account(child, guardian.ID)
 
 		var out bytes.Buffer
 		res, err := sharing.Transfer(ctx, c, env.Store.Counter, to, &out, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Shared != 2 || res.Refused != 1 {
-			t.Errorf("shared %d, refused %d; want the adult and the child shared, the teen refused", res.Shared, res.Refused)
+		if res.Shared != 2 || res.Refused != 2 {
+			t.Errorf("shared %d, refused %d; want the adult and the child shared, the teen and the adult without the policy refused", res.Shared, res.Refused)
 		}
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		if len(lines) != 3 || !strings.Contains(lines[0], sharing.TransferFormat) {
@@ -238,7 +256,7 @@ func TestTransfersCarryOnlyConsentingSubjects(t *testing.T) {
 				t.Errorf("%s: %d ledger entries", u.Nickname, n)
 			}
 		}
-		for _, u := range []*ent.User{guardian, other, withdrawn, teen, cancelled} {
+		for _, u := range []*ent.User{guardian, other, withdrawn, teen, cancelled, unaccepted, staffer} {
 			if strings.Contains(out.String(), u.Phone) {
 				t.Errorf("%s's phone is in the file", u.Nickname)
 			}

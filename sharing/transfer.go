@@ -2,6 +2,7 @@ package sharing
 
 import (
 	"bufio"
+	"cmp"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,16 +18,23 @@ import (
 	"veil/ent/consent"
 	"veil/ent/user"
 	"veil/fault"
+	"veil/ledger"
+	"veil/privacy"
 	"veil/rights"
 	"veil/store"
 )
+
+// errNotAccepted leaves out of a transfer a subject who has yet to accept
+// the newest major policy version.
+var errNotAccepted = fault.New(fault.PolicyReconsentRequired, "the newest major policy version is not accepted")
 
 // TransferFormat names the format of a transfer file and its version.
 const TransferFormat = "veil-transfer/1"
 
 // TransferResult counts a transfer's subjects: those whose data was
-// shared, and those whose consent no longer counts (a minor's own
-// consent, which needs the guardian's), left out.
+// shared, and those left out because their consent does not count (a
+// minor's own, which needs the guardian's) or they have yet to accept the
+// newest major policy version.
 type TransferResult struct{ Shared, Refused int }
 
 // Transfer writes to w, as JSON lines, the declared classes of every
@@ -45,7 +53,7 @@ func Transfer(ctx context.Context, c *ent.Client, drv dialect.Driver, to *Recipi
 	ctx = classification.AsSystem(ctx)
 	ids, err := c.Consent.Query().
 		Where(consent.PurposeEQ(consent.PurposeTHIRD_PARTY_SHARING), consent.Recipient(to.Name), consent.WithdrawnAtIsNil(),
-			consent.HasUserWith(user.StatusNEQ(user.StatusCANCELLED))).
+			consent.HasUserWith(user.StatusNEQ(user.StatusCANCELLED), user.RoleEQ(user.RoleUser))).
 		Unique(true).Order(ent.Asc(consent.FieldUserID)).Select(consent.FieldUserID).Ints(ctx)
 	if err != nil {
 		return res, err
@@ -56,6 +64,16 @@ func Transfer(ctx context.Context, c *ent.Client, drv dialect.Driver, to *Recipi
 	var line, compact bytes.Buffer
 	for _, id := range ids {
 		err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
+			// Sharing is not an essential operation: it waits for the
+			// newest major policy version to be accepted (by a minor's
+			// guardian for them), as the access rule has the user wait.
+			acceptor, err := privacy.Acceptor(ctx, tx.Client(), id, now)
+			if err != nil {
+				return err
+			}
+			if stale, err := ledger.NeedsReconsent(ctx, tx.Client(), id, acceptor); err != nil || stale {
+				return cmp.Or(err, error(errNotAccepted))
+			}
 			return Disclose(ctx, tx.Client(), Disclosure{To: to, Subject: id, Classes: to.Classes}, now)
 		})
 		var f *fault.Error

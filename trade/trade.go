@@ -66,7 +66,6 @@ func CreateOrder(ctx context.Context, c *ent.Client, buyerID int, in CreateOrder
 // PayOrder marks buyerID's order paid and shares its recipient phone and
 // transaction with the seller, recording the sharing, in one transaction.
 func PayOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time.Time) (*ent.Order, error) {
-	var out *ent.Order
 	err := store.WithTx(ctx, c, func(tx *ent.Tx) error {
 		o, err := ownOrder(ctx, tx.Client(), buyerID, orderID)
 		if err != nil {
@@ -83,12 +82,39 @@ func PayOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now time
 			// Paying would share the buyer's phone with a cancelled account.
 			return fault.Invalid("orderId", err.Error())
 		}
-		if out, err = tx.Order.UpdateOne(o).SetStatus(order.StatusPAID).Save(ctx); err != nil {
+		// The status moves first, on a condition: a concurrent payment
+		// waits on the row and then finds it paid, so it shares nothing.
+		if err := advance(ctx, tx, o.ID, order.StatusCREATED, "only a new order can be paid", func(u *ent.OrderUpdate) {
+			u.SetStatus(order.StatusPAID)
+		}); err != nil {
 			return err
 		}
 		return RecordSharing(ctx, tx.Client(), o, now)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// Read again outside the transaction: the answer's edges load later.
+	return c.Order.Get(ctx, orderID)
+}
+
+// advance moves order id on from status from in tx, with set, if it still
+// has that status; otherwise it is VALIDATION_FAILED with why. The update
+// takes the row's lock, so of concurrent requests only one moves it.
+func advance(ctx context.Context, tx *ent.Tx, id int, from order.Status, why string, set func(*ent.OrderUpdate)) error {
+	u := tx.Order.Update().Where(order.ID(id), order.StatusEQ(from))
+	set(u)
+	// SECURITY: a conditional update is a bulk one, which the privacy
+	// layer runs only as the system; the caller has loaded the order as
+	// its buyer's or seller's, and sets transaction fields only.
+	n, err := u.Save(classification.AsSystem(ctx))
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fault.Invalid("orderId", why)
+	}
+	return nil
 }
 
 // RecordSharing discloses to the seller, for paying order o, the buyer's
@@ -118,7 +144,6 @@ func ShipOrder(ctx context.Context, c *ent.Client, sellerID, orderID int, carrie
 	if err != nil {
 		return nil, err
 	}
-	var out *ent.Order
 	err = store.WithTx(ctx, c, func(tx *ent.Tx) error {
 		o, err := tx.Order.Query().Where(order.ID(orderID), order.SellerID(sellerID)).Only(ctx)
 		if ent.IsNotFound(err) {
@@ -129,6 +154,11 @@ func ShipOrder(ctx context.Context, c *ent.Client, sellerID, orderID int, carrie
 		}
 		if o.Status != order.StatusPAID {
 			return fault.Invalid("orderId", "only a paid order can be shipped")
+		}
+		if err := advance(ctx, tx, o.ID, order.StatusPAID, "only a paid order can be shipped", func(u *ent.OrderUpdate) {
+			u.SetStatus(order.StatusSHIPPED).SetCarrier(to.Name).SetShippedAt(now)
+		}); err != nil {
+			return err
 		}
 		l, err := tx.Listing.Get(ctx, o.ListingID)
 		if err != nil {
@@ -145,12 +175,17 @@ func ShipOrder(ctx context.Context, c *ent.Client, sellerID, orderID int, carrie
 				return &fault.Error{Code: f.Code, Purpose: f.Purpose,
 					Message: "the buyer has not consented to " + f.Purpose + " for " + to.Name + "; ship with a courier in mainland China"}
 			}
+			if errors.Is(err, sharing.ErrSubjectCancelled) {
+				return fault.Invalid("orderId", "the buyer has cancelled their account: the order cannot be shipped")
+			}
 			return err
 		}
-		out, err = tx.Order.UpdateOne(o).SetStatus(order.StatusSHIPPED).SetCarrier(to.Name).SetShippedAt(now).Save(ctx)
-		return err
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return c.Order.Get(ctx, orderID)
 }
 
 // CompleteOrder confirms receipt of a paid or shipped order.
@@ -159,10 +194,16 @@ func CompleteOrder(ctx context.Context, c *ent.Client, buyerID, orderID int, now
 	if err != nil {
 		return nil, err
 	}
-	if o.Status != order.StatusPAID && o.Status != order.StatusSHIPPED {
+	// SECURITY: see advance; ownOrder loaded the order as its buyer's.
+	n, err := c.Order.Update().Where(order.ID(o.ID), order.StatusIn(order.StatusPAID, order.StatusSHIPPED)).
+		SetStatus(order.StatusCOMPLETED).SetCompletedAt(now).Save(classification.AsSystem(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
 		return nil, fault.Invalid("orderId", "only a paid or shipped order can be completed")
 	}
-	return c.Order.UpdateOne(o).SetStatus(order.StatusCOMPLETED).SetCompletedAt(now).Save(ctx)
+	return c.Order.Get(ctx, o.ID)
 }
 
 // ownOrder loads an order of buyerID; another user's order reads as
