@@ -77,6 +77,20 @@ func TestPolicyVersionsAreArchivedInFull(t *testing.T) {
 			t.Errorf("a notice after accepting: %s", r.Raw)
 		}
 
+		// Clause ids of any length, and names that could pass for another
+		// version.
+		in = map[string]any{"version": "2027-01-15", "major": false, "summary": "long ids", "text": zh, "textEn": "## P" + strings.Repeat("9", 5000) + "\nbody\n"}
+		if r := env.Do(veiltest.Request{Token: admin, Query: publish, Variables: map[string]any{"in": in}}); len(r.Errors) > 0 || len(veiltest.Dig(r.Data, "publishPolicyVersion.changes").(string)) > 4000 {
+			t.Errorf("a version with a long clause id: %.300s", r.Raw)
+		}
+		for _, name := range []string{seed.PolicyVersion + " ", "v\u202ex", " 2027"} {
+			in := map[string]any{"version": name, "major": false, "summary": "s", "text": "t"}
+			if r := env.Do(veiltest.Request{Token: admin, Query: publish, Variables: map[string]any{"in": in}}); r.Code() != "VALIDATION_FAILED" {
+				t.Errorf("version %q: %s", name, r.Raw)
+			}
+		}
+		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { acceptPolicy(version: "2027-01-15") { policyVersion } }`})
+
 		// A minor version is told, and need not be accepted.
 		env.Clock = env.Clock.Add(time.Hour)
 		in = map[string]any{"version": "2027-02-01", "major": false, "summary": "typo", "text": zh + "。"}
@@ -126,6 +140,13 @@ func TestAChangeOfControllerIsToldAndAskedAgain(t *testing.T) {
 		r = env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: notice})
 		if veiltest.Dig(r.Data, "policyNotice.mustAccept") != true || veiltest.Dig(r.Data, "policyNotice.version.controller") != "New Holder Co., Ltd." {
 			t.Errorf("the notice of the new purpose: %s", r.Raw)
+		}
+		// The later version does not hide the transfer: the notice lists
+		// both, the first with its change of controller.
+		r = env.MustDo(veiltest.Request{Token: w.Tokens["adult"], Query: `{ policyNotice { unaccepted { version changes } } }`})
+		if list, _ := veiltest.Dig(r.Data, "policyNotice.unaccepted").([]any); len(list) != 2 ||
+			!strings.Contains(veiltest.Dig(list[0], "changes").(string), "the controller changes") || veiltest.Dig(list[1], "version") != "2027-04-01" {
+			t.Errorf("the versions not accepted: %s", r.Raw)
 		}
 		if r := env.Do(ordinary); r.Code() != "POLICY_RECONSENT_REQUIRED" {
 			t.Errorf("processing before the user accepts the new purpose: %s", r.Raw)

@@ -374,6 +374,7 @@ type ComplexityRoot struct {
 
 	PolicyNoticePayload struct {
 		MustAccept func(childComplexity int) int
+		Unaccepted func(childComplexity int) int
 		Version    func(childComplexity int) int
 	}
 
@@ -2120,6 +2121,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyNoticePayload.MustAccept(childComplexity), true
+	case "PolicyNoticePayload.unaccepted":
+		if e.ComplexityRoot.PolicyNoticePayload.Unaccepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyNoticePayload.Unaccepted(childComplexity), true
 	case "PolicyNoticePayload.version":
 		if e.ComplexityRoot.PolicyNoticePayload.Version == nil {
 			break
@@ -5378,7 +5385,14 @@ input PublishPolicyVersionInput {
 }
 
 type PolicyNoticePayload {
+  "The newest version."
   version: PolicyVersion!
+  """
+  Every version published since the newest one the user accepted, oldest
+  first (the newest included): show each one's changes, so that a later
+  minor version does not hide an earlier major one or a change of controller.
+  """
+  unaccepted: [PolicyVersion!]!
   "The version (or an earlier major one not yet accepted) must be accepted before non-essential operations."
   mustAccept: Boolean!
 }
@@ -6104,6 +6118,8 @@ func (ec *executionContext) childFields_PolicyNoticePayload(ctx context.Context,
 	switch field.Name {
 	case "version":
 		return ec.fieldContext_PolicyNoticePayload_version(ctx, field)
+	case "unaccepted":
+		return ec.fieldContext_PolicyNoticePayload_unaccepted(ctx, field)
 	case "mustAccept":
 		return ec.fieldContext_PolicyNoticePayload_mustAccept(ctx, field)
 	}
@@ -16409,6 +16425,38 @@ func (ec *executionContext) _PolicyNoticePayload_version(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PolicyNoticePayload_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyNoticePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyNoticePayload_unaccepted(ctx context.Context, field graphql.CollectedField, obj *ledger.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyNoticePayload_unaccepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unaccepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕᚖveilᚋentᚐPolicyVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyNoticePayload_unaccepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PolicyNoticePayload",
 		Field:      field,
@@ -30042,6 +30090,11 @@ func (ec *executionContext) _PolicyNoticePayload(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "unaccepted":
+			out.Values[i] = ec._PolicyNoticePayload_unaccepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "mustAccept":
 			out.Values[i] = ec._PolicyNoticePayload_mustAccept(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -32439,6 +32492,22 @@ func (ec *executionContext) unmarshalNOrderWhereInput2ᚖveilᚋentᚐOrderWhere
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚕᚖveilᚋentᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PolicyVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNPolicyVersion2ᚖveilᚋentᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {

@@ -139,36 +139,47 @@ func clauseNumbers(id string) []int {
 	return out
 }
 
-// Notice is what a user is told of the policy: the newest version they
-// have not accepted, and whether they must accept it before non-essential
-// operations (a major version, or one after it).
+// Notice is what a user is told of the policy: every version published
+// since the newest they accepted, and whether they must accept before
+// non-essential operations (a major version among them).
 type Notice struct {
+	// Version is the newest version; Unaccepted every version since the
+	// user's newest accepted one, oldest first, Version included, so that
+	// what a later minor version says does not hide an earlier major one.
 	Version    *ent.PolicyVersion
+	Unaccepted []*ent.PolicyVersion
 	MustAccept bool
 }
 
 // NoticeFor returns subjectID's notice, or nil when they (or, with
 // acceptor not 0, their guardian acceptor) accepted the newest version.
 func NoticeFor(ctx context.Context, c *ent.Client, subjectID, acceptor int) (*Notice, error) {
-	newest, err := c.PolicyVersion.Query().Order(ent.Desc(policyversion.FieldPublishedAt)).First(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	preds := []predicate.Consent{consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeACCOUNT),
-		consent.WithdrawnAtIsNil(), consent.PolicyVersion(newest.Version)}
+	preds := []predicate.Consent{consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeACCOUNT), consent.WithdrawnAtIsNil()}
 	if acceptor != 0 {
 		preds = append(preds, consent.GrantedBy(acceptor))
 	}
-	accepted, err := c.Consent.Query().Where(preds...).Exist(ctx)
-	if err != nil || accepted {
+	accepted, err := c.Consent.Query().Where(preds...).Select(consent.FieldPolicyVersion).Strings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := c.PolicyVersion.Query()
+	if len(accepted) > 0 {
+		last, err := c.PolicyVersion.Query().Where(policyversion.VersionIn(accepted...)).
+			Order(ent.Desc(policyversion.FieldPublishedAt)).First(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, err
+		}
+		if last != nil {
+			q.Where(policyversion.PublishedAtGT(last.PublishedAt))
+		}
+	}
+	since, err := q.Order(ent.Asc(policyversion.FieldPublishedAt)).All(ctx)
+	if err != nil || len(since) == 0 {
 		return nil, err
 	}
 	must, err := NeedsReconsent(ctx, c, subjectID, acceptor)
 	if err != nil {
 		return nil, err
 	}
-	return &Notice{Version: newest, MustAccept: must}, nil
+	return &Notice{Version: since[len(since)-1], Unaccepted: since, MustAccept: must}, nil
 }

@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"veil/audit"
 	"veil/check"
@@ -195,6 +197,23 @@ func NeedsReconsent(ctx context.Context, c *ent.Client, subjectID, acceptor int)
 	return !accepted, err
 }
 
+// versionName is what a policy version may be called: nothing that can
+// pass for another version (spaces, invisible or reordering characters).
+var versionName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// shorten cuts s to at most n bytes, at a character boundary, marking the
+// cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len(" ...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + " ..."
+}
+
 // PublishInput is a new version of the policy: the GraphQL input
 // PublishPolicyVersionInput.
 type PublishInput struct {
@@ -222,6 +241,9 @@ type PublishInput struct {
 func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, now time.Time) (*ent.PolicyVersion, error) {
 	var v check.Checker
 	v.Text("input.version", in.Version, 1, 32)
+	if !versionName.MatchString(in.Version) {
+		v.Fail("input.version", "letters, digits, '.', '-' and '_' only, starting with a letter or digit (2027-01-01)")
+	}
 	v.Text("input.summary", in.Summary, 1, 4000)
 	v.Text("input.text", in.Text, 1, 1<<20)
 	textEn := ""
@@ -231,7 +253,7 @@ func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, n
 	}
 	reduces := in.ReducesRights != nil && *in.ReducesRights
 	controller := ""
-	if in.Controller != nil {
+	if in.Controller != nil && strings.TrimSpace(*in.Controller) != "" {
 		controller = strings.TrimSpace(*in.Controller)
 		v.Text("input.controller", controller, 1, 200)
 	}
@@ -268,9 +290,7 @@ func Publish(ctx context.Context, c *ent.Client, actorID int, in PublishInput, n
 	case !ent.IsNotFound(err):
 		return nil, err
 	}
-	if len(changes) > 4000 {
-		changes = changes[:strings.LastIndex(changes[:3990], ",")] + ", ..."
-	}
+	changes = shorten(changes, 4000)
 	sum := sha256.Sum256([]byte(in.Text))
 	pv, err := c.PolicyVersion.Create().
 		SetVersion(in.Version).
