@@ -16,7 +16,12 @@ import (
 // SessionCookie is the cookie a web client's session is held in: the
 // same opaque token a mobile client sends as a bearer token, so logout,
 // cancellation and expiry end it exactly as they end a bearer session.
-const SessionCookie = "veil_session"
+// Over HTTPS (production) it is SecureSessionCookie instead, whose
+// __Host- prefix keeps subdomains and other paths from setting one.
+const (
+	SessionCookie       = "veil_session"
+	SecureSessionCookie = "__Host-veil_session"
+)
 
 // VisitorCookie is the analytics cookie: a random id the web app counts
 // page views under, set only on the user's ANALYTICS_COOKIES consent and
@@ -58,7 +63,7 @@ func (j *cookieJar) CheckOrigin() error {
 // Secure outside development, for the whole site.
 func (j *cookieJar) SetSession(token string, expires time.Time) {
 	http.SetCookie(j.w, &http.Cookie{
-		Name: SessionCookie, Value: token, Path: "/", Expires: expires.UTC(),
+		Name: j.sessionName(), Value: token, Path: "/", Expires: expires.UTC(),
 		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -66,7 +71,7 @@ func (j *cookieJar) SetSession(token string, expires time.Time) {
 // ClearSession removes the session cookie from the browser.
 func (j *cookieJar) ClearSession() {
 	http.SetCookie(j.w, &http.Cookie{
-		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
+		Name: j.sessionName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
 
@@ -103,13 +108,50 @@ func withCookies(opts Options, next http.Handler) http.Handler {
 	})
 }
 
-// sessionCookie returns the request's session cookie token, or "".
-func sessionCookie(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
-	if err != nil {
-		return ""
+func (j *cookieJar) sessionName() string {
+	if j.secure {
+		return SecureSessionCookie
 	}
-	return c.Value
+	return SessionCookie
+}
+
+// errTwoSessions refuses a request that carries more than one session
+// cookie: another page of the host planted one (cookie tossing), and
+// acting as either could be acting as a stranger.
+var errTwoSessions = fault.New(fault.Unauthenticated, "this browser holds more than one session cookie, one not set by this site: clear this site's cookies and sign in again")
+
+// sessionCookie returns the request's session cookie token, or "", and
+// errTwoSessions when it carries several.
+func sessionCookie(r *http.Request, secure bool) (string, error) {
+	name := SessionCookie
+	if secure {
+		name = SecureSessionCookie
+	}
+	var found []string
+	for _, c := range r.Cookies() {
+		if c.Name == name {
+			found = append(found, c.Value)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", errTwoSessions
+}
+
+// crossSite reports whether the browser says another site, or another
+// origin of this site, made the request (Sec-Fetch-Site): a page
+// elsewhere on the host may not act, or read, with the cookie. A link
+// the user follows or types ("none") and the site's own pages may.
+func crossSite(r *http.Request, origins []string) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "none", "same-origin":
+		return false
+	}
+	return !slices.Contains(origins, r.Header.Get("Origin"))
 }
 
 // sameOrigin reports whether r's Origin is the origin it was sent to (the

@@ -234,3 +234,73 @@ func TestAnalyticsCookiesFollowTheirConsent(t *testing.T) {
 		}
 	})
 }
+
+// TestCookieTossingAndSameSitePagesAreRefused: a request carrying two
+// session cookies (one planted by another page of the host) acts as no
+// one; another origin of the same site may not read with the cookie
+// (GET /export runs an export); over HTTPS the cookie has the __Host-
+// prefix, which no other path or subdomain can set.
+func TestCookieTossingAndSameSitePagesAreRefused(t *testing.T) {
+	env := veiltest.New(t, "sqlite:"+t.TempDir()+"/veil.db")
+	env.Clock = time.Now()
+	if err := seed.EnsureCatalog(context.Background(), env.Store.Client); err != nil {
+		t.Fatal(err)
+	}
+	cookie := signInWithCookie(t, env, "13400000021")
+	send := func(method, path string, header http.Header, cookies ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, env.Server.URL+path, nil)
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		for _, c := range cookies {
+			req.AddCookie(&http.Cookie{Name: httpapi.SessionCookie, Value: c})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := send(http.MethodGet, "/export", nil, cookie); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the site's own export link: %d", resp.StatusCode)
+	}
+	if resp := send(http.MethodGet, "/export", http.Header{"Sec-Fetch-Site": {"same-site"}}, cookie); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an export loaded by another origin of the site: %d", resp.StatusCode)
+	}
+	if resp := send(http.MethodGet, "/graphql?query={me{nickname}}", http.Header{"Sec-Fetch-Site": {"cross-site"}}, cookie); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site read with the cookie: %d", resp.StatusCode)
+	}
+	planted := signInWithCookie(t, env, "13400000022")
+	if resp := send(http.MethodGet, "/graphql?query={me{nickname}}", nil, planted, cookie); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("two session cookies: %d", resp.StatusCode)
+	}
+
+	secure := veiltest.HTTPOptions
+	secure.SecureCookies = true
+	tls := veiltest.New(t, "sqlite:"+t.TempDir()+"/veil.db", veiltest.WithHTTPOptions(secure))
+	tls.Clock = time.Now()
+	if err := seed.EnsureCatalog(context.Background(), tls.Store.Client); err != nil {
+		t.Fatal(err)
+	}
+	phone := "13400000023"
+	tls.MustDo(veiltest.Request{Query: `mutation($p: String!) { requestLoginCode(phone: $p) { expiresInSeconds } }`, Variables: map[string]any{"p": phone}})
+	body, _ := json.Marshal(map[string]any{"query": `mutation { login(phone: "` + phone + `", code: "` + tls.LastCode(phone) + `", cookie: true) { token } }`})
+	req, _ := http.NewRequest(http.MethodPost, tls.Server.URL+"/graphql", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", strings.Replace(tls.Server.URL, "http://", "https://", 1))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var set *http.Cookie
+	for _, c := range resp.Cookies() {
+		set = c
+	}
+	if set == nil || set.Name != httpapi.SecureSessionCookie || !set.Secure || set.Path != "/" || set.Domain != "" {
+		t.Errorf("the session cookie over HTTPS: %+v", set)
+	}
+}

@@ -79,8 +79,8 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 		anonymous: ratelimit.New(opts.AnonymousRate, opts.AnonymousBurst).On(opts.Shared, "anonymous"),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withCookies(opts, checkAccept(checkBody(authenticate(accounts, limits, limits.limit(graphqlHandler))))))
-	mux.Handle("GET /export", withCookies(opts, authenticate(accounts, limits, limits.limit(exportHandler(export)))))
+	mux.Handle("/graphql", withCookies(opts, checkAccept(checkBody(authenticate(accounts, limits, opts, limits.limit(graphqlHandler))))))
+	mux.Handle("GET /export", withCookies(opts, authenticate(accounts, limits, opts, limits.limit(exportHandler(export)))))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/console/", console.Handler())
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -101,7 +101,7 @@ func New(graphqlHandler http.Handler, accounts *account.Service, ready func(*htt
 // credentials is anonymous; bad credentials are refused before GraphQL,
 // and count against the address's anonymous limit, so that sending
 // unknown tokens is bounded like anything else an anonymous caller does.
-func authenticate(accounts *account.Service, limits *limiters, next http.Handler) http.Handler {
+func authenticate(accounts *account.Service, limits *limiters, opts Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		fromCookie := false
@@ -113,12 +113,18 @@ func authenticate(accounts *account.Service, limits *limiters, next http.Handler
 				return
 			}
 			token = strings.TrimSpace(rest)
-		} else if token = sessionCookie(r); token != "" {
-			fromCookie = true
+		} else {
+			var err error
+			if token, err = sessionCookie(r, opts.SecureCookies); err != nil {
+				writeError(w, err)
+				return
+			}
+			fromCookie = token != ""
 		}
-		if fromCookie && r.Method != http.MethodGet && jar.CheckOrigin() != nil {
-			// SECURITY: a browser sends the cookie with whatever page
-			// made the request; only the site's own may act with it.
+		// SECURITY: a browser sends the cookie with whatever page made the
+		// request; only the site's own may act with it, or read with it
+		// (a GET runs exports and audited reads).
+		if fromCookie && (crossSite(r, opts.WebOrigins) || r.Method != http.MethodGet && jar.CheckOrigin() != nil) {
 			writeErrorStatus(w, http.StatusForbidden, errForeignOrigin)
 			return
 		}
