@@ -214,6 +214,13 @@ var (
 		Retention:     Retention{Months: 6, From: untilRecorded}, Exported: true,
 		Policy: []string{"P1.4", "P1.9"},
 	}
+	NoticeText = &Class{
+		Name: "notice", Description: "messages to the user in the app: a disclosure on a legal demand",
+		Scenario: "when Veil must tell the user of something done with their data",
+		Level:    Personal, Basis: BasisLegalObligation, HandlingRecord: true,
+		StaffPurposes: []Purpose{Audit, LegalHold}, Retention: forAccountLife, Exported: true,
+		Policy: []string{"P3.3"},
+	}
 	WebVisit = &Class{
 		Name: "web_visit", Description: "pages of the web app viewed under an analytics cookie, by day, keyed to the cookie's hash only",
 		Scenario: "browsing the web app signed in, after accepting analytics cookies",
@@ -305,7 +312,7 @@ var (
 var All = []*Class{
 	PublicData, PublicProfile, Contact, RealName, GovernmentID, BirthDate,
 	Face, FaceResult, AddressBook, CallLog, Location, DeviceID, DeviceInfo,
-	Behaviour, IPAddress, WebVisit, AppLog, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
+	Behaviour, IPAddress, WebVisit, AppLog, NoticeText, Transaction, OrderContact, ThirdPartyAccount, Support, Internal, ConsentRecord, Guardianship, AuditTrail, SecretData,
 }
 
 var byName = map[string]*Class{}

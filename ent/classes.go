@@ -168,9 +168,9 @@ var Classes = map[string]map[string]string{
 	"Notice": {
 		"id":         "public",
 		"user_id":    "internal",
-		"kind":       "internal",
-		"message":    "internal",
-		"created_at": "internal",
+		"kind":       "notice",
+		"message":    "notice",
+		"created_at": "notice",
 		"user":       "internal",
 	},
 	"Order": {
@@ -319,7 +319,7 @@ var Classes = map[string]map[string]string{
 		"real_name_verifications": "real_name",
 		"face_verifications":      "face_result",
 		"sharing_records":         "internal",
-		"notices":                 "internal",
+		"notices":                 "notice",
 		"rights_requests":         "internal",
 		"sessions":                "secret",
 	},

@@ -3858,9 +3858,9 @@ interface Node @goModel(model: "veil/ent.Noder") {
 }
 type Notice implements Node {
   id: ID! @classified(class: "public")
-  kind: NoticeKind @classified(class: "internal")
-  message: String @classified(class: "internal")
-  createdAt: Time @classified(class: "internal")
+  kind: NoticeKind @classified(class: "notice")
+  message: String @classified(class: "notice")
+  createdAt: Time @classified(class: "notice")
 }
 """
 NoticeKind is enum for the field kind
@@ -4881,7 +4881,7 @@ type User implements Node {
   realNameVerifications: [RealNameVerification!] @classified(class: "real_name")
   faceVerifications: [FaceVerification!] @classified(class: "face_result")
   sharingRecords: [SharingRecord!] @classified(class: "internal")
-  notices: [Notice!] @classified(class: "internal")
+  notices: [Notice!] @classified(class: "notice")
   rightsRequests: [RightsRequest!] @classified(class: "internal")
 }
 """
@@ -15421,7 +15421,7 @@ func (ec *executionContext) _Notice_kind(ctx context.Context, field graphql.Coll
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "notice")
 				if err != nil {
 					var zeroVal notice.Kind
 					return zeroVal, err
@@ -15462,7 +15462,7 @@ func (ec *executionContext) _Notice_message(ctx context.Context, field graphql.C
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "notice")
 				if err != nil {
 					var zeroVal string
 					return zeroVal, err
@@ -15503,7 +15503,7 @@ func (ec *executionContext) _Notice_createdAt(ctx context.Context, field graphql
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "notice")
 				if err != nil {
 					var zeroVal time.Time
 					return zeroVal, err
@@ -21772,7 +21772,7 @@ func (ec *executionContext) _User_notices(ctx context.Context, field graphql.Col
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				class, err := ec.unmarshalNString2string(ctx, "internal")
+				class, err := ec.unmarshalNString2string(ctx, "notice")
 				if err != nil {
 					var zeroVal []*ent.Notice
 					return zeroVal, err

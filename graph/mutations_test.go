@@ -1,9 +1,12 @@
 package graph_test
 
 import (
+	"crypto/rand"
+
 	"context"
 	"encoding/base64"
 	"fmt"
+	"golang.org/x/crypto/nacl/box"
 	"maps"
 	"sync/atomic"
 	"testing"
@@ -123,11 +126,19 @@ func (f *fixture) order(status order.Status) *ent.Order {
 	return o
 }
 
-// legalDemand is a demand of authority for user's contact details, to a
-// fixed key.
+// authorityKey is an authority's X25519 public key.
+var authorityKey = func() string {
+	pub, _, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(pub[:])
+}()
+
+// legalDemand is a demand of authority for user's contact details.
 func legalDemand(user int, authority string) map[string]any {
 	return map[string]any{"user": veiltest.ID(user), "authority": authority, "documentReference": "DOC-1", "classes": []any{"contact"},
-		"recipientKey": base64.StdEncoding.EncodeToString(make([]byte, 32)), "notifySubject": true}
+		"recipientKey": authorityKey, "notifySubject": true}
 }
 
 // sold seeds an order of the fixture's own listing by another buyer: the

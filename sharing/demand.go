@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
+	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
 
 	"veil/audit"
@@ -19,6 +22,7 @@ import (
 	"veil/classification"
 	"veil/ent"
 	"veil/ent/notice"
+	"veil/ent/user"
 	"veil/fault"
 	"veil/rights"
 	"veil/store"
@@ -62,22 +66,30 @@ type Disclosed struct {
 // records of those classes into a document sealed to the authority's key.
 func DiscloseOnDemand(ctx context.Context, c *ent.Client, drv dialect.Driver, auditorID int, in Demand, now time.Time) (*Disclosed, error) {
 	var v check.Checker
-	v.Text("input.authority", in.Authority, 1, 128)
-	v.Text("input.documentReference", in.DocumentReference, 1, 128)
+	// The subject reads both in their notice: nothing may pass for
+	// another authority or document.
+	in.Authority = strings.TrimSpace(v.DisplayName("input.authority", in.Authority, 1, 128))
+	in.DocumentReference = strings.TrimSpace(v.DisplayName("input.documentReference", in.DocumentReference, 1, 128))
 	key, err := base64.StdEncoding.DecodeString(in.RecipientKey)
 	if err != nil || len(key) != 32 {
 		v.Fail("input.recipientKey", "must be an X25519 public key: 32 bytes, base64")
+	} else if _, err := curve25519.X25519(probe(), key); err != nil {
+		// A low-order point seals to a key everyone knows.
+		v.Fail("input.recipientKey", "is not a usable X25519 public key: anyone could open what is sealed to it")
 	}
 	classes := Authority.Classes
 	if len(in.Classes) > 0 {
 		classes = nil
 		for i, name := range in.Classes {
 			cl, ok := classification.Lookup(name)
-			if !ok || !declares(Authority, cl) {
+			switch {
+			case !ok || !declares(Authority, cl):
 				v.Fail(check.Item("input.classes", i), "not a class of the export (see dataInventory)")
-				continue
+			case slices.Contains(classes, cl):
+				v.Fail(check.Item("input.classes", i), "is named twice")
+			default:
+				classes = append(classes, cl)
 			}
-			classes = append(classes, cl)
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -95,9 +107,15 @@ func DiscloseOnDemand(ctx context.Context, c *ent.Client, drv dialect.Driver, au
 		names[i] = cl.Name
 	}
 	told := "the subject is told"
-	if !in.NotifySubject {
+	switch {
+	case !in.NotifySubject:
 		told = "the demand forbids telling the subject"
+	case subject.Status == user.StatusCANCELLED:
+		// A cancelled account reads no notice: there is no one to tell.
+		in.NotifySubject = false
+		told = "the account is cancelled: no one to tell"
 	}
+	fingerprint := sha256.Sum256(key)
 	err = store.WithTx(ctx, c, func(tx *ent.Tx) error {
 		if err := Disclose(ctx, tx.Client(), Disclosure{
 			To: Authority, Party: "authority:" + in.Authority, Subject: subject.ID, Classes: classes,
@@ -116,7 +134,7 @@ func DiscloseOnDemand(ctx context.Context, c *ent.Client, drv dialect.Driver, au
 		return audit.Append(ctx, tx.Client(), now, audit.Entry{
 			ActorID: auditorID, ActorRole: string(classification.RoleAuditor), SubjectID: subject.ID,
 			Action: audit.LegalDisclosure, Purpose: string(classification.LegalHold), Class: strings.Join(names, ","),
-			Detail: fmt.Sprintf("to %s under %s; %s", in.Authority, in.DocumentReference, told),
+			Detail: fmt.Sprintf("to %s under %s, sealed to the key with SHA-256 %x; %s", in.Authority, in.DocumentReference, fingerprint[:8], told),
 		})
 	})
 	if err != nil {
@@ -144,6 +162,13 @@ func DiscloseOnDemand(ctx context.Context, c *ent.Client, drv dialect.Driver, au
 		return nil, err
 	}
 	return &Disclosed{Ciphertext: base64.StdEncoding.EncodeToString(sealed), Classes: names, SubjectNotified: in.NotifySubject, DisclosedAt: now}, nil
+}
+
+// probe is a fresh X25519 private key, to test a public key with.
+func probe() []byte {
+	k := make([]byte, curve25519.ScalarSize)
+	rand.Read(k)
+	return k
 }
 
 func declares(r *Recipient, cl *classification.Class) bool {

@@ -128,7 +128,7 @@ type Notice struct{ ent.Schema }
 
 // Fields of the Notice.
 func (Notice) Fields() []ent.Field {
-	i := tag(classification.Internal)
+	i := tag(classification.NoticeText)
 	return []ent.Field{
 		ownerField(),
 		field.Enum("kind").Values("LEGAL_DISCLOSURE").Immutable().Annotations(i, entgql.Type("NoticeKind")),

@@ -119,7 +119,7 @@ func (User) Edges() []ent.Edge {
 		edge.To("real_name_verifications", RealNameVerification.Type).Annotations(tag(classification.RealName)),
 		edge.To("face_verifications", FaceVerification.Type).Annotations(tag(classification.FaceResult)),
 		edge.To("sharing_records", SharingRecord.Type).Annotations(tag(classification.Internal)),
-		edge.To("notices", Notice.Type).Annotations(tag(classification.Internal)),
+		edge.To("notices", Notice.Type).Annotations(tag(classification.NoticeText)),
 		edge.To("rights_requests", RightsRequest.Type).Annotations(tag(classification.Internal)),
 		edge.To("sessions", Session.Type).
 			Annotations(classification.Tag(classification.SecretData), entgql.Skip(entgql.SkipAll)),
