@@ -26,14 +26,15 @@ type Figure struct {
 }
 
 // Aggregate writes, as JSON lines, the page views counted under analytics
-// cookies per day and page: views and distinct visitors, leaving out
-// every figure of fewer than minVisitors visitors (at least MinVisitors).
-// No visitor key leaves. It returns how many figures it wrote.
+// cookies per day and page: views and distinct visitors (people: the
+// consents the views were counted under), leaving out every figure of
+// fewer than minVisitors visitors (at least MinVisitors). No key of a
+// visitor or a consent leaves. It returns how many figures it wrote.
 func Aggregate(ctx context.Context, c *ent.Client, w io.Writer, minVisitors int) (int, error) {
 	minVisitors = max(minVisitors, MinVisitors)
 	type cell struct{ day, page string }
 	views := map[cell]int{}
-	visitors := map[cell]map[string]bool{}
+	visitors := map[cell]map[int]bool{}
 	// SECURITY: page views are about no account; only counts leave.
 	ctx = classification.AsSystem(ctx)
 	after := 0
@@ -46,9 +47,11 @@ func Aggregate(ctx context.Context, c *ent.Client, w io.Writer, minVisitors int)
 			k := cell{v.Day.UTC().Format(time.DateOnly), v.Page}
 			views[k]++
 			if visitors[k] == nil {
-				visitors[k] = map[string]bool{}
+				visitors[k] = map[int]bool{}
 			}
-			visitors[k][v.Visitor] = true
+			// People, not cookies: a browser that forges cookie values
+			// is still one consent.
+			visitors[k][v.ConsentID] = true
 			after = v.ID
 		}
 		if len(page) < 1000 {

@@ -324,9 +324,10 @@ var Classes = map[string]map[string]string{
 		"sessions":                "secret",
 	},
 	"WebVisit": {
-		"id":      "public",
-		"visitor": "web_visit",
-		"page":    "web_visit",
-		"day":     "web_visit",
+		"id":         "public",
+		"visitor":    "web_visit",
+		"page":       "web_visit",
+		"day":        "web_visit",
+		"consent_id": "web_visit",
 	},
 }

@@ -22441,6 +22441,8 @@ type WebVisitMutation struct {
 	visitor       *string
 	page          *string
 	day           *time.Time
+	consent_id    *int
+	addconsent_id *int
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*WebVisit, error)
@@ -22653,6 +22655,62 @@ func (m *WebVisitMutation) ResetDay() {
 	m.day = nil
 }
 
+// SetConsentID sets the "consent_id" field.
+func (m *WebVisitMutation) SetConsentID(i int) {
+	m.consent_id = &i
+	m.addconsent_id = nil
+}
+
+// ConsentID returns the value of the "consent_id" field in the mutation.
+func (m *WebVisitMutation) ConsentID() (r int, exists bool) {
+	v := m.consent_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsentID returns the old "consent_id" field's value of the WebVisit entity.
+// If the WebVisit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebVisitMutation) OldConsentID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsentID: %w", err)
+	}
+	return oldValue.ConsentID, nil
+}
+
+// AddConsentID adds i to the "consent_id" field.
+func (m *WebVisitMutation) AddConsentID(i int) {
+	if m.addconsent_id != nil {
+		*m.addconsent_id += i
+	} else {
+		m.addconsent_id = &i
+	}
+}
+
+// AddedConsentID returns the value that was added to the "consent_id" field in this mutation.
+func (m *WebVisitMutation) AddedConsentID() (r int, exists bool) {
+	v := m.addconsent_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetConsentID resets all changes to the "consent_id" field.
+func (m *WebVisitMutation) ResetConsentID() {
+	m.consent_id = nil
+	m.addconsent_id = nil
+}
+
 // Where appends a list predicates to the WebVisitMutation builder.
 func (m *WebVisitMutation) Where(ps ...predicate.WebVisit) {
 	m.predicates = append(m.predicates, ps...)
@@ -22687,7 +22745,7 @@ func (m *WebVisitMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebVisitMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 4)
 	if m.visitor != nil {
 		fields = append(fields, webvisit.FieldVisitor)
 	}
@@ -22696,6 +22754,9 @@ func (m *WebVisitMutation) Fields() []string {
 	}
 	if m.day != nil {
 		fields = append(fields, webvisit.FieldDay)
+	}
+	if m.consent_id != nil {
+		fields = append(fields, webvisit.FieldConsentID)
 	}
 	return fields
 }
@@ -22711,6 +22772,8 @@ func (m *WebVisitMutation) Field(name string) (ent.Value, bool) {
 		return m.Page()
 	case webvisit.FieldDay:
 		return m.Day()
+	case webvisit.FieldConsentID:
+		return m.ConsentID()
 	}
 	return nil, false
 }
@@ -22726,6 +22789,8 @@ func (m *WebVisitMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldPage(ctx)
 	case webvisit.FieldDay:
 		return m.OldDay(ctx)
+	case webvisit.FieldConsentID:
+		return m.OldConsentID(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebVisit field %s", name)
 }
@@ -22756,6 +22821,13 @@ func (m *WebVisitMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDay(v)
 		return nil
+	case webvisit.FieldConsentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsentID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebVisit field %s", name)
 }
@@ -22763,13 +22835,21 @@ func (m *WebVisitMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *WebVisitMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addconsent_id != nil {
+		fields = append(fields, webvisit.FieldConsentID)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *WebVisitMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case webvisit.FieldConsentID:
+		return m.AddedConsentID()
+	}
 	return nil, false
 }
 
@@ -22778,6 +22858,13 @@ func (m *WebVisitMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *WebVisitMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case webvisit.FieldConsentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddConsentID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebVisit numeric field %s", name)
 }
@@ -22813,6 +22900,9 @@ func (m *WebVisitMutation) ResetField(name string) error {
 		return nil
 	case webvisit.FieldDay:
 		m.ResetDay()
+		return nil
+	case webvisit.FieldConsentID:
+		m.ResetConsentID()
 		return nil
 	}
 	return fmt.Errorf("unknown WebVisit field %s", name)

@@ -61,7 +61,7 @@ var Fields = map[string][]string{
 	"ThirdPartyBinding":    {"id", "user_id", "provider", "open_id", "username", "nickname", "avatar_url", "bound_at"},
 	"ThirdPartySDK":        {"id", "name", "provider", "purpose", "data_types", "collection_moment", "policy_url", "region"},
 	"User":                 {"id", "phone", "nickname", "avatar_url", "real_name", "id_number", "id_number_index", "birth_date", "real_name_verified_at", "status", "role", "cancelled_at", "suspended_at", "id_number_held_until", "guardian_id", "created_at"},
-	"WebVisit":             {"id", "visitor", "page", "day"},
+	"WebVisit":             {"id", "visitor", "page", "day", "consent_id"},
 }
 
 // JSONFields marks the fields stored as JSON text.

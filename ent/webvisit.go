@@ -22,7 +22,9 @@ type WebVisit struct {
 	// The page's route template, never its path.
 	Page string `json:"page,omitempty"`
 	// Day holds the value of the "day" field.
-	Day          time.Time `json:"day,omitempty"`
+	Day time.Time `json:"day,omitempty"`
+	// The ANALYTICS_COOKIES consent the view was counted under: withdrawing it, or cancelling, deletes the view, and the figures count people by it.
+	ConsentID    int `json:"consent_id,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -31,7 +33,7 @@ func (*WebVisit) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case webvisit.FieldID:
+		case webvisit.FieldID, webvisit.FieldConsentID:
 			values[i] = new(sql.NullInt64)
 		case webvisit.FieldVisitor, webvisit.FieldPage:
 			values[i] = new(sql.NullString)
@@ -75,6 +77,12 @@ func (_m *WebVisit) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field day", values[i])
 			} else if value.Valid {
 				_m.Day = value.Time
+			}
+		case webvisit.FieldConsentID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field consent_id", values[i])
+			} else if value.Valid {
+				_m.ConsentID = int(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -120,6 +128,9 @@ func (_m *WebVisit) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("day=")
 	builder.WriteString(_m.Day.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("consent_id=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ConsentID))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -40,6 +40,12 @@ func (_c *WebVisitCreate) SetDay(v time.Time) *WebVisitCreate {
 	return _c
 }
 
+// SetConsentID sets the "consent_id" field.
+func (_c *WebVisitCreate) SetConsentID(v int) *WebVisitCreate {
+	_c.mutation.SetConsentID(v)
+	return _c
+}
+
 // Mutation returns the WebVisitMutation object of the builder.
 func (_c *WebVisitCreate) Mutation() *WebVisitMutation {
 	return _c.mutation
@@ -93,6 +99,9 @@ func (_c *WebVisitCreate) check() error {
 	if _, ok := _c.mutation.Day(); !ok {
 		return &ValidationError{Name: "day", err: errors.New(`ent: missing required field "WebVisit.day"`)}
 	}
+	if _, ok := _c.mutation.ConsentID(); !ok {
+		return &ValidationError{Name: "consent_id", err: errors.New(`ent: missing required field "WebVisit.consent_id"`)}
+	}
 	return nil
 }
 
@@ -131,6 +140,10 @@ func (_c *WebVisitCreate) createSpec() (*WebVisit, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Day(); ok {
 		_spec.SetField(webvisit.FieldDay, field.TypeTime, value)
 		_node.Day = value
+	}
+	if value, ok := _c.mutation.ConsentID(); ok {
+		_spec.SetField(webvisit.FieldConsentID, field.TypeInt, value)
+		_node.ConsentID = value
 	}
 	return _node, _spec
 }
@@ -203,6 +216,9 @@ func (u *WebVisitUpsertOne) UpdateNewValues() *WebVisitUpsertOne {
 		}
 		if _, exists := u.create.mutation.Day(); exists {
 			s.SetIgnore(webvisit.FieldDay)
+		}
+		if _, exists := u.create.mutation.ConsentID(); exists {
+			s.SetIgnore(webvisit.FieldConsentID)
 		}
 	}))
 	return u
@@ -418,6 +434,9 @@ func (u *WebVisitUpsertBulk) UpdateNewValues() *WebVisitUpsertBulk {
 			}
 			if _, exists := b.mutation.Day(); exists {
 				s.SetIgnore(webvisit.FieldDay)
+			}
+			if _, exists := b.mutation.ConsentID(); exists {
+				s.SetIgnore(webvisit.FieldConsentID)
 			}
 		}
 	}))

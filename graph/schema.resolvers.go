@@ -110,10 +110,8 @@ func (r *mutationResolver) WithdrawConsent(ctx context.Context, purpose consent.
 	if err != nil {
 		return nil, err
 	}
-	if forUser == nil {
-		if err := r.analyticsCookieWithdrawn(ctx, scope.Purpose); err != nil {
-			return nil, err
-		}
+	if err := r.analyticsCookieWithdrawn(ctx, subject, scope.Purpose, forUser == nil); err != nil {
+		return nil, err
 	}
 	return &model.WithdrawConsentPayload{Withdrawn: c != nil, Consent: c}, nil
 }

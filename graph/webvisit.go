@@ -8,6 +8,7 @@ import (
 
 	"veil/analytics"
 	"veil/classification"
+	"veil/ent/consent"
 	"veil/ent/webvisit"
 	"veil/privacy"
 	"veil/reqctx"
@@ -36,24 +37,43 @@ func (r *Resolver) analyticsCookieGranted(ctx context.Context, p classification.
 // analyticsConsented reports whether the signed-in user's consent to
 // analytics cookies counts now.
 func (r *Resolver) analyticsConsented(ctx context.Context) bool {
-	v := classification.FromContext(ctx)
-	return v.SignedIn() && !v.IsStaff() &&
-		privacy.Consented(ctx, r.Client, v.UserID, classification.ConsentAnalyticsCookies, "", "counting page views", r.now()) == nil
+	_, ok := r.analyticsConsent(ctx)
+	return ok
 }
 
-// analyticsCookieWithdrawn removes the analytics cookie, and what was
-// counted under it, when the user withdraws the consent.
-func (r *Resolver) analyticsCookieWithdrawn(ctx context.Context, p classification.ConsentPurpose) error {
-	jar := reqctx.From(ctx).Cookies
-	if p != classification.ConsentAnalyticsCookies || jar == nil || jar.Visitor() == "" {
+// analyticsConsent returns the active ANALYTICS_COOKIES consent a page
+// view of the signed-in user counts under, when their consent counts.
+func (r *Resolver) analyticsConsent(ctx context.Context) (int, bool) {
+	v := classification.FromContext(ctx)
+	if !v.SignedIn() || v.IsStaff() ||
+		privacy.Consented(ctx, r.Client, v.UserID, classification.ConsentAnalyticsCookies, "", "counting page views", r.now()) != nil {
+		return 0, false
+	}
+	id, err := r.Client.Consent.Query().Where(consent.UserID(v.UserID), consent.PurposeEQ(consent.PurposeANALYTICS_COOKIES),
+		consent.WithdrawnAtIsNil()).FirstID(classification.AsSystem(ctx))
+	return id, err == nil
+}
+
+// analyticsCookieWithdrawn deletes, when subjectID's consent to analytics
+// cookies is withdrawn (from any device, or by their guardian), every
+// page view counted under it, and removes the cookie of this browser.
+func (r *Resolver) analyticsCookieWithdrawn(ctx context.Context, subjectID int, p classification.ConsentPurpose, here bool) error {
+	if p != classification.ConsentAnalyticsCookies {
 		return nil
 	}
-	// SECURITY: page views are about no account; the withdrawing
-	// browser's cookie names its own.
-	if _, err := r.Client.WebVisit.Delete().Where(webvisit.Visitor(visitorKey(jar.Visitor()))).Exec(classification.AsSystem(ctx)); err != nil {
+	// SECURITY: page views are never served; these are the subject's own,
+	// found by the consents they were counted under.
+	sys := classification.AsSystem(ctx)
+	ids, err := r.Client.Consent.Query().Where(consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeANALYTICS_COOKIES)).IDs(sys)
+	if err != nil {
 		return err
 	}
-	jar.ClearVisitor()
+	if _, err := r.Client.WebVisit.Delete().Where(webvisit.ConsentIDIn(ids...)).Exec(sys); err != nil {
+		return err
+	}
+	if jar := reqctx.From(ctx).Cookies; here && jar != nil && jar.Visitor() != "" {
+		jar.ClearVisitor()
+	}
 	return nil
 }
 
@@ -65,7 +85,8 @@ func (r *Resolver) recordPageView(ctx context.Context, page string) (bool, error
 	if jar == nil || jar.Visitor() == "" {
 		return false, nil
 	}
-	if !r.analyticsConsented(ctx) {
+	consentID, ok := r.analyticsConsent(ctx)
+	if !ok {
 		jar.ClearVisitor()
 		return false, nil
 	}
@@ -76,7 +97,7 @@ func (r *Resolver) recordPageView(ctx context.Context, page string) (bool, error
 	y, m, d := r.now().In(beijing).Date()
 	// SECURITY: the row is about no account (SystemRows): the consent it
 	// needs was checked above, for the signed-in user.
-	err := r.Client.WebVisit.Create().SetVisitor(visitorKey(jar.Visitor())).SetPage(route).
+	err := r.Client.WebVisit.Create().SetVisitor(visitorKey(jar.Visitor())).SetPage(route).SetConsentID(consentID).
 		SetDay(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)).Exec(classification.AsSystem(ctx))
 	return err == nil, err
 }

@@ -232,6 +232,18 @@ func TestAnalyticsCookiesFollowTheirConsent(t *testing.T) {
 		if a := call(visitor, view); veiltest.Dig(a.body, "data.recordPageView") != false || env.Store.Client.WebVisit.Query().CountX(ctx) != 0 {
 			t.Errorf("the old cookie after the withdrawal: %s", a.raw)
 		}
+
+		// Consent again, count, and withdraw from the app (a bearer token,
+		// no cookie): what the browser counted goes too.
+		visitor = call("", `mutation { grantConsent(purpose: ANALYTICS_COOKIES) { id } }`).visitor.Value
+		call(visitor, view)
+		if n := env.Store.Client.WebVisit.Query().CountX(ctx); n != 1 {
+			t.Fatalf("%d page views counted after consenting again", n)
+		}
+		env.MustDo(veiltest.Request{Token: session, Query: `mutation { withdrawConsent(purpose: ANALYTICS_COOKIES) { withdrawn } }`})
+		if n := env.Store.Client.WebVisit.Query().CountX(ctx); n != 0 {
+			t.Errorf("%d page views left after a withdrawal from another device", n)
+		}
 	})
 }
 

@@ -63,7 +63,7 @@ func world(t *testing.T, env *veiltest.Env, now time.Time) {
 		}
 	}
 	for _, months := range []int{7, 5} {
-		c.WebVisit.Create().SetVisitor("v").SetPage("/search").SetDay(now.AddDate(0, -months, 0)).ExecX(ctx)
+		c.WebVisit.Create().SetVisitor("v").SetPage("/search").SetConsentID(1).SetDay(now.AddDate(0, -months, 0)).ExecX(ctx)
 		if err := c.AppLog.Create().SetUserID(active.ID).SetKind(applog.KindSTARTUP).SetAppVersion("1").SetOsVersion("1").
 			SetDeviceModel("m").SetOccurredAt(now.AddDate(0, -months, 0)).Exec(ctx); err != nil {
 			t.Fatal(err)

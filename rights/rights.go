@@ -22,6 +22,7 @@ import (
 	"veil/ent/rightsrequest"
 	"veil/ent/session"
 	"veil/ent/user"
+	"veil/ent/webvisit"
 	"veil/fault"
 	"veil/store"
 )
@@ -228,6 +229,17 @@ func Cancel(ctx context.Context, c *ent.Client, requesterID, subjectID int, now 
 			if n > 0 {
 				erased = append(erased, fmt.Sprintf("%s %d", ent.Tables[typ], n))
 			}
+		}
+		// Page views counted under the account's analytics consents are
+		// about no row's subject, but they are the account's.
+		analyticsConsents, err := tx.Consent.Query().Where(consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeANALYTICS_COOKIES)).IDs(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := tx.WebVisit.Delete().Where(webvisit.ConsentIDIn(analyticsConsents...)).Exec(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			erased = append(erased, fmt.Sprintf("%s %d", ent.Tables["WebVisit"], n))
 		}
 		if _, err := tx.User.Update().Where(user.GuardianID(subjectID)).ClearGuardianID().Save(ctx); err != nil {
 			return err

@@ -788,6 +788,7 @@ var (
 		{Name: "visitor", Type: field.TypeString, Size: 64},
 		{Name: "page", Type: field.TypeString, Size: 256},
 		{Name: "day", Type: field.TypeTime},
+		{Name: "consent_id", Type: field.TypeInt},
 	}
 	// WebVisitsTable holds the schema information for the "web_visits" table.
 	WebVisitsTable = &schema.Table{
@@ -804,6 +805,11 @@ var (
 				Name:    "webvisit_day",
 				Unique:  false,
 				Columns: []*schema.Column{WebVisitsColumns[3]},
+			},
+			{
+				Name:    "webvisit_consent_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebVisitsColumns[4]},
 			},
 		},
 	}

@@ -93,8 +93,8 @@ func (ActivityLog) Indexes() []ent.Index {
 }
 
 // WebVisit is one page view of the web app under an analytics cookie
-// (P2): about no user, keyed to a keyed hash of the cookie, kept for the
-// aggregate figures only.
+// (P2), kept for the aggregate figures only: keyed to a hash of the cookie
+// and to the consent it was counted under, never served.
 type WebVisit struct{ ent.Schema }
 
 // Fields of the WebVisit.
@@ -108,6 +108,9 @@ func (WebVisit) Fields() []ent.Field {
 			Comment("The page's route template, never its path.").
 			Annotations(v),
 		field.Time("day").Immutable().Annotations(v),
+		field.Int("consent_id").Immutable().
+			Comment("The ANALYTICS_COOKIES consent the view was counted under: withdrawing it, or cancelling, deletes the view, and the figures count people by it.").
+			Annotations(v),
 	}
 }
 
@@ -118,7 +121,7 @@ func (WebVisit) Annotations() []schema.Annotation {
 
 // Indexes of the WebVisit.
 func (WebVisit) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("visitor"), index.Fields("day")}
+	return []ent.Index{index.Fields("visitor"), index.Fields("day"), index.Fields("consent_id")}
 }
 
 // AppLog is one start-up or crash report of the app (P8), kept to find

@@ -17,6 +17,8 @@ const (
 	FieldPage = "page"
 	// FieldDay holds the string denoting the day field in the database.
 	FieldDay = "day"
+	// FieldConsentID holds the string denoting the consent_id field in the database.
+	FieldConsentID = "consent_id"
 	// Table holds the table name of the webvisit in the database.
 	Table = "web_visits"
 )
@@ -27,6 +29,7 @@ var Columns = []string{
 	FieldVisitor,
 	FieldPage,
 	FieldDay,
+	FieldConsentID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -67,4 +70,9 @@ func ByPage(opts ...sql.OrderTermOption) OrderOption {
 // ByDay orders the results by the day field.
 func ByDay(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDay, opts...).ToFunc()
+}
+
+// ByConsentID orders the results by the consent_id field.
+func ByConsentID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldConsentID, opts...).ToFunc()
 }

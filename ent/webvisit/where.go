@@ -69,6 +69,11 @@ func Day(v time.Time) predicate.WebVisit {
 	return predicate.WebVisit(sql.FieldEQ(FieldDay, v))
 }
 
+// ConsentID applies equality check predicate on the "consent_id" field. It's identical to ConsentIDEQ.
+func ConsentID(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldEQ(FieldConsentID, v))
+}
+
 // VisitorEQ applies the EQ predicate on the "visitor" field.
 func VisitorEQ(v string) predicate.WebVisit {
 	return predicate.WebVisit(sql.FieldEQ(FieldVisitor, v))
@@ -237,6 +242,46 @@ func DayLT(v time.Time) predicate.WebVisit {
 // DayLTE applies the LTE predicate on the "day" field.
 func DayLTE(v time.Time) predicate.WebVisit {
 	return predicate.WebVisit(sql.FieldLTE(FieldDay, v))
+}
+
+// ConsentIDEQ applies the EQ predicate on the "consent_id" field.
+func ConsentIDEQ(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldEQ(FieldConsentID, v))
+}
+
+// ConsentIDNEQ applies the NEQ predicate on the "consent_id" field.
+func ConsentIDNEQ(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldNEQ(FieldConsentID, v))
+}
+
+// ConsentIDIn applies the In predicate on the "consent_id" field.
+func ConsentIDIn(vs ...int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldIn(FieldConsentID, vs...))
+}
+
+// ConsentIDNotIn applies the NotIn predicate on the "consent_id" field.
+func ConsentIDNotIn(vs ...int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldNotIn(FieldConsentID, vs...))
+}
+
+// ConsentIDGT applies the GT predicate on the "consent_id" field.
+func ConsentIDGT(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldGT(FieldConsentID, v))
+}
+
+// ConsentIDGTE applies the GTE predicate on the "consent_id" field.
+func ConsentIDGTE(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldGTE(FieldConsentID, v))
+}
+
+// ConsentIDLT applies the LT predicate on the "consent_id" field.
+func ConsentIDLT(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldLT(FieldConsentID, v))
+}
+
+// ConsentIDLTE applies the LTE predicate on the "consent_id" field.
+func ConsentIDLTE(v int) predicate.WebVisit {
+	return predicate.WebVisit(sql.FieldLTE(FieldConsentID, v))
 }
 
 // And groups predicates with the AND operator between them.
