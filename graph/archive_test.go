@@ -72,7 +72,13 @@ func TestPolicyVersionsAreArchivedInFull(t *testing.T) {
 		if r := env.MustDo(veiltest.Request{Query: notice}); r.Data["policyNotice"] != nil {
 			t.Errorf("an anonymous notice: %s", r.Raw)
 		}
-		env.MustDo(veiltest.Request{Token: adult, Query: `mutation { acceptPolicy(version: "2027-01-01") { policyVersion } }`})
+		before := env.Store.Client.Consent.Query().CountX(classification.AsSystem(context.Background()))
+		for range 3 {
+			env.MustDo(veiltest.Request{Token: adult, Query: `mutation { acceptPolicy(version: "2027-01-01") { policyVersion } }`})
+		}
+		if n := env.Store.Client.Consent.Query().CountX(classification.AsSystem(context.Background())); n != before+1 {
+			t.Errorf("accepting a version three times recorded %d acceptances", n-before)
+		}
 		if r := env.MustDo(veiltest.Request{Token: adult, Query: notice}); r.Data["policyNotice"] != nil {
 			t.Errorf("a notice after accepting: %s", r.Raw)
 		}

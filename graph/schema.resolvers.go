@@ -301,6 +301,9 @@ func (r *mutationResolver) CancelAccount(ctx context.Context, confirm bool, forU
 		return nil, err
 	}
 	if subject == viewer {
+		if jar := reqctx.From(ctx).Cookies; jar != nil {
+			jar.ClearSession()
+		}
 		endSession(ctx, fault.ErrAccountCancelled)
 	}
 	return &model.CancelAccountPayload{Cancelled: true, CancelledAt: now}, nil

@@ -149,6 +149,19 @@ func Accept(ctx context.Context, c *ent.Client, subjectID int, version string, a
 	if err != nil {
 		return nil, err
 	}
+	// Accepting again what is accepted records nothing new.
+	by := consent.GrantedByIsNil()
+	if acceptedBy != 0 {
+		by = consent.GrantedBy(acceptedBy)
+	}
+	existing, err := c.Consent.Query().Where(consent.UserID(subjectID), consent.PurposeEQ(consent.PurposeACCOUNT),
+		consent.PolicyVersion(pv.Version), consent.WithdrawnAtIsNil(), by).First(ctx)
+	if err == nil {
+		return existing, nil
+	}
+	if !ent.IsNotFound(err) {
+		return nil, err
+	}
 	create := c.Consent.Create().
 		SetUserID(subjectID).
 		SetPurpose(consent.PurposeACCOUNT).

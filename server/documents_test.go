@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"veil/graph"
@@ -57,5 +58,14 @@ func TestDocumentsAddChecksBeforeWriting(t *testing.T) {
 	}
 	if err := documentsCmd([]string{"list", "-dir", dir}); err != nil {
 		t.Error(err)
+	}
+	// A document the server would refuse at start (deeper than the
+	// default limit) is refused when added.
+	deep := "query Deep { me { " + strings.Repeat("orders { edges { node { buyer { ", 3) + "nickname" + strings.Repeat(" } } } }", 3) + " } }"
+	if err := documentsCmd([]string{"add", "-dir", dir, file("deep.graphql", deep)}); err == nil {
+		t.Error("a document over the depth limit was registered")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "deep.graphql")); err == nil {
+		t.Error("the document over the limit was written")
 	}
 }

@@ -274,6 +274,31 @@ func rotateKey(ctx context.Context, args []string) error {
 // a directory of .graphql files, one document each, that the server
 // accepts alone when started with -documents DIR. A registered document
 // never changes: released apps send its ID.
+type doc struct{ name, text, path string }
+
+// withinLimits checks docs against the default shape limits, as the
+// server does at start, by loading them from a scratch directory.
+func withinLimits(docs []doc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	staged, err := os.MkdirTemp("", "veil-documents")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staged)
+	for _, d := range docs {
+		if err := os.WriteFile(filepath.Join(staged, d.name+".graphql"), []byte(d.text), 0o600); err != nil {
+			return err
+		}
+	}
+	loaded, err := graph.LoadDocuments(staged)
+	if err != nil {
+		return err
+	}
+	return loaded.CheckLimits(graph.DefaultLimits)
+}
+
 func documentsCmd(args []string) error {
 	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
 		return errors.New("usage: documents add [-dir DIR] FILE... | documents list [-dir DIR]")
@@ -312,7 +337,6 @@ func documentsCmd(args []string) error {
 		name := strings.TrimSuffix(filepath.Base(f), ".graphql")
 		texts[string(b)], names[name] = name, string(b)
 	}
-	type doc struct{ name, text, path string }
 	var docs []doc
 	for _, f := range fs.Args() {
 		b, err := os.ReadFile(f)
@@ -333,6 +357,12 @@ func documentsCmd(args []string) error {
 			docs = append(docs, doc{name, text, filepath.Join(*dir, name+".graphql")})
 		}
 		texts[text], names[name] = name, text
+	}
+	// The new documents must also pass the shape limits the server checks
+	// at start (with the default limits): a release must not ship one
+	// that would stop the server.
+	if err := withinLimits(docs); err != nil {
+		return err
 	}
 	for _, d := range docs {
 		if err := os.WriteFile(d.path, []byte(d.text), 0o644); err != nil {
