@@ -62,18 +62,11 @@ func (j *cookieJar) CheckOrigin() error {
 // (no script reads it), SameSite=Strict (no other site's page sends it),
 // Secure outside development, for the whole site.
 func (j *cookieJar) SetSession(token string, expires time.Time) {
-	http.SetCookie(j.w, &http.Cookie{
-		Name: j.sessionName(), Value: token, Path: "/", Expires: expires.UTC(),
-		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
-	})
+	j.set(sessionCookieName(j.secure), token, max(1, int(time.Until(expires).Seconds())))
 }
 
 // ClearSession removes the session cookie from the browser.
-func (j *cookieJar) ClearSession() {
-	http.SetCookie(j.w, &http.Cookie{
-		Name: j.sessionName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
-	})
-}
+func (j *cookieJar) ClearSession() { j.set(sessionCookieName(j.secure), "", -1) }
 
 // Visitor returns the request's analytics cookie, or "".
 func (j *cookieJar) Visitor() string {
@@ -88,15 +81,21 @@ func (j *cookieJar) Visitor() string {
 func (j *cookieJar) SetVisitor() {
 	buf := make([]byte, 16)
 	rand.Read(buf)
-	http.SetCookie(j.w, &http.Cookie{
-		Name: VisitorCookie, Value: hex.EncodeToString(buf), Path: "/", MaxAge: int(visitorLife.Seconds()),
-		HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode,
-	})
+	j.set(VisitorCookie, hex.EncodeToString(buf), int(visitorLife.Seconds()))
 }
 
 // ClearVisitor removes the analytics cookie.
-func (j *cookieJar) ClearVisitor() {
-	http.SetCookie(j.w, &http.Cookie{Name: VisitorCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode})
+func (j *cookieJar) ClearVisitor() { j.set(VisitorCookie, "", -1) }
+
+// set sets (maxAge > 0) or removes (maxAge < 0) one of Veil's cookies, all
+// of which are HttpOnly, SameSite=Strict, for the whole site, and Secure
+// outside development.
+func (j *cookieJar) set(name, value string, maxAge int) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteStrictMode}
+	if maxAge > 0 {
+		c.Expires = time.Now().Add(time.Duration(maxAge) * time.Second).UTC()
+	}
+	http.SetCookie(j.w, c)
 }
 
 // withCookies gives each request its cookie jar.
@@ -108,8 +107,10 @@ func withCookies(opts Options, next http.Handler) http.Handler {
 	})
 }
 
-func (j *cookieJar) sessionName() string {
-	if j.secure {
+// sessionCookieName is the session cookie's name over HTTPS (secure) or
+// plain HTTP.
+func sessionCookieName(secure bool) string {
+	if secure {
 		return SecureSessionCookie
 	}
 	return SessionCookie
@@ -123,10 +124,7 @@ var errTwoSessions = fault.New(fault.Unauthenticated, "this browser holds more t
 // sessionCookie returns the request's session cookie token, or "", and
 // errTwoSessions when it carries several.
 func sessionCookie(r *http.Request, secure bool) (string, error) {
-	name := SessionCookie
-	if secure {
-		name = SecureSessionCookie
-	}
+	name := sessionCookieName(secure)
 	var found []string
 	for _, c := range r.Cookies() {
 		if c.Name == name {
@@ -163,7 +161,9 @@ func sameOrigin(r *http.Request, secure bool, origins []string) bool {
 	if origin == "" || origin == "null" {
 		return false
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && !slices.Contains(origins, origin) {
+	// Acting needs more than reading: not even a link the user follows
+	// ("none") may act with the cookie.
+	if crossSite(r, origins) || r.Header.Get("Sec-Fetch-Site") == "none" && !slices.Contains(origins, origin) {
 		return false
 	}
 	u, err := url.Parse(origin)
