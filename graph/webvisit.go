@@ -94,12 +94,10 @@ func (r *Resolver) recordPageView(ctx context.Context, page string) (bool, error
 	if route == "" {
 		return false, nil
 	}
-	y, m, d := r.now().In(beijing).Date()
+	y, m, d := r.now().In(classification.ChinaTime).Date()
 	// SECURITY: the row is about no account (SystemRows): the consent it
 	// needs was checked above, for the signed-in user.
 	err := r.Client.WebVisit.Create().SetVisitor(visitorKey(jar.Visitor())).SetPage(route).SetConsentID(consentID).
 		SetDay(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)).Exec(classification.AsSystem(ctx))
 	return err == nil, err
 }
-
-var beijing = time.FixedZone("CST", 8*3600)

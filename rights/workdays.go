@@ -1,12 +1,16 @@
 package rights
 
-import "time"
+import (
+	"time"
+
+	"veil/classification"
+)
 
 // ResponseWorkingDays is how long Veil has to answer a request (POLICY.md P9).
 const ResponseWorkingDays = 15
 
 // beijing is the calendar working days are counted in.
-var beijing = time.FixedZone("CST", 8*3600)
+var beijing = classification.ChinaTime
 
 // IsWorkingDay reports whether day is a working day on the active
 // calendar (see Calendar).
