@@ -61,13 +61,7 @@ func Export(ctx context.Context, c *ent.Client, drv dialect.Driver, subjectID in
 	})
 	bw.Write(header[:len(header)-1])
 	bw.WriteString(`,"classes":`)
-	var exported []*classification.Class
-	for _, cl := range classification.All {
-		if cl.Exported && cl.Level != classification.Secret {
-			exported = append(exported, cl)
-		}
-	}
-	if err := WriteClasses(ctx, drv, bw, subjectID, exported); err != nil {
+	if err := WriteClasses(ctx, drv, bw, subjectID, ExportedClasses()); err != nil {
 		return err
 	}
 	bw.WriteString(`,"sdks":`)
@@ -80,6 +74,18 @@ func Export(ctx context.Context, c *ent.Client, drv dialect.Driver, subjectID in
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// ExportedClasses are the classes a subject's export holds, in registry
+// order.
+func ExportedClasses() []*classification.Class {
+	var out []*classification.Class
+	for _, cl := range classification.All {
+		if cl.Exported && cl.Level != classification.Secret {
+			out = append(out, cl)
+		}
+	}
+	return out
 }
 
 // WriteClasses writes to w one JSON object with, for each of classes that

@@ -19,6 +19,7 @@ import (
 	"veil/ent/user"
 	"veil/fault"
 	"veil/privacy"
+	"veil/rights"
 )
 
 // Recipient is a declared recipient of personal information.
@@ -102,20 +103,9 @@ var Affiliate = &Recipient{
 var Authority = &Recipient{
 	Name: "public authority", Party: "a public authority demanding it formally, with legal documents (police, court, regulator)", Region: classification.Mainland,
 	Basis: classification.BasisLegalObligation, Purpose: "answering a formal legal demand",
-	Classes:  exportable(),
+	Classes:  rights.ExportedClasses(),
 	Scenario: "when an auditor records a demand and its legal document", Method: "an export encrypted to the authority's key",
 	Policy: []string{"P3.3", "P1.12"},
-}
-
-// exportable lists the classes a subject's export holds.
-func exportable() []*classification.Class {
-	var out []*classification.Class
-	for _, c := range classification.All {
-		if c.Exported && c.Level != classification.Secret {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // Recipients lists every declared recipient, in the sharing list's order.
