@@ -179,7 +179,7 @@ func EnsureDisclosureNotice(ctx context.Context, c *ent.Client, u *ent.User, now
 			return err
 		}
 		return tx.Notice.Create().SetUserID(u.ID).SetKind(notice.KindLEGAL_DISCLOSURE).SetCreatedAt(now).
-			SetMessage("On " + now.Format("2006-01-02") + " we disclosed your contact to demo court, as it formally demanded under DEMO-0001 (POLICY.md P3.3).").
+			SetMessage(sharing.DisclosureNotice(now, []string{classification.Contact.Name}, "demo court", "DEMO-0001")).
 			Exec(ctx)
 	})
 }

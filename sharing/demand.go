@@ -125,8 +125,7 @@ func DiscloseOnDemand(ctx context.Context, c *ent.Client, drv dialect.Driver, au
 		}
 		if in.NotifySubject {
 			if err := tx.Notice.Create().SetUserID(subject.ID).SetKind(notice.KindLEGAL_DISCLOSURE).SetCreatedAt(now).
-				SetMessage(fmt.Sprintf("On %s we disclosed your %s to %s, as it formally demanded under %s (POLICY.md P3.3).",
-					now.Format("2006-01-02"), strings.Join(names, ", "), in.Authority, in.DocumentReference)).
+				SetMessage(DisclosureNotice(now, names, in.Authority, in.DocumentReference)).
 				Exec(ctx); err != nil {
 				return err
 			}
@@ -162,6 +161,13 @@ func DiscloseOnDemand(ctx context.Context, c *ent.Client, drv dialect.Driver, au
 		return nil, err
 	}
 	return &Disclosed{Ciphertext: base64.StdEncoding.EncodeToString(sealed), Classes: names, SubjectNotified: in.NotifySubject, DisclosedAt: now}, nil
+}
+
+// DisclosureNotice is what a subject is told of a disclosure of classes
+// to authority under the legal document reference, on day now.
+func DisclosureNotice(now time.Time, classes []string, authority, reference string) string {
+	return fmt.Sprintf("On %s we disclosed your %s to %s, as it formally demanded under %s (POLICY.md P3.3).",
+		now.Format(time.DateOnly), strings.Join(classes, ", "), authority, reference)
 }
 
 // probe is a fresh X25519 private key, to test a public key with.
