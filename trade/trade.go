@@ -152,9 +152,6 @@ func ShipOrder(ctx context.Context, c *ent.Client, sellerID, orderID int, carrie
 		if err != nil {
 			return err
 		}
-		if o.Status != order.StatusPAID {
-			return fault.Invalid("orderId", "only a paid order can be shipped")
-		}
 		if err := advance(ctx, tx, o.ID, order.StatusPAID, "only a paid order can be shipped", func(u *ent.OrderUpdate) {
 			u.SetStatus(order.StatusSHIPPED).SetCarrier(to.Name).SetShippedAt(now)
 		}); err != nil {
